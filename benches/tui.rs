@@ -1,0 +1,164 @@
+//! Frame time of the full-screen chat with a ~10,000-line conversation (target ≤ 4 ms): the
+//! real app state and view, drawn into ratatui's TestBackend at 120×40.
+//!
+//!   cargo bench --bench tui
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use reflect::engine::{
+    Completion, EngineConfig, EngineEvent, GpuLayers, ModelInfo, SamplingSettings, StopReason,
+    Timings, Usage,
+};
+use reflect::profile::{History, Profile};
+use reflect::settings::RunSettings;
+use reflect::stream::{Channel, Summary};
+use reflect::tui::app::{App, AppInit};
+use reflect::tui::msg::Msg;
+use reflect::tui::view::view;
+
+const PARAGRAPH: &str =
+    "A paragraph of *answer* text, long enough to wrap once or twice in a pane of ordinary width.";
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn text(id: u64, channel: Channel, s: &str) -> Msg {
+    Msg::Engine(EngineEvent::Text {
+        id,
+        channel,
+        text: s.into(),
+    })
+}
+
+fn done(id: u64) -> Msg {
+    Msg::Engine(EngineEvent::Done(Box::new(Completion {
+        id,
+        stop_reason: StopReason::EndOfTurn,
+        summary: Summary::default(),
+        usage: Usage {
+            prompt_tokens: 100,
+            completion_tokens: 50,
+            ..Usage::default()
+        },
+        timings: Timings {
+            tokens_per_second: 20.0,
+            ..Timings::default()
+        },
+    })))
+}
+
+/// An app with `turns` finished turns of ~20 wrapped lines each, and one more streaming.
+fn conversation(turns: u64) -> App {
+    let p = Profile::builtin();
+    let settings = RunSettings {
+        engine: EngineConfig {
+            model_path: "model.gguf".into(),
+            gpu_layers: GpuLayers::Count(0),
+            ctx_size: None,
+            threads: None,
+            batch_size: None,
+            tags: p.tags.clone(),
+        },
+        sampling: SamplingSettings::default(),
+        router: p.router(),
+        max_tokens: None,
+        system: p.system.clone(),
+        think_carefully: true,
+        profile: p.name.clone(),
+        history: History::Answer,
+    };
+    let theme = reflect::theme::load_spec(&reflect::theme::catalog(None), "dark", None)
+        .expect("bundled theme");
+    let mut app = App::new(AppInit {
+        settings,
+        theme,
+        theme_name: "dark".into(),
+        startup_error: None,
+        size: (120, 40),
+    });
+    app.update(Msg::Engine(EngineEvent::Loaded(Box::new(ModelInfo {
+        name: "bench".into(),
+        path: "model.gguf".into(),
+        parameters: 1,
+        size_bytes: 1,
+        context_size: 8192,
+        context_train: 8192,
+        layers: 1,
+        layers_offloaded: 0,
+        backend: "CPU".into(),
+        threads: 2,
+        batch_size: 512,
+        tag_tokens: vec![],
+        load_ms: 1,
+    }))));
+    let answer = [PARAGRAPH; 8].join("\n\n");
+    for id in 1..=turns + 1 {
+        app.update(Msg::Paste(format!(
+            "question number {id}: tell me about it"
+        )));
+        app.update(key(KeyCode::Enter));
+        app.update(text(id, Channel::Thinking, "Some thinking."));
+        if id <= turns {
+            app.update(text(id, Channel::Output, &answer));
+            app.update(done(id));
+        }
+    }
+    app
+}
+
+/// Streams one token into the live turn; every 200 tokens the turn ends and a new one starts,
+/// as in a real conversation (an answer does not grow for ever).
+struct Stream {
+    id: u64,
+    tokens: u64,
+}
+
+impl Stream {
+    fn token(&mut self, app: &mut App) {
+        self.tokens += 1;
+        if self.tokens % 200 == 0 {
+            app.update(done(self.id));
+            self.id += 1;
+            app.update(Msg::Paste(format!("question number {}", self.id)));
+            app.update(key(KeyCode::Enter));
+        }
+        app.update(text(
+            self.id,
+            Channel::Output,
+            &format!("token{} ", self.tokens),
+        ));
+    }
+}
+
+fn frames(c: &mut Criterion) {
+    let mut app = conversation(500);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
+    term.draw(|f| view(&app, f)).expect("draw");
+    let mut stream = Stream { id: 501, tokens: 0 };
+    c.bench_function("frame/10k_lines/streaming_token", |b| {
+        b.iter(|| {
+            stream.token(&mut app);
+            term.draw(|f| view(&app, f)).expect("draw");
+        })
+    });
+    for _ in 0..200 {
+        app.update(key(KeyCode::PageUp));
+    }
+    c.bench_function("frame/10k_lines/scrolled_up_streaming", |b| {
+        b.iter(|| {
+            stream.token(&mut app);
+            term.draw(|f| view(&app, f)).expect("draw");
+        })
+    });
+    c.bench_function("frame/10k_lines/redraw_unchanged", |b| {
+        b.iter(|| {
+            term.draw(|f| view(&app, f)).expect("draw");
+        })
+    });
+}
+
+criterion_group!(benches, frames);
+criterion_main!(benches);

@@ -1,0 +1,241 @@
+//! Command-line flags (clap), checked value by value. Resolving them together with the
+//! environment, config.toml, profiles and model defaults happens in `settings`.
+
+use crate::engine::GpuLayers;
+use clap::{ArgGroup, Parser, ValueEnum};
+use std::path::PathBuf;
+
+pub use crate::settings::RunSettings;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The answer only, streamed to stdout.
+    Text,
+    /// One JSON object at the end.
+    Json,
+    /// One JSON event per line as it happens.
+    Jsonl,
+}
+
+/// Chat with, script and inspect local reasoning models (llama.cpp).
+///
+/// Prints only the answer (the <output> section) on stdout; the model's thinking and
+/// reflections with --show-thinking on stderr.
+#[derive(Debug, Parser)]
+#[command(name = "reflect", version, about, long_about = None, after_help = EXIT_CODES)]
+#[command(group(ArgGroup::new("info").multiple(false)))]
+pub struct Args {
+    /// The question. With text on stdin too, the prompt is stdin, a blank line, then this.
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Vec<String>,
+
+    /// GGUF model file [env: REFLECT_MODEL] [config: model].
+    #[arg(short, long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+
+    /// Run on the built-in demo model (written to the cache directory on first use).
+    #[arg(long, conflicts_with = "model")]
+    pub demo: bool,
+
+    /// Layers to offload to the GPU: a number or "all" [default: all with a GPU build, else 0]
+    /// [env: REFLECT_GPU_LAYERS] [config: gpu_layers].
+    #[arg(long, value_name = "N|all", value_parser = parse_gpu_layers)]
+    pub gpu_layers: Option<GpuLayers>,
+
+    /// Context size in tokens [default: the smaller of 8192 and the model's training context]
+    /// [env: REFLECT_CTX_SIZE] [config: ctx_size].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(16..))]
+    pub ctx_size: Option<u32>,
+
+    /// CPU threads [default: the number of physical cores] [env: REFLECT_THREADS]
+    /// [config: threads].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+
+    /// Prompt tokens decoded per batch [default: 2048].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: Option<u32>,
+
+    /// Stop after this many generated tokens [default: the profile's, else no limit].
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+
+    /// Sampling temperature; 0 means greedy [default: the profile's, else the model file's, else
+    /// 0.7].
+    #[arg(long, value_name = "T", value_parser = parse_temperature, allow_negative_numbers = true)]
+    pub temperature: Option<f32>,
+
+    /// Nucleus sampling threshold, in (0, 1] [default: the profile's, else the model file's, else
+    /// 0.95].
+    #[arg(long, value_name = "P", value_parser = parse_unit_open, allow_negative_numbers = true)]
+    pub top_p: Option<f32>,
+
+    /// Keep only the K most likely tokens; 0 disables [default: the profile's, else the model
+    /// file's, else 40].
+    #[arg(long, value_name = "K")]
+    pub top_k: Option<u32>,
+
+    /// Minimum probability relative to the most likely token, in [0, 1] [default: the profile's,
+    /// else the model file's, else 0.05].
+    #[arg(long, value_name = "P", value_parser = parse_unit_closed, allow_negative_numbers = true)]
+    pub min_p: Option<f32>,
+
+    /// Repetition penalty; 1 disables [default: the profile's, else the model file's, else 1.0].
+    #[arg(long, value_name = "X", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub repeat_penalty: Option<f32>,
+
+    /// Random seed, for reproducible sampling [default: the profile's, else the model file's,
+    /// else random].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u32>,
+
+    /// Append "Think carefully." to the question (the model card's advice) [default: the
+    /// profile's; on for reflection].
+    #[arg(long, overrides_with = "no_think_carefully")]
+    pub think_carefully: bool,
+
+    /// Do not append "Think carefully.".
+    #[arg(long, overrides_with = "think_carefully")]
+    pub no_think_carefully: bool,
+
+    /// Replace the system prompt [default: the profile's; the Reflection model card's].
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+
+    /// Also write the thinking and reflections to stderr.
+    #[arg(long)]
+    pub show_thinking: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Print the fully rendered prompt and exit without generating.
+    #[arg(long)]
+    pub print_prompt: bool,
+
+    /// Prompt profile: a name (see --list-profiles) or a path to a .toml file
+    /// [default: reflection] [env: REFLECT_PROFILE] [config: profile].
+    #[arg(long, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
+
+    /// TUI theme: a name (see --list-themes) or a path to a .toml file [default: dark;
+    /// monochrome when NO_COLOR is set] [env: REFLECT_THEME] [config: theme].
+    #[arg(long, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+
+    /// List the prompt profiles (name, source, description) and exit.
+    #[arg(long, group = "info")]
+    pub list_profiles: bool,
+
+    /// Print a profile, fully resolved (inheritance applied), as TOML and exit.
+    #[arg(long, value_name = "NAME|PATH", group = "info")]
+    pub show_profile: Option<String>,
+
+    /// Save the profile that results from the current profile and flags as a user profile
+    /// named NAME, print its path and exit.
+    #[arg(long, value_name = "NAME", group = "info")]
+    pub save_profile: Option<String>,
+
+    /// List the themes (name, source, description) and exit; `*` marks the one in effect.
+    #[arg(long, group = "info")]
+    pub list_themes: bool,
+
+    /// Print a theme, fully resolved, as TOML and exit [default: the theme in effect].
+    #[arg(long, value_name = "NAME|PATH", group = "info")]
+    pub show_theme: Option<Option<String>>,
+
+    /// Write llama.cpp's and reflect's logs to this file.
+    #[arg(long, env = "REFLECT_LOG", value_name = "PATH", hide_env_values = true)]
+    pub log_file: Option<PathBuf>,
+}
+
+const EXIT_CODES: &str =
+    "Exit codes: 0 answered, 1 runtime failure (model cannot load, decode failed), \
+2 usage or configuration error, 3 the model produced no answer, 130 interrupted.";
+
+pub(crate) fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(GpuLayers::All);
+    }
+    s.parse::<u32>()
+        .map(GpuLayers::Count)
+        .map_err(|_| format!("'{s}' is not a layer count: use a number or 'all'"))
+}
+
+fn parse_f32(s: &str) -> Result<f32, String> {
+    s.parse::<f32>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("'{s}' is not a number"))
+}
+
+pub(crate) fn parse_temperature(s: &str) -> Result<f32, String> {
+    let v = parse_f32(s)?;
+    if v < 0.0 {
+        return Err(format!("{v} is negative: temperature must be 0 or more"));
+    }
+    Ok(v)
+}
+
+pub(crate) fn parse_unit_open(s: &str) -> Result<f32, String> {
+    let v = parse_f32(s)?;
+    if v <= 0.0 || v > 1.0 {
+        return Err(format!("{v} is outside (0, 1]"));
+    }
+    Ok(v)
+}
+
+pub(crate) fn parse_unit_closed(s: &str) -> Result<f32, String> {
+    let v = parse_f32(s)?;
+    if !(0.0..=1.0).contains(&v) {
+        return Err(format!("{v} is outside [0, 1]"));
+    }
+    Ok(v)
+}
+
+pub(crate) fn parse_positive(s: &str) -> Result<f32, String> {
+    let v = parse_f32(s)?;
+    if v <= 0.0 {
+        return Err(format!("{v} must be greater than 0"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("reflect").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_the_reason() {
+        let table = [
+            (&["--temperature", "-1"][..], "negative"),
+            (&["--top-p", "0"][..], "outside (0, 1]"),
+            (&["--top-p", "1.5"][..], "outside (0, 1]"),
+            (&["--min-p", "2"][..], "outside [0, 1]"),
+            (&["--gpu-layers", "many"][..], "use a number or 'all'"),
+            (&["--temperature", "NaN"][..], "not a number"),
+            (&["--repeat-penalty", "0"][..], "greater than 0"),
+        ];
+        for (args, want) in table {
+            let err = parse(args).unwrap_err().to_string();
+            assert!(err.contains(want), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn information_flags_exclude_each_other_and_take_optional_values() {
+        let a = parse(&["--show-theme"]).unwrap();
+        assert_eq!(a.show_theme, Some(None));
+        let a = parse(&["--show-theme", "light"]).unwrap();
+        assert_eq!(a.show_theme, Some(Some("light".into())));
+        assert!(parse(&["--list-profiles", "--list-themes"]).is_err());
+        assert!(parse(&["--show-profile", "x", "--save-profile", "y"]).is_err());
+        let a = parse(&["--save-profile", "mine", "--temperature", "0.2"]).unwrap();
+        assert_eq!(a.save_profile.as_deref(), Some("mine"));
+    }
+}

@@ -1,0 +1,32 @@
+//! reflect's configuration files: `config.toml`, and the machinery shared with prompt profiles
+//! and themes: strict TOML reading whose every error names file, line and key (`doc`), "did
+//! you mean" suggestions (`suggest`), TOML writing and atomic saves (`write`), the `--list-*`
+//! table (`listing`), and named files that are bundled in the binary or added by the user, with
+//! `extends` chains (`catalog`).
+//!
+//! Directory layout (see `settings::Environment` for how the directory is found):
+//! `config.toml`, `prompts/NAME.toml`, `themes/NAME.toml`.
+
+mod catalog;
+mod doc;
+mod error;
+mod file;
+pub mod listing;
+mod suggest;
+pub mod write;
+
+pub use catalog::{
+    expand_home, looks_like_path, read_text, valid_name, Bundled, Catalog, Entry, Extends,
+    Inherits, Listed, Origin,
+};
+pub use doc::{Doc, Field, Schema, Source, Table};
+pub use error::ConfigError;
+pub use file::{ConfigFile, CONFIG_KEYS};
+pub use suggest::{closest, did_you_mean, distance};
+
+/// The file name of the config file inside the config directory.
+pub const CONFIG_FILE: &str = "config.toml";
+/// The subdirectory holding the user's prompt profiles.
+pub const PROFILES_DIR: &str = "prompts";
+/// The subdirectory holding the user's themes.
+pub const THEMES_DIR: &str = "themes";

@@ -1,0 +1,404 @@
+//! One generation on a loaded model: render and tokenize the prompt, decode only what the KV
+//! cache lacks (in chunks of at most n_batch), then sample token by token through the router
+//! until a stop condition.
+
+use super::template::{render_llama3, ChatMessage, Role};
+use super::utf8::Utf8Decoder;
+use super::worker::probe;
+use super::{Completion, EngineError, EngineEvent, GenerateRequest, StopReason, Timings, Usage};
+use crate::stream::{Anomaly, Channel, Router, Sink, TagSet, TagToken};
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::DecodeError;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// How prompts are rendered for this model.
+pub(super) enum Template {
+    /// The model's own template, which llama.cpp recognises.
+    Model(LlamaChatTemplate),
+    /// The Llama 3 format written by reflect.
+    Llama3Fallback,
+}
+
+impl Template {
+    /// Picks the model's template when llama.cpp can apply it; otherwise the fallback, with a
+    /// warning for the user.
+    pub(super) fn detect(model: &LlamaModel) -> (Template, Option<String>) {
+        match model.chat_template(None) {
+            Ok(t) => match model.apply_chat_template(&t, &to_llama(&probe()), true) {
+                Ok(_) => (Template::Model(t), None),
+                Err(_) => (
+                    Template::Llama3Fallback,
+                    Some("the model's chat template is not one llama.cpp recognises; using the Llama 3 format".into()),
+                ),
+            },
+            Err(_) => (
+                Template::Llama3Fallback,
+                Some("the model has no chat template (tokenizer.chat_template); using the Llama 3 format".into()),
+            ),
+        }
+    }
+}
+
+fn to_llama(messages: &[ChatMessage]) -> Vec<LlamaChatMessage> {
+    messages
+        .iter()
+        .filter_map(|m| {
+            LlamaChatMessage::new(m.role.as_str().to_string(), m.content.replace('\0', "")).ok()
+        })
+        .collect()
+}
+
+/// A model with its context, ready to generate.
+pub(super) struct Loaded<'m> {
+    model: &'m LlamaModel,
+    ctx: LlamaContext<'m>,
+    template: Template,
+    /// The tokens whose keys and values are in the KV cache, in order.
+    cached: Vec<LlamaToken>,
+    load_ms: u64,
+}
+
+impl<'m> Loaded<'m> {
+    pub(super) fn new(
+        model: &'m LlamaModel,
+        ctx: LlamaContext<'m>,
+        template: Template,
+        load_ms: u64,
+    ) -> Self {
+        Loaded {
+            model,
+            ctx,
+            template,
+            cached: Vec::new(),
+            load_ms,
+        }
+    }
+
+    pub(super) fn n_ctx(&self) -> u32 {
+        self.ctx.n_ctx()
+    }
+
+    fn render(&self, messages: &[ChatMessage]) -> String {
+        match &self.template {
+            Template::Model(t) => self
+                .model
+                .apply_chat_template(t, &to_llama(messages), true)
+                .unwrap_or_else(|_| render_llama3(messages)),
+            Template::Llama3Fallback => render_llama3(messages),
+        }
+    }
+
+    /// The prompt as the model sees it, with the begin-of-text token the tokenizer adds.
+    pub(super) fn render_with_bos(&self, messages: &[ChatMessage]) -> String {
+        let vocab = self.model.vocab();
+        let mut out = String::new();
+        if vocab.should_add_bos() {
+            out.push_str(&String::from_utf8_lossy(&vocab.token_to_piece(
+                vocab.bos(),
+                true,
+                None,
+            )));
+        }
+        out.push_str(&self.render(messages));
+        out
+    }
+
+    /// Tags that are single special tokens in this vocabulary, by token id.
+    pub(super) fn tag_tokens(&self, tags: &TagSet) -> HashMap<LlamaToken, (String, TagToken)> {
+        let vocab = self.model.vocab();
+        tags.tags()
+            .into_iter()
+            .filter_map(
+                |(text, tag)| match vocab.tokenize(text.as_bytes(), false, true)[..] {
+                    [t] if is_special(&vocab, t) => Some((t, (text, tag))),
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+}
+
+fn is_special(vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, t: LlamaToken) -> bool {
+    use llama_cpp_2::token_type::LlamaTokenAttr;
+    let attrs = vocab.attr(t);
+    attrs.0.contains(LlamaTokenAttr::Control) || attrs.0.contains(LlamaTokenAttr::UserDefined)
+}
+
+/// Sends the router's output as engine events.
+struct EventSink<'a> {
+    id: u64,
+    events: &'a UnboundedSender<EngineEvent>,
+}
+
+impl Sink for EventSink<'_> {
+    fn text(&mut self, channel: Channel, text: &str) {
+        let _ = self.events.send(EngineEvent::Text {
+            id: self.id,
+            channel,
+            text: text.to_string(),
+        });
+    }
+    fn reflection_start(&mut self, n: usize) {
+        let _ = self
+            .events
+            .send(EngineEvent::ReflectionStart { id: self.id, n });
+    }
+    fn reflection_end(&mut self, n: usize) {
+        let _ = self
+            .events
+            .send(EngineEvent::ReflectionEnd { id: self.id, n });
+    }
+    fn anomaly(&mut self, anomaly: Anomaly) {
+        let _ = self.events.send(EngineEvent::Anomaly {
+            id: self.id,
+            anomaly,
+        });
+    }
+}
+
+fn decode_error(e: DecodeError) -> EngineError {
+    EngineError::Decode(e.to_string())
+}
+
+/// Tokens kept free for the answer when deciding whether earlier turns still fit.
+fn room_to_answer(max_tokens: Option<u32>, n_ctx: u32) -> usize {
+    max_tokens.unwrap_or(u32::MAX).min(n_ctx / 4) as usize
+}
+
+/// Renders and tokenizes the conversation, leaving out the oldest turns (never the system
+/// prompt nor the current message) until the prompt plus `room` fits the context. Returns the
+/// tokens and how many turns were left out.
+fn fit_context(s: &Loaded<'_>, messages: &[ChatMessage], room: usize) -> (Vec<LlamaToken>, usize) {
+    let n_ctx = s.ctx.n_ctx() as usize;
+    let vocab = s.model.vocab();
+    let mut messages = messages.to_vec();
+    let mut dropped = 0;
+    loop {
+        let tokens = vocab.tokenize(s.render(&messages).as_bytes(), true, true);
+        if tokens.len() + room <= n_ctx || !drop_oldest_turn(&mut messages) {
+            return (tokens, dropped);
+        }
+        dropped += 1;
+    }
+}
+
+/// Removes the oldest user message and the replies that follow it, if an older turn than the
+/// current (last) user message exists.
+pub(super) fn drop_oldest_turn(messages: &mut Vec<ChatMessage>) -> bool {
+    let is_user = |m: &ChatMessage| m.role == Role::User;
+    let Some(first) = messages.iter().position(is_user) else {
+        return false;
+    };
+    let Some(next) = messages[first + 1..]
+        .iter()
+        .position(is_user)
+        .map(|i| first + 1 + i)
+    else {
+        return false;
+    };
+    messages.drain(first..next);
+    true
+}
+
+pub(super) fn run(
+    s: &mut Loaded<'_>,
+    req: &GenerateRequest,
+    events: &UnboundedSender<EngineEvent>,
+    cancel: &AtomicU64,
+) -> Result<Completion, EngineError> {
+    let started = Instant::now();
+    let cancelled = || cancel.load(Ordering::SeqCst) >= req.id;
+    let vocab = s.model.vocab();
+    let n_ctx = s.ctx.n_ctx();
+    let (tokens, dropped) = fit_context(s, &req.messages, room_to_answer(req.max_tokens, n_ctx));
+    if dropped > 0 {
+        let turns = if dropped == 1 { "turn" } else { "turns" };
+        let _ = events.send(EngineEvent::Warning(format!(
+            "the conversation no longer fits the context ({n_ctx} tokens): left out the {dropped} oldest {turns}"
+        )));
+    }
+    if tokens.is_empty() || tokens.len() as u64 >= u64::from(n_ctx) {
+        return Err(EngineError::PromptTooLong {
+            prompt_tokens: tokens.len() as u32,
+            n_ctx,
+        });
+    }
+
+    // Reuse the KV cache for the longest common prefix; keep at least one token to decode so
+    // that logits exist.
+    let mut common = s
+        .cached
+        .iter()
+        .zip(&tokens)
+        .take_while(|(a, b)| a == b)
+        .count();
+    common = common.min(tokens.len() - 1);
+    if s.ctx.kv_cache_seq_rm(0, Some(common as u32), None).is_err() {
+        s.ctx.clear_kv_cache();
+        common = 0;
+    }
+    s.cached.truncate(common);
+
+    let mut usage = Usage {
+        prompt_tokens: tokens.len() as u32,
+        ..Usage::default()
+    };
+    let n_batch = s.ctx.n_batch().max(1) as usize;
+    let mut batch = LlamaBatch::new(n_batch, 1);
+    let mut stop = None;
+    for start in (common..tokens.len()).step_by(n_batch) {
+        if cancelled() {
+            stop = Some(StopReason::Cancelled);
+            break;
+        }
+        let end = (start + n_batch).min(tokens.len());
+        batch.clear();
+        for (i, t) in tokens.iter().enumerate().take(end).skip(start) {
+            batch
+                .add(*t, i as i32, &[0], i + 1 == tokens.len())
+                .map_err(|e| EngineError::Decode(e.to_string()))?;
+        }
+        s.ctx.decode(&mut batch).map_err(decode_error)?;
+        s.cached.extend_from_slice(&tokens[start..end]);
+        usage.prompt_tokens_evaluated += (end - start) as u32;
+    }
+    let prompt_done = Instant::now();
+    let _ = events.send(EngineEvent::PromptProcessed {
+        id: req.id,
+        prompt_tokens: usage.prompt_tokens,
+        evaluated: usage.prompt_tokens_evaluated,
+    });
+
+    let tag_tokens = s.tag_tokens(&req.router.tags);
+    let mut sampler = req.sampling.build(s.model.n_vocab());
+    let mut router = Router::new(req.router.clone());
+    let mut sink = EventSink { id: req.id, events };
+    let mut decoder = Utf8Decoder::default();
+    let mut first_token = None;
+    let mut logits_at = batch.n_tokens() - 1;
+    let stop = loop {
+        if let Some(stop) = stop {
+            break stop;
+        }
+        if cancelled() {
+            break StopReason::Cancelled;
+        }
+        if req
+            .max_tokens
+            .is_some_and(|max| usage.completion_tokens >= max)
+        {
+            break StopReason::MaxTokens;
+        }
+        if s.cached.len() as u64 >= u64::from(n_ctx) {
+            break StopReason::ContextFull;
+        }
+        let token = sampler.sample(&s.ctx, logits_at);
+        if vocab.is_eog(token) {
+            break StopReason::EndOfTurn;
+        }
+        usage.completion_tokens += 1;
+        first_token.get_or_insert_with(Instant::now);
+        if let Some((_, tag)) = tag_tokens.get(&token) {
+            let broken = decoder.finish();
+            if !broken.is_empty() {
+                router.push_text(&broken, &mut sink);
+            }
+            router.push_tag(*tag, &mut sink);
+        } else if !vocab.is_control(token) {
+            let text = decoder.push(&vocab.token_to_piece(token, false, None));
+            if !text.is_empty() {
+                router.push_text(&text, &mut sink);
+            }
+        }
+        match router.channel() {
+            Channel::Thinking => usage.thinking_tokens += 1,
+            Channel::Reflection => usage.reflection_tokens += 1,
+            Channel::Output => usage.output_tokens += 1,
+        }
+        if req.router.stop_after_output && router.output_closed() {
+            break StopReason::OutputClosed;
+        }
+        batch.clear();
+        batch
+            .add(token, s.cached.len() as i32, &[0], true)
+            .map_err(|e| EngineError::Decode(e.to_string()))?;
+        match s.ctx.decode(&mut batch) {
+            Ok(()) => {}
+            Err(DecodeError::NoKvCacheSlot) => {
+                stop = Some(StopReason::ContextFull);
+                continue;
+            }
+            Err(e) => return Err(decode_error(e)),
+        }
+        s.cached.push(token);
+        logits_at = 0;
+    };
+    let tail = decoder.finish();
+    if !tail.is_empty() {
+        router.push_text(&tail, &mut sink);
+    }
+    let summary = router.finish(&mut sink);
+
+    let ended = Instant::now();
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    let generation = ended - prompt_done;
+    let timings = Timings {
+        load_ms: s.load_ms,
+        prompt_ms: ms(prompt_done - started),
+        first_token_ms: first_token.map_or(0, |t| ms(t - started)),
+        generation_ms: ms(generation),
+        tokens_per_second: if generation.as_secs_f64() > 0.0 {
+            f64::from(usage.completion_tokens) / generation.as_secs_f64()
+        } else {
+            0.0
+        },
+    };
+    Ok(Completion {
+        id: req.id,
+        stop_reason: stop,
+        summary,
+        usage,
+        timings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drop_oldest_turn;
+    use crate::engine::{ChatMessage, Role};
+
+    fn roles(m: &[ChatMessage]) -> String {
+        m.iter()
+            .map(|m| &m.content[..])
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    #[test]
+    fn the_oldest_turn_goes_first_and_the_system_prompt_and_current_message_stay() {
+        let msg = |r, c: &str| ChatMessage::new(r, c);
+        let mut m = vec![
+            msg(Role::System, "sys"),
+            msg(Role::User, "u1"),
+            msg(Role::Assistant, "a1"),
+            msg(Role::User, "u2"),
+            msg(Role::Assistant, "a2"),
+            msg(Role::User, "u3"),
+        ];
+        assert!(drop_oldest_turn(&mut m));
+        assert_eq!(roles(&m), "sys,u2,a2,u3");
+        assert!(drop_oldest_turn(&mut m));
+        assert_eq!(roles(&m), "sys,u3");
+        assert!(
+            !drop_oldest_turn(&mut m),
+            "the current message is never dropped"
+        );
+        assert_eq!(roles(&m), "sys,u3");
+    }
+}

@@ -1,0 +1,188 @@
+//! The engine thread: checks and loads the model, then serves commands until shutdown.
+
+use super::generate::{self, Loaded, Template};
+use super::logs::capture_errors;
+use super::template::{ChatMessage, Role};
+use super::{gpu_backend, Command, EngineConfig, EngineError, EngineEvent, GpuLayers, ModelInfo};
+use crate::gguf;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::{send_logs_to_tracing, LogOptions};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::time::Instant;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// llama.cpp's backend can be initialised once per process.
+fn backend() -> Result<&'static LlamaBackend, String> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            // llama.cpp's own log lines go to tracing (a log file when one is configured),
+            // never to the terminal.
+            send_logs_to_tracing(LogOptions::default().with_logs_enabled(true));
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Default thread count: physical cores (llama.cpp's own default of 4 oversubscribes small
+/// machines and decodes slower there).
+pub(super) fn default_threads() -> u32 {
+    num_cpus::get_physical().max(1) as u32
+}
+
+pub(super) fn run(
+    config: EngineConfig,
+    commands: mpsc::Receiver<Command>,
+    events: UnboundedSender<EngineEvent>,
+    cancel: Arc<AtomicU64>,
+) {
+    let load_error = |message: String| {
+        EngineEvent::Error(EngineError::Load {
+            path: config.model_path.clone(),
+            message,
+        })
+    };
+    let started = Instant::now();
+    let info = match gguf::inspect(&config.model_path) {
+        Ok(info) => info,
+        Err(e) => {
+            let _ = events.send(load_error(e.problem));
+            return;
+        }
+    };
+    let backend = match backend() {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = events.send(load_error(format!("llama.cpp failed to start: {e}")));
+            return;
+        }
+    };
+
+    let progress = events.clone();
+    let abort = cancel.clone();
+    let mut last = -1.0f32;
+    let gpu_layers = match config.gpu_layers {
+        GpuLayers::All => u32::MAX,
+        GpuLayers::Count(n) => n,
+    };
+    let params = LlamaModelParams::default()
+        .with_n_gpu_layers(gpu_layers)
+        .with_progress_callback(move |p| {
+            if p >= 1.0 || p - last >= 0.01 {
+                last = p;
+                let _ = progress.send(EngineEvent::LoadProgress(p.clamp(0.0, 1.0)));
+            }
+            // The engine was dropped while loading: stop.
+            abort.load(Ordering::SeqCst) != u64::MAX
+        });
+    let (model, reason) =
+        capture_errors(|| LlamaModel::load_from_file(backend, &config.model_path, &params));
+    let model = match model {
+        Ok(m) => m,
+        Err(e) => {
+            let why = reason.unwrap_or_else(|| e.to_string());
+            let _ = events.send(load_error(format!(
+                "llama.cpp could not load this model (architecture '{}'): {why}",
+                info.architecture
+            )));
+            return;
+        }
+    };
+
+    let n_ctx_train = model.n_ctx_train();
+    let n_ctx = config
+        .ctx_size
+        .unwrap_or_else(|| {
+            if n_ctx_train == 0 {
+                8192
+            } else {
+                n_ctx_train.min(8192)
+            }
+        })
+        .max(16);
+    let threads = config.threads.unwrap_or_else(default_threads).max(1);
+    let n_batch = config.batch_size.unwrap_or(2048).clamp(1, n_ctx);
+    let ctx_params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(n_batch)
+        .with_n_ubatch(n_batch.min(512))
+        .with_n_threads(threads as i32)
+        .with_n_threads_batch(threads as i32);
+    let ctx = match model.new_context(backend, ctx_params) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = events.send(load_error(format!(
+                "llama.cpp could not create a context of {n_ctx} tokens: {e}; try a smaller --ctx-size"
+            )));
+            return;
+        }
+    };
+
+    let (template, warning) = Template::detect(&model);
+    if let Some(w) = warning {
+        let _ = events.send(EngineEvent::Warning(w));
+    }
+    let load_ms = started.elapsed().as_millis() as u64;
+    let layers = model.n_layer();
+    let mut loaded = Loaded::new(&model, ctx, template, load_ms);
+    let model_info = ModelInfo {
+        name: info.name.clone().unwrap_or_else(|| {
+            config
+                .model_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        }),
+        path: config.model_path.clone(),
+        parameters: model.n_params(),
+        size_bytes: model.size(),
+        context_size: loaded.n_ctx(),
+        context_train: n_ctx_train,
+        layers,
+        layers_offloaded: if gpu_backend().is_some() {
+            gpu_layers.min(layers + 1)
+        } else {
+            0
+        },
+        backend: gpu_backend().unwrap_or("CPU").to_string(),
+        threads,
+        batch_size: n_batch,
+        tag_tokens: loaded
+            .tag_tokens(&config.tags)
+            .into_values()
+            .map(|(text, _)| text)
+            .collect(),
+        load_ms,
+    };
+    let _ = events.send(EngineEvent::Loaded(Box::new(model_info)));
+
+    for command in commands.iter() {
+        match command {
+            Command::Shutdown => break,
+            Command::RenderPrompt(messages) => {
+                let _ = events.send(EngineEvent::Prompt(loaded.render_with_bos(&messages)));
+            }
+            Command::Generate(req) => {
+                let event = match generate::run(&mut loaded, &req, &events, &cancel) {
+                    Ok(done) => EngineEvent::Done(Box::new(done)),
+                    Err(e) => EngineEvent::Error(e),
+                };
+                let _ = events.send(event);
+            }
+        }
+    }
+}
+
+/// A one-message conversation used to check that the model's template renders.
+pub(super) fn probe() -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::new(Role::System, "s"),
+        ChatMessage::new(Role::User, "u"),
+    ]
+}

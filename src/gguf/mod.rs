@@ -1,0 +1,20 @@
+//! GGUF files: a writer for the tiny models reflect's tests, demo and benchmarks run on, and a
+//! reader that checks a model file before llama.cpp (which aborts on some damage) sees it.
+//!
+//! This module knows nothing of llama.cpp, the router or terminals.
+
+mod format;
+mod llama;
+mod random;
+mod reader;
+mod scripted;
+mod writer;
+
+pub mod demo;
+
+pub use format::{GgufType, Value};
+pub use llama::{LlamaShape, LlamaVocabSpec, TokenKind, VocabToken};
+pub use random::{write_random_model, RandomModelSpec};
+pub use reader::{inspect, GgufInfo, ValidationError};
+pub use scripted::{push_prose, Padding, ScriptItem, ScriptedModel, TemplateStyle};
+pub use writer::GgufWriter;

@@ -1,0 +1,106 @@
+//! Random-weight models of realistic shapes, for benchmarks (nothing is downloaded).
+
+use super::format::GgufType;
+use super::llama::{write_llama, LlamaShape, LlamaVocabSpec, TokenKind};
+use std::io;
+use std::path::Path;
+
+#[derive(Clone, Debug)]
+pub struct RandomModelSpec {
+    pub n_embd: u64,
+    pub n_layer: u64,
+    pub n_ff: u64,
+    pub n_head: u64,
+    pub n_vocab: usize,
+    pub context_length: u32,
+    pub seed: u64,
+}
+
+impl Default for RandomModelSpec {
+    /// 768-dim, 8 layers, 32k vocabulary (~120 M parameters, ~240 MB in f16).
+    fn default() -> Self {
+        RandomModelSpec {
+            n_embd: 768,
+            n_layer: 8,
+            n_ff: 2048,
+            n_head: 12,
+            n_vocab: 32_000,
+            context_length: 8192,
+            seed: 42,
+        }
+    }
+}
+
+/// Bijective base-26 name of `i`: a, b, …, z, aa, ab, … (unique for each i).
+fn word(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'a' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// Writes an f16 llama model with uniformly random weights.
+pub fn write_random_model(path: &Path, spec: &RandomModelSpec) -> io::Result<()> {
+    let mut vocab = LlamaVocabSpec::base();
+    let mut i = 0;
+    while vocab.len() < spec.n_vocab {
+        let w = word(i / 2);
+        let text = if i % 2 == 0 { format!(" {w}") } else { w };
+        vocab.push(&text, TokenKind::Normal);
+        i += 1;
+    }
+    let shape = LlamaShape {
+        name: format!("reflect-random-{}x{}", spec.n_layer, spec.n_embd),
+        n_embd: spec.n_embd,
+        n_layer: spec.n_layer,
+        n_ff: spec.n_ff,
+        n_head: spec.n_head,
+        context_length: spec.context_length,
+        ty: GgufType::F16,
+        norm_ty: GgufType::F32,
+    };
+    let mut state = spec.seed;
+    write_llama(path, &shape, &vocab, |name, dims| {
+        let n: u64 = dims.iter().product();
+        if name.ends_with("norm.weight") {
+            return vec![1.0; n as usize];
+        }
+        let scale = if name == "token_embd.weight" {
+            1.0
+        } else {
+            0.05
+        };
+        (0..n)
+            .map(|_| {
+                // splitmix64
+                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                ((z >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word;
+
+    #[test]
+    fn words_are_unique_and_bijective() {
+        assert_eq!(word(0), "a");
+        assert_eq!(word(25), "z");
+        assert_eq!(word(26), "aa");
+        assert_eq!(word(27), "ab");
+        let all: std::collections::HashSet<String> = (0..20_000).map(word).collect();
+        assert_eq!(all.len(), 20_000);
+    }
+}

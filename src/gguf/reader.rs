@@ -1,0 +1,401 @@
+//! Reads a GGUF file's header, metadata and tensor table (not the weights) and checks what
+//! llama.cpp would otherwise trip over, some of it with a process abort: not a GGUF file,
+//! truncated data, a malformed vocabulary (duplicate token texts).
+
+use super::format::{pad_to, vtype, ALIGNMENT};
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// What reflect learned about a model file before loading it.
+#[derive(Clone, Debug, Default)]
+pub struct GgufInfo {
+    pub architecture: String,
+    pub name: Option<String>,
+    pub context_length: Option<u64>,
+    pub n_tokens: usize,
+    pub has_chat_template: bool,
+    /// Numeric `general.sampling.*` keys (without the prefix), e.g. "temp" → 0.6.
+    pub sampling: HashMap<String, f64>,
+    pub tensor_count: u64,
+    pub file_size: u64,
+}
+
+/// Why a file cannot be a model llama.cpp will load.
+#[derive(Debug)]
+pub struct ValidationError {
+    pub path: PathBuf,
+    pub problem: String,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.problem)
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+/// A scalar or array read from the metadata (arrays other than the token list are skipped).
+enum Meta {
+    Str(String),
+    Num(f64),
+    Tokens(Vec<String>),
+    Other,
+}
+
+struct Cursor<R> {
+    r: R,
+    pos: u64,
+    size: u64,
+}
+
+const MAX_COUNT: u64 = 1 << 24;
+
+impl<R: Read> Cursor<R> {
+    fn bytes(&mut self, n: u64, what: &str) -> Result<Vec<u8>, String> {
+        if n > self.size.saturating_sub(self.pos) {
+            return Err(format!(
+                "the file is truncated or corrupt: {what} needs {n} bytes at offset {} but the file has {} bytes",
+                self.pos, self.size
+            ));
+        }
+        let mut buf = vec![0u8; n as usize];
+        self.r
+            .read_exact(&mut buf)
+            .map_err(|e| format!("cannot read {what}: {e}"))?;
+        self.pos += n;
+        Ok(buf)
+    }
+    fn u32(&mut self, what: &str) -> Result<u32, String> {
+        let b = self.bytes(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self, what: &str) -> Result<u64, String> {
+        let b = self.bytes(8, what)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn string(&mut self, what: &str) -> Result<String, String> {
+        let n = self.u64(what)?;
+        let b = self.bytes(n, what)?;
+        String::from_utf8(b).map_err(|_| format!("{what} is not valid UTF-8"))
+    }
+    fn scalar(&mut self, ty: u32, what: &str) -> Result<Meta, String> {
+        let size = match ty {
+            vtype::U8 | vtype::I8 | vtype::BOOL => 1,
+            vtype::U16 | vtype::I16 => 2,
+            vtype::U32 | vtype::I32 | vtype::F32 => 4,
+            vtype::U64 | vtype::I64 | vtype::F64 => 8,
+            vtype::STRING => return Ok(Meta::Str(self.string(what)?)),
+            other => return Err(format!("{what} has an unknown value type {other}")),
+        };
+        let b = self.bytes(size, what)?;
+        let mut a = [0u8; 8];
+        a[..b.len()].copy_from_slice(&b);
+        let v = match ty {
+            vtype::U8 | vtype::BOOL => f64::from(b[0]),
+            vtype::I8 => f64::from(b[0] as i8),
+            vtype::U16 => f64::from(u16::from_le_bytes([b[0], b[1]])),
+            vtype::I16 => f64::from(i16::from_le_bytes([b[0], b[1]])),
+            vtype::U32 => f64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            vtype::I32 => f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            vtype::F32 => f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            vtype::U64 => u64::from_le_bytes(a) as f64,
+            vtype::I64 => i64::from_le_bytes(a) as f64,
+            _ => f64::from_le_bytes(a),
+        };
+        Ok(Meta::Num(v))
+    }
+    fn value(&mut self, key: &str) -> Result<Meta, String> {
+        let what = format!("metadata key '{key}'");
+        let ty = self.u32(&what)?;
+        if ty != vtype::ARRAY {
+            return self.scalar(ty, &what);
+        }
+        let elem = self.u32(&what)?;
+        let count = self.u64(&what)?;
+        if count > self.size {
+            return Err(format!(
+                "{what} claims {count} elements, more than the file could hold"
+            ));
+        }
+        if elem == vtype::ARRAY {
+            return Err(format!(
+                "{what} is a nested array, which reflect does not read"
+            ));
+        }
+        if key == "tokenizer.ggml.tokens" && elem == vtype::STRING {
+            let mut tokens = Vec::with_capacity(count.min(1 << 20) as usize);
+            for _ in 0..count {
+                tokens.push(self.string(&what)?);
+            }
+            return Ok(Meta::Tokens(tokens));
+        }
+        for _ in 0..count {
+            self.scalar(elem, &what)?;
+        }
+        Ok(Meta::Other)
+    }
+}
+
+/// Bytes per block and elements per block of ggml's tensor types; `None` for types this table
+/// does not know (their size is then not checked).
+fn type_layout(ty: u32) -> Option<(u64, u64)> {
+    Some(match ty {
+        0 => (4, 1),
+        1 | 30 => (2, 1),
+        2 => (18, 32),
+        3 => (20, 32),
+        6 => (22, 32),
+        7 => (24, 32),
+        8 => (34, 32),
+        9 => (36, 32),
+        10 => (84, 256),
+        11 => (110, 256),
+        12 => (144, 256),
+        13 => (176, 256),
+        14 => (210, 256),
+        15 => (292, 256),
+        16 => (66, 256),
+        17 => (74, 256),
+        18 => (98, 256),
+        19 => (50, 256),
+        20 => (18, 32),
+        21 => (110, 256),
+        22 => (82, 256),
+        23 => (136, 256),
+        24 => (1, 1),
+        25 => (2, 1),
+        26 => (4, 1),
+        27 | 28 => (8, 1),
+        29 => (56, 256),
+        34 => (54, 256),
+        35 => (66, 256),
+        39 => (17, 32),
+        _ => return None,
+    })
+}
+
+/// Checks `path` and reads what reflect needs from it. Every error names the path and says what
+/// is wrong in words a user can act on.
+pub fn inspect(path: &Path) -> Result<GgufInfo, ValidationError> {
+    let fail = |problem: String| ValidationError {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        fail(match e.kind() {
+            io::ErrorKind::NotFound => "no such file".to_string(),
+            io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        })
+    })?;
+    if meta.is_dir() {
+        return Err(fail("is a directory, not a GGUF model file".into()));
+    }
+    let file = File::open(path).map_err(|e| {
+        fail(match e.kind() {
+            io::ErrorKind::PermissionDenied => {
+                "permission denied (the file is not readable)".into()
+            }
+            _ => format!("cannot open: {e}"),
+        })
+    })?;
+    let size = meta.len();
+    if size == 0 {
+        return Err(fail("the file is empty".into()));
+    }
+    let mut c = Cursor {
+        r: BufReader::new(file),
+        pos: 0,
+        size,
+    };
+    read(&mut c).map_err(fail)
+}
+
+fn read(c: &mut Cursor<impl Read>) -> Result<GgufInfo, String> {
+    let magic = c
+        .bytes(4.min(c.size), "the header")
+        .map_err(|_| "not a GGUF model file (too short)".to_string())?;
+    if magic != b"GGUF" {
+        return Err("not a GGUF model file (it does not start with the GGUF signature)".into());
+    }
+    let version = c.u32("the header")?;
+    if !(2..=3).contains(&version) {
+        return Err(format!(
+            "unsupported GGUF version {version} (llama.cpp reads versions 2 and 3)"
+        ));
+    }
+    let n_tensors = c.u64("the header")?;
+    let n_kv = c.u64("the header")?;
+    if n_tensors > MAX_COUNT || n_kv > MAX_COUNT {
+        return Err(format!(
+            "the header is corrupt: it claims {n_tensors} tensors and {n_kv} metadata keys"
+        ));
+    }
+    let mut info = GgufInfo {
+        tensor_count: n_tensors,
+        file_size: c.size,
+        ..Default::default()
+    };
+    let mut alignment = ALIGNMENT;
+    let mut numbers: HashMap<String, f64> = HashMap::new();
+    for _ in 0..n_kv {
+        let key = c.string("a metadata key")?;
+        match c.value(&key)? {
+            Meta::Str(s) => match key.as_str() {
+                "general.architecture" => info.architecture = s,
+                "general.name" => info.name = Some(s),
+                "tokenizer.chat_template" => info.has_chat_template = !s.trim().is_empty(),
+                _ => {}
+            },
+            Meta::Num(v) => {
+                if key == "general.alignment" {
+                    alignment = v as u64;
+                }
+                if let Some(k) = key.strip_prefix("general.sampling.") {
+                    info.sampling.insert(k.to_string(), v);
+                }
+                numbers.insert(key, v);
+            }
+            Meta::Tokens(tokens) => {
+                check_unique(&tokens)?;
+                info.n_tokens = tokens.len();
+            }
+            Meta::Other => {}
+        }
+    }
+    if info.architecture.is_empty() {
+        return Err("the metadata has no 'general.architecture' key: this is not a model llama.cpp can load".into());
+    }
+    if alignment == 0 || !alignment.is_power_of_two() {
+        return Err(format!(
+            "'general.alignment' is {alignment}, which is not a power of two"
+        ));
+    }
+    info.context_length = numbers
+        .get(&format!("{}.context_length", info.architecture))
+        .map(|v| *v as u64);
+
+    let mut data_needed = 0u64;
+    for _ in 0..n_tensors {
+        let name = c.string("a tensor name")?;
+        let n_dims = c.u32("a tensor description")?;
+        if n_dims > 4 {
+            return Err(format!(
+                "tensor '{name}' has {n_dims} dimensions (at most 4 are allowed)"
+            ));
+        }
+        let mut elements = 1u64;
+        for _ in 0..n_dims {
+            elements = elements.saturating_mul(c.u64("a tensor description")?);
+        }
+        let ty = c.u32("a tensor description")?;
+        let offset = c.u64("a tensor description")?;
+        if let Some((block_bytes, block_elems)) = type_layout(ty) {
+            let bytes = (elements / block_elems).saturating_mul(block_bytes);
+            data_needed = data_needed.max(offset.saturating_add(bytes));
+        }
+    }
+    let data_start = pad_to(c.pos, alignment);
+    let needed = data_start.saturating_add(data_needed);
+    if data_needed > 0 && needed > c.size {
+        return Err(format!(
+            "the file is truncated: its tensors need {needed} bytes but the file has {} (an interrupted download?)",
+            c.size
+        ));
+    }
+    Ok(info)
+}
+
+fn check_unique(tokens: &[String]) -> Result<(), String> {
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(tokens.len());
+    for (i, t) in tokens.iter().enumerate() {
+        if let Some(first) = seen.insert(t.as_str(), i) {
+            return Err(format!(
+                "the vocabulary is malformed: token text {t:?} appears twice (ids {first} and {i}); llama.cpp cannot load it"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::{ScriptedModel, TemplateStyle};
+
+    fn problem(bytes: &[u8]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.gguf");
+        std::fs::write(&p, bytes).unwrap();
+        inspect(&p).unwrap_err().problem
+    }
+
+    #[test]
+    fn a_scripted_model_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.gguf");
+        let mut m = ScriptedModel::from_texts(&["Hello", " world"]);
+        m.template = TemplateStyle::Missing;
+        m.write(&p).unwrap();
+        let info = inspect(&p).unwrap();
+        assert_eq!(info.architecture, "llama");
+        assert_eq!(info.context_length, Some(4096));
+        assert_eq!(info.n_tokens, 262 + 2);
+        assert!(!info.has_chat_template);
+        assert_eq!(info.name.as_deref(), Some("reflect-scripted"));
+    }
+
+    #[test]
+    fn bad_files_are_named_and_explained() {
+        let table: &[(&[u8], &str)] = &[
+            (b"", "empty"),
+            (b"hello world, this is text", "not a GGUF"),
+            (b"GG", "not a GGUF"),
+            (b"GGUF\x07\0\0\0", "unsupported GGUF version 7"),
+            (b"GGUF\x03\0\0\0\0\0", "truncated"),
+            (
+                b"GGUF\x03\0\0\0\0\0\0\0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff",
+                "corrupt",
+            ),
+            (
+                b"GGUF\x03\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+                "general.architecture",
+            ),
+        ];
+        for (bytes, want) in table {
+            let p = problem(bytes);
+            assert!(p.contains(want), "{bytes:?}: {p}");
+        }
+    }
+
+    #[test]
+    fn truncated_model_and_duplicate_tokens_are_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.gguf");
+        ScriptedModel::from_texts(&["Hello"]).write(&p).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(problem(&bytes[..bytes.len() - 100]).contains("truncated"));
+        assert!(problem(&bytes[..bytes.len() / 3]).contains("truncated"));
+        // Rename token "Hello" to "<unk>": a duplicate text.
+        let at = bytes.windows(5).position(|w| w == b"Hello").unwrap();
+        let mut dup = bytes.clone();
+        dup[at - 8..at + 5].copy_from_slice(b"\x05\0\0\0\0\0\0\0<unk>");
+        let p = problem(&dup);
+        assert!(p.contains("appears twice") && p.contains("<unk>"), "{p}");
+    }
+
+    #[test]
+    fn missing_path_and_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = inspect(&dir.path().join("nope.gguf")).unwrap_err();
+        assert!(e.to_string().contains("nope.gguf: no such file"), "{e}");
+        let e = inspect(dir.path()).unwrap_err();
+        assert!(e.problem.contains("directory"), "{e}");
+    }
+}

@@ -1,0 +1,274 @@
+//! Scripted models: real GGUF files whose answer to any chat prompt is a fixed list of pieces.
+//!
+//! A one-layer llama whose attention and feed-forward weights are zero leaves the residual
+//! stream equal to the current token's one-hot embedding; the output matrix is then a bigram
+//! table in which each token's successor wins by a logit margin of 100. The Llama 3 generation
+//! prompt ends with "\n\n", which this vocabulary tokenizes to the byte token `<0x0A>`: that token
+//! leads to the first piece, and the last piece leads to `<|eot_id|>`. The margin makes the script
+//! come out the same under greedy and under temperature 0.7 / top_p 0.95 sampling.
+
+use super::format::GgufType;
+use super::llama::{write_llama, LlamaShape, LlamaVocabSpec, TokenKind};
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+
+/// One step of a script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScriptItem {
+    /// A new normal token with this text.
+    Text(String),
+    /// A new control (special) token with this text, e.g. `<thinking>` as in Reflection-70B.
+    Special(String),
+    /// One of the 256 byte tokens (for characters split across tokens).
+    Byte(u8),
+}
+
+impl ScriptItem {
+    pub fn text(s: &str) -> Self {
+        ScriptItem::Text(s.to_string())
+    }
+    pub fn special(s: &str) -> Self {
+        ScriptItem::Special(s.to_string())
+    }
+}
+
+/// Which chat template the model file carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplateStyle {
+    /// Llama 3's template, which llama.cpp recognises.
+    Llama3,
+    /// No `tokenizer.chat_template` at all.
+    Missing,
+    /// A template llama.cpp does not recognise.
+    Unrecognised,
+}
+
+/// A model that answers every prompt with `items`, then ends its turn.
+#[derive(Clone, Debug)]
+pub struct ScriptedModel {
+    pub name: String,
+    pub items: Vec<ScriptItem>,
+    pub template: TemplateStyle,
+    pub context_length: u32,
+    /// Extra width and depth that change nothing in the output but make each token cost more
+    /// compute: lets tests cancel a generation that is still running.
+    pub padding: Padding,
+    /// Loop forever: the last piece leads back to the first instead of ending the turn (for
+    /// benchmarks that stream thousands of tokens; stop them with `--max-tokens`).
+    pub cycle: bool,
+}
+
+/// Minimum embedding width and layer count of a scripted model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Padding {
+    pub min_embd: u64,
+    pub layers: u64,
+}
+
+impl Default for Padding {
+    fn default() -> Self {
+        Padding {
+            min_embd: 64,
+            layers: 1,
+        }
+    }
+}
+
+const MARGIN: f32 = 100.0;
+
+impl ScriptedModel {
+    pub fn new(items: Vec<ScriptItem>) -> Self {
+        ScriptedModel {
+            name: "reflect-scripted".into(),
+            items,
+            template: TemplateStyle::Llama3,
+            context_length: 4096,
+            padding: Padding::default(),
+            cycle: false,
+        }
+    }
+
+    /// A script of plain-text pieces.
+    pub fn from_texts(pieces: &[&str]) -> Self {
+        Self::new(pieces.iter().map(|p| ScriptItem::text(p)).collect())
+    }
+
+    /// Writes the model file. Fails when the script cannot be expressed as a bigram chain: a
+    /// token used twice, an empty piece, or a piece that is exactly "\n" (the start token).
+    pub fn write(&self, path: &Path) -> io::Result<()> {
+        let bad = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+        let mut vocab = LlamaVocabSpec::base();
+        vocab.chat_template = match self.template {
+            TemplateStyle::Llama3 => vocab.chat_template.take(),
+            TemplateStyle::Missing => None,
+            TemplateStyle::Unrecognised => {
+                Some("{{ messages | tojson }} [[made-up format]]".into())
+            }
+        };
+        let start = LlamaVocabSpec::byte_token(b'\n');
+        let mut seen: HashMap<String, u32> = vocab
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.text.clone(), i as u32))
+            .collect();
+        let mut chain = vec![start];
+        for item in &self.items {
+            let id = match item {
+                ScriptItem::Byte(b) => LlamaVocabSpec::byte_token(*b),
+                ScriptItem::Text(s) | ScriptItem::Special(s) => {
+                    if s.is_empty() || s == "\n" {
+                        return Err(bad(format!("script piece {s:?} cannot be a token")));
+                    }
+                    let kind = match item {
+                        ScriptItem::Special(_) => TokenKind::Control,
+                        _ => TokenKind::Normal,
+                    };
+                    let stored = if kind == TokenKind::Normal {
+                        s.replace(' ', "\u{2581}")
+                    } else {
+                        s.clone()
+                    };
+                    if seen.contains_key(&stored) {
+                        return Err(bad(format!(
+                            "script piece {s:?} is used twice or clashes with a built-in token"
+                        )));
+                    }
+                    let id = vocab.push(s, kind);
+                    seen.insert(stored, id);
+                    id
+                }
+            };
+            if chain.contains(&id) {
+                return Err(bad(format!("script token {item:?} is used twice")));
+            }
+            chain.push(id);
+        }
+        let last = match (self.cycle, chain.get(1)) {
+            (true, Some(first)) => *first,
+            _ => vocab.eot,
+        };
+        chain.push(last);
+
+        // Dimension 0 is shared by every token that is not part of the chain and leads to the
+        // end of the turn; each chain token gets a dimension of its own.
+        let contexts = chain.len() - 1;
+        let n_embd =
+            ((contexts as u64 + 1).div_ceil(64) * 64).max(self.padding.min_embd.div_ceil(64) * 64);
+        let n_vocab = vocab.len() as u64;
+        let mut dim_of = vec![0u64; vocab.len()];
+        for (i, id) in chain[..contexts].iter().enumerate() {
+            dim_of[*id as usize] = i as u64 + 1;
+        }
+        // After RMS normalisation a one-hot vector has the value sqrt(n_embd).
+        let weight = MARGIN / (n_embd as f32).sqrt();
+        let shape = LlamaShape {
+            name: self.name.clone(),
+            n_embd,
+            n_layer: self.padding.layers.max(1),
+            n_ff: n_embd,
+            n_head: n_embd / 64,
+            context_length: self.context_length,
+            ty: GgufType::F32,
+            norm_ty: GgufType::F32,
+        };
+        write_llama(path, &shape, &vocab, |name, dims| {
+            let n: u64 = dims.iter().product();
+            let mut v = vec![0f32; n as usize];
+            match name {
+                "token_embd.weight" => {
+                    for tok in 0..n_vocab {
+                        v[(tok * n_embd + dim_of[tok as usize]) as usize] = 1.0;
+                    }
+                }
+                "output.weight" => {
+                    v[(u64::from(vocab.eot) * n_embd) as usize] = weight;
+                    for pair in chain.windows(2) {
+                        let (ctx, next) = (pair[0], pair[1]);
+                        v[(u64::from(next) * n_embd + dim_of[ctx as usize]) as usize] = weight;
+                    }
+                }
+                n if n.ends_with("norm.weight") => v.fill(1.0),
+                _ => {}
+            }
+            v
+        })
+    }
+}
+
+/// Splits `text` into word-sized pieces that are unique in `used` (repeated words are merged
+/// with their neighbours), appending them to `out`. Lets tests and the demo write long scripts
+/// as prose.
+pub fn push_prose(
+    text: &str,
+    used: &mut std::collections::HashSet<String>,
+    out: &mut Vec<ScriptItem>,
+) {
+    // Each word carries the separator before it, as tokenizers do: "the", " cat", "\nsat".
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        if (c == ' ' || c == '\n') && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        cur.push(c);
+    }
+    words.push(cur);
+    let mut pending = String::new();
+    for w in words {
+        pending.push_str(&w);
+        if pending.trim().is_empty() || used.contains(&pending) {
+            continue;
+        }
+        used.insert(pending.clone());
+        out.push(ScriptItem::Text(std::mem::take(&mut pending)));
+    }
+    if !pending.is_empty() {
+        if let Some(ScriptItem::Text(last)) = out.last_mut() {
+            used.remove(last.as_str());
+            last.push_str(&pending);
+            used.insert(last.clone());
+        } else {
+            out.push(ScriptItem::Text(pending));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(items: &[ScriptItem]) -> Vec<String> {
+        items
+            .iter()
+            .map(|i| match i {
+                ScriptItem::Text(s) => s.clone(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prose_is_split_into_unique_pieces_that_rebuild_the_text() {
+        let text = "the cat and the dog and the bird\nsat on the mat.";
+        let mut used = Default::default();
+        let mut out = Vec::new();
+        push_prose(text, &mut used, &mut out);
+        let pieces = texts(&out);
+        assert_eq!(pieces.concat(), text);
+        let unique: std::collections::HashSet<_> = pieces.iter().collect();
+        assert_eq!(unique.len(), pieces.len(), "{pieces:?}");
+        assert!(pieces.iter().all(|p| p != "\n" && !p.is_empty()));
+    }
+
+    #[test]
+    fn a_token_used_twice_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = ScriptedModel::from_texts(&["a", "b", "a"]);
+        let err = m.write(&dir.path().join("m.gguf")).unwrap_err();
+        assert!(err.to_string().contains("used twice"), "{err}");
+        let m = ScriptedModel::from_texts(&["\n"]);
+        assert!(m.write(&dir.path().join("m.gguf")).is_err());
+    }
+}

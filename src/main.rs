@@ -1,0 +1,243 @@
+//! The `reflect` binary: parse flags, read the prompt, run, map every failure to one line and a
+//! documented exit code.
+
+use clap::Parser;
+use reflect::cli::Args;
+use reflect::exit::{code, Failure};
+use reflect::pipe::{self, PipeOptions};
+use reflect::settings::{Context, Environment, Row};
+use reflect::{gguf, profile, prompt};
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+
+fn main() {
+    // When llama.cpp aborts, ggml would attach gdb to print a backtrace on stderr: users get
+    // reflect's one-line message instead (REFLECT_GGML_BACKTRACE=1 keeps ggml's backtrace).
+    if std::env::var_os("REFLECT_GGML_BACKTRACE").is_none() {
+        std::env::set_var("GGML_NO_BACKTRACE", "1");
+    }
+    reflect::abort::install();
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("reflect: internal error{at}: {what}. Please report this bug.");
+    }));
+    let code = match run() {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("reflect: {}", f.message);
+            f.code
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run() -> Result<i32, Failure> {
+    let args = Args::parse();
+    if let Some(path) = &args.log_file {
+        init_logging(path)?;
+    }
+    if wants_chat(&args) {
+        return chat(&args);
+    }
+    let ctx = Context::load(Environment::from_process())?;
+    if let Some(code) = info_command(&args, &ctx)? {
+        return Ok(code);
+    }
+    let stdin = read_stdin()?;
+    let question = prompt::combine_input(stdin.as_deref(), &args.prompt);
+    if question.trim().is_empty() {
+        return Err(Failure::usage(
+            "no prompt: pass a question as an argument or on stdin (e.g. echo \"what is 2+2?\" | reflect -m model.gguf)",
+        ));
+    }
+    let settings = ctx.run_settings(&args, demo_model)?;
+    // One-shot mode draws nothing, but a broken theme is reported now rather than later.
+    ctx.theme(&args)?;
+    let opts = PipeOptions {
+        format: args.format,
+        show_thinking: args.show_thinking,
+        print_prompt: args.print_prompt,
+    };
+    pipe::run(&settings, &question, &opts)
+}
+
+/// No prompt, a terminal on both ends, and nothing else asked for: the full-screen chat.
+fn wants_chat(args: &Args) -> bool {
+    args.prompt.is_empty()
+        && !args.print_prompt
+        && args.format == reflect::cli::Format::Text
+        && !(args.list_profiles || args.list_themes || args.show_profile.is_some())
+        && !(args.show_theme.is_some() || args.save_profile.is_some())
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+}
+
+/// The full-screen chat. Problems in config.toml, the profile or the theme are shown in the
+/// chat (which falls back to defaults) instead of stopping it; a missing model still stops.
+fn chat(args: &Args) -> Result<i32, Failure> {
+    let (ctx, config_error) = Context::load_or_defaults(Environment::from_process());
+    let (profile, profile_error) = ctx.profile_or_default(args);
+    let (theme, theme_error) = ctx.theme_or_default(args);
+    let settings = ctx.settings_for_profile(args, profile, demo_model, |path| {
+        gguf::inspect(path).ok().map(|info| info.sampling)
+    })?;
+    let startup_error = [config_error, profile_error, theme_error]
+        .into_iter()
+        .flatten()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>();
+    let init = reflect::tui::app::AppInit {
+        settings,
+        theme_name: theme.name.clone(),
+        theme,
+        startup_error: (!startup_error.is_empty()).then(|| startup_error.join("; ")),
+        size: (80, 24),
+    };
+    reflect::tui::run(init, &ctx)
+}
+
+/// `--list-profiles`, `--show-profile`, `--save-profile`, `--list-themes`, `--show-theme`:
+/// answered without a model or a prompt. The exit code when one of them was asked for.
+fn info_command(args: &Args, ctx: &Context) -> Result<Option<i32>, Failure> {
+    if args.list_profiles {
+        let active = ctx.profile_choice(args).spec;
+        let rows = ctx.list_profiles()?;
+        return listing(&rows, |p| &p.description, &active).map(Some);
+    }
+    if args.list_themes {
+        let active = ctx.theme_choice(args).spec;
+        let rows = ctx.list_themes()?;
+        return listing(&rows, |t| &t.description, &active).map(Some);
+    }
+    if let Some(spec) = &args.show_profile {
+        let p = ctx.named_profile(spec)?;
+        let header = format!(
+            "Profile '{}', fully resolved (inheritance applied). Sampling values left unset\n\
+             fall through to the model's GGUF defaults, then reflect's. Fields: prompts/README.md.",
+            p.name
+        );
+        print(&p.to_toml(&header))?;
+        return Ok(Some(code::OK));
+    }
+    if let Some(spec) = &args.show_theme {
+        let (theme, why) = match spec {
+            Some(spec) => (ctx.named_theme(spec)?, String::new()),
+            None => {
+                let choice = ctx.theme_choice(args);
+                let why = if choice.is_default() && ctx.env.no_color() {
+                    " (the theme in effect: NO_COLOR is set)"
+                } else {
+                    " (the theme in effect)"
+                };
+                (ctx.theme(args)?, why.to_string())
+            }
+        };
+        let header = format!(
+            "Theme '{}'{why}, fully resolved. Keys: themes/README.md.",
+            theme.name
+        );
+        print(&theme.to_toml(&header))?;
+        return Ok(Some(code::OK));
+    }
+    if let Some(name) = &args.save_profile {
+        let p = ctx.profile_to_save(args, name)?;
+        let dir = ctx.profile_dir()?;
+        let saved = profile::save(dir, &p).map_err(|e| {
+            Failure::runtime(format!("cannot save the profile in {}: {e}", dir.display()))
+        })?;
+        if saved.replaced {
+            eprintln!("reflect: note: replaced the existing user profile '{name}'");
+        }
+        if profile::BUNDLED.iter().any(|b| b.name == name) {
+            eprintln!("reflect: note: '{name}' now overrides the bundled profile of that name");
+        }
+        print(&format!("{}\n", saved.path.display()))?;
+        return Ok(Some(code::OK));
+    }
+    Ok(None)
+}
+
+/// Prints a listing; entries that fail to load make the exit code 2, their errors on stderr.
+fn listing<T>(
+    rows: &[Row<T>],
+    description: impl Fn(&T) -> &str,
+    active: &str,
+) -> Result<i32, Failure> {
+    let (text, errors) = reflect::config::listing::render(rows, description, active);
+    print(&text)?;
+    for e in &errors {
+        eprintln!("reflect: {e}");
+    }
+    Ok(if errors.is_empty() {
+        code::OK
+    } else {
+        code::USAGE
+    })
+}
+
+/// Writes to stdout; a closed stdout (`| head`) is not an error.
+fn print(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::runtime(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Stdin's text when it is piped or redirected (not a terminal).
+fn read_stdin() -> Result<Option<String>, Failure> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    stdin
+        .lock()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::usage(format!("cannot read stdin: {e}")))?;
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        Failure::usage(format!(
+            "stdin is not valid UTF-8 (invalid byte at offset {}); convert it first, e.g. with iconv",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+fn demo_model() -> Result<std::path::PathBuf, Failure> {
+    let cache = dirs::cache_dir().ok_or_else(|| {
+        Failure::runtime("cannot find a cache directory for the demo model; set XDG_CACHE_HOME")
+    })?;
+    gguf::demo::ensure_demo_model(&cache).map_err(|e| {
+        Failure::runtime(format!(
+            "cannot write the demo model to {}: {e}",
+            gguf::demo::demo_path(&cache).display()
+        ))
+    })
+}
+
+fn init_logging(path: &Path) -> Result<(), Failure> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Failure::usage(format!("cannot open the log file {}: {e}", path.display())))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("REFLECT_LOG_LEVEL")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .init();
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! The three pipe-mode writers: plain text (answer on stdout, thinking on stderr on request),
+//! one JSON object, or JSON Lines events.
+
+use crate::cli::Format;
+use crate::engine::{Completion, Timings, Usage};
+use crate::stream::{Channel, Collected};
+use crate::term_safe::neutralise;
+use serde::Serialize;
+use std::io::{self, IsTerminal, Write};
+
+/// The final result, as `--format json` prints it and `--format jsonl` ends with.
+#[derive(Serialize)]
+pub struct Record<'a> {
+    pub output: &'a str,
+    pub thinking: &'a str,
+    pub reflections: Vec<&'a str>,
+    pub stop_reason: &'static str,
+    pub model: &'a str,
+    pub profile: &'a str,
+    pub usage: Usage,
+    pub timings: Timings,
+}
+
+impl<'a> Record<'a> {
+    pub fn new(c: &'a Collected, done: &Completion, model: &'a str, profile: &'a str) -> Self {
+        Record {
+            output: c.output.trim(),
+            thinking: c.thinking.trim(),
+            reflections: c.reflections.iter().map(|r| r.trim()).collect(),
+            stop_reason: done.stop_reason.as_str(),
+            model,
+            profile,
+            usage: done.usage,
+            timings: done.timings,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Delta<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    channel: &'static str,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct DoneLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    record: &'a Record<'a>,
+}
+
+pub struct Output {
+    format: Format,
+    show_thinking: bool,
+    stdout_tty: bool,
+    stderr_tty: bool,
+    wrote_output: bool,
+    wrote_thinking: bool,
+}
+
+impl Output {
+    pub fn new(format: Format, show_thinking: bool) -> Self {
+        Output {
+            format,
+            show_thinking,
+            stdout_tty: io::stdout().is_terminal(),
+            stderr_tty: io::stderr().is_terminal(),
+            wrote_output: false,
+            wrote_thinking: false,
+        }
+    }
+
+    /// Text routed to a channel, as it arrives.
+    pub fn text(&mut self, channel: Channel, text: &str) -> io::Result<()> {
+        match (self.format, channel) {
+            (Format::Text, Channel::Output) => {
+                self.end_thinking()?;
+                self.wrote_output = true;
+                let text = if self.stdout_tty {
+                    neutralise(text)
+                } else {
+                    text.into()
+                };
+                let mut out = io::stdout().lock();
+                out.write_all(text.as_bytes())?;
+                out.flush()
+            }
+            (Format::Text, _) if self.show_thinking => {
+                self.wrote_thinking = true;
+                self.thinking(text)
+            }
+            (Format::Jsonl, _) => {
+                let line = serde_json::to_string(&Delta {
+                    kind: "delta",
+                    channel: channel.as_str(),
+                    text,
+                })?;
+                let mut out = io::stdout().lock();
+                writeln!(out, "{line}")?;
+                out.flush()
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn reflection_start(&mut self, n: usize) -> io::Result<()> {
+        if self.format == Format::Text && self.show_thinking {
+            let sep = if self.wrote_thinking { "\n\n" } else { "" };
+            self.wrote_thinking = true;
+            self.thinking(&format!("{sep}↺ reflection {n}: "))?;
+        }
+        Ok(())
+    }
+
+    /// Thinking and reflections on stderr, dimmed when stderr is a terminal.
+    fn thinking(&mut self, text: &str) -> io::Result<()> {
+        let mut err = io::stderr().lock();
+        if self.stderr_tty {
+            write!(err, "\x1b[2m{}\x1b[22m", neutralise(text))?;
+        } else {
+            err.write_all(text.as_bytes())?;
+        }
+        err.flush()
+    }
+
+    /// Ends the thinking shown on stderr before the answer starts.
+    fn end_thinking(&mut self) -> io::Result<()> {
+        if self.wrote_thinking {
+            self.wrote_thinking = false;
+            let mut err = io::stderr().lock();
+            writeln!(err)?;
+            writeln!(err)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what comes at the end: the closing newline, or the JSON record.
+    pub fn finish(&mut self, record: &Record<'_>) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        match self.format {
+            Format::Text => {
+                if self.wrote_thinking {
+                    writeln!(io::stderr())?;
+                }
+                if self.wrote_output {
+                    writeln!(out)?;
+                }
+            }
+            Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(record)?)?,
+            Format::Jsonl => writeln!(
+                out,
+                "{}",
+                serde_json::to_string(&DoneLine {
+                    kind: "done",
+                    record
+                })?
+            )?,
+        }
+        out.flush()
+    }
+}

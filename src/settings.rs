@@ -1,0 +1,416 @@
+//! Every setting resolved in one place, with one precedence order:
+//!
+//! command-line flags > environment (`REFLECT_*`) > `config.toml` > prompt profile >
+//! the model's GGUF sampling defaults (`general.sampling.*`) > built-in defaults.
+//!
+//! The levels hold different things: the engine settings (model, GPU layers, context size,
+//! threads) and the choice of profile and theme come from flags, environment and config file;
+//! what a profile holds (system prompt, "Think carefully.", sampling, tags, history) comes from
+//! flags and the profile; sampling values the profile leaves unset come from the model file,
+//! then from reflect's defaults. The process environment is read once into an
+//! [`Environment`], so that tests can inject one.
+
+mod env;
+mod flags;
+
+pub use env::{config_dir, Environment, VARS};
+pub use flags::{apply_flags, profile_flags};
+
+use crate::cli::{parse_gpu_layers, Args};
+use crate::config::{
+    valid_name, Catalog, ConfigError, ConfigFile, Listed, PROFILES_DIR, THEMES_DIR,
+};
+use crate::engine::{EngineConfig, GpuLayers, SamplingSettings};
+use crate::exit::Failure;
+use crate::profile::{self, History, Profile, SamplingOverrides};
+use crate::stream::RouterConfig;
+use crate::theme::{self, Theme};
+use env::parse_count;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Everything a one-shot run needs, resolved.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    pub engine: EngineConfig,
+    pub sampling: SamplingSettings,
+    pub router: RouterConfig,
+    pub max_tokens: Option<u32>,
+    pub system: Option<String>,
+    pub think_carefully: bool,
+    /// The resolved profile's name.
+    pub profile: String,
+    /// What later turns of a conversation see of earlier ones.
+    pub history: History,
+}
+
+/// One line of a listing: the entry, and what it resolves to (or why it does not).
+pub type Row<T> = (Listed, Result<T, ConfigError>);
+
+/// Which level chose a profile or theme: says so in errors.
+#[derive(Clone, Debug)]
+enum Chooser {
+    Flag(&'static str),
+    Env(&'static str),
+    Config(String),
+    Default,
+}
+
+/// A profile or theme to load, and who asked for it.
+#[derive(Clone, Debug)]
+pub struct Choice {
+    pub spec: String,
+    /// For relative paths: the config directory when config.toml names a file.
+    base: Option<PathBuf>,
+    by: Chooser,
+}
+
+impl Choice {
+    /// No flag, variable or config key chose it: the default (for themes, `monochrome` when
+    /// NO_COLOR is set).
+    pub fn is_default(&self) -> bool {
+        matches!(self.by, Chooser::Default)
+    }
+}
+
+/// The loaded configuration: environment, config.toml, and the profile and theme catalogues.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub env: Environment,
+    pub config: ConfigFile,
+    pub profiles: Catalog,
+    pub themes: Catalog,
+}
+
+impl Context {
+    /// Reads config.toml (a missing one is fine) and finds the user's directories.
+    pub fn load(env: Environment) -> Result<Context, ConfigError> {
+        let config = match &env.config_dir {
+            Some(d) => ConfigFile::load(d)?,
+            None => ConfigFile::default(),
+        };
+        Ok(Context::with_config(env, config))
+    }
+
+    fn with_config(env: Environment, config: ConfigFile) -> Context {
+        let dir = env.config_dir.clone();
+        Context {
+            profiles: profile::catalog(dir.as_ref().map(|d| d.join(PROFILES_DIR))),
+            themes: theme::catalog(dir.as_ref().map(|d| d.join(THEMES_DIR))),
+            config,
+            env,
+        }
+    }
+
+    /// For the TUI, which shows problems instead of exiting: like [`Context::load`], but a
+    /// broken config.toml is set aside (its defaults are used) and its error returned.
+    pub fn load_or_defaults(env: Environment) -> (Context, Option<ConfigError>) {
+        match Context::load(env.clone()) {
+            Ok(ctx) => (ctx, None),
+            Err(e) => (Context::with_config(env, ConfigFile::default()), Some(e)),
+        }
+    }
+
+    /// For the TUI: the profile as [`Context::profile`] resolves it, or, when that fails, the
+    /// bundled default profile with the flags applied, and the error to show.
+    pub fn profile_or_default(&self, args: &Args) -> (Profile, Option<ConfigError>) {
+        match self.profile(args) {
+            Ok(p) => (p, None),
+            Err(e) => {
+                let fallback =
+                    profile::load_spec(&profile::catalog(None), profile::DEFAULT_PROFILE, None)
+                        .unwrap_or_else(|_| Profile::builtin());
+                (apply_flags(fallback, args), Some(e))
+            }
+        }
+    }
+
+    /// For the TUI: the theme in effect, or, when it cannot be loaded, the bundled default
+    /// (monochrome under NO_COLOR), and the error to show.
+    pub fn theme_or_default(&self, args: &Args) -> (Theme, Option<ConfigError>) {
+        match self.theme(args) {
+            Ok(t) => (t, None),
+            Err(e) => {
+                let name = if self.env.no_color() {
+                    theme::MONOCHROME_THEME
+                } else {
+                    theme::DEFAULT_THEME
+                };
+                let fallback = theme::load_spec(&theme::catalog(None), name, None)
+                    .unwrap_or_else(|_| Theme::plain(name));
+                (fallback, Some(e))
+            }
+        }
+    }
+
+    fn choose(
+        &self,
+        flag: (&'static str, &Option<String>),
+        env_key: &'static str,
+        config_key: &str,
+        config: &Option<String>,
+        default: &str,
+    ) -> Choice {
+        let config_base = || self.env.config_dir.clone();
+        if let Some(v) = flag.1 {
+            return Choice {
+                spec: v.clone(),
+                base: None,
+                by: Chooser::Flag(flag.0),
+            };
+        }
+        if let Some(v) = self.env.var(env_key) {
+            return Choice {
+                spec: v.to_string(),
+                base: None,
+                by: Chooser::Env(env_key),
+            };
+        }
+        if let Some(v) = config {
+            return Choice {
+                spec: v.clone(),
+                base: config_base(),
+                by: Chooser::Config(config_key.to_string()),
+            };
+        }
+        Choice {
+            spec: default.to_string(),
+            base: None,
+            by: Chooser::Default,
+        }
+    }
+
+    /// The profile to use: `--profile` > `REFLECT_PROFILE` > config.toml > `reflection`.
+    pub fn profile_choice(&self, args: &Args) -> Choice {
+        self.choose(
+            ("--profile", &args.profile),
+            "REFLECT_PROFILE",
+            "profile",
+            &self.config.profile,
+            profile::DEFAULT_PROFILE,
+        )
+    }
+
+    /// The theme to use: `--theme` > `REFLECT_THEME` > config.toml > `monochrome` when
+    /// `NO_COLOR` is set > `dark`. (no-color.org: explicit configuration overrides NO_COLOR.)
+    pub fn theme_choice(&self, args: &Args) -> Choice {
+        let default = if self.env.no_color() {
+            theme::MONOCHROME_THEME
+        } else {
+            theme::DEFAULT_THEME
+        };
+        self.choose(
+            ("--theme", &args.theme),
+            "REFLECT_THEME",
+            "theme",
+            &self.config.theme,
+            default,
+        )
+    }
+
+    /// Resolves a choice with `load`; a name that matches nothing is reported against where
+    /// it was given (the flag, the variable, or config.toml's line).
+    fn load_choice<T>(
+        &self,
+        choice: &Choice,
+        catalog: &Catalog,
+        load: fn(&Catalog, &str, Option<&Path>) -> Result<T, ConfigError>,
+    ) -> Result<T, ConfigError> {
+        load(catalog, &choice.spec, choice.base.as_deref()).map_err(|e| {
+            if !e.file.is_empty() {
+                return e;
+            }
+            let spec = &choice.spec;
+            match &choice.by {
+                Chooser::Flag(flag) => {
+                    ConfigError::new("", 0, format!("{flag} {spec}: {}", e.message))
+                }
+                Chooser::Env(var) => {
+                    ConfigError::new("", 0, format!("{var}={spec}: {}", e.message))
+                }
+                Chooser::Config(key) => self
+                    .config
+                    .error_at(key, format!("{key} = \"{spec}\": {}", e.message)),
+                Chooser::Default => e,
+            }
+        })
+    }
+
+    /// A profile by name or path, as `--show-profile` shows it (no flags applied).
+    pub fn named_profile(&self, spec: &str) -> Result<Profile, ConfigError> {
+        let choice = Choice {
+            spec: spec.to_string(),
+            base: None,
+            by: Chooser::Flag("--show-profile"),
+        };
+        self.load_choice(&choice, &self.profiles, profile::load_spec)
+    }
+
+    /// A theme by name or path.
+    pub fn named_theme(&self, spec: &str) -> Result<Theme, ConfigError> {
+        let choice = Choice {
+            spec: spec.to_string(),
+            base: None,
+            by: Chooser::Flag("--show-theme"),
+        };
+        self.load_choice(&choice, &self.themes, theme::load_spec)
+    }
+
+    /// The chosen profile with the command-line flags applied over it (flags > profile).
+    pub fn profile(&self, args: &Args) -> Result<Profile, ConfigError> {
+        let choice = self.profile_choice(args);
+        let p = self.load_choice(&choice, &self.profiles, profile::load_spec)?;
+        Ok(apply_flags(p, args))
+    }
+
+    /// The theme in effect.
+    pub fn theme(&self, args: &Args) -> Result<Theme, ConfigError> {
+        let choice = self.theme_choice(args);
+        self.load_choice(&choice, &self.themes, theme::load_spec)
+    }
+
+    /// Resolves everything a one-shot run needs. `demo_model` is called only for `--demo`;
+    /// `gguf` reads the model file's sampling defaults (`None` when it cannot be read: the
+    /// engine then reports the problem).
+    pub fn run_settings_with(
+        &self,
+        args: &Args,
+        demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
+        gguf: impl FnOnce(&Path) -> Option<HashMap<String, f64>>,
+    ) -> Result<RunSettings, Failure> {
+        self.settings_for_profile(args, self.profile(args)?, demo_model, gguf)
+    }
+
+    /// Like [`Context::run_settings_with`], for a profile already resolved (the TUI passes the
+    /// fallback from [`Context::profile_or_default`]).
+    pub fn settings_for_profile(
+        &self,
+        args: &Args,
+        profile: Profile,
+        demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
+        gguf: impl FnOnce(&Path) -> Option<HashMap<String, f64>>,
+    ) -> Result<RunSettings, Failure> {
+        let env = &self.env;
+        let model_path = if args.demo {
+            demo_model()?
+        } else if let Some(m) = args
+            .model
+            .clone()
+            .or_else(|| env.path("REFLECT_MODEL"))
+            .or_else(|| self.config.model.clone())
+        {
+            m
+        } else {
+            return Err(Failure::usage(
+                "no model given: pass -m path/to/model.gguf, set REFLECT_MODEL, set model in config.toml, or try --demo",
+            ));
+        };
+        let gpu_layers = args
+            .gpu_layers
+            .or(env.parse("REFLECT_GPU_LAYERS", parse_gpu_layers)?)
+            .or(self.config.gpu_layers)
+            .unwrap_or_else(GpuLayers::default_for_build);
+        let ctx_size = args
+            .ctx_size
+            .or(env.parse("REFLECT_CTX_SIZE", |v| parse_count(v, 16, u32::MAX))?)
+            .or(self.config.ctx_size);
+        let threads = args
+            .threads
+            .or(env.parse("REFLECT_THREADS", |v| parse_count(v, 1, 1024))?)
+            .or(self.config.threads);
+
+        let from_model = gguf(&model_path)
+            .map(|keys| SamplingOverrides::from_gguf(&keys))
+            .unwrap_or_default();
+        let sampling = profile
+            .sampling
+            .or(&from_model)
+            .finish(&SamplingSettings::default());
+        Ok(RunSettings {
+            engine: EngineConfig {
+                model_path,
+                gpu_layers,
+                ctx_size,
+                threads,
+                batch_size: args.batch_size,
+                tags: profile.tags.clone(),
+            },
+            sampling,
+            router: profile.router(),
+            max_tokens: profile.sampling.max_tokens,
+            system: profile.system.clone(),
+            think_carefully: profile.think_carefully,
+            history: profile.history,
+            profile: profile.name,
+        })
+    }
+
+    /// [`Context::run_settings_with`] reading the model file's sampling defaults.
+    pub fn run_settings(
+        &self,
+        args: &Args,
+        demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
+    ) -> Result<RunSettings, Failure> {
+        self.run_settings_with(args, demo_model, |path| {
+            crate::gguf::inspect(path).ok().map(|info| info.sampling)
+        })
+    }
+
+    /// The profile `--save-profile NAME` saves: the chosen profile with the flags applied,
+    /// named NAME, inheritance flattened.
+    pub fn profile_to_save(&self, args: &Args, name: &str) -> Result<Profile, Failure> {
+        if !valid_name(name) {
+            return Err(Failure::usage(format!(
+                "--save-profile: '{name}' cannot be a profile name: it must not be empty, start with '.' or hold '/' or '\\'"
+            )));
+        }
+        let base = self.profile_choice(args).spec;
+        let mut p = self.profile(args)?;
+        let flags = profile_flags(args);
+        p.description = if flags.is_empty() {
+            format!("Saved from profile '{base}'")
+        } else {
+            format!("Saved from profile '{base}' with {}", flags.join(" "))
+        };
+        p.name = name.to_string();
+        Ok(p)
+    }
+
+    /// Where user profiles are saved.
+    pub fn profile_dir(&self) -> Result<&Path, Failure> {
+        self.profiles.user_dir().ok_or_else(|| {
+            Failure::usage(
+                "cannot find a config directory to save profiles in: set XDG_CONFIG_HOME or REFLECT_CONFIG_DIR",
+            )
+        })
+    }
+
+    /// Every profile, resolved (or the error that stops it resolving).
+    pub fn list_profiles(&self) -> Result<Vec<Row<Profile>>, ConfigError> {
+        Ok(self
+            .profiles
+            .list()?
+            .into_iter()
+            .map(|l| {
+                let p = profile::load(&self.profiles, &l.entry);
+                (l, p)
+            })
+            .collect())
+    }
+
+    /// Every theme, resolved (or the error that stops it resolving).
+    pub fn list_themes(&self) -> Result<Vec<Row<Theme>>, ConfigError> {
+        Ok(self
+            .themes
+            .list()?
+            .into_iter()
+            .map(|l| {
+                let t = theme::load(&self.themes, &l.entry);
+                (l, t)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! The process environment, read once: the `REFLECT_*` variables, `NO_COLOR`, and the config
+//! directory. Tests and embedders build an [`Environment`] by hand instead.
+
+use crate::exit::Failure;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The environment variables reflect reads.
+pub const VARS: &[&str] = &[
+    "REFLECT_MODEL",
+    "REFLECT_PROFILE",
+    "REFLECT_THEME",
+    "REFLECT_GPU_LAYERS",
+    "REFLECT_CTX_SIZE",
+    "REFLECT_THREADS",
+    "NO_COLOR",
+];
+
+/// The environment, captured once: the variables in [`VARS`] and the config directory.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    /// `REFLECT_CONFIG_DIR`, else `$XDG_CONFIG_HOME/reflect`, else the platform's config
+    /// directory + `reflect`; `None` when none can be found.
+    pub config_dir: Option<PathBuf>,
+    vars: BTreeMap<String, OsString>,
+}
+
+impl Environment {
+    /// Reads the process environment.
+    pub fn from_process() -> Environment {
+        let vars = VARS
+            .iter()
+            .filter_map(|k| std::env::var_os(k).map(|v| (k.to_string(), v)))
+            .collect();
+        let config_dir = config_dir(
+            std::env::var_os("REFLECT_CONFIG_DIR"),
+            std::env::var_os("XDG_CONFIG_HOME"),
+            dirs::config_dir(),
+        );
+        Environment { config_dir, vars }
+    }
+
+    /// An environment with these variables and config directory (for tests and embedders).
+    pub fn new<'a>(
+        config_dir: Option<PathBuf>,
+        vars: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Environment {
+        Environment {
+            config_dir,
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), OsString::from(v)))
+                .collect(),
+        }
+    }
+
+    /// A variable's value; empty counts as unset.
+    pub fn var(&self, key: &str) -> Option<&str> {
+        self.vars
+            .get(key)
+            .and_then(|v| v.to_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub(super) fn path(&self, key: &str) -> Option<PathBuf> {
+        self.vars
+            .get(key)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    }
+
+    /// `NO_COLOR` is set to something (see no-color.org).
+    pub fn no_color(&self) -> bool {
+        self.vars.get("NO_COLOR").is_some_and(|v| !v.is_empty())
+    }
+
+    /// Parses a variable; a bad value is a usage error naming it.
+    pub(super) fn parse<T>(
+        &self,
+        key: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, Failure> {
+        self.var(key)
+            .map(|v| parse(v).map_err(|why| Failure::usage(format!("{key}={v}: {why}"))))
+            .transpose()
+    }
+}
+
+/// The config directory from `REFLECT_CONFIG_DIR`, `XDG_CONFIG_HOME` (absolute paths only, as
+/// the XDG spec says) and the platform's config directory, in that order.
+pub fn config_dir(
+    reflect_dir: Option<OsString>,
+    xdg: Option<OsString>,
+    platform: Option<PathBuf>,
+) -> Option<PathBuf> {
+    if let Some(d) = reflect_dir.filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    let xdg = xdg.map(PathBuf::from).filter(|p| p.is_absolute());
+    xdg.or(platform).map(|d| d.join("reflect"))
+}
+
+/// A whole number in `min..=max`, from an environment variable.
+pub(super) fn parse_count(v: &str, min: u32, max: u32) -> Result<u32, String> {
+    let n: u32 = v
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{v}' is not a whole number"))?;
+    if n < min || n > max {
+        return Err(format!(
+            "{n} is out of range: must be between {min} and {max}"
+        ));
+    }
+    Ok(n)
+}

@@ -1,0 +1,333 @@
+//! Unit tests of the precedence order, with an injected environment and config directory.
+
+use super::*;
+use crate::prompt::REFLECTION_SYSTEM_PROMPT;
+use clap::Parser;
+use std::ffi::OsString;
+
+fn args(a: &[&str]) -> Args {
+    Args::try_parse_from(std::iter::once("reflect").chain(a.iter().copied())).unwrap()
+}
+
+/// A config directory holding `config.toml` (when given) and these user profiles.
+fn config_dir(config: Option<&str>, profiles: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(c) = config {
+        std::fs::write(dir.path().join("config.toml"), c).unwrap();
+    }
+    for (name, text) in profiles {
+        let p = dir.path().join("prompts");
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::write(p.join(format!("{name}.toml")), text).unwrap();
+    }
+    dir
+}
+
+fn ctx(dir: Option<&Path>, vars: &[(&str, &str)]) -> Context {
+    Context::load(Environment::new(
+        dir.map(Path::to_path_buf),
+        vars.iter().copied(),
+    ))
+    .unwrap()
+}
+
+fn no_gguf(_: &Path) -> Option<HashMap<String, f64>> {
+    None
+}
+
+fn settings(c: &Context, a: &[&str]) -> Result<RunSettings, Failure> {
+    c.run_settings_with(&args(a), || unreachable!(), no_gguf)
+}
+
+#[test]
+fn defaults_follow_the_model_card() {
+    let s = settings(&ctx(None, &[]), &["-m", "x.gguf", "hi"]).unwrap();
+    assert_eq!(s.sampling.temperature, 0.7);
+    assert_eq!(s.sampling.top_p, 0.95);
+    assert_eq!(s.sampling.top_k, SamplingSettings::default().top_k);
+    assert!(s.think_carefully);
+    assert!(s.router.stop_after_output);
+    assert_eq!(s.system.as_deref(), Some(REFLECTION_SYSTEM_PROMPT));
+    assert_eq!(s.profile, "reflection");
+    assert_eq!(s.history, History::Answer);
+    assert_eq!(s.max_tokens, None);
+    let s = settings(
+        &ctx(None, &[]),
+        &["-m", "x", "--no-think-carefully", "--gpu-layers", "all"],
+    )
+    .unwrap();
+    assert!(!s.think_carefully);
+    assert_eq!(s.engine.gpu_layers, GpuLayers::All);
+}
+
+#[test]
+fn a_missing_model_is_a_usage_error() {
+    let err = settings(&ctx(None, &[]), &["hi"]).unwrap_err();
+    assert_eq!(err.code, crate::exit::code::USAGE);
+    assert!(err.message.contains("--demo"), "{}", err.message);
+}
+
+#[test]
+fn engine_settings_flags_over_environment_over_config_file() {
+    let dir = config_dir(
+        Some("model = \"m/config.gguf\"\ngpu_layers = 3\nctx_size = 1024\nthreads = 2\n"),
+        &[],
+    );
+    let d = Some(dir.path());
+    let s = settings(&ctx(d, &[]), &[]).unwrap();
+    assert_eq!(s.engine.model_path, dir.path().join("m/config.gguf"));
+    assert_eq!(s.engine.gpu_layers, GpuLayers::Count(3));
+    assert_eq!((s.engine.ctx_size, s.engine.threads), (Some(1024), Some(2)));
+
+    let env = [
+        ("REFLECT_MODEL", "env.gguf"),
+        ("REFLECT_GPU_LAYERS", "all"),
+        ("REFLECT_CTX_SIZE", "2048"),
+        ("REFLECT_THREADS", "3"),
+    ];
+    let s = settings(&ctx(d, &env), &[]).unwrap();
+    assert_eq!(s.engine.model_path, PathBuf::from("env.gguf"));
+    assert_eq!(s.engine.gpu_layers, GpuLayers::All);
+    assert_eq!((s.engine.ctx_size, s.engine.threads), (Some(2048), Some(3)));
+
+    let flags = [
+        "-m",
+        "flag.gguf",
+        "--gpu-layers",
+        "1",
+        "--ctx-size",
+        "512",
+        "--threads",
+        "4",
+    ];
+    let s = settings(&ctx(d, &env), &flags).unwrap();
+    assert_eq!(s.engine.model_path, PathBuf::from("flag.gguf"));
+    assert_eq!(s.engine.gpu_layers, GpuLayers::Count(1));
+    assert_eq!((s.engine.ctx_size, s.engine.threads), (Some(512), Some(4)));
+
+    // An empty variable counts as unset.
+    let s = settings(&ctx(d, &[("REFLECT_MODEL", "")]), &[]).unwrap();
+    assert_eq!(s.engine.model_path, dir.path().join("m/config.gguf"));
+}
+
+#[test]
+fn bad_environment_values_name_the_variable() {
+    let table = [
+        (
+            "REFLECT_CTX_SIZE",
+            "big",
+            "REFLECT_CTX_SIZE=big: 'big' is not a whole number",
+        ),
+        (
+            "REFLECT_CTX_SIZE",
+            "8",
+            "REFLECT_CTX_SIZE=8: 8 is out of range",
+        ),
+        (
+            "REFLECT_THREADS",
+            "0",
+            "REFLECT_THREADS=0: 0 is out of range",
+        ),
+        (
+            "REFLECT_GPU_LAYERS",
+            "many",
+            "REFLECT_GPU_LAYERS=many: 'many' is not a layer count",
+        ),
+    ];
+    for (key, value, want) in table {
+        let err = settings(&ctx(None, &[(key, value)]), &["-m", "x"]).unwrap_err();
+        assert_eq!(err.code, crate::exit::code::USAGE);
+        assert!(err.message.starts_with(want), "{}", err.message);
+    }
+}
+
+#[test]
+fn sampling_flags_over_profile_over_gguf_over_defaults() {
+    let gguf = |_: &Path| {
+        Some(HashMap::from([
+            ("temp".to_string(), 0.6),
+            ("top_k".to_string(), 20.0),
+            ("min_p".to_string(), 0.1),
+        ]))
+    };
+    let c = ctx(None, &[]);
+    let run = |a: &[&str]| {
+        c.run_settings_with(&args(a), || unreachable!(), gguf)
+            .unwrap()
+    };
+    // reflection sets temperature and top_p; the model fills in what it leaves unset.
+    let s = run(&["-m", "x"]);
+    assert_eq!((s.sampling.temperature, s.sampling.top_p), (0.7, 0.95));
+    assert_eq!((s.sampling.top_k, s.sampling.min_p), (20, 0.1));
+    assert_eq!(s.sampling.repeat_penalty, 1.0, "built-in default");
+    // plain sets no sampling: the model's temperature applies.
+    let s = run(&["-m", "x", "--profile", "plain"]);
+    assert_eq!((s.sampling.temperature, s.sampling.top_p), (0.6, 0.95));
+    // Flags win over everything.
+    let s = run(&[
+        "-m",
+        "x",
+        "--temperature",
+        "0.1",
+        "--top-k",
+        "5",
+        "--seed",
+        "9",
+    ]);
+    assert_eq!(s.sampling.temperature, 0.1);
+    assert_eq!((s.sampling.top_k, s.sampling.seed), (5, Some(9)));
+}
+
+#[test]
+fn the_profile_flag_over_environment_over_config_file() {
+    let dir = config_dir(Some("profile = \"think\"\n"), &[]);
+    let d = Some(dir.path());
+    let name = |c: &Context, a: &[&str]| settings(c, a).unwrap().profile;
+    assert_eq!(name(&ctx(d, &[]), &["-m", "x"]), "think");
+    let env = [("REFLECT_PROFILE", "plain")];
+    assert_eq!(name(&ctx(d, &env), &["-m", "x"]), "plain");
+    assert_eq!(
+        name(&ctx(d, &env), &["-m", "x", "--profile", "concise"]),
+        "concise"
+    );
+    let s = settings(&ctx(d, &[]), &["-m", "x"]).unwrap();
+    assert!(s.router.start_in_thinking);
+    assert_eq!(s.engine.tags, crate::stream::TagSet::think());
+}
+
+#[test]
+fn an_unknown_profile_is_reported_where_it_was_named() {
+    let dir = config_dir(Some("\nprofile = \"thnik\"\n"), &[]);
+    let err = settings(&ctx(Some(dir.path()), &[]), &["-m", "x"]).unwrap_err();
+    let config = dir.path().join("config.toml");
+    assert_eq!(
+        err.message,
+        format!(
+            "{}:2: profile = \"thnik\": there is no profile named 'thnik' — did you mean 'think'?",
+            config.display()
+        )
+    );
+    let err = settings(&ctx(None, &[("REFLECT_PROFILE", "nope")]), &["-m", "x"]).unwrap_err();
+    assert!(err.message.starts_with("REFLECT_PROFILE=nope: there is no profile named 'nope' (available: concise, plain, reflection, think)"), "{}", err.message);
+    let err = settings(&ctx(None, &[]), &["-m", "x", "--profile", "nope"]).unwrap_err();
+    assert!(
+        err.message.starts_with("--profile nope: "),
+        "{}",
+        err.message
+    );
+    assert_eq!(err.code, crate::exit::code::USAGE);
+}
+
+#[test]
+fn a_profile_path_in_the_config_file_is_relative_to_the_config_directory() {
+    let dir = config_dir(Some("profile = \"mine.toml\"\n"), &[]);
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        "name = \"from-file\"\nextends = \"plain\"\n[sampling]\nmax_tokens = 9\n",
+    )
+    .unwrap();
+    let s = settings(&ctx(Some(dir.path()), &[]), &["-m", "x"]).unwrap();
+    assert_eq!(s.profile, "from-file");
+    assert_eq!(s.max_tokens, Some(9));
+    assert_eq!(s.system, None);
+}
+
+#[test]
+fn themes_follow_no_color_unless_chosen() {
+    let name = |c: &Context, a: &[&str]| c.theme(&args(a)).unwrap().name;
+    assert_eq!(name(&ctx(None, &[]), &[]), "dark");
+    let no_color = [("NO_COLOR", "1")];
+    assert_eq!(name(&ctx(None, &no_color), &[]), "monochrome");
+    assert_eq!(name(&ctx(None, &[("NO_COLOR", "")]), &[]), "dark");
+    assert_eq!(name(&ctx(None, &no_color), &["--theme", "light"]), "light");
+    let both = [("NO_COLOR", "1"), ("REFLECT_THEME", "high-contrast")];
+    assert_eq!(name(&ctx(None, &both), &[]), "high-contrast");
+    let dir = config_dir(Some("theme = \"light\"\n"), &[]);
+    assert_eq!(name(&ctx(Some(dir.path()), &no_color), &[]), "light");
+}
+
+#[test]
+fn the_config_directory() {
+    let p = |s: &str| Some(OsString::from(s));
+    let platform = Some(PathBuf::from("/platform"));
+    assert_eq!(
+        super::config_dir(p("/r"), p("/x"), platform.clone()),
+        Some(PathBuf::from("/r"))
+    );
+    assert_eq!(
+        super::config_dir(None, p("/x"), platform.clone()),
+        Some(PathBuf::from("/x/reflect"))
+    );
+    assert_eq!(
+        super::config_dir(p(""), p("relative"), platform.clone()),
+        Some(PathBuf::from("/platform/reflect"))
+    );
+    assert_eq!(super::config_dir(None, None, None), None);
+}
+
+#[test]
+fn the_saved_profile_is_the_current_one_with_the_flags() {
+    let c = ctx(None, &[]);
+    let a = args(&[
+        "--profile",
+        "plain",
+        "--temperature",
+        "0.2",
+        "--think-carefully",
+    ]);
+    let p = c.profile_to_save(&a, "mine").unwrap();
+    assert_eq!(p.name, "mine");
+    assert_eq!(p.sampling.temperature, Some(0.2));
+    assert!(p.think_carefully);
+    assert_eq!(p.system, None);
+    assert_eq!(
+        p.description,
+        "Saved from profile 'plain' with --temperature 0.2 --think-carefully"
+    );
+    for bad in ["", "a/b", ".x"] {
+        let err = c.profile_to_save(&a, bad).unwrap_err();
+        assert_eq!(err.code, crate::exit::code::USAGE, "{bad}");
+    }
+    assert!(c.profile_dir().is_err(), "no config directory");
+}
+
+#[test]
+fn a_broken_config_file_names_file_line_and_key() {
+    let dir = config_dir(Some("theme = \"dark\"\nthreds = 4\n"), &[]);
+    let err = Context::load(Environment::new(Some(dir.path().to_path_buf()), [])).unwrap_err();
+    assert_eq!(err.line, 2);
+    assert_eq!(
+        err.message,
+        "unknown key 'threds' — did you mean 'threads'?"
+    );
+}
+
+#[test]
+fn the_tui_falls_back_to_defaults_and_keeps_the_error() {
+    let dir = config_dir(
+        Some("profile = \"broken\"\ntheme = \"nope\"\n"),
+        &[("broken", "[sampling]\ntemperature = -1\n")],
+    );
+    let env = Environment::new(Some(dir.path().to_path_buf()), [("NO_COLOR", "1")]);
+    let (c, err) = Context::load_or_defaults(env.clone());
+    assert!(err.is_none());
+    let (p, err) = c.profile_or_default(&args(&["--temperature", "0.3"]));
+    assert_eq!(p.name, "reflection");
+    assert_eq!(p.sampling.temperature, Some(0.3), "the flags still apply");
+    assert!(err
+        .unwrap()
+        .to_string()
+        .contains("broken.toml:2: sampling.temperature = -1"));
+    let (t, err) = c.theme_or_default(&args(&[]));
+    assert_eq!(t.name, "monochrome");
+    assert!(err.unwrap().to_string().contains("theme = \"nope\""));
+
+    std::fs::write(dir.path().join("config.toml"), "colour = 1\n").unwrap();
+    let (c, err) = Context::load_or_defaults(env);
+    assert!(err
+        .unwrap()
+        .to_string()
+        .contains(":1: unknown key 'colour'"));
+    assert_eq!(c.config, ConfigFile::default());
+    assert_eq!(c.profile(&args(&[])).unwrap().name, "reflection");
+}

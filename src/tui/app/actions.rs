@@ -1,0 +1,277 @@
+//! Applies keymap actions to the state: sending, editing, focus, scrolling, selection,
+//! panes, overlays.
+
+use super::commands::{self, Line};
+use super::conversation::{Turn, TurnState};
+use super::keymap::{self, Action, Focus};
+use super::layout::Pane;
+use super::scroll::Scroll;
+use super::{App, Level, Load};
+use crate::tui::msg::Effect;
+use crate::tui::view;
+use ratatui::crossterm::event::KeyEvent;
+
+impl App {
+    pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let action = keymap::action(key, &self.key_context());
+        self.act(action)
+    }
+
+    /// Applies one action.
+    pub(crate) fn act(&mut self, action: Action) -> Vec<Effect> {
+        if let Action::Edit(key) = action {
+            if self.input.edit(key) {
+                self.dirty = true;
+            }
+            return Vec::new();
+        }
+        if action == Action::Nothing {
+            return Vec::new();
+        }
+        self.dirty = true;
+        if !matches!(action, Action::HelpScroll(_) | Action::ShowHelp) {
+            self.ui.help = None;
+        }
+        match action {
+            Action::Send => return self.send(),
+            Action::Newline => {
+                self.set_focus(Focus::Input);
+                self.input.newline();
+            }
+            Action::TypeInInput(key) => {
+                self.set_focus(Focus::Input);
+                self.input.edit(key);
+            }
+            Action::HistoryPrev => {
+                self.input.recall_prev();
+            }
+            Action::HistoryNext => {
+                self.input.recall_next();
+            }
+            Action::FocusNext => self.cycle_focus(1),
+            Action::FocusPrev => self.cycle_focus(-1),
+            Action::FocusInput => self.set_focus(Focus::Input),
+            Action::ScrollLines(n) => self.scroll_by(self.target_pane(), n),
+            Action::ScrollPages(n) => {
+                let pane = self.target_pane();
+                let page = self.pane_height(pane).saturating_sub(1).max(1);
+                self.scroll_by(pane, n.saturating_mul(page as isize));
+            }
+            Action::ScrollTop => self.ui.scroll[self.target_pane().index()] = Scroll::TOP,
+            Action::Follow => {
+                self.ui.scroll[self.target_pane().index()] = Scroll::FOLLOW;
+                if self.ui.selected.is_some() {
+                    self.select_live();
+                }
+            }
+            Action::Cancel => return self.cancel(),
+            Action::Quit => return self.quit_effects(),
+            Action::ClearInput => self.input.clear(),
+            Action::ToggleThink => {
+                let on = !self.settings.think_carefully;
+                self.settings.think_carefully = on;
+                let state = if on { "on" } else { "off" };
+                self.notify(Level::Info, format!("Think carefully: {state}"));
+            }
+            Action::ShowHelp => self.ui.help = Some(0),
+            Action::CloseHelp => self.ui.help = None,
+            Action::HelpScroll(n) => {
+                let at = self.ui.help.unwrap_or(0);
+                let (w, h) = self.ui.size;
+                let max = view::help::max_scroll(w, h);
+                let to = at
+                    .saturating_add_signed(n.clamp(-1000, 1000) as i16)
+                    .min(max);
+                self.ui.help = Some(to);
+            }
+            Action::Copy => return self.copy(),
+            Action::NewConversation => return self.new_conversation(),
+            Action::SelectPrev => self.select_step(-1),
+            Action::SelectNext => self.select_step(1),
+            Action::SelectLive => self.select_live(),
+            Action::TogglePane(pane) => self.toggle_pane(pane),
+            Action::Maximise => {
+                let pane = self.target_pane();
+                let panes = &mut self.ui.panes;
+                panes.maximised = (panes.maximised != Some(pane)).then_some(pane);
+            }
+            Action::DismissBanner => self.ui.banner = None,
+            Action::Edit(_) | Action::Nothing => {}
+        }
+        Vec::new()
+    }
+
+    /// Enter: a message to queue and send, or a command to run.
+    fn send(&mut self) -> Vec<Effect> {
+        let text = self.input.text();
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
+        match commands::parse(&text) {
+            Line::Message(message) => self.send_message(message),
+            Line::Command(c) => {
+                self.input.take();
+                self.run_slash(c)
+            }
+            Line::Error(e) => {
+                self.notify(Level::Error, e);
+                Vec::new()
+            }
+        }
+    }
+
+    fn send_message(&mut self, message: String) -> Vec<Effect> {
+        if let Load::Failed(why) = &self.load {
+            let text = format!("cannot send: the model did not load: {why}");
+            self.notify(Level::Error, text);
+            return Vec::new();
+        }
+        if self.engine_gone {
+            self.notify(
+                Level::Error,
+                "cannot send: the engine stopped; restart reflect",
+            );
+            return Vec::new();
+        }
+        self.input.take();
+        self.ui.banner = None;
+        self.conv.turns.push(Turn::queued(message));
+        self.select_live();
+        self.dispatch_next()
+    }
+
+    /// Esc / Ctrl+C while busy: cancel the running generation, else the queued messages.
+    fn cancel(&mut self) -> Vec<Effect> {
+        if self.conv.running().is_some() {
+            return self.cancel_running();
+        }
+        for t in self.conv.turns.iter_mut().filter(|t| t.is_queued()) {
+            t.state = TurnState::Interrupted;
+        }
+        Vec::new()
+    }
+
+    /// Ctrl+Y: the selected turn's answer, else the last one.
+    fn copy(&mut self) -> Vec<Effect> {
+        let answer = match self.ui.selected.and_then(|i| self.conv.turns.get(i)) {
+            Some(t) => Some(t.answer.trim()).filter(|a| !a.is_empty()),
+            None => self.conv.last_answer(),
+        };
+        match answer.map(str::to_string) {
+            Some(text) => {
+                let n = text.chars().count();
+                self.notify(Level::Info, format!("Copied the answer ({n} characters)"));
+                vec![Effect::Copy(text)]
+            }
+            None => {
+                self.notify(Level::Info, "No answer to copy yet");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The pane scroll keys act on: the focused one, the conversation from the input.
+    fn target_pane(&self) -> Pane {
+        self.ui.focus.pane().unwrap_or(Pane::Output)
+    }
+
+    /// Panes that are on screen now, in focus order.
+    fn visible_panes(&self) -> Vec<Pane> {
+        let screen = self.screen();
+        let Some(areas) = screen.areas() else {
+            return Vec::new();
+        };
+        Pane::ALL
+            .into_iter()
+            .filter(|p| areas.pane(*p).is_some_and(|a| a.inner.height > 0))
+            .collect()
+    }
+
+    fn cycle_focus(&mut self, step: isize) {
+        let mut order = vec![Focus::Input];
+        order.extend(self.visible_panes().into_iter().map(Focus::of));
+        let at = order.iter().position(|f| *f == self.ui.focus).unwrap_or(0) as isize;
+        let next = (at + step).rem_euclid(order.len() as isize) as usize;
+        self.set_focus(order[next]);
+    }
+
+    /// Text rows of `pane` on screen now (0 when hidden).
+    pub(crate) fn pane_height(&self, pane: Pane) -> usize {
+        self.screen()
+            .areas()
+            .and_then(|a| a.pane(pane))
+            .map_or(0, |a| usize::from(a.inner.height))
+    }
+
+    fn pane_width(&self, pane: Pane) -> u16 {
+        self.screen()
+            .areas()
+            .and_then(|a| a.pane(pane))
+            .map_or(0, |a| a.inner.width)
+    }
+
+    pub(crate) fn scroll_by(&mut self, pane: Pane, delta: isize) {
+        let height = self.pane_height(pane);
+        if height == 0 {
+            return;
+        }
+        let total = view::doc::total_lines(self, pane, self.pane_width(pane));
+        self.ui.scroll[pane.index()].by(delta, total, height);
+    }
+
+    /// Alt+Up / Alt+Down: an earlier or later turn; past the latest, the live turn.
+    fn select_step(&mut self, step: isize) {
+        let Some(last) = self.conv.turns.len().checked_sub(1) else {
+            return;
+        };
+        let at = self.ui.selected.unwrap_or(last) as isize;
+        let to = (at + step).clamp(0, last as isize) as usize;
+        if to >= last {
+            self.select_live();
+        } else {
+            self.select(to, true);
+        }
+    }
+
+    /// Shows turn `i` in the side panes (from their top); `reveal` scrolls the conversation to
+    /// its question.
+    pub(crate) fn select(&mut self, i: usize, reveal: bool) {
+        if i >= self.conv.turns.len() {
+            return;
+        }
+        self.ui.selected = Some(i);
+        self.ui.scroll[Pane::Thinking.index()] = Scroll::TOP;
+        self.ui.scroll[Pane::Reflection.index()] = Scroll::TOP;
+        if reveal {
+            let width = self.pane_width(Pane::Output);
+            let line = view::doc::turn_first_line(self, i, width);
+            self.ui.scroll[Pane::Output.index()] = Scroll::hold(line);
+        }
+        self.dirty = true;
+    }
+
+    pub(crate) fn select_live(&mut self) {
+        self.ui.selected = None;
+        self.ui.scroll = [Scroll::FOLLOW; 3];
+        self.dirty = true;
+    }
+
+    fn toggle_pane(&mut self, pane: Pane) {
+        let panes = &mut self.ui.panes;
+        let shown = match pane {
+            Pane::Thinking => &mut panes.thinking,
+            Pane::Reflection => &mut panes.reflection,
+            Pane::Output => return,
+        };
+        *shown = !*shown;
+        let now_shown = *shown;
+        if !now_shown {
+            if panes.maximised == Some(pane) {
+                panes.maximised = None;
+            }
+            if self.ui.focus == Focus::of(pane) {
+                self.set_focus(Focus::Input);
+            }
+        }
+    }
+}

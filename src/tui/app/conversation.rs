@@ -1,0 +1,441 @@
+//! The conversation: each turn as the user sent it and as the model answered it, and the one
+//! pure function that turns earlier turns into the messages of the next request.
+
+use crate::engine::{ChatMessage, Role, StopReason, Timings, Usage};
+use crate::profile::History;
+use crate::stream::{Channel, TagSet};
+
+/// Where a turn stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TurnState {
+    /// Waiting to be sent: the model is still loading, or another turn is running.
+    Queued,
+    /// Sent; the engine is generating.
+    Running,
+    /// The engine finished it (any stop reason but cancellation).
+    Done,
+    /// Cancelled: what was generated so far is kept.
+    Interrupted,
+    /// The engine reported an error, or the turn could not be sent; the text says why.
+    Failed(String),
+}
+
+/// A piece of the thinking flow: text, or the place where a reflection happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ThinkingPart {
+    Text(String),
+    /// Reflection `n` (1-based) started here.
+    Reflection(usize),
+}
+
+/// One reflection of a turn.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reflection {
+    /// 1-based, as the router numbers them.
+    pub n: usize,
+    pub text: String,
+    /// Still being written.
+    pub open: bool,
+}
+
+/// One question and its answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Turn {
+    /// The generation id; 0 until sent.
+    pub id: u64,
+    /// As typed.
+    pub prompt: String,
+    /// As sent ("Think carefully." applied per the setting at send time); empty until sent.
+    pub sent: String,
+    pub thinking: Vec<ThinkingPart>,
+    pub reflections: Vec<Reflection>,
+    /// The Output channel.
+    pub answer: String,
+    pub state: TurnState,
+    pub stop_reason: Option<StopReason>,
+    pub usage: Option<Usage>,
+    pub timings: Option<Timings>,
+    /// From `PromptProcessed`.
+    pub prompt_tokens: Option<u32>,
+    /// Text events so far: the completion token count until `Done` gives the exact one.
+    pub pieces: u32,
+    /// The channel of the latest text (or the reflection being written).
+    pub channel: Option<Channel>,
+    /// The channel to return to when the current reflection ends.
+    channel_before_reflection: Option<Channel>,
+    /// Esc / Ctrl+C was pressed; waiting for the engine to stop.
+    pub cancel_requested: bool,
+}
+
+impl Turn {
+    /// A turn waiting to be sent.
+    pub fn queued(prompt: impl Into<String>) -> Turn {
+        Turn {
+            id: 0,
+            prompt: prompt.into(),
+            sent: String::new(),
+            thinking: Vec::new(),
+            reflections: Vec::new(),
+            answer: String::new(),
+            state: TurnState::Queued,
+            stop_reason: None,
+            usage: None,
+            timings: None,
+            prompt_tokens: None,
+            pieces: 0,
+            channel: None,
+            channel_before_reflection: None,
+            cancel_requested: false,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state == TurnState::Running
+    }
+
+    pub fn is_queued(&self) -> bool {
+        self.state == TurnState::Queued
+    }
+
+    pub fn interrupted(&self) -> bool {
+        self.state == TurnState::Interrupted
+    }
+
+    /// Appends routed text to its channel.
+    pub fn push_text(&mut self, channel: Channel, text: &str) {
+        self.pieces = self.pieces.saturating_add(1);
+        self.channel = Some(channel);
+        match channel {
+            Channel::Output => self.answer.push_str(text),
+            Channel::Thinking => match self.thinking.last_mut() {
+                Some(ThinkingPart::Text(t)) => t.push_str(text),
+                _ => self.thinking.push(ThinkingPart::Text(text.to_string())),
+            },
+            Channel::Reflection => {
+                if self.reflections.is_empty() {
+                    self.reflection_start(1);
+                    self.channel = Some(Channel::Reflection);
+                }
+                if let Some(r) = self.reflections.last_mut() {
+                    r.text.push_str(text);
+                }
+            }
+        }
+    }
+
+    /// Reflection `n` opened: a marker in the thinking flow and a new numbered reflection.
+    pub fn reflection_start(&mut self, n: usize) {
+        self.channel_before_reflection = self.channel;
+        self.channel = Some(Channel::Reflection);
+        self.thinking.push(ThinkingPart::Reflection(n));
+        self.reflections.push(Reflection {
+            n,
+            text: String::new(),
+            open: true,
+        });
+    }
+
+    pub fn reflection_end(&mut self, n: usize) {
+        if let Some(r) = self.reflections.iter_mut().rev().find(|r| r.n == n) {
+            r.open = false;
+        }
+        if self.channel == Some(Channel::Reflection) {
+            self.channel = self.channel_before_reflection.take();
+        }
+    }
+
+    /// The thinking text without reflection markers.
+    pub fn thinking_text(&self) -> String {
+        self.thinking
+            .iter()
+            .filter_map(|p| match p {
+                ThinkingPart::Text(t) => Some(t.as_str()),
+                ThinkingPart::Reflection(_) => None,
+            })
+            .collect()
+    }
+
+    /// Context tokens this turn uses: exact after `Done`, else the prompt plus the text events.
+    pub fn context_used(&self) -> u32 {
+        match self.usage {
+            Some(u) => u.prompt_tokens.saturating_add(u.completion_tokens),
+            None => self.prompt_tokens.unwrap_or(0).saturating_add(self.pieces),
+        }
+    }
+}
+
+/// All turns of the current conversation, and the next generation id.
+#[derive(Clone, Debug)]
+pub struct Conversation {
+    pub turns: Vec<Turn>,
+    /// Ids increase from 1 over the whole session (also across new conversations), so that
+    /// late events of a cancelled generation never match a new one.
+    pub next_id: u64,
+}
+
+impl Default for Conversation {
+    fn default() -> Self {
+        Conversation {
+            turns: Vec::new(),
+            next_id: 1,
+        }
+    }
+}
+
+impl Conversation {
+    /// The index of the turn being generated.
+    pub fn running(&self) -> Option<usize> {
+        self.turns.iter().rposition(Turn::is_running)
+    }
+
+    /// The running turn with generation id `id`.
+    pub fn running_mut(&mut self, id: u64) -> Option<&mut Turn> {
+        self.turns
+            .iter_mut()
+            .rev()
+            .find(|t| t.id == id && t.is_running())
+    }
+
+    pub fn queued(&self) -> usize {
+        self.turns.iter().filter(|t| t.is_queued()).count()
+    }
+
+    /// The text the last answered turn gave, if any.
+    pub fn last_answer(&self) -> Option<&str> {
+        self.turns
+            .iter()
+            .rev()
+            .map(|t| t.answer.trim())
+            .find(|a| !a.is_empty())
+    }
+}
+
+/// `<name>\n{body}\n</name>` with the channel's first tag name, or `None` when the channel has
+/// no name (its block can only be opened by a special token, which text cannot spell).
+fn wrap_in_tag(tags: &TagSet, channel: Channel, body: &str) -> Option<String> {
+    tags.names(channel)
+        .first()
+        .map(|name| format!("<{name}>\n{body}\n</{name}>"))
+}
+
+/// What the model sees again of an earlier turn, per the history policy; `None` skips the turn
+/// (its question too): interrupted or failed turns without an answer, and, with
+/// [`History::Answer`], any turn without an answer.
+pub fn assistant_content(turn: &Turn, history: History, tags: &TagSet) -> Option<String> {
+    let answer = turn.answer.trim();
+    let finished_badly = matches!(turn.state, TurnState::Interrupted | TurnState::Failed(_));
+    if answer.is_empty() && (finished_badly || history == History::Answer) {
+        return None;
+    }
+    let output = || wrap_in_tag(tags, Channel::Output, answer).unwrap_or_else(|| answer.into());
+    match history {
+        History::Answer => Some(output()),
+        History::Full => {
+            let mut thinking = String::new();
+            for part in &turn.thinking {
+                let piece = match part {
+                    ThinkingPart::Text(t) => t.trim().to_string(),
+                    ThinkingPart::Reflection(n) => turn
+                        .reflections
+                        .iter()
+                        .find(|r| r.n == *n)
+                        .and_then(|r| wrap_in_tag(tags, Channel::Reflection, r.text.trim()))
+                        .unwrap_or_default(),
+                };
+                if piece.is_empty() {
+                    continue;
+                }
+                if !thinking.is_empty() {
+                    thinking.push('\n');
+                }
+                thinking.push_str(&piece);
+            }
+            let mut out = Vec::new();
+            if !thinking.is_empty() {
+                out.extend(wrap_in_tag(tags, Channel::Thinking, &thinking));
+            }
+            if !answer.is_empty() {
+                out.push(output());
+            }
+            Some(out.join("\n"))
+        }
+    }
+}
+
+/// The messages of a new request: the system prompt (when set and not blank), then each
+/// earlier turn (the user's message as sent, and what [`assistant_content`] keeps of the
+/// answer), then `prompt` (already as it will be sent).
+pub fn messages(
+    system: Option<&str>,
+    history: History,
+    tags: &TagSet,
+    earlier: &[Turn],
+    prompt: &str,
+) -> Vec<ChatMessage> {
+    let mut out = Vec::new();
+    if let Some(s) = system.filter(|s| !s.trim().is_empty()) {
+        out.push(ChatMessage::new(Role::System, s));
+    }
+    for turn in earlier.iter().filter(|t| !t.sent.is_empty()) {
+        if let Some(content) = assistant_content(turn, history, tags) {
+            out.push(ChatMessage::new(Role::User, turn.sent.clone()));
+            out.push(ChatMessage::new(Role::Assistant, content));
+        }
+    }
+    out.push(ChatMessage::new(Role::User, prompt));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(sent: &str, thinking: &str, reflection: &str, answer: &str) -> Turn {
+        let mut t = Turn::queued(sent);
+        t.sent = sent.into();
+        t.state = TurnState::Running;
+        t.push_text(Channel::Thinking, thinking);
+        if !reflection.is_empty() {
+            t.reflection_start(1);
+            t.push_text(Channel::Reflection, reflection);
+            t.reflection_end(1);
+            t.push_text(Channel::Thinking, " after");
+        }
+        t.push_text(Channel::Output, answer);
+        t.state = TurnState::Done;
+        t
+    }
+
+    fn roles(m: &[ChatMessage]) -> Vec<(Role, &str)> {
+        m.iter().map(|m| (m.role, m.content.as_str())).collect()
+    }
+
+    #[test]
+    fn answer_history_wraps_answers_in_the_output_tag() {
+        let earlier = [answered("Q1 Think carefully.", "hmm", "oops", "A1")];
+        let m = messages(
+            Some("sys"),
+            History::Answer,
+            &TagSet::default(),
+            &earlier,
+            "Q2",
+        );
+        assert_eq!(
+            roles(&m),
+            [
+                (Role::System, "sys"),
+                (Role::User, "Q1 Think carefully."),
+                (Role::Assistant, "<output>\nA1\n</output>"),
+                (Role::User, "Q2"),
+            ]
+        );
+    }
+
+    #[test]
+    fn answer_history_without_an_output_tag_is_the_bare_answer() {
+        let tags = TagSet {
+            thinking: vec!["think".into()],
+            reflection: vec![],
+            output: vec![],
+        };
+        let earlier = [answered("Q1", "t", "", "A1")];
+        let m = messages(None, History::Answer, &tags, &earlier, "Q2");
+        assert_eq!(
+            roles(&m),
+            [
+                (Role::User, "Q1"),
+                (Role::Assistant, "A1"),
+                (Role::User, "Q2")
+            ]
+        );
+    }
+
+    #[test]
+    fn full_history_rebuilds_thinking_reflections_and_output() {
+        let earlier = [answered("Q1", "first", "fix", "A1")];
+        let m = messages(None, History::Full, &TagSet::think(), &earlier, "Q2");
+        assert_eq!(
+            m[1].content,
+            "<think>\nfirst\n<reflection>\nfix\n</reflection>\nafter\n</think>\n<output>\nA1\n</output>"
+        );
+    }
+
+    #[test]
+    fn interrupted_or_failed_turns_without_answer_are_skipped() {
+        let mut cut = answered("Q1", "thinking only", "", "");
+        cut.state = TurnState::Interrupted;
+        let mut failed = Turn::queued("Q2");
+        failed.sent = "Q2".into();
+        failed.state = TurnState::Failed("boom".into());
+        let mut partial = answered("Q3", "t", "", "half an answ");
+        partial.state = TurnState::Interrupted;
+        let earlier = [cut, failed, partial];
+        for history in [History::Answer, History::Full] {
+            let m = messages(None, history, &TagSet::default(), &earlier, "Q4");
+            let users: Vec<&str> = m
+                .iter()
+                .filter(|m| m.role == Role::User)
+                .map(|m| m.content.as_str())
+                .collect();
+            assert_eq!(users, ["Q3", "Q4"], "{history:?}");
+        }
+    }
+
+    #[test]
+    fn full_history_keeps_a_finished_turn_that_only_thought() {
+        let t = answered("Q1", "only thoughts", "", "");
+        let m = messages(
+            None,
+            History::Full,
+            &TagSet::default(),
+            std::slice::from_ref(&t),
+            "Q2",
+        );
+        assert_eq!(m[1].content, "<thinking>\nonly thoughts\n</thinking>");
+        let m = messages(None, History::Answer, &TagSet::default(), &[t], "Q2");
+        assert_eq!(m.len(), 1, "no answer: nothing to show again");
+    }
+
+    #[test]
+    fn blank_system_prompt_and_unsent_turns_are_left_out() {
+        let queued = Turn::queued("not yet");
+        let m = messages(
+            Some("  "),
+            History::Answer,
+            &TagSet::default(),
+            &[queued],
+            "Q",
+        );
+        assert_eq!(roles(&m), [(Role::User, "Q")]);
+    }
+
+    #[test]
+    fn reflections_are_numbered_and_marked_in_the_thinking_flow() {
+        let mut t = Turn::queued("q");
+        t.push_text(Channel::Thinking, "a");
+        t.reflection_start(1);
+        t.push_text(Channel::Reflection, "r1");
+        t.reflection_end(1);
+        assert_eq!(t.channel, Some(Channel::Thinking));
+        t.push_text(Channel::Thinking, "b");
+        t.reflection_start(2);
+        t.push_text(Channel::Reflection, "r2");
+        assert_eq!(
+            t.thinking,
+            [
+                ThinkingPart::Text("a".into()),
+                ThinkingPart::Reflection(1),
+                ThinkingPart::Text("b".into()),
+                ThinkingPart::Reflection(2),
+            ]
+        );
+        let numbered: Vec<(usize, &str, bool)> = t
+            .reflections
+            .iter()
+            .map(|r| (r.n, r.text.as_str(), r.open))
+            .collect();
+        assert_eq!(numbered, [(1, "r1", false), (2, "r2", true)]);
+        assert_eq!(t.thinking_text(), "ab");
+        assert_eq!(t.pieces, 4);
+    }
+}

@@ -1,0 +1,142 @@
+//! Applies what the engine reports: load progress, the model, routed text, reflections, the
+//! end of a generation, errors. Events of a generation that is no longer running (cancelled
+//! by a new conversation) are ignored.
+
+use super::conversation::TurnState;
+use super::{App, Level, Load};
+use crate::engine::{Completion, EngineError, EngineEvent, StopReason};
+use crate::term_safe::neutralise;
+use crate::tui::msg::Effect;
+
+impl App {
+    pub(super) fn on_engine(&mut self, event: EngineEvent) -> Vec<Effect> {
+        match event {
+            EngineEvent::LoadProgress(p) => {
+                if let Load::Loading(_) = self.load {
+                    self.load = Load::Loading(if p.is_finite() {
+                        p.clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    });
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            EngineEvent::Loaded(info) => {
+                self.model = Some(*info);
+                self.load = Load::Ready;
+                self.dirty = true;
+                self.dispatch_next()
+            }
+            EngineEvent::Warning(w) => {
+                self.notify(Level::Warning, neutralise(&w));
+                Vec::new()
+            }
+            EngineEvent::Prompt(_) | EngineEvent::Anomaly { .. } => Vec::new(),
+            EngineEvent::PromptProcessed {
+                id, prompt_tokens, ..
+            } => {
+                if let Some(t) = self.conv.running_mut(id) {
+                    t.prompt_tokens = Some(prompt_tokens);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            EngineEvent::Text { id, channel, text } => {
+                if let Some(t) = self.conv.running_mut(id) {
+                    t.push_text(channel, &text);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            EngineEvent::ReflectionStart { id, n } => {
+                if let Some(t) = self.conv.running_mut(id) {
+                    t.reflection_start(n);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            EngineEvent::ReflectionEnd { id, n } => {
+                if let Some(t) = self.conv.running_mut(id) {
+                    t.reflection_end(n);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            EngineEvent::Done(done) => self.on_done(*done),
+            EngineEvent::Error(e) => self.on_error(e),
+        }
+    }
+
+    fn on_done(&mut self, done: Completion) -> Vec<Effect> {
+        let Some(turn) = self.conv.running_mut(done.id) else {
+            return Vec::new();
+        };
+        turn.state = if done.stop_reason == StopReason::Cancelled {
+            TurnState::Interrupted
+        } else {
+            TurnState::Done
+        };
+        turn.stop_reason = Some(done.stop_reason);
+        turn.usage = Some(done.usage);
+        turn.timings = Some(done.timings);
+        turn.cancel_requested = false;
+        let context = turn.context_used();
+        if done.timings.tokens_per_second > 0.0 {
+            self.last_speed = Some(done.timings.tokens_per_second);
+        }
+        self.dirty = true;
+        match done.stop_reason {
+            StopReason::ContextFull => {
+                let of = self.model.as_ref().map_or(String::new(), |m| {
+                    format!(" ({context} of {} tokens)", m.context_size)
+                });
+                self.notify(
+                    Level::Error,
+                    format!("The context is full{of}: the answer was cut short. Ctrl+N starts a new conversation."),
+                );
+            }
+            StopReason::MaxTokens => self.notify(
+                Level::Warning,
+                "Stopped at max_tokens (/set max_tokens N or none changes it).",
+            ),
+            StopReason::Cancelled => {}
+            _ if done.summary.answer_missing => self.notify(
+                Level::Warning,
+                "The model gave no answer (it never reached its output).",
+            ),
+            _ => {}
+        }
+        self.dispatch_next()
+    }
+
+    fn on_error(&mut self, e: EngineError) -> Vec<Effect> {
+        let text = neutralise(&e.to_string()).into_owned();
+        match e {
+            EngineError::Load { .. } => {
+                self.load = Load::Failed(text.clone());
+                self.notify(Level::Error, format!("The model did not load: {text}"));
+                for t in self.conv.turns.iter_mut().filter(|t| t.is_queued()) {
+                    t.state = TurnState::Failed("not sent: the model did not load".into());
+                }
+                return Vec::new();
+            }
+            EngineError::Gone => self.engine_gone = true,
+            EngineError::PromptTooLong { .. } | EngineError::Decode(_) => {}
+        }
+        // Errors other than loading end the running generation (no Done follows).
+        if let Some(i) = self.conv.running() {
+            let turn = &mut self.conv.turns[i];
+            turn.state = TurnState::Failed(text.clone());
+            turn.cancel_requested = false;
+        }
+        self.notify(Level::Error, text);
+        if self.engine_gone {
+            for t in self.conv.turns.iter_mut().filter(|t| t.is_queued()) {
+                t.state = TurnState::Failed("not sent: the engine stopped".into());
+            }
+            return Vec::new();
+        }
+        self.dispatch_next()
+    }
+}

@@ -1,0 +1,428 @@
+//! The keymap: a pure function from a key and the context it is pressed in to an [`Action`].
+//!
+//! | key                              | action                                                    |
+//! |----------------------------------|-----------------------------------------------------------|
+//! | Enter                            | send the message (or run the /command)                    |
+//! | Alt+Enter, Shift+Enter, Ctrl+J   | new line in the input                                     |
+//! | Up / Down (input empty)          | recall earlier / later prompts                            |
+//! | Tab / Shift+Tab                  | focus the next / previous pane (input, conversation, …)   |
+//! | PgUp / PgDn                      | scroll the focused pane (the conversation from the input) |
+//! | Up / Down, Home / End (on a pane)| scroll a line, to the top, to the end (End follows again) |
+//! | mouse wheel / click              | scroll the pane under the pointer / focus it, select turn |
+//! | Esc, Ctrl+C (while generating)   | cancel; the partial answer is kept, marked interrupted    |
+//! | Ctrl+C (idle)                    | clear the input; quit when it is empty                    |
+//! | Ctrl+D (input empty)             | quit (cancelling any generation)                          |
+//! | Alt+Up / Alt+Down                | select an earlier / later turn                            |
+//! | Esc (idle)                       | back to the live turn, dismiss the banner, focus the input|
+//! | Ctrl+T                           | toggle "Think carefully."                                 |
+//! | Ctrl+Y                           | copy the last (or selected) answer (OSC 52)               |
+//! | Ctrl+N                           | new conversation                                          |
+//! | F2 / F3                          | show or hide the thinking / reflection pane               |
+//! | F4, Ctrl+Z                       | maximise or restore the focused pane                      |
+//! | F1, ? (input empty)              | this help; any key closes it (↑↓ PgUp PgDn scroll it)     |
+//!
+//! [`HELP`] lists the same for the help overlay; a test checks that they agree.
+
+use super::layout::Pane;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// Where keyboard focus is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Focus {
+    #[default]
+    Input,
+    Output,
+    Thinking,
+    Reflection,
+}
+
+impl Focus {
+    /// The pane focused, if a pane is.
+    pub fn pane(self) -> Option<Pane> {
+        match self {
+            Focus::Input => None,
+            Focus::Output => Some(Pane::Output),
+            Focus::Thinking => Some(Pane::Thinking),
+            Focus::Reflection => Some(Pane::Reflection),
+        }
+    }
+
+    pub fn of(pane: Pane) -> Focus {
+        match pane {
+            Pane::Output => Focus::Output,
+            Pane::Thinking => Focus::Thinking,
+            Pane::Reflection => Focus::Reflection,
+        }
+    }
+}
+
+/// What the keymap needs to know about the state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyContext {
+    pub focus: Focus,
+    pub input_empty: bool,
+    /// A generation is running or a message is queued.
+    pub busy: bool,
+    pub help: bool,
+    /// The input shows a recalled prompt, unedited.
+    pub recalling: bool,
+    /// An earlier turn is selected.
+    pub selected: bool,
+    pub banner: bool,
+}
+
+/// What a key asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Send,
+    Newline,
+    /// An editing key for the input box.
+    Edit(KeyEvent),
+    /// A key typed on a pane: focus the input, then edit.
+    TypeInInput(KeyEvent),
+    HistoryPrev,
+    HistoryNext,
+    FocusNext,
+    FocusPrev,
+    FocusInput,
+    /// Scroll the focused pane (the conversation when the input is focused) by lines.
+    ScrollLines(isize),
+    /// … by pages.
+    ScrollPages(isize),
+    ScrollTop,
+    /// Scroll to the end and follow the tail again.
+    Follow,
+    Cancel,
+    Quit,
+    ClearInput,
+    ToggleThink,
+    ShowHelp,
+    CloseHelp,
+    /// Scroll the help overlay by lines.
+    HelpScroll(isize),
+    Copy,
+    NewConversation,
+    SelectPrev,
+    SelectNext,
+    SelectLive,
+    TogglePane(Pane),
+    Maximise,
+    DismissBanner,
+    Nothing,
+}
+
+/// The keys and what they do, for the help overlay.
+pub const HELP: &[(&str, &str)] = &[
+    ("Enter", "send the message (or run the /command)"),
+    ("Alt+Enter, Shift+Enter, Ctrl+J", "new line"),
+    ("Up / Down", "earlier / later prompts (input empty)"),
+    ("Tab / Shift+Tab", "focus next / previous pane"),
+    (
+        "PgUp / PgDn",
+        "scroll the focused pane (or the conversation)",
+    ),
+    ("Up/Down, Home/End", "on a pane: scroll; End follows again"),
+    (
+        "Mouse wheel / click",
+        "scroll the pane under it / focus, select turn",
+    ),
+    ("Esc, Ctrl+C", "cancel the answer (keeps what was written)"),
+    (
+        "Ctrl+C, Ctrl+D",
+        "idle, input empty: quit (Ctrl+C clears a full input)",
+    ),
+    ("Alt+Up / Alt+Down", "select an earlier / later turn"),
+    ("Esc", "back to the live turn, dismiss the banner"),
+    ("Ctrl+T", "toggle \"Think carefully.\""),
+    ("Ctrl+Y", "copy the last (or selected) answer"),
+    ("Ctrl+N", "new conversation"),
+    ("F2 / F3", "show or hide thinking / reflections"),
+    ("F4, Ctrl+Z", "maximise or restore the focused pane"),
+    ("F1, ? (input empty)", "this help"),
+];
+
+fn plain(key: &KeyEvent) -> bool {
+    key.modifiers.difference(KeyModifiers::SHIFT).is_empty()
+}
+
+/// The action for `key` in context `cx`.
+pub fn action(key: KeyEvent, cx: &KeyContext) -> Action {
+    if key.kind == KeyEventKind::Release {
+        return Action::Nothing;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+    if cx.help {
+        return match key.code {
+            KeyCode::Char('c') if ctrl && cx.busy => Action::Cancel,
+            KeyCode::Up => Action::HelpScroll(-1),
+            KeyCode::Down => Action::HelpScroll(1),
+            KeyCode::PageUp => Action::HelpScroll(-10),
+            KeyCode::PageDown => Action::HelpScroll(10),
+            _ => Action::CloseHelp,
+        };
+    }
+    let on_input = cx.focus == Focus::Input;
+    match key.code {
+        KeyCode::Char('c') if ctrl => {
+            if cx.busy {
+                Action::Cancel
+            } else if !cx.input_empty {
+                Action::ClearInput
+            } else {
+                Action::Quit
+            }
+        }
+        KeyCode::Char('d') if ctrl => {
+            if cx.input_empty {
+                Action::Quit
+            } else if on_input {
+                Action::Edit(key)
+            } else {
+                Action::Nothing
+            }
+        }
+        KeyCode::Esc => {
+            if cx.busy {
+                Action::Cancel
+            } else if cx.selected {
+                Action::SelectLive
+            } else if cx.banner {
+                Action::DismissBanner
+            } else if !on_input {
+                Action::FocusInput
+            } else {
+                Action::Nothing
+            }
+        }
+        KeyCode::Char('t') if ctrl => Action::ToggleThink,
+        KeyCode::Char('y') if ctrl => Action::Copy,
+        KeyCode::Char('n') if ctrl => Action::NewConversation,
+        KeyCode::Char('z') if ctrl => Action::Maximise,
+        KeyCode::Char('j') if ctrl => Action::Newline,
+        KeyCode::F(1) => Action::ShowHelp,
+        KeyCode::F(2) => Action::TogglePane(Pane::Thinking),
+        KeyCode::F(3) => Action::TogglePane(Pane::Reflection),
+        KeyCode::F(4) => Action::Maximise,
+        KeyCode::Tab if !ctrl && !alt => Action::FocusNext,
+        KeyCode::BackTab => Action::FocusPrev,
+        KeyCode::Up if alt => Action::SelectPrev,
+        KeyCode::Down if alt => Action::SelectNext,
+        KeyCode::PageUp => Action::ScrollPages(-1),
+        KeyCode::PageDown => Action::ScrollPages(1),
+        KeyCode::Enter if alt || shift => Action::Newline,
+        KeyCode::Enter if on_input => Action::Send,
+        KeyCode::Enter => Action::FocusInput,
+        KeyCode::Char('?') if cx.input_empty && plain(&key) => Action::ShowHelp,
+        _ if on_input => input_key(key, cx),
+        _ => pane_key(key),
+    }
+}
+
+/// Keys on the input box that the global keys left.
+fn input_key(key: KeyEvent, cx: &KeyContext) -> Action {
+    let recall = (cx.input_empty || cx.recalling) && key.modifiers.is_empty();
+    match key.code {
+        KeyCode::Up if recall => Action::HistoryPrev,
+        KeyCode::Down if recall => Action::HistoryNext,
+        _ => Action::Edit(key),
+    }
+}
+
+/// Keys on a focused pane.
+fn pane_key(key: KeyEvent) -> Action {
+    if !plain(&key) {
+        return Action::Nothing;
+    }
+    match key.code {
+        KeyCode::Up => Action::ScrollLines(-1),
+        KeyCode::Down => Action::ScrollLines(1),
+        KeyCode::Home => Action::ScrollTop,
+        KeyCode::End => Action::Follow,
+        KeyCode::Char(_) | KeyCode::Backspace => Action::TypeInInput(key),
+        _ => Action::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use KeyCode::*;
+
+    fn key(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    const NONE: KeyModifiers = KeyModifiers::NONE;
+    const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+    const ALT: KeyModifiers = KeyModifiers::ALT;
+    const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+
+    fn idle() -> KeyContext {
+        KeyContext {
+            input_empty: true,
+            ..KeyContext::default()
+        }
+    }
+
+    #[test]
+    fn table() {
+        let typing = KeyContext {
+            input_empty: false,
+            ..idle()
+        };
+        let busy = KeyContext {
+            busy: true,
+            ..idle()
+        };
+        let busy_typing = KeyContext {
+            busy: true,
+            ..typing
+        };
+        let on_output = KeyContext {
+            focus: Focus::Output,
+            ..idle()
+        };
+        let selected = KeyContext {
+            selected: true,
+            ..idle()
+        };
+        let banner = KeyContext {
+            banner: true,
+            ..idle()
+        };
+        let recalling = KeyContext {
+            recalling: true,
+            ..typing
+        };
+        let help = KeyContext {
+            help: true,
+            ..idle()
+        };
+        let x = key(Char('x'), NONE);
+        let table: Vec<(KeyEvent, KeyContext, Action)> = vec![
+            (key(Enter, NONE), typing, Action::Send),
+            (key(Enter, ALT), typing, Action::Newline),
+            (key(Enter, SHIFT), typing, Action::Newline),
+            (key(Char('j'), CTRL), typing, Action::Newline),
+            (key(Enter, NONE), on_output, Action::FocusInput),
+            (key(Up, NONE), idle(), Action::HistoryPrev),
+            (key(Down, NONE), idle(), Action::HistoryNext),
+            (key(Up, NONE), recalling, Action::HistoryPrev),
+            (key(Up, NONE), typing, Action::Edit(key(Up, NONE))),
+            (key(Up, NONE), on_output, Action::ScrollLines(-1)),
+            (key(Down, NONE), on_output, Action::ScrollLines(1)),
+            (key(Home, NONE), on_output, Action::ScrollTop),
+            (key(End, NONE), on_output, Action::Follow),
+            (key(End, NONE), typing, Action::Edit(key(End, NONE))),
+            (key(PageUp, NONE), idle(), Action::ScrollPages(-1)),
+            (key(PageDown, NONE), on_output, Action::ScrollPages(1)),
+            (key(Tab, NONE), idle(), Action::FocusNext),
+            (key(BackTab, SHIFT), idle(), Action::FocusPrev),
+            (key(Esc, NONE), busy, Action::Cancel),
+            (key(Esc, NONE), busy_typing, Action::Cancel),
+            (key(Char('c'), CTRL), busy, Action::Cancel),
+            (key(Char('c'), CTRL), typing, Action::ClearInput),
+            (key(Char('c'), CTRL), idle(), Action::Quit),
+            (key(Char('d'), CTRL), idle(), Action::Quit),
+            (key(Char('d'), CTRL), busy, Action::Quit),
+            (
+                key(Char('d'), CTRL),
+                typing,
+                Action::Edit(key(Char('d'), CTRL)),
+            ),
+            (key(Esc, NONE), selected, Action::SelectLive),
+            (key(Esc, NONE), banner, Action::DismissBanner),
+            (key(Esc, NONE), on_output, Action::FocusInput),
+            (key(Esc, NONE), idle(), Action::Nothing),
+            (key(Char('t'), CTRL), idle(), Action::ToggleThink),
+            (key(Char('y'), CTRL), typing, Action::Copy),
+            (key(Char('n'), CTRL), busy, Action::NewConversation),
+            (key(Up, ALT), idle(), Action::SelectPrev),
+            (key(Down, ALT), typing, Action::SelectNext),
+            (key(F(1), NONE), typing, Action::ShowHelp),
+            (key(Char('?'), NONE), idle(), Action::ShowHelp),
+            (key(Char('?'), SHIFT), on_output, Action::ShowHelp),
+            (
+                key(Char('?'), NONE),
+                typing,
+                Action::Edit(key(Char('?'), NONE)),
+            ),
+            (key(F(2), NONE), idle(), Action::TogglePane(Pane::Thinking)),
+            (
+                key(F(3), NONE),
+                idle(),
+                Action::TogglePane(Pane::Reflection),
+            ),
+            (key(F(4), NONE), idle(), Action::Maximise),
+            (key(Char('z'), CTRL), idle(), Action::Maximise),
+            (x, typing, Action::Edit(x)),
+            (
+                x,
+                KeyContext {
+                    focus: Focus::Thinking,
+                    ..typing
+                },
+                Action::TypeInInput(x),
+            ),
+            (key(Char('x'), CTRL), on_output, Action::Nothing),
+            (key(Esc, NONE), help, Action::CloseHelp),
+            (key(Char('q'), NONE), help, Action::CloseHelp),
+            (key(F(1), NONE), help, Action::CloseHelp),
+            (key(Char('c'), CTRL), help, Action::CloseHelp),
+            (
+                key(Char('c'), CTRL),
+                KeyContext { busy: true, ..help },
+                Action::Cancel,
+            ),
+            (key(Down, NONE), help, Action::HelpScroll(1)),
+            (key(PageUp, NONE), help, Action::HelpScroll(-10)),
+        ];
+        for (k, cx, want) in table {
+            assert_eq!(action(k, &cx), want, "{k:?} in {cx:?}");
+        }
+    }
+
+    #[test]
+    fn key_releases_do_nothing() {
+        let mut k = key(Enter, NONE);
+        k.kind = KeyEventKind::Release;
+        let typing = KeyContext::default();
+        assert_eq!(action(k, &typing), Action::Nothing);
+    }
+
+    #[test]
+    fn the_help_table_names_every_bound_key() {
+        let text: String = HELP.iter().map(|(k, d)| format!("{k} {d}\n")).collect();
+        for name in [
+            "Enter",
+            "Alt+Enter",
+            "Shift+Enter",
+            "Ctrl+J",
+            "Up / Down",
+            "Tab",
+            "Shift+Tab",
+            "PgUp",
+            "PgDn",
+            "Home/End",
+            "Mouse wheel",
+            "Esc",
+            "Ctrl+C",
+            "Ctrl+D",
+            "Alt+Up",
+            "Alt+Down",
+            "Ctrl+T",
+            "Ctrl+Y",
+            "Ctrl+N",
+            "F2",
+            "F3",
+            "F4",
+            "Ctrl+Z",
+            "F1",
+            "?",
+        ] {
+            assert!(text.contains(name), "{name} missing from HELP");
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! The TUI's state and its reducer: [`App::update`] turns a [`Msg`] into a new state and the
+//! [`Effect`]s the runtime must run. Pure: no I/O, no clock, no terminal.
+//!
+//! `keymap` maps keys to actions and `actions` applies them; `engine_events` applies what the
+//! engine reports; `commands` parses slash commands and `slash` runs them; `conversation` holds
+//! the turns and builds the next request's messages; `input` is the editor and prompt history;
+//! `layout` is the pure screen layout shared with the view; `scroll` a pane's position;
+//! `phase` what the status bar says the app is doing; `profile_ops` profiles ⇄ settings.
+
+mod actions;
+pub mod commands;
+pub mod conversation;
+mod engine_events;
+pub mod input;
+pub mod keymap;
+pub mod layout;
+mod mouse;
+pub mod phase;
+pub mod profile_ops;
+pub mod scroll;
+mod slash;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use crate::engine::{Command, GenerateRequest, ModelInfo};
+use crate::prompt;
+use crate::settings::RunSettings;
+use crate::theme::{Purpose, Theme};
+use crate::tui::msg::{Effect, Msg};
+use crate::tui::view;
+use conversation::{Conversation, Turn, TurnState};
+use input::Input;
+use keymap::{Focus, KeyContext};
+use layout::{LayoutParams, Pane, PaneSet, Screen};
+pub use phase::{Load, Phase};
+use scroll::Scroll;
+
+/// What the TUI starts from.
+pub struct AppInit {
+    /// Engine config, sampling, router, max_tokens, system, think_carefully, profile name,
+    /// history.
+    pub settings: RunSettings,
+    pub theme: Theme,
+    pub theme_name: String,
+    /// A config/profile/theme error to show in the banner (the TUI fell back to defaults).
+    pub startup_error: Option<String>,
+    /// Terminal columns, rows.
+    pub size: (u16, u16),
+}
+
+/// How much a notice matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A one-line message in the banner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub level: Level,
+    pub text: String,
+}
+
+/// Focus, panes, scrolling, selection, overlays: what the user arranged.
+#[derive(Clone, Debug)]
+pub struct Ui {
+    pub focus: Focus,
+    pub panes: PaneSet,
+    /// Indexed by [`Pane::index`].
+    pub scroll: [Scroll; 3],
+    /// An earlier turn shown in the side panes; `None`: the live (latest) turn.
+    pub selected: Option<usize>,
+    /// The help overlay is open, scrolled by this many lines.
+    pub help: Option<u16>,
+    pub banner: Option<Notice>,
+    pub size: (u16, u16),
+}
+
+/// The whole state of the TUI.
+pub struct App {
+    pub(crate) settings: RunSettings,
+    pub(crate) theme: Theme,
+    pub(crate) theme_name: String,
+    /// Bumped when the theme changes (cached lines carry the old styles).
+    pub(crate) theme_rev: u64,
+    pub(crate) load: Load,
+    pub(crate) model: Option<ModelInfo>,
+    /// The engine thread stopped: nothing more can be generated.
+    pub(crate) engine_gone: bool,
+    pub(crate) conv: Conversation,
+    pub(crate) input: Input,
+    pub(crate) ui: Ui,
+    /// Tokens per second of the last finished turn.
+    pub(crate) last_speed: Option<f64>,
+    /// Wrapped lines per block per width: a memo of the view's, not state.
+    pub(crate) lines: view::cache::LineCache,
+    dirty: bool,
+    quit: bool,
+}
+
+impl App {
+    pub fn new(init: AppInit) -> App {
+        let mut app = App {
+            settings: init.settings,
+            theme: init.theme,
+            theme_name: init.theme_name,
+            theme_rev: 0,
+            load: Load::Loading(0.0),
+            model: None,
+            engine_gone: false,
+            conv: Conversation::default(),
+            input: Input::new(),
+            ui: Ui {
+                focus: Focus::Input,
+                panes: PaneSet::default(),
+                scroll: [Scroll::FOLLOW; 3],
+                selected: None,
+                help: None,
+                banner: init.startup_error.map(|text| Notice {
+                    level: Level::Error,
+                    text,
+                }),
+                size: init.size,
+            },
+            last_speed: None,
+            lines: view::cache::LineCache::default(),
+            dirty: true,
+            quit: false,
+        };
+        app.restyle_input();
+        app
+    }
+
+    /// The reducer: pure (no I/O, no clock, no terminal). Returns effects for the runtime.
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(key) => self.on_key(key),
+            Msg::Paste(text) => {
+                self.ui.help = None;
+                self.set_focus(Focus::Input);
+                self.input.paste(&text);
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::Mouse(m) => self.on_mouse(m),
+            Msg::Resize(w, h) => {
+                self.ui.size = (w, h);
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::Engine(event) => self.on_engine(event),
+            Msg::ProfileLoaded(r) => self.on_profile(r),
+            Msg::ThemeLoaded(r) => self.on_theme(r),
+            Msg::Notice { text, error } => {
+                let level = if error { Level::Error } else { Level::Info };
+                self.notify(level, text);
+                Vec::new()
+            }
+            Msg::Terminate => self.quit_effects(),
+        }
+    }
+
+    /// True when something visible changed since the last `mark_drawn()`.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    pub fn mark_drawn(&mut self) {
+        self.dirty = false;
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The id of the generation in flight, if any.
+    pub fn generating(&self) -> Option<u64> {
+        self.conv.running().map(|i| self.conv.turns[i].id)
+    }
+
+    pub fn phase(&self) -> Phase {
+        phase::phase(&self.load, &self.conv)
+    }
+
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    pub fn theme_name(&self) -> &str {
+        &self.theme_name
+    }
+
+    pub fn model(&self) -> Option<&ModelInfo> {
+        self.model.as_ref()
+    }
+
+    pub fn turns(&self) -> &[Turn] {
+        &self.conv.turns
+    }
+
+    pub fn banner(&self) -> Option<&Notice> {
+        self.ui.banner.as_ref()
+    }
+
+    pub fn ui(&self) -> &Ui {
+        &self.ui
+    }
+
+    pub fn input_text(&self) -> String {
+        self.input.text()
+    }
+
+    /// The turn the side panes show: the selected one, else the latest.
+    pub fn shown_turn(&self) -> Option<usize> {
+        self.ui
+            .selected
+            .filter(|i| *i < self.conv.turns.len())
+            .or_else(|| self.conv.turns.len().checked_sub(1))
+    }
+
+    /// Context tokens in use: the latest turn that reached the engine.
+    pub fn context_used(&self) -> u32 {
+        self.conv
+            .turns
+            .iter()
+            .rev()
+            .find(|t| t.prompt_tokens.is_some() || t.usage.is_some())
+            .map_or(0, Turn::context_used)
+    }
+
+    /// The layout for a terminal of `width` × `height`.
+    pub fn screen_for(&self, width: u16, height: u16) -> Screen {
+        let banner_lines = self
+            .ui
+            .banner
+            .as_ref()
+            .map_or(0, |n| view::banner::line_count(n, width));
+        layout::layout(&LayoutParams {
+            width,
+            height,
+            panes: self.ui.panes,
+            banner_lines,
+            input_lines: u16::try_from(self.input.line_count()).unwrap_or(u16::MAX),
+        })
+    }
+
+    /// The layout at the current terminal size.
+    pub fn screen(&self) -> Screen {
+        self.screen_for(self.ui.size.0, self.ui.size.1)
+    }
+
+    fn key_context(&self) -> KeyContext {
+        KeyContext {
+            focus: self.ui.focus,
+            input_empty: self.input.is_empty(),
+            busy: self.conv.running().is_some() || self.conv.queued() > 0,
+            help: self.ui.help.is_some(),
+            recalling: self.input.recalling(),
+            selected: self.ui.selected.is_some(),
+            banner: self.ui.banner.is_some(),
+        }
+    }
+
+    pub(crate) fn notify(&mut self, level: Level, text: impl Into<String>) {
+        self.ui.banner = Some(Notice {
+            level,
+            text: text.into(),
+        });
+        self.dirty = true;
+    }
+
+    fn set_focus(&mut self, focus: Focus) {
+        if self.ui.focus != focus {
+            self.ui.focus = focus;
+            self.restyle_input();
+        }
+    }
+
+    fn restyle_input(&mut self) {
+        let text = view::style::of(&self.theme, Purpose::Text);
+        let muted = view::style::of(&self.theme, Purpose::Muted);
+        self.input
+            .restyle(text, muted, self.ui.focus == Focus::Input);
+    }
+
+    /// Sends the first queued turn when the engine is free.
+    fn dispatch_next(&mut self) -> Vec<Effect> {
+        if self.load != Load::Ready || self.engine_gone || self.conv.running().is_some() {
+            return Vec::new();
+        }
+        let Some(i) = self.conv.turns.iter().position(Turn::is_queued) else {
+            return Vec::new();
+        };
+        let id = self.conv.next_id;
+        self.conv.next_id += 1;
+        let s = &self.settings;
+        let prompt_text = &self.conv.turns[i].prompt;
+        let sent = if s.think_carefully {
+            prompt::think_carefully(prompt_text)
+        } else {
+            prompt_text.clone()
+        };
+        let messages = conversation::messages(
+            s.system.as_deref(),
+            s.history,
+            &s.router.tags,
+            &self.conv.turns[..i],
+            &sent,
+        );
+        let request = GenerateRequest {
+            id,
+            messages,
+            sampling: s.sampling.clone(),
+            max_tokens: s.max_tokens,
+            router: s.router.clone(),
+        };
+        let turn = &mut self.conv.turns[i];
+        turn.id = id;
+        turn.sent = sent;
+        turn.state = TurnState::Running;
+        self.dirty = true;
+        vec![Effect::Engine(Command::Generate(request))]
+    }
+
+    /// Asks the engine to stop the running generation.
+    fn cancel_running(&mut self) -> Vec<Effect> {
+        let Some(i) = self.conv.running() else {
+            return Vec::new();
+        };
+        let turn = &mut self.conv.turns[i];
+        turn.cancel_requested = true;
+        self.dirty = true;
+        vec![Effect::Cancel(turn.id)]
+    }
+
+    fn quit_effects(&mut self) -> Vec<Effect> {
+        let mut effects = self.cancel_running();
+        self.quit = true;
+        effects.push(Effect::Quit);
+        effects
+    }
+
+    /// Drops the conversation (cancelling what runs) and starts afresh.
+    fn new_conversation(&mut self) -> Vec<Effect> {
+        let effects = self.cancel_running();
+        self.conv.turns.clear();
+        self.ui.selected = None;
+        self.ui.scroll = [Scroll::FOLLOW; 3];
+        self.lines.clear();
+        self.notify(Level::Info, "New conversation");
+        effects
+    }
+}
+
+impl Ui {
+    /// The scroll state of `pane`.
+    pub fn scroll(&self, pane: Pane) -> Scroll {
+        self.scroll[pane.index()]
+    }
+}

@@ -1,0 +1,105 @@
+//! What the app is doing, for the status bar: loading, waiting, processing the prompt,
+//! thinking, reflecting, answering, or idle. Derived from the state, never stored.
+
+use super::conversation::{Conversation, Turn};
+use crate::stream::Channel;
+
+/// Whether the model is loading, ready or failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Load {
+    /// Progress from 0.0 to 1.0.
+    Loading(f32),
+    Ready,
+    /// The engine could not load the model; the text says why.
+    Failed(String),
+}
+
+/// The status bar's phase.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Phase {
+    /// Loading the model (0.0 to 1.0).
+    Loading(f32),
+    LoadFailed,
+    /// A message waits: sent while loading, or the engine is gone.
+    Queued,
+    /// The prompt is being decoded (until the first text).
+    Prompt,
+    Thinking,
+    Reflecting,
+    Answering,
+    /// Cancel requested; waiting for the engine to stop.
+    Cancelling,
+    Idle,
+}
+
+impl Phase {
+    /// Lower-case words for the status bar.
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Loading(_) => "loading",
+            Phase::LoadFailed => "model not loaded",
+            Phase::Queued => "queued",
+            Phase::Prompt => "reading the prompt",
+            Phase::Thinking => "thinking",
+            Phase::Reflecting => "reflecting",
+            Phase::Answering => "answering",
+            Phase::Cancelling => "cancelling",
+            Phase::Idle => "idle",
+        }
+    }
+}
+
+/// The phase of a running turn.
+pub fn of_turn(turn: &Turn) -> Phase {
+    if turn.cancel_requested {
+        return Phase::Cancelling;
+    }
+    match turn.channel {
+        None => Phase::Prompt,
+        Some(Channel::Thinking) => Phase::Thinking,
+        Some(Channel::Reflection) => Phase::Reflecting,
+        Some(Channel::Output) => Phase::Answering,
+    }
+}
+
+/// The phase of the whole app.
+pub fn phase(load: &Load, conv: &Conversation) -> Phase {
+    if let Some(i) = conv.running() {
+        return of_turn(&conv.turns[i]);
+    }
+    match load {
+        Load::Loading(p) => Phase::Loading(*p),
+        Load::Failed(_) => Phase::LoadFailed,
+        Load::Ready if conv.queued() > 0 => Phase::Queued,
+        Load::Ready => Phase::Idle,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::conversation::TurnState;
+
+    #[test]
+    fn phases_follow_load_and_the_latest_channel() {
+        let mut conv = Conversation::default();
+        assert_eq!(phase(&Load::Loading(0.5), &conv), Phase::Loading(0.5));
+        assert_eq!(phase(&Load::Ready, &conv), Phase::Idle);
+        assert_eq!(phase(&Load::Failed("x".into()), &conv), Phase::LoadFailed);
+        conv.turns.push(Turn::queued("q"));
+        assert_eq!(phase(&Load::Ready, &conv), Phase::Queued);
+        conv.turns[0].state = TurnState::Running;
+        assert_eq!(phase(&Load::Ready, &conv), Phase::Prompt);
+        let t = &mut conv.turns[0];
+        t.push_text(Channel::Thinking, "a");
+        assert_eq!(of_turn(t), Phase::Thinking);
+        t.reflection_start(1);
+        assert_eq!(of_turn(t), Phase::Reflecting);
+        t.reflection_end(1);
+        assert_eq!(of_turn(t), Phase::Thinking);
+        t.push_text(Channel::Output, "b");
+        assert_eq!(of_turn(t), Phase::Answering);
+        t.cancel_requested = true;
+        assert_eq!(of_turn(t), Phase::Cancelling);
+    }
+}

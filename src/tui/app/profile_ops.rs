@@ -1,0 +1,141 @@
+//! Profiles and the running settings: `/profile` applies one, `/save-profile` makes one, `/set`
+//! changes one value, `/set` alone describes them.
+
+use super::commands::Setting;
+use crate::engine::SamplingSettings;
+use crate::profile::{Profile, SamplingOverrides};
+use crate::settings::RunSettings;
+
+/// Applies a loaded profile over the settings: system prompt, "Think carefully.", history,
+/// tags and router, and sampling (the profile's values over reflect's defaults).
+pub fn apply_profile(settings: &mut RunSettings, p: &Profile) {
+    settings.system = p.system.clone();
+    settings.think_carefully = p.think_carefully;
+    settings.history = p.history;
+    settings.router = p.router();
+    settings.engine.tags = p.tags.clone();
+    settings.sampling = p.sampling.finish(&SamplingSettings::default());
+    settings.max_tokens = p.sampling.max_tokens;
+    settings.profile = p.name.clone();
+}
+
+/// The current settings as a profile named `name`.
+pub fn profile_from_settings(settings: &RunSettings, name: &str) -> Profile {
+    let s = &settings.sampling;
+    Profile {
+        name: name.to_string(),
+        description: "Saved from the TUI".into(),
+        system: settings.system.clone(),
+        think_carefully: settings.think_carefully,
+        history: settings.history,
+        sampling: SamplingOverrides {
+            temperature: Some(s.temperature),
+            top_p: Some(s.top_p),
+            top_k: Some(s.top_k),
+            min_p: Some(s.min_p),
+            repeat_penalty: Some(s.repeat_penalty),
+            seed: s.seed,
+            max_tokens: settings.max_tokens,
+        },
+        tags: settings.router.tags.clone(),
+        start_in_thinking: settings.router.start_in_thinking,
+        stop_after_output: settings.router.stop_after_output,
+    }
+}
+
+/// Applies one `/set`; returns what to tell the user.
+pub fn apply_setting(settings: &mut RunSettings, setting: &Setting) -> String {
+    let s = &mut settings.sampling;
+    match *setting {
+        Setting::Temperature(v) => s.temperature = v,
+        Setting::TopP(v) => s.top_p = v,
+        Setting::TopK(v) => s.top_k = v,
+        Setting::MinP(v) => s.min_p = v,
+        Setting::RepeatPenalty(v) => s.repeat_penalty = v,
+        Setting::Seed(v) => s.seed = v,
+        Setting::MaxTokens(v) => settings.max_tokens = v,
+    }
+    describe(settings)
+}
+
+/// One line: every sampling value and the token limit.
+pub fn describe(settings: &RunSettings) -> String {
+    let s = &settings.sampling;
+    let seed = s.seed.map_or("random".to_string(), |v| v.to_string());
+    let max = settings
+        .max_tokens
+        .map_or("none".to_string(), |v| v.to_string());
+    format!(
+        "temperature {} · top_p {} · top_k {} · min_p {} · repeat_penalty {} · seed {seed} · max_tokens {max}",
+        s.temperature, s.top_p, s.top_k, s.min_p, s.repeat_penalty
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::History;
+    use crate::stream::TagSet;
+    use crate::tui::app::tests::settings;
+
+    #[test]
+    fn a_profile_replaces_what_it_holds() {
+        let mut s = settings();
+        s.sampling.temperature = 0.1;
+        s.max_tokens = Some(5);
+        let p = Profile {
+            name: "think".into(),
+            system: None,
+            think_carefully: false,
+            history: History::Full,
+            sampling: SamplingOverrides {
+                top_k: Some(7),
+                ..Default::default()
+            },
+            tags: TagSet::think(),
+            start_in_thinking: true,
+            ..Profile::builtin()
+        };
+        apply_profile(&mut s, &p);
+        assert_eq!(s.profile, "think");
+        assert_eq!(s.system, None);
+        assert!(!s.think_carefully);
+        assert_eq!(s.history, History::Full);
+        assert_eq!(s.router.tags, TagSet::think());
+        assert!(s.router.start_in_thinking);
+        assert_eq!(s.engine.tags, TagSet::think());
+        assert_eq!(s.sampling.top_k, 7);
+        assert_eq!(
+            s.sampling.temperature, 0.7,
+            "unset values: reflect's defaults"
+        );
+        assert_eq!(s.max_tokens, None);
+    }
+
+    #[test]
+    fn saved_profiles_hold_every_current_value_and_load_back() {
+        let mut s = settings();
+        apply_setting(&mut s, &Setting::Seed(Some(9)));
+        apply_setting(&mut s, &Setting::MaxTokens(Some(64)));
+        let p = profile_from_settings(&s, "mine");
+        assert_eq!(p.name, "mine");
+        assert_eq!(p.description, "Saved from the TUI");
+        assert_eq!(p.sampling.seed, Some(9));
+        assert_eq!(p.sampling.max_tokens, Some(64));
+        let mut back = settings();
+        apply_profile(&mut back, &p);
+        assert_eq!(back.sampling, s.sampling);
+        assert_eq!(back.max_tokens, Some(64));
+        assert_eq!(back.system, s.system);
+    }
+
+    #[test]
+    fn settings_are_described_on_one_line() {
+        let mut s = settings();
+        let line = apply_setting(&mut s, &Setting::Temperature(0.25));
+        assert_eq!(
+            line,
+            "temperature 0.25 · top_p 0.95 · top_k 40 · min_p 0.05 · repeat_penalty 1 · seed random · max_tokens none"
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! Runs slash commands, and applies the answers to the ones that need the runtime (profiles,
+//! themes).
+
+use super::commands::Slash;
+use super::profile_ops::{apply_profile, apply_setting, describe, profile_from_settings};
+use super::{App, Level};
+use crate::profile::Profile;
+use crate::term_safe::neutralise;
+use crate::theme::Theme;
+use crate::tui::msg::Effect;
+
+impl App {
+    pub(super) fn run_slash(&mut self, command: Slash) -> Vec<Effect> {
+        self.dirty = true;
+        match command {
+            Slash::Profile(name) => return vec![Effect::LoadProfile(name)],
+            Slash::Theme(name) => return vec![Effect::LoadTheme(name)],
+            Slash::Think(on) => {
+                let on = on.unwrap_or(!self.settings.think_carefully);
+                self.settings.think_carefully = on;
+                let state = if on { "on" } else { "off" };
+                self.notify(Level::Info, format!("Think carefully: {state}"));
+            }
+            Slash::Set(setting) => {
+                let now = apply_setting(&mut self.settings, &setting);
+                self.notify(Level::Info, now);
+            }
+            Slash::ShowSettings => {
+                let now = describe(&self.settings);
+                self.notify(Level::Info, now);
+            }
+            Slash::System(None) => {
+                let text = match &self.settings.system {
+                    Some(s) => format!("System prompt: {s}"),
+                    None => "No system prompt (/system TEXT sets one)".into(),
+                };
+                self.notify(Level::Info, text);
+            }
+            Slash::System(Some(text)) => {
+                let said = if text.is_some() {
+                    "System prompt replaced"
+                } else {
+                    "System prompt removed"
+                };
+                self.settings.system = text;
+                self.notify(Level::Info, said);
+            }
+            Slash::SaveProfile(name) => {
+                return vec![Effect::SaveProfile(profile_from_settings(
+                    &self.settings,
+                    &name,
+                ))]
+            }
+            Slash::Clear => return self.new_conversation(),
+            Slash::Help => self.ui.help = Some(0),
+            Slash::Quit => return self.quit_effects(),
+        }
+        Vec::new()
+    }
+
+    /// The answer to `Effect::LoadProfile`.
+    pub(super) fn on_profile(&mut self, loaded: Result<Profile, String>) -> Vec<Effect> {
+        match loaded {
+            Ok(p) => {
+                apply_profile(&mut self.settings, &p);
+                let name = neutralise(&p.name).into_owned();
+                self.notify(Level::Info, format!("Profile {name} applied"));
+            }
+            Err(e) => self.notify(Level::Error, neutralise(&e).into_owned()),
+        }
+        Vec::new()
+    }
+
+    /// The answer to `Effect::LoadTheme`.
+    pub(super) fn on_theme(&mut self, loaded: Result<Theme, String>) -> Vec<Effect> {
+        match loaded {
+            Ok(theme) => {
+                self.theme_name = theme.name.clone();
+                self.theme = theme;
+                self.theme_rev += 1;
+                self.restyle_input();
+                let name = neutralise(&self.theme_name).into_owned();
+                self.notify(Level::Info, format!("Theme {name}"));
+            }
+            Err(e) => self.notify(Level::Error, neutralise(&e).into_owned()),
+        }
+        Vec::new()
+    }
+}

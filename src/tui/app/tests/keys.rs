@@ -1,0 +1,272 @@
+//! Keys through the reducer: cancel, quit, history, copy, new conversation, help, panes.
+
+use super::*;
+use crate::tui::app::conversation::TurnState;
+use crate::tui::app::keymap::Focus;
+use crate::tui::app::layout::Pane;
+use crate::tui::app::Level;
+
+fn cancels(fx: &[Effect]) -> Vec<u64> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Cancel(id) => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn quits(fx: &[Effect]) -> bool {
+    fx.iter().any(|e| matches!(e, Effect::Quit))
+}
+
+#[test]
+fn esc_cancels_and_the_partial_answer_is_kept_as_interrupted() {
+    let mut a = mid_stream();
+    let fx = a.update(key(KeyCode::Esc));
+    assert_eq!(cancels(&fx), [1]);
+    assert!(a.turns()[0].cancel_requested);
+    assert_eq!(a.phase(), crate::tui::app::Phase::Cancelling);
+    a.update(done(1, StopReason::Cancelled));
+    let t = &a.turns()[0];
+    assert_eq!(t.state, TurnState::Interrupted);
+    assert!(t.answer.starts_with("There are **three**"));
+    assert!(!a.should_quit());
+}
+
+#[test]
+fn ctrl_c_cancels_while_generating_even_with_text_typed() {
+    let mut a = mid_stream();
+    type_text(&mut a, "next");
+    let fx = a.update(ctrl('c'));
+    assert_eq!(cancels(&fx), [1]);
+    assert!(!quits(&fx));
+    assert_eq!(a.input_text(), "next");
+}
+
+#[test]
+fn esc_while_loading_cancels_the_queued_message() {
+    let mut a = app();
+    send(&mut a, "early");
+    let fx = a.update(key(KeyCode::Esc));
+    assert!(fx.is_empty());
+    assert_eq!(a.turns()[0].state, TurnState::Interrupted);
+    let fx = a.update(loaded_msg());
+    assert!(generate(&fx).is_none(), "nothing left to send");
+}
+
+#[test]
+fn ctrl_c_clears_then_quits_and_ctrl_d_quits_on_empty_input() {
+    let mut a = loaded();
+    type_text(&mut a, "draft");
+    let fx = a.update(ctrl('c'));
+    assert!(fx.is_empty());
+    assert!(a.input_text().is_empty());
+    assert!(!a.should_quit());
+    let fx = a.update(ctrl('c'));
+    assert!(quits(&fx));
+    assert!(a.should_quit());
+
+    let mut a = loaded();
+    type_text(&mut a, "ab");
+    a.update(key(KeyCode::Home));
+    let fx = a.update(ctrl('d'));
+    assert!(!quits(&fx), "Ctrl+D on text deletes");
+    assert_eq!(a.input_text(), "b");
+    a.update(ctrl('c'));
+    assert!(quits(&a.update(ctrl('d'))));
+}
+
+#[test]
+fn quitting_while_generating_cancels_first() {
+    let mut a = mid_stream();
+    let fx = a.update(ctrl('d'));
+    assert_eq!(cancels(&fx), [1]);
+    assert!(quits(&fx));
+}
+
+#[test]
+fn terminate_cancels_and_quits() {
+    let mut a = mid_stream();
+    let fx = a.update(Msg::Terminate);
+    assert_eq!(cancels(&fx), [1]);
+    assert!(quits(&fx));
+    assert!(a.should_quit());
+    let mut idle = loaded();
+    let fx = idle.update(Msg::Terminate);
+    assert!(cancels(&fx).is_empty());
+    assert!(quits(&fx));
+}
+
+#[test]
+fn up_and_down_recall_prompts_when_the_input_is_empty() {
+    let mut a = loaded();
+    send(&mut a, "first");
+    a.update(done(1, StopReason::EndOfTurn));
+    send(&mut a, "second\nline");
+    a.update(done(2, StopReason::EndOfTurn));
+    a.update(key(KeyCode::Up));
+    assert_eq!(a.input_text(), "second\nline");
+    a.update(key(KeyCode::Up));
+    assert_eq!(a.input_text(), "first");
+    a.update(key(KeyCode::Down));
+    a.update(key(KeyCode::Down));
+    assert_eq!(a.input_text(), "");
+    type_text(&mut a, "typed");
+    a.update(key(KeyCode::Up));
+    assert_eq!(a.input_text(), "typed", "Up moves the cursor in typed text");
+}
+
+#[test]
+fn newlines_do_not_send() {
+    let mut a = loaded();
+    type_text(&mut a, "a");
+    a.update(alt(KeyCode::Enter));
+    a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::SHIFT)));
+    type_text(&mut a, "b");
+    assert_eq!(a.input_text(), "a\n\nb");
+    assert!(a.turns().is_empty());
+    a.update(Msg::Paste("c\r\nd".into()));
+    assert_eq!(a.input_text(), "a\n\nbc\nd");
+}
+
+#[test]
+fn ctrl_y_copies_the_last_answer() {
+    let mut a = mid_stream();
+    a.update(done(1, StopReason::OutputClosed));
+    let fx = a.update(ctrl('y'));
+    let copied: Vec<&str> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Copy(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copied.len(), 1);
+    assert!(copied[0].starts_with("There are **three** r's"));
+    let mut empty = loaded();
+    assert!(empty.update(ctrl('y')).is_empty());
+    assert_eq!(empty.banner().map(|b| b.level), Some(Level::Info));
+}
+
+#[test]
+fn ctrl_n_starts_over_and_cancels_what_runs() {
+    let mut a = mid_stream();
+    let fx = a.update(ctrl('n'));
+    assert_eq!(cancels(&fx), [1]);
+    assert!(a.turns().is_empty());
+    assert_eq!(a.generating(), None);
+    // The old generation's late events change nothing; new ids keep increasing.
+    a.update(text(1, Channel::Output, "late"));
+    let fx = send(&mut a, "fresh");
+    assert_eq!(generate(&fx).map(|r| r.id), Some(2));
+    assert_eq!(generate(&fx).map(|r| r.messages.len()), Some(2));
+}
+
+#[test]
+fn ctrl_t_toggles_think_carefully() {
+    let mut a = loaded();
+    assert!(a.settings().think_carefully);
+    a.update(ctrl('t'));
+    assert!(!a.settings().think_carefully);
+    let fx = send(&mut a, "plain");
+    assert_eq!(
+        generate(&fx)
+            .and_then(|r| r.messages.last())
+            .map(|m| m.content.as_str()),
+        Some("plain")
+    );
+}
+
+#[test]
+fn help_opens_on_f1_or_question_mark_and_any_key_closes_it() {
+    let mut a = loaded();
+    a.update(key(KeyCode::Char('?')));
+    assert_eq!(a.ui().help, Some(0));
+    assert!(a.input_text().is_empty());
+    a.update(key(KeyCode::Down));
+    assert_eq!(a.ui().help, Some(0), "it fits: nothing to scroll");
+    a.update(Msg::Resize(50, 20));
+    a.update(key(KeyCode::Down));
+    assert_eq!(a.ui().help, Some(1));
+    a.update(key(KeyCode::Char('x')));
+    assert_eq!(a.ui().help, None);
+    assert!(a.input_text().is_empty(), "the closing key is consumed");
+    a.update(key(KeyCode::F(1)));
+    assert!(a.ui().help.is_some());
+    a.update(key(KeyCode::Esc));
+    assert!(a.ui().help.is_none());
+    type_text(&mut a, "why?");
+    assert_eq!(a.input_text(), "why?");
+}
+
+#[test]
+fn tab_cycles_visible_panes_and_side_panes_hide_and_maximise() {
+    let mut a = loaded();
+    let mut seen = vec![a.ui().focus];
+    for _ in 0..4 {
+        a.update(key(KeyCode::Tab));
+        seen.push(a.ui().focus);
+    }
+    assert_eq!(
+        seen,
+        [
+            Focus::Input,
+            Focus::Output,
+            Focus::Thinking,
+            Focus::Reflection,
+            Focus::Input
+        ]
+    );
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::BackTab,
+        KeyModifiers::SHIFT,
+    )));
+    assert_eq!(a.ui().focus, Focus::Reflection);
+    a.update(key(KeyCode::F(3)));
+    assert!(!a.ui().panes.reflection);
+    assert_eq!(a.ui().focus, Focus::Input, "focus leaves a hidden pane");
+    a.update(key(KeyCode::Tab));
+    a.update(key(KeyCode::Tab));
+    assert_eq!(a.ui().focus, Focus::Thinking);
+    a.update(key(KeyCode::F(4)));
+    assert_eq!(a.ui().panes.maximised, Some(Pane::Thinking));
+    a.update(ctrl('z'));
+    assert_eq!(a.ui().panes.maximised, None);
+    a.update(key(KeyCode::F(2)));
+    assert!(!a.ui().panes.thinking);
+    a.update(key(KeyCode::F(4)));
+    assert_eq!(
+        a.ui().panes.maximised,
+        Some(Pane::Output),
+        "from the input: the conversation"
+    );
+}
+
+#[test]
+fn typing_on_a_pane_goes_to_the_input() {
+    let mut a = loaded();
+    a.update(key(KeyCode::Tab));
+    assert_eq!(a.ui().focus, Focus::Output);
+    type_text(&mut a, "hi");
+    assert_eq!(a.ui().focus, Focus::Input);
+    assert_eq!(a.input_text(), "hi");
+}
+
+#[test]
+fn redraws_are_asked_for_only_after_visible_changes() {
+    let mut a = loaded();
+    assert!(!a.is_dirty());
+    a.update(Msg::Key(KeyEvent::new(KeyCode::F(12), KeyModifiers::NONE)));
+    assert!(
+        !a.is_dirty(),
+        "an unbound key on the input… is an edit the editor ignores"
+    );
+    a.update(Msg::Engine(EngineEvent::Prompt("p".into())));
+    assert!(!a.is_dirty());
+    a.update(key(KeyCode::Char('x')));
+    assert!(a.is_dirty());
+    a.mark_drawn();
+    assert!(!a.is_dirty());
+    a.update(Msg::Resize(80, 24));
+    assert!(a.is_dirty());
+}

@@ -1,0 +1,47 @@
+//! The TUI's vocabulary: messages into the state reducer and effects out of it. The reducer is
+//! pure; the runtime turns effects into I/O (engine commands, clipboard, files) and feeds the
+//! results back as messages.
+
+use crate::engine::{Command, EngineEvent};
+use crate::profile::Profile;
+use crate::theme::Theme;
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
+
+/// Everything that can change the app's state.
+pub enum Msg {
+    Key(KeyEvent),
+    Paste(String),
+    Mouse(MouseEvent),
+    /// The terminal's new size (columns, rows).
+    Resize(u16, u16),
+    Engine(EngineEvent),
+    /// Answer to `Effect::LoadProfile`: the profile, or a message to show.
+    ProfileLoaded(Result<Profile, String>),
+    /// Answer to `Effect::LoadTheme`.
+    ThemeLoaded(Result<Theme, String>),
+    /// A one-line notice from the runtime (e.g. "saved profile cool to …", or an error text).
+    Notice {
+        text: String,
+        error: bool,
+    },
+    /// The process was asked to stop (SIGTERM / SIGHUP): save what must be saved, then quit.
+    Terminate,
+}
+
+/// What the reducer asks the runtime to do.
+pub enum Effect {
+    /// Send a command to the engine (Generate, RenderPrompt, …).
+    Engine(Command),
+    /// Cancel generation `id` (and any earlier one).
+    Cancel(u64),
+    /// Put text on the system clipboard (OSC 52, so it works over SSH).
+    Copy(String),
+    /// Look up a profile by name or path; answered by `Msg::ProfileLoaded`.
+    LoadProfile(String),
+    /// Look up a theme by name or path; answered by `Msg::ThemeLoaded`.
+    LoadTheme(String),
+    /// Save a profile in the user's profile directory; answered by `Msg::Notice`.
+    SaveProfile(Profile),
+    /// Leave the app (the runtime restores the terminal).
+    Quit,
+}

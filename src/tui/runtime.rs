@@ -1,0 +1,247 @@
+//! The TUI's event loop and effect runner. Terminal input, engine events and signals arrive on
+//! their own threads and are funnelled into one channel of `Msg`s; the loop applies them to the
+//! app (pure), runs the effects it returns, and draws at most once per frame interval, only
+//! when the state changed. When nothing happens the loop sleeps on the channel: no busy wait.
+
+use super::app::App;
+use super::msg::{Effect, Msg};
+use super::terminal::Tui;
+use super::view::view;
+use crate::engine::{Engine, EngineEvent};
+use crate::settings::Context;
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use std::io::{self, Write};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// At most ~60 frames per second.
+const FRAME: Duration = Duration::from_millis(16);
+/// How long one batch of messages may take before a frame is drawn anyway.
+const BATCH: Duration = Duration::from_millis(8);
+
+/// Reads terminal events on a thread of their own.
+fn spawn_input(tx: Sender<Msg>) {
+    std::thread::spawn(move || loop {
+        let msg = match event::read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+            Ok(Event::Paste(text)) => Msg::Paste(text),
+            Ok(Event::Mouse(m)) => Msg::Mouse(m),
+            Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+            Ok(_) => continue,
+            Err(_) => return,
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+    });
+}
+
+/// Forwards the engine's events.
+fn spawn_engine_bridge(mut events: UnboundedReceiver<EngineEvent>, tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        while let Some(e) = events.blocking_recv() {
+            if tx.send(Msg::Engine(e)).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// SIGTERM, SIGHUP (and a SIGINT sent from outside: in raw mode Ctrl+C is a key) ask the app
+/// to save and quit.
+fn spawn_signals(tx: Sender<Msg>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT]) {
+        std::thread::spawn(move || {
+            for _ in signals.forever() {
+                if tx.send(Msg::Terminate).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// What the effect runner needs besides the app.
+pub struct Io<'a> {
+    pub engine: &'a Engine,
+    pub ctx: &'a Context,
+    pub terminal: &'a mut Tui,
+}
+
+/// Runs the app until it quits.
+pub fn run(
+    mut app: App,
+    engine: &Engine,
+    events: UnboundedReceiver<EngineEvent>,
+    ctx: &Context,
+    terminal: &mut Tui,
+) -> io::Result<()> {
+    let (tx, rx) = mpsc::channel();
+    spawn_input(tx.clone());
+    spawn_engine_bridge(events, tx.clone());
+    spawn_signals(tx.clone());
+    let mut io = Io {
+        engine,
+        ctx,
+        terminal,
+    };
+    draw(&mut app, io.terminal)?;
+    let mut last_draw = Instant::now();
+    loop {
+        let Some(first) = next(&rx, &app, last_draw) else {
+            // Only the frame timer fired: fall through to draw.
+            if app.is_dirty() {
+                draw(&mut app, io.terminal)?;
+                last_draw = Instant::now();
+            }
+            continue;
+        };
+        // Apply everything already waiting, bounded so input stays responsive under a flood.
+        let started = Instant::now();
+        let mut msg = Some(first);
+        while let Some(m) = msg {
+            for effect in app.update(m) {
+                run_effect(effect, &mut io, &tx)?;
+            }
+            if app.should_quit() {
+                return Ok(());
+            }
+            msg = if started.elapsed() < BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if app.is_dirty() && last_draw.elapsed() >= FRAME {
+            draw(&mut app, io.terminal)?;
+            last_draw = Instant::now();
+        }
+    }
+}
+
+/// Waits for the next message; when a frame is pending, only until it is due. `None` means the
+/// frame is due.
+fn next(rx: &Receiver<Msg>, app: &App, last_draw: Instant) -> Option<Msg> {
+    if app.is_dirty() {
+        let due = FRAME.saturating_sub(last_draw.elapsed());
+        match rx.recv_timeout(due) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            // Every sender gone cannot happen while the loop holds one; treat it as quit.
+            Err(RecvTimeoutError::Disconnected) => Some(Msg::Terminate),
+        }
+    } else {
+        Some(rx.recv().unwrap_or(Msg::Terminate))
+    }
+}
+
+fn draw(app: &mut App, terminal: &mut Tui) -> io::Result<()> {
+    terminal.draw(|f| view(app, f))?;
+    app.mark_drawn();
+    Ok(())
+}
+
+fn run_effect(effect: Effect, io: &mut Io<'_>, tx: &Sender<Msg>) -> io::Result<()> {
+    let reply = |m: Msg| {
+        let _ = tx.send(m);
+    };
+    match effect {
+        Effect::Engine(command) => {
+            if let Err(e) = io.engine.send(command) {
+                reply(Msg::Notice {
+                    text: e.to_string(),
+                    error: true,
+                });
+            }
+        }
+        Effect::Cancel(id) => io.engine.cancel(id),
+        Effect::Copy(text) => {
+            let out = io.terminal.backend_mut();
+            write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;
+            out.flush()?;
+            reply(Msg::Notice {
+                text: "copied the answer to the clipboard".into(),
+                error: false,
+            });
+        }
+        Effect::LoadProfile(name) => {
+            reply(Msg::ProfileLoaded(
+                io.ctx.named_profile(&name).map_err(|e| e.to_string()),
+            ));
+        }
+        Effect::LoadTheme(name) => {
+            reply(Msg::ThemeLoaded(
+                io.ctx.named_theme(&name).map_err(|e| e.to_string()),
+            ));
+        }
+        Effect::SaveProfile(profile) => {
+            let notice = match io.ctx.profile_dir() {
+                Ok(dir) => match crate::profile::save(dir, &profile) {
+                    Ok(saved) => Msg::Notice {
+                        text: format!(
+                            "saved profile '{}' to {}",
+                            profile.name,
+                            saved.path.display()
+                        ),
+                        error: false,
+                    },
+                    Err(e) => Msg::Notice {
+                        text: format!("cannot save the profile in {}: {e}", dir.display()),
+                        error: true,
+                    },
+                },
+                Err(f) => Msg::Notice {
+                    text: f.message,
+                    error: true,
+                },
+            };
+            reply(notice);
+        }
+        Effect::Quit => {}
+    }
+    Ok(())
+}
+
+/// Standard base64 (for OSC 52).
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet_and_padding() {
+        let table = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+            ("é✓", "w6ninJM="),
+        ];
+        for (input, want) in table {
+            assert_eq!(base64(input.as_bytes()), want, "{input:?}");
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! What each block of a pane looks like: the welcome text, a user message, an answer (Markdown
+//! plus its state: queued, working, interrupted, failed, cut short), a paragraph of thinking,
+//! a reflection marker in the thinking flow, a numbered reflection, a placeholder note.
+//! All model text passes through `term_safe::neutralise` here, before any buffer sees it.
+
+use super::markdown::{self, MdStyles};
+use super::style;
+use super::wrap::{self, Logical};
+use crate::engine::StopReason;
+use crate::term_safe::neutralise;
+use crate::theme::{Purpose, Theme};
+use crate::tui::app::conversation::{Reflection, Turn, TurnState};
+use crate::tui::app::phase::{self, Load};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// A block of a pane, borrowing what it shows.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind<'a> {
+    Welcome {
+        load: &'a Load,
+    },
+    User {
+        turn: &'a Turn,
+        selected: bool,
+        /// A blank line above (not for the first turn).
+        gap: bool,
+    },
+    Answer {
+        turn: &'a Turn,
+        ready: bool,
+    },
+    Thinking {
+        text: &'a str,
+        gap: bool,
+    },
+    Marker {
+        n: usize,
+        gap: bool,
+    },
+    Reflection {
+        r: &'a Reflection,
+        gap: bool,
+    },
+    Note(&'static str),
+}
+
+fn hash(h: impl Hash) -> u64 {
+    let mut s = DefaultHasher::new();
+    h.hash(&mut s);
+    s.finish()
+}
+
+fn state_code(t: &Turn) -> u8 {
+    match t.state {
+        TurnState::Queued => 0,
+        TurnState::Running => 1,
+        TurnState::Done => 2,
+        TurnState::Interrupted => 3,
+        TurnState::Failed(_) => 4,
+    }
+}
+
+impl Kind<'_> {
+    /// Changes whenever the block's lines would.
+    pub fn fingerprint(&self) -> u64 {
+        match self {
+            Kind::Welcome { load } => hash(match load {
+                Load::Loading(_) => 0,
+                Load::Ready => 1,
+                Load::Failed(_) => 2,
+            }),
+            Kind::User {
+                turn,
+                selected,
+                gap,
+            } => hash((turn.prompt.len(), selected, gap)),
+            Kind::Answer { turn, ready } => hash((
+                turn.answer.len(),
+                state_code(turn),
+                phase::of_turn(turn).label(),
+                turn.stop_reason.map(|s| s.as_str()),
+                turn.id == 0,
+                ready,
+            )),
+            Kind::Thinking { text, gap } => hash((text.len(), gap)),
+            Kind::Marker { n, gap } => hash((n, gap)),
+            Kind::Reflection { r, gap } => hash((r.n, r.text.len(), r.open, gap)),
+            Kind::Note(s) => hash(s),
+        }
+    }
+
+    /// The block's lines at `width` columns.
+    pub fn render(&self, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+        let of = |p| style::of(theme, p);
+        let mut out = Vec::new();
+        match *self {
+            Kind::Welcome { load } => welcome(load, theme, width, &mut out),
+            Kind::User {
+                turn,
+                selected,
+                gap,
+            } => {
+                if gap {
+                    out.push(Line::default());
+                }
+                let (mark, mark_style) = if selected {
+                    ("▶ ", of(Purpose::Selection))
+                } else {
+                    ("› ", of(Purpose::UserMessage))
+                };
+                let first = [Span::styled(mark, mark_style)];
+                let rest = [Span::raw("  ")];
+                let text = neutralise(&turn.prompt);
+                for (i, line) in text.split('\n').enumerate() {
+                    let spans = [Span::styled(line.to_string(), of(Purpose::UserMessage))];
+                    let l = Logical {
+                        first: if i == 0 { &first } else { &rest },
+                        rest: &rest,
+                        spans: &spans,
+                        hard: false,
+                    };
+                    wrap::wrap(&l, width, &mut out);
+                }
+            }
+            Kind::Answer { turn, ready } => answer(turn, ready, theme, width, &mut out),
+            Kind::Thinking { text, gap } => {
+                if gap {
+                    out.push(Line::default());
+                }
+                wrap::plain(&neutralise(text), of(Purpose::Thinking), width, &mut out);
+            }
+            Kind::Marker { n, gap } => {
+                if gap {
+                    out.push(Line::default());
+                }
+                let s = of(Purpose::Reflection).add_modifier(Modifier::BOLD);
+                wrap::plain(&format!("↺ reflection {n}"), s, width, &mut out);
+            }
+            Kind::Reflection { r, gap } => {
+                if gap {
+                    out.push(Line::default());
+                }
+                let s = of(Purpose::Reflection);
+                let more = if r.open { " …" } else { "" };
+                let head = format!("↺ reflection {}{more}", r.n);
+                wrap::plain(&head, s.add_modifier(Modifier::BOLD), width, &mut out);
+                if !r.text.is_empty() {
+                    wrap::plain(&neutralise(&r.text), s, width, &mut out);
+                }
+            }
+            Kind::Note(text) => {
+                let s = of(Purpose::Muted).add_modifier(Modifier::ITALIC);
+                wrap::plain(text, s, width, &mut out);
+            }
+        }
+        out
+    }
+}
+
+fn welcome(load: &Load, theme: &Theme, width: usize, out: &mut Vec<Line<'static>>) {
+    let text = style::of(theme, Purpose::Text);
+    let muted = style::of(theme, Purpose::Muted);
+    wrap::plain(
+        "Welcome to reflect.",
+        text.add_modifier(Modifier::BOLD),
+        width,
+        out,
+    );
+    wrap::plain(
+        "Type a message and press Enter; Alt+Enter starts a new line; F1 lists every key.",
+        text,
+        width,
+        out,
+    );
+    let state = match load {
+        Load::Loading(_) => {
+            "The model is loading. You can type now: a message sent early waits until it is ready."
+        }
+        Load::Ready => "The model is ready. Its thinking and reflections show in the side panes.",
+        Load::Failed(_) => "The model did not load (see above); slash commands still work.",
+    };
+    out.push(Line::default());
+    wrap::plain(state, muted, width, out);
+}
+
+fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize, out: &mut Vec<Line<'static>>) {
+    let of = |p| style::of(theme, p);
+    out.push(Line::default());
+    let body = turn.answer.trim();
+    if !body.is_empty() {
+        let st = MdStyles {
+            base: of(Purpose::Output),
+            code: of(Purpose::Code),
+            muted: of(Purpose::Muted),
+            color: style::has_color(theme),
+        };
+        out.extend(markdown::render(&neutralise(body), st, width));
+    }
+    let note = of(Purpose::Muted).add_modifier(Modifier::ITALIC);
+    let (text, s): (String, Style) = match &turn.state {
+        TurnState::Queued if ready => ("⧗ queued".into(), note),
+        TurnState::Queued => ("⧗ queued: sent when the model is ready".into(), note),
+        TurnState::Running if body.is_empty() => {
+            (format!("… {}", phase::of_turn(turn).label()), note)
+        }
+        TurnState::Running => return,
+        TurnState::Interrupted if turn.id == 0 => (
+            "⏹ cancelled before it was sent".into(),
+            of(Purpose::Warning),
+        ),
+        TurnState::Interrupted => ("⏹ interrupted".into(), of(Purpose::Warning)),
+        TurnState::Failed(why) => (format!("✗ {}", neutralise(why)), of(Purpose::Error)),
+        TurnState::Done => match turn.stop_reason {
+            Some(StopReason::ContextFull) => (
+                "⚠ cut short: the context is full".into(),
+                of(Purpose::Warning),
+            ),
+            Some(StopReason::MaxTokens) => ("⚠ stopped at max_tokens".into(), of(Purpose::Warning)),
+            _ if body.is_empty() => ("(no answer)".into(), note),
+            _ => return,
+        },
+    };
+    wrap::plain(&text, s, width, out);
+}

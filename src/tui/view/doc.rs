@@ -1,0 +1,266 @@
+//! A pane's content as a list of blocks, and the window of wrapped lines a frame shows. When
+//! following, blocks are wrapped from the bottom up only until the window is full; when held,
+//! the lines above come from the memo. The reducer measures with the same functions
+//! ([`total_lines`], [`turn_first_line`], [`turn_at`]) so that scrolling and clicks agree with
+//! what is drawn.
+
+use super::blocks::Kind;
+use super::cache::{Key, Lines};
+use crate::tui::app::conversation::ThinkingPart;
+use crate::tui::app::layout::Pane;
+use crate::tui::app::{App, Load};
+use ratatui::layout::Rect;
+
+/// A block, where it belongs, and how to draw it.
+#[derive(Clone, Copy, Debug)]
+pub struct Block<'a> {
+    pub key: Key,
+    /// The conversation turn it belongs to, if any.
+    pub turn: Option<usize>,
+    pub kind: Kind<'a>,
+}
+
+/// The blocks of `pane`, top to bottom.
+pub fn blocks(app: &App, pane: Pane) -> Vec<Block<'_>> {
+    match pane {
+        Pane::Output => output_blocks(app),
+        Pane::Thinking => thinking_blocks(app),
+        Pane::Reflection => reflection_blocks(app),
+    }
+}
+
+fn output_blocks(app: &App) -> Vec<Block<'_>> {
+    let turns = app.turns();
+    if turns.is_empty() {
+        return vec![Block {
+            key: (0, 0, 0, 0),
+            turn: None,
+            kind: Kind::Welcome { load: &app.load },
+        }];
+    }
+    let ready = app.load == Load::Ready;
+    let mut out = Vec::with_capacity(turns.len() * 2);
+    for (i, turn) in turns.iter().enumerate() {
+        out.push(Block {
+            key: (0, i, 1, 0),
+            turn: Some(i),
+            kind: Kind::User {
+                turn,
+                selected: app.ui.selected == Some(i),
+                gap: i > 0,
+            },
+        });
+        out.push(Block {
+            key: (0, i, 2, 0),
+            turn: Some(i),
+            kind: Kind::Answer { turn, ready },
+        });
+    }
+    out
+}
+
+fn note(pane: u8, text: &'static str) -> Vec<Block<'static>> {
+    vec![Block {
+        key: (pane, usize::MAX, 0, 0),
+        turn: None,
+        kind: Kind::Note(text),
+    }]
+}
+
+fn thinking_blocks(app: &App) -> Vec<Block<'_>> {
+    let Some(t) = app.shown_turn() else {
+        return note(1, "The model's thinking streams here while it works.");
+    };
+    let turn = &app.turns()[t];
+    let mut out = Vec::new();
+    for (pi, part) in turn.thinking.iter().enumerate() {
+        match part {
+            ThinkingPart::Text(text) => {
+                // Paragraph by paragraph, so that streaming re-wraps only the last one.
+                let mut start = 0;
+                for piece in text.split("\n\n") {
+                    let offset = start;
+                    start += piece.len() + 2;
+                    if piece.trim().is_empty() {
+                        continue;
+                    }
+                    let gap = !out.is_empty();
+                    out.push(Block {
+                        key: (1, t, pi, offset),
+                        turn: Some(t),
+                        kind: Kind::Thinking { text: piece, gap },
+                    });
+                }
+            }
+            ThinkingPart::Reflection(n) => {
+                let gap = !out.is_empty();
+                out.push(Block {
+                    key: (1, t, pi, 0),
+                    turn: Some(t),
+                    kind: Kind::Marker { n: *n, gap },
+                });
+            }
+        }
+    }
+    if out.is_empty() {
+        return note(
+            1,
+            if turn.is_running() || turn.is_queued() {
+                "Waiting for the model's thinking…"
+            } else {
+                "No thinking in this turn."
+            },
+        );
+    }
+    out
+}
+
+fn reflection_blocks(app: &App) -> Vec<Block<'_>> {
+    let Some(t) = app.shown_turn() else {
+        return note(2, "Reflections (self-corrections) appear here, numbered.");
+    };
+    let turn = &app.turns()[t];
+    if turn.reflections.is_empty() {
+        return note(2, "No reflections in this turn.");
+    }
+    turn.reflections
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Block {
+            key: (2, t, i, 0),
+            turn: Some(t),
+            kind: Kind::Reflection { r, gap: i > 0 },
+        })
+        .collect()
+}
+
+/// The wrapped lines of one block.
+pub fn lines_of(app: &App, block: &Block<'_>, width: u16) -> Lines {
+    app.lines.get(
+        block.key,
+        block.kind.fingerprint(),
+        width,
+        app.theme_rev,
+        || block.kind.render(&app.theme, usize::from(width)),
+    )
+}
+
+/// One row of a window: a line of a block's lines.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub lines: Lines,
+    pub index: usize,
+    pub turn: Option<usize>,
+}
+
+/// What a pane shows.
+#[derive(Clone, Debug, Default)]
+pub struct Window {
+    pub rows: Vec<Row>,
+    /// Lines hidden below the window (0 when following).
+    pub below: usize,
+    /// Lines hidden above, when known (not computed while following).
+    pub above: Option<usize>,
+}
+
+/// The rows `pane` shows in a `width` × `height` window at its scroll position.
+pub fn window(app: &App, pane: Pane, width: u16, height: u16) -> Window {
+    let height = usize::from(height);
+    if width == 0 || height == 0 {
+        return Window::default();
+    }
+    let blocks = blocks(app, pane);
+    let scroll = app.ui.scroll(pane);
+    if scroll.follow {
+        // From the bottom up, only as far as the window reaches.
+        let mut rows = Vec::with_capacity(height);
+        for b in blocks.iter().rev() {
+            let lines = lines_of(app, b, width);
+            for index in (0..lines.len()).rev() {
+                rows.push(Row {
+                    lines: lines.clone(),
+                    index,
+                    turn: b.turn,
+                });
+                if rows.len() == height {
+                    break;
+                }
+            }
+            if rows.len() == height {
+                break;
+            }
+        }
+        rows.reverse();
+        return Window {
+            rows,
+            below: 0,
+            above: None,
+        };
+    }
+    let all: Vec<(Lines, Option<usize>)> = blocks
+        .iter()
+        .map(|b| (lines_of(app, b, width), b.turn))
+        .collect();
+    let total: usize = all.iter().map(|(l, _)| l.len()).sum();
+    let first = scroll.first_line(total, height);
+    let mut rows = Vec::with_capacity(height);
+    let mut at = 0;
+    for (lines, turn) in all {
+        let n = lines.len();
+        if at + n > first {
+            let from = first.saturating_sub(at);
+            for index in from..n {
+                if rows.len() == height {
+                    break;
+                }
+                rows.push(Row {
+                    lines: lines.clone(),
+                    index,
+                    turn,
+                });
+            }
+        }
+        at += n;
+        if rows.len() == height {
+            break;
+        }
+    }
+    Window {
+        below: total.saturating_sub(first + rows.len()),
+        above: Some(first),
+        rows,
+    }
+}
+
+/// All lines of `pane` at `width`.
+pub fn total_lines(app: &App, pane: Pane, width: u16) -> usize {
+    if width == 0 {
+        return 0;
+    }
+    blocks(app, pane)
+        .iter()
+        .map(|b| lines_of(app, b, width).len())
+        .sum()
+}
+
+/// The line where turn `turn` starts in the conversation at `width`.
+pub fn turn_first_line(app: &App, turn: usize, width: u16) -> usize {
+    if width == 0 {
+        return 0;
+    }
+    blocks(app, Pane::Output)
+        .iter()
+        .take_while(|b| b.turn.is_some_and(|t| t < turn))
+        .map(|b| lines_of(app, b, width).len())
+        .sum()
+}
+
+/// The turn drawn on screen row `row` of the conversation's text area `inner`.
+pub fn turn_at(app: &App, inner: Rect, row: u16) -> Option<usize> {
+    let offset = row.checked_sub(inner.y)?;
+    if offset >= inner.height {
+        return None;
+    }
+    let w = window(app, Pane::Output, inner.width, inner.height);
+    w.rows.get(usize::from(offset)).and_then(|r| r.turn)
+}

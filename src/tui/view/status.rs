@@ -1,0 +1,169 @@
+//! The status bar: the phase on the left (loading with a percentage bar, reading the prompt,
+//! thinking, reflecting, answering, idle); on the right the model, its back end and offloaded
+//! layers, the profile, "Think carefully.", tokens per second and context use. Segments that do
+//! not fit are dropped, least important first.
+
+use super::style;
+use super::wrap::width;
+use crate::term_safe::neutralise;
+use crate::theme::Purpose;
+use crate::tui::app::{App, Phase};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+
+/// Cells of the loading bar.
+const BAR: usize = 20;
+const SEP: &str = " │ ";
+const MAX_MODEL_NAME: usize = 32;
+
+/// `▕██████░░░░▏ 42%`
+pub fn loading_bar(progress: f32) -> String {
+    let p = if progress.is_finite() {
+        progress.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let full = ((p * BAR as f32).round() as usize).min(BAR);
+    format!(
+        "▕{}{}▏ {:>3.0}%",
+        "█".repeat(full),
+        "░".repeat(BAR - full),
+        p * 100.0
+    )
+}
+
+/// The phase segment.
+pub fn phase_text(app: &App) -> String {
+    let phase = app.phase();
+    let queued = app.turns().iter().filter(|t| t.is_queued()).count();
+    let mut s = match phase {
+        Phase::Loading(p) => format!("Loading {}", loading_bar(p)),
+        Phase::Prompt | Phase::Thinking | Phase::Reflecting | Phase::Answering => {
+            let pieces = app
+                .generating()
+                .and_then(|id| app.turns().iter().find(|t| t.id == id))
+                .map_or(0, |t| t.pieces);
+            if pieces > 0 {
+                format!("{} · {pieces} tok", phase.label())
+            } else {
+                phase.label().to_string()
+            }
+        }
+        other => other.label().to_string(),
+    };
+    if queued > 0 && phase != Phase::Queued {
+        s.push_str(&format!(" · {queued} queued"));
+    }
+    s
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The right-hand segments in display order, each with its priority (lower: kept longer).
+fn segments(app: &App) -> Vec<(u8, String)> {
+    let settings = app.settings();
+    let mut out = Vec::new();
+    let name = match app.model() {
+        Some(m) => m.name.clone(),
+        None => settings
+            .engine
+            .model_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    out.push((2, truncate(&neutralise(&name), MAX_MODEL_NAME)));
+    if let Some(m) = app.model() {
+        let backend = neutralise(&m.backend).into_owned();
+        let where_ = if m.layers_offloaded > 0 {
+            // llama.cpp counts the output layer too: at most `layers + 1` go to the GPU.
+            let of = m.layers.saturating_add(1).max(m.layers_offloaded);
+            format!("{backend} {}/{of} layers", m.layers_offloaded)
+        } else {
+            backend
+        };
+        out.push((5, where_));
+    }
+    out.push((4, format!("profile {}", neutralise(&settings.profile))));
+    out.push((
+        1,
+        if settings.think_carefully {
+            "think ✓".to_string()
+        } else {
+            "think ✗".to_string()
+        },
+    ));
+    if let Some(tps) = app.last_speed {
+        out.push((6, format!("{tps:.1} tok/s")));
+    }
+    if let Some(m) = app.model() {
+        out.push((3, format!("ctx {}/{}", app.context_used(), m.context_size)));
+    }
+    out
+}
+
+pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let bar = style::of(&app.theme, Purpose::StatusBar);
+    buf.set_style(area, bar);
+    let total = usize::from(area.width);
+    let phase = format!(" {} ", phase_text(app));
+    let phase_w = width(&phase).min(total);
+    buf.set_line(
+        area.x,
+        area.y,
+        &Line::from(Span::styled(phase, bar.add_modifier(Modifier::BOLD))),
+        area.width,
+    );
+    // The right-hand segments that fit, most important first, shown in display order.
+    let segs = segments(app);
+    let mut order: Vec<usize> = (0..segs.len()).collect();
+    order.sort_by_key(|i| segs[*i].0);
+    let mut keep = vec![false; segs.len()];
+    let mut used = phase_w + 1;
+    for i in order {
+        let w = width(&segs[i].1) + width(SEP);
+        if used + w <= total {
+            keep[i] = true;
+            used += w;
+        }
+    }
+    let right: Vec<&str> = segs
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(s, _)| s.1.as_str())
+        .collect();
+    if right.is_empty() {
+        return;
+    }
+    let text = format!("{} ", right.join(SEP));
+    let w = width(&text);
+    let x = area.x + (total.saturating_sub(w)) as u16;
+    buf.set_line(x, area.y, &Line::from(Span::styled(text, bar)), area.width);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loading_bar_shows_the_percentage() {
+        assert_eq!(loading_bar(0.0), "▕░░░░░░░░░░░░░░░░░░░░▏   0%");
+        assert_eq!(loading_bar(0.42), "▕████████░░░░░░░░░░░░▏  42%");
+        assert_eq!(loading_bar(1.0), "▕████████████████████▏ 100%");
+        assert_eq!(loading_bar(f32::NAN), loading_bar(0.0));
+        assert_eq!(loading_bar(7.0), loading_bar(1.0));
+    }
+}

@@ -1,0 +1,255 @@
+//! View tests beyond snapshots: colours of chosen cells, untrusted text, wide characters, and
+//! every terminal size down to nothing.
+
+use super::snapshot_tests::render;
+use crate::engine::EngineEvent;
+use crate::stream::Channel;
+use crate::tui::app::tests::{loaded, mid_stream, send, text};
+use crate::tui::app::App;
+use crate::tui::msg::Msg;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+
+/// Row `y` as text, with the cells hidden behind wide characters left out, and the column
+/// of each character.
+fn row(buf: &Buffer, y: u16) -> (String, Vec<u16>) {
+    let (mut text, mut columns) = (String::new(), Vec::new());
+    let mut x = 0;
+    while x < buf.area.width {
+        let symbol = buf[(x, y)].symbol();
+        for _ in symbol.chars() {
+            columns.push(x);
+        }
+        text.push_str(symbol);
+        x += (super::wrap::width(symbol) as u16).max(1);
+    }
+    (text, columns)
+}
+
+/// The position of the first cell of `needle` on screen.
+fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    (0..buf.area.height).find_map(|y| {
+        let (text, columns) = row(buf, y);
+        let byte = text.find(needle)?;
+        let chars = text[..byte].chars().count();
+        Some((columns[chars], y))
+    })
+}
+
+fn screen(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| row(buf, y).0)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn thinking_is_muted_reflections_highlighted_and_the_status_bar_coloured() {
+    let t = render(&mid_stream(), 100, 30);
+    let buf = t.backend().buffer();
+    // The dark theme: thinking 110 italic, reflection 179 italic, status bar on 236.
+    let (x, y) = find(buf, "Let me count").expect("thinking shown");
+    assert!(x >= 60, "in the side pane");
+    assert_eq!(buf[(x, y)].fg, Color::Indexed(110));
+    assert!(buf[(x, y)].modifier.contains(Modifier::ITALIC));
+    let (x, y) = find(buf, "Wait, I missed").expect("reflection shown");
+    assert!(y >= 15, "in the reflection pane");
+    assert_eq!(buf[(x, y)].fg, Color::Indexed(179));
+    let (x, y) = find(buf, "↺ reflection 1").expect("numbered reflection");
+    assert_eq!(buf[(x, y)].fg, Color::Indexed(179));
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+    assert_eq!(buf[(0, 29)].bg, Color::Indexed(236));
+    assert_eq!(buf[(99, 29)].bg, Color::Indexed(236));
+    // The user's message and the answer.
+    let (x, y) = find(buf, "How many r's").expect("question shown");
+    assert_eq!(buf[(x, y)].fg, Color::Indexed(117));
+    let (x, y) = find(buf, "three").expect("answer shown");
+    assert_eq!(buf[(x, y)].fg, Color::Indexed(255));
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD), "**three**");
+    // The focused input's border.
+    assert_eq!(buf[(0, 26)].fg, Color::Indexed(75));
+    assert_eq!(buf[(0, 0)].fg, Color::Indexed(240));
+}
+
+#[test]
+fn code_blocks_use_the_code_style_with_syntax_colours() {
+    let mut a = loaded();
+    send(&mut a, "code");
+    a.update(text(1, Channel::Output, "```rust\nlet x = 1;\n```"));
+    let t = render(&a, 100, 30);
+    let buf = t.backend().buffer();
+    let (x, y) = find(buf, "let x").expect("code shown");
+    assert_eq!(buf[(x, y)].bg, Color::Indexed(235));
+    assert_eq!(buf[(x, y)].fg, Color::Magenta);
+}
+
+#[test]
+fn escape_sequences_in_model_text_never_reach_the_buffer_raw() {
+    let mut a = loaded();
+    send(&mut a, "q");
+    a.update(text(1, Channel::Thinking, "think \u{1b}[2J\u{202e}evil"));
+    a.update(text(
+        1,
+        Channel::Output,
+        "answer \u{1b}]52;c;aGk=\u{7} done",
+    ));
+    let t = render(&a, 100, 30);
+    let s = screen(&t);
+    assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{s}");
+    assert!(!s.contains('\u{202e}'));
+    assert!(s.contains("␛[2J"), "{s}");
+    assert!(s.contains("<U+202E>evil"));
+    assert!(s.contains("␛]52;c;aGk=␇ done"));
+}
+
+#[test]
+fn wide_characters_keep_the_frame_intact() {
+    let mut a = loaded();
+    send(&mut a, "日本語で答えて 🎉");
+    a.update(text(
+        1,
+        Channel::Output,
+        &"東京は日本の首都です。🎌🎌 ".repeat(12),
+    ));
+    for width in [100, 50, 31, 20] {
+        let t = render(&a, width, 30);
+        let buf = t.backend().buffer();
+        for y in 1..24 {
+            let right = buf[(width - 1, y)].symbol();
+            assert!(
+                right == "│" || right == "╮" || right == "╯" || right == "╰" || right == " ",
+                "{width}: row {y} ends with {right:?}\n{}",
+                screen(&t)
+            );
+        }
+        assert!(find(buf, "東京").is_some(), "{width}");
+    }
+}
+
+#[test]
+fn every_size_down_to_nothing_renders_without_panic() {
+    let mut a = mid_stream();
+    let sizes = (0..=45u16).flat_map(|w| (0..=16u16).map(move |h| (w, h)));
+    let big = [(1, 1), (200, 60), (120, 12), (99, 40), (100, 9), (300, 5)];
+    for (w, h) in sizes.chain(big) {
+        for help in [false, true] {
+            if help != a.ui().help.is_some() {
+                let k = if help { KeyCode::F(1) } else { KeyCode::Esc };
+                a.update(Msg::Key(KeyEvent::new(k, KeyModifiers::NONE)));
+            }
+            a.update(Msg::Resize(w, h));
+            let mut t = Terminal::new(TestBackend::new(w, h)).expect("backend");
+            t.draw(|f| super::view(&a, f)).expect("draw");
+            if (w, h) != (0, 0) && (w < 20 || h < 6) && w > 0 && h > 0 {
+                let first = screen(&t);
+                let want: String = super::TOO_SMALL.chars().take(usize::from(w)).collect();
+                assert!(first.starts_with(&want), "{w}x{h}: {first:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_view_draws_only_what_state_says() {
+    // Drawing twice gives the same screen and does not mark the app dirty.
+    let mut a: App = mid_stream();
+    a.mark_drawn();
+    let one = screen(&render(&a, 80, 24));
+    let two = screen(&render(&a, 80, 24));
+    assert_eq!(one, two);
+    assert!(!a.is_dirty());
+    a.update(Msg::Engine(EngineEvent::LoadProgress(0.3)));
+    assert!(!a.is_dirty(), "progress after loading changes nothing");
+}
+
+/// A loaded app holding `turns` finished turns of about 20 lines each, then one streaming.
+fn big_conversation(turns: usize) -> App {
+    let mut a = loaded();
+    for i in 1..=turns {
+        send(&mut a, &format!("question number {i}: tell me about it"));
+        let id = i as u64;
+        a.update(text(id, Channel::Thinking, "Some thinking."));
+        let para = "A paragraph of *answer* text, long enough to wrap once or twice in a pane of ordinary width.";
+        let answer: Vec<&str> = (0..8).map(|_| para).collect();
+        a.update(text(id, Channel::Output, &answer.join("\n\n")));
+        a.update(crate::tui::app::tests::done(
+            id,
+            crate::engine::StopReason::EndOfTurn,
+        ));
+    }
+    a
+}
+
+#[test]
+fn streaming_rewraps_only_the_last_message() {
+    use super::doc;
+    use crate::tui::app::layout::Pane;
+    let mut a = big_conversation(3);
+    send(&mut a, "last");
+    a.update(text(4, Channel::Output, "Growing"));
+    render(&a, 100, 30);
+    let before: Vec<_> = doc::blocks(&a, Pane::Output)
+        .iter()
+        .map(|b| doc::lines_of(&a, b, 58))
+        .collect();
+    a.update(text(4, Channel::Output, " answer"));
+    render(&a, 100, 30);
+    let after: Vec<_> = doc::blocks(&a, Pane::Output)
+        .iter()
+        .map(|b| doc::lines_of(&a, b, 58))
+        .collect();
+    let rewrapped: Vec<usize> = before
+        .iter()
+        .zip(&after)
+        .enumerate()
+        .filter(|(_, (x, y))| !std::sync::Arc::ptr_eq(x, y))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(rewrapped, [after.len() - 1], "only the streaming answer");
+}
+
+/// Frame times with a ~10,000-line conversation (run with `--ignored --nocapture`, ideally
+/// in release): following while streaming, and held in the middle.
+#[test]
+#[ignore = "timing, not a check"]
+fn frame_time_with_ten_thousand_lines() {
+    use crate::tui::app::layout::Pane;
+    use std::time::Instant;
+    let mut a = big_conversation(500);
+    send(&mut a, "streaming");
+    let mut t = Terminal::new(TestBackend::new(120, 40)).expect("backend");
+    let started = Instant::now();
+    t.draw(|f| super::view(&a, f)).expect("draw");
+    println!("first frame: {:?}", started.elapsed());
+    println!("lines: {}", super::doc::total_lines(&a, Pane::Output, 70));
+    let started = Instant::now();
+    for i in 0..100 {
+        a.update(text(501, Channel::Output, &format!("token{i} ")));
+        t.draw(|f| super::view(&a, f)).expect("draw");
+    }
+    println!("streaming frame: {:?}", started.elapsed() / 100);
+    for _ in 0..200 {
+        a.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE)));
+    }
+    let started = Instant::now();
+    for i in 0..100 {
+        a.update(text(501, Channel::Output, &format!("more{i} ")));
+        t.draw(|f| super::view(&a, f)).expect("draw");
+    }
+    println!("held frame: {:?}", started.elapsed() / 100);
+    let code: String = (0..300)
+        .map(|i| format!("let x{i} = {i}; // n\n"))
+        .collect();
+    a.update(text(501, Channel::Output, &format!("\n\n```rust\n{code}")));
+    a.update(Msg::Key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)));
+    let started = Instant::now();
+    for i in 0..20 {
+        a.update(text(501, Channel::Output, &format!("let y{i} = 1;\n")));
+        t.draw(|f| super::view(&a, f)).expect("draw");
+    }
+    println!("streaming 300 lines of code: {:?}", started.elapsed() / 20);
+}

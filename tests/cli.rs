@@ -1,0 +1,600 @@
+//! End-to-end tests of one-shot mode: the real binary, the real llama.cpp engine, scripted
+//! models written by reflect's own GGUF writer.
+
+mod common;
+
+use common::*;
+use reflect::gguf::{ScriptItem, ScriptedModel, TemplateStyle};
+
+#[test]
+fn tags_as_special_tokens_route_to_their_channels() {
+    let m = model(reflection_script());
+    let (code, out, err) = run(&m, &["what is 2+2?"]);
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(out, "The answer is 4.\n");
+    assert!(
+        !err.contains("I add"),
+        "thinking must not reach stderr without --show-thinking: {err}"
+    );
+
+    let (code, v, _) = run_json(&m, &["what is 2+2?"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["output"], "The answer is 4.");
+    assert_eq!(v["thinking"], "I add 2 and 2.\nSo it is 4.");
+    assert_eq!(
+        v["reflections"],
+        serde_json::json!(["Check: 2+2 is 4, not 5."])
+    );
+    assert_eq!(v["stop_reason"], "output_closed");
+}
+
+#[test]
+fn show_thinking_writes_thinking_and_reflections_to_stderr() {
+    let m = model(reflection_script());
+    let (code, out, err) = run(&m, &["q", "--show-thinking"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "The answer is 4.\n");
+    assert!(err.contains("I add 2 and 2."), "{err}");
+    assert!(
+        err.contains("reflection 1: Check: 2+2 is 4, not 5."),
+        "{err}"
+    );
+    assert!(err.contains("So it is 4."), "{err}");
+    assert!(
+        !err.contains("\x1b["),
+        "no colour codes when stderr is not a terminal: {err:?}"
+    );
+}
+
+#[test]
+fn tags_split_across_plain_text_pieces() {
+    let m = model(vec![
+        t("<thi"),
+        t("nking>Hmm, "),
+        t("a < b here.</thin"),
+        t("king>\n<out"),
+        t("put>Yes"),
+        t(", it is.</"),
+        t("output>"),
+    ]);
+    let (code, v, err) = run_json(&m, &["q"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["thinking"], "Hmm, a < b here.");
+    assert_eq!(v["output"], "Yes, it is.");
+    assert_eq!(v["stop_reason"], "output_closed");
+}
+
+#[test]
+fn a_model_without_tags_answers_with_everything() {
+    let m = model(vec![t("Paris"), t(" is the capital"), t(" of France.")]);
+    let (code, out, err) = run(&m, &["capital of France?"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "Paris is the capital of France.\n");
+    let (_, v, _) = run_json(&m, &["q"]);
+    assert_eq!(v["stop_reason"], "end_of_turn");
+    assert_eq!(v["thinking"], "");
+}
+
+#[test]
+fn thinking_never_closed_is_no_answer() {
+    let m = model(vec![s("<thinking>"), t("I keep"), t(" thinking forever")]);
+    let (code, out, err) = run(&m, &["q"]);
+    assert_eq!(code, 3, "stdout: {out} stderr: {err}");
+    assert_eq!(out, "", "thinking must never be moved into the answer");
+    assert!(
+        err.contains("no answer") && err.contains("never closed"),
+        "{err}"
+    );
+    let (code, v, _) = run_json(&m, &["q"]);
+    assert_eq!(code, 3);
+    assert_eq!(v["thinking"], "I keep thinking forever");
+    assert_eq!(v["output"], "");
+}
+
+#[test]
+fn text_after_the_answer_is_not_waited_for() {
+    let m = model(vec![
+        s("<output>"),
+        t("Done."),
+        s("</output>"),
+        t(" And now some rambling"),
+        t(" that must not appear."),
+    ]);
+    let (code, v, _) = run_json(&m, &["q"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["output"], "Done.");
+    assert_eq!(v["stop_reason"], "output_closed");
+    assert_eq!(v["usage"]["completion_tokens"], 3);
+    let (_, out, _) = run(&m, &["q"]);
+    assert_eq!(out, "Done.\n");
+}
+
+#[test]
+fn multibyte_characters_split_across_byte_tokens() {
+    // é = C3 A9, 世 = E4 B8 96, 🦀 = F0 9F A6 80: every byte a token of its own.
+    let mut items = vec![t("caf")];
+    items.extend([0xC3, 0xA9].map(ScriptItem::Byte));
+    items.push(t(" "));
+    items.extend([0xE4, 0xB8, 0x96].map(ScriptItem::Byte));
+    items.extend([0xF0, 0x9F, 0xA6, 0x80].map(ScriptItem::Byte));
+    let m = model(items);
+    let (code, out, _) = run(&m, &["q"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "café 世🦀\n");
+    let (_, jsonl, _) = run(&m, &["q", "--format", "jsonl"]);
+    assert!(
+        !jsonl.contains('\u{FFFD}'),
+        "no broken characters in deltas: {jsonl}"
+    );
+}
+
+#[test]
+fn json_has_exactly_the_documented_keys() {
+    let m = model(reflection_script());
+    let (_, v, _) = run_json(&m, &["q", "--seed", "7"]);
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&v),
+        [
+            "model",
+            "output",
+            "profile",
+            "reflections",
+            "stop_reason",
+            "thinking",
+            "timings",
+            "usage"
+        ]
+    );
+    assert_eq!(
+        keys(&v["usage"]),
+        [
+            "completion_tokens",
+            "output_tokens",
+            "prompt_tokens",
+            "prompt_tokens_evaluated",
+            "reflection_tokens",
+            "thinking_tokens"
+        ]
+    );
+    assert_eq!(
+        keys(&v["timings"]),
+        [
+            "first_token_ms",
+            "generation_ms",
+            "load_ms",
+            "prompt_ms",
+            "tokens_per_second"
+        ]
+    );
+    assert_eq!(v["model"], "reflect-scripted");
+    assert_eq!(v["profile"], "reflection");
+    let u = &v["usage"];
+    assert_eq!(u["completion_tokens"], 10);
+    assert_eq!(u["prompt_tokens"], u["prompt_tokens_evaluated"]);
+    assert!(u["prompt_tokens"].as_u64().unwrap() > 50);
+    let parts =
+        ["thinking_tokens", "reflection_tokens", "output_tokens"].map(|k| u[k].as_u64().unwrap());
+    assert_eq!(parts.iter().sum::<u64>(), 10);
+    assert!(parts.iter().all(|n| *n > 0), "{u}");
+    assert!(v["timings"]["tokens_per_second"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn jsonl_streams_deltas_then_done() {
+    let m = model(reflection_script());
+    let (code, out, _) = run(&m, &["q", "--format", "jsonl"]);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let (last, deltas) = lines.split_last().expect("lines");
+    assert_eq!(last["type"], "done");
+    assert_eq!(last["output"], "The answer is 4.");
+    assert_eq!(last["stop_reason"], "output_closed");
+    let mut by_channel = std::collections::BTreeMap::<String, String>::new();
+    for d in deltas {
+        assert_eq!(d["type"], "delta");
+        assert_eq!(d.as_object().unwrap().len(), 3, "{d}");
+        by_channel
+            .entry(d["channel"].as_str().unwrap().to_string())
+            .or_default()
+            .push_str(d["text"].as_str().unwrap());
+    }
+    assert_eq!(by_channel["output"], "The answer is 4.");
+    assert_eq!(by_channel["reflection"], "Check: 2+2 is 4, not 5.");
+    assert_eq!(by_channel["thinking"], "I add 2 and 2.\nSo it is 4.");
+}
+
+#[test]
+fn print_prompt_shows_template_system_prompt_and_think_carefully() {
+    let m = model(reflection_script());
+    let (code, out, _) = run(&m, &["what is 2+2?", "--print-prompt"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a world-class AI system"));
+    assert!(
+        out.contains(
+            "<|start_header_id|>user<|end_header_id|>\n\nwhat is 2+2? Think carefully.<|eot_id|>"
+        ),
+        "{out}"
+    );
+    assert!(out.ends_with("<|start_header_id|>assistant<|end_header_id|>\n\n"));
+
+    let (_, out, _) = run(
+        &m,
+        &["what is 2+2?", "--print-prompt", "--no-think-carefully"],
+    );
+    assert!(out.contains("\n\nwhat is 2+2?<|eot_id|>"), "{out}");
+    assert!(!out.contains("Think carefully"));
+
+    let (_, out, _) = run(&m, &["Q. Think carefully.", "--print-prompt"]);
+    assert_eq!(
+        out.matches("Think carefully.").count(),
+        1,
+        "never twice: {out}"
+    );
+}
+
+#[test]
+fn stdin_and_arguments_make_one_prompt() {
+    let m = model(reflection_script());
+    let out = reflect(m.dir.path())
+        .arg("-m")
+        .arg(&m.path)
+        .args(["summarise this", "--print-prompt"])
+        .write_stdin("line one\nline two\n")
+        .output()
+        .unwrap();
+    let out = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.contains("\n\nline one\nline two\n\nsummarise this\nThink carefully.<|eot_id|>"),
+        "{out}"
+    );
+}
+
+#[test]
+fn model_path_from_the_environment() {
+    let m = model(reflection_script());
+    let out = reflect(m.dir.path())
+        .env("REFLECT_MODEL", &m.path)
+        .arg("q")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "The answer is 4.\n");
+}
+
+#[test]
+fn missing_or_unrecognised_template_falls_back_to_llama3_with_a_warning() {
+    for style in [TemplateStyle::Missing, TemplateStyle::Unrecognised] {
+        let mut sm = ScriptedModel::new(reflection_script());
+        sm.template = style;
+        let m = write(sm);
+        let (code, out, err) = run(&m, &["q"]);
+        assert_eq!(code, 0, "{style:?}: {err}");
+        assert_eq!(out, "The answer is 4.\n");
+        assert!(
+            err.contains("warning") && err.contains("Llama 3 format"),
+            "{style:?}: {err}"
+        );
+        let (_, prompt, _) = run(&m, &["q", "--print-prompt"]);
+        assert!(prompt
+            .contains("<|start_header_id|>user<|end_header_id|>\n\nq Think carefully.<|eot_id|>"));
+    }
+}
+
+#[test]
+fn exit_codes_for_bad_input() {
+    let m = model(reflection_script());
+    let dir = m.dir.path();
+    let missing = dir.join("nope.gguf");
+    let text_file = dir.join("notes.txt");
+    std::fs::write(&text_file, "just some text, not a model\n").unwrap();
+    let empty = dir.join("empty.gguf");
+    std::fs::write(&empty, "").unwrap();
+    let table: Vec<(Vec<std::ffi::OsString>, i32, String)> = vec![
+        (
+            vec!["-m".into(), missing.clone().into(), "q".into()],
+            1,
+            format!("{}: no such file", missing.display()),
+        ),
+        (
+            vec!["-m".into(), dir.into(), "q".into()],
+            1,
+            "is a directory".into(),
+        ),
+        (
+            vec!["-m".into(), text_file.clone().into(), "q".into()],
+            1,
+            "not a GGUF model file".into(),
+        ),
+        (
+            vec!["-m".into(), empty.clone().into(), "q".into()],
+            1,
+            "empty".into(),
+        ),
+        (
+            vec!["-m".into(), m.path.clone().into()],
+            2,
+            "no prompt".into(),
+        ),
+        (
+            vec!["-m".into(), m.path.clone().into(), "   ".into()],
+            2,
+            "no prompt".into(),
+        ),
+        (vec!["q".into()], 2, "no model given".into()),
+        (
+            vec![
+                "-m".into(),
+                m.path.clone().into(),
+                "--top-p".into(),
+                "7".into(),
+                "q".into(),
+            ],
+            2,
+            "outside (0, 1]".into(),
+        ),
+        (
+            vec![
+                "-m".into(),
+                m.path.clone().into(),
+                "--bogus".into(),
+                "q".into(),
+            ],
+            2,
+            "--bogus".into(),
+        ),
+    ];
+    for (args, want_code, want_msg) in table {
+        let out = reflect(dir).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(want_code), "{args:?}: {err}");
+        assert!(err.contains(&want_msg), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn invalid_utf8_on_stdin_is_a_usage_error() {
+    let m = model(reflection_script());
+    let out = reflect(m.dir.path())
+        .arg("-m")
+        .arg(&m.path)
+        .write_stdin(&b"abc\xff\xfe"[..])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not valid UTF-8 (invalid byte at offset 3)")
+    );
+}
+
+#[test]
+fn a_prompt_longer_than_the_context_names_both_numbers() {
+    let m = model(reflection_script());
+    let long = "word ".repeat(400);
+    let (code, out, err) = run(&m, &[&long, "--ctx-size", "256"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    let re_ok = err.contains("but the context holds 256") && err.contains("the prompt is ");
+    assert!(re_ok, "{err}");
+}
+
+#[test]
+fn max_tokens_stops_generation() {
+    let m = model(reflection_script());
+    let (code, v, _) = run_json(&m, &["q", "--max-tokens", "3"]);
+    assert_eq!(v["stop_reason"], "max_tokens");
+    assert_eq!(v["usage"]["completion_tokens"], 3);
+    assert_eq!(code, 3, "the answer was never reached");
+}
+
+#[test]
+fn greedy_and_sampled_runs_give_the_same_script() {
+    let m = model(reflection_script());
+    for args in [
+        &["q", "--temperature", "0"][..],
+        &["q", "--temperature", "0.7", "--top-p", "0.95"],
+        &["q", "--temperature", "1.5", "--seed", "1"],
+    ] {
+        let (code, out, err) = run(&m, args);
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "The answer is 4.\n"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn the_demo_model_works_out_of_the_box() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = reflect(cache.path())
+        .args(["--demo", "hello?", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["output"], reflect::gguf::demo::demo_answer());
+    assert_eq!(v["reflections"].as_array().unwrap().len(), 1);
+    assert!(v["thinking"].as_str().unwrap().contains("demo model"));
+    assert!(
+        reflect::gguf::demo::demo_path(cache.path()).is_file(),
+        "written to the cache dir"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // ~80 KB of answer: more than a pipe buffer, so writes fail after the reader goes away.
+    let items: Vec<ScriptItem> = (0..80)
+        .map(|i| t(&format!("{i:04} {}\n", "x".repeat(1000))))
+        .collect();
+    let m = model(items);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"))
+        .arg("-m")
+        .arg(&m.path)
+        .arg("q")
+        .env("XDG_CACHE_HOME", m.dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 5];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    assert_eq!(&first, b"0000 ");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "quiet: {err}");
+}
+
+#[test]
+fn damaged_and_foreign_model_files_are_explained() {
+    use reflect::gguf::{GgufWriter, Value};
+    let m = model(reflection_script());
+    let dir = m.dir.path();
+    let good = std::fs::read(&m.path).unwrap();
+
+    let truncated = dir.join("truncated.gguf");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+
+    // A vocabulary with a duplicate token text: llama.cpp would abort the process on it.
+    let dup = dir.join("dup.gguf");
+    let mut w = GgufWriter::new();
+    w.kv("general.architecture", Value::Str("llama".into()))
+        .kv("tokenizer.ggml.model", Value::Str("llama".into()))
+        .kv(
+            "tokenizer.ggml.tokens",
+            Value::StrArray(vec!["a".into(), "b".into(), "a".into()]),
+        );
+    w.write_file(&dup).unwrap();
+
+    let foreign = dir.join("foreign.gguf");
+    let mut w = GgufWriter::new();
+    w.kv("general.architecture", Value::Str("frobnicator".into()))
+        .kv("general.name", Value::Str("Mystery".into()));
+    w.write_file(&foreign).unwrap();
+
+    let table = [
+        (&truncated, "truncated"),
+        (&dup, "token text \"a\" appears twice (ids 0 and 2)"),
+        (&foreign, "unknown model architecture: 'frobnicator'"),
+    ];
+    for (path, want) in table {
+        let out = reflect(dir).arg("-m").arg(path).arg("q").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{path:?}: {err}");
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains(want),
+            "{path:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}
+
+#[test]
+fn ctrl_c_prints_the_answer_so_far_and_exits_130() {
+    use std::io::Read;
+    let m = slow_words(600);
+    let mut child = spawn_piped(&m, &["q"]);
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 6];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"w0 w1 ");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&first),
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(
+        all.ends_with('\n'),
+        "the partial answer is printed and ended: {all:?}"
+    );
+    assert!(!all.contains("w599"), "stopped before the end");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn llama_cpp_logs_go_to_the_log_file_never_the_terminal() {
+    let m = model(reflection_script());
+    let (code, _, err) = run(&m, &["q"]);
+    assert_eq!(code, 0);
+    assert_eq!(err, "", "nothing on stderr on success");
+    let log = m.dir.path().join("reflect.log");
+    let (code, out, err) = run(&m, &["q", "--log-file", log.to_str().unwrap()]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (0, "The answer is 4.\n", "")
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("llama"),
+        "llama.cpp's lines are in the log: {text}"
+    );
+    assert!(text.lines().count() > 10);
+}
+
+#[test]
+fn other_control_tokens_are_never_shown() {
+    let m = model(vec![
+        s("<output>"),
+        t("Visible"),
+        s("<|reserved_special_token_7|>"),
+        t(" text."),
+        s("</output>"),
+    ]);
+    let (code, out, _) = run(&m, &["q"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "Visible text.\n");
+}
+
+#[test]
+fn an_abort_mid_generation_is_one_clear_line_and_exit_1() {
+    use std::io::Read;
+    // llama.cpp's abort() raises SIGABRT; raise it from outside, mid-generation.
+    let m = slow_words(600);
+    let mut child = spawn_piped(&m, &["q"]);
+    let mut first = [0u8; 3];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGABRT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("reflect: llama.cpp aborted"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("gdb") && !err.contains("panicked"), "{err}");
+}

@@ -1,0 +1,313 @@
+//! Engine-level tests: the real llama.cpp engine on its own thread, driven through its command
+//! and event types as the front ends drive it.
+
+mod common;
+
+use common::*;
+use reflect::engine::{
+    ChatMessage, Command, Completion, Engine, EngineConfig, EngineError, EngineEvent,
+    GenerateRequest, GpuLayers, ModelInfo, Role, SamplingSettings, StopReason,
+};
+use reflect::gguf::ScriptedModel;
+use reflect::stream::{Channel, RouterConfig, TagSet};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+fn config(m: &Model) -> EngineConfig {
+    EngineConfig {
+        model_path: m.path.clone(),
+        gpu_layers: GpuLayers::Count(0),
+        ctx_size: Some(2048),
+        threads: Some(2),
+        batch_size: Some(64),
+        tags: TagSet::default(),
+    }
+}
+
+fn request(id: u64, question: &str) -> GenerateRequest {
+    GenerateRequest {
+        id,
+        messages: vec![
+            ChatMessage::new(Role::System, "Be brief."),
+            ChatMessage::new(Role::User, question),
+        ],
+        sampling: SamplingSettings::default(),
+        max_tokens: None,
+        router: RouterConfig {
+            stop_after_output: true,
+            ..RouterConfig::default()
+        },
+    }
+}
+
+fn loaded(events: &mut UnboundedReceiver<EngineEvent>) -> (ModelInfo, Vec<f32>) {
+    let mut progress = Vec::new();
+    loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::LoadProgress(p) => progress.push(p),
+            EngineEvent::Loaded(info) => return (*info, progress),
+            EngineEvent::Error(e) => panic!("load failed: {e}"),
+            _ => {}
+        }
+    }
+}
+
+/// Collects a generation's output text and its completion.
+fn finish(events: &mut UnboundedReceiver<EngineEvent>) -> (String, Completion) {
+    let mut output = String::new();
+    loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Text {
+                channel: Channel::Output,
+                text,
+                ..
+            } => output.push_str(&text),
+            EngineEvent::Done(done) => return (output, *done),
+            EngineEvent::Error(e) => panic!("generation failed: {e}"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn loading_reports_progress_and_model_facts() {
+    let m = model(reflection_script());
+    let (_engine, mut events) = Engine::start(config(&m));
+    let (info, progress) = loaded(&mut events);
+    assert!(
+        !progress.is_empty(),
+        "llama.cpp's progress callback is forwarded"
+    );
+    assert_eq!(progress.last().copied(), Some(1.0));
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+    assert_eq!(info.name, "reflect-scripted");
+    assert_eq!(info.context_size, 2048);
+    assert_eq!(info.context_train, 4096);
+    assert_eq!(info.layers, 1);
+    assert_eq!(info.threads, 2);
+    assert_eq!(info.backend, "CPU");
+    assert_eq!(info.layers_offloaded, 0);
+    assert!(info.parameters > 0);
+    let mut tags = info.tag_tokens.clone();
+    tags.sort();
+    assert_eq!(
+        tags,
+        [
+            "</output>",
+            "</reflection>",
+            "</thinking>",
+            "<output>",
+            "<reflection>",
+            "<thinking>"
+        ]
+    );
+}
+
+#[test]
+fn usage_and_timings_are_filled_and_the_cache_is_reused() {
+    let m = model(reflection_script());
+    let (engine, mut events) = Engine::start(config(&m));
+    loaded(&mut events);
+    engine
+        .send(Command::Generate(request(1, "What is 2+2?")))
+        .unwrap();
+    let (output, done) = finish(&mut events);
+    assert_eq!(output, "The answer is 4.");
+    assert_eq!(done.stop_reason, StopReason::OutputClosed);
+    let u = done.usage;
+    assert_eq!(
+        u.prompt_tokens, u.prompt_tokens_evaluated,
+        "first turn decodes everything"
+    );
+    assert_eq!(u.completion_tokens, 10);
+    assert_eq!(
+        u.thinking_tokens + u.reflection_tokens + u.output_tokens,
+        10
+    );
+    assert!(done.timings.tokens_per_second > 0.0);
+    assert!(done.timings.first_token_ms >= done.timings.prompt_ms);
+
+    // Same system prompt, different question: only the differing suffix is decoded.
+    engine
+        .send(Command::Generate(request(2, "What is 3+3?")))
+        .unwrap();
+    let (_, second) = finish(&mut events);
+    assert!(
+        second.usage.prompt_tokens_evaluated < second.usage.prompt_tokens / 2,
+        "{:?}",
+        second.usage
+    );
+    assert!(second.usage.prompt_tokens_evaluated >= 1);
+}
+
+#[test]
+fn max_tokens_limits_the_generation() {
+    let m = model(reflection_script());
+    let (engine, mut events) = Engine::start(config(&m));
+    loaded(&mut events);
+    engine
+        .send(Command::Generate(GenerateRequest {
+            max_tokens: Some(4),
+            ..request(1, "q")
+        }))
+        .unwrap();
+    let (_, done) = finish(&mut events);
+    assert_eq!(done.stop_reason, StopReason::MaxTokens);
+    assert_eq!(done.usage.completion_tokens, 4);
+    assert!(done.summary.answer_missing);
+}
+
+#[test]
+fn cancel_mid_generation_stops_within_a_few_tokens() {
+    // A long script on a padded model (~ms per token), so the cancel lands mid-stream.
+    let m = slow_words(400);
+    let (engine, mut events) = Engine::start(config(&m));
+    loaded(&mut events);
+    engine.send(Command::Generate(request(1, "q"))).unwrap();
+    let mut seen = 0u32;
+    let done = loop {
+        match events.blocking_recv().unwrap() {
+            EngineEvent::Text { .. } => {
+                seen += 1;
+                if seen == 5 {
+                    engine.cancel(1);
+                }
+            }
+            EngineEvent::Done(done) => break *done,
+            EngineEvent::Error(e) => panic!("{e}"),
+            _ => {}
+        }
+    };
+    assert_eq!(done.stop_reason, StopReason::Cancelled);
+    assert!(
+        done.usage.completion_tokens < 400,
+        "stopped before the script ended"
+    );
+    assert!(
+        done.usage.completion_tokens <= seen + 3,
+        "generated {} tokens, cancelled after {seen} had been received",
+        done.usage.completion_tokens
+    );
+
+    // The engine is still usable, and its cache consistent, after a cancel.
+    engine
+        .send(Command::Generate(GenerateRequest {
+            max_tokens: Some(3),
+            ..request(2, "q")
+        }))
+        .unwrap();
+    let (output, done) = finish(&mut events);
+    assert_eq!(done.stop_reason, StopReason::MaxTokens);
+    assert_eq!(output, "w0 w1 w2");
+}
+
+#[test]
+fn a_prompt_that_does_not_fit_is_refused_with_numbers() {
+    let m = model(reflection_script());
+    let (engine, mut events) = Engine::start(EngineConfig {
+        ctx_size: Some(64),
+        ..config(&m)
+    });
+    loaded(&mut events);
+    engine
+        .send(Command::Generate(request(1, &"many words ".repeat(50))))
+        .unwrap();
+    match events.blocking_recv().unwrap() {
+        EngineEvent::Error(EngineError::PromptTooLong {
+            prompt_tokens,
+            n_ctx,
+        }) => {
+            assert!(prompt_tokens > n_ctx, "{prompt_tokens} vs {n_ctx}");
+        }
+        _ => panic!("expected PromptTooLong"),
+    }
+}
+
+#[test]
+fn generation_reaching_the_end_of_the_context_stops_cleanly() {
+    let items: Vec<_> = (0..300).map(|i| t(&format!("t{i} "))).collect();
+    let m = model(items);
+    let (engine, mut events) = Engine::start(EngineConfig {
+        ctx_size: Some(256),
+        ..config(&m)
+    });
+    loaded(&mut events);
+    let req = GenerateRequest {
+        messages: vec![ChatMessage::new(Role::User, "q")],
+        ..request(1, "q")
+    };
+    engine.send(Command::Generate(req)).unwrap();
+    let (output, done) = finish(&mut events);
+    assert_eq!(done.stop_reason, StopReason::ContextFull);
+    assert_eq!(done.usage.prompt_tokens + done.usage.completion_tokens, 256);
+    assert!(output.starts_with("t0 t1"));
+}
+
+#[test]
+fn old_turns_are_left_out_when_the_conversation_outgrows_the_context() {
+    let m = model(reflection_script());
+    let (engine, mut events) = Engine::start(EngineConfig {
+        ctx_size: Some(512),
+        ..config(&m)
+    });
+    loaded(&mut events);
+    let mut messages = vec![ChatMessage::new(Role::System, "Be brief.")];
+    for i in 0..12 {
+        messages.push(ChatMessage::new(
+            Role::User,
+            format!("question {i}: {}", "padding words ".repeat(8)),
+        ));
+        messages.push(ChatMessage::new(
+            Role::Assistant,
+            format!("<output>answer {i}</output>"),
+        ));
+    }
+    messages.push(ChatMessage::new(Role::User, "the current question"));
+    engine
+        .send(Command::Generate(GenerateRequest {
+            messages,
+            ..request(1, "unused")
+        }))
+        .unwrap();
+    let mut warning = None;
+    let done = loop {
+        match events.blocking_recv().unwrap() {
+            EngineEvent::Warning(w) => warning = Some(w),
+            EngineEvent::Done(d) => break *d,
+            EngineEvent::Error(e) => panic!("{e}"),
+            _ => {}
+        }
+    };
+    let warning = warning.expect("the user is told");
+    assert!(
+        warning.contains("left out the") && warning.contains("oldest turns"),
+        "{warning}"
+    );
+    assert_eq!(
+        done.stop_reason,
+        StopReason::OutputClosed,
+        "and it still answers"
+    );
+    assert!(
+        done.usage.prompt_tokens as usize + 512 / 4 <= 512,
+        "{:?}",
+        done.usage
+    );
+}
+
+#[test]
+fn a_cyclic_script_streams_until_max_tokens() {
+    let mut sm = ScriptedModel::from_texts(&["a ", "b ", "c "]);
+    sm.cycle = true;
+    let m = write(sm);
+    let (engine, mut events) = Engine::start(config(&m));
+    loaded(&mut events);
+    engine
+        .send(Command::Generate(GenerateRequest {
+            max_tokens: Some(10),
+            ..request(1, "q")
+        }))
+        .unwrap();
+    let (output, done) = finish(&mut events);
+    assert_eq!(done.stop_reason, StopReason::MaxTokens);
+    assert_eq!(output, "a b c a b c a b c a");
+}

@@ -1,0 +1,304 @@
+//! End-to-end tests of the full-screen chat: the real binary in a pseudo-terminal, the real
+//! llama.cpp engine on scripted models, and a vt100 parser standing in for the user's screen.
+
+mod common;
+
+use common::*;
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Screen {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+struct Session {
+    screen: Arc<Mutex<Screen>>,
+    writer: Box<dyn Write + Send>,
+    master: Box<dyn MasterPty + Send>,
+    child: Box<dyn Child + Send + Sync>,
+}
+
+const COLS: u16 = 110;
+const ROWS: u16 = 34;
+
+fn start(m: &Model, extra: &[&str]) -> Session {
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("open a pseudo-terminal");
+    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("reflect"));
+    cmd.arg("-m");
+    cmd.arg(&m.path);
+    cmd.args(extra);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_CACHE_HOME", m.dir.path());
+    cmd.env("REFLECT_CONFIG_DIR", m.dir.path().join("config"));
+    cmd.env_remove("NO_COLOR");
+    cmd.env_remove("REFLECT_MODEL");
+    let child = pair.slave.spawn_command(cmd).expect("spawn reflect");
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().expect("reader");
+    let writer = pair.master.take_writer().expect("writer");
+    let screen = Arc::new(Mutex::new(Screen {
+        parser: vt100::Parser::new(ROWS, COLS, 0),
+        raw: Vec::new(),
+    }));
+    let feed = screen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut s = feed.lock().unwrap();
+            s.parser.process(&buf[..n]);
+            s.raw.extend_from_slice(&buf[..n]);
+        }
+    });
+    Session {
+        screen,
+        writer,
+        master: pair.master,
+        child,
+    }
+}
+
+impl Session {
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().parser.screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = self.contents();
+            if pred(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn wait_text(&self, needle: &str) -> String {
+        self.wait_for(needle, |s| s.contains(needle))
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Whether the terminal is in canonical (cooked) mode with echo, as a shell leaves it.
+    fn cooked(&self) -> bool {
+        let fd = self.master.as_raw_fd().expect("unix pty");
+        // SAFETY: tcgetattr fills a plain struct for a valid terminal descriptor.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+        t.c_lflag & libc::ICANON != 0 && t.c_lflag & libc::ECHO != 0
+    }
+
+    fn wait_exit(&mut self) -> u32 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader drain what was written last.
+                std::thread::sleep(Duration::from_millis(200));
+                return status.exit_code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "reflect did not exit; screen:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// The terminal is back as it was: main screen, modes off, cooked mode.
+    fn assert_restored(&self) {
+        let s = self.screen.lock().unwrap();
+        assert!(
+            !s.parser.screen().alternate_screen(),
+            "left the alternate screen"
+        );
+        let raw = String::from_utf8_lossy(&s.raw);
+        let last_enter = raw
+            .rfind("\x1b[?1049h")
+            .expect("entered the alternate screen");
+        let tail = &raw[last_enter..];
+        for (seq, what) in [
+            ("\x1b[?1049l", "alternate screen"),
+            ("\x1b[?2004l", "bracketed paste"),
+            ("\x1b[?1000l", "mouse capture"),
+        ] {
+            assert!(tail.contains(seq), "{what} not turned off");
+        }
+        drop(s);
+        assert!(self.cooked(), "raw mode was turned off");
+    }
+}
+
+#[test]
+fn chat_shows_thinking_reflection_and_answer_then_quits_cleanly() {
+    let m = model(reflection_script());
+    let mut s = start(&m, &[]);
+    s.wait_text("reflect-scripted");
+    assert!(!s.cooked(), "raw mode while the chat runs");
+    s.send(b"what is 2+2?\r");
+    let screen = s.wait_text("The answer is 4.");
+    let screen = if screen.contains("Check: 2+2 is 4, not 5.") {
+        screen
+    } else {
+        s.wait_text("Check: 2+2 is 4, not 5.")
+    };
+    assert!(
+        screen.contains("what is 2+2?"),
+        "the user's message is shown:\n{screen}"
+    );
+    assert!(
+        screen.contains("I add 2 and 2."),
+        "thinking pane:\n{screen}"
+    );
+    assert!(
+        !screen.contains("<thinking>") && !screen.contains("<output>"),
+        "no tags shown:\n{screen}"
+    );
+    s.send(b"\x04"); // Ctrl+D on an empty input quits
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
+fn cancel_keeps_the_partial_answer_and_ctrl_c_quits() {
+    let m = slow_words(600);
+    let mut s = start(&m, &[]);
+    s.wait_text("reflect-scripted");
+    s.send(b"go\r");
+    s.wait_text("w5 ");
+    s.send(b"\x1b"); // Esc cancels
+    let screen = s.wait_for("the interrupted marker", |t| {
+        t.to_lowercase().contains("interrupted")
+    });
+    assert!(
+        !screen.contains("w599"),
+        "stopped before the end:\n{screen}"
+    );
+    // The app is still usable: the input takes text again; Ctrl+C clears it, then quits.
+    s.send(b"more");
+    s.wait_text("more");
+    s.send(b"\x03");
+    s.wait_for("the input to clear", |t| !t.contains("more"));
+    s.send(b"\x03");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
+fn hostile_escape_sequences_in_the_answer_are_neutralised() {
+    let m = model(vec![
+        s("<output>"),
+        t("Safe \u{1b}]0;pwned\u{7} title \u{1b}[2J done."),
+        s("</output>"),
+    ]);
+    let mut sess = start(&m, &[]);
+    sess.wait_text("reflect-scripted");
+    sess.send(b"hi\r");
+    let screen = sess.wait_text("done.");
+    assert!(screen.contains("Safe"), "{screen}");
+    assert_ne!(
+        sess.screen.lock().unwrap().parser.screen().title(),
+        "pwned",
+        "no OSC title change"
+    );
+    sess.send(b"\x04");
+    assert_eq!(sess.wait_exit(), 0);
+    sess.assert_restored();
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let m = model(reflection_script());
+    let mut s = start(&m, &[]);
+    s.wait_text("reflect-scripted");
+    let pid = s.child.process_id().expect("pid") as i32;
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    s.wait_exit();
+    s.assert_restored();
+}
+
+#[test]
+fn an_abort_inside_the_process_still_restores_the_terminal() {
+    let m = model(reflection_script());
+    let mut s = start(&m, &[]);
+    s.wait_text("reflect-scripted");
+    assert!(!s.cooked());
+    let pid = s.child.process_id().expect("pid") as i32;
+    // SAFETY: signalling our own child, as llama.cpp's abort() would.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGABRT) }, 0);
+    let code = s.wait_exit();
+    s.assert_restored();
+    assert!(
+        s.contents().contains("llama.cpp aborted"),
+        "{}",
+        s.contents()
+    );
+    assert_eq!(code, 1, "the documented runtime-failure exit code");
+}
+
+#[test]
+fn ctrl_y_copies_the_answer_over_osc_52_and_save_profile_writes_a_file() {
+    let m = model(reflection_script());
+    let mut s = start(&m, &[]);
+    s.wait_text("reflect-scripted");
+    s.send(b"what is 2+2?\r");
+    s.wait_text("The answer is 4.");
+    s.send(b"\x19"); // Ctrl+Y
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // base64("The answer is 4.")
+    while !String::from_utf8_lossy(&s.screen.lock().unwrap().raw)
+        .contains("\x1b]52;c;VGhlIGFuc3dlciBpcyA0Lg==\x07")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no OSC 52 clipboard write; screen:\n{}",
+            s.contents()
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    s.send(b"/save-profile mine\r");
+    let saved = m
+        .dir
+        .path()
+        .join("config")
+        .join("prompts")
+        .join("mine.toml");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !saved.is_file() {
+        assert!(
+            Instant::now() < deadline,
+            "profile not saved; screen:\n{}",
+            s.contents()
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        text.contains("name = \"mine\"") && text.contains("temperature = 0.7"),
+        "{text}"
+    );
+    s.send(b"\x04");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
