@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building reflect needs on Debian/Ubuntu, only what is missing: a C++ compiler,
+# cmake and libclang (llama.cpp is built from source), and Rust through rustup. Uses sudo when
+# not run as root. Safe to run again.
+set -euo pipefail
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+need=()
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v c++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
+# bindgen needs libclang itself (libclang-cpp, often preinstalled, is not enough).
+dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+  command -v curl >/dev/null 2>&1 || need+=(curl)
+  need+=(ca-certificates)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing: ${need[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+  echo "== installing Rust (rustup)"
+  curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
+fi
