@@ -12,7 +12,8 @@ Measures, alternating the two programs run by run, and reports medians and ratio
      tokens, same threads;
   2. prompt processing: time to first token for a ~1,000-token prompt, same comparison;
   3. TUI: time from start to first frame (model still loading); CPU of the TUI against pipe mode
-     for the same 4,000-token scripted generation; CPU while idle.
+     for the same 4,000-token scripted generation, in all and by thread (the engine's threads, and
+     the rest: the TUI's drawing or pipe mode's printing); CPU while idle.
 Models come from reflect's own writer (examples/gen_model.rs); nothing is downloaded.
 """
 import argparse, fcntl, json, os, pty, select, statistics, struct, subprocess, sys, tempfile, termios, time
@@ -133,7 +134,31 @@ def tui_first_frame(env, model):
     return (t - p.started) * 1000, loading
 
 
+ENGINE_THREADS = "reflect-engine"  # the engine's thread and its OpenMP workers
+
+
+def threads_cpu(pid):
+    """User+system CPU seconds of a running process: (engine threads, all other threads)."""
+    engine = rest = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        parts = stat.rsplit(")", 1)[1].split()
+        cpu = (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+        if comm == ENGINE_THREADS:
+            engine += cpu
+        else:
+            rest += cpu
+    return engine, rest
+
+
 def tui_cpu(env, model, tokens):
+    """CPU seconds of the TUI for one generation: (total, while idle 5 s, (engine, rest) at the end
+    of the generation)."""
     p = Pty([REFLECT, "-m", model, "--max-tokens", str(tokens), "--ctx-size", "8192", "--no-think-carefully"], env)
     p.read_until(b"idle")
     p.drain(0.3)
@@ -142,18 +167,29 @@ def tui_cpu(env, model, tokens):
     p.read_until(b"idle", timeout=600)
     p.drain(0.5)
     idle_before = cpu_of(p.pid)
+    split = threads_cpu(p.pid)
     p.drain(5.0)
     idle = cpu_of(p.pid) - idle_before
     p.send(b"\x04")
     total = p.finish()
-    return total, idle
+    return total, idle, split
 
 
 def pipe_cpu(env, model, tokens):
+    """CPU seconds of pipe mode for one generation: (total, (engine, rest) sampled every 10 ms until
+    it exits)."""
     proc = subprocess.Popen([REFLECT, "-m", model, "--max-tokens", str(tokens), "--ctx-size", "8192", "--no-think-carefully", "go"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, _, ru = os.wait4(proc.pid, 0)
-    return ru.ru_utime + ru.ru_stime
+    split = (0.0, 0.0)
+    while True:
+        pid, _, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            return ru.ru_utime + ru.ru_stime, split
+        try:
+            split = threads_cpu(proc.pid)
+        except OSError:
+            pass
+        time.sleep(0.01)
 
 
 def med(xs):
@@ -206,15 +242,27 @@ def tui_part(a, env, random_model, loop_model):
     print(f"3. TUI first frame: {med([f for f, _ in frames]):.1f} ms (runs {[round(f, 1) for f, _ in frames]}), "
           f"model still loading on that frame: {all(l for _, l in frames)}")
     tokens = 4000
-    tui, idle, pipe = [], [], []
+    tui, idle, pipe, tui_split, pipe_split = [], [], [], [], []
     for _ in range(a.runs):
-        t, i = tui_cpu(env, loop_model, tokens)
+        t, i, split = tui_cpu(env, loop_model, tokens)
         tui.append(t)
         idle.append(i)
-        pipe.append(pipe_cpu(env, loop_model, tokens))
+        tui_split.append(split)
+        t, split = pipe_cpu(env, loop_model, tokens)
+        pipe.append(t)
+        pipe_split.append(split)
     print(f"4. CPU for a {tokens}-token scripted generation: TUI {med(tui):.3f} s, pipe {med(pipe):.3f} s, "
           f"TUI extra {100 * (med(tui) / med(pipe) - 1):.1f}%  (runs: TUI {[round(x, 3) for x in tui]}, "
           f"pipe {[round(x, 3) for x in pipe]})")
+    # The engine's threads spin while they wait for each other, so on a busy machine their CPU
+    # varies far more than the TUI costs; the other threads (the TUI's drawing, or pipe mode's
+    # printing) measure the TUI's own cost.
+    te, tr = med([e for e, _ in tui_split]), med([r for _, r in tui_split])
+    pe, pr = med([e for e, _ in pipe_split]), med([r for _, r in pipe_split])
+    print(f"4b. the same by thread: engine TUI {te:.3f} s, pipe {pe:.3f} s; the rest TUI {tr:.3f} s, "
+          f"pipe {pr:.3f} s; TUI extra without the engine's variance (rest TUI - pipe) / pipe total "
+          f"{100 * (tr - pr) / med(pipe):.1f}%  (runs: rest TUI {[round(r, 3) for _, r in tui_split]}, "
+          f"pipe {[round(r, 3) for _, r in pipe_split]})")
     print(f"5. CPU while idle in the TUI, 5 s: {med(idle) * 1000:.0f} ms (runs {[round(x * 1000) for x in idle]})")
 
 

@@ -1,11 +1,14 @@
-//! Frame time of the full-screen chat with a ~10,000-line conversation (target ≤ 4 ms): the
-//! real app state and view, drawn into ratatui's TestBackend at 120×40.
+//! Frame time of the full-screen chat with a ~10,000-line conversation (target ≤ 4 ms), and
+//! while one long answer (16–32 KB) streams: the real app state and view, drawn into ratatui's
+//! TestBackend at 120×40; and the long answer's Markdown alone, rendered whole each time against
+//! through `md_memo`.
 //!
 //!   cargo bench --bench tui
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Style};
 use ratatui::Terminal;
 use reflect::engine::{
     Completion, EngineConfig, EngineEvent, GpuLayers, ModelInfo, SamplingSettings, StopReason,
@@ -133,6 +136,144 @@ impl Stream {
     }
 }
 
+/// Streams `source` into one answer a few bytes a frame, starting with its first half already
+/// there; at its end the turn finishes and the next one starts the same way. Unlike [`Stream`],
+/// the answer is long (16–32 KB) and grows for thousands of frames, like the looping model's in
+/// `benches/e2e.py`.
+struct Growing {
+    id: u64,
+    source: String,
+    at: usize,
+}
+
+impl Growing {
+    fn start(app: &mut App, id: u64, source: String) -> Growing {
+        let at = half(&source);
+        app.update(text(id, Channel::Output, &source[..at]));
+        Growing { id, source, at }
+    }
+
+    fn token(&mut self, app: &mut App) {
+        if self.at == self.source.len() {
+            app.update(done(self.id));
+            self.id += 1;
+            app.update(Msg::Paste(format!("question number {}", self.id)));
+            app.update(key(KeyCode::Enter));
+            self.at = half(&self.source);
+            app.update(text(self.id, Channel::Output, &self.source[..self.at]));
+        }
+        let mut end = (self.at + 6).min(self.source.len());
+        while !self.source.is_char_boundary(end) {
+            end += 1;
+        }
+        app.update(text(self.id, Channel::Output, &self.source[self.at..end]));
+        self.at = end;
+    }
+}
+
+fn half(s: &str) -> usize {
+    let mut at = s.len() / 2;
+    while !s.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+/// One paragraph of words without a break, as the looping model writes (~32 KB).
+fn one_paragraph() -> String {
+    let mut s = String::new();
+    for i in 0.. {
+        if s.len() >= 32_000 {
+            break;
+        }
+        s.push_str(&format!("w{} ", i % 200));
+    }
+    s
+}
+
+/// Sections of headings, paragraphs, lists and code, as a long answer has (~32 KB).
+fn sections() -> String {
+    let mut s = String::new();
+    for i in 0.. {
+        if s.len() >= 32_000 {
+            break;
+        }
+        s.push_str(&format!(
+            "## Section {i}\n\n{PARAGRAPH} It goes on with `inline code` for a while.\n\n\
+             - first point, with **bold** words\n- second point\n  - nested point\n\n\
+             ```rust\nfn section_{i}(x: u32) -> u32 {{\n    x * {i} + 1\n}}\n```\n\n"
+        ));
+    }
+    s
+}
+
+fn long_answers(c: &mut Criterion) {
+    for (name, source) in [("paragraph", one_paragraph()), ("sections", sections())] {
+        let mut app = conversation(20);
+        let mut term = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
+        let mut stream = Growing::start(&mut app, 21, source);
+        term.draw(|f| view(&app, f)).expect("draw");
+        c.bench_function(&format!("frame/long_answer/{name}/streaming_token"), |b| {
+            b.iter(|| {
+                stream.token(&mut app);
+                term.draw(|f| view(&app, f)).expect("draw");
+            })
+        });
+        for _ in 0..20 {
+            app.update(key(KeyCode::PageUp));
+        }
+        c.bench_function(
+            &format!("frame/long_answer/{name}/scrolled_up_streaming"),
+            |b| {
+                b.iter(|| {
+                    stream.token(&mut app);
+                    term.draw(|f| view(&app, f)).expect("draw");
+                })
+            },
+        );
+    }
+}
+
+/// The answer's Markdown alone, without drawing, as a token at a time is appended (70 columns):
+/// rendered whole and wrapped from scratch each time (as every frame did before `md_memo` and
+/// `wrap_memo`), and through the memos.
+fn answer_render(c: &mut Criterion) {
+    use reflect::term_safe::neutralise;
+    use reflect::tui::view::markdown::{self, MdStyles};
+    use reflect::tui::view::{md_memo, wrap_memo};
+    let st = MdStyles {
+        base: Style::default(),
+        code: Style::default().fg(Color::Green),
+        muted: Style::default().fg(Color::DarkGray),
+        color: true,
+    };
+    for (name, source) in [("paragraph", one_paragraph()), ("sections", sections())] {
+        for memo in [false, true] {
+            let mut at = half(&source);
+            let way = if memo { "memo" } else { "whole" };
+            c.bench_function(&format!("answer_render/{name}/{way}"), |b| {
+                b.iter(|| {
+                    at = if at == source.len() {
+                        half(&source)
+                    } else {
+                        at
+                    };
+                    at = (at + 6).min(source.len());
+                    while !source.is_char_boundary(at) {
+                        at += 1;
+                    }
+                    let text = source[..at].trim();
+                    if memo {
+                        md_memo::render(text, st, 70).iter().map(|r| r.len()).sum()
+                    } else {
+                        wrap_memo::without(|| markdown::render(&neutralise(text), st, 70).len())
+                    }
+                })
+            });
+        }
+    }
+}
+
 fn frames(c: &mut Criterion) {
     let mut app = conversation(500);
     let mut term = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
@@ -160,5 +301,5 @@ fn frames(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, frames);
+criterion_group!(benches, frames, long_answers, answer_render);
 criterion_main!(benches);

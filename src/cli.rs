@@ -110,9 +110,45 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Print the fully rendered prompt and exit without generating.
+    /// Print the fully rendered prompt (with the earlier turns of --continue / --session, as
+    /// the profile's history policy keeps them) and exit without generating.
     #[arg(long)]
     pub print_prompt: bool,
+
+    /// Write the model's text as-is even when stdout is a terminal (by default escape
+    /// sequences and control characters are shown neutralised there; files and pipes always
+    /// get it as-is).
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Ask a follow-up in the most recently updated saved session (pipe mode).
+    #[arg(short = 'c', long = "continue", conflicts_with_all = ["session", "resume"])]
+    pub continue_latest: bool,
+
+    /// Ask a follow-up in saved session ID (an id from --sessions, or its unique start).
+    #[arg(long, value_name = "ID", conflicts_with = "resume")]
+    pub session: Option<String>,
+
+    /// Open a saved session in the full-screen chat [default: the most recent one].
+    #[arg(long, value_name = "ID")]
+    pub resume: Option<Option<String>>,
+
+    /// Do not save this conversation (sessions are saved after every finished turn in
+    /// $XDG_DATA_HOME/reflect/sessions, or REFLECT_DATA_DIR/sessions).
+    #[arg(long)]
+    pub no_save: bool,
+
+    /// List the saved sessions (id, last update, turns, model, title) and exit.
+    #[arg(long, group = "info")]
+    pub sessions: bool,
+
+    /// Export saved session ID as Markdown (or JSON: a .json file or --format json) and exit.
+    #[arg(long, value_name = "ID", group = "info")]
+    pub export: Option<String>,
+
+    /// Where --export writes: a file, or - for stdout.
+    #[arg(long, value_name = "PATH", default_value = "-", requires = "export")]
+    pub to: PathBuf,
 
     /// Prompt profile: a name (see --list-profiles) or a path to a .toml file
     /// [default: reflection] [env: REFLECT_PROFILE] [config: profile].
@@ -152,7 +188,8 @@ pub struct Args {
 
 const EXIT_CODES: &str =
     "Exit codes: 0 answered, 1 runtime failure (model cannot load, decode failed), \
-2 usage or configuration error, 3 the model produced no answer, 130 interrupted.";
+2 usage or configuration error (also: a session that cannot be found or read), 3 the model \
+produced no answer, 130 interrupted.";
 
 pub(crate) fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
     if s.eq_ignore_ascii_case("all") {

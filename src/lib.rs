@@ -7,12 +7,14 @@
 pub mod abort;
 pub mod cli;
 pub mod config;
+pub mod conversation;
 pub mod engine;
 pub mod exit;
 pub mod gguf;
 pub mod pipe;
 pub mod profile;
 pub mod prompt;
+pub mod session;
 pub mod settings;
 pub mod stream;
 pub mod term_safe;

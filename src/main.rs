@@ -2,9 +2,10 @@
 //! documented exit code.
 
 use clap::Parser;
-use reflect::cli::Args;
+use reflect::cli::{Args, Format};
 use reflect::exit::{code, Failure};
-use reflect::pipe::{self, PipeOptions};
+use reflect::pipe::{self, PipeOptions, SaveTo};
+use reflect::session::{self, Session, SessionError, Store};
 use reflect::settings::{Context, Environment, Row};
 use reflect::{gguf, profile, prompt};
 use std::io::{IsTerminal, Read, Write};
@@ -45,6 +46,11 @@ fn run() -> Result<i32, Failure> {
     if let Some(path) = &args.log_file {
         init_logging(path)?;
     }
+    if args.resume.is_some() && !wants_chat(&args) {
+        return Err(Failure::usage(
+            "--resume opens the full-screen chat, which needs a terminal and no prompt; in scripts use --session ID (or --continue) with a question",
+        ));
+    }
     if wants_chat(&args) {
         return chat(&args);
     }
@@ -52,6 +58,10 @@ fn run() -> Result<i32, Failure> {
     if let Some(code) = info_command(&args, &ctx)? {
         return Ok(code);
     }
+    if let Some(code) = session_command(&args, &ctx)? {
+        return Ok(code);
+    }
+    let follow_up = follow_up(&args, &ctx)?;
     let stdin = read_stdin()?;
     let question = prompt::combine_input(stdin.as_deref(), &args.prompt);
     if question.trim().is_empty() {
@@ -66,17 +76,122 @@ fn run() -> Result<i32, Failure> {
         format: args.format,
         show_thinking: args.show_thinking,
         print_prompt: args.print_prompt,
+        raw: args.raw,
+        save: save_to(&args, &ctx).map(|store| SaveTo {
+            store,
+            cache_dir: dirs::cache_dir(),
+        }),
+        follow_up,
     };
     pipe::run(&settings, &question, &opts)
+}
+
+/// The sessions directory, if there is one.
+fn store(ctx: &Context) -> Option<Store> {
+    ctx.env
+        .data_dir
+        .as_ref()
+        .map(|d| Store::new(d.join("sessions")))
+}
+
+/// Where this run saves its turns: nowhere with --no-save or --print-prompt.
+fn save_to(args: &Args, ctx: &Context) -> Option<Store> {
+    if args.no_save || args.print_prompt {
+        return None;
+    }
+    store(ctx)
+}
+
+fn store_or_fail(ctx: &Context) -> Result<Store, Failure> {
+    store(ctx).ok_or_else(|| {
+        Failure::usage(
+            "cannot find a data directory for sessions; set XDG_DATA_HOME or REFLECT_DATA_DIR",
+        )
+    })
+}
+
+fn session_failure(e: SessionError) -> Failure {
+    match e {
+        SessionError::Io { .. } => Failure::runtime(e.to_string()),
+        _ => Failure::usage(e.to_string()),
+    }
+}
+
+/// The saved session that --continue or --session names.
+fn follow_up(args: &Args, ctx: &Context) -> Result<Option<Session>, Failure> {
+    if !args.continue_latest && args.session.is_none() {
+        return Ok(None);
+    }
+    let store = store_or_fail(ctx)?;
+    let found = match &args.session {
+        Some(id) => store.find(id),
+        None => store.latest(),
+    };
+    found.map(Some).map_err(|e| match e {
+        SessionError::Empty { .. } => Failure::usage(format!(
+            "--continue: {e}; ask a first question without --continue to start one"
+        )),
+        e => session_failure(e),
+    })
+}
+
+/// `--sessions` and `--export`: answered without a model.
+fn session_command(args: &Args, ctx: &Context) -> Result<Option<i32>, Failure> {
+    if args.sessions {
+        let store = store_or_fail(ctx)?;
+        let listed = store.list().map_err(session_failure)?;
+        let (text, errors) = session::listing(&listed);
+        if listed.is_empty() {
+            eprintln!(
+                "reflect: no saved sessions yet in {}",
+                store.dir().display()
+            );
+        }
+        print(&text)?;
+        for e in &errors {
+            eprintln!("reflect: {e}");
+        }
+        return Ok(Some(if errors.is_empty() {
+            code::OK
+        } else {
+            code::USAGE
+        }));
+    }
+    if let Some(id) = &args.export {
+        let store = store_or_fail(ctx)?;
+        let session = store.find(id).map_err(session_failure)?;
+        let format = session::ExportFormat::pick(&args.to, args.format == Format::Json);
+        let text = format.render(&session);
+        if args.to.as_os_str() == "-" {
+            let stdout_tty = std::io::stdout().is_terminal();
+            if stdout_tty && !args.raw {
+                print(&reflect::term_safe::neutralise(&text))?;
+            } else {
+                print(&text)?;
+            }
+        } else {
+            reflect::config::write::write_atomic(&args.to, &text).map_err(|e| {
+                Failure::runtime(format!("cannot write {}: {e}", args.to.display()))
+            })?;
+            eprintln!(
+                "reflect: exported session {} to {}",
+                session.id,
+                args.to.display()
+            );
+        }
+        return Ok(Some(code::OK));
+    }
+    Ok(None)
 }
 
 /// No prompt, a terminal on both ends, and nothing else asked for: the full-screen chat.
 fn wants_chat(args: &Args) -> bool {
     args.prompt.is_empty()
         && !args.print_prompt
-        && args.format == reflect::cli::Format::Text
+        && args.format == Format::Text
         && !(args.list_profiles || args.list_themes || args.show_profile.is_some())
         && !(args.show_theme.is_some() || args.save_profile.is_some())
+        && !(args.sessions || args.export.is_some() || args.continue_latest)
         && std::io::stdin().is_terminal()
         && std::io::stdout().is_terminal()
 }
@@ -90,6 +205,28 @@ fn chat(args: &Args) -> Result<i32, Failure> {
     let settings = ctx.settings_for_profile(args, profile, demo_model, |path| {
         gguf::inspect(path).ok().map(|info| info.sampling)
     })?;
+    let resume = args
+        .resume
+        .clone()
+        .or_else(|| args.session.clone().map(Some));
+    let session = match &resume {
+        None => None,
+        Some(spec) => {
+            let store = store_or_fail(&ctx)?;
+            let found = match spec {
+                None => store.latest(),
+                Some(id) => store.find(id),
+            };
+            Some(found.map_err(session_failure)?)
+        }
+    };
+    let session = session.unwrap_or_else(|| {
+        Session::new(
+            "",
+            Some(settings.engine.model_path.clone()),
+            &settings.profile,
+        )
+    });
     let startup_error = [config_error, profile_error, theme_error]
         .into_iter()
         .flatten()
@@ -102,7 +239,15 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         startup_error: (!startup_error.is_empty()).then(|| startup_error.join("; ")),
         size: (80, 24),
     };
-    reflect::tui::run(init, &ctx)
+    let save = if args.no_save { None } else { store(&ctx) };
+    reflect::tui::run(
+        init,
+        &ctx,
+        reflect::tui::SessionInit {
+            store: save,
+            session,
+        },
+    )
 }
 
 /// `--list-profiles`, `--show-profile`, `--save-profile`, `--list-themes`, `--show-theme`:
@@ -195,6 +340,10 @@ fn print(text: &str) -> Result<(), Failure> {
     }
 }
 
+/// More stdin than this is refused unread: no context holds it, and reading it all could
+/// exhaust memory.
+const MAX_STDIN: u64 = 64 << 20;
+
 /// Stdin's text when it is piped or redirected (not a terminal).
 fn read_stdin() -> Result<Option<String>, Failure> {
     let stdin = std::io::stdin();
@@ -204,8 +353,15 @@ fn read_stdin() -> Result<Option<String>, Failure> {
     let mut bytes = Vec::new();
     stdin
         .lock()
+        .take(MAX_STDIN + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Failure::usage(format!("cannot read stdin: {e}")))?;
+    if bytes.len() as u64 > MAX_STDIN {
+        return Err(Failure::usage(format!(
+            "stdin is more than {} MiB: far too long for any model's context; pass a part of it",
+            MAX_STDIN >> 20
+        )));
+    }
     String::from_utf8(bytes).map(Some).map_err(|e| {
         Failure::usage(format!(
             "stdin is not valid UTF-8 (invalid byte at offset {}); convert it first, e.g. with iconv",

@@ -144,6 +144,7 @@ fn json_has_exactly_the_documented_keys() {
             "output",
             "profile",
             "reflections",
+            "session",
             "stop_reason",
             "thinking",
             "timings",

@@ -295,6 +295,65 @@ fn old_turns_are_left_out_when_the_conversation_outgrows_the_context() {
 }
 
 #[test]
+fn once_cut_a_growing_conversation_keeps_its_cut_and_reuses_the_cache() {
+    let m = model(reflection_script());
+    let (engine, mut events) = Engine::start(EngineConfig {
+        ctx_size: Some(512),
+        ..config(&m)
+    });
+    loaded(&mut events);
+    let mut history = vec![ChatMessage::new(Role::System, "Be brief.")];
+    let mut cuts = 0;
+    let mut reused_after_a_cut = 0;
+    for i in 0..24u64 {
+        let mut messages = history.clone();
+        messages.push(ChatMessage::new(Role::User, format!("question {i}")));
+        engine
+            .send(Command::Generate(GenerateRequest {
+                messages: messages.clone(),
+                ..request(i + 1, "unused")
+            }))
+            .unwrap();
+        let mut cut = false;
+        let done = loop {
+            match events.blocking_recv().unwrap() {
+                EngineEvent::Warning(w) if w.contains("left out") => cut = true,
+                EngineEvent::Done(d) => break *d,
+                EngineEvent::Error(e) => panic!("turn {i}: {e}"),
+                _ => {}
+            }
+        };
+        assert_eq!(done.stop_reason, StopReason::OutputClosed, "turn {i}");
+        let u = done.usage;
+        if cut {
+            cuts += 1;
+        } else if cuts > 0 {
+            // Same start as the turn before: only the new tail is decoded.
+            assert!(
+                u.prompt_tokens_evaluated * 3 < u.prompt_tokens,
+                "turn {i}: {u:?}"
+            );
+            reused_after_a_cut += 1;
+        }
+        history = messages;
+        history.push(ChatMessage::new(
+            Role::Assistant,
+            format!("<output>answer {i}</output>"),
+        ));
+    }
+    assert!(
+        cuts >= 2,
+        "the conversation outgrew the context: {cuts} cuts"
+    );
+    // Cutting one turn more every turn would make every turn after the first cut a cut
+    // (and decode nearly everything); a quarter of the context to spare leaves room for more.
+    assert!(
+        reused_after_a_cut > cuts,
+        "a cut leaves room for more turns: {cuts} cuts, {reused_after_a_cut} turns reused"
+    );
+}
+
+#[test]
 fn a_cyclic_script_streams_until_max_tokens() {
     let mut sm = ScriptedModel::from_texts(&["a ", "b ", "c "]);
     sm.cycle = true;

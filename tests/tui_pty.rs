@@ -40,6 +40,10 @@ fn start(m: &Model, extra: &[&str]) -> Session {
     cmd.env("TERM", "xterm-256color");
     cmd.env("XDG_CACHE_HOME", m.dir.path());
     cmd.env("REFLECT_CONFIG_DIR", m.dir.path().join("config"));
+    cmd.env(
+        "REFLECT_DATA_DIR",
+        m.dir.path().join("data").join("reflect"),
+    );
     cmd.env_remove("NO_COLOR");
     cmd.env_remove("REFLECT_MODEL");
     let child = pair.slave.spawn_command(cmd).expect("spawn reflect");
@@ -236,6 +240,84 @@ fn sigterm_restores_the_terminal() {
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     s.wait_exit();
     s.assert_restored();
+}
+
+/// The sessions the chat saved under the model's directory: (file, parsed).
+fn saved_sessions(m: &Model) -> Vec<serde_json::Value> {
+    let dir = sessions_dir(m.dir.path());
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).into_iter().flatten() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "json") {
+            out.push(serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn sigterm_and_sighup_mid_answer_save_the_turn_before_exiting() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let m = slow_words(600);
+        let mut s = start(&m, &[]);
+        s.wait_text("reflect-scripted");
+        s.send(b"go\r");
+        s.wait_text("w8 ");
+        let pid = s.child.process_id().expect("pid") as i32;
+        // SAFETY: signalling our own child.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        s.wait_exit();
+        s.assert_restored();
+        let saved = saved_sessions(&m);
+        assert_eq!(saved.len(), 1, "signal {signal}: one session saved");
+        let turn = &saved[0]["turns"][0];
+        assert_eq!(turn["prompt"], "go");
+        assert_eq!(turn["state"], "interrupted", "signal {signal}: {turn}");
+        assert!(turn["answer"].as_str().unwrap().contains("w8"), "{turn}");
+    }
+}
+
+#[test]
+fn resume_shows_a_saved_session_and_adds_to_it() {
+    let m = model(reflection_script());
+    let out = reflect(m.dir.path())
+        .arg("-m")
+        .arg(&m.path)
+        .args(["--format", "json", "first question"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["session"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut s = start(&m, &["--resume"]);
+    let screen = s.wait_text("Resumed session");
+    assert!(screen.contains(&id), "{screen}");
+    let screen = s.wait_text("first question");
+    assert!(
+        screen.contains("The answer is 4."),
+        "the old answer:\n{screen}"
+    );
+    s.wait_text("reflect-scripted");
+    s.send(b"second question\r");
+    s.wait_text("second question");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while saved_sessions(&m)[0]["turns"].as_array().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "turn 2 was not saved");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    s.send(b"\x04");
+    assert_eq!(s.wait_exit(), 0);
+    let saved = saved_sessions(&m);
+    assert_eq!(saved.len(), 1, "the resumed session grew; no new one");
+    let prompts: Vec<&str> = saved[0]["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["prompt"].as_str().unwrap())
+        .collect();
+    assert_eq!(prompts, ["first question", "second question"]);
 }
 
 #[test]

@@ -57,11 +57,15 @@ fn to_llama(messages: &[ChatMessage]) -> Vec<LlamaChatMessage> {
 /// A model with its context, ready to generate.
 pub(super) struct Loaded<'m> {
     model: &'m LlamaModel,
-    ctx: LlamaContext<'m>,
+    pub(super) ctx: LlamaContext<'m>,
     template: Template,
     /// The tokens whose keys and values are in the KV cache, in order.
-    cached: Vec<LlamaToken>,
+    pub(super) cached: Vec<LlamaToken>,
     load_ms: u64,
+    /// The longest token's length in bytes: found on the first very long message.
+    longest_piece: std::cell::OnceCell<usize>,
+    /// Where the conversation was last cut to fit the context.
+    cut: Option<Cut>,
 }
 
 impl<'m> Loaded<'m> {
@@ -77,7 +81,28 @@ impl<'m> Loaded<'m> {
             template,
             cached: Vec::new(),
             load_ms,
+            longest_piece: std::cell::OnceCell::new(),
+            cut: None,
         }
+    }
+
+    /// The fewest tokens `bytes` bytes of text can become: each token spells at most the
+    /// vocabulary's longest piece.
+    fn fewest_tokens(&self, bytes: usize) -> usize {
+        let longest = *self.longest_piece.get_or_init(|| {
+            let vocab = self.model.vocab();
+            let mut buf = Vec::new();
+            (0..vocab.n_tokens())
+                .map(|i| {
+                    buf.clear();
+                    vocab.token_to_piece_into(LlamaToken(i), &mut buf, true, None);
+                    buf.len()
+                })
+                .max()
+                .unwrap_or(1)
+                .max(1)
+        });
+        bytes.div_ceil(longest)
     }
 
     pub(super) fn n_ctx(&self) -> u32 {
@@ -171,20 +196,73 @@ fn room_to_answer(max_tokens: Option<u32>, n_ctx: u32) -> usize {
     max_tokens.unwrap_or(u32::MAX).min(n_ctx / 4) as usize
 }
 
+/// Where the last prompt was cut: how many of the oldest turns were left out, and the first
+/// user message kept (to recognise the same conversation).
+pub(super) struct Cut {
+    dropped: usize,
+    first_kept: String,
+}
+
+fn first_user(messages: &[ChatMessage]) -> Option<&str> {
+    messages
+        .iter()
+        .find(|m| m.role == Role::User)
+        .map(|m| m.content.as_str())
+}
+
 /// Renders and tokenizes the conversation, leaving out the oldest turns (never the system
-/// prompt nor the current message) until the prompt plus `room` fits the context. Returns the
-/// tokens and how many turns were left out.
-fn fit_context(s: &Loaded<'_>, messages: &[ChatMessage], room: usize) -> (Vec<LlamaToken>, usize) {
+/// prompt nor the current message) when the prompt plus `room` would not fit the context.
+///
+/// A cut is made with a quarter of the context to spare and then kept while the conversation
+/// still fits with it: the prompt's start stays the same from turn to turn, so the KV cache
+/// keeps being reused (cutting one turn more every turn would change the prompt right after
+/// the system prompt each time). Returns the tokens, how many turns are left out, and whether
+/// the cut is new (worth telling the user).
+fn fit_context(
+    s: &Loaded<'_>,
+    messages: &[ChatMessage],
+    room: usize,
+) -> (Vec<LlamaToken>, usize, Option<Cut>) {
     let n_ctx = s.ctx.n_ctx() as usize;
     let vocab = s.model.vocab();
-    let mut messages = messages.to_vec();
-    let mut dropped = 0;
-    loop {
-        let tokens = vocab.tokenize(s.render(&messages).as_bytes(), true, true);
-        if tokens.len() + room <= n_ctx || !drop_oldest_turn(&mut messages) {
-            return (tokens, dropped);
+    let tokenize = |m: &[ChatMessage]| vocab.tokenize(s.render(m).as_bytes(), true, true);
+    let fits = |t: &[LlamaToken], slack: usize| t.len() + room + slack <= n_ctx;
+    let all = tokenize(messages);
+    if fits(&all, 0) {
+        return (all, 0, None);
+    }
+    if let Some(cut) = &s.cut {
+        let mut m = messages.to_vec();
+        let same = (0..cut.dropped).all(|_| drop_oldest_turn(&mut m))
+            && first_user(&m) == Some(cut.first_kept.as_str());
+        if same {
+            let t = tokenize(&m);
+            if fits(&t, 0) {
+                return (t, cut.dropped, None);
+            }
         }
+    }
+    let mut m = messages.to_vec();
+    let mut dropped = 0;
+    let mut first_fit = None;
+    let mut last = all;
+    while drop_oldest_turn(&mut m) {
         dropped += 1;
+        last = tokenize(&m);
+        let cut = || Cut {
+            dropped,
+            first_kept: first_user(&m).unwrap_or_default().to_string(),
+        };
+        if fits(&last, n_ctx / 4) {
+            return (last, dropped, Some(cut()));
+        }
+        if first_fit.is_none() && fits(&last, 0) {
+            first_fit = Some((last.clone(), dropped, cut()));
+        }
+    }
+    match first_fit {
+        Some((t, d, cut)) => (t, d, Some(cut)),
+        None => (last, dropped, None),
     }
 }
 
@@ -216,8 +294,26 @@ pub(super) fn run(
     let cancelled = || cancel.load(Ordering::SeqCst) >= req.id;
     let vocab = s.model.vocab();
     let n_ctx = s.ctx.n_ctx();
-    let (tokens, dropped) = fit_context(s, &req.messages, room_to_answer(req.max_tokens, n_ctx));
-    if dropped > 0 {
+    // Megabytes of text (a file piped in) are refused before tokenizing them, which could
+    // take seconds.
+    let message_bytes = req.messages.last().map_or(0, |m| m.content.len());
+    if message_bytes > n_ctx as usize {
+        let at_least = s.fewest_tokens(message_bytes);
+        if at_least >= n_ctx as usize {
+            return Err(EngineError::MessageTooLong {
+                bytes: message_bytes as u64,
+                at_least: at_least as u64,
+                n_ctx,
+            });
+        }
+    }
+    let (tokens, dropped, new_cut) =
+        fit_context(s, &req.messages, room_to_answer(req.max_tokens, n_ctx));
+    if dropped == 0 {
+        s.cut = None;
+    }
+    if let Some(cut) = new_cut {
+        s.cut = Some(cut);
         let turns = if dropped == 1 { "turn" } else { "turns" };
         let _ = events.send(EngineEvent::Warning(format!(
             "the conversation no longer fits the context ({n_ctx} tokens): left out the {dropped} oldest {turns}"

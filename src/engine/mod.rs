@@ -7,6 +7,7 @@
 mod generate;
 mod logs;
 mod sampling;
+mod state;
 mod template;
 mod utf8;
 mod worker;
@@ -16,7 +17,7 @@ pub use template::{render_llama3, ChatMessage, Role};
 pub use utf8::Utf8Decoder;
 
 use crate::stream::{Anomaly, Channel, RouterConfig, Summary, TagSet};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -82,6 +83,10 @@ pub enum Command {
     Generate(GenerateRequest),
     /// Render the prompt for these messages exactly as it would be sent; answered by `Prompt`.
     RenderPrompt(Vec<ChatMessage>),
+    /// Keep the KV cache in this llama.cpp state file (`None`: stop): restored before the next
+    /// generation when the cache is empty, written after each generation. A file that does not
+    /// match the model or context is ignored (and the cache cleared).
+    StateFile(Option<PathBuf>),
     Shutdown,
 }
 
@@ -104,7 +109,7 @@ pub struct ModelInfo {
     pub load_ms: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     EndOfTurn,
@@ -126,7 +131,8 @@ impl StopReason {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Usage {
     pub prompt_tokens: u32,
     pub prompt_tokens_evaluated: u32,
@@ -136,7 +142,8 @@ pub struct Usage {
     pub output_tokens: u32,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Timings {
     pub load_ms: u64,
     pub prompt_ms: u64,
@@ -162,6 +169,14 @@ pub enum EngineError {
     Load { path: PathBuf, message: String },
     #[error("the prompt is {prompt_tokens} tokens but the context holds {n_ctx}; shorten the prompt or raise --ctx-size")]
     PromptTooLong { prompt_tokens: u32, n_ctx: u32 },
+    /// Found before tokenizing: even at the vocabulary's longest token this many bytes need
+    /// more tokens than the context holds.
+    #[error("the message is {bytes} bytes, at least {at_least} tokens, but the context holds {n_ctx}; shorten it or raise --ctx-size")]
+    MessageTooLong {
+        bytes: u64,
+        at_least: u64,
+        n_ctx: u32,
+    },
     #[error("decoding failed: {0}")]
     Decode(String),
     #[error("the engine stopped unexpectedly")]

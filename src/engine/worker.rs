@@ -162,17 +162,27 @@ pub(super) fn run(
     };
     let _ = events.send(EngineEvent::Loaded(Box::new(model_info)));
 
+    let mut state_file = None;
     for command in commands.iter() {
         match command {
             Command::Shutdown => break,
+            Command::StateFile(path) => state_file = path,
             Command::RenderPrompt(messages) => {
                 let _ = events.send(EngineEvent::Prompt(loaded.render_with_bos(&messages)));
             }
             Command::Generate(req) => {
+                if let Some(path) = &state_file {
+                    loaded.restore_state(path);
+                }
                 let event = match generate::run(&mut loaded, &req, &events, &cancel) {
                     Ok(done) => EngineEvent::Done(Box::new(done)),
                     Err(e) => EngineEvent::Error(e),
                 };
+                // Saved before `Done` goes out, so that a front end that exits on `Done` finds
+                // the file complete.
+                if let (Some(path), EngineEvent::Done(_)) = (&state_file, &event) {
+                    loaded.save_state(path);
+                }
                 let _ = events.send(event);
             }
         }

@@ -54,6 +54,11 @@ struct Cursor<R> {
 
 const MAX_COUNT: u64 = 1 << 24;
 
+/// Long values are read this many bytes at a time, so that memory follows the bytes actually
+/// read rather than a length field (a corrupt length in a large file, or a file that shrinks
+/// while it is read, must not allocate what the field claims).
+const CHUNK: u64 = 1 << 16;
+
 impl<R: Read> Cursor<R> {
     fn bytes(&mut self, n: u64, what: &str) -> Result<Vec<u8>, String> {
         if n > self.size.saturating_sub(self.pos) {
@@ -62,10 +67,17 @@ impl<R: Read> Cursor<R> {
                 self.pos, self.size
             ));
         }
-        let mut buf = vec![0u8; n as usize];
-        self.r
-            .read_exact(&mut buf)
-            .map_err(|e| format!("cannot read {what}: {e}"))?;
+        let mut buf = Vec::with_capacity(n.min(CHUNK) as usize);
+        let mut left = n;
+        while left > 0 {
+            let start = buf.len();
+            let step = left.min(CHUNK);
+            buf.resize(start + step as usize, 0);
+            self.r
+                .read_exact(&mut buf[start..])
+                .map_err(|e| format!("cannot read {what}: {e}"))?;
+            left -= step;
+        }
         self.pos += n;
         Ok(buf)
     }
@@ -129,7 +141,8 @@ impl<R: Read> Cursor<R> {
             ));
         }
         if key == "tokenizer.ggml.tokens" && elem == vtype::STRING {
-            let mut tokens = Vec::with_capacity(count.min(1 << 20) as usize);
+            // Reserve little up front: the count is a claim, the vector grows with the data.
+            let mut tokens = Vec::with_capacity(count.min(1 << 12) as usize);
             for _ in 0..count {
                 tokens.push(self.string(&what)?);
             }
@@ -205,16 +218,17 @@ pub fn inspect(path: &Path) -> Result<GgufInfo, ValidationError> {
             _ => format!("cannot open: {e}"),
         })
     })?;
-    let size = meta.len();
+    inspect_read(BufReader::new(file), meta.len()).map_err(fail)
+}
+
+/// What [`inspect`] checks, on the bytes `r` yields, `size` of them (the file's length). The
+/// error is the problem alone, without a path. Reads past what `r` yields are errors; memory
+/// stays proportional to the bytes read, whatever `size` and the length fields claim.
+pub fn inspect_read(r: impl Read, size: u64) -> Result<GgufInfo, String> {
     if size == 0 {
-        return Err(fail("the file is empty".into()));
+        return Err("the file is empty".into());
     }
-    let mut c = Cursor {
-        r: BufReader::new(file),
-        pos: 0,
-        size,
-    };
-    read(&mut c).map_err(fail)
+    read(&mut Cursor { r, pos: 0, size })
 }
 
 fn read(c: &mut Cursor<impl Read>) -> Result<GgufInfo, String> {
@@ -388,6 +402,40 @@ mod tests {
         dup[at - 8..at + 5].copy_from_slice(b"\x05\0\0\0\0\0\0\0<unk>");
         let p = problem(&dup);
         assert!(p.contains("appears twice") && p.contains("<unk>"), "{p}");
+    }
+
+    /// A header claiming `n_kv` keys, then `rest`.
+    fn header(n_kv: u64, rest: &[u8]) -> Vec<u8> {
+        let mut b = b"GGUF\x03\0\0\0".to_vec();
+        b.extend_from_slice(&0u64.to_le_bytes());
+        b.extend_from_slice(&n_kv.to_le_bytes());
+        b.extend_from_slice(rest);
+        b
+    }
+
+    #[test]
+    fn length_fields_do_not_allocate_what_they_claim() {
+        // Found by the `gguf` fuzz target: when the claimed size exceeds the bytes the reader
+        // yields (a file that shrinks while it is read), a key's length field was allocated in
+        // full before the read failed; 2^63 bytes panicked ("capacity overflow"). Memory now
+        // follows the bytes actually read.
+        let mut key = (1u64 << 63).to_le_bytes().to_vec();
+        key.extend_from_slice(b"general.");
+        let e = inspect_read(&header(1, &key)[..], u64::MAX).unwrap_err();
+        assert!(e.starts_with("cannot read a metadata key"), "{e}");
+        // A vocabulary claiming 2^62 tokens (it reserved a million strings up front).
+        let mut tokens = 21u64.to_le_bytes().to_vec();
+        tokens.extend_from_slice(b"tokenizer.ggml.tokens");
+        tokens.extend_from_slice(&9u32.to_le_bytes());
+        tokens.extend_from_slice(&8u32.to_le_bytes());
+        tokens.extend_from_slice(&(1u64 << 62).to_le_bytes());
+        let e = inspect_read(&header(1, &tokens)[..], u64::MAX).unwrap_err();
+        assert!(e.contains("tokenizer.ggml.tokens"), "{e}");
+        // With the true size, both claims are refused before anything is read.
+        let e = inspect_read(&header(1, &key)[..], header(1, &key).len() as u64).unwrap_err();
+        assert!(e.contains("truncated"), "{e}");
+        let e = inspect_read(&header(1, &tokens)[..], header(1, &tokens).len() as u64);
+        assert!(e.unwrap_err().contains("more than the file could hold"));
     }
 
     #[test]

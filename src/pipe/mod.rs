@@ -4,14 +4,17 @@
 mod output;
 
 use crate::cli::{Format, RunSettings};
+use crate::conversation::{self, Turn, TurnState};
 use crate::engine::{
     Command, Engine, EngineError, EngineEvent, GenerateRequest, ModelInfo, StopReason,
 };
 use crate::exit::{code, Failure};
 use crate::prompt;
+use crate::session::{kv, SavedTurn, Session, Store};
 use crate::stream::{Channel, Collected, Sink};
 use output::{Output, Record};
 use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -20,6 +23,19 @@ pub struct PipeOptions {
     pub format: Format,
     pub show_thinking: bool,
     pub print_prompt: bool,
+    /// Write the answer as-is even to a terminal.
+    pub raw: bool,
+    /// Where the turn is saved; `None` with --no-save (or no data directory).
+    pub save: Option<SaveTo>,
+    /// The saved session this question follows up (--continue / --session).
+    pub follow_up: Option<Session>,
+}
+
+/// Where sessions are saved, and where llama.cpp state files are cached.
+pub struct SaveTo {
+    pub store: Store,
+    /// `<cache dir>`: state files go in its `reflect/kv/`; `None`: no state files.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Ctrl+C (SIGINT) cancels the generation, so that what was answered so far is printed; a
@@ -50,11 +66,39 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     let (engine, mut events) = Engine::start(settings.engine.clone());
     let interrupted = on_interrupt(&engine);
     let stderr_tty = io::stderr().is_terminal();
-    let messages = prompt::messages(
+    let sent = if settings.think_carefully {
+        prompt::think_carefully(question)
+    } else {
+        question.to_string()
+    };
+    let mut session = opts.follow_up.clone().unwrap_or_else(|| {
+        Session::new(
+            "",
+            Some(settings.engine.model_path.clone()),
+            &settings.profile,
+        )
+    });
+    let earlier = session.live_turns();
+    let messages = conversation::messages(
         settings.system.as_deref(),
-        question,
-        settings.think_carefully,
+        settings.history,
+        &settings.router.tags,
+        &earlier,
+        &sent,
     );
+    // The KV cache of the session's last turn: only the new message is decoded.
+    let state_file = opts.save.as_ref().and_then(|to| {
+        let cache = to.cache_dir.as_ref()?;
+        Some(kv::state_path(
+            cache,
+            &session.id,
+            &settings.engine.model_path,
+        ))
+    });
+    if let Some(path) = state_file.as_ref().filter(|_| !opts.print_prompt) {
+        // An engine that already stopped (the model failed to load) says why below.
+        let _ = engine.send(Command::StateFile(Some(path.clone())));
+    }
 
     // Wait for the model.
     let info: ModelInfo = loop {
@@ -109,8 +153,11 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         }))
         .map_err(engine_failure)?;
 
-    let mut out = Output::new(opts.format, opts.show_thinking);
+    let mut out = Output::new(opts.format, opts.show_thinking, opts.raw);
     let mut collected = Collected::default();
+    let mut turn = Turn::queued(question);
+    turn.sent = sent;
+    turn.state = TurnState::Running;
     let mut write_failed = None;
     let mut check = |r: io::Result<()>, engine: &Engine| {
         if let Err(e) = r {
@@ -125,18 +172,31 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         match event {
             EngineEvent::Text { channel, text, .. } => {
                 collected.text(channel, &text);
+                turn.push_text(channel, &text);
                 check(out.text(channel, &text), &engine);
             }
             EngineEvent::ReflectionStart { n, .. } => {
                 collected.reflection_start(n);
+                turn.reflection_start(n);
                 check(out.reflection_start(n), &engine);
             }
-            EngineEvent::ReflectionEnd { n, .. } => collected.reflection_end(n),
+            EngineEvent::ReflectionEnd { n, .. } => {
+                collected.reflection_end(n);
+                turn.reflection_end(n);
+            }
             EngineEvent::Warning(w) => eprintln!("reflect: warning: {w}"),
             EngineEvent::Done(done) => break done,
             EngineEvent::Error(e) => return Err(engine_failure(e)),
             _ => {}
         }
+    };
+    turn.finish(&done);
+    if session.model.is_empty() || opts.follow_up.is_none() {
+        session.model = info.name.clone();
+    }
+    let saved_id = match &opts.save {
+        Some(to) => save_turn(to, &mut session, &turn, state_file.as_deref()),
+        None => None,
     };
     if let Some(e) = write_failed {
         return if broken_pipe(&e) {
@@ -146,7 +206,13 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         };
     }
 
-    let record = Record::new(&collected, &done, &info.name, &settings.profile);
+    let record = Record::new(
+        &collected,
+        &done,
+        &info.name,
+        &settings.profile,
+        saved_id.as_deref(),
+    );
     match out.finish(&record) {
         Err(e) if broken_pipe(&e) => return Ok(code::OK),
         Err(e) => return Err(Failure::runtime(format!("cannot write the answer: {e}"))),
@@ -181,6 +247,27 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     Ok(code::OK)
 }
 
+/// Appends the finished turn to its session file; returns the session id, or `None` (with a
+/// warning) when it could not be saved. Keeps only the newest state files.
+fn save_turn(
+    to: &SaveTo,
+    session: &mut Session,
+    turn: &Turn,
+    state_file: Option<&std::path::Path>,
+) -> Option<String> {
+    if let Some(dir) = state_file.and_then(|p| p.parent()) {
+        kv::prune(dir, kv::KEEP);
+    }
+    let saved = SavedTurn::from_turn(turn)?;
+    match to.store.append(session, saved) {
+        Ok(_) => Some(session.id.clone()),
+        Err(e) => {
+            eprintln!("reflect: warning: cannot save the session: {e}");
+            None
+        }
+    }
+}
+
 fn clear(tty: bool) -> &'static str {
     if tty {
         "\r\x1b[K"
@@ -191,7 +278,9 @@ fn clear(tty: bool) -> &'static str {
 
 fn engine_failure(e: EngineError) -> Failure {
     match e {
-        EngineError::PromptTooLong { .. } => Failure::usage(e.to_string()),
+        EngineError::PromptTooLong { .. } | EngineError::MessageTooLong { .. } => {
+            Failure::usage(e.to_string())
+        }
         EngineError::Load { .. } => Failure::runtime(format!("cannot load the model: {e}")),
         _ => Failure::runtime(e.to_string()),
     }

@@ -19,10 +19,18 @@ pub struct Record<'a> {
     pub profile: &'a str,
     pub usage: Usage,
     pub timings: Timings,
+    /// The saved session this turn belongs to (`null` with --no-save).
+    pub session: Option<&'a str>,
 }
 
 impl<'a> Record<'a> {
-    pub fn new(c: &'a Collected, done: &Completion, model: &'a str, profile: &'a str) -> Self {
+    pub fn new(
+        c: &'a Collected,
+        done: &Completion,
+        model: &'a str,
+        profile: &'a str,
+        session: Option<&'a str>,
+    ) -> Self {
         Record {
             output: c.output.trim(),
             thinking: c.thinking.trim(),
@@ -32,6 +40,7 @@ impl<'a> Record<'a> {
             profile,
             usage: done.usage,
             timings: done.timings,
+            session,
         }
     }
 }
@@ -55,19 +64,21 @@ struct DoneLine<'a> {
 pub struct Output {
     format: Format,
     show_thinking: bool,
-    stdout_tty: bool,
+    /// Neutralise the answer: stdout is a terminal and --raw was not given.
+    neutralise_out: bool,
+    /// Neutralise and dim the thinking: stderr is a terminal and --raw was not given.
     stderr_tty: bool,
     wrote_output: bool,
     wrote_thinking: bool,
 }
 
 impl Output {
-    pub fn new(format: Format, show_thinking: bool) -> Self {
+    pub fn new(format: Format, show_thinking: bool, raw: bool) -> Self {
         Output {
             format,
             show_thinking,
-            stdout_tty: io::stdout().is_terminal(),
-            stderr_tty: io::stderr().is_terminal(),
+            neutralise_out: io::stdout().is_terminal() && !raw,
+            stderr_tty: io::stderr().is_terminal() && !raw,
             wrote_output: false,
             wrote_thinking: false,
         }
@@ -79,7 +90,7 @@ impl Output {
             (Format::Text, Channel::Output) => {
                 self.end_thinking()?;
                 self.wrote_output = true;
-                let text = if self.stdout_tty {
+                let text = if self.neutralise_out {
                     neutralise(text)
                 } else {
                     text.into()

@@ -47,7 +47,13 @@ impl SamplingOverrides {
     /// Values out of range are ignored, and so is llama.cpp's "random" seed (0xFFFFFFFF).
     pub fn from_gguf(keys: &HashMap<String, f64>) -> SamplingOverrides {
         let get = |k: &str| keys.get(k).copied().filter(|v| v.is_finite());
-        let float = |k: &str, ok: fn(f64) -> bool| get(k).filter(|v| ok(*v)).map(|v| v as f32);
+        // Checked as stored too: 1e-50 is a positive f64 but 0.0 as an f32.
+        let float = |k: &str, ok: fn(f64) -> bool| {
+            get(k)
+                .filter(|v| ok(*v))
+                .map(|v| v as f32)
+                .filter(|f| f.is_finite() && ok(f64::from(*f)))
+        };
         let whole = |k: &str| get(k).filter(|v| v.fract() == 0.0 && *v >= 0.0);
         SamplingOverrides {
             temperature: float("temp", |v| v >= 0.0),
@@ -68,6 +74,16 @@ impl SamplingOverrides {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gguf_values_out_of_range_once_stored_as_f32_are_ignored() {
+        let keys: HashMap<String, f64> = [("top_p", 1e-50), ("temp", 1e300), ("min_p", 0.5)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let s = SamplingOverrides::from_gguf(&keys);
+        assert_eq!((s.top_p, s.temperature, s.min_p), (None, None, Some(0.5)));
+    }
 
     #[test]
     fn upper_levels_win_value_by_value() {

@@ -152,11 +152,17 @@ fn sampling(t: &Table<'_>) -> Result<SamplingOverrides, ConfigError> {
         let Some(f) = t.get(key) else {
             return Ok(None);
         };
+        // Checked as written and as stored: as an f32, a tiny value may become 0 and a huge
+        // one infinite.
         let v = f.float()?;
-        if !v.is_finite() || !ok(v) {
+        let stored = v as f32;
+        if v.is_finite() && stored.is_infinite() {
+            return Err(f.out_of_range("too large"));
+        }
+        if !stored.is_finite() || !ok(v) || !ok(f64::from(stored)) {
             return Err(f.out_of_range(rule));
         }
-        Ok(Some(v as f32))
+        Ok(Some(stored))
     };
     let whole = |key: &str, min: i64, max: i64, rule: &str| -> Result<Option<i64>, ConfigError> {
         let Some(f) = t.get(key) else {

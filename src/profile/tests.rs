@@ -124,3 +124,41 @@ fn saving_writes_a_resolved_file_and_refuses_bad_names() {
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{bad}");
     }
 }
+
+#[test]
+fn sampling_values_are_checked_as_stored_and_read_back() {
+    // Found by the `profile` fuzz target: `top_p = 0.51e-50` passed the (0, 1] check as a
+    // double but was stored as the f32 0.0, so the profile written back was refused; a value
+    // beyond f32's range was stored as infinity.
+    let refused = [
+        (
+            "[sampling]\ntop_p = 0.51e-50\n",
+            "mine.toml:2: sampling.top_p = 0.51e-50 is out of range: must be in (0, 1]: more than 0, at most 1",
+        ),
+        (
+            "[sampling]\nrepeat_penalty = 1e-46\n",
+            "mine.toml:2: sampling.repeat_penalty = 1e-46 is out of range: must be more than 0",
+        ),
+        (
+            "[sampling]\ntemperature = 1e39\n",
+            "mine.toml:2: sampling.temperature = 1e39 is out of range: too large",
+        ),
+        (
+            "[sampling]\nmin_p = -1e-50\n",
+            "mine.toml:2: sampling.min_p = -1e-50 is out of range: must be in [0, 1]",
+        ),
+    ];
+    for (text, want) in refused {
+        let err = parse_one("mine", text).unwrap_err().to_string();
+        assert_eq!(err, want, "{text}");
+    }
+    // What is accepted is what reads back: 1e-50 is a temperature of 0, 3.4e38 is finite.
+    let p = parse_one(
+        "mine",
+        "[sampling]\ntemperature = 1e-50\nrepeat_penalty = 3.4e38\n",
+    )
+    .unwrap();
+    assert_eq!(p.sampling.temperature, Some(0.0));
+    let text = p.to_toml("");
+    assert_eq!(parse_one("mine", &text).unwrap(), p, "{text}");
+}

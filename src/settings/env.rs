@@ -23,6 +23,9 @@ pub struct Environment {
     /// `REFLECT_CONFIG_DIR`, else `$XDG_CONFIG_HOME/reflect`, else the platform's config
     /// directory + `reflect`; `None` when none can be found.
     pub config_dir: Option<PathBuf>,
+    /// `REFLECT_DATA_DIR`, else `$XDG_DATA_HOME/reflect`, else the platform's data directory +
+    /// `reflect`: saved sessions live in its `sessions/`.
+    pub data_dir: Option<PathBuf>,
     vars: BTreeMap<String, OsString>,
 }
 
@@ -38,7 +41,16 @@ impl Environment {
             std::env::var_os("XDG_CONFIG_HOME"),
             dirs::config_dir(),
         );
-        Environment { config_dir, vars }
+        let data_dir = self::config_dir(
+            std::env::var_os("REFLECT_DATA_DIR"),
+            std::env::var_os("XDG_DATA_HOME"),
+            dirs::data_dir(),
+        );
+        Environment {
+            config_dir,
+            data_dir,
+            vars,
+        }
     }
 
     /// An environment with these variables and config directory (for tests and embedders).
@@ -48,6 +60,7 @@ impl Environment {
     ) -> Environment {
         Environment {
             config_dir,
+            data_dir: None,
             vars: vars
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), OsString::from(v)))
@@ -87,8 +100,8 @@ impl Environment {
     }
 }
 
-/// The config directory from `REFLECT_CONFIG_DIR`, `XDG_CONFIG_HOME` (absolute paths only, as
-/// the XDG spec says) and the platform's config directory, in that order.
+/// The config (or data) directory from `REFLECT_CONFIG_DIR`, `XDG_CONFIG_HOME` (absolute paths
+/// only, as the XDG spec says) and the platform's directory, in that order.
 pub fn config_dir(
     reflect_dir: Option<OsString>,
     xdg: Option<OsString>,

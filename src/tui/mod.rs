@@ -4,17 +4,27 @@
 pub mod app;
 pub mod msg;
 mod runtime;
+mod saver;
 mod terminal;
 pub mod view;
 
 use crate::engine::Engine;
 use crate::exit::Failure;
+use crate::session::{Session, Store};
 use crate::settings::Context;
 use app::{App, AppInit};
 
+/// Where the chat saves its conversation, and the saved session it continues.
+pub struct SessionInit {
+    /// `None`: nothing is saved (--no-save, or no data directory).
+    pub store: Option<Store>,
+    /// A new session, or the one resumed (whose turns the chat shows first).
+    pub session: Session,
+}
+
 /// Opens the chat and runs it until the user quits. The model starts loading before the first
 /// frame, so the user can type while it loads.
-pub fn run(init: AppInit, ctx: &Context) -> Result<i32, Failure> {
+pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Failure> {
     let (engine, events) = Engine::start(init.settings.engine.clone());
     // Syntax definitions take tens of milliseconds to load: not on the first frame's path.
     std::thread::spawn(view::preload);
@@ -25,8 +35,19 @@ pub fn run(init: AppInit, ctx: &Context) -> Result<i32, Failure> {
         .size()
         .map(|s| (s.width, s.height))
         .unwrap_or(init.size);
-    let app = App::new(AppInit { size, ..init });
-    let result = runtime::run(app, &engine, events, ctx, &mut terminal);
+    let mut app = App::new(AppInit { size, ..init });
+    if !session.session.turns.is_empty() {
+        let n = session.session.turns.len();
+        app.resume(
+            session.session.live_turns(),
+            format!(
+                "Resumed session {} ({n} {})",
+                session.session.id,
+                if n == 1 { "turn" } else { "turns" }
+            ),
+        );
+    }
+    let result = runtime::run(app, &engine, events, ctx, &mut terminal, session);
     terminal::restore();
     drop(engine);
     result

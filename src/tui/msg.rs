@@ -42,6 +42,11 @@ pub enum Effect {
     LoadTheme(String),
     /// Save a profile in the user's profile directory; answered by `Msg::Notice`.
     SaveProfile(Profile),
-    /// Leave the app (the runtime restores the terminal).
+    /// A turn finished: save the session.
+    SaveSession,
+    /// The conversation was cleared: save these, its turns, one last time; later saves go to
+    /// a new session.
+    NewSession(Vec<crate::conversation::Turn>),
+    /// Leave the app (the runtime saves the session and restores the terminal).
     Quit,
 }

@@ -5,6 +5,7 @@
 
 use super::app::App;
 use super::msg::{Effect, Msg};
+use super::saver::Saver;
 use super::terminal::Tui;
 use super::view::view;
 use crate::engine::{Engine, EngineEvent};
@@ -68,15 +69,17 @@ pub struct Io<'a> {
     pub engine: &'a Engine,
     pub ctx: &'a Context,
     pub terminal: &'a mut Tui,
+    pub saver: Saver,
 }
 
-/// Runs the app until it quits.
+/// Runs the app until it quits, then saves the session (waiting for the write).
 pub fn run(
     mut app: App,
     engine: &Engine,
     events: UnboundedReceiver<EngineEvent>,
     ctx: &Context,
     terminal: &mut Tui,
+    session: super::SessionInit,
 ) -> io::Result<()> {
     let (tx, rx) = mpsc::channel();
     spawn_input(tx.clone());
@@ -86,14 +89,27 @@ pub fn run(
         engine,
         ctx,
         terminal,
+        saver: Saver::new(session.store, session.session, tx.clone()),
     };
-    draw(&mut app, io.terminal)?;
+    let result = event_loop(&mut app, &mut io, &tx, &rx);
+    let Io { saver, .. } = io;
+    saver.finish(app.turns(), app.model_name());
+    result
+}
+
+fn event_loop(
+    app: &mut App,
+    io: &mut Io<'_>,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+) -> io::Result<()> {
+    draw(app, io.terminal)?;
     let mut last_draw = Instant::now();
     loop {
-        let Some(first) = next(&rx, &app, last_draw) else {
+        let Some(first) = next(rx, app, last_draw) else {
             // Only the frame timer fired: fall through to draw.
             if app.is_dirty() {
-                draw(&mut app, io.terminal)?;
+                draw(app, io.terminal)?;
                 last_draw = Instant::now();
             }
             continue;
@@ -103,7 +119,7 @@ pub fn run(
         let mut msg = Some(first);
         while let Some(m) = msg {
             for effect in app.update(m) {
-                run_effect(effect, &mut io, &tx)?;
+                run_effect(effect, app, io, tx)?;
             }
             if app.should_quit() {
                 return Ok(());
@@ -115,7 +131,7 @@ pub fn run(
             };
         }
         if app.is_dirty() && last_draw.elapsed() >= FRAME {
-            draw(&mut app, io.terminal)?;
+            draw(app, io.terminal)?;
             last_draw = Instant::now();
         }
     }
@@ -143,7 +159,7 @@ fn draw(app: &mut App, terminal: &mut Tui) -> io::Result<()> {
     Ok(())
 }
 
-fn run_effect(effect: Effect, io: &mut Io<'_>, tx: &Sender<Msg>) -> io::Result<()> {
+fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> io::Result<()> {
     let reply = |m: Msg| {
         let _ = tx.send(m);
     };
@@ -198,6 +214,11 @@ fn run_effect(effect: Effect, io: &mut Io<'_>, tx: &Sender<Msg>) -> io::Result<(
                 },
             };
             reply(notice);
+        }
+        Effect::SaveSession => io.saver.save(app.turns(), app.model_name()),
+        Effect::NewSession(old) => {
+            io.saver.save(&old, app.model_name());
+            io.saver.start_new();
         }
         Effect::Quit => {}
     }

@@ -43,6 +43,7 @@ pub fn reflect(cache: &Path) -> assert_cmd::Command {
         .env("XDG_CONFIG_HOME", cache.join("config"))
         .env("REFLECT_CONFIG_DIR", cache.join("config").join("reflect"))
         .env("XDG_DATA_HOME", cache.join("data"))
+        .env("REFLECT_DATA_DIR", cache.join("data").join("reflect"))
         .env("NO_COLOR", "1")
         .write_stdin("");
     cmd
@@ -61,6 +62,11 @@ pub fn run(m: &Model, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The directory the binary saves sessions in, for `reflect(cache)` and `spawn_piped`.
+pub fn sessions_dir(cache: &Path) -> PathBuf {
+    cache.join("data").join("reflect").join("sessions")
 }
 
 /// Runs with `--format json` and parses the object.
@@ -113,6 +119,10 @@ pub fn spawn_piped(m: &Model, args: &[&str]) -> std::process::Child {
         .args(args)
         .env("XDG_CACHE_HOME", m.dir.path())
         .env("REFLECT_CONFIG_DIR", m.dir.path().join("config"))
+        .env(
+            "REFLECT_DATA_DIR",
+            m.dir.path().join("data").join("reflect"),
+        )
         .env_remove("REFLECT_MODEL")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -2,11 +2,11 @@
 //! panes, overlays.
 
 use super::commands::{self, Line};
-use super::conversation::{Turn, TurnState};
 use super::keymap::{self, Action, Focus};
 use super::layout::Pane;
 use super::scroll::Scroll;
 use super::{App, Level, Load};
+use crate::conversation::{Turn, TurnState};
 use crate::tui::msg::Effect;
 use crate::tui::view;
 use ratatui::crossterm::event::KeyEvent;

@@ -2,8 +2,8 @@
 //! end of a generation, errors. Events of a generation that is no longer running (cancelled
 //! by a new conversation) are ignored.
 
-use super::conversation::TurnState;
 use super::{App, Level, Load};
+use crate::conversation::TurnState;
 use crate::engine::{Completion, EngineError, EngineEvent, StopReason};
 use crate::term_safe::neutralise;
 use crate::tui::msg::Effect;
@@ -72,15 +72,7 @@ impl App {
         let Some(turn) = self.conv.running_mut(done.id) else {
             return Vec::new();
         };
-        turn.state = if done.stop_reason == StopReason::Cancelled {
-            TurnState::Interrupted
-        } else {
-            TurnState::Done
-        };
-        turn.stop_reason = Some(done.stop_reason);
-        turn.usage = Some(done.usage);
-        turn.timings = Some(done.timings);
-        turn.cancel_requested = false;
+        turn.finish(&done);
         let context = turn.context_used();
         if done.timings.tokens_per_second > 0.0 {
             self.last_speed = Some(done.timings.tokens_per_second);
@@ -107,7 +99,9 @@ impl App {
             ),
             _ => {}
         }
-        self.dispatch_next()
+        let mut effects = vec![Effect::SaveSession];
+        effects.extend(self.dispatch_next());
+        effects
     }
 
     fn on_error(&mut self, e: EngineError) -> Vec<Effect> {
@@ -122,21 +116,26 @@ impl App {
                 return Vec::new();
             }
             EngineError::Gone => self.engine_gone = true,
-            EngineError::PromptTooLong { .. } | EngineError::Decode(_) => {}
+            EngineError::PromptTooLong { .. }
+            | EngineError::MessageTooLong { .. }
+            | EngineError::Decode(_) => {}
         }
         // Errors other than loading end the running generation (no Done follows).
+        let mut effects = Vec::new();
         if let Some(i) = self.conv.running() {
             let turn = &mut self.conv.turns[i];
             turn.state = TurnState::Failed(text.clone());
             turn.cancel_requested = false;
+            effects.push(Effect::SaveSession);
         }
         self.notify(Level::Error, text);
         if self.engine_gone {
             for t in self.conv.turns.iter_mut().filter(|t| t.is_queued()) {
                 t.state = TurnState::Failed("not sent: the engine stopped".into());
             }
-            return Vec::new();
+            return effects;
         }
-        self.dispatch_next()
+        effects.extend(self.dispatch_next());
+        effects
     }
 }

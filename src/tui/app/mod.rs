@@ -2,14 +2,13 @@
 //! [`Effect`]s the runtime must run. Pure: no I/O, no clock, no terminal.
 //!
 //! `keymap` maps keys to actions and `actions` applies them; `engine_events` applies what the
-//! engine reports; `commands` parses slash commands and `slash` runs them; `conversation` holds
-//! the turns and builds the next request's messages; `input` is the editor and prompt history;
+//! engine reports; `commands` parses slash commands and `slash` runs them (the turns themselves live in
+//! `crate::conversation`); `input` is the editor and prompt history;
 //! `layout` is the pure screen layout shared with the view; `scroll` a pane's position;
 //! `phase` what the status bar says the app is doing; `profile_ops` profiles ⇄ settings.
 
 mod actions;
 pub mod commands;
-pub mod conversation;
 mod engine_events;
 pub mod input;
 pub mod keymap;
@@ -22,13 +21,13 @@ mod slash;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use crate::conversation::{Conversation, Turn, TurnState};
 use crate::engine::{Command, GenerateRequest, ModelInfo};
 use crate::prompt;
 use crate::settings::RunSettings;
 use crate::theme::{Purpose, Theme};
 use crate::tui::msg::{Effect, Msg};
 use crate::tui::view;
-use conversation::{Conversation, Turn, TurnState};
 use input::Input;
 use keymap::{Focus, KeyContext};
 use layout::{LayoutParams, Pane, PaneSet, Screen};
@@ -306,7 +305,7 @@ impl App {
         } else {
             prompt_text.clone()
         };
-        let messages = conversation::messages(
+        let messages = crate::conversation::messages(
             s.system.as_deref(),
             s.history,
             &s.router.tags,
@@ -346,10 +345,25 @@ impl App {
         effects
     }
 
+    /// Continues a saved conversation: its turns come first, as if answered in this chat.
+    pub fn resume(&mut self, turns: Vec<Turn>, note: impl Into<String>) {
+        let queued: Vec<Turn> = self.conv.turns.drain(..).collect();
+        self.conv.turns = turns;
+        self.conv.turns.extend(queued);
+        self.lines.clear();
+        self.notify(Level::Info, note);
+    }
+
+    /// The loaded model's name.
+    pub fn model_name(&self) -> Option<&str> {
+        self.model.as_ref().map(|m| m.name.as_str())
+    }
+
     /// Drops the conversation (cancelling what runs) and starts afresh.
     fn new_conversation(&mut self) -> Vec<Effect> {
-        let effects = self.cancel_running();
-        self.conv.turns.clear();
+        let mut effects = self.cancel_running();
+        // The old conversation is saved as it stands (a running turn as interrupted).
+        effects.push(Effect::NewSession(std::mem::take(&mut self.conv.turns)));
         self.ui.selected = None;
         self.ui.scroll = [Scroll::FOLLOW; 3];
         self.lines.clear();

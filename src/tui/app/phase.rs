@@ -1,7 +1,7 @@
 //! What the app is doing, for the status bar: loading, waiting, processing the prompt,
 //! thinking, reflecting, answering, or idle. Derived from the state, never stored.
 
-use super::conversation::{Conversation, Turn};
+use crate::conversation::{Conversation, Turn};
 use crate::stream::Channel;
 
 /// Whether the model is loading, ready or failed.
@@ -78,7 +78,7 @@ pub fn phase(load: &Load, conv: &Conversation) -> Phase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::app::conversation::TurnState;
+    use crate::conversation::TurnState;
 
     #[test]
     fn phases_follow_load_and_the_latest_channel() {

@@ -1,19 +1,23 @@
 //! What each block of a pane looks like: the welcome text, a user message, an answer (Markdown
 //! plus its state: queued, working, interrupted, failed, cut short), a paragraph of thinking,
 //! a reflection marker in the thinking flow, a numbered reflection, a placeholder note.
-//! All model text passes through `term_safe::neutralise` here, before any buffer sees it.
+//! All model text passes through `term_safe::neutralise` here (answers in `md_memo`), before
+//! any buffer sees it.
 
-use super::markdown::{self, MdStyles};
+use super::lines::Lines;
+use super::markdown::MdStyles;
+use super::md_memo;
 use super::style;
 use super::wrap::{self, Logical};
+use crate::conversation::{Reflection, Turn, TurnState};
 use crate::engine::StopReason;
 use crate::term_safe::neutralise;
 use crate::theme::{Purpose, Theme};
-use crate::tui::app::conversation::{Reflection, Turn, TurnState};
 use crate::tui::app::phase::{self, Load};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 
 /// A block of a pane, borrowing what it shows.
 #[derive(Clone, Copy, Debug)]
@@ -92,7 +96,7 @@ impl Kind<'_> {
     }
 
     /// The block's lines at `width` columns.
-    pub fn render(&self, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    pub fn render(&self, theme: &Theme, width: usize) -> Lines {
         let of = |p| style::of(theme, p);
         let mut out = Vec::new();
         match *self {
@@ -124,7 +128,7 @@ impl Kind<'_> {
                     wrap::wrap(&l, width, &mut out);
                 }
             }
-            Kind::Answer { turn, ready } => answer(turn, ready, theme, width, &mut out),
+            Kind::Answer { turn, ready } => return answer(turn, ready, theme, width),
             Kind::Thinking { text, gap } => {
                 if gap {
                     out.push(Line::default());
@@ -155,7 +159,7 @@ impl Kind<'_> {
                 wrap::plain(text, s, width, &mut out);
             }
         }
-        out
+        out.into()
     }
 }
 
@@ -185,9 +189,11 @@ fn welcome(load: &Load, theme: &Theme, width: usize, out: &mut Vec<Line<'static>
     wrap::plain(state, muted, width, out);
 }
 
-fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize, out: &mut Vec<Line<'static>>) {
+/// A blank line, the Markdown (its finished blocks a run shared with `md_memo`), and a note
+/// on the turn's state where it needs one.
+fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize) -> Lines {
     let of = |p| style::of(theme, p);
-    out.push(Line::default());
+    let mut runs = vec![Arc::new(vec![Line::default()])];
     let body = turn.answer.trim();
     if !body.is_empty() {
         let st = MdStyles {
@@ -196,7 +202,7 @@ fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize, out: &mut Vec<L
             muted: of(Purpose::Muted),
             color: style::has_color(theme),
         };
-        out.extend(markdown::render(&neutralise(body), st, width));
+        runs.extend(md_memo::render(body, st, width));
     }
     let note = of(Purpose::Muted).add_modifier(Modifier::ITALIC);
     let (text, s): (String, Style) = match &turn.state {
@@ -205,7 +211,7 @@ fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize, out: &mut Vec<L
         TurnState::Running if body.is_empty() => {
             (format!("… {}", phase::of_turn(turn).label()), note)
         }
-        TurnState::Running => return,
+        TurnState::Running => return Lines::from_runs(runs),
         TurnState::Interrupted if turn.id == 0 => (
             "⏹ cancelled before it was sent".into(),
             of(Purpose::Warning),
@@ -219,8 +225,11 @@ fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize, out: &mut Vec<L
             ),
             Some(StopReason::MaxTokens) => ("⚠ stopped at max_tokens".into(), of(Purpose::Warning)),
             _ if body.is_empty() => ("(no answer)".into(), note),
-            _ => return,
+            _ => return Lines::from_runs(runs),
         },
     };
-    wrap::plain(&text, s, width, out);
+    let mut out = Vec::new();
+    wrap::plain(&text, s, width, &mut out);
+    runs.push(Arc::new(out));
+    Lines::from_runs(runs)
 }

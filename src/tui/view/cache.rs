@@ -6,17 +6,13 @@
 //! It is derived data, not state: the view and the reducer (measuring for scrolling) fill it
 //! through a shared reference, hence the `RefCell`.
 
-use ratatui::text::Line;
+pub use super::lines::Lines;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 
 /// Which block: the pane, the turn, the part of the turn, and a position within the part.
 pub type Key = (u8, usize, usize, usize);
-
-/// Wrapped lines, shared between the memo and a frame.
-pub type Lines = Arc<Vec<Line<'static>>>;
 
 struct Entry {
     fingerprint: u64,
@@ -47,7 +43,7 @@ impl LineCache {
         fingerprint: u64,
         width: u16,
         theme_rev: u64,
-        render: impl FnOnce() -> Vec<Line<'static>>,
+        render: impl FnOnce() -> Lines,
     ) -> Lines {
         if let Ok(map) = self.map.try_borrow() {
             if let Some(e) = map.get(&key) {
@@ -56,7 +52,7 @@ impl LineCache {
                 }
             }
         }
-        let lines = Arc::new(render());
+        let lines = render();
         if let Ok(mut map) = self.map.try_borrow_mut() {
             map.insert(
                 key,
@@ -88,6 +84,7 @@ impl LineCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::text::Line;
     use std::cell::Cell;
 
     #[test]
@@ -96,7 +93,7 @@ mod tests {
         let calls = Cell::new(0);
         let render = || {
             calls.set(calls.get() + 1);
-            vec![Line::from("x")]
+            Lines::from(vec![Line::from("x")])
         };
         cache.get((0, 0, 0, 0), 1, 80, 0, render);
         cache.get((0, 0, 0, 0), 1, 80, 0, render);

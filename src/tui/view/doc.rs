@@ -6,7 +6,7 @@
 
 use super::blocks::Kind;
 use super::cache::{Key, Lines};
-use crate::tui::app::conversation::ThinkingPart;
+use crate::conversation::ThinkingPart;
 use crate::tui::app::layout::Pane;
 use crate::tui::app::{App, Load};
 use ratatui::layout::Rect;
@@ -84,12 +84,14 @@ fn thinking_blocks(app: &App) -> Vec<Block<'_>> {
                     if piece.trim().is_empty() {
                         continue;
                     }
-                    let gap = !out.is_empty();
-                    out.push(Block {
-                        key: (1, t, pi, offset),
-                        turn: Some(t),
-                        kind: Kind::Thinking { text: piece, gap },
-                    });
+                    for (i, (at, lines)) in chunks(piece).enumerate() {
+                        let gap = i == 0 && !out.is_empty();
+                        out.push(Block {
+                            key: (1, t, pi, offset + at),
+                            turn: Some(t),
+                            kind: Kind::Thinking { text: lines, gap },
+                        });
+                    }
                 }
             }
             ThinkingPart::Reflection(n) => {
@@ -113,6 +115,27 @@ fn thinking_blocks(app: &App) -> Vec<Block<'_>> {
         );
     }
     out
+}
+
+/// Bytes after which a long paragraph of thinking is split at its next newline.
+const CHUNK: usize = 2048;
+
+/// A paragraph of thinking as runs of whole lines of about [`CHUNK`] bytes, with their offsets:
+/// plain text wraps line by line, so the runs render as the paragraph does, and a paragraph
+/// streamed line by line without a blank line re-wraps only its last run. Where a run ends
+/// depends only on the text before, so it does not move as text is added.
+fn chunks(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let at = start?;
+        let end = text.as_bytes()[at..]
+            .iter()
+            .skip(CHUNK)
+            .position(|&b| b == b'\n')
+            .map(|p| at + CHUNK + p);
+        start = end.map(|e| e + 1);
+        Some((at, &text[at..end.unwrap_or(text.len())]))
+    })
 }
 
 fn reflection_blocks(app: &App) -> Vec<Block<'_>> {
@@ -263,4 +286,35 @@ pub fn turn_at(app: &App, inner: Rect, row: u16) -> Option<usize> {
     }
     let w = window(app, Pane::Output, inner.width, inner.height);
     w.rows.get(usize::from(offset)).and_then(|r| r.turn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{chunks, CHUNK};
+    use crate::tui::view::wrap;
+    use ratatui::style::Style;
+
+    #[test]
+    fn thinking_runs_are_whole_lines_that_stay_put_and_wrap_as_the_whole() {
+        let text: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+        let runs: Vec<(usize, &str)> = chunks(&text).collect();
+        assert!(runs.len() > 5 && runs.iter().all(|(_, r)| r.len() < CHUNK + 20));
+        for (at, run) in &runs {
+            assert_eq!(&text[*at..*at + run.len()], *run);
+        }
+        let joined: Vec<&str> = runs.iter().map(|(_, r)| *r).collect();
+        assert_eq!(joined.join("\n"), text);
+        // As the text grows, the runs before the last stay as they were.
+        for end in (0..text.len()).step_by(101) {
+            let grown: Vec<(usize, &str)> = chunks(&text[..end]).collect();
+            assert_eq!(grown[..grown.len() - 1], runs[..grown.len() - 1]);
+        }
+        let wrapped = |t: &str| {
+            let mut out = Vec::new();
+            wrap::plain(t, Style::default(), 9, &mut out);
+            out
+        };
+        let pieces: Vec<_> = runs.iter().flat_map(|(_, r)| wrapped(r)).collect();
+        assert_eq!(pieces, wrapped(&text));
+    }
 }

@@ -1,6 +1,7 @@
 //! Answers as Markdown (pulldown-cmark): headings, emphasis, strike-through, lists, block
 //! quotes, links, rules, tables, inline code and fenced code blocks with syntax highlighting,
 //! wrapped to the pane's width. Unfinished Markdown (mid-stream) renders as far as it goes.
+//! It also says where a text can be cut so that `md_memo` renders a growing answer piecewise.
 
 use super::highlight::highlight;
 use super::wrap::{self, Logical};
@@ -9,7 +10,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 /// The styles Markdown is drawn with.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MdStyles {
     /// Ordinary answer text.
     pub base: Style,
@@ -39,6 +40,7 @@ struct Table {
 struct Md {
     width: usize,
     st: MdStyles,
+    before: Before,
     out: Vec<Line<'static>>,
     cur: Vec<Span<'static>>,
     styles: Vec<Style>,
@@ -50,11 +52,61 @@ struct Md {
     links: Vec<(String, usize)>,
 }
 
+/// What comes before the Markdown being rendered, for the blank line between blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Before {
+    Nothing,
+    /// Lines, the last of them not blank.
+    Text,
+    /// Lines, the last of them blank.
+    Blank,
+}
+
+impl Before {
+    /// What lines ending in `last` make of the text after them.
+    pub fn of(last: Option<&Line<'_>>) -> Before {
+        match last {
+            None => Before::Nothing,
+            Some(l) if l.width() == 0 => Before::Blank,
+            Some(_) => Before::Text,
+        }
+    }
+}
+
+/// Markdown rendered after what came [`Before`] it.
+#[derive(Debug)]
+pub struct Part {
+    /// The lines, trailing blank lines kept (text after them may need them).
+    pub lines: Vec<Line<'static>>,
+    /// The last place where text appended later cannot change what comes before: the start
+    /// of the last top-level block that follows a blank line and whose first line is complete,
+    /// as (byte offset, lines before it). The text from there renders after those lines as it
+    /// does here, whatever follows it.
+    pub cut: Option<(usize, usize)>,
+    /// The text defines link references, which can change how text before them renders.
+    pub defines: bool,
+}
+
 /// Renders Markdown to lines of `width` columns.
 pub fn render(text: &str, st: MdStyles, width: usize) -> Vec<Line<'static>> {
+    let mut lines = render_part(text, st, width, Before::Nothing).lines;
+    trim_end(&mut lines);
+    lines
+}
+
+/// Drops trailing blank lines.
+pub fn trim_end(lines: &mut Vec<Line<'static>>) {
+    while lines.last().is_some_and(|l| l.width() == 0) {
+        lines.pop();
+    }
+}
+
+/// Renders Markdown that follows `before`, and finds where it can be cut (see [`Part`]).
+pub fn render_part(text: &str, st: MdStyles, width: usize, before: Before) -> Part {
     let mut md = Md {
         width,
         st,
+        before,
         out: Vec::new(),
         cur: Vec::new(),
         styles: Vec::new(),
@@ -66,17 +118,47 @@ pub fn render(text: &str, st: MdStyles, width: usize) -> Vec<Line<'static>> {
     };
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
-    for event in Parser::new_ext(text, options) {
+    let parser = Parser::new_ext(text, options);
+    let defines = parser.reference_definitions().iter().next().is_some();
+    let (mut depth, mut cut) = (0usize, None);
+    for (event, range) in parser.into_offset_iter() {
+        if depth == 0 && matches!(event, Event::Start(_) | Event::Rule) && md.idle() {
+            if let Some(at) = cut_at(text, range.start) {
+                cut = Some((at, md.out.len()));
+            }
+        }
+        match event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
         md.event(event);
     }
     md.flush(false);
     if let Some((lang, code)) = md.code.take() {
         md.code_block(&lang, &code);
     }
-    while md.out.last().is_some_and(|l| l.width() == 0) {
-        md.out.pop();
+    Part {
+        lines: md.out,
+        cut,
+        defines,
     }
-    md.out
+}
+
+/// The start of the line of a top-level block starting at `start`, if the block can be cut
+/// from what precedes it: only indentation before it on its line, a blank line before that
+/// (so the block before is closed whatever follows: not by an interruption that more text on
+/// this line could undo), and its first line complete (so that it cannot turn into a
+/// continuation of a list before it).
+fn cut_at(text: &str, start: usize) -> Option<usize> {
+    let line = text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
+    let blank = |s: &str| s.chars().all(|c| c == ' ' || c == '\t');
+    if line == 0 || !blank(&text[line..start]) || !text[start..].contains('\n') {
+        return None;
+    }
+    let above = &text[..line - 1];
+    let from = above.rfind('\n').map_or(0, |i| i + 1);
+    blank(&above[from..]).then_some(line)
 }
 
 impl Md {
@@ -141,13 +223,29 @@ impl Md {
         self.emit(&spans, hard);
     }
 
+    /// Nothing open: between top-level blocks.
+    fn idle(&self) -> bool {
+        self.cur.is_empty()
+            && self.styles.is_empty()
+            && self.prefixes.is_empty()
+            && self.lists.is_empty()
+            && self.code.is_none()
+            && self.table.is_none()
+            && self.links.is_empty()
+    }
+
     /// A blank line between blocks (none at the start, none doubled, none inside lists).
     fn block_start(&mut self) {
         self.flush(false);
-        if self.out.is_empty() || !self.lists.is_empty() {
+        if !self.lists.is_empty() {
             return;
         }
-        if self.out.last().is_some_and(|l| l.width() == 0) {
+        let before = match self.out.last() {
+            None => self.before,
+            Some(l) if l.width() == 0 => Before::Blank,
+            Some(_) => Before::Text,
+        };
+        if before != Before::Text {
             return;
         }
         let bars: Vec<Span<'static>> = self

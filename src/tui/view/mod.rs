@@ -4,8 +4,9 @@
 //!
 //! `style` maps the theme onto ratatui; `wrap` wraps styled text by display width; `markdown`
 //! and `highlight` render answers; `blocks` says what each block looks like and `doc` which
-//! rows a pane shows; `cache` memoises wrapped lines; `panes`, `input_box`, `status`,
-//! `banner` and `help` draw the regions of the screen.
+//! rows a pane shows; `cache` memoises wrapped lines per block, as shared runs (`lines`); `md_memo` and `wrap_memo` keep
+//! the finished part of a growing answer or paragraph, so that a frame renders only the rest;
+//! `panes`, `input_box`, `status`, `banner` and `help` draw the regions of the screen.
 
 pub mod banner;
 pub mod blocks;
@@ -14,11 +15,14 @@ pub mod doc;
 pub mod help;
 pub mod highlight;
 pub mod input_box;
+pub mod lines;
 pub mod markdown;
+pub mod md_memo;
 pub mod panes;
 pub mod status;
 pub mod style;
 pub mod wrap;
+pub mod wrap_memo;
 
 #[cfg(test)]
 mod snapshot_tests;

@@ -206,10 +206,76 @@ fn streaming_rewraps_only_the_last_message() {
         .iter()
         .zip(&after)
         .enumerate()
-        .filter(|(_, (x, y))| !std::sync::Arc::ptr_eq(x, y))
+        .filter(|(_, (x, y))| !super::lines::Lines::ptr_eq(x, y))
         .map(|(i, _)| i)
         .collect();
     assert_eq!(rewrapped, [after.len() - 1], "only the streaming answer");
+}
+
+/// Every line of every pane at `width`, block after block.
+fn all_lines(a: &App, width: u16) -> Vec<ratatui::text::Line<'static>> {
+    use crate::tui::app::layout::Pane;
+    Pane::ALL
+        .iter()
+        .flat_map(|p| super::doc::blocks(a, *p))
+        .flat_map(|b| {
+            let lines = super::doc::lines_of(a, &b, width);
+            lines.iter().cloned().collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_streamed_turn_renders_as_if_it_came_at_once() {
+    // Long enough for every memo: a thinking paragraph of many lines, a long paragraph, a list
+    // and code in the answer. ASCII, so that any byte is a place to cut.
+    let thinking: String = (0..300).map(|i| format!("thought {i} goes on\n")).collect();
+    let words: String = (0..300).map(|i| format!("w{i} ")).collect();
+    let code: String = (0..40).map(|i| format!("let x{i} = {i}; // n\n")).collect();
+    let answer =
+        format!("# Title\n\n{words}\n\n- a *b*\n- c\n\n```rust\n{code}```\n\n{words}and `end`.");
+    let mut streamed = loaded();
+    send(&mut streamed, "q");
+    let mut frame = 0;
+    for (channel, all, step) in [
+        (Channel::Thinking, &thinking, 97),
+        (Channel::Output, &answer, 13),
+    ] {
+        for piece in all.as_bytes().chunks(step) {
+            let piece = std::str::from_utf8(piece).expect("ascii");
+            streamed.update(text(1, channel, piece));
+            frame += 1;
+            // Now and then at another width, as when the terminal is resized mid-stream.
+            let width = if frame % 7 == 0 { 80 } else { 100 };
+            render(&streamed, width, 30);
+        }
+    }
+    let fresh = || {
+        super::md_memo::clear();
+        super::wrap_memo::clear();
+        let mut a = loaded();
+        send(&mut a, "q");
+        a.update(text(1, Channel::Thinking, &thinking));
+        a.update(text(1, Channel::Output, &answer));
+        a
+    };
+    // The reference wraps every line from scratch.
+    let reference = |a: &App, width| super::wrap_memo::without(|| all_lines(a, width));
+    for width in [58, 37, 58] {
+        assert_eq!(all_lines(&streamed, width), reference(&fresh(), width));
+    }
+    let finish = |a: &mut App| {
+        a.update(crate::tui::app::tests::done(
+            1,
+            crate::engine::StopReason::EndOfTurn,
+        ))
+    };
+    finish(&mut streamed);
+    let mut whole = fresh();
+    finish(&mut whole);
+    assert_eq!(all_lines(&streamed, 58), reference(&whole, 58));
+    let whole_screen = super::wrap_memo::without(|| screen(&render(&whole, 100, 30)));
+    assert_eq!(screen(&render(&streamed, 100, 30)), whole_screen);
 }
 
 /// Frame times with a ~10,000-line conversation (run with `--ignored --nocapture`, ideally

@@ -3,6 +3,7 @@
 //! carry a prefix for its first row and another for the rows it wraps onto (list bullets,
 //! quote bars, indentation).
 
+use super::wrap_memo;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_segmentation::UnicodeSegmentation;
@@ -32,23 +33,71 @@ fn spans_width(spans: &[Span<'_>]) -> usize {
     spans.iter().map(|s| width(&s.content)).sum()
 }
 
-/// A grapheme of the input: its text, columns, and which span it came from.
+/// A place in a logical line's spans: a span and a byte offset in its text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pos {
+    pub span: usize,
+    pub byte: usize,
+}
+
+/// Where a row (not the first) starts, from which a line that begins the same way can be wrapped
+/// again without the rows before it (see `wrap_memo`).
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    /// Rows before it.
+    pub row: usize,
+    /// Where the row's text starts.
+    pub at: Pos,
+    /// The end of the text that decided the rows so far: a line that has the same spans up to
+    /// past this point has the same rows before `at`.
+    pub seen: Pos,
+}
+
+/// A grapheme of the input: its text, columns, which span it came from and where in it.
 struct G<'a> {
     s: &'a str,
     w: usize,
     span: usize,
+    /// Byte range of the source grapheme in its span (a tab's four pieces share it).
+    at: usize,
+    end: usize,
+    /// A tab's second to fourth piece.
+    piece: bool,
     space: bool,
 }
 
-fn graphemes<'a>(spans: &'a [Span<'static>]) -> Vec<G<'a>> {
+impl G<'_> {
+    fn at(&self) -> Pos {
+        Pos {
+            span: self.span,
+            byte: self.at,
+        }
+    }
+
+    fn end(&self) -> Pos {
+        Pos {
+            span: self.span,
+            byte: self.end,
+        }
+    }
+}
+
+/// The graphemes of `spans` from `from` (a grapheme boundary) on.
+fn graphemes<'a>(spans: &'a [Span<'static>], from: Pos) -> Vec<G<'a>> {
     let mut out = Vec::new();
-    for (i, span) in spans.iter().enumerate() {
-        for g in span.content.graphemes(true) {
+    for (i, span) in spans.iter().enumerate().skip(from.span) {
+        let skip = if i == from.span { from.byte } else { 0 };
+        let text = span.content.get(skip..).unwrap_or_default();
+        for (at, g) in text.grapheme_indices(true) {
+            let (at, end) = (skip + at, skip + at + g.len());
             if g == "\t" {
-                out.extend(TAB.split_inclusive(' ').map(|s| G {
+                out.extend(TAB.split_inclusive(' ').enumerate().map(|(k, s)| G {
                     s,
                     w: 1,
                     span: i,
+                    at,
+                    end,
+                    piece: k > 0,
                     space: true,
                 }));
             } else if g.chars().any(char::is_control) {
@@ -58,6 +107,9 @@ fn graphemes<'a>(spans: &'a [Span<'static>]) -> Vec<G<'a>> {
                     s: g,
                     w: width(g),
                     span: i,
+                    at,
+                    end,
+                    piece: false,
                     space: g.chars().all(char::is_whitespace),
                 });
             }
@@ -67,10 +119,26 @@ fn graphemes<'a>(spans: &'a [Span<'static>]) -> Vec<G<'a>> {
 }
 
 /// Wraps `l` to `width` columns, appending the rows to `out` (at least one row).
-pub fn wrap<'a>(l: &Logical<'a>, width: usize, out: &mut Vec<Line<'static>>) {
+pub fn wrap(l: &Logical<'_>, width: usize, out: &mut Vec<Line<'static>>) {
     if width == 0 {
         return;
     }
+    if wrap_memo::applies(l) {
+        wrap_memo::wrap(l, width, out);
+    } else {
+        wrap_from(l, width, None, &mut Vec::new(), out);
+    }
+}
+
+/// Wraps `l` (`width` > 0) from the start, or only the rows from `from` on (a mark of a line
+/// that began the same way), appending the rows to `out` and the marks found to `marks`.
+pub(super) fn wrap_from<'a>(
+    l: &Logical<'a>,
+    width: usize,
+    from: Option<&Mark>,
+    marks: &mut Vec<Mark>,
+    out: &mut Vec<Line<'static>>,
+) {
     // A prefix that leaves no room for text is dropped.
     let fit = |p: &'a [Span<'static>]| {
         let w = spans_width(p);
@@ -82,14 +150,16 @@ pub fn wrap<'a>(l: &Logical<'a>, width: usize, out: &mut Vec<Line<'static>>) {
     };
     let (first, first_w) = fit(l.first);
     let (rest, rest_w) = fit(l.rest);
-    let g = graphemes(l.spans);
+    let (at, before) = from.map_or((Pos::default(), 0), |m| (m.at, m.row));
+    let g = graphemes(l.spans, at);
+    let avail = (width - first_w, width - rest_w);
     let rows = if l.hard {
-        hard_rows(&g, width - first_w, width - rest_w)
+        hard_rows(&g, avail, before, marks)
     } else {
-        word_rows(&g, width - first_w, width - rest_w)
+        word_rows(&g, avail, before, marks)
     };
     for (i, (start, end)) in rows.into_iter().enumerate() {
-        let mut spans: Vec<Span<'static>> = if i == 0 {
+        let mut spans: Vec<Span<'static>> = if i == 0 && before == 0 {
             first.to_vec()
         } else {
             rest.to_vec()
@@ -108,13 +178,28 @@ pub fn wrap<'a>(l: &Logical<'a>, width: usize, out: &mut Vec<Line<'static>>) {
     }
 }
 
-fn hard_rows(g: &[G<'_>], first: usize, rest: usize) -> Vec<(usize, usize)> {
+/// Rows broken anywhere; `(first, rest)` are the columns of the first row and of the others;
+/// `before` rows came before `g` (so its first row is not the line's first).
+fn hard_rows(
+    g: &[G<'_>],
+    (first, rest): (usize, usize),
+    before: usize,
+    marks: &mut Vec<Mark>,
+) -> Vec<(usize, usize)> {
     let mut rows = Vec::new();
-    let (mut start, mut used, mut avail) = (0, 0, first);
+    let (mut start, mut used) = (0, 0);
+    let mut avail = if before > 0 { rest } else { first };
     for (k, gr) in g.iter().enumerate() {
         if used + gr.w > avail && used > 0 {
             rows.push((start, k));
             (start, used, avail) = (k, 0, rest);
+            if !gr.piece {
+                marks.push(Mark {
+                    row: before + rows.len(),
+                    at: gr.at(),
+                    seen: gr.end(),
+                });
+            }
         }
         used += gr.w;
     }
@@ -122,15 +207,32 @@ fn hard_rows(g: &[G<'_>], first: usize, rest: usize) -> Vec<(usize, usize)> {
     rows
 }
 
-fn word_rows(g: &[G<'_>], first: usize, rest: usize) -> Vec<(usize, usize)> {
+/// Rows broken at word boundaries (long words anywhere); arguments as for [`hard_rows`].
+fn word_rows(
+    g: &[G<'_>],
+    (first, rest): (usize, usize),
+    before: usize,
+    marks: &mut Vec<Mark>,
+) -> Vec<(usize, usize)> {
     let trim_end = |start: usize, mut end: usize| {
         while end > start && g[end - 1].space {
             end -= 1;
         }
         end
     };
+    // A row starts at `k` after a decision that looked as far as `g[j]`.
+    let mark = |marks: &mut Vec<Mark>, rows: usize, k: usize, j: usize| {
+        if j < g.len() {
+            marks.push(Mark {
+                row: before + rows,
+                at: g[k].at(),
+                seen: g[j].end(),
+            });
+        }
+    };
     let mut rows = Vec::new();
-    let (mut start, mut used, mut avail) = (0, 0, first);
+    let (mut start, mut used) = (0, 0);
+    let mut avail = if before > 0 { rest } else { first };
     let mut i = 0;
     while i < g.len() {
         let space = g[i].space;
@@ -141,13 +243,14 @@ fn word_rows(g: &[G<'_>], first: usize, rest: usize) -> Vec<(usize, usize)> {
             j += 1;
         }
         if space {
-            if used == 0 && !rows.is_empty() {
+            if used == 0 && (before > 0 || !rows.is_empty()) {
                 start = j;
             } else if used + w <= avail {
                 used += w;
             } else {
                 rows.push((start, i));
                 (start, used, avail) = (j, 0, rest);
+                mark(marks, rows.len(), j, j);
             }
             i = j;
             continue;
@@ -160,6 +263,7 @@ fn word_rows(g: &[G<'_>], first: usize, rest: usize) -> Vec<(usize, usize)> {
         if used > 0 && w <= rest {
             rows.push((start, trim_end(start, i)));
             (start, used, avail) = (i, 0, rest);
+            mark(marks, rows.len(), i, j);
             continue;
         }
         for (k, gr) in g.iter().enumerate().take(j).skip(i) {

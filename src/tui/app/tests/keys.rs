@@ -1,7 +1,7 @@
 //! Keys through the reducer: cancel, quit, history, copy, new conversation, help, panes.
 
 use super::*;
-use crate::tui::app::conversation::TurnState;
+use crate::conversation::TurnState;
 use crate::tui::app::keymap::Focus;
 use crate::tui::app::layout::Pane;
 use crate::tui::app::Level;

@@ -3,6 +3,7 @@
 mod keys;
 mod scroll;
 mod send;
+mod session;
 mod slash;
 mod stream;
 

@@ -1,8 +1,8 @@
 //! Sending: queued while loading, sent on load; the request's messages and settings.
 
 use super::*;
+use crate::conversation::TurnState;
 use crate::engine::Role;
-use crate::tui::app::conversation::TurnState;
 use crate::tui::app::{Level, Phase};
 
 #[test]

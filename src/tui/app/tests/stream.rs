@@ -1,8 +1,8 @@
 //! Streaming: engine events fill the right turn and panes; the end of a turn; errors.
 
 use super::*;
+use crate::conversation::{ThinkingPart, TurnState};
 use crate::engine::EngineError;
-use crate::tui::app::conversation::{ThinkingPart, TurnState};
 use crate::tui::app::{Level, Phase};
 
 #[test]
@@ -130,7 +130,10 @@ fn a_gone_engine_fails_what_waits() {
     send(&mut a, "one");
     send(&mut a, "two");
     let fx = a.update(Msg::Engine(EngineEvent::Error(EngineError::Gone)));
-    assert!(fx.is_empty());
+    assert!(
+        matches!(fx[..], [Effect::SaveSession]),
+        "only the failed turn is saved; nothing is sent"
+    );
     assert!(a
         .turns()
         .iter()

@@ -1,7 +1,8 @@
-//! The conversation: each turn as the user sent it and as the model answered it, and the one
-//! pure function that turns earlier turns into the messages of the next request.
+//! The conversation, shared by the chat, pipe mode and saved sessions: each turn as the user
+//! sent it and as the model answered it, and the one pure function that turns earlier turns
+//! into the messages of the next request.
 
-use crate::engine::{ChatMessage, Role, StopReason, Timings, Usage};
+use crate::engine::{ChatMessage, Completion, Role, StopReason, Timings, Usage};
 use crate::profile::History;
 use crate::stream::{Channel, TagSet};
 
@@ -20,8 +21,10 @@ pub enum TurnState {
     Failed(String),
 }
 
-/// A piece of the thinking flow: text, or the place where a reflection happened.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A piece of the thinking flow: text, or the place where a reflection happened. Saved
+/// sessions spell it `{"text": "…"}` / `{"reflection": n}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ThinkingPart {
     Text(String),
     /// Reflection `n` (1-based) started here.
@@ -146,13 +149,20 @@ impl Turn {
 
     /// The thinking text without reflection markers.
     pub fn thinking_text(&self) -> String {
-        self.thinking
-            .iter()
-            .filter_map(|p| match p {
-                ThinkingPart::Text(t) => Some(t.as_str()),
-                ThinkingPart::Reflection(_) => None,
-            })
-            .collect()
+        thinking_text(&self.thinking)
+    }
+
+    /// The engine finished this turn: interrupted when cancelled, else done, with its stats.
+    pub fn finish(&mut self, done: &Completion) {
+        self.state = if done.stop_reason == StopReason::Cancelled {
+            TurnState::Interrupted
+        } else {
+            TurnState::Done
+        };
+        self.stop_reason = Some(done.stop_reason);
+        self.usage = Some(done.usage);
+        self.timings = Some(done.timings);
+        self.cancel_requested = false;
     }
 
     /// Context tokens this turn uses: exact after `Done`, else the prompt plus the text events.
@@ -162,6 +172,17 @@ impl Turn {
             None => self.prompt_tokens.unwrap_or(0).saturating_add(self.pieces),
         }
     }
+}
+
+/// The text of a thinking flow without its reflection markers.
+pub fn thinking_text(parts: &[ThinkingPart]) -> String {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            ThinkingPart::Text(t) => Some(t.as_str()),
+            ThinkingPart::Reflection(_) => None,
+        })
+        .collect()
 }
 
 /// All turns of the current conversation, and the next generation id.

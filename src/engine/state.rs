@@ -1,0 +1,97 @@
+//! The KV cache on disk (`Command::StateFile`): written after a generation, restored into an
+//! empty cache before the next, so that a conversation continued by a new process decodes only
+//! its new message. llama.cpp aborts the process on some damaged state files, so a file is
+//! handed to it only when its size matches the one recorded in a `.meta` file written after it.
+
+use super::generate::Loaded;
+use std::path::{Path, PathBuf};
+
+/// `<state file>.meta`: "BYTES TOKENS".
+fn meta_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".meta");
+    PathBuf::from(p)
+}
+
+/// Why a state file is not used, or the number of tokens it holds.
+fn check(path: &Path, n_ctx: usize) -> Result<usize, String> {
+    let meta = std::fs::read_to_string(meta_path(path)).map_err(|e| format!("no .meta: {e}"))?;
+    let mut fields = meta.split_whitespace().map(str::parse::<u64>);
+    let (Some(Ok(bytes)), Some(Ok(tokens))) = (fields.next(), fields.next()) else {
+        return Err(format!("unreadable .meta: {meta:?}"));
+    };
+    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len != bytes {
+        return Err(format!("{len} bytes, but {bytes} were written"));
+    }
+    if tokens as usize >= n_ctx {
+        return Err(format!("{tokens} tokens do not fit a context of {n_ctx}"));
+    }
+    Ok(tokens as usize)
+}
+
+impl Loaded<'_> {
+    /// Fills an empty KV cache from a state file written by [`Loaded::save_state`]; anything
+    /// wrong (missing, damaged, another context size) leaves the cache empty. Logged only.
+    pub(super) fn restore_state(&mut self, path: &Path) {
+        if !self.cached.is_empty() || !path.is_file() {
+            return;
+        }
+        let n_ctx = self.ctx.n_ctx() as usize;
+        if let Err(why) = check(path, n_ctx) {
+            tracing::warn!(path = %path.display(), why, "state file not used");
+            return;
+        }
+        match self.ctx.state_seq_load_file(path, 0, n_ctx) {
+            Ok((tokens, bytes)) if tokens.len() < n_ctx => {
+                tracing::info!(path = %path.display(), tokens = tokens.len(), bytes, "restored the KV cache");
+                self.cached = tokens;
+            }
+            other => {
+                let why = format!("{:?}", other.map(|(t, b)| (t.len(), b)));
+                tracing::warn!(path = %path.display(), why, "state file not usable");
+                self.ctx.clear_kv_cache();
+                self.cached.clear();
+            }
+        }
+    }
+
+    /// Writes the KV cache and its token list to `path` (temporary file, rename, then the
+    /// `.meta` file). Failure only costs speed later, so it is logged, not reported.
+    pub(super) fn save_state(&self, path: &Path) {
+        if self.cached.is_empty() {
+            return;
+        }
+        let Some(dir) = path.parent() else { return };
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let meta = meta_path(path);
+        // The old .meta goes first: a crash mid-way leaves a state file that is not used.
+        let _ = std::fs::remove_file(&meta);
+        let saved = std::fs::create_dir_all(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                self.ctx
+                    .state_seq_save_file(&tmp, 0, &self.cached)
+                    .map_err(|e| e.to_string())
+            })
+            .and_then(|_| std::fs::metadata(&tmp).map_err(|e| e.to_string()))
+            .and_then(|m| {
+                std::fs::rename(&tmp, path)
+                    .and_then(|()| {
+                        std::fs::write(&meta, format!("{} {}\n", m.len(), self.cached.len()))
+                    })
+                    .map(|()| m.len())
+                    .map_err(|e| e.to_string())
+            });
+        match saved {
+            Ok(bytes) => {
+                tracing::info!(path = %path.display(), tokens = self.cached.len(), bytes, "saved the KV cache")
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                tracing::warn!(path = %path.display(), error = %e, "cannot save the KV cache");
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Exports a saved session: Markdown for people (`### Thinking`, `### Reflection N`,
+//! `### Output` per turn) or the session's JSON for programs.
+
+use super::{SavedState, Session};
+use std::fmt::Write;
+use std::path::Path;
+
+/// What `--export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Markdown,
+    Json,
+}
+
+impl ExportFormat {
+    /// JSON for a `.json` file or when JSON output was asked for; Markdown otherwise.
+    pub fn pick(to: &Path, json_asked: bool) -> ExportFormat {
+        let json_file = to
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        if json_asked || json_file {
+            ExportFormat::Json
+        } else {
+            ExportFormat::Markdown
+        }
+    }
+
+    pub fn render(self, session: &Session) -> String {
+        match self {
+            ExportFormat::Markdown => markdown(session),
+            ExportFormat::Json => {
+                let mut s = serde_json::to_string_pretty(session).unwrap_or_default();
+                s.push('\n');
+                s
+            }
+        }
+    }
+}
+
+/// The session as a Markdown document.
+pub fn markdown(session: &Session) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}\n", session.title());
+    let _ = writeln!(out, "- Session: `{}`", session.id);
+    let _ = writeln!(out, "- Model: {}", session.model);
+    let _ = writeln!(out, "- Profile: {}", session.profile);
+    let _ = writeln!(out, "- Created: {}", session.created);
+    let _ = writeln!(out, "- Updated: {}", session.updated);
+    for (i, turn) in session.turns.iter().enumerate() {
+        let _ = writeln!(out, "\n## Turn {}\n", i + 1);
+        for line in turn.prompt.lines() {
+            if line.is_empty() {
+                out.push_str(">\n");
+            } else {
+                let _ = writeln!(out, "> {line}");
+            }
+        }
+        let thinking = turn.thinking_text();
+        if !thinking.trim().is_empty() {
+            section(&mut out, "Thinking", &thinking);
+        }
+        for r in &turn.reflections {
+            section(&mut out, &format!("Reflection {}", r.n), &r.text);
+        }
+        section(&mut out, "Output", &turn.answer);
+        let mut notes = Vec::new();
+        match turn.state {
+            SavedState::Done => {}
+            SavedState::Interrupted => notes.push("interrupted".to_string()),
+            SavedState::Failed => notes.push(format!(
+                "failed: {}",
+                turn.error.as_deref().unwrap_or("unknown error")
+            )),
+        }
+        if let Some(u) = turn.usage {
+            notes.push(format!(
+                "{} prompt tokens, {} generated",
+                u.prompt_tokens, u.completion_tokens
+            ));
+        }
+        if let Some(t) = turn.timings.filter(|t| t.tokens_per_second > 0.0) {
+            notes.push(format!("{:.1} tokens/s", t.tokens_per_second));
+        }
+        if let Some(r) = turn.stop_reason {
+            notes.push(format!("stop: {}", r.as_str()));
+        }
+        if !notes.is_empty() {
+            let _ = writeln!(out, "\n*{}*", notes.join(" · "));
+        }
+    }
+    out
+}
+
+fn section(out: &mut String, heading: &str, body: &str) {
+    let body = body.trim();
+    let _ = writeln!(out, "\n### {heading}\n");
+    if body.is_empty() {
+        out.push_str("*(empty)*\n");
+    } else {
+        out.push_str(body);
+        out.push('\n');
+    }
+}

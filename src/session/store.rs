@@ -1,0 +1,319 @@
+//! The sessions directory: one JSON file per session, replaced atomically (temporary file,
+//! fsync, rename) and readable only by the user. A broken file is reported by name and never
+//! stops the others from listing or opening.
+
+use super::{Session, VERSION};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Why a session could not be found or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("no saved session '{id}' in {}; `reflect --sessions` lists them", dir.display())]
+    NotFound { id: String, dir: PathBuf },
+    #[error("'{id}' matches several sessions ({matches}); give more of the id")]
+    Ambiguous { id: String, matches: String },
+    #[error("no saved sessions yet in {}", dir.display())]
+    Empty { dir: PathBuf },
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// One file of the directory and what it holds.
+#[derive(Debug)]
+pub struct Listed {
+    pub id: String,
+    pub path: PathBuf,
+    pub session: Result<Session, SessionError>,
+}
+
+/// The sessions directory.
+#[derive(Clone, Debug)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn new(dir: impl Into<PathBuf>) -> Store {
+        Store { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where session `id` lives (whether or not it exists).
+    pub fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Reads one session file.
+    pub fn read(&self, path: &Path) -> Result<Session, SessionError> {
+        let io_err = |source| SessionError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = fs::read_to_string(path).map_err(io_err)?;
+        parse(path, &text)
+    }
+
+    /// Every `*.json` file, newest first (by last update); broken files last, by name.
+    pub fn list(&self) -> Result<Vec<Listed>, SessionError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(SessionError::Io {
+                    path: self.dir.clone(),
+                    source,
+                })
+            }
+        };
+        let mut out: Vec<Listed> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let path = e.path();
+                let id = session_id(&path)?;
+                Some(Listed {
+                    session: self.read(&path),
+                    id,
+                    path,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| match (&a.session, &b.session) {
+            (Ok(x), Ok(y)) => y.updated.cmp(&x.updated).then(b.id.cmp(&a.id)),
+            (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+            (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+            (Err(_), Err(_)) => a.id.cmp(&b.id),
+        });
+        Ok(out)
+    }
+
+    /// The session whose id is `id` or starts with it.
+    pub fn find(&self, id: &str) -> Result<Session, SessionError> {
+        let not_found = || SessionError::NotFound {
+            id: id.to_string(),
+            dir: self.dir.clone(),
+        };
+        if !valid_id(id) {
+            return Err(not_found());
+        }
+        let exact = self.path(id);
+        if exact.is_file() {
+            return self.read(&exact);
+        }
+        let ids: Vec<String> = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .filter_map(|e| session_id(&e.path()))
+                .filter(|s| s.starts_with(id))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        match &ids[..] {
+            [] => Err(not_found()),
+            [one] => self.read(&self.path(one)),
+            many => {
+                let mut many = many.to_vec();
+                many.sort();
+                Err(SessionError::Ambiguous {
+                    id: id.to_string(),
+                    matches: many.join(", "),
+                })
+            }
+        }
+    }
+
+    /// The most recently updated session that reads back.
+    pub fn latest(&self) -> Result<Session, SessionError> {
+        self.list()?
+            .into_iter()
+            .find_map(|l| l.session.ok())
+            .ok_or_else(|| SessionError::Empty {
+                dir: self.dir.clone(),
+            })
+    }
+
+    /// Writes `session` atomically, readable and writable by the user only.
+    pub fn save(&self, session: &Session) -> Result<PathBuf, SessionError> {
+        let path = self.path(&session.id);
+        let io_err = |source| SessionError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut text = serde_json::to_string_pretty(session).map_err(|e| io_err(e.into()))?;
+        text.push('\n');
+        create_private_dir(&self.dir).map_err(|source| SessionError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        write_private(&path, text.as_bytes()).map_err(io_err)?;
+        Ok(path)
+    }
+
+    /// Adds `turn` to the saved session and writes it, under a lock so that two processes
+    /// continuing the same session both keep their turns. Turns another process saved in the
+    /// meantime are kept and land in `session` too.
+    pub fn append(
+        &self,
+        session: &mut Session,
+        turn: super::SavedTurn,
+    ) -> Result<PathBuf, SessionError> {
+        create_private_dir(&self.dir).map_err(|source| SessionError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let _lock = Lock::take(&self.dir.join(".lock"));
+        if let Ok(on_disk) = self.read(&self.path(&session.id)) {
+            if on_disk.turns.len() > session.turns.len() {
+                session.turns = on_disk.turns;
+            }
+        }
+        session.push(turn);
+        self.save(session)
+    }
+}
+
+/// The id of a session file: `<id>.json`, not hidden (temporary files start with a dot).
+fn session_id(path: &Path) -> Option<String> {
+    if path.extension()? != "json" {
+        return None;
+    }
+    let stem = path.file_stem()?.to_str()?;
+    valid_id(stem).then(|| stem.to_string())
+}
+
+/// Ids are file names: letters, digits, `-`, `_`, `.`, not starting with a dot.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Parses a session file's text; errors say what is wrong and where.
+pub(super) fn parse(path: &Path, text: &str) -> Result<Session, SessionError> {
+    let invalid = |message: String| SessionError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        invalid(format!(
+            "not a readable session file (line {}, column {}: {}); fix or delete it",
+            e.line(),
+            e.column(),
+            strip_position(&e.to_string())
+        ))
+    })?;
+    match value.get("version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) if v > u64::from(VERSION) => {
+            return Err(invalid(format!(
+                "written by a newer reflect (session format {v}; this reflect reads {VERSION})"
+            )))
+        }
+        _ => {
+            return Err(invalid(format!(
+                "not a reflect session file: \"version\" must be {VERSION}"
+            )))
+        }
+    }
+    let mut session: Session = serde_json::from_value(value).map_err(|e| {
+        invalid(format!(
+            "not a valid session: {}; fix or delete it",
+            strip_position(&e.to_string())
+        ))
+    })?;
+    if let Some(id) = session_id(path) {
+        session.id = id;
+    }
+    Ok(session)
+}
+
+/// serde_json appends " at line L column C", which the message already says.
+fn strip_position(s: &str) -> &str {
+    s.find(" at line ").map_or(s, |i| &s[..i])
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+/// Temporary file (mode 0600) in the same directory, fsync, rename over `path`, fsync the
+/// directory: readers and crashes see the old file or the new one, never half a file.
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// An exclusive advisory lock on a file, released on drop. Best effort: without it two
+/// writers can still not corrupt a file (writes are atomic), only drop a turn.
+struct Lock(Option<fs::File>);
+
+impl Lock {
+    fn take(path: &Path) -> Lock {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .ok();
+        #[cfg(unix)]
+        if let Some(f) = &file {
+            use std::os::fd::AsRawFd;
+            // SAFETY: flock on a valid descriptor we own.
+            unsafe {
+                libc::flock(f.as_raw_fd(), libc::LOCK_EX);
+            }
+        }
+        Lock(file)
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(f) = &self.0 {
+            use std::os::fd::AsRawFd;
+            // SAFETY: as above.
+            unsafe {
+                libc::flock(f.as_raw_fd(), libc::LOCK_UN);
+            }
+        }
+    }
+}

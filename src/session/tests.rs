@@ -1,0 +1,270 @@
+//! Session files: round trips, atomic owner-only writes, lookup by id prefix, broken files.
+
+use super::*;
+use crate::conversation::{Turn, TurnState};
+use crate::engine::{StopReason, Usage};
+use crate::stream::Channel;
+
+fn answered(prompt: &str, answer: &str) -> Turn {
+    let mut t = Turn::queued(prompt);
+    t.sent = format!("{prompt} Think carefully.");
+    t.state = TurnState::Running;
+    t.push_text(Channel::Thinking, "let me see");
+    t.reflection_start(1);
+    t.push_text(Channel::Reflection, "wait, no");
+    t.reflection_end(1);
+    t.push_text(Channel::Thinking, " right");
+    t.push_text(Channel::Output, answer);
+    t.state = TurnState::Done;
+    t.stop_reason = Some(StopReason::OutputClosed);
+    t.usage = Some(Usage {
+        prompt_tokens: 40,
+        prompt_tokens_evaluated: 40,
+        completion_tokens: 12,
+        ..Usage::default()
+    });
+    t
+}
+
+fn session_with(turns: &[Turn]) -> Session {
+    let mut s = Session::new("tiny", None, "reflection");
+    s.set_turns(turns);
+    s
+}
+
+#[test]
+fn a_turn_survives_saving_and_loading_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path().join("sessions"));
+    let turn = answered("What is 2+2?", "4");
+    let s = session_with(std::slice::from_ref(&turn));
+    let path = store.save(&s).unwrap();
+    assert_eq!(path, store.path(&s.id));
+    let back = store.find(&s.id).unwrap();
+    assert_eq!(back, s);
+    let live = back.live_turns();
+    assert_eq!(live[0].sent, turn.sent);
+    assert_eq!(live[0].thinking, turn.thinking);
+    assert_eq!(live[0].answer, "4");
+    assert_eq!(live[0].state, TurnState::Done);
+    assert_eq!(live[0].reflections[0].text, "wait, no");
+    assert!(!live[0].reflections[0].open);
+    assert_eq!(live[0].usage, turn.usage);
+}
+
+#[test]
+fn which_turns_are_saved_and_how() {
+    let mut queued = Turn::queued("later");
+    queued.state = TurnState::Queued;
+    let mut running = answered("Q", "half");
+    running.state = TurnState::Running;
+    let mut never_sent = Turn::queued("x");
+    never_sent.state = TurnState::Failed("not sent: the model did not load".into());
+    let mut failed = answered("boom", "");
+    failed.state = TurnState::Failed("decoding failed".into());
+    let s = session_with(&[answered("A", "a"), running, queued, never_sent, failed]);
+    let states: Vec<(SavedState, Option<&str>)> = s
+        .turns
+        .iter()
+        .map(|t| (t.state, t.error.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (SavedState::Done, None),
+            (SavedState::Interrupted, None),
+            (SavedState::Failed, Some("decoding failed")),
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn files_are_private_and_writes_leave_no_temporary_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path().join("data").join("sessions"));
+    let mut s = session_with(&[answered("Q", "A")]);
+    store.save(&s).unwrap();
+    s.push(SavedTurn::from_turn(&answered("Q2", "A2")).unwrap());
+    let path = store.save(&s).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let dir_mode = std::fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(dir_mode, 0o700);
+    let names: Vec<String> = std::fs::read_dir(store.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, [format!("{}.json", s.id)]);
+    assert_eq!(store.find(&s.id).unwrap().turns.len(), 2);
+}
+
+#[test]
+fn ids_are_found_by_a_unique_start_and_ambiguity_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    for id in [
+        "20261126-100000-aaaa",
+        "20261126-100000-aabb",
+        "20261127-090000-cccc",
+    ] {
+        let mut s = session_with(&[answered(id, "x")]);
+        s.id = id.into();
+        store.save(&s).unwrap();
+    }
+    assert_eq!(store.find("20261127").unwrap().id, "20261127-090000-cccc");
+    assert_eq!(
+        store.find("20261126-100000-aabb").unwrap().id,
+        "20261126-100000-aabb"
+    );
+    let err = store.find("20261126").unwrap_err().to_string();
+    assert!(err.contains("matches several sessions"), "{err}");
+    assert!(
+        err.contains("20261126-100000-aaaa, 20261126-100000-aabb"),
+        "{err}"
+    );
+    for bad in ["nope", "../etc/passwd", "", ".lock"] {
+        let err = store.find(bad).unwrap_err();
+        assert!(matches!(err, SessionError::NotFound { .. }), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn a_broken_file_is_named_and_the_others_still_list_and_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let good = session_with(&[answered("fine", "ok")]);
+    store.save(&good).unwrap();
+    let cases = [
+        (
+            "truncated",
+            "{\n  \"version\": 1,\n  \"id\": \"x\",\n",
+            "line 4",
+        ),
+        ("not-json", "hello", "line 1, column 1"),
+        ("newer", r#"{"version": 9, "turns": []}"#, "newer reflect"),
+        ("no-version", r#"{"turns": []}"#, "\"version\" must be 1"),
+        (
+            "bad-field",
+            r#"{"version": 1, "id": "x", "created": "", "updated": "", "model": "m", "profile": "p", "turns": [{"prompt": 3}]}"#,
+            "invalid type",
+        ),
+        (
+            "bad-state",
+            r#"{"version": 1, "id": "x", "created": "", "updated": "", "model": "m", "profile": "p", "turns": [{"prompt": "q", "state": "exploded"}]}"#,
+            "unknown variant `exploded`",
+        ),
+    ];
+    for (name, text, _) in &cases {
+        std::fs::write(dir.path().join(format!("{name}.json")), text).unwrap();
+    }
+    let listed = store.list().unwrap();
+    assert_eq!(listed.len(), 1 + cases.len());
+    assert_eq!(listed[0].session.as_ref().unwrap().id, good.id);
+    for (name, _, want) in &cases {
+        let err = store.find(name).unwrap_err().to_string();
+        assert!(err.contains(&format!("{name}.json")), "{name}: {err}");
+        assert!(err.contains(want), "{name}: {err}");
+    }
+    let (table, errors) = listing(&listed);
+    assert_eq!(errors.len(), cases.len());
+    assert!(
+        table.contains(&good.id) && table.contains("fine"),
+        "{table}"
+    );
+    assert_eq!(store.latest().unwrap().id, good.id);
+}
+
+#[test]
+fn latest_is_the_most_recently_updated_and_the_file_name_is_the_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    assert!(matches!(store.latest(), Err(SessionError::Empty { .. })));
+    let mut old = session_with(&[answered("old", "1")]);
+    old.id = "b-old".into();
+    old.updated = "2026-01-01T00:00:00Z".into();
+    let mut new = session_with(&[answered("new", "2")]);
+    new.id = "a-new".into();
+    new.updated = "2026-06-01T00:00:00Z".into();
+    store.save(&old).unwrap();
+    store.save(&new).unwrap();
+    assert_eq!(store.latest().unwrap().id, "a-new");
+    // A copied file keeps working under its new name.
+    std::fs::copy(store.path("b-old"), store.path("copied")).unwrap();
+    assert_eq!(store.find("copied").unwrap().id, "copied");
+}
+
+#[test]
+fn append_keeps_turns_another_process_saved_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let mut first = session_with(&[answered("Q1", "A1")]);
+    store.save(&first).unwrap();
+    let mut second = first.clone();
+    store
+        .append(
+            &mut second,
+            SavedTurn::from_turn(&answered("Q2", "A2")).unwrap(),
+        )
+        .unwrap();
+    store
+        .append(
+            &mut first,
+            SavedTurn::from_turn(&answered("Q3", "A3")).unwrap(),
+        )
+        .unwrap();
+    let prompts: Vec<String> = store
+        .find(&first.id)
+        .unwrap()
+        .turns
+        .into_iter()
+        .map(|t| t.prompt)
+        .collect();
+    assert_eq!(prompts, ["Q1", "Q2", "Q3"]);
+}
+
+#[test]
+fn markdown_export_has_a_section_per_channel_and_turn() {
+    let mut cut = answered("Second\n\nquestion", "par");
+    cut.state = TurnState::Interrupted;
+    let s = session_with(&[answered("First question", "Four."), cut]);
+    let md = markdown(&s);
+    for want in [
+        "# First question\n",
+        "## Turn 1\n\n> First question\n",
+        "### Thinking\n\nlet me see right\n",
+        "### Reflection 1\n\nwait, no\n",
+        "### Output\n\nFour.\n",
+        "## Turn 2\n\n> Second\n>\n> question\n",
+        "*interrupted · 40 prompt tokens, 12 generated · stop: output_closed*",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in\n{md}");
+    }
+    assert_eq!(md.matches("### Output").count(), 2);
+    let json = ExportFormat::Json.render(&s);
+    let back: Session = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, s);
+    assert_eq!(
+        ExportFormat::pick(std::path::Path::new("x.JSON"), false),
+        ExportFormat::Json
+    );
+    assert_eq!(
+        ExportFormat::pick(std::path::Path::new("-"), false),
+        ExportFormat::Markdown
+    );
+}
+
+#[test]
+fn ids_sort_by_time_and_titles_are_short_first_lines() {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+    let id = new_id(t);
+    assert!(id.starts_with("20261118-"), "{id}");
+    assert_eq!(id.len(), "20261118-100000-abcd".len());
+    assert!(new_id(t + std::time::Duration::from_secs(3600)) > id);
+    let mut s = session_with(&[answered(&format!("\n  {}\nmore", "x".repeat(100)), "a")]);
+    assert_eq!(s.title().chars().count(), 60);
+    assert!(s.title().ends_with('…'));
+    s.turns.clear();
+    assert_eq!(s.title(), "(empty)");
+}

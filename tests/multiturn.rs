@@ -1,0 +1,251 @@
+//! Multi-turn reuse of the KV cache (issue #8, item 3) on the real engine: a 10-turn
+//! conversation built as the chat builds it, where from turn 2 on each turn evaluates only what
+//! the cache cannot hold, so turn 10 costs what turn 2 does.
+
+mod common;
+
+use common::*;
+use reflect::conversation::{messages, Turn, TurnState};
+use reflect::engine::{
+    ChatMessage, Command, Engine, EngineConfig, EngineEvent, GenerateRequest, GpuLayers,
+    SamplingSettings, StopReason, Usage,
+};
+use reflect::profile::History;
+use reflect::prompt::{think_carefully, REFLECTION_SYSTEM_PROMPT};
+use reflect::stream::{RouterConfig, TagSet};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const TURNS: u64 = 10;
+
+fn start(m: &Model) -> (Engine, UnboundedReceiver<EngineEvent>) {
+    let (engine, mut events) = Engine::start(EngineConfig {
+        model_path: m.path.clone(),
+        gpu_layers: GpuLayers::Count(0),
+        ctx_size: Some(4096),
+        threads: Some(2),
+        batch_size: Some(64),
+        tags: TagSet::default(),
+    });
+    loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Loaded(_) => return (engine, events),
+            EngineEvent::Error(e) => panic!("load failed: {e}"),
+            _ => {}
+        }
+    }
+}
+
+/// Questions of the same length, so that each costs the same number of tokens.
+fn question(k: u64) -> String {
+    format!("Question {k:02}: what comes next?")
+}
+
+/// The messages the chat would send for question `k` after `earlier`.
+fn request_messages(history: History, earlier: &[Turn], k: u64) -> (String, Vec<ChatMessage>) {
+    let sent = think_carefully(&question(k));
+    let m = messages(
+        Some(REFLECTION_SYSTEM_PROMPT),
+        history,
+        &TagSet::default(),
+        earlier,
+        &sent,
+    );
+    (sent, m)
+}
+
+/// Sends question `k` as the chat does and fills its turn from the engine's events.
+fn ask(
+    engine: &Engine,
+    events: &mut UnboundedReceiver<EngineEvent>,
+    history: History,
+    earlier: &[Turn],
+    k: u64,
+) -> Turn {
+    let (sent, msgs) = request_messages(history, earlier, k);
+    let mut turn = Turn::queued(question(k));
+    turn.id = k;
+    turn.sent = sent;
+    turn.state = TurnState::Running;
+    engine
+        .send(Command::Generate(GenerateRequest {
+            id: k,
+            messages: msgs,
+            sampling: SamplingSettings::default(),
+            max_tokens: None,
+            router: RouterConfig {
+                stop_after_output: true,
+                ..RouterConfig::default()
+            },
+        }))
+        .unwrap();
+    loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Warning(w) => panic!("turn {k}: unexpected warning: {w}"),
+            EngineEvent::PromptProcessed {
+                id,
+                prompt_tokens,
+                evaluated,
+            } => {
+                assert_eq!(id, k);
+                assert!(evaluated <= prompt_tokens);
+                turn.prompt_tokens = Some(prompt_tokens);
+            }
+            EngineEvent::Text { channel, text, .. } => turn.push_text(channel, &text),
+            EngineEvent::ReflectionStart { n, .. } => turn.reflection_start(n),
+            EngineEvent::ReflectionEnd { n, .. } => turn.reflection_end(n),
+            EngineEvent::Done(done) => {
+                assert_eq!(done.id, k);
+                turn.state = TurnState::Done;
+                turn.stop_reason = Some(done.stop_reason);
+                turn.usage = Some(done.usage);
+                return turn;
+            }
+            EngineEvent::Error(e) => panic!("turn {k}: {e}"),
+            _ => {}
+        }
+    }
+}
+
+/// The prompt exactly as the engine renders it (with the begin-of-text token).
+fn rendered(
+    engine: &Engine,
+    events: &mut UnboundedReceiver<EngineEvent>,
+    m: Vec<ChatMessage>,
+) -> String {
+    engine.send(Command::RenderPrompt(m)).unwrap();
+    loop {
+        if let EngineEvent::Prompt(p) = events.blocking_recv().expect("engine alive") {
+            return p;
+        }
+    }
+}
+
+/// A finished conversation, with its engine still running (fields drop in order: the engine
+/// before the model file's directory).
+struct Run {
+    engine: Engine,
+    events: UnboundedReceiver<EngineEvent>,
+    turns: Vec<Turn>,
+    usage: Vec<Usage>,
+    _model: Model,
+}
+
+/// Runs the 10-turn conversation with the standard Reflection script.
+fn conversation(history: History) -> Run {
+    let m = model(reflection_script());
+    let (engine, mut events) = start(&m);
+    let mut turns: Vec<Turn> = Vec::new();
+    for k in 1..=TURNS {
+        let turn = ask(&engine, &mut events, history, &turns, k);
+        assert_eq!(turn.stop_reason, Some(StopReason::OutputClosed), "turn {k}");
+        assert_eq!(turn.answer, "The answer is 4.", "turn {k}");
+        assert_eq!(turn.reflections.len(), 1, "turn {k}");
+        turns.push(turn);
+    }
+    let usage = turns.iter().map(|t| t.usage.unwrap()).collect();
+    Run {
+        engine,
+        events,
+        turns,
+        usage,
+        _model: m,
+    }
+}
+
+#[test]
+fn each_turn_evaluates_only_what_the_previous_prompt_did_not_hold() {
+    // The model's directory is bound first, so that it is dropped after the engine.
+    let Run {
+        _model,
+        engine,
+        mut events,
+        turns,
+        usage,
+    } = conversation(History::Answer);
+
+    let first = usage[0];
+    assert_eq!(
+        first.prompt_tokens_evaluated, first.prompt_tokens,
+        "turn 1 starts from an empty cache"
+    );
+    for k in 2..=TURNS as usize {
+        let (prev, cur) = (usage[k - 2], usage[k - 1]);
+        // With the answer-only history the cache holds the previous prompt and then the
+        // previous generation, whose first token (<thinking>) is where the history differs
+        // (it shows the answer only): the common prefix is exactly the previous prompt.
+        assert_eq!(
+            cur.prompt_tokens_evaluated,
+            cur.prompt_tokens - prev.prompt_tokens,
+            "turn {k}: {cur:?} after {prev:?}"
+        );
+        // Every answer is the 10 scripted tokens, and the previous prompt is reused whole.
+        assert_eq!(cur.completion_tokens, 10, "turn {k}");
+        assert_eq!(
+            cur.prompt_tokens - cur.prompt_tokens_evaluated,
+            prev.prompt_tokens,
+            "turn {k}"
+        );
+    }
+
+    // What those evaluated tokens are: the previous answer as the history shows it, the new
+    // question and the template's tokens around them, nothing else.
+    for k in 2..=TURNS {
+        let earlier = &turns[..k as usize - 1];
+        let before = rendered(
+            &engine,
+            &mut events,
+            request_messages(History::Answer, &earlier[..earlier.len() - 1], k - 1).1,
+        );
+        let now = rendered(
+            &engine,
+            &mut events,
+            request_messages(History::Answer, earlier, k).1,
+        );
+        let suffix = now
+            .strip_prefix(&before)
+            .unwrap_or_else(|| panic!("turn {k}: the previous prompt is not a prefix"));
+        assert_eq!(
+            suffix,
+            format!(
+                "<output>\nThe answer is 4.\n</output><|eot_id|>\
+                 <|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>\
+                 <|start_header_id|>assistant<|end_header_id|>\n\n",
+                think_carefully(&question(k))
+            ),
+            "turn {k}"
+        );
+    }
+
+    // Same question length, same answer: turn 10 costs exactly what turn 2 does, though its
+    // prompt is several times longer.
+    let (second, tenth) = (usage[1], usage[TURNS as usize - 1]);
+    assert_eq!(
+        tenth.prompt_tokens_evaluated, second.prompt_tokens_evaluated,
+        "turn 2 {second:?}, turn 10 {tenth:?}"
+    );
+    assert!(
+        tenth.prompt_tokens > 2 * second.prompt_tokens,
+        "the conversation grew: {second:?} → {tenth:?}"
+    );
+}
+
+#[test]
+fn full_history_reuses_at_least_the_previous_prompt_at_a_constant_cost() {
+    let usage = conversation(History::Full).usage;
+    assert_eq!(usage[0].prompt_tokens_evaluated, usage[0].prompt_tokens);
+    for k in 2..=TURNS as usize {
+        let (prev, cur) = (usage[k - 2], usage[k - 1]);
+        assert!(
+            cur.prompt_tokens - cur.prompt_tokens_evaluated >= prev.prompt_tokens,
+            "turn {k}: the previous prompt is reused: {cur:?} after {prev:?}"
+        );
+    }
+    let evaluated: Vec<u32> = usage[1..]
+        .iter()
+        .map(|u| u.prompt_tokens_evaluated)
+        .collect();
+    assert!(
+        evaluated.windows(2).all(|w| w[0] == w[1]),
+        "every later turn costs the same: {evaluated:?}"
+    );
+}

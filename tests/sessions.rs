@@ -1,0 +1,408 @@
+//! End-to-end tests of saved sessions in pipe mode: the real binary and llama.cpp engine on
+//! scripted models; save after every turn, --continue / --session with KV-cache reuse across
+//! processes, --sessions, --export, history policies in --print-prompt, interrupted and killed
+//! runs, broken session files.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn session_files(m: &Model) -> Vec<PathBuf> {
+    let dir = sessions_dir(m.dir.path());
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|e| e.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    v.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    v.sort();
+    v
+}
+
+fn read_session(m: &Model, id: &str) -> serde_json::Value {
+    let path = sessions_dir(m.dir.path()).join(format!("{id}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn usage(v: &serde_json::Value, key: &str) -> u64 {
+    v["usage"][key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("usage.{key} in {v}"))
+}
+
+fn kv_dir(m: &Model) -> PathBuf {
+    m.dir.path().join("reflect").join("kv")
+}
+
+#[test]
+fn turns_are_saved_continued_with_cache_reuse_listed_and_exported() {
+    let m = model(reflection_script());
+    let (code, first, err) = run_json(&m, &["--temperature", "0", "What is 2+2?"]);
+    assert_eq!(code, 0, "{err}");
+    let id = first["session"].as_str().expect("session id").to_string();
+    let files = session_files(&m);
+    assert_eq!(files.len(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "session files are private");
+    }
+    let saved = read_session(&m, &id);
+    assert_eq!(saved["turns"][0]["prompt"], "What is 2+2?");
+    assert_eq!(
+        saved["turns"][0]["answer"].as_str().unwrap().trim(),
+        "The answer is 4."
+    );
+    assert_eq!(saved["turns"][0]["state"], "done");
+
+    // Turn 2 in a new process: the KV cache of turn 1 is restored, so only what follows
+    // turn 1's prompt is decoded.
+    let (code, second, err) = run_json(&m, &["--continue", "--temperature", "0", "And 3+3?"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(second["session"], id.as_str());
+    let p1 = usage(&first, "prompt_tokens");
+    let p2 = usage(&second, "prompt_tokens");
+    assert!(p2 > p1);
+    assert_eq!(
+        usage(&second, "prompt_tokens_evaluated"),
+        p2 - p1,
+        "turn 2 decodes only the tokens after turn 1's prompt: {second}"
+    );
+
+    // Without the state files every token is decoded again, and the answer is the same.
+    std::fs::remove_dir_all(kv_dir(&m)).unwrap();
+    let (code, third, err) = run_json(
+        &m,
+        &["--session", &id[..15], "--temperature", "0", "And 4+4?"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        usage(&third, "prompt_tokens_evaluated"),
+        usage(&third, "prompt_tokens")
+    );
+    assert_eq!(third["output"], "The answer is 4.");
+    let saved = read_session(&m, &id);
+    let prompts: Vec<&str> = saved["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["prompt"].as_str().unwrap())
+        .collect();
+    assert_eq!(prompts, ["What is 2+2?", "And 3+3?", "And 4+4?"]);
+    assert_eq!(session_files(&m).len(), 1, "one session, three turns");
+
+    let (code, list, err) = run(&m, &["--sessions"]);
+    assert_eq!(code, 0, "{err}");
+    let line = list
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        line.contains("3 turns") && line.ends_with("What is 2+2?"),
+        "{line}"
+    );
+    assert!(list.starts_with("ID "), "a header: {list}");
+
+    let md_path = m.dir.path().join("out.md");
+    let (code, _, err) = run(&m, &["--export", &id, "--to", md_path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let md = std::fs::read_to_string(&md_path).unwrap();
+    assert_eq!(md.matches("### Thinking").count(), 3, "{md}");
+    assert_eq!(md.matches("### Reflection 1").count(), 3, "{md}");
+    assert_eq!(md.matches("### Output").count(), 3, "{md}");
+    assert!(md.contains("Check: 2+2 is 4, not 5."), "{md}");
+    let (code, stdout_md, _) = run(&m, &["--export", &id]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout_md, md,
+        "--to - (the default) writes the same to stdout"
+    );
+    let (code, json, _) = run(&m, &["--export", &id, "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["turns"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn history_policy_decides_what_the_next_prompt_holds() {
+    let m = model(reflection_script());
+    let (code, first, err) = run_json(&m, &["--temperature", "0", "Q1"]);
+    assert_eq!(code, 0, "{err}");
+    let id = first["session"].as_str().unwrap().to_string();
+    let full = m.dir.path().join("full.toml");
+    std::fs::write(&full, "extends = \"reflection\"\nhistory = \"full\"\n").unwrap();
+
+    let (code, answer_only, err) = run(&m, &["--session", &id, "--print-prompt", "Q2"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, everything, err) = run(
+        &m,
+        &[
+            "--session",
+            &id,
+            "--print-prompt",
+            "--profile",
+            full.to_str().unwrap(),
+            "Q2",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    for prompt in [&answer_only, &everything] {
+        assert!(prompt.contains("Q1"), "{prompt}");
+        assert!(
+            prompt.contains("<output>\nThe answer is 4.\n</output>"),
+            "{prompt}"
+        );
+        assert!(prompt.contains("Q2"), "{prompt}");
+    }
+    assert!(!answer_only.contains("I add 2 and 2"), "{answer_only}");
+    assert!(
+        everything.contains(
+            "<thinking>\nI add 2 and 2.\n<reflection>\nCheck: 2+2 is 4, not 5.\n</reflection>"
+        ),
+        "{everything}"
+    );
+    assert_eq!(
+        read_session(&m, &id)["turns"].as_array().unwrap().len(),
+        1,
+        "--print-prompt saves nothing"
+    );
+}
+
+#[test]
+fn no_save_writes_nothing_and_continue_needs_a_session() {
+    let m = model(reflection_script());
+    let (code, v, err) = run_json(&m, &["--no-save", "Q"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(v["session"].is_null());
+    assert!(session_files(&m).is_empty());
+    let (code, _, err) = run(&m, &["--continue", "Q2"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no saved sessions yet") && err.contains("without --continue"),
+        "{err}"
+    );
+    let (code, _, err) = run(&m, &["--session", "nope", "Q2"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no saved session 'nope'") && err.contains("--sessions"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+    let (code, out, err) = run(&m, &["--sessions"]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(err.contains("no saved sessions yet"), "{err}");
+}
+
+#[test]
+fn a_broken_session_file_is_named_and_the_others_keep_working() {
+    let m = model(reflection_script());
+    let (code, first, err) = run_json(&m, &["Q1"]);
+    assert_eq!(code, 0, "{err}");
+    let id = first["session"].as_str().unwrap().to_string();
+    let broken = sessions_dir(m.dir.path()).join("20990101-000000-dead.json");
+    std::fs::write(&broken, "{\"version\": 1, \"turns\": [tru").unwrap();
+
+    let (code, list, err) = run(&m, &["--sessions"]);
+    assert_eq!(code, 2, "a broken file makes the listing exit 2");
+    assert!(list.contains(&id), "{list}");
+    assert!(
+        err.contains("20990101-000000-dead.json") && err.contains("line 1"),
+        "{err}"
+    );
+    // --continue takes the newest session that reads back.
+    let (code, v, err) = run_json(&m, &["--continue", "Q2"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["session"], id.as_str());
+    let (code, _, err) = run(&m, &["--session", "20990101", "Q3"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("20990101-000000-dead.json") && err.contains("fix or delete it"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Waits until `path` parses as a session with `turns` turns.
+fn wait_turns(m: &Model, id: &str, turns: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let path = sessions_dir(m.dir.path()).join(format!("{id}.json"));
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if v["turns"].as_array().unwrap().len() == turns {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no session {id} with {turns} turns"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Reads the child's stdout until `needle` has appeared.
+fn read_until(child: &mut std::process::Child, needle: &str) -> String {
+    use std::io::Read;
+    let out = child.stdout.as_mut().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        let n = out.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "output ended before {needle:?}: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_turn_is_saved_and_the_conversation_continues() {
+    let m = slow_words(400);
+    let (code, first, err) = run_json(&m, &["--max-tokens", "5", "first"]);
+    assert!(code == 0 || code == 3, "{err}");
+    let id = first["session"].as_str().unwrap().to_string();
+
+    let mut child = spawn_piped(&m, &["--continue", "second"]);
+    read_until(&mut child, "w20 ");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let saved = read_session(&m, &id);
+    let turn = &saved["turns"][1];
+    assert_eq!(turn["state"], "interrupted");
+    assert_eq!(turn["stop_reason"], "cancelled");
+    assert!(turn["answer"].as_str().unwrap().contains("w20"), "{turn}");
+
+    let (code, third, err) = run_json(&m, &["--continue", "--max-tokens", "3", "third"]);
+    assert!(code == 0 || code == 3, "{err}");
+    assert_eq!(third["session"], id.as_str());
+    wait_turns(&m, &id, 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn kill_9_during_a_turn_keeps_the_earlier_turns() {
+    let m = slow_words(400);
+    let (code, first, err) = run_json(&m, &["--max-tokens", "5", "first"]);
+    assert!(code == 0 || code == 3, "{err}");
+    let id = first["session"].as_str().unwrap().to_string();
+    let before = std::fs::read(sessions_dir(m.dir.path()).join(format!("{id}.json"))).unwrap();
+
+    let mut child = spawn_piped(&m, &["--continue", "second"]);
+    read_until(&mut child, "w10 ");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let after = std::fs::read(sessions_dir(m.dir.path()).join(format!("{id}.json"))).unwrap();
+    assert_eq!(before, after, "the saved turns are untouched");
+    let (code, list, _) = run(&m, &["--sessions"]);
+    assert_eq!(code, 0);
+    assert!(list.contains("1 turn "), "{list}");
+}
+
+#[test]
+fn exporting_to_an_unwritable_place_says_where() {
+    let m = model(reflection_script());
+    let (code, first, _) = run_json(&m, &["Q"]);
+    assert_eq!(code, 0);
+    let id = first["session"].as_str().unwrap();
+    let target = m.dir.path().join("model.gguf").join("x.md");
+    let (code, _, err) = run(&m, &["--export", id, "--to", target.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&target.display().to_string()), "{err}");
+}
+
+#[test]
+fn a_damaged_cache_file_only_costs_speed() {
+    let m = model(reflection_script());
+    let (code, _, err) = run_json(&m, &["--temperature", "0", "Q1"]);
+    assert_eq!(code, 0, "{err}");
+    let states: Vec<PathBuf> = std::fs::read_dir(kv_dir(&m))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "state"))
+        .collect();
+    assert_eq!(states.len(), 1, "{states:?}");
+    let good = std::fs::read(&states[0]).unwrap();
+    let mut meta = states[0].clone().into_os_string();
+    meta.push(".meta");
+    let good_meta = std::fs::read(&meta).unwrap();
+    // llama.cpp aborts on a truncated state file; reflect must never hand it one.
+    let damages: [(&[u8], Option<&[u8]>); 4] = [
+        (&good[..good.len() / 2], None),
+        (b"not a state file", None),
+        (&[], None),
+        (&good, Some(b"garbage")),
+    ];
+    for (state, meta_text) in damages {
+        std::fs::write(&states[0], state).unwrap();
+        std::fs::write(&meta, meta_text.unwrap_or(&good_meta)).unwrap();
+        let (code, v, err) = run_json(&m, &["--continue", "--temperature", "0", "Q2"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(v["output"], "The answer is 4.");
+        assert_eq!(
+            usage(&v, "prompt_tokens_evaluated"),
+            usage(&v, "prompt_tokens")
+        );
+    }
+    // And an intact one is used.
+    let (code, v, err) = run_json(&m, &["--continue", "--temperature", "0", "Q3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(usage(&v, "prompt_tokens_evaluated") < usage(&v, "prompt_tokens"));
+}
+
+#[test]
+fn a_continued_conversation_that_outgrows_the_context_leaves_out_old_turns() {
+    let m = model(reflection_script());
+    let long = "word ".repeat(100);
+    let (code, first, err) = run_json(&m, &["--system", "", "--temperature", "0", &long]);
+    assert_eq!(code, 0, "{err}");
+    assert!(usage(&first, "prompt_tokens") > 256, "{first}");
+    // Turn 1 alone is longer than llama.cpp's smallest context (256): it must be left out.
+    let (code, second, err) = run_json(
+        &m,
+        &[
+            "--continue",
+            "--system",
+            "",
+            "--ctx-size",
+            "256",
+            "--max-tokens",
+            "12",
+            "--temperature",
+            "0",
+            "Q2",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("no longer fits the context (256 tokens): left out the 1 oldest turn"),
+        "{err}"
+    );
+    assert_eq!(second["output"], "The answer is 4.");
+    assert!(usage(&second, "prompt_tokens") < 64, "{second}");
+    // The saved session keeps every turn: leaving out is for the model's prompt only.
+    let id = first["session"].as_str().unwrap();
+    assert_eq!(read_session(&m, id)["turns"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn resume_needs_a_terminal_and_says_what_to_use_instead() {
+    let m = model(reflection_script());
+    let (code, _, err) = run(&m, &["--resume"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--resume opens the full-screen chat") && err.contains("--session ID"),
+        "{err}"
+    );
+    let (code, _, err) = run(&m, &["--continue", "--session", "x", "q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+}
