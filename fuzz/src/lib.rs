@@ -38,4 +38,5 @@ pub mod gguf {
     pub use writer::GgufWriter;
 }
 
+pub mod catalog_entry;
 pub mod check;

@@ -11,7 +11,7 @@ use crate::engine::{
 use crate::exit::{code, Failure};
 use crate::prompt;
 use crate::session::{kv, SavedTurn, Session, Store};
-use crate::stream::{Channel, Collected, Sink};
+use crate::stream::Channel;
 use output::{Output, Record};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -154,7 +154,6 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         .map_err(engine_failure)?;
 
     let mut out = Output::new(opts.format, opts.show_thinking, opts.raw);
-    let mut collected = Collected::default();
     let mut turn = Turn::queued(question);
     turn.sent = sent;
     turn.state = TurnState::Running;
@@ -171,19 +170,14 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         };
         match event {
             EngineEvent::Text { channel, text, .. } => {
-                collected.text(channel, &text);
                 turn.push_text(channel, &text);
                 check(out.text(channel, &text), &engine);
             }
             EngineEvent::ReflectionStart { n, .. } => {
-                collected.reflection_start(n);
                 turn.reflection_start(n);
                 check(out.reflection_start(n), &engine);
             }
-            EngineEvent::ReflectionEnd { n, .. } => {
-                collected.reflection_end(n);
-                turn.reflection_end(n);
-            }
+            EngineEvent::ReflectionEnd { n, .. } => turn.reflection_end(n),
             EngineEvent::Warning(w) => eprintln!("reflect: warning: {w}"),
             EngineEvent::Done(done) => break done,
             EngineEvent::Error(e) => return Err(engine_failure(e)),
@@ -206,8 +200,10 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         };
     }
 
+    let thinking = turn.thinking_text();
     let record = Record::new(
-        &collected,
+        &turn,
+        &thinking,
         &done,
         &info.name,
         &settings.profile,

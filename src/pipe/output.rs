@@ -2,8 +2,9 @@
 //! one JSON object, or JSON Lines events.
 
 use crate::cli::Format;
+use crate::conversation::Turn;
 use crate::engine::{Completion, Timings, Usage};
-use crate::stream::{Channel, Collected};
+use crate::stream::Channel;
 use crate::term_safe::neutralise;
 use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
@@ -24,17 +25,19 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// `thinking` is the turn's thinking text (`Turn::thinking_text`), without reflections.
     pub fn new(
-        c: &'a Collected,
+        turn: &'a Turn,
+        thinking: &'a str,
         done: &Completion,
         model: &'a str,
         profile: &'a str,
         session: Option<&'a str>,
     ) -> Self {
         Record {
-            output: c.output.trim(),
-            thinking: c.thinking.trim(),
-            reflections: c.reflections.iter().map(|r| r.trim()).collect(),
+            output: turn.answer.trim(),
+            thinking: thinking.trim(),
+            reflections: turn.reflections.iter().map(|r| r.text.trim()).collect(),
             stop_reason: done.stop_reason.as_str(),
             model,
             profile,
