@@ -20,7 +20,7 @@ import argparse, fcntl, json, os, pty, select, statistics, struct, subprocess, s
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, "target", "release")
-REFLECT = os.path.join(REL, "reflect")
+REFLECT = os.environ.get("REFLECT_BIN") or os.path.join(REL, "reflect")  # REFLECT_BIN: compare another build
 BASELINE = os.path.join(REL, "examples", "baseline")
 GEN = os.path.join(REL, "examples", "gen_model")
 LONG_PROMPT = " ".join(f"item{i} is next to item{i + 1}." for i in range(90))
@@ -137,18 +137,35 @@ def tui_first_frame(env, model):
 ENGINE_THREADS = "reflect-engine"  # the engine's thread and its OpenMP workers
 
 
+def thread_runtime(task):
+    """CPU seconds of one thread from the scheduler's own count (nanoseconds, /proc/.../sched),
+    or None where the kernel does not show it."""
+    try:
+        with open(f"{task}/sched") as f:
+            for line in f:
+                if line.startswith("se.sum_exec_runtime"):
+                    return float(line.split(":")[1]) / 1000.0
+    except OSError:
+        pass
+    return None
+
+
 def threads_cpu(pid):
-    """User+system CPU seconds of a running process: (engine threads, all other threads)."""
+    """CPU seconds of a running process: (engine threads, all other threads). Uses the
+    scheduler's nanosecond count where available, else user+system time in clock ticks (10 ms)."""
     engine = rest = 0.0
     for tid in os.listdir(f"/proc/{pid}/task"):
+        task = f"/proc/{pid}/task/{tid}"
         try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            with open(f"{task}/stat") as f:
                 stat = f.read()
         except OSError:
             continue
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         parts = stat.rsplit(")", 1)[1].split()
-        cpu = (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+        cpu = thread_runtime(task)
+        if cpu is None:
+            cpu = (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
         if comm == ENGINE_THREADS:
             engine += cpu
         else:
@@ -259,10 +276,10 @@ def tui_part(a, env, random_model, loop_model):
     # printing) measure the TUI's own cost.
     te, tr = med([e for e, _ in tui_split]), med([r for _, r in tui_split])
     pe, pr = med([e for e, _ in pipe_split]), med([r for _, r in pipe_split])
-    print(f"4b. the same by thread: engine TUI {te:.3f} s, pipe {pe:.3f} s; the rest TUI {tr:.3f} s, "
-          f"pipe {pr:.3f} s; TUI extra without the engine's variance (rest TUI - pipe) / pipe total "
-          f"{100 * (tr - pr) / med(pipe):.1f}%  (runs: rest TUI {[round(r, 3) for _, r in tui_split]}, "
-          f"pipe {[round(r, 3) for _, r in pipe_split]})")
+    print(f"4b. the same by thread: engine TUI {te:.3f} s, pipe {pe:.3f} s; the rest TUI {tr:.4f} s, "
+          f"pipe {pr:.4f} s; TUI extra without the engine's variance (rest TUI - pipe) / pipe total "
+          f"{100 * (tr - pr) / med(pipe):.1f}%  (runs: rest TUI {[round(r, 4) for _, r in tui_split]}, "
+          f"pipe {[round(r, 4) for _, r in pipe_split]})")
     print(f"5. CPU while idle in the TUI, 5 s: {med(idle) * 1000:.0f} ms (runs {[round(x * 1000) for x in idle]})")
 
 

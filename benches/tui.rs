@@ -50,6 +50,7 @@ fn done(id: u64) -> Msg {
             tokens_per_second: 20.0,
             ..Timings::default()
         },
+        text: String::new(),
     })))
 }
 

@@ -22,8 +22,8 @@
 //! cache held after the previous turn (its prompt and completion, less the `</output>` token the
 //! engine samples but never decodes): negative when the history leaves out thinking the cache
 //! holds. With `--history answer` the cache can at best reuse the previous prompt, so the target
-//! is evaluated = grown; with `--history full` the history repeats what the model generated, so
-//! the target is evaluated ≈ new.
+//! is evaluated = grown; with `--history full` the history repeats what the model generated (and
+//! the engine reuses the generated tokens for it), so the target is evaluated = new.
 
 use clap::{Parser, ValueEnum};
 use reflect::conversation::{messages, Turn, TurnState};
@@ -451,13 +451,26 @@ fn run(args: Args) -> Result<(), String> {
         println!("last answer: {answer:?}");
     }
     let later: Vec<&Row> = rows.iter().skip(1).filter(|r| !r.dropped).collect();
+    // The target: the whole previous prompt reused (answer history), or everything the cache
+    // held after the previous turn (full history).
+    let (target, why) = match history {
+        History::Answer => ("grown", "whole previous prompt reused"),
+        History::Full => ("new", "previous prompt and generation reused"),
+    };
     let exact = later
         .iter()
-        .filter(|r| r.grown == Some(i64::from(r.evaluated)))
+        .filter(|r| {
+            let want = if history == History::Full {
+                r.new
+            } else {
+                r.grown
+            };
+            want == Some(i64::from(r.evaluated))
+        })
         .count();
     if let (Some(first), Some(last)) = (rows.get(1), rows.last()) {
         println!(
-            "evaluated: turn 2 {} · turn {} {} · turns 2..{} without dropped turns where evaluated = grown (whole previous prompt reused): {}/{}",
+            "evaluated: turn 2 {} · turn {} {} · turns 2..{} without dropped turns where evaluated = {target} ({why}): {}/{}",
             first.evaluated,
             rows.len(),
             last.evaluated,

@@ -68,6 +68,8 @@ pub struct Turn {
     channel_before_reflection: Option<Channel>,
     /// Esc / Ctrl+C was pressed; waiting for the engine to stop.
     pub cancel_requested: bool,
+    /// Everything the model generated, tags included, as it wrote it; set when the turn ends.
+    pub raw: String,
 }
 
 impl Turn {
@@ -89,6 +91,7 @@ impl Turn {
             channel: None,
             channel_before_reflection: None,
             cancel_requested: false,
+            raw: String::new(),
         }
     }
 
@@ -162,7 +165,19 @@ impl Turn {
         self.stop_reason = Some(done.stop_reason);
         self.usage = Some(done.usage);
         self.timings = Some(done.timings);
+        self.raw.clone_from(&done.text);
         self.cancel_requested = false;
+    }
+
+    /// The model finished writing: it ended its turn or closed its answer, so its text is whole
+    /// (tags closed) and can be shown again as it was written.
+    fn complete(&self) -> bool {
+        self.state == TurnState::Done
+            && matches!(
+                self.stop_reason,
+                Some(StopReason::EndOfTurn | StopReason::OutputClosed)
+            )
+            && !self.raw.trim().is_empty()
     }
 
     /// Context tokens this turn uses: exact after `Done`, else the prompt plus the text events.
@@ -242,6 +257,11 @@ fn wrap_in_tag(tags: &TagSet, channel: Channel, body: &str) -> Option<String> {
 /// What the model sees again of an earlier turn, per the history policy; `None` skips the turn
 /// (its question too): interrupted or failed turns without an answer, and, with
 /// [`History::Answer`], any turn without an answer.
+///
+/// [`History::Full`] sends a complete turn back exactly as the model wrote it, so that the
+/// prompt continues the KV cache token for token (the engine reuses the generated tokens for
+/// that text); a turn cut short, or saved before reflect kept the raw text, is rebuilt from
+/// its parts with its tags closed.
 pub fn assistant_content(turn: &Turn, history: History, tags: &TagSet) -> Option<String> {
     let answer = turn.answer.trim();
     let finished_badly = matches!(turn.state, TurnState::Interrupted | TurnState::Failed(_));
@@ -251,6 +271,7 @@ pub fn assistant_content(turn: &Turn, history: History, tags: &TagSet) -> Option
     let output = || wrap_in_tag(tags, Channel::Output, answer).unwrap_or_else(|| answer.into());
     match history {
         History::Answer => Some(output()),
+        History::Full if turn.complete() => Some(turn.raw.clone()),
         History::Full => {
             let mut thinking = String::new();
             for part in &turn.thinking {
@@ -379,6 +400,40 @@ mod tests {
             m[1].content,
             "<think>\nfirst\n<reflection>\nfix\n</reflection>\nafter\n</think>\n<output>\nA1\n</output>"
         );
+    }
+
+    #[test]
+    fn full_history_sends_a_complete_turn_as_the_model_wrote_it() {
+        let raw = "<thinking>first<reflection>fix</reflection> after</thinking><output>A1</output>";
+        let rebuilt = "<thinking>\nfirst\n<reflection>\nfix\n</reflection>\nafter\n</thinking>\n<output>\nA1\n</output>";
+        let cases = [
+            (TurnState::Done, Some(StopReason::EndOfTurn), raw, raw),
+            (TurnState::Done, Some(StopReason::OutputClosed), raw, raw),
+            // Cut short: the raw text may end inside a tag; rebuilt with its tags closed.
+            (TurnState::Done, Some(StopReason::MaxTokens), raw, rebuilt),
+            (TurnState::Done, Some(StopReason::ContextFull), raw, rebuilt),
+            (
+                TurnState::Interrupted,
+                Some(StopReason::Cancelled),
+                raw,
+                rebuilt,
+            ),
+            // Saved before the raw text was kept.
+            (TurnState::Done, Some(StopReason::EndOfTurn), "", rebuilt),
+        ];
+        for (state, stop, kept, want) in cases {
+            let mut t = answered("Q1", "first", "fix", "A1");
+            t.state = state.clone();
+            t.stop_reason = stop;
+            t.raw = kept.into();
+            let m = messages(None, History::Full, &TagSet::default(), &[t.clone()], "Q2");
+            assert_eq!(m[1].content, want, "{state:?} {stop:?} raw {kept:?}");
+            let m = messages(None, History::Answer, &TagSet::default(), &[t], "Q2");
+            assert_eq!(
+                m[1].content, "<output>\nA1\n</output>",
+                "answer history ignores raw"
+            );
+        }
     }
 
     #[test]

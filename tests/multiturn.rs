@@ -95,9 +95,7 @@ fn ask(
             EngineEvent::ReflectionEnd { n, .. } => turn.reflection_end(n),
             EngineEvent::Done(done) => {
                 assert_eq!(done.id, k);
-                turn.state = TurnState::Done;
-                turn.stop_reason = Some(done.stop_reason);
-                turn.usage = Some(done.usage);
+                turn.finish(&done);
                 return turn;
             }
             EngineEvent::Error(e) => panic!("turn {k}: {e}"),
@@ -118,6 +116,36 @@ fn rendered(
             return p;
         }
     }
+}
+
+/// The text the prompt of question `k` adds to the prompt of question `k − 1`.
+fn added_text(
+    engine: &Engine,
+    events: &mut UnboundedReceiver<EngineEvent>,
+    history: History,
+    turns: &[Turn],
+    k: u64,
+) -> String {
+    let earlier = &turns[..k as usize - 1];
+    let before = rendered(
+        engine,
+        events,
+        request_messages(history, &earlier[..earlier.len() - 1], k - 1).1,
+    );
+    let now = rendered(engine, events, request_messages(history, earlier, k).1);
+    now.strip_prefix(&before)
+        .unwrap_or_else(|| panic!("turn {k}: the previous prompt is not a prefix"))
+        .to_string()
+}
+
+/// What follows the previous answer in the prompt of question `k`: the end of that turn, the
+/// question and the open assistant header.
+fn next_question(k: u64) -> String {
+    format!(
+        "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>\
+         <|start_header_id|>assistant<|end_header_id|>\n\n",
+        think_carefully(&question(k))
+    )
 }
 
 /// A finished conversation, with its engine still running (fields drop in order: the engine
@@ -190,28 +218,9 @@ fn each_turn_evaluates_only_what_the_previous_prompt_did_not_hold() {
     // What those evaluated tokens are: the previous answer as the history shows it, the new
     // question and the template's tokens around them, nothing else.
     for k in 2..=TURNS {
-        let earlier = &turns[..k as usize - 1];
-        let before = rendered(
-            &engine,
-            &mut events,
-            request_messages(History::Answer, &earlier[..earlier.len() - 1], k - 1).1,
-        );
-        let now = rendered(
-            &engine,
-            &mut events,
-            request_messages(History::Answer, earlier, k).1,
-        );
-        let suffix = now
-            .strip_prefix(&before)
-            .unwrap_or_else(|| panic!("turn {k}: the previous prompt is not a prefix"));
         assert_eq!(
-            suffix,
-            format!(
-                "<output>\nThe answer is 4.\n</output><|eot_id|>\
-                 <|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>\
-                 <|start_header_id|>assistant<|end_header_id|>\n\n",
-                think_carefully(&question(k))
-            ),
+            added_text(&engine, &mut events, History::Answer, &turns, k),
+            format!("<output>\nThe answer is 4.\n</output>{}", next_question(k)),
             "turn {k}"
         );
     }
@@ -227,19 +236,68 @@ fn each_turn_evaluates_only_what_the_previous_prompt_did_not_hold() {
         tenth.prompt_tokens > 2 * second.prompt_tokens,
         "the conversation grew: {second:?} → {tenth:?}"
     );
+
+    // The engine tokenized only the new part of each prompt, reusing the previous prompt's
+    // tokens up to where the new part starts with a special token (`<output>` here). A fresh
+    // engine tokenizes the whole last prompt: the same tokens, so the same count.
+    let (fresh, mut fresh_events) = start(&_model);
+    let again = ask(
+        &fresh,
+        &mut fresh_events,
+        History::Answer,
+        &turns[..TURNS as usize - 1],
+        TURNS,
+    )
+    .usage
+    .unwrap();
+    assert_eq!(again.prompt_tokens_evaluated, again.prompt_tokens);
+    assert_eq!(
+        again.prompt_tokens, tenth.prompt_tokens,
+        "{again:?} {tenth:?}"
+    );
 }
 
 #[test]
-fn full_history_reuses_at_least_the_previous_prompt_at_a_constant_cost() {
-    let usage = conversation(History::Full).usage;
+fn full_history_sends_answers_back_as_generated_and_evaluates_only_the_new_message() {
+    let Run {
+        _model,
+        engine,
+        mut events,
+        turns,
+        usage,
+    } = conversation(History::Full);
+    // The text the script generates, tags included, exactly as the model wrote it.
+    let generated = "<thinking>\nI add 2 and 2.<reflection>\nCheck: 2+2 is 4, not 5.</reflection>\
+                     \nSo it is 4.\n</thinking><output>\nThe answer is 4.\n</output>";
+    for (k, turn) in turns.iter().enumerate() {
+        assert_eq!(turn.raw, generated, "turn {}", k + 1);
+    }
+
     assert_eq!(usage[0].prompt_tokens_evaluated, usage[0].prompt_tokens);
     for k in 2..=TURNS as usize {
         let (prev, cur) = (usage[k - 2], usage[k - 1]);
-        assert!(
-            cur.prompt_tokens - cur.prompt_tokens_evaluated >= prev.prompt_tokens,
-            "turn {k}: the previous prompt is reused: {cur:?} after {prev:?}"
+        // The cache holds the previous prompt and everything generated after it but the last
+        // token (`</output>`: generation stops right after sampling it). The new prompt
+        // continues exactly that, with the generated tokens reused as they were (this
+        // vocabulary would re-tokenize the answer's text into many byte tokens).
+        assert_eq!(
+            cur.prompt_tokens - cur.prompt_tokens_evaluated,
+            prev.prompt_tokens + prev.completion_tokens - 1,
+            "turn {k}: {cur:?} after {prev:?}"
         );
     }
+
+    // The history shows the previous turn as it was generated, then the new question.
+    for k in 2..=TURNS {
+        assert_eq!(
+            added_text(&engine, &mut events, History::Full, &turns, k),
+            format!("{generated}{}", next_question(k)),
+            "turn {k}"
+        );
+    }
+
+    // Turn 10 costs what turn 2 does: the last answer token, the new message and the
+    // template's tokens around it.
     let evaluated: Vec<u32> = usage[1..]
         .iter()
         .map(|u| u.prompt_tokens_evaluated)

@@ -157,9 +157,10 @@ fn history_policy_decides_what_the_next_prompt_holds() {
         assert!(prompt.contains("Q2"), "{prompt}");
     }
     assert!(!answer_only.contains("I add 2 and 2"), "{answer_only}");
+    // The full history shows the turn exactly as the model generated it.
     assert!(
         everything.contains(
-            "<thinking>\nI add 2 and 2.\n<reflection>\nCheck: 2+2 is 4, not 5.\n</reflection>"
+            "<thinking>\nI add 2 and 2.<reflection>\nCheck: 2+2 is 4, not 5.</reflection>"
         ),
         "{everything}"
     );
@@ -167,6 +168,55 @@ fn history_policy_decides_what_the_next_prompt_holds() {
         read_session(&m, &id)["turns"].as_array().unwrap().len(),
         1,
         "--print-prompt saves nothing"
+    );
+}
+
+#[test]
+fn full_history_continued_in_a_new_process_decodes_only_the_new_message() {
+    let m = model(reflection_script());
+    let full = m.dir.path().join("full.toml");
+    std::fs::write(&full, "extends = \"reflection\"\nhistory = \"full\"\n").unwrap();
+    let profile = full.to_str().unwrap();
+    let (code, first, err) = run_json(&m, &["--profile", profile, "--temperature", "0", "Q1"]);
+    assert_eq!(code, 0, "{err}");
+    let (p1, c1) = (
+        usage(&first, "prompt_tokens"),
+        usage(&first, "completion_tokens"),
+    );
+    let memo = std::fs::read_dir(kv_dir(&m))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "memo"))
+        .expect("a .memo file beside the state file");
+
+    // The prompt of turn 2 holds turn 1 as generated; its tokens are those the model
+    // generated (from the memo), so the restored cache covers all of turn 1 but its last token
+    // (`</output>`, sampled but not decoded: generation stops right after it).
+    let follow_up = |q: &str| {
+        run_json(
+            &m,
+            &["--continue", "--profile", profile, "--temperature", "0", q],
+        )
+    };
+    let (code, second, err) = follow_up("Q2");
+    assert_eq!(code, 0, "{err}");
+    let p2 = usage(&second, "prompt_tokens");
+    assert_eq!(
+        p2 - usage(&second, "prompt_tokens_evaluated"),
+        p1 + c1 - 1,
+        "turn 2 reuses turn 1's prompt and answer: {second}"
+    );
+    assert_eq!(second["output"], "The answer is 4.");
+
+    // A damaged memo is not used: the text is tokenized again (more tokens: this vocabulary
+    // spells the answer's text in bytes), and the answer is the same.
+    std::fs::write(&memo, b"{\"text\": [1, 2").unwrap();
+    let (code, third, err) = follow_up("Q3");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(third["output"], "The answer is 4.");
+    assert!(
+        usage(&third, "prompt_tokens") > p2 + p2 - p1,
+        "re-tokenized: {third} after {second}"
     );
 }
 

@@ -2,9 +2,11 @@
 //! cache lacks (in chunks of at most n_batch), then sample token by token through the router
 //! until a stop condition.
 
+use super::memo::Memo;
 use super::template::{render_llama3, ChatMessage, Role};
 use super::utf8::Utf8Decoder;
 use super::worker::probe;
+use super::EventSender;
 use super::{Completion, EngineError, EngineEvent, GenerateRequest, StopReason, Timings, Usage};
 use crate::stream::{Anomaly, Channel, Router, Sink, TagSet, TagToken};
 use llama_cpp_2::context::LlamaContext;
@@ -15,7 +17,6 @@ use llama_cpp_2::DecodeError;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use tokio::sync::mpsc::UnboundedSender;
 
 /// How prompts are rendered for this model.
 pub(super) enum Template {
@@ -66,6 +67,8 @@ pub(super) struct Loaded<'m> {
     longest_piece: std::cell::OnceCell<usize>,
     /// Where the conversation was last cut to fit the context.
     cut: Option<Cut>,
+    /// The last prompt and generation, as tokens and text, for the next prompt to reuse.
+    pub(super) memo: Option<Memo>,
 }
 
 impl<'m> Loaded<'m> {
@@ -83,6 +86,7 @@ impl<'m> Loaded<'m> {
             load_ms,
             longest_piece: std::cell::OnceCell::new(),
             cut: None,
+            memo: None,
         }
     }
 
@@ -105,6 +109,10 @@ impl<'m> Loaded<'m> {
         bytes.div_ceil(longest)
     }
 
+    pub(super) fn n_vocab(&self) -> i32 {
+        self.model.n_vocab()
+    }
+
     pub(super) fn n_ctx(&self) -> u32 {
         self.ctx.n_ctx()
     }
@@ -117,6 +125,25 @@ impl<'m> Loaded<'m> {
                 .unwrap_or_else(|_| render_llama3(messages)),
             Template::Llama3Fallback => render_llama3(messages),
         }
+    }
+
+    /// Tokenizes a rendered prompt. Where it starts with the text of the last prompt and
+    /// generation ([`Memo`]), those tokens are reused and only the rest is tokenized, provided
+    /// the rest starts with a special token (where the tokenizer splits the text anyway).
+    fn tokenize(&self, text: &str) -> Vec<LlamaToken> {
+        let vocab = self.model.vocab();
+        if let Some((reused, at)) = self.memo.as_ref().and_then(|m| m.reusable(text.as_bytes())) {
+            let mut tokens: Vec<LlamaToken> = reused.iter().map(|&t| LlamaToken(t)).collect();
+            vocab.tokenize_into(&text.as_bytes()[at..], &mut tokens, false, true);
+            let splits = match tokens.get(reused.len()) {
+                Some(&first) => is_special(&vocab, first),
+                None => true,
+            };
+            if splits {
+                return tokens;
+            }
+        }
+        vocab.tokenize(text.as_bytes(), true, true)
     }
 
     /// The prompt as the model sees it, with the begin-of-text token the tokenizer adds.
@@ -155,10 +182,17 @@ fn is_special(vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, t: LlamaToken) -> bool
     attrs.0.contains(LlamaTokenAttr::Control) || attrs.0.contains(LlamaTokenAttr::UserDefined)
 }
 
+/// Tokens whose text is not shown (llama.cpp spells them only when asked for special tokens).
+fn is_hidden(vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, t: LlamaToken) -> bool {
+    use llama_cpp_2::token_type::LlamaTokenAttr;
+    let attrs = vocab.attr(t);
+    attrs.0.contains(LlamaTokenAttr::Control) || attrs.0.contains(LlamaTokenAttr::Unknown)
+}
+
 /// Sends the router's output as engine events.
 struct EventSink<'a> {
     id: u64,
-    events: &'a UnboundedSender<EngineEvent>,
+    events: &'a EventSender,
 }
 
 impl Sink for EventSink<'_> {
@@ -196,6 +230,13 @@ fn room_to_answer(max_tokens: Option<u32>, n_ctx: u32) -> usize {
     max_tokens.unwrap_or(u32::MAX).min(n_ctx / 4) as usize
 }
 
+/// A rendered prompt and its tokens.
+#[derive(Clone)]
+struct Prompt {
+    text: String,
+    tokens: Vec<LlamaToken>,
+}
+
 /// Where the last prompt was cut: how many of the oldest turns were left out, and the first
 /// user message kept (to recognise the same conversation).
 pub(super) struct Cut {
@@ -222,11 +263,14 @@ fn fit_context(
     s: &Loaded<'_>,
     messages: &[ChatMessage],
     room: usize,
-) -> (Vec<LlamaToken>, usize, Option<Cut>) {
+) -> (Prompt, usize, Option<Cut>) {
     let n_ctx = s.ctx.n_ctx() as usize;
-    let vocab = s.model.vocab();
-    let tokenize = |m: &[ChatMessage]| vocab.tokenize(s.render(m).as_bytes(), true, true);
-    let fits = |t: &[LlamaToken], slack: usize| t.len() + room + slack <= n_ctx;
+    let tokenize = |m: &[ChatMessage]| {
+        let text = s.render(m);
+        let tokens = s.tokenize(&text);
+        Prompt { text, tokens }
+    };
+    let fits = |p: &Prompt, slack: usize| p.tokens.len() + room + slack <= n_ctx;
     let all = tokenize(messages);
     if fits(&all, 0) {
         return (all, 0, None);
@@ -287,7 +331,7 @@ pub(super) fn drop_oldest_turn(messages: &mut Vec<ChatMessage>) -> bool {
 pub(super) fn run(
     s: &mut Loaded<'_>,
     req: &GenerateRequest,
-    events: &UnboundedSender<EngineEvent>,
+    events: &EventSender,
     cancel: &AtomicU64,
 ) -> Result<Completion, EngineError> {
     let started = Instant::now();
@@ -307,7 +351,7 @@ pub(super) fn run(
             });
         }
     }
-    let (tokens, dropped, new_cut) =
+    let (Prompt { text, tokens }, dropped, new_cut) =
         fit_context(s, &req.messages, room_to_answer(req.max_tokens, n_ctx));
     if dropped == 0 {
         s.cut = None;
@@ -378,6 +422,8 @@ pub(super) fn run(
     let mut decoder = Utf8Decoder::default();
     let mut first_token = None;
     let mut logits_at = batch.n_tokens() - 1;
+    let mut memo = Memo::new(&text, &tokens);
+    let mut piece = Vec::new();
     let stop = loop {
         if let Some(stop) = stop {
             break stop;
@@ -400,14 +446,17 @@ pub(super) fn run(
         }
         usage.completion_tokens += 1;
         first_token.get_or_insert_with(Instant::now);
+        piece.clear();
+        vocab.token_to_piece_into(token, &mut piece, true, None);
+        memo.push(token, &piece);
         if let Some((_, tag)) = tag_tokens.get(&token) {
             let broken = decoder.finish();
             if !broken.is_empty() {
                 router.push_text(&broken, &mut sink);
             }
             router.push_tag(*tag, &mut sink);
-        } else if !vocab.is_control(token) {
-            let text = decoder.push(&vocab.token_to_piece(token, false, None));
+        } else if !is_hidden(&vocab, token) {
+            let text = decoder.push(&piece);
             if !text.is_empty() {
                 router.push_text(&text, &mut sink);
             }
@@ -455,12 +504,15 @@ pub(super) fn run(
             0.0
         },
     };
+    let text = String::from_utf8_lossy(memo.generated()).into_owned();
+    s.memo = Some(memo);
     Ok(Completion {
         id: req.id,
         stop_reason: stop,
         summary,
         usage,
         timings,
+        text,
     })
 }
 

@@ -6,6 +6,7 @@
 
 mod generate;
 mod logs;
+mod memo;
 mod sampling;
 mod state;
 mod template;
@@ -160,6 +161,9 @@ pub struct Completion {
     pub summary: Summary,
     pub usage: Usage,
     pub timings: Timings,
+    /// Everything generated, as the model wrote it: tags spelled out, the end-of-turn token
+    /// left out. A conversation that shows earlier turns whole sends this back.
+    pub text: String,
 }
 
 /// Why the engine could not do what it was asked.
@@ -218,6 +222,19 @@ pub enum EngineEvent {
     Error(EngineError),
 }
 
+/// Where the engine's events go: a channel ([`Engine::start`]), or a function of the front
+/// end's ([`Engine::start_with`]) that puts them straight into its own message channel, so that
+/// each token crosses one channel and wakes one thread.
+#[derive(Clone)]
+pub struct EventSender(Arc<dyn Fn(EngineEvent) -> bool + Send + Sync>);
+
+impl EventSender {
+    /// Delivers an event; `false` when nobody listens any more.
+    pub fn send(&self, event: EngineEvent) -> bool {
+        (self.0)(event)
+    }
+}
+
 /// The front ends' side of the engine.
 pub struct Engine {
     commands: mpsc::Sender<Command>,
@@ -230,21 +247,29 @@ impl Engine {
     /// Starts the engine thread, which loads the model at once and then waits for commands.
     pub fn start(config: EngineConfig) -> (Engine, UnboundedReceiver<EngineEvent>) {
         let (tx, rx) = unbounded_channel();
+        let engine = Engine::start_with(config, move |e| tx.send(e).is_ok());
+        (engine, rx)
+    }
+
+    /// Like [`Engine::start`], but each event is handed to `deliver` on the engine thread
+    /// (which returns `false` once nobody listens). It must not block.
+    pub fn start_with(
+        config: EngineConfig,
+        deliver: impl Fn(EngineEvent) -> bool + Send + Sync + 'static,
+    ) -> Engine {
+        let events = EventSender(Arc::new(deliver));
         let (commands, command_rx) = mpsc::channel();
         let cancel_upto = Arc::new(AtomicU64::new(0));
         let cancel = cancel_upto.clone();
         let thread = std::thread::Builder::new()
             .name("reflect-engine".into())
-            .spawn(move || worker::run(config, command_rx, tx, cancel))
+            .spawn(move || worker::run(config, command_rx, events, cancel))
             .ok();
-        (
-            Engine {
-                commands,
-                cancel_upto,
-                thread,
-            },
-            rx,
-        )
+        Engine {
+            commands,
+            cancel_upto,
+            thread,
+        }
     }
 
     pub fn send(&self, command: Command) -> Result<(), EngineError> {

@@ -2,15 +2,44 @@
 //! empty cache before the next, so that a conversation continued by a new process decodes only
 //! its new message. llama.cpp aborts the process on some damaged state files, so a file is
 //! handed to it only when its size matches the one recorded in a `.meta` file written after it.
+//! A `.memo` file keeps the tokenization of the last prompt and generation ([`Memo`]), so that
+//! a continued conversation that shows earlier turns whole is not re-tokenized either.
 
 use super::generate::Loaded;
+use super::memo::Memo;
 use std::path::{Path, PathBuf};
+
+/// `<state file><suffix>`.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
 
 /// `<state file>.meta`: "BYTES TOKENS".
 fn meta_path(path: &Path) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(".meta");
-    PathBuf::from(p)
+    beside(path, ".meta")
+}
+
+/// `<state file>.memo`: the [`Memo`] as JSON.
+fn memo_path(path: &Path) -> PathBuf {
+    beside(path, ".memo")
+}
+
+/// The memo saved beside a state file, if it stands for the restored `cached` tokens.
+fn read_memo(path: &Path, cached: &[llama_cpp_2::token::LlamaToken], n_vocab: i32) -> Option<Memo> {
+    let json = std::fs::read(memo_path(path)).ok()?;
+    match serde_json::from_slice::<Memo>(&json) {
+        Ok(m) if m.consistent(cached, n_vocab) => Some(m),
+        Ok(_) => {
+            tracing::warn!(path = %path.display(), "memo file does not match the state file; not used");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "memo file unreadable; not used");
+            None
+        }
+    }
 }
 
 /// Why a state file is not used, or the number of tokens it holds.
@@ -45,6 +74,7 @@ impl Loaded<'_> {
         match self.ctx.state_seq_load_file(path, 0, n_ctx) {
             Ok((tokens, bytes)) if tokens.len() < n_ctx => {
                 tracing::info!(path = %path.display(), tokens = tokens.len(), bytes, "restored the KV cache");
+                self.memo = read_memo(path, &tokens, self.n_vocab());
                 self.cached = tokens;
             }
             other => {
@@ -86,12 +116,33 @@ impl Loaded<'_> {
             });
         match saved {
             Ok(bytes) => {
-                tracing::info!(path = %path.display(), tokens = self.cached.len(), bytes, "saved the KV cache")
+                tracing::info!(path = %path.display(), tokens = self.cached.len(), bytes, "saved the KV cache");
+                self.save_memo(path);
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
                 tracing::warn!(path = %path.display(), error = %e, "cannot save the KV cache");
             }
+        }
+    }
+
+    /// Writes the memo beside the state file (temporary file, then rename); without one, an
+    /// older memo is removed.
+    fn save_memo(&self, path: &Path) {
+        let memo = memo_path(path);
+        let Some(m) = &self.memo else {
+            let _ = std::fs::remove_file(&memo);
+            return;
+        };
+        let tmp = beside(path, &format!(".memo.{}.tmp", std::process::id()));
+        let written = serde_json::to_vec(m)
+            .map_err(|e| e.to_string())
+            .and_then(|json| std::fs::write(&tmp, json).map_err(|e| e.to_string()))
+            .and_then(|()| std::fs::rename(&tmp, &memo).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_file(&memo);
+            tracing::warn!(path = %memo.display(), error = %e, "cannot save the memo");
         }
     }
 }

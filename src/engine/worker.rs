@@ -3,6 +3,7 @@
 use super::generate::{self, Loaded, Template};
 use super::logs::capture_errors;
 use super::template::{ChatMessage, Role};
+use super::EventSender;
 use super::{gpu_backend, Command, EngineConfig, EngineError, EngineEvent, GpuLayers, ModelInfo};
 use crate::gguf;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -14,7 +15,6 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Instant;
-use tokio::sync::mpsc::UnboundedSender;
 
 /// llama.cpp's backend can be initialised once per process.
 fn backend() -> Result<&'static LlamaBackend, String> {
@@ -39,7 +39,7 @@ pub(super) fn default_threads() -> u32 {
 pub(super) fn run(
     config: EngineConfig,
     commands: mpsc::Receiver<Command>,
-    events: UnboundedSender<EngineEvent>,
+    events: EventSender,
     cancel: Arc<AtomicU64>,
 ) {
     let load_error = |message: String| {

@@ -2,7 +2,7 @@
 //! `reflect --continue` decodes only the new message instead of the whole conversation again.
 //! They are a cache (`<cache dir>/reflect/kv/`): named after the session and the model file
 //! (path, size, modification time), only the newest few are kept, and deleting them is safe.
-//! Each `X.state` has an `X.state.meta` beside it (see `engine::state`).
+//! Each `X.state` has an `X.state.meta` and an `X.state.memo` beside it (see `engine::state`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -66,9 +66,11 @@ pub fn prune(dir: &Path, keep: usize) {
         .collect();
     files.sort_by_key(|f| std::cmp::Reverse(f.0));
     for (_, path) in files.into_iter().skip(keep) {
-        let mut meta = path.clone().into_os_string();
-        meta.push(".meta");
-        let _ = fs::remove_file(meta);
+        for suffix in [".meta", ".memo"] {
+            let mut beside = path.clone().into_os_string();
+            beside.push(suffix);
+            let _ = fs::remove_file(beside);
+        }
         let _ = fs::remove_file(path);
     }
 }
@@ -108,6 +110,8 @@ mod tests {
         fs::write(dir.path().join("other.txt"), b"x").unwrap();
         fs::write(dir.path().join("old.state.meta"), b"1 1").unwrap();
         fs::write(dir.path().join("new.state.meta"), b"1 1").unwrap();
+        fs::write(dir.path().join("old.state.memo"), b"{}").unwrap();
+        fs::write(dir.path().join("new.state.memo"), b"{}").unwrap();
         prune(dir.path(), 2);
         let mut left: Vec<String> = fs::read_dir(dir.path())
             .unwrap()
@@ -116,7 +120,13 @@ mod tests {
         left.sort();
         assert_eq!(
             left,
-            ["mid.state", "new.state", "new.state.meta", "other.txt"]
+            [
+                "mid.state",
+                "new.state",
+                "new.state.memo",
+                "new.state.meta",
+                "other.txt"
+            ]
         );
     }
 }

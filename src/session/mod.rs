@@ -68,6 +68,10 @@ pub struct SavedTurn {
     pub usage: Option<Usage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
+    /// Everything the model generated, tags included, as it wrote it: what a full history
+    /// sends back (older files lack it; the history is then rebuilt from the parts above).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub raw: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +126,7 @@ impl SavedTurn {
             stop_reason: t.stop_reason,
             usage: t.usage,
             timings: t.timings,
+            raw: t.raw.clone(),
         })
     }
 
@@ -154,6 +159,7 @@ impl SavedTurn {
         t.stop_reason = self.stop_reason;
         t.usage = self.usage;
         t.timings = self.timings;
+        t.raw = self.raw.clone();
         t
     }
 

@@ -17,6 +17,9 @@ fn answered(prompt: &str, answer: &str) -> Turn {
     t.push_text(Channel::Output, answer);
     t.state = TurnState::Done;
     t.stop_reason = Some(StopReason::OutputClosed);
+    t.raw = format!(
+        "<thinking>let me see<reflection>wait, no</reflection> right</thinking><output>{answer}</output>"
+    );
     t.usage = Some(Usage {
         prompt_tokens: 40,
         prompt_tokens_evaluated: 40,
@@ -50,6 +53,10 @@ fn a_turn_survives_saving_and_loading_exactly() {
     assert_eq!(live[0].reflections[0].text, "wait, no");
     assert!(!live[0].reflections[0].open);
     assert_eq!(live[0].usage, turn.usage);
+    assert_eq!(
+        live[0].raw, turn.raw,
+        "the text as generated, for a full history"
+    );
 }
 
 #[test]

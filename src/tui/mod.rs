@@ -25,7 +25,12 @@ pub struct SessionInit {
 /// Opens the chat and runs it until the user quits. The model starts loading before the first
 /// frame, so the user can type while it loads.
 pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Failure> {
-    let (engine, events) = Engine::start(init.settings.engine.clone());
+    // The engine puts its events straight into the loop's channel: one hop per token.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let to_loop = tx.clone();
+    let engine = Engine::start_with(init.settings.engine.clone(), move |e| {
+        to_loop.send(msg::Msg::Engine(e)).is_ok()
+    });
     // Syntax definitions take tens of milliseconds to load: not on the first frame's path.
     std::thread::spawn(view::preload);
     let mut terminal = terminal::enter()
@@ -47,7 +52,7 @@ pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Fa
             ),
         );
     }
-    let result = runtime::run(app, &engine, events, ctx, &mut terminal, session);
+    let result = runtime::run(app, &engine, (tx, rx), ctx, &mut terminal, session);
     terminal::restore();
     drop(engine);
     result

@@ -1,5 +1,6 @@
 //! The TUI's event loop and effect runner. Terminal input, engine events and signals arrive on
-//! their own threads and are funnelled into one channel of `Msg`s; the loop applies them to the
+//! their own threads (the engine's events straight from the engine thread, see
+//! `Engine::start_with`) and are funnelled into one channel of `Msg`s; the loop applies them to the
 //! app (pure), runs the effects it returns, and draws at most once per frame interval, only
 //! when the state changed. When nothing happens the loop sleeps on the channel: no busy wait.
 
@@ -8,13 +9,12 @@ use super::msg::{Effect, Msg};
 use super::saver::Saver;
 use super::terminal::Tui;
 use super::view::view;
-use crate::engine::{Engine, EngineEvent};
+use crate::engine::Engine;
 use crate::settings::Context;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use std::io::{self, Write};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// At most ~60 frames per second.
 const FRAME: Duration = Duration::from_millis(16);
@@ -34,17 +34,6 @@ fn spawn_input(tx: Sender<Msg>) {
         };
         if tx.send(msg).is_err() {
             return;
-        }
-    });
-}
-
-/// Forwards the engine's events.
-fn spawn_engine_bridge(mut events: UnboundedReceiver<EngineEvent>, tx: Sender<Msg>) {
-    std::thread::spawn(move || {
-        while let Some(e) = events.blocking_recv() {
-            if tx.send(Msg::Engine(e)).is_err() {
-                return;
-            }
         }
     });
 }
@@ -72,18 +61,17 @@ pub struct Io<'a> {
     pub saver: Saver,
 }
 
-/// Runs the app until it quits, then saves the session (waiting for the write).
+/// Runs the app until it quits, then saves the session (waiting for the write). `channel` is
+/// the loop's message channel, which the engine already delivers to.
 pub fn run(
     mut app: App,
     engine: &Engine,
-    events: UnboundedReceiver<EngineEvent>,
+    (tx, rx): (Sender<Msg>, Receiver<Msg>),
     ctx: &Context,
     terminal: &mut Tui,
     session: super::SessionInit,
 ) -> io::Result<()> {
-    let (tx, rx) = mpsc::channel();
     spawn_input(tx.clone());
-    spawn_engine_bridge(events, tx.clone());
     spawn_signals(tx.clone());
     let mut io = Io {
         engine,

@@ -147,6 +147,7 @@ pub(crate) fn done(id: u64, stop: StopReason) -> Msg {
             tokens_per_second: 20.0,
             ..Timings::default()
         },
+        text: String::new(),
     })))
 }
 
