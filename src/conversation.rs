@@ -68,7 +68,8 @@ pub struct Turn {
     channel_before_reflection: Option<Channel>,
     /// Esc / Ctrl+C was pressed; waiting for the engine to stop.
     pub cancel_requested: bool,
-    /// Everything the model generated, tags included, as it wrote it; set when the turn ends.
+    /// Everything the model generated, tags included, as it wrote it: set when the turn ends
+    /// with every block it opened closed (what a full history sends back), empty otherwise.
     pub raw: String,
 }
 
@@ -165,12 +166,16 @@ impl Turn {
         self.stop_reason = Some(done.stop_reason);
         self.usage = Some(done.usage);
         self.timings = Some(done.timings);
-        self.raw.clone_from(&done.text);
+        if done.summary.open_blocks.is_empty() {
+            self.raw.clone_from(&done.text);
+        } else {
+            self.raw.clear();
+        }
         self.cancel_requested = false;
     }
 
-    /// The model finished writing: it ended its turn or closed its answer, so its text is whole
-    /// (tags closed) and can be shown again as it was written.
+    /// The model finished writing: it ended its turn or closed its answer with every block
+    /// closed (else `raw` is empty), so its text can be shown again as it was written.
     fn complete(&self) -> bool {
         self.state == TurnState::Done
             && matches!(
@@ -434,6 +439,34 @@ mod tests {
                 "answer history ignores raw"
             );
         }
+    }
+
+    #[test]
+    fn a_turn_keeps_its_raw_text_only_when_the_model_closed_every_block() {
+        let done = |open_blocks: Vec<Channel>| Completion {
+            id: 1,
+            stop_reason: StopReason::EndOfTurn,
+            summary: crate::stream::Summary {
+                open_blocks,
+                ..Default::default()
+            },
+            usage: Usage::default(),
+            timings: Timings::default(),
+            text: "<thinking>t</thinking><output>A</output>".into(),
+        };
+        let mut t = answered("Q", "t", "", "A");
+        t.finish(&done(vec![]));
+        assert_eq!(t.raw, "<thinking>t</thinking><output>A</output>");
+        assert!(t.complete());
+        // Ended its turn inside <thinking>: rebuilt with the tag closed when shown again.
+        t.finish(&done(vec![Channel::Thinking]));
+        assert_eq!(t.raw, "");
+        assert!(!t.complete());
+        let m = messages(None, History::Full, &TagSet::default(), &[t], "Q2");
+        assert_eq!(
+            m[1].content,
+            "<thinking>\nt\n</thinking>\n<output>\nA\n</output>"
+        );
     }
 
     #[test]

@@ -238,23 +238,21 @@ fn each_turn_evaluates_only_what_the_previous_prompt_did_not_hold() {
     );
 
     // The engine tokenized only the new part of each prompt, reusing the previous prompt's
-    // tokens up to where the new part starts with a special token (`<output>` here). A fresh
-    // engine tokenizes the whole last prompt: the same tokens, so the same count.
+    // tokens up to where the new part starts with a control token (`<output>` here). A fresh
+    // engine given the prompts from the last to the first tokenizes each whole (none starts
+    // with the text of the one before it): the same tokens, so the same counts, turn by turn.
     let (fresh, mut fresh_events) = start(&_model);
-    let again = ask(
-        &fresh,
-        &mut fresh_events,
-        History::Answer,
-        &turns[..TURNS as usize - 1],
-        TURNS,
-    )
-    .usage
-    .unwrap();
-    assert_eq!(again.prompt_tokens_evaluated, again.prompt_tokens);
-    assert_eq!(
-        again.prompt_tokens, tenth.prompt_tokens,
-        "{again:?} {tenth:?}"
-    );
+    for k in (1..=TURNS).rev() {
+        let i = k as usize - 1;
+        let again = ask(&fresh, &mut fresh_events, History::Answer, &turns[..i], k)
+            .usage
+            .unwrap();
+        assert_eq!(
+            again.prompt_tokens, usage[i].prompt_tokens,
+            "turn {k}: {again:?} {:?}",
+            usage[i]
+        );
+    }
 }
 
 #[test]

@@ -209,15 +209,34 @@ fn full_history_continued_in_a_new_process_decodes_only_the_new_message() {
     assert_eq!(second["output"], "The answer is 4.");
 
     // A damaged memo is not used: the text is tokenized again (more tokens: this vocabulary
-    // spells the answer's text in bytes), and the answer is the same.
-    std::fs::write(&memo, b"{\"text\": [1, 2").unwrap();
-    let (code, third, err) = follow_up("Q3");
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(third["output"], "The answer is 4.");
-    assert!(
-        usage(&third, "prompt_tokens") > p2 + p2 - p1,
-        "re-tokenized: {third} after {second}"
-    );
+    // spells the answer's text in bytes), and the answer is the same. Damaged: not JSON, or
+    // well-formed with the right tokens but a text they do not spell.
+    let growth = p2 - p1;
+    let mut before = second;
+    let wrong_text = |json: &[u8]| {
+        let mut v: serde_json::Value = serde_json::from_slice(json).unwrap();
+        let text = v["text"].as_array_mut().expect("text as bytes");
+        *text.last_mut().unwrap() = serde_json::json!(b'!');
+        serde_json::to_vec(&v).unwrap()
+    };
+    for (question, damage) in [
+        (
+            "Q3",
+            &(|_: &[u8]| b"{\"text\": [1, 2".to_vec()) as &dyn Fn(&[u8]) -> Vec<u8>,
+        ),
+        ("Q4", &wrong_text),
+    ] {
+        let saved = std::fs::read(&memo).expect("a memo from the previous turn");
+        std::fs::write(&memo, damage(&saved)).unwrap();
+        let (code, after, err) = follow_up(question);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(after["output"], "The answer is 4.");
+        assert!(
+            usage(&after, "prompt_tokens") > usage(&before, "prompt_tokens") + growth,
+            "{question}: re-tokenized: {after} after {before}"
+        );
+        before = after;
+    }
 }
 
 #[test]

@@ -13,6 +13,7 @@ use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token_type::LlamaTokenAttr;
 use llama_cpp_2::DecodeError;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -129,14 +130,23 @@ impl<'m> Loaded<'m> {
 
     /// Tokenizes a rendered prompt. Where it starts with the text of the last prompt and
     /// generation ([`Memo`]), those tokens are reused and only the rest is tokenized, provided
-    /// the rest starts with a special token (where the tokenizer splits the text anyway).
+    /// the rest starts with a control token (where the tokenizer splits the text anyway).
+    /// Vocabularies that add tokens at the end of a text (end-of-sequence, separator) would
+    /// have them inside the reused part: they are always tokenized whole.
     fn tokenize(&self, text: &str) -> Vec<LlamaToken> {
         let vocab = self.model.vocab();
-        if let Some((reused, at)) = self.memo.as_ref().and_then(|m| m.reusable(text.as_bytes())) {
-            let mut tokens: Vec<LlamaToken> = reused.iter().map(|&t| LlamaToken(t)).collect();
-            vocab.tokenize_into(&text.as_bytes()[at..], &mut tokens, false, true);
+        let memo = self
+            .memo
+            .as_ref()
+            .filter(|_| !vocab.should_add_eos() && !vocab.should_add_sep());
+        if let Some((reused, at)) = memo.and_then(|m| m.reusable(text.as_bytes())) {
+            let rest = &text.as_bytes()[at..];
+            // A token spells at least one byte: no second pass to grow the buffer.
+            let mut tokens = Vec::with_capacity(reused.len() + rest.len() + 1);
+            tokens.extend(reused.iter().map(|&t| LlamaToken(t)));
+            vocab.tokenize_into(rest, &mut tokens, false, true);
             let splits = match tokens.get(reused.len()) {
-                Some(&first) => is_special(&vocab, first),
+                Some(&first) => vocab.attr(first).0.contains(LlamaTokenAttr::Control),
                 None => true,
             };
             if splits {
@@ -177,14 +187,12 @@ impl<'m> Loaded<'m> {
 }
 
 fn is_special(vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, t: LlamaToken) -> bool {
-    use llama_cpp_2::token_type::LlamaTokenAttr;
     let attrs = vocab.attr(t);
     attrs.0.contains(LlamaTokenAttr::Control) || attrs.0.contains(LlamaTokenAttr::UserDefined)
 }
 
 /// Tokens whose text is not shown (llama.cpp spells them only when asked for special tokens).
 fn is_hidden(vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, t: LlamaToken) -> bool {
-    use llama_cpp_2::token_type::LlamaTokenAttr;
     let attrs = vocab.attr(t);
     attrs.0.contains(LlamaTokenAttr::Control) || attrs.0.contains(LlamaTokenAttr::Unknown)
 }

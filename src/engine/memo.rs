@@ -62,12 +62,22 @@ impl Memo {
         if common < self.prompt_bytes {
             return None;
         }
-        let generated = self.ends.partition_point(|&end| end <= common);
-        let bytes = match generated {
-            0 => self.prompt_bytes,
-            n => self.ends[n - 1],
+        let end = |n: usize| {
+            if n == 0 {
+                self.prompt_bytes
+            } else {
+                self.ends[n - 1]
+            }
         };
-        Some((&self.tokens[..self.prompt_tokens + generated], bytes))
+        let mut generated = self.ends.partition_point(|&e| e <= common);
+        // Tokens that spell nothing at the end of the run are not part of the new text.
+        while generated > 0 && end(generated) == end(generated - 1) {
+            generated -= 1;
+        }
+        Some((
+            &self.tokens[..self.prompt_tokens + generated],
+            end(generated),
+        ))
     }
 
     /// Whether this memo can stand for the KV cache restored from a state file: it holds the
@@ -128,6 +138,22 @@ mod tests {
             assert_eq!(m.reusable(new.as_bytes()), want, "{new:?}");
         }
         assert_eq!(m.generated(), b"abc<x>");
+    }
+
+    #[test]
+    fn tokens_that_spell_nothing_are_not_reused_at_the_end_of_the_run() {
+        let mut m = Memo::new("P", &[LlamaToken(1), LlamaToken(2)]);
+        m.push(LlamaToken(10), b"");
+        m.push(LlamaToken(11), b"ab");
+        m.push(LlamaToken(12), b"");
+        m.push(LlamaToken(13), b"c");
+        assert_eq!(
+            m.reusable(b"Pz"),
+            Some((&[1, 2][..], 1)),
+            "not the empty first one"
+        );
+        assert_eq!(m.reusable(b"Pab<"), Some((&[1, 2, 10, 11][..], 3)));
+        assert_eq!(m.reusable(b"Pabc"), Some((&[1, 2, 10, 11, 12, 13][..], 4)));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! its new message. llama.cpp aborts the process on some damaged state files, so a file is
 //! handed to it only when its size matches the one recorded in a `.meta` file written after it.
 //! A `.memo` file keeps the tokenization of the last prompt and generation ([`Memo`]), so that
-//! a continued conversation that shows earlier turns whole is not re-tokenized either.
+//! a continued conversation that shows earlier turns whole is not re-tokenized either; the
+//! `.meta` file records its checksum, and it is used only with the state file it was written
+//! with.
 
 use super::generate::Loaded;
 use super::memo::Memo;
@@ -16,7 +18,7 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// `<state file>.meta`: "BYTES TOKENS".
+/// `<state file>.meta`: "BYTES TOKENS [MEMO_CHECKSUM]".
 fn meta_path(path: &Path) -> PathBuf {
     beside(path, ".meta")
 }
@@ -26,9 +28,26 @@ fn memo_path(path: &Path) -> PathBuf {
     beside(path, ".memo")
 }
 
-/// The memo saved beside a state file, if it stands for the restored `cached` tokens.
-fn read_memo(path: &Path, cached: &[llama_cpp_2::token::LlamaToken], n_vocab: i32) -> Option<Memo> {
+/// FNV-1a, 64 bits: tells a memo file from a damaged or different one.
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The memo saved beside a state file, if it is the one the `.meta` file names (`sum`) and it
+/// stands for the restored `cached` tokens.
+fn read_memo(
+    path: &Path,
+    sum: u64,
+    cached: &[llama_cpp_2::token::LlamaToken],
+    n_vocab: i32,
+) -> Option<Memo> {
     let json = std::fs::read(memo_path(path)).ok()?;
+    if checksum(&json) != sum {
+        tracing::warn!(path = %path.display(), "memo file changed since it was written; not used");
+        return None;
+    }
     match serde_json::from_slice::<Memo>(&json) {
         Ok(m) if m.consistent(cached, n_vocab) => Some(m),
         Ok(_) => {
@@ -42,13 +61,14 @@ fn read_memo(path: &Path, cached: &[llama_cpp_2::token::LlamaToken], n_vocab: i3
     }
 }
 
-/// Why a state file is not used, or the number of tokens it holds.
-fn check(path: &Path, n_ctx: usize) -> Result<usize, String> {
+/// Why a state file is not used, or the number of tokens it holds and its memo's checksum.
+fn check(path: &Path, n_ctx: usize) -> Result<(usize, Option<u64>), String> {
     let meta = std::fs::read_to_string(meta_path(path)).map_err(|e| format!("no .meta: {e}"))?;
     let mut fields = meta.split_whitespace().map(str::parse::<u64>);
     let (Some(Ok(bytes)), Some(Ok(tokens))) = (fields.next(), fields.next()) else {
         return Err(format!("unreadable .meta: {meta:?}"));
     };
+    let memo_sum = fields.next().and_then(Result::ok);
     let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
     if len != bytes {
         return Err(format!("{len} bytes, but {bytes} were written"));
@@ -56,7 +76,7 @@ fn check(path: &Path, n_ctx: usize) -> Result<usize, String> {
     if tokens as usize >= n_ctx {
         return Err(format!("{tokens} tokens do not fit a context of {n_ctx}"));
     }
-    Ok(tokens as usize)
+    Ok((tokens as usize, memo_sum))
 }
 
 impl Loaded<'_> {
@@ -67,14 +87,17 @@ impl Loaded<'_> {
             return;
         }
         let n_ctx = self.ctx.n_ctx() as usize;
-        if let Err(why) = check(path, n_ctx) {
-            tracing::warn!(path = %path.display(), why, "state file not used");
-            return;
-        }
+        let memo_sum = match check(path, n_ctx) {
+            Ok((_, sum)) => sum,
+            Err(why) => {
+                tracing::warn!(path = %path.display(), why, "state file not used");
+                return;
+            }
+        };
         match self.ctx.state_seq_load_file(path, 0, n_ctx) {
             Ok((tokens, bytes)) if tokens.len() < n_ctx => {
                 tracing::info!(path = %path.display(), tokens = tokens.len(), bytes, "restored the KV cache");
-                self.memo = read_memo(path, &tokens, self.n_vocab());
+                self.memo = memo_sum.and_then(|sum| read_memo(path, sum, &tokens, self.n_vocab()));
                 self.cached = tokens;
             }
             other => {
@@ -107,17 +130,17 @@ impl Loaded<'_> {
             })
             .and_then(|_| std::fs::metadata(&tmp).map_err(|e| e.to_string()))
             .and_then(|m| {
-                std::fs::rename(&tmp, path)
-                    .and_then(|()| {
-                        std::fs::write(&meta, format!("{} {}\n", m.len(), self.cached.len()))
-                    })
+                std::fs::rename(&tmp, path).map_err(|e| e.to_string())?;
+                let memo = self
+                    .save_memo(path)
+                    .map_or(String::new(), |sum| format!(" {sum}"));
+                std::fs::write(&meta, format!("{} {}{memo}\n", m.len(), self.cached.len()))
                     .map(|()| m.len())
                     .map_err(|e| e.to_string())
             });
         match saved {
             Ok(bytes) => {
                 tracing::info!(path = %path.display(), tokens = self.cached.len(), bytes, "saved the KV cache");
-                self.save_memo(path);
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
@@ -126,23 +149,31 @@ impl Loaded<'_> {
         }
     }
 
-    /// Writes the memo beside the state file (temporary file, then rename); without one, an
-    /// older memo is removed.
-    fn save_memo(&self, path: &Path) {
+    /// Writes the memo beside the state file (temporary file, then rename) and returns its
+    /// checksum for the `.meta` file; without one, an older memo is removed.
+    fn save_memo(&self, path: &Path) -> Option<u64> {
         let memo = memo_path(path);
         let Some(m) = &self.memo else {
             let _ = std::fs::remove_file(&memo);
-            return;
+            return None;
         };
         let tmp = beside(path, &format!(".memo.{}.tmp", std::process::id()));
         let written = serde_json::to_vec(m)
             .map_err(|e| e.to_string())
-            .and_then(|json| std::fs::write(&tmp, json).map_err(|e| e.to_string()))
-            .and_then(|()| std::fs::rename(&tmp, &memo).map_err(|e| e.to_string()));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            let _ = std::fs::remove_file(&memo);
-            tracing::warn!(path = %memo.display(), error = %e, "cannot save the memo");
+            .and_then(|json| {
+                std::fs::write(&tmp, &json)
+                    .and_then(|()| std::fs::rename(&tmp, &memo))
+                    .map(|()| checksum(&json))
+                    .map_err(|e| e.to_string())
+            });
+        match written {
+            Ok(sum) => Some(sum),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                let _ = std::fs::remove_file(&memo);
+                tracing::warn!(path = %memo.display(), error = %e, "cannot save the memo");
+                None
+            }
         }
     }
 }
