@@ -48,6 +48,22 @@ fn turns_are_saved_continued_with_cache_reuse_listed_and_exported() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "session files are private");
+        // So are the KV state and its memo, which hold the conversation too.
+        let kv = kv_dir(&m);
+        let dir_mode = std::fs::metadata(&kv).unwrap().permissions().mode();
+        assert_eq!(dir_mode & 0o777, 0o700, "{}", kv.display());
+        let mut kinds = Vec::new();
+        for f in std::fs::read_dir(&kv).unwrap() {
+            let path = f.unwrap().path();
+            let ext = path.extension().unwrap().to_string_lossy().into_owned();
+            if ext == "state" || ext == "memo" {
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+                kinds.push(ext);
+            }
+        }
+        kinds.sort();
+        assert_eq!(kinds, ["memo", "state"]);
     }
     let saved = read_session(&m, &id);
     assert_eq!(saved["turns"][0]["prompt"], "What is 2+2?");

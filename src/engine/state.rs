@@ -28,6 +28,20 @@ fn memo_path(path: &Path) -> PathBuf {
     beside(path, ".memo")
 }
 
+/// Sets a file's or directory's mode: the KV state, its memo and their directory hold the
+/// conversation, so they are the user's alone (0600 files in a 0700 directory), as session
+/// files are.
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn restrict(_: &Path, _: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// FNV-1a, 64 bits: tells a memo file from a damaged or different one.
 fn checksum(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
@@ -122,12 +136,14 @@ impl Loaded<'_> {
         // The old .meta goes first: a crash mid-way leaves a state file that is not used.
         let _ = std::fs::remove_file(&meta);
         let saved = std::fs::create_dir_all(dir)
+            .and_then(|()| restrict(dir, 0o700))
             .map_err(|e| e.to_string())
             .and_then(|()| {
                 self.ctx
                     .state_seq_save_file(&tmp, 0, &self.cached)
                     .map_err(|e| e.to_string())
             })
+            .and_then(|_| restrict(&tmp, 0o600).map_err(|e| e.to_string()))
             .and_then(|_| std::fs::metadata(&tmp).map_err(|e| e.to_string()))
             .and_then(|m| {
                 std::fs::rename(&tmp, path).map_err(|e| e.to_string())?;
@@ -162,6 +178,7 @@ impl Loaded<'_> {
             .map_err(|e| e.to_string())
             .and_then(|json| {
                 std::fs::write(&tmp, &json)
+                    .and_then(|()| restrict(&tmp, 0o600))
                     .and_then(|()| std::fs::rename(&tmp, &memo))
                     .map(|()| checksum(&json))
                     .map_err(|e| e.to_string())
