@@ -5,6 +5,7 @@
 //!
 //! PROMPT_FILE holds the fully rendered prompt (e.g. from `reflect --print-prompt`), so both
 //! programs decode the same tokens. Prints one JSON line with the same timing fields as reflect.
+//! Built with a GPU feature (`--features cuda`), it offloads every layer, as reflect does.
 
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -13,6 +14,7 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::{send_logs_to_tracing, LogOptions};
+use reflect::engine::GpuLayers;
 use std::num::NonZeroU32;
 use std::time::Instant;
 
@@ -28,7 +30,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     send_logs_to_tracing(LogOptions::default().with_logs_enabled(false));
     let backend = LlamaBackend::init()?;
     let t_load = Instant::now();
-    let model = LlamaModel::load_from_file(&backend, model_path, &LlamaModelParams::default())?;
+    // Layers on the GPU as reflect puts them by default: all in a GPU build, none otherwise.
+    let gpu_layers = match GpuLayers::default_for_build() {
+        GpuLayers::All => u32::MAX,
+        GpuLayers::Count(n) => n,
+    };
+    let model_params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
+    let model = LlamaModel::load_from_file(&backend, model_path, &model_params)?;
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(n_ctx))
         .with_n_batch(2048)
