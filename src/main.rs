@@ -46,13 +46,13 @@ fn run() -> Result<i32, Failure> {
     if let Some(path) = &args.log_file {
         init_logging(path)?;
     }
-    if args.resume.is_some() && !wants_chat(&args) {
+    if wants_chat(&args) {
+        return chat(&args);
+    }
+    if args.resume.is_some() {
         return Err(Failure::usage(
             "--resume opens the full-screen chat, which needs a terminal and no prompt; in scripts use --session ID (or --continue) with a question",
         ));
-    }
-    if wants_chat(&args) {
-        return chat(&args);
     }
     let ctx = Context::load(Environment::from_process())?;
     if let Some(code) = info_command(&args, &ctx)? {
@@ -123,16 +123,15 @@ fn follow_up(args: &Args, ctx: &Context) -> Result<Option<Session>, Failure> {
         return Ok(None);
     }
     let store = store_or_fail(ctx)?;
-    let found = match &args.session {
-        Some(id) => store.find(id),
-        None => store.latest(),
-    };
-    found.map(Some).map_err(|e| match e {
-        SessionError::Empty { .. } => Failure::usage(format!(
-            "--continue: {e}; ask a first question without --continue to start one"
-        )),
-        e => session_failure(e),
-    })
+    store
+        .open(args.session.as_deref())
+        .map(Some)
+        .map_err(|e| match e {
+            SessionError::Empty { .. } => Failure::usage(format!(
+                "--continue: {e}; ask a first question without --continue to start one"
+            )),
+            e => session_failure(e),
+        })
 }
 
 /// `--sessions` and `--export`: answered without a model.
@@ -213,11 +212,7 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         None => None,
         Some(spec) => {
             let store = store_or_fail(&ctx)?;
-            let found = match spec {
-                None => store.latest(),
-                Some(id) => store.find(id),
-            };
-            Some(found.map_err(session_failure)?)
+            Some(store.open(spec.as_deref()).map_err(session_failure)?)
         }
     };
     let session = session.unwrap_or_else(|| {

@@ -1,8 +1,6 @@
 //! What the user says to the model: the prompt from stdin and arguments, the system prompt, and
 //! the model card's "Think carefully." suffix.
 
-use crate::engine::{ChatMessage, Role};
-
 /// The Reflection-Llama-3.1-70B model card's system prompt, verbatim.
 pub const REFLECTION_SYSTEM_PROMPT: &str = "You are a world-class AI system, capable of complex reasoning and reflection. Reason through the query inside <thinking> tags, and then provide your final response inside <output> tags. If you detect that you made a mistake in your reasoning at any point, correct yourself inside <reflection> tags.";
 
@@ -33,19 +31,13 @@ pub fn think_carefully(message: &str) -> String {
     format!("{body}{sep}{THINK_CAREFULLY}")
 }
 
-/// The messages for a single question.
-pub fn messages(system: Option<&str>, user: &str, think: bool) -> Vec<ChatMessage> {
-    let mut out = Vec::new();
-    if let Some(s) = system.filter(|s| !s.trim().is_empty()) {
-        out.push(ChatMessage::new(Role::System, s));
-    }
-    let user = if think {
+/// The user's message as sent: with "Think carefully." when `think` is on.
+pub fn to_send(user: &str, think: bool) -> String {
+    if think {
         think_carefully(user)
     } else {
         user.to_string()
-    };
-    out.push(ChatMessage::new(Role::User, user));
-    out
+    }
 }
 
 #[cfg(test)]
@@ -81,13 +73,10 @@ mod tests {
 
     #[test]
     fn system_prompt_is_the_model_cards() {
-        let m = messages(Some(REFLECTION_SYSTEM_PROMPT), "hi", true);
-        assert_eq!(m.len(), 2);
-        assert_eq!(m[0].role, Role::System);
-        assert!(m[0].content.starts_with(
+        assert!(REFLECTION_SYSTEM_PROMPT.starts_with(
             "You are a world-class AI system, capable of complex reasoning and reflection."
         ));
-        assert_eq!(m[1].content, "hi Think carefully.");
-        assert_eq!(messages(None, "hi", false).len(), 1);
+        assert_eq!(to_send("hi", true), "hi Think carefully.");
+        assert_eq!(to_send("hi", false), "hi");
     }
 }

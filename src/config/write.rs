@@ -45,18 +45,44 @@ pub fn string_array(items: &[String]) -> String {
 /// Writes `text` to `path` atomically: readers see the old file or the new one, never half a
 /// file. Creates the directory if needed.
 pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
-    let dir = path
-        .parent()
+    std::fs::create_dir_all(parent(path))?;
+    replace(path, text.as_bytes(), false)
+}
+
+/// The directory a file is written in.
+fn parent(path: &Path) -> &Path {
+    path.parent()
         .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+        .unwrap_or(Path::new("."))
+}
+
+/// Temporary file in the same directory, fsync, rename over `path`: readers and crashes see
+/// the old file or the new one, never half a file. `private`: the file is created 0600 and the
+/// directory is fsynced too, so that the rename itself survives a crash.
+pub fn replace(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+    #[cfg(not(unix))]
+    let _ = private;
+    let dir = parent(path);
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if private {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        }
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        if private {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -94,7 +94,6 @@ impl Memo {
         };
         ends_ok
             && self.prompt_tokens + self.ends.len() == self.tokens.len()
-            && self.prompt_bytes <= self.text.len()
             && self.tokens.iter().all(|&t| (0..n_vocab).contains(&t))
             && self.tokens.len() >= cached.len()
             && self.tokens.len() <= cached.len() + 1

@@ -7,6 +7,7 @@
 mod generate;
 mod logs;
 mod memo;
+mod sampler;
 mod sampling;
 mod state;
 mod template;

@@ -1,6 +1,6 @@
-//! Sampling settings and the llama.cpp sampler chain built from them.
+//! Sampling settings, as profiles, flags and sessions give them. Free of llama.cpp, so that
+//! the fuzz crate compiles this very file; the sampler chain is built in `sampler.rs`.
 
-use llama_cpp_2::sampling::LlamaSampler;
 use serde::{Deserialize, Serialize};
 
 /// Sampling settings. Defaults follow the Reflection model card (temperature 0.7, top_p 0.95)
@@ -26,32 +26,5 @@ impl Default for SamplingSettings {
             repeat_penalty: 1.0,
             seed: None,
         }
-    }
-}
-
-impl SamplingSettings {
-    /// llama.cpp's order: penalties, top_k, top_p, min_p, temperature, then the draw. A
-    /// temperature of 0 (or below) means greedy decoding.
-    pub(crate) fn build(&self, n_vocab: i32) -> LlamaSampler {
-        if self.temperature <= 0.0 {
-            return LlamaSampler::chain_simple([
-                LlamaSampler::penalties(n_vocab, 64, self.repeat_penalty, 0.0, 0.0),
-                LlamaSampler::greedy(),
-            ]);
-        }
-        let seed = self.seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
-                .unwrap_or(0x5EED)
-        });
-        LlamaSampler::chain_simple([
-            LlamaSampler::penalties(n_vocab, 64, self.repeat_penalty, 0.0, 0.0),
-            LlamaSampler::top_k(self.top_k),
-            LlamaSampler::top_p(self.top_p, 1),
-            LlamaSampler::min_p(self.min_p, 1),
-            LlamaSampler::temp(self.temperature),
-            LlamaSampler::dist(seed),
-        ])
     }
 }

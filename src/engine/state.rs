@@ -9,6 +9,7 @@
 
 use super::generate::Loaded;
 use super::memo::Memo;
+use crate::session::kv::fnv1a as checksum;
 use std::path::{Path, PathBuf};
 
 /// `<state file><suffix>`.
@@ -42,13 +43,6 @@ fn restrict(_: &Path, _: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// FNV-1a, 64 bits: tells a memo file from a damaged or different one.
-fn checksum(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The memo saved beside a state file, if it is the one the `.meta` file names (`sum`) and it
 /// stands for the restored `cached` tokens.
 fn read_memo(
@@ -75,8 +69,8 @@ fn read_memo(
     }
 }
 
-/// Why a state file is not used, or the number of tokens it holds and its memo's checksum.
-fn check(path: &Path, n_ctx: usize) -> Result<(usize, Option<u64>), String> {
+/// Why a state file is not used, or its memo's checksum (if it has a memo).
+fn check(path: &Path, n_ctx: usize) -> Result<Option<u64>, String> {
     let meta = std::fs::read_to_string(meta_path(path)).map_err(|e| format!("no .meta: {e}"))?;
     let mut fields = meta.split_whitespace().map(str::parse::<u64>);
     let (Some(Ok(bytes)), Some(Ok(tokens))) = (fields.next(), fields.next()) else {
@@ -90,7 +84,7 @@ fn check(path: &Path, n_ctx: usize) -> Result<(usize, Option<u64>), String> {
     if tokens as usize >= n_ctx {
         return Err(format!("{tokens} tokens do not fit a context of {n_ctx}"));
     }
-    Ok((tokens as usize, memo_sum))
+    Ok(memo_sum)
 }
 
 impl Loaded<'_> {
@@ -102,7 +96,7 @@ impl Loaded<'_> {
         }
         let n_ctx = self.ctx.n_ctx() as usize;
         let memo_sum = match check(path, n_ctx) {
-            Ok((_, sum)) => sum,
+            Ok(sum) => sum,
             Err(why) => {
                 tracing::warn!(path = %path.display(), why, "state file not used");
                 return;

@@ -66,11 +66,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     let (engine, mut events) = Engine::start(settings.engine.clone());
     let interrupted = on_interrupt(&engine);
     let stderr_tty = io::stderr().is_terminal();
-    let sent = if settings.think_carefully {
-        prompt::think_carefully(question)
-    } else {
-        question.to_string()
-    };
+    let sent = prompt::to_send(question, settings.think_carefully);
     let mut session = opts.follow_up.clone().unwrap_or_else(|| {
         Session::new(
             "",
@@ -185,7 +181,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         }
     };
     turn.finish(&done);
-    if session.model.is_empty() || opts.follow_up.is_none() {
+    if session.model.is_empty() {
         session.model = info.name.clone();
     }
     let saved_id = match &opts.save {

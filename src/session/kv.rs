@@ -28,29 +28,18 @@ fn fingerprint(model: &Path) -> u64 {
         .and_then(|m| m.modified().ok())
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos());
-    let mut h = Fnv::default();
-    h.write(path.to_string_lossy().as_bytes());
-    h.write(&size.to_le_bytes());
-    h.write(&mtime.to_le_bytes());
-    h.0
+    let mut key = path.to_string_lossy().into_owned().into_bytes();
+    key.extend_from_slice(&size.to_le_bytes());
+    key.extend_from_slice(&mtime.to_le_bytes());
+    fnv1a(&key)
 }
 
-/// FNV-1a, 64 bits: stable across Rust versions (unlike `DefaultHasher`), so names persist.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+/// FNV-1a, 64 bits: stable across Rust versions (unlike `DefaultHasher`), so names persist;
+/// also the checksum of the memo file beside a state file.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Deletes all but the `keep` most recently written state files in `dir`.

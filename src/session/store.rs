@@ -4,7 +4,7 @@
 
 use super::{Session, VERSION};
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Why a session could not be found or read.
@@ -26,7 +26,6 @@ pub enum SessionError {
 #[derive(Debug)]
 pub struct Listed {
     pub id: String,
-    pub path: PathBuf,
     pub session: Result<Session, SessionError>,
 }
 
@@ -80,7 +79,6 @@ impl Store {
                 Some(Listed {
                     session: self.read(&path),
                     id,
-                    path,
                 })
             })
             .collect();
@@ -128,6 +126,14 @@ impl Store {
         }
     }
 
+    /// The session `id` names (a unique start of one), or the latest without an id.
+    pub fn open(&self, id: Option<&str>) -> Result<Session, SessionError> {
+        match id {
+            Some(id) => self.find(id),
+            None => self.latest(),
+        }
+    }
+
     /// The most recently updated session that reads back.
     pub fn latest(&self) -> Result<Session, SessionError> {
         self.list()?
@@ -151,7 +157,7 @@ impl Store {
             path: self.dir.clone(),
             source,
         })?;
-        write_private(&path, text.as_bytes()).map_err(io_err)?;
+        crate::config::write::replace(&path, text.as_bytes(), true).map_err(io_err)?;
         Ok(path)
     }
 
@@ -252,33 +258,6 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
-}
-
-/// Temporary file (mode 0600) in the same directory, fsync, rename over `path`, fsync the
-/// directory: readers and crashes see the old file or the new one, never half a file.
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        #[cfg(unix)]
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// An exclusive advisory lock on a file, released on drop. Best effort: without it two

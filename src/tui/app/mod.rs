@@ -300,11 +300,7 @@ impl App {
         self.conv.next_id += 1;
         let s = &self.settings;
         let prompt_text = &self.conv.turns[i].prompt;
-        let sent = if s.think_carefully {
-            prompt::think_carefully(prompt_text)
-        } else {
-            prompt_text.clone()
-        };
+        let sent = prompt::to_send(prompt_text, s.think_carefully);
         let messages = crate::conversation::messages(
             s.system.as_deref(),
             s.history,
@@ -347,9 +343,7 @@ impl App {
 
     /// Continues a saved conversation: its turns come first, as if answered in this chat.
     pub fn resume(&mut self, turns: Vec<Turn>, note: impl Into<String>) {
-        let queued: Vec<Turn> = self.conv.turns.drain(..).collect();
-        self.conv.turns = turns;
-        self.conv.turns.extend(queued);
+        self.conv.turns.splice(0..0, turns);
         self.lines.clear();
         self.notify(Level::Info, note);
     }

@@ -240,11 +240,7 @@ impl Md {
         if !self.lists.is_empty() {
             return;
         }
-        let before = match self.out.last() {
-            None => self.before,
-            Some(l) if l.width() == 0 => Before::Blank,
-            Some(_) => Before::Text,
-        };
+        let before = self.out.last().map_or(self.before, |l| Before::of(Some(l)));
         if before != Before::Text {
             return;
         }

@@ -52,7 +52,7 @@ pub fn render(text: &str, st: MdStyles, width: usize) -> Vec<Run> {
             },
         };
         let raw = &text[e.head.len()..];
-        let tail = safe(raw);
+        let tail = neutralise(raw);
         let last = e.runs.iter().rev().find_map(|r| r.last());
         let part = markdown::render_part(&tail, st, width, Before::of(last));
         if part.defines {
@@ -115,21 +115,6 @@ fn trim_end(runs: &mut Vec<Run>) {
         } else {
             break;
         }
-    }
-}
-
-/// `neutralise`, with a fast path for the usual text (printable ASCII, newlines, tabs).
-fn safe(text: &str) -> Cow<'_, str> {
-    let printable = |b: u8| b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b);
-    // A block at a time, without an early exit inside one, so that it vectorises.
-    if text
-        .as_bytes()
-        .chunks(64)
-        .all(|c| c.iter().fold(true, |ok, &b| ok & printable(b)))
-    {
-        Cow::Borrowed(text)
-    } else {
-        neutralise(text)
     }
 }
 

@@ -59,15 +59,6 @@ pub fn phase_text(app: &App) -> String {
     s
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 /// The right-hand segments in display order, each with its priority (lower: kept longer).
 fn segments(app: &App) -> Vec<(u8, String)> {
     let settings = app.settings();
@@ -81,7 +72,10 @@ fn segments(app: &App) -> Vec<(u8, String)> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    out.push((2, truncate(&neutralise(&name), MAX_MODEL_NAME)));
+    out.push((
+        2,
+        crate::session::shorten(&neutralise(&name), MAX_MODEL_NAME),
+    ));
     if let Some(m) = app.model() {
         let backend = neutralise(&m.backend).into_owned();
         let where_ = if m.layers_offloaded > 0 {

@@ -103,10 +103,16 @@ pub(super) fn wrap(l: &Logical<'_>, width: usize, out: &mut Vec<Line<'static>>) 
                 e.width == width && e.hard == l.hard && e.first == l.first && e.rest == l.rest
             })
             .filter_map(|(i, e)| {
-                if e.spans == l.spans {
+                let common = common_start(&e.spans, l.spans);
+                if e.spans.len() == l.spans.len()
+                    && common
+                        == (Pos {
+                            span: l.spans.len(),
+                            byte: 0,
+                        })
+                {
                     return Some((usize::MAX, i));
                 }
-                let common = common_start(&e.spans, l.spans);
                 let usable = e.marks.partition_point(|m| m.seen < common);
                 (usable > 0).then_some((usable, i))
             })
