@@ -1,7 +1,10 @@
 //! `reflect --sessions`: one aligned line per saved session, newest first; a broken file
-//! becomes an error line naming it instead of hiding the others.
+//! becomes an error line naming it instead of hiding the others. Titles and model names come
+//! from files (the user's first message, the model's metadata): their control characters and
+//! escape sequences are shown, never sent to the terminal.
 
 use super::{shorten, Listed};
+use crate::term_safe::neutralise;
 
 /// The table, and one message per file that could not be read.
 pub fn listing(listed: &[Listed]) -> (String, Vec<String>) {
@@ -20,8 +23,8 @@ pub fn listing(listed: &[Listed]) -> (String, Vec<String>) {
                     s.turns.len(),
                     if s.turns.len() == 1 { "turn" } else { "turns" }
                 ),
-                shorten(&s.model, 24),
-                s.title(),
+                shorten(&neutralise(&s.model), 24),
+                neutralise(&s.title()).into_owned(),
             ]),
             Err(e) => errors.push(e.to_string()),
         }

@@ -184,6 +184,27 @@ fn a_broken_file_is_named_and_the_others_still_list_and_open() {
 }
 
 #[test]
+fn the_listing_shows_escape_sequences_in_titles_and_model_names_instead_of_sending_them() {
+    let mut s = session_with(&[answered("\u{1b}]0;pwned\u{7}\u{1b}[2J hi", "A")]);
+    s.model = "m\u{1b}[31m\u{202e}".into();
+    let (table, errors) = listing(&[Listed {
+        id: s.id.clone(),
+        session: Ok(s),
+    }]);
+    assert!(errors.is_empty());
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{7}'),
+        "{table:?}"
+    );
+    assert!(!table.contains('\u{202e}'), "{table:?}");
+    assert!(
+        table.contains("\u{241b}]0;pwned\u{2407}\u{241b}[2J hi"),
+        "{table:?}"
+    );
+    assert!(table.contains("m\u{241b}[31m<U+202E>"), "{table:?}");
+}
+
+#[test]
 fn latest_is_the_most_recently_updated_and_the_file_name_is_the_id() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path());
