@@ -123,7 +123,7 @@ struct Stream {
 impl Stream {
     fn token(&mut self, app: &mut App) {
         self.tokens += 1;
-        if self.tokens % 200 == 0 {
+        if self.tokens.is_multiple_of(200) {
             app.update(done(self.id));
             self.id += 1;
             app.update(Msg::Paste(format!("question number {}", self.id)));

@@ -15,13 +15,10 @@ fn run_as_other_user(m: &Model, model: &std::path::Path) -> (i32, String) {
     let root = unsafe { libc::geteuid() } == 0;
     let command = |bin: &std::path::Path| {
         let mut cmd = std::process::Command::new(bin);
+        seal(&mut cmd, m.dir.path());
         cmd.arg("-m")
             .arg(model)
             .arg("q")
-            .env_remove("REFLECT_MODEL")
-            .env("XDG_CACHE_HOME", m.dir.path())
-            .env("REFLECT_CONFIG_DIR", m.dir.path().join("config"))
-            .env("REFLECT_DATA_DIR", m.dir.path().join("data"))
             .stdin(std::process::Stdio::null());
         if root {
             // Root reads any file: run as `nobody`, for whom the mode bits count.
@@ -122,10 +119,7 @@ fn pipe_mode_on_a_terminal(m: &Model, extra: &[&str]) -> Vec<u8> {
     cmd.arg(&m.path);
     cmd.args(extra);
     cmd.arg("hi");
-    cmd.env("XDG_CACHE_HOME", m.dir.path());
-    cmd.env("REFLECT_CONFIG_DIR", m.dir.path().join("config"));
-    cmd.env("REFLECT_DATA_DIR", m.dir.path().join("data"));
-    cmd.env_remove("REFLECT_MODEL");
+    seal(&mut cmd, m.dir.path());
     let mut child = pair.slave.spawn_command(cmd).expect("spawn");
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().unwrap();

@@ -419,7 +419,7 @@ fn greedy_and_sampled_runs_give_the_same_script() {
 
 #[test]
 fn the_demo_model_works_out_of_the_box() {
-    let cache = tempfile::tempdir().unwrap();
+    let cache = Sandbox::new();
     let out = reflect(cache.path())
         .args(["--demo", "hello?", "--format", "json"])
         .output()
@@ -447,11 +447,12 @@ fn a_closed_stdout_ends_quietly() {
         .map(|i| t(&format!("{i:04} {}\n", "x".repeat(1000))))
         .collect();
     let m = model(items);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"))
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, m.dir.path());
+    let mut child = cmd
         .arg("-m")
         .arg(&m.path)
         .arg("q")
-        .env("XDG_CACHE_HOME", m.dir.path())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

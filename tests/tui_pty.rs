@@ -37,15 +37,8 @@ fn start(m: &Model, extra: &[&str]) -> Session {
     cmd.arg("-m");
     cmd.arg(&m.path);
     cmd.args(extra);
+    seal(&mut cmd, m.dir.path());
     cmd.env("TERM", "xterm-256color");
-    cmd.env("XDG_CACHE_HOME", m.dir.path());
-    cmd.env("REFLECT_CONFIG_DIR", m.dir.path().join("config"));
-    cmd.env(
-        "REFLECT_DATA_DIR",
-        m.dir.path().join("data").join("reflect"),
-    );
-    cmd.env_remove("NO_COLOR");
-    cmd.env_remove("REFLECT_MODEL");
     let child = pair.slave.spawn_command(cmd).expect("spawn reflect");
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().expect("reader");
@@ -217,9 +210,15 @@ fn hostile_escape_sequences_in_the_answer_are_neutralised() {
     ]);
     let mut sess = start(&m, &[]);
     sess.wait_text("reflect-scripted");
+    let before = sess.screen.lock().unwrap().raw.len();
     sess.send(b"hi\r");
     let screen = sess.wait_text("done.");
     assert!(screen.contains("Safe"), "{screen}");
+    // The stand-ins are shown where the escapes were.
+    assert!(
+        screen.contains("\u{241b}]0;pwned\u{2407}") && screen.contains("\u{241b}[2J"),
+        "{screen}"
+    );
     assert_ne!(
         sess.screen.lock().unwrap().parser.screen().title(),
         "pwned",
@@ -228,6 +227,21 @@ fn hostile_escape_sequences_in_the_answer_are_neutralised() {
     sess.send(b"\x04");
     assert_eq!(sess.wait_exit(), 0);
     sess.assert_restored();
+    // Nothing of the model's reached the terminal as an escape: reflect itself writes no OSC
+    // sequence (without Ctrl+Y) and clears the screen only before the first frame.
+    let raw = sess.screen.lock().unwrap().raw.clone();
+    assert!(
+        !contains(&raw, b"\x1b]"),
+        "an OSC sequence reached the terminal"
+    );
+    assert!(
+        !contains(&raw[before..], b"\x1b[2J"),
+        "a clear-screen reached the terminal"
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[test]
@@ -238,7 +252,53 @@ fn sigterm_restores_the_terminal() {
     let pid = s.child.process_id().expect("pid") as i32;
     // SAFETY: signalling our own child.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    s.wait_exit();
+    assert_eq!(s.wait_exit(), 143, "128 + SIGTERM");
+    s.assert_restored();
+}
+
+#[test]
+fn a_message_sent_while_the_model_loads_is_queued_then_answered() {
+    // A 200,000-token vocabulary takes llama.cpp a while to load: long enough to type into.
+    let dir = Sandbox::new();
+    let path = dir.path().join("big-vocab.gguf");
+    let spec = reflect::gguf::RandomModelSpec {
+        n_embd: 64,
+        n_layer: 1,
+        n_ff: 64,
+        n_head: 1,
+        n_vocab: 200_000,
+        ..reflect::gguf::RandomModelSpec::semantic()
+    };
+    reflect::gguf::write_random_model(&path, &spec).unwrap();
+    let m = Model { dir, path };
+    let mut s = start(&m, &["--profile", "plain", "--max-tokens", "6"]);
+    s.wait_text("Message");
+    s.send(b"early bird\r");
+    let screen = s.wait_text("early bird");
+    let raw = String::from_utf8_lossy(&s.screen.lock().unwrap().raw).into_owned();
+    assert!(
+        raw.contains("sent when the model is ready"),
+        "the message was queued while loading:\n{screen}"
+    );
+    s.wait_text("reflect-random");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let saved = saved_sessions(&m);
+        if let Some(turn) = saved.first().map(|v| v["turns"][0].clone()) {
+            assert_eq!(turn["prompt"], "early bird");
+            assert_eq!(turn["stop_reason"], "max_tokens", "{turn}");
+            assert!(!turn["answer"].as_str().unwrap().is_empty(), "{turn}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never answered:\n{}",
+            s.contents()
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    s.send(b"\x04");
+    assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
 }
 
@@ -266,7 +326,7 @@ fn sigterm_and_sighup_mid_answer_save_the_turn_before_exiting() {
         let pid = s.child.process_id().expect("pid") as i32;
         // SAFETY: signalling our own child.
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-        s.wait_exit();
+        assert_eq!(s.wait_exit(), 128 + signal as u32, "signal {signal}");
         s.assert_restored();
         let saved = saved_sessions(&m);
         assert_eq!(saved.len(), 1, "signal {signal}: one session saved");
@@ -364,6 +424,7 @@ fn ctrl_y_copies_the_answer_over_osc_52_and_save_profile_writes_a_file() {
         .dir
         .path()
         .join("config")
+        .join("reflect")
         .join("prompts")
         .join("mine.toml");
     let deadline = Instant::now() + Duration::from_secs(30);

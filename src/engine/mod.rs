@@ -26,6 +26,13 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
+/// llama.cpp's process-wide backend, started on first use with its logs sent to tracing. For
+/// code that drives llama.cpp beside the engine in the same process (the tests' independent
+/// reference decoder): llama.cpp can be started only once per process.
+pub fn llama_backend() -> Result<&'static llama_cpp_2::llama_backend::LlamaBackend, String> {
+    worker::backend()
+}
+
 /// How many layers to put on the GPU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GpuLayers {

@@ -17,7 +17,7 @@ use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Instant;
 
 /// llama.cpp's backend can be initialised once per process.
-fn backend() -> Result<&'static LlamaBackend, String> {
+pub(super) fn backend() -> Result<&'static LlamaBackend, String> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {

@@ -116,6 +116,18 @@ pub fn write_llama(
     path: &Path,
     shape: &LlamaShape,
     vocab: &LlamaVocabSpec,
+    weights: impl FnMut(&str, &[u64]) -> Vec<f32>,
+) -> io::Result<()> {
+    write_llama_with(path, shape, vocab, &[], weights)
+}
+
+/// [`write_llama`] with extra metadata keys (e.g. `general.sampling.temp`), written after the
+/// architecture and tokenizer keys.
+pub fn write_llama_with(
+    path: &Path,
+    shape: &LlamaShape,
+    vocab: &LlamaVocabSpec,
+    metadata: &[(String, Value)],
     mut weights: impl FnMut(&str, &[u64]) -> Vec<f32>,
 ) -> io::Result<()> {
     let mut w = GgufWriter::new();
@@ -161,6 +173,9 @@ pub fn write_llama(
         .kv("tokenizer.ggml.add_space_prefix", Value::Bool(false));
     if let Some(t) = &vocab.chat_template {
         w.kv("tokenizer.chat_template", Value::Str(t.clone()));
+    }
+    for (key, value) in metadata {
+        w.kv(key, value.clone());
     }
 
     let (e, f) = (shape.n_embd, shape.n_ff);

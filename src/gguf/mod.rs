@@ -14,7 +14,7 @@ pub mod demo;
 
 pub use format::{GgufType, Value};
 pub use llama::{LlamaShape, LlamaVocabSpec, TokenKind, VocabToken};
-pub use random::{write_random_model, RandomModelSpec};
+pub use random::{write_random_model, RandomModelSpec, WeightScales};
 pub use reader::{inspect, GgufInfo, ValidationError};
 pub use scripted::{push_prose, Padding, ScriptItem, ScriptedModel, TemplateStyle};
 pub use writer::GgufWriter;

@@ -1,7 +1,9 @@
-//! Random-weight models of realistic shapes, for benchmarks (nothing is downloaded).
+//! Random-weight models of realistic shapes: for benchmarks, and (small, with attention that
+//! matters) for tests whose model must notice a wrong KV cache or sampler (nothing is
+//! downloaded).
 
-use super::format::GgufType;
-use super::llama::{write_llama, LlamaShape, LlamaVocabSpec, TokenKind};
+use super::format::{GgufType, Value};
+use super::llama::{write_llama_with, LlamaShape, LlamaVocabSpec, TokenKind};
 use std::io;
 use std::path::Path;
 
@@ -14,6 +16,64 @@ pub struct RandomModelSpec {
     pub n_vocab: usize,
     pub context_length: u32,
     pub seed: u64,
+    /// The range of each group of weights: values are uniform in ±scale.
+    pub scales: WeightScales,
+    /// Extra metadata keys, e.g. `general.sampling.temp`.
+    pub metadata: Vec<(String, Value)>,
+}
+
+/// Uniform ranges of the weight groups of a random model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeightScales {
+    pub embedding: f32,
+    /// `attn_q` and `attn_k`: larger values make attention sharper, so that which earlier
+    /// tokens a position attends to depends more on their content.
+    pub query_key: f32,
+    /// `attn_v` and `attn_output`: how much the context moves the residual stream.
+    pub value_output: f32,
+    pub feed_forward: f32,
+    /// `output.weight`: the spread of the logits, so how peaked the next-token distribution is.
+    pub output: f32,
+}
+
+impl Default for WeightScales {
+    fn default() -> Self {
+        WeightScales {
+            embedding: 1.0,
+            query_key: 0.05,
+            value_output: 0.05,
+            feed_forward: 0.05,
+            output: 0.05,
+        }
+    }
+}
+
+impl RandomModelSpec {
+    /// A ~2 MB model whose next token depends on the whole context, not only the last token:
+    /// 4 layers of 128 wide with sharp attention that moves the residual stream, and a
+    /// 1,024-token vocabulary whose logits spread enough that the top few tokens share most
+    /// of the probability. What the scripted (bigram) models cannot do, this one does: a KV
+    /// cache that lost or corrupted earlier tokens changes its greedy output, and every
+    /// sampling setting changes what it draws.
+    pub fn semantic() -> Self {
+        RandomModelSpec {
+            n_embd: 128,
+            n_layer: 4,
+            n_ff: 256,
+            n_head: 4,
+            n_vocab: 1024,
+            context_length: 4096,
+            seed: 7,
+            scales: WeightScales {
+                embedding: 1.0,
+                query_key: 0.25,
+                value_output: 0.15,
+                feed_forward: 0.08,
+                output: 0.45,
+            },
+            metadata: Vec::new(),
+        }
+    }
 }
 
 impl Default for RandomModelSpec {
@@ -27,6 +87,8 @@ impl Default for RandomModelSpec {
             n_vocab: 32_000,
             context_length: 8192,
             seed: 42,
+            scales: WeightScales::default(),
+            metadata: Vec::new(),
         }
     }
 }
@@ -66,15 +128,18 @@ pub fn write_random_model(path: &Path, spec: &RandomModelSpec) -> io::Result<()>
         norm_ty: GgufType::F32,
     };
     let mut state = spec.seed;
-    write_llama(path, &shape, &vocab, |name, dims| {
+    let scales = spec.scales;
+    write_llama_with(path, &shape, &vocab, &spec.metadata, |name, dims| {
         let n: u64 = dims.iter().product();
         if name.ends_with("norm.weight") {
             return vec![1.0; n as usize];
         }
-        let scale = if name == "token_embd.weight" {
-            1.0
-        } else {
-            0.05
+        let scale = match name.rsplit('.').nth(1).unwrap_or(name) {
+            "token_embd" => scales.embedding,
+            "output" => scales.output,
+            "attn_q" | "attn_k" => scales.query_key,
+            "attn_v" | "attn_output" => scales.value_output,
+            _ => scales.feed_forward,
         };
         (0..n)
             .map(|_| {

@@ -15,7 +15,7 @@ use crate::stream::Channel;
 use output::{Output, Record};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 /// What to do besides generating.
@@ -38,23 +38,52 @@ pub struct SaveTo {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// Ctrl+C (SIGINT) cancels the generation, so that what was answered so far is printed; a
-/// second one exits at once.
-fn on_interrupt(engine: &Engine) -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
+/// Writes to stderr, ignoring failure: after SIGHUP the terminal may be gone, and a note that
+/// cannot be shown must not turn a saved, interrupted turn into a crash (`eprintln!` panics).
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// The signal that asked reflect to stop, if one did (0: none).
+struct Stopped(Arc<AtomicI32>);
+
+impl Stopped {
+    fn signal(&self) -> Option<i32> {
+        Some(self.0.load(Ordering::SeqCst)).filter(|s| *s != 0)
+    }
+}
+
+/// Ctrl+C (SIGINT), SIGTERM and SIGHUP cancel the generation, so that what was answered so far
+/// is printed and the turn saved, marked interrupted; the exit code then names the signal
+/// ([`code::for_signal`]). A second signal exits at once.
+fn on_signals(engine: &Engine) -> Stopped {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let received = Arc::new(AtomicI32::new(0));
     let canceller = engine.canceller();
-    let seen = flag.clone();
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT]) {
+    let seen = received.clone();
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         std::thread::spawn(move || {
-            for _ in signals.forever() {
-                if seen.swap(true, Ordering::SeqCst) {
-                    std::process::exit(code::INTERRUPTED);
+            for signal in signals.forever() {
+                if let Err(first) =
+                    seen.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    std::process::exit(code::for_signal(first));
                 }
                 canceller.cancel(u64::MAX);
             }
         });
     }
-    flag
+    Stopped(received)
 }
 
 fn broken_pipe(e: &io::Error) -> bool {
@@ -64,7 +93,7 @@ fn broken_pipe(e: &io::Error) -> bool {
 /// Runs one question; returns the exit code.
 pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result<i32, Failure> {
     let (engine, mut events) = Engine::start(settings.engine.clone());
-    let interrupted = on_interrupt(&engine);
+    let stopped = on_signals(&engine);
     let stderr_tty = io::stderr().is_terminal();
     let sent = prompt::to_send(question, settings.think_carefully);
     let mut session = opts.follow_up.clone().unwrap_or_else(|| {
@@ -100,15 +129,15 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     let info: ModelInfo = loop {
         match events.blocking_recv() {
             Some(EngineEvent::LoadProgress(p)) if stderr_tty => {
-                eprint!("\rLoading model… {:3.0}%", p * 100.0);
+                say_raw!("\rLoading model… {:3.0}%", p * 100.0);
             }
             Some(EngineEvent::Loaded(info)) => break *info,
             Some(EngineEvent::Warning(w)) => {
-                eprintln!("{}reflect: warning: {w}", clear(stderr_tty))
+                say!("{}reflect: warning: {w}", clear(stderr_tty))
             }
             Some(EngineEvent::Error(e)) => {
-                if interrupted.load(Ordering::SeqCst) {
-                    return Ok(code::INTERRUPTED);
+                if let Some(signal) = stopped.signal() {
+                    return Ok(code::for_signal(signal));
                 }
                 return Err(engine_failure(e));
             }
@@ -117,7 +146,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         }
     };
     if stderr_tty {
-        eprint!("{}", clear(true));
+        say_raw!("{}", clear(true));
     }
 
     if opts.print_prompt {
@@ -174,7 +203,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 check(out.reflection_start(n), &engine);
             }
             EngineEvent::ReflectionEnd { n, .. } => turn.reflection_end(n),
-            EngineEvent::Warning(w) => eprintln!("reflect: warning: {w}"),
+            EngineEvent::Warning(w) => say!("reflect: warning: {w}"),
             EngineEvent::Done(done) => break done,
             EngineEvent::Error(e) => return Err(engine_failure(e)),
             _ => {}
@@ -188,7 +217,14 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         Some(to) => save_turn(to, &mut session, &turn, state_file.as_deref()),
         None => None,
     };
+    // After SIGHUP the terminal may be gone: the turn is saved, and the signal is what ended it.
+    let signalled = stopped
+        .signal()
+        .filter(|_| done.stop_reason == StopReason::Cancelled);
     if let Some(e) = write_failed {
+        if let Some(signal) = signalled {
+            return Ok(code::for_signal(signal));
+        }
         return if broken_pipe(&e) {
             Ok(code::OK)
         } else {
@@ -206,21 +242,22 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         saved_id.as_deref(),
     );
     match out.finish(&record) {
+        Err(_) if signalled.is_some() => {}
         Err(e) if broken_pipe(&e) => return Ok(code::OK),
         Err(e) => return Err(Failure::runtime(format!("cannot write the answer: {e}"))),
         Ok(()) => {}
     }
 
-    if done.stop_reason == StopReason::Cancelled && interrupted.load(Ordering::SeqCst) {
-        return Ok(code::INTERRUPTED);
+    if let Some(signal) = signalled {
+        return Ok(code::for_signal(signal));
     }
     match done.stop_reason {
-        StopReason::ContextFull => eprintln!(
+        StopReason::ContextFull => say!(
             "reflect: note: the context ({} tokens) is full; the answer may be cut short (raise --ctx-size)",
             info.context_size
         ),
         StopReason::MaxTokens if !done.summary.answer_missing => {
-            eprintln!("reflect: note: stopped at --max-tokens {}", settings.max_tokens.unwrap_or(0))
+            say!("reflect: note: stopped at --max-tokens {}", settings.max_tokens.unwrap_or(0))
         }
         _ => {}
     }
@@ -230,7 +267,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         } else {
             "there was no output section"
         };
-        eprintln!(
+        say!(
             "reflect: warning: the model produced no answer: {why} (stop reason: {})",
             done.stop_reason.as_str()
         );
@@ -254,7 +291,7 @@ fn save_turn(
     match to.store.append(session, saved) {
         Ok(_) => Some(session.id.clone()),
         Err(e) => {
-            eprintln!("reflect: warning: cannot save the session: {e}");
+            say!("reflect: warning: cannot save the session: {e}");
             None
         }
     }

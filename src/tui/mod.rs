@@ -56,6 +56,6 @@ pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Fa
     terminal::restore();
     drop(engine);
     result
-        .map(|()| crate::exit::code::OK)
+        .map(|signal| signal.map_or(crate::exit::code::OK, crate::exit::code::for_signal))
         .map_err(|e| Failure::runtime(format!("terminal error: {e}")))
 }

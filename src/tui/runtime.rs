@@ -13,7 +13,9 @@ use crate::engine::Engine;
 use crate::settings::Context;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// At most ~60 frames per second.
@@ -39,12 +41,13 @@ fn spawn_input(tx: Sender<Msg>) {
 }
 
 /// SIGTERM, SIGHUP (and a SIGINT sent from outside: in raw mode Ctrl+C is a key) ask the app
-/// to save and quit.
-fn spawn_signals(tx: Sender<Msg>) {
+/// to save and quit; the first one's number is kept in `received` for the exit code.
+fn spawn_signals(tx: Sender<Msg>, received: Arc<AtomicI32>) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT]) {
         std::thread::spawn(move || {
-            for _ in signals.forever() {
+            for signal in signals.forever() {
+                let _ = received.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
                 if tx.send(Msg::Terminate).is_err() {
                     return;
                 }
@@ -62,7 +65,8 @@ pub struct Io<'a> {
 }
 
 /// Runs the app until it quits, then saves the session (waiting for the write). `channel` is
-/// the loop's message channel, which the engine already delivers to.
+/// the loop's message channel, which the engine already delivers to. Returns the signal that
+/// ended the chat, if one did.
 pub fn run(
     mut app: App,
     engine: &Engine,
@@ -70,9 +74,10 @@ pub fn run(
     ctx: &Context,
     terminal: &mut Tui,
     session: super::SessionInit,
-) -> io::Result<()> {
+) -> io::Result<Option<i32>> {
     spawn_input(tx.clone());
-    spawn_signals(tx.clone());
+    let signal = Arc::new(AtomicI32::new(0));
+    spawn_signals(tx.clone(), signal.clone());
     let mut io = Io {
         engine,
         ctx,
@@ -82,7 +87,7 @@ pub fn run(
     let result = event_loop(&mut app, &mut io, &tx, &rx);
     let Io { saver, .. } = io;
     saver.finish(app.turns(), app.model_name());
-    result
+    result.map(|()| Some(signal.load(Ordering::SeqCst)).filter(|s| *s != 0))
 }
 
 fn event_loop(

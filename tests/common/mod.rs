@@ -1,10 +1,136 @@
 //! Shared helpers for the integration tests: scripted models written into a temporary
-//! directory, and the `reflect` binary with a clean environment.
+//! directory, and the `reflect` binary in a sealed environment ([`seal`]): its own home,
+//! config, data and cache directories, no `REFLECT_*` variable of the developer's, and a check
+//! that nothing was written to the home directory it was given.
 #![allow(dead_code)]
 
 use reflect::gguf::{ScriptItem, ScriptedModel};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
+
+/// A temporary directory that a test's runs of the binary live in. `home/` is the `HOME` they
+/// see; it starts empty and must still be empty when the sandbox is dropped: everything reflect
+/// writes belongs in the directories [`seal`] names, never in the user's home.
+pub struct Sandbox {
+    dir: TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("home")).expect("home dir");
+        Sandbox { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Sandbox::new()
+    }
+}
+
+/// Every file and directory below `dir`.
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(tree(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let written = tree(&self.home());
+        assert!(
+            written.is_empty(),
+            "reflect wrote into the home directory it was given: {written:?}"
+        );
+    }
+}
+
+/// What a command that can take environment variables needs for [`seal`].
+pub trait Env {
+    fn set_var(&mut self, key: &str, value: &OsStr);
+    fn unset_var(&mut self, key: &str);
+}
+
+impl Env for std::process::Command {
+    fn set_var(&mut self, key: &str, value: &OsStr) {
+        self.env(key, value);
+    }
+    fn unset_var(&mut self, key: &str) {
+        self.env_remove(key);
+    }
+}
+
+impl Env for assert_cmd::Command {
+    fn set_var(&mut self, key: &str, value: &OsStr) {
+        self.env(key, value);
+    }
+    fn unset_var(&mut self, key: &str) {
+        self.env_remove(key);
+    }
+}
+
+impl Env for portable_pty::CommandBuilder {
+    fn set_var(&mut self, key: &str, value: &OsStr) {
+        self.env(key, value);
+    }
+    fn unset_var(&mut self, key: &str) {
+        self.env_remove(key);
+    }
+}
+
+/// Variables that could point the binary at the developer's files or change its behaviour:
+/// all of reflect's, the XDG base directories, Hugging Face's.
+fn inherited(key: &str) -> bool {
+    ["REFLECT_", "XDG_", "HF_", "HUGGING_FACE_"]
+        .iter()
+        .any(|p| key.starts_with(p))
+}
+
+/// Seals a command into `base`: `HOME` is `base/home`; config, data and cache live in
+/// `base/config/reflect`, `base/data/reflect` and `base/reflect` (through both reflect's own
+/// variables and the XDG ones); every other `REFLECT_*`, `XDG_*` and `HF_*` variable of the
+/// test process is removed, and so is `NO_COLOR` (tests that want it set it).
+pub fn seal<C: Env>(cmd: &mut C, base: &Path) {
+    for (key, _) in std::env::vars_os() {
+        if let Some(key) = key.to_str().filter(|k| inherited(k)) {
+            cmd.unset_var(key);
+        }
+    }
+    cmd.unset_var("NO_COLOR");
+    let home = base.join("home");
+    let _ = std::fs::create_dir_all(&home);
+    for (key, path) in [
+        ("HOME", home),
+        ("XDG_CACHE_HOME", base.to_path_buf()),
+        ("XDG_CONFIG_HOME", base.join("config")),
+        ("REFLECT_CONFIG_DIR", base.join("config").join("reflect")),
+        ("XDG_DATA_HOME", base.join("data")),
+        ("REFLECT_DATA_DIR", base.join("data").join("reflect")),
+        ("XDG_STATE_HOME", base.join("state")),
+        ("HF_HOME", base.join("huggingface")),
+    ] {
+        cmd.set_var(key, path.as_os_str());
+    }
+}
 
 /// A normal (plain-text) token.
 pub fn t(s: &str) -> ScriptItem {
@@ -16,9 +142,9 @@ pub fn s(s: &str) -> ScriptItem {
     ScriptItem::special(s)
 }
 
-/// A temporary directory holding one scripted model.
+/// A sandbox holding one model file.
 pub struct Model {
-    pub dir: TempDir,
+    pub dir: Sandbox,
     pub path: PathBuf,
 }
 
@@ -27,25 +153,17 @@ pub fn model(items: Vec<ScriptItem>) -> Model {
 }
 
 pub fn write(m: ScriptedModel) -> Model {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = Sandbox::new();
     let path = dir.path().join("model.gguf");
     m.write(&path).expect("write scripted model");
     Model { dir, path }
 }
 
-/// The binary, with no configuration inherited from the developer's environment, empty stdin
-/// and its cache under `cache`.
-pub fn reflect(cache: &Path) -> assert_cmd::Command {
+/// The binary sealed into `base` ([`seal`]), with `NO_COLOR` and empty stdin.
+pub fn reflect(base: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("reflect").expect("binary");
-    cmd.env_remove("REFLECT_MODEL")
-        .env_remove("REFLECT_LOG")
-        .env("XDG_CACHE_HOME", cache)
-        .env("XDG_CONFIG_HOME", cache.join("config"))
-        .env("REFLECT_CONFIG_DIR", cache.join("config").join("reflect"))
-        .env("XDG_DATA_HOME", cache.join("data"))
-        .env("REFLECT_DATA_DIR", cache.join("data").join("reflect"))
-        .env("NO_COLOR", "1")
-        .write_stdin("");
+    seal(&mut cmd, base);
+    cmd.env("NO_COLOR", "1").write_stdin("");
     cmd
 }
 
@@ -113,17 +231,11 @@ pub fn slow_words(n: usize) -> Model {
 /// signal it while it runs.
 pub fn spawn_piped(m: &Model, args: &[&str]) -> std::process::Child {
     use std::process::Stdio;
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"))
-        .arg("-m")
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, m.dir.path());
+    cmd.arg("-m")
         .arg(&m.path)
         .args(args)
-        .env("XDG_CACHE_HOME", m.dir.path())
-        .env("REFLECT_CONFIG_DIR", m.dir.path().join("config"))
-        .env(
-            "REFLECT_DATA_DIR",
-            m.dir.path().join("data").join("reflect"),
-        )
-        .env_remove("REFLECT_MODEL")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
