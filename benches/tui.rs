@@ -10,9 +10,9 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Style};
 use ratatui::Terminal;
-use reflect::engine::{
-    Completion, EngineConfig, EngineEvent, GpuLayers, ModelInfo, SamplingSettings, StopReason,
-    Timings, Usage,
+use reflect::engine::{GpuLayers, LlamaConfig};
+use reflect::llm::{
+    Completion, EngineEvent, ModelInfo, SamplingSettings, StopReason, Timings, Usage,
 };
 use reflect::profile::{History, Profile};
 use reflect::settings::RunSettings;
@@ -58,7 +58,7 @@ fn done(id: u64) -> Msg {
 fn conversation(turns: u64) -> App {
     let p = Profile::builtin();
     let settings = RunSettings {
-        engine: EngineConfig {
+        engine: LlamaConfig {
             model_path: "model.gguf".into(),
             gpu_layers: GpuLayers::Count(0),
             ctx_size: None,
@@ -85,18 +85,11 @@ fn conversation(turns: u64) -> App {
     });
     app.update(Msg::Engine(EngineEvent::Loaded(Box::new(ModelInfo {
         name: "bench".into(),
-        path: "model.gguf".into(),
-        parameters: 1,
-        size_bytes: 1,
-        context_size: 8192,
-        context_train: 8192,
-        layers: 1,
-        layers_offloaded: 0,
         backend: "CPU".into(),
-        threads: 2,
-        batch_size: 512,
+        context_size: 8192,
         tag_tokens: vec![],
         load_ms: 1,
+        local: None,
     }))));
     let answer = [PARAGRAPH; 8].join("\n\n");
     for id in 1..=turns + 1 {

@@ -27,11 +27,11 @@
 
 use clap::{Parser, ValueEnum};
 use reflect::conversation::{messages, Turn, TurnState};
-use reflect::engine::{
-    Command, Engine, EngineConfig, EngineEvent, GenerateRequest, GpuLayers, ModelInfo,
-    SamplingSettings, StopReason,
-};
+use reflect::engine::{Engine, GpuLayers, LlamaConfig};
 use reflect::gguf::{push_prose, write_random_model, RandomModelSpec, ScriptItem, ScriptedModel};
+use reflect::llm::{
+    Command, EngineEvent, GenerateRequest, ModelInfo, SamplingSettings, StopReason,
+};
 use reflect::profile::History;
 use reflect::prompt::{think_carefully, REFLECTION_SYSTEM_PROMPT};
 use reflect::stream::{RouterConfig, TagSet};
@@ -308,7 +308,7 @@ fn run(args: Args) -> Result<(), String> {
     // VmHWM covers only the engine and the conversation.
     let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let before = mem();
-    let (engine, mut events) = Engine::start(EngineConfig {
+    let (engine, mut events) = Engine::start(LlamaConfig {
         model_path: path.clone(),
         gpu_layers: GpuLayers::Count(0),
         ctx_size: Some(args.ctx),
@@ -317,18 +317,19 @@ fn run(args: Args) -> Result<(), String> {
         tags: tags.clone(),
     });
     let info = wait_loaded(&mut events)?;
+    let local = info.local.clone().ok_or("not a local model")?;
     let loaded = mem();
 
     println!("model: {described}");
     println!(
         "  {} · {} parameters · file {} · tensors {} · context {} · batch {} · {} threads · {}",
         info.name,
-        info.parameters,
+        local.parameters,
         mib(file_size / 1024),
-        mib(info.size_bytes / 1024),
+        mib(local.size_bytes / 1024),
         info.context_size,
-        info.batch_size,
-        info.threads,
+        local.batch_size,
+        local.threads,
         info.backend
     );
     println!(

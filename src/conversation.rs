@@ -2,7 +2,7 @@
 //! sent it and as the model answered it, and the one pure function that turns earlier turns
 //! into the messages of the next request.
 
-use crate::engine::{ChatMessage, Completion, Role, StopReason, Timings, Usage};
+use crate::llm::{ChatMessage, Completion, Role, StopReason, Timings, Usage};
 use crate::profile::History;
 use crate::stream::{Channel, TagSet};
 

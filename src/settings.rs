@@ -20,8 +20,9 @@ use crate::cli::{parse_gpu_layers, Args};
 use crate::config::{
     valid_name, Catalog, ConfigError, ConfigFile, Listed, PROFILES_DIR, THEMES_DIR,
 };
-use crate::engine::{EngineConfig, GpuLayers, SamplingSettings};
+use crate::engine::{GpuLayers, LlamaConfig};
 use crate::exit::Failure;
+use crate::llm::SamplingSettings;
 use crate::profile::{self, History, Profile, SamplingOverrides};
 use crate::stream::RouterConfig;
 use crate::theme::{self, Theme};
@@ -32,7 +33,7 @@ use std::path::{Path, PathBuf};
 /// Everything a one-shot run needs, resolved.
 #[derive(Clone, Debug)]
 pub struct RunSettings {
-    pub engine: EngineConfig,
+    pub engine: LlamaConfig,
     pub sampling: SamplingSettings,
     pub router: RouterConfig,
     pub max_tokens: Option<u32>,
@@ -327,7 +328,7 @@ impl Context {
             .or(&from_model)
             .finish(&SamplingSettings::default());
         Ok(RunSettings {
-            engine: EngineConfig {
+            engine: LlamaConfig {
                 model_path,
                 gpu_layers,
                 ctx_size,

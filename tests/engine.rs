@@ -4,16 +4,17 @@
 mod common;
 
 use common::*;
-use reflect::engine::{
-    ChatMessage, Command, Completion, Engine, EngineConfig, EngineError, EngineEvent,
-    GenerateRequest, GpuLayers, ModelInfo, Role, SamplingSettings, StopReason,
-};
+use reflect::engine::{Engine, GpuLayers, LlamaConfig};
 use reflect::gguf::ScriptedModel;
+use reflect::llm::{
+    ChatMessage, Command, Completion, EngineError, EngineEvent, GenerateRequest, ModelInfo, Role,
+    SamplingSettings, StopReason,
+};
 use reflect::stream::{Channel, RouterConfig, TagSet};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-fn config(m: &Model) -> EngineConfig {
-    EngineConfig {
+fn config(m: &Model) -> LlamaConfig {
+    LlamaConfig {
         model_path: m.path.clone(),
         gpu_layers: GpuLayers::Count(0),
         ctx_size: Some(2048),
@@ -81,12 +82,13 @@ fn loading_reports_progress_and_model_facts() {
     assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
     assert_eq!(info.name, "reflect-scripted");
     assert_eq!(info.context_size, 2048);
-    assert_eq!(info.context_train, 4096);
-    assert_eq!(info.layers, 1);
-    assert_eq!(info.threads, 2);
+    let local = info.local.as_ref().expect("a local model");
+    assert_eq!(local.context_train, 4096);
+    assert_eq!(local.layers, 1);
+    assert_eq!(local.threads, 2);
     assert_eq!(info.backend, "CPU");
-    assert_eq!(info.layers_offloaded, 0);
-    assert!(info.parameters > 0);
+    assert_eq!(local.layers_offloaded, 0);
+    assert!(local.parameters > 0);
     let mut tags = info.tag_tokens.clone();
     tags.sort();
     assert_eq!(
@@ -203,7 +205,7 @@ fn cancel_mid_generation_stops_within_a_few_tokens() {
 #[test]
 fn a_prompt_that_does_not_fit_is_refused_with_numbers() {
     let m = model(reflection_script());
-    let (engine, mut events) = Engine::start(EngineConfig {
+    let (engine, mut events) = Engine::start(LlamaConfig {
         ctx_size: Some(64),
         ..config(&m)
     });
@@ -226,7 +228,7 @@ fn a_prompt_that_does_not_fit_is_refused_with_numbers() {
 fn generation_reaching_the_end_of_the_context_stops_cleanly() {
     let items: Vec<_> = (0..300).map(|i| t(&format!("t{i} "))).collect();
     let m = model(items);
-    let (engine, mut events) = Engine::start(EngineConfig {
+    let (engine, mut events) = Engine::start(LlamaConfig {
         ctx_size: Some(256),
         ..config(&m)
     });
@@ -245,7 +247,7 @@ fn generation_reaching_the_end_of_the_context_stops_cleanly() {
 #[test]
 fn old_turns_are_left_out_when_the_conversation_outgrows_the_context() {
     let m = model(reflection_script());
-    let (engine, mut events) = Engine::start(EngineConfig {
+    let (engine, mut events) = Engine::start(LlamaConfig {
         ctx_size: Some(512),
         ..config(&m)
     });
@@ -297,7 +299,7 @@ fn old_turns_are_left_out_when_the_conversation_outgrows_the_context() {
 #[test]
 fn once_cut_a_growing_conversation_keeps_its_cut_and_reuses_the_cache() {
     let m = model(reflection_script());
-    let (engine, mut events) = Engine::start(EngineConfig {
+    let (engine, mut events) = Engine::start(LlamaConfig {
         ctx_size: Some(512),
         ..config(&m)
     });

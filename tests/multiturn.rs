@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use reflect::conversation::{messages, Turn, TurnState};
-use reflect::engine::{
-    ChatMessage, Command, Engine, EngineConfig, EngineEvent, GenerateRequest, GpuLayers,
-    SamplingSettings, StopReason, Usage,
+use reflect::engine::{Engine, GpuLayers, LlamaConfig};
+use reflect::llm::{
+    ChatMessage, Command, EngineEvent, GenerateRequest, SamplingSettings, StopReason, Usage,
 };
 use reflect::profile::History;
 use reflect::prompt::{think_carefully, REFLECTION_SYSTEM_PROMPT};
@@ -18,7 +18,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 const TURNS: u64 = 10;
 
 fn start(m: &Model) -> (Engine, UnboundedReceiver<EngineEvent>) {
-    let (engine, mut events) = Engine::start(EngineConfig {
+    let (engine, mut events) = Engine::start(LlamaConfig {
         model_path: m.path.clone(),
         gpu_layers: GpuLayers::Count(0),
         ctx_size: Some(4096),

@@ -17,11 +17,12 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
-use reflect::engine::{
-    llama_backend, ChatMessage, Command, Completion, Engine, EngineConfig, EngineEvent,
-    GenerateRequest, GpuLayers, Role, SamplingSettings, StopReason,
-};
+use reflect::engine::{llama_backend, Engine, GpuLayers, LlamaConfig};
 use reflect::gguf::{write_random_model, RandomModelSpec, Value};
+use reflect::llm::{
+    ChatMessage, Command, Completion, EngineEvent, GenerateRequest, Role, SamplingSettings,
+    StopReason,
+};
 use reflect::stream::{RouterConfig, TagSet};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -47,7 +48,7 @@ type Events = UnboundedReceiver<EngineEvent>;
 /// An engine on `m` that decodes prompts in batches of 16 (so several batches per prompt, unlike
 /// the reference, which decodes each prompt in one).
 fn start(m: &Model) -> (Engine, Events) {
-    let (engine, mut events) = Engine::start(EngineConfig {
+    let (engine, mut events) = Engine::start(LlamaConfig {
         model_path: m.path.clone(),
         gpu_layers: GpuLayers::Count(0),
         ctx_size: Some(1024),

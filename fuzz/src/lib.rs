@@ -1,8 +1,8 @@
 //! The parts of reflect that the fuzz targets test, compiled from the main crate's own source
 //! files by path (no copy), so that no fuzz build compiles llama.cpp. The module tree mirrors
-//! the main crate's where those files expect it (`crate::config`, `crate::stream`, …); only
-//! `engine`, which wraps llama.cpp, is a stand-in (`engine.rs`) with the few types the included
-//! files name.
+//! the main crate's where those files expect it (`crate::config`, `crate::stream`, …); `llm`
+//! takes the real message and sampling files by path, and `engine`, which wraps llama.cpp, is a
+//! stand-in (`engine.rs`) with the one type the included files name.
 
 #![allow(dead_code, unused_imports)]
 
@@ -19,6 +19,7 @@ mod main_src {
 }
 
 pub mod engine;
+pub mod llm;
 
 pub use main_src::{config, exit, profile, prompt, stream, theme};
 

@@ -5,10 +5,9 @@ mod output;
 
 use crate::cli::{Format, RunSettings};
 use crate::conversation::{self, Turn, TurnState};
-use crate::engine::{
-    Command, Engine, EngineError, EngineEvent, GenerateRequest, ModelInfo, StopReason,
-};
+use crate::engine::Engine;
 use crate::exit::{code, Failure};
+use crate::llm::{Command, EngineError, EngineEvent, GenerateRequest, ModelInfo, StopReason};
 use crate::prompt;
 use crate::session::{kv, SavedTurn, Session, Store};
 use crate::stream::Channel;

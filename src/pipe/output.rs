@@ -3,7 +3,7 @@
 
 use crate::cli::Format;
 use crate::conversation::Turn;
-use crate::engine::{Completion, Timings, Usage};
+use crate::llm::{Completion, Timings, Usage};
 use crate::stream::Channel;
 use crate::term_safe::neutralise;
 use serde::Serialize;

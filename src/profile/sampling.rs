@@ -1,7 +1,7 @@
 //! Sampling values that may be unset at one level of the precedence order (flags, profile,
 //! the model's GGUF defaults) and fall through to the next.
 
-use crate::engine::SamplingSettings;
+use crate::llm::SamplingSettings;
 use std::collections::HashMap;
 
 /// Sampling settings where each value may be left to a lower level.

@@ -18,7 +18,7 @@ pub use listing::listing;
 pub use store::{Listed, SessionError, Store};
 
 use crate::conversation::{Reflection, ThinkingPart, Turn, TurnState};
-use crate::engine::{StopReason, Timings, Usage};
+use crate::llm::{StopReason, Timings, Usage};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::SystemTime;

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::conversation::{Turn, TurnState};
-use crate::engine::{StopReason, Usage};
+use crate::llm::{StopReason, Usage};
 use crate::stream::Channel;
 
 fn answered(prompt: &str, answer: &str) -> Turn {

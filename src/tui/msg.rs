@@ -2,7 +2,7 @@
 //! pure; the runtime turns effects into I/O (engine commands, clipboard, files) and feeds the
 //! results back as messages.
 
-use crate::engine::{Command, EngineEvent};
+use crate::llm::{Command, EngineEvent};
 use crate::profile::Profile;
 use crate::theme::Theme;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};

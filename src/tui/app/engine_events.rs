@@ -4,7 +4,7 @@
 
 use super::{App, Level, Load};
 use crate::conversation::TurnState;
-use crate::engine::{Completion, EngineError, EngineEvent, StopReason};
+use crate::llm::{Completion, EngineError, EngineEvent, StopReason};
 use crate::term_safe::neutralise;
 use crate::tui::msg::Effect;
 
@@ -118,7 +118,8 @@ impl App {
             EngineError::Gone => self.engine_gone = true,
             EngineError::PromptTooLong { .. }
             | EngineError::MessageTooLong { .. }
-            | EngineError::Decode(_) => {}
+            | EngineError::Decode(_)
+            | EngineError::Unsupported(_) => {}
         }
         // Errors other than loading end the running generation (no Done follows).
         let mut effects = Vec::new();

@@ -22,7 +22,7 @@ mod slash;
 pub(crate) mod tests;
 
 use crate::conversation::{Conversation, Turn, TurnState};
-use crate::engine::{Command, GenerateRequest, ModelInfo};
+use crate::llm::{Command, GenerateRequest, ModelInfo};
 use crate::prompt;
 use crate::settings::RunSettings;
 use crate::theme::{Purpose, Theme};

@@ -2,7 +2,7 @@
 //! changes one value, `/set` alone describes them.
 
 use super::commands::Setting;
-use crate::engine::SamplingSettings;
+use crate::llm::SamplingSettings;
 use crate::profile::{Profile, SamplingOverrides};
 use crate::settings::RunSettings;
 

@@ -10,7 +10,7 @@ use super::md_memo;
 use super::style;
 use super::wrap::{self, Logical};
 use crate::conversation::{Reflection, Turn, TurnState};
-use crate::engine::StopReason;
+use crate::llm::StopReason;
 use crate::term_safe::neutralise;
 use crate::theme::{Purpose, Theme};
 use crate::tui::app::phase::{self, Load};

@@ -1,7 +1,7 @@
 //! Whole-screen snapshots (insta) of the real app rendered into ratatui's `TestBackend`.
 //! Snapshots hold text only; `tests` asserts the colours of a few cells.
 
-use crate::engine::{EngineError, EngineEvent, StopReason};
+use crate::llm::{EngineError, EngineEvent, StopReason};
 use crate::stream::Channel;
 use crate::tui::app::tests::{
     alt, app, app_sized, done, loaded, mid_stream, send, text, type_text,

@@ -78,12 +78,13 @@ fn segments(app: &App) -> Vec<(u8, String)> {
     ));
     if let Some(m) = app.model() {
         let backend = neutralise(&m.backend).into_owned();
-        let where_ = if m.layers_offloaded > 0 {
-            // llama.cpp counts the output layer too: at most `layers + 1` go to the GPU.
-            let of = m.layers.saturating_add(1).max(m.layers_offloaded);
-            format!("{backend} {}/{of} layers", m.layers_offloaded)
-        } else {
-            backend
+        let where_ = match &m.local {
+            Some(l) if l.layers_offloaded > 0 => {
+                // llama.cpp counts the output layer too: at most `layers + 1` go to the GPU.
+                let of = l.layers.saturating_add(1).max(l.layers_offloaded);
+                format!("{backend} {}/{of} layers", l.layers_offloaded)
+            }
+            _ => backend,
         };
         out.push((5, where_));
     }

@@ -2,7 +2,7 @@
 //! every terminal size down to nothing.
 
 use super::snapshot_tests::render;
-use crate::engine::EngineEvent;
+use crate::llm::EngineEvent;
 use crate::stream::Channel;
 use crate::tui::app::tests::{loaded, mid_stream, send, text};
 use crate::tui::app::App;
@@ -178,7 +178,7 @@ fn big_conversation(turns: usize) -> App {
         a.update(text(id, Channel::Output, &answer.join("\n\n")));
         a.update(crate::tui::app::tests::done(
             id,
-            crate::engine::StopReason::EndOfTurn,
+            crate::llm::StopReason::EndOfTurn,
         ));
     }
     a
@@ -267,7 +267,7 @@ fn a_streamed_turn_renders_as_if_it_came_at_once() {
     let finish = |a: &mut App| {
         a.update(crate::tui::app::tests::done(
             1,
-            crate::engine::StopReason::EndOfTurn,
+            crate::llm::StopReason::EndOfTurn,
         ))
     };
     finish(&mut streamed);

@@ -7,9 +7,10 @@ mod session;
 mod slash;
 mod stream;
 
-use crate::engine::{
-    Command, Completion, EngineConfig, EngineEvent, GenerateRequest, GpuLayers, ModelInfo,
-    SamplingSettings, StopReason, Timings, Usage,
+use crate::engine::{GpuLayers, LlamaConfig};
+use crate::llm::{
+    Command, Completion, EngineEvent, GenerateRequest, ModelInfo, SamplingSettings, StopReason,
+    Timings, Usage,
 };
 use crate::profile::{History, Profile};
 use crate::settings::RunSettings;
@@ -23,7 +24,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub(crate) fn settings() -> RunSettings {
     let p = Profile::builtin();
     RunSettings {
-        engine: EngineConfig {
+        engine: LlamaConfig {
             model_path: "/models/Reflection-Llama-3.1-70B.Q4_K_M.gguf".into(),
             gpu_layers: GpuLayers::All,
             ctx_size: None,
@@ -63,18 +64,20 @@ pub(crate) fn app() -> App {
 pub(crate) fn model_info() -> ModelInfo {
     ModelInfo {
         name: "Reflection Llama 3.1 70B".into(),
-        path: "/models/Reflection-Llama-3.1-70B.Q4_K_M.gguf".into(),
-        parameters: 70_000_000_000,
-        size_bytes: 42_000_000_000,
-        context_size: 8192,
-        context_train: 131072,
-        layers: 80,
-        layers_offloaded: 81,
         backend: "CUDA".into(),
-        threads: 16,
-        batch_size: 2048,
+        context_size: 8192,
         tag_tokens: vec![],
         load_ms: 2100,
+        local: Some(crate::llm::LocalModel {
+            path: "/models/Reflection-Llama-3.1-70B.Q4_K_M.gguf".into(),
+            parameters: 70_000_000_000,
+            size_bytes: 42_000_000_000,
+            context_train: 131072,
+            layers: 80,
+            layers_offloaded: 81,
+            threads: 16,
+            batch_size: 2048,
+        }),
     }
 }
 

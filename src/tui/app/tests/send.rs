@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::conversation::TurnState;
-use crate::engine::Role;
+use crate::llm::Role;
 use crate::tui::app::{Level, Phase};
 
 #[test]
@@ -89,7 +89,7 @@ fn a_failed_load_shows_a_banner_and_keeps_the_app_usable() {
     let mut a = app();
     send(&mut a, "early");
     a.update(Msg::Engine(EngineEvent::Error(
-        crate::engine::EngineError::Load {
+        crate::llm::EngineError::Load {
             path: "/m.gguf".into(),
             message: "not a GGUF file".into(),
         },

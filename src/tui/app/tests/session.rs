@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::conversation::{Turn, TurnState};
-use crate::engine::EngineError;
+use crate::llm::EngineError;
 
 fn saves(fx: &[Effect]) -> usize {
     fx.iter()

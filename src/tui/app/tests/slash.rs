@@ -1,7 +1,7 @@
 //! Slash commands through the reducer.
 
 use super::*;
-use crate::engine::Role;
+use crate::llm::Role;
 use crate::stream::TagSet;
 use crate::tui::app::Level;
 

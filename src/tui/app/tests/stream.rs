@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::conversation::{ThinkingPart, TurnState};
-use crate::engine::EngineError;
+use crate::llm::EngineError;
 use crate::tui::app::{Level, Phase};
 
 #[test]

@@ -1,6 +1,6 @@
 //! The llama.cpp sampler chain built from [`SamplingSettings`].
 
-use super::SamplingSettings;
+use crate::llm::SamplingSettings;
 use llama_cpp_2::sampling::LlamaSampler;
 
 impl SamplingSettings {

@@ -2,10 +2,11 @@
 
 use super::generate::{self, Loaded, Template};
 use super::logs::capture_errors;
-use super::template::{ChatMessage, Role};
-use super::EventSender;
-use super::{gpu_backend, Command, EngineConfig, EngineError, EngineEvent, GpuLayers, ModelInfo};
+use super::{gpu_backend, GpuLayers, LlamaConfig};
 use crate::gguf;
+use crate::llm::{
+    ChatMessage, Command, EngineError, EngineEvent, EventSender, LocalModel, ModelInfo, Role,
+};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
@@ -17,7 +18,7 @@ use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Instant;
 
 /// llama.cpp's backend can be initialised once per process.
-pub(super) fn backend() -> Result<&'static LlamaBackend, String> {
+pub(crate) fn backend() -> Result<&'static LlamaBackend, String> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -36,8 +37,8 @@ pub(super) fn default_threads() -> u32 {
     num_cpus::get_physical().max(1) as u32
 }
 
-pub(super) fn run(
-    config: EngineConfig,
+pub(crate) fn run(
+    config: LlamaConfig,
     commands: mpsc::Receiver<Command>,
     events: EventSender,
     cancel: Arc<AtomicU64>,
@@ -139,20 +140,22 @@ pub(super) fn run(
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default()
         }),
-        path: config.model_path.clone(),
-        parameters: model.n_params(),
-        size_bytes: model.size(),
-        context_size: loaded.n_ctx(),
-        context_train: n_ctx_train,
-        layers,
-        layers_offloaded: if gpu_backend().is_some() {
-            gpu_layers.min(layers + 1)
-        } else {
-            0
-        },
         backend: gpu_backend().unwrap_or("CPU").to_string(),
-        threads,
-        batch_size: n_batch,
+        context_size: loaded.n_ctx(),
+        local: Some(LocalModel {
+            path: config.model_path.clone(),
+            parameters: model.n_params(),
+            size_bytes: model.size(),
+            context_train: n_ctx_train,
+            layers,
+            layers_offloaded: if gpu_backend().is_some() {
+                gpu_layers.min(layers + 1)
+            } else {
+                0
+            },
+            threads,
+            batch_size: n_batch,
+        }),
         tag_tokens: loaded
             .tag_tokens(&config.tags)
             .into_values()

@@ -1,40 +1,7 @@
-//! Chat messages and prompt rendering: the model's own template through llama.cpp, or the
-//! Llama 3 format when the model has none that llama.cpp recognises.
+//! Prompt rendering for llama.cpp: the Llama 3 format, used when the model has no template
+//! that llama.cpp recognises.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    System,
-    User,
-    Assistant,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::System => "system",
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatMessage {
-    pub role: Role,
-    pub content: String,
-}
-
-impl ChatMessage {
-    pub fn new(role: Role, content: impl Into<String>) -> Self {
-        ChatMessage {
-            role,
-            content: content.into(),
-        }
-    }
-}
+use crate::llm::ChatMessage;
 
 /// The Llama 3 chat format, as llama.cpp's built-in `llama3` template writes it (contents are
 /// trimmed; the begin-of-text token is added by the tokenizer), with the assistant header open.
@@ -54,6 +21,7 @@ pub fn render_llama3(messages: &[ChatMessage]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::Role;
 
     #[test]
     fn llama3_format() {

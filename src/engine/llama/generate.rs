@@ -3,12 +3,13 @@
 //! until a stop condition.
 
 use super::memo::Memo;
-use super::template::{render_llama3, ChatMessage, Role};
-use super::utf8::Utf8Decoder;
+use super::template::render_llama3;
 use super::worker::probe;
-use super::EventSender;
-use super::{Completion, EngineError, EngineEvent, GenerateRequest, StopReason, Timings, Usage};
-use crate::stream::{Anomaly, Channel, Router, Sink, TagSet, TagToken};
+use crate::llm::{
+    ChatMessage, Completion, EngineError, EngineEvent, EventSender, GenerateRequest, Generation,
+    Role, StopReason, Timings, Usage,
+};
+use crate::stream::{TagSet, TagToken};
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
@@ -195,38 +196,6 @@ fn is_special(vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, t: LlamaToken) -> bool
 fn is_hidden(vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, t: LlamaToken) -> bool {
     let attrs = vocab.attr(t);
     attrs.0.contains(LlamaTokenAttr::Control) || attrs.0.contains(LlamaTokenAttr::Unknown)
-}
-
-/// Sends the router's output as engine events.
-struct EventSink<'a> {
-    id: u64,
-    events: &'a EventSender,
-}
-
-impl Sink for EventSink<'_> {
-    fn text(&mut self, channel: Channel, text: &str) {
-        let _ = self.events.send(EngineEvent::Text {
-            id: self.id,
-            channel,
-            text: text.to_string(),
-        });
-    }
-    fn reflection_start(&mut self, n: usize) {
-        let _ = self
-            .events
-            .send(EngineEvent::ReflectionStart { id: self.id, n });
-    }
-    fn reflection_end(&mut self, n: usize) {
-        let _ = self
-            .events
-            .send(EngineEvent::ReflectionEnd { id: self.id, n });
-    }
-    fn anomaly(&mut self, anomaly: Anomaly) {
-        let _ = self.events.send(EngineEvent::Anomaly {
-            id: self.id,
-            anomaly,
-        });
-    }
 }
 
 fn decode_error(e: DecodeError) -> EngineError {
@@ -425,9 +394,8 @@ pub(super) fn run(
 
     let tag_tokens = s.tag_tokens(&req.router.tags);
     let mut sampler = req.sampling.build(s.model.n_vocab());
-    let mut router = Router::new(req.router.clone());
-    let mut sink = EventSink { id: req.id, events };
-    let mut decoder = Utf8Decoder::default();
+    let mut gen = Generation::new(req, events);
+    gen.usage = usage;
     let mut first_token = None;
     let mut logits_at = batch.n_tokens() - 1;
     let mut memo = Memo::new(&text, &tokens);
@@ -441,7 +409,7 @@ pub(super) fn run(
         }
         if req
             .max_tokens
-            .is_some_and(|max| usage.completion_tokens >= max)
+            .is_some_and(|max| gen.usage.completion_tokens >= max)
         {
             break StopReason::MaxTokens;
         }
@@ -452,29 +420,17 @@ pub(super) fn run(
         if vocab.is_eog(token) {
             break StopReason::EndOfTurn;
         }
-        usage.completion_tokens += 1;
         first_token.get_or_insert_with(Instant::now);
         piece.clear();
         vocab.token_to_piece_into(token, &mut piece, true, None);
         memo.push(token, &piece);
         if let Some((_, tag)) = tag_tokens.get(&token) {
-            let broken = decoder.finish();
-            if !broken.is_empty() {
-                router.push_text(&broken, &mut sink);
-            }
-            router.push_tag(*tag, &mut sink);
+            gen.tag(*tag);
         } else if !is_hidden(&vocab, token) {
-            let text = decoder.push(&piece);
-            if !text.is_empty() {
-                router.push_text(&text, &mut sink);
-            }
+            gen.bytes(&piece);
         }
-        match router.channel() {
-            Channel::Thinking => usage.thinking_tokens += 1,
-            Channel::Reflection => usage.reflection_tokens += 1,
-            Channel::Output => usage.output_tokens += 1,
-        }
-        if req.router.stop_after_output && router.output_closed() {
+        gen.count(1);
+        if gen.answer_done() {
             break StopReason::OutputClosed;
         }
         batch.clear();
@@ -492,11 +448,6 @@ pub(super) fn run(
         s.cached.push(token);
         logits_at = 0;
     };
-    let tail = decoder.finish();
-    if !tail.is_empty() {
-        router.push_text(&tail, &mut sink);
-    }
-    let summary = router.finish(&mut sink);
 
     let ended = Instant::now();
     let ms = |d: std::time::Duration| d.as_millis() as u64;
@@ -507,27 +458,20 @@ pub(super) fn run(
         first_token_ms: first_token.map_or(0, |t| ms(t - started)),
         generation_ms: ms(generation),
         tokens_per_second: if generation.as_secs_f64() > 0.0 {
-            f64::from(usage.completion_tokens) / generation.as_secs_f64()
+            f64::from(gen.usage.completion_tokens) / generation.as_secs_f64()
         } else {
             0.0
         },
     };
     let text = String::from_utf8_lossy(memo.generated()).into_owned();
     s.memo = Some(memo);
-    Ok(Completion {
-        id: req.id,
-        stop_reason: stop,
-        summary,
-        usage,
-        timings,
-        text,
-    })
+    Ok(gen.finish(stop, timings, text))
 }
 
 #[cfg(test)]
 mod tests {
     use super::drop_oldest_turn;
-    use crate::engine::{ChatMessage, Role};
+    use crate::llm::{ChatMessage, Role};
 
     fn roles(m: &[ChatMessage]) -> String {
         m.iter()

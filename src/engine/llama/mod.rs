@@ -1,0 +1,70 @@
+//! llama.cpp in this process: the only module, with `gguf`, that names a llama-cpp-2 type. The
+//! worker checks and loads the model, then serves the engine's commands: template detection
+//! (`template`, in `generate`), the loaded model and context fitting (`generate`), the KV state
+//! file (`state`), the tokenization memo (`memo`) and the sampler chain (`sampler`).
+
+mod generate;
+mod logs;
+mod memo;
+mod sampler;
+mod state;
+mod template;
+mod worker;
+
+pub use template::render_llama3;
+pub(super) use worker::run;
+
+use crate::stream::TagSet;
+use std::path::PathBuf;
+
+/// How many layers to put on the GPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GpuLayers {
+    All,
+    Count(u32),
+}
+
+impl GpuLayers {
+    /// The default: all layers when a GPU back end is compiled in, none otherwise.
+    pub fn default_for_build() -> Self {
+        if gpu_backend().is_some() {
+            GpuLayers::All
+        } else {
+            GpuLayers::Count(0)
+        }
+    }
+}
+
+/// The GPU back end this binary was built with, if any.
+pub fn gpu_backend() -> Option<&'static str> {
+    if cfg!(feature = "cuda") {
+        Some("CUDA")
+    } else if cfg!(feature = "vulkan") {
+        Some("Vulkan")
+    } else if cfg!(feature = "metal") {
+        Some("Metal")
+    } else {
+        None
+    }
+}
+
+/// llama.cpp's process-wide backend, started on first use with its logs sent to tracing. For
+/// code that drives llama.cpp beside the engine in the same process (the tests' independent
+/// reference decoder): llama.cpp can be started only once per process.
+pub fn llama_backend() -> Result<&'static llama_cpp_2::llama_backend::LlamaBackend, String> {
+    worker::backend()
+}
+
+/// Everything needed to load a model.
+#[derive(Clone, Debug)]
+pub struct LlamaConfig {
+    pub model_path: PathBuf,
+    pub gpu_layers: GpuLayers,
+    /// Context size; default: the smaller of 8192 and the model's training context.
+    pub ctx_size: Option<u32>,
+    /// Threads; default: the number of physical cores.
+    pub threads: Option<u32>,
+    pub batch_size: Option<u32>,
+    /// Tags whose single special tokens are recognised by id.
+    pub tags: TagSet,
+}

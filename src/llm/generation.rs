@@ -1,0 +1,258 @@
+//! The one path from a backend's text to the front ends, written once for every backend:
+//! pieces of text (which may end mid-character) and tags recognised as tokens go through the
+//! stream router, which sends the events of each channel; generated tokens are counted per
+//! channel; the end makes the [`Completion`].
+
+use super::Utf8Decoder;
+use super::{Completion, EngineEvent, EventSender, GenerateRequest, StopReason, Timings, Usage};
+use crate::stream::{Anomaly, Channel, Router, Sink, TagToken};
+
+/// Sends the router's output as engine events, keeping each channel's text when asked.
+struct Events<'a> {
+    id: u64,
+    events: &'a EventSender,
+    kept: Option<&'a mut [String; 3]>,
+}
+
+fn index(channel: Channel) -> usize {
+    match channel {
+        Channel::Thinking => 0,
+        Channel::Reflection => 1,
+        Channel::Output => 2,
+    }
+}
+
+impl Sink for Events<'_> {
+    fn text(&mut self, channel: Channel, text: &str) {
+        if let Some(kept) = self.kept.as_deref_mut() {
+            kept[index(channel)].push_str(text);
+        }
+        let _ = self.events.send(EngineEvent::Text {
+            id: self.id,
+            channel,
+            text: text.to_string(),
+        });
+    }
+    fn reflection_start(&mut self, n: usize) {
+        let _ = self
+            .events
+            .send(EngineEvent::ReflectionStart { id: self.id, n });
+    }
+    fn reflection_end(&mut self, n: usize) {
+        let _ = self
+            .events
+            .send(EngineEvent::ReflectionEnd { id: self.id, n });
+    }
+    fn anomaly(&mut self, anomaly: Anomaly) {
+        let _ = self.events.send(EngineEvent::Anomaly {
+            id: self.id,
+            anomaly,
+        });
+    }
+}
+
+/// One generation's stream, from the backend's pieces to the front end's events.
+pub struct Generation {
+    id: u64,
+    router: Router,
+    events: EventSender,
+    decoder: Utf8Decoder,
+    stop_after_output: bool,
+    /// Thinking, reflection and output text as routed, when kept ([`Generation::keep_text`]).
+    kept: Option<[String; 3]>,
+    pub usage: Usage,
+}
+
+impl Generation {
+    pub fn new(req: &GenerateRequest, events: &EventSender) -> Self {
+        Generation {
+            id: req.id,
+            router: Router::new(req.router.clone()),
+            events: events.clone(),
+            decoder: Utf8Decoder::default(),
+            stop_after_output: req.router.stop_after_output,
+            kept: None,
+            usage: Usage::default(),
+        }
+    }
+
+    /// Keeps each channel's routed text, for a backend that counts tokens afterwards.
+    pub fn keep_text(mut self) -> Self {
+        self.kept = Some(Default::default());
+        self
+    }
+
+    /// The thinking, reflection and output text routed so far (empty unless kept).
+    pub fn kept_text(&self) -> [&str; 3] {
+        match &self.kept {
+            Some([t, r, o]) => [t, r, o],
+            None => ["", "", ""],
+        }
+    }
+
+    fn sink(&mut self) -> (&mut Router, Events<'_>) {
+        (
+            &mut self.router,
+            Events {
+                id: self.id,
+                events: &self.events,
+                kept: self.kept.as_mut(),
+            },
+        )
+    }
+
+    /// Bytes of text, e.g. one token's piece, which may end inside a character: the rest of
+    /// the character waits for the next piece.
+    pub fn bytes(&mut self, piece: &[u8]) {
+        let text = self.decoder.push(piece);
+        if !text.is_empty() {
+            let (router, mut sink) = self.sink();
+            router.push_text(&text, &mut sink);
+        }
+    }
+
+    /// Whole text.
+    pub fn text(&mut self, text: &str) {
+        self.flush_bytes();
+        if !text.is_empty() {
+            let (router, mut sink) = self.sink();
+            router.push_text(text, &mut sink);
+        }
+    }
+
+    /// A tag recognised as a token: always structural.
+    pub fn tag(&mut self, tag: TagToken) {
+        self.flush_bytes();
+        let (router, mut sink) = self.sink();
+        router.push_tag(tag, &mut sink);
+    }
+
+    /// An unfinished character before a tag or whole text is shown as it is (U+FFFD).
+    fn flush_bytes(&mut self) {
+        let broken = self.decoder.finish();
+        if !broken.is_empty() {
+            let (router, mut sink) = self.sink();
+            router.push_text(&broken, &mut sink);
+        }
+    }
+
+    /// Counts `n` generated tokens to the channel the stream is in now.
+    pub fn count(&mut self, n: u32) {
+        self.usage.completion_tokens += n;
+        match self.router.channel() {
+            Channel::Thinking => self.usage.thinking_tokens += n,
+            Channel::Reflection => self.usage.reflection_tokens += n,
+            Channel::Output => self.usage.output_tokens += n,
+        }
+    }
+
+    /// The channel the stream is in now.
+    pub fn channel(&self) -> Channel {
+        self.router.channel()
+    }
+
+    /// `</output>` came and the request asked to stop there.
+    pub fn answer_done(&self) -> bool {
+        self.stop_after_output && self.router.output_closed()
+    }
+
+    /// Ends the stream: flushes what is held back, and makes the completion.
+    pub fn finish(mut self, stop_reason: StopReason, timings: Timings, text: String) -> Completion {
+        self.flush_bytes();
+        let (router, mut sink) = self.sink();
+        let summary = router.finish(&mut sink);
+        Completion {
+            id: self.id,
+            stop_reason,
+            summary,
+            usage: self.usage,
+            timings,
+            text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::SamplingSettings;
+    use crate::stream::RouterConfig;
+    use std::sync::{Arc, Mutex};
+
+    fn request() -> GenerateRequest {
+        GenerateRequest {
+            id: 7,
+            messages: Vec::new(),
+            sampling: SamplingSettings::default(),
+            max_tokens: None,
+            router: RouterConfig {
+                stop_after_output: true,
+                ..RouterConfig::default()
+            },
+        }
+    }
+
+    #[test]
+    fn pieces_and_tags_reach_their_channels_and_tokens_are_counted_there() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let events = EventSender::new(move |e| {
+            if let EngineEvent::Text { id, channel, text } = e {
+                log.lock().unwrap().push((id, channel, text));
+            }
+            true
+        });
+        let mut g = Generation::new(&request(), &events).keep_text();
+        g.tag(TagToken::open(Channel::Thinking));
+        g.count(1);
+        // "é" split across two pieces.
+        g.bytes(b"caf\xc3");
+        g.count(1);
+        g.bytes(b"\xa9");
+        g.count(1);
+        g.text("<output>4");
+        g.count(2);
+        assert!(!g.answer_done());
+        g.text("</output> more");
+        g.count(1);
+        assert!(g.answer_done());
+        assert_eq!(g.kept_text(), ["café", "", "4"]);
+        let done = g.finish(StopReason::OutputClosed, Timings::default(), "raw".into());
+        assert_eq!(done.id, 7);
+        assert_eq!(
+            (
+                done.usage.completion_tokens,
+                done.usage.thinking_tokens,
+                done.usage.output_tokens
+            ),
+            (6, 3, 3)
+        );
+        assert!(done.summary.output_closed && !done.summary.answer_missing);
+        let texts: Vec<(Channel, String)> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, c, t)| {
+                assert_eq!(*id, 7);
+                (*c, t.clone())
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (Channel::Thinking, "caf".to_string()),
+                (Channel::Thinking, "é".to_string()),
+                (Channel::Output, "4".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unfinished_character_at_the_end_is_shown_not_lost() {
+        let events = EventSender::new(|_| true);
+        let mut g = Generation::new(&request(), &events).keep_text();
+        g.bytes(b"ok \xe2\x82");
+        let done = g.finish(StopReason::EndOfTurn, Timings::default(), String::new());
+        assert!(!done.summary.answer_missing);
+    }
+}

@@ -1,0 +1,202 @@
+//! The backend-neutral vocabulary between front ends and backends: messages, the request,
+//! commands, events, the completion with its usage and timings, and what the model is. The
+//! llama.cpp engine and the HTTP client both speak it (`engine::Engine` starts either), and
+//! both send their text through one path ([`Generation`]) to the router, the events and the
+//! per-channel counts. Nothing here names llama.cpp.
+
+mod generation;
+mod message;
+mod sampling;
+mod utf8;
+
+pub use generation::Generation;
+pub use message::{ChatMessage, Role};
+pub use sampling::SamplingSettings;
+pub use utf8::Utf8Decoder;
+
+use crate::stream::{Anomaly, Channel, RouterConfig, Summary};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One generation.
+#[derive(Clone, Debug)]
+pub struct GenerateRequest {
+    pub id: u64,
+    pub messages: Vec<ChatMessage>,
+    pub sampling: SamplingSettings,
+    pub max_tokens: Option<u32>,
+    pub router: RouterConfig,
+}
+
+pub enum Command {
+    Generate(GenerateRequest),
+    /// Render the prompt for these messages exactly as it would be sent; answered by `Prompt`.
+    RenderPrompt(Vec<ChatMessage>),
+    /// llama.cpp only: keep the KV cache in this state file (`None`: stop): restored before the
+    /// next generation when the cache is empty, written after each generation. A file that does
+    /// not match the model or context is ignored (and the cache cleared). Other backends answer
+    /// with [`EngineError::Unsupported`].
+    StateFile(Option<PathBuf>),
+    Shutdown,
+}
+
+/// What the model is and where it runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelInfo {
+    pub name: String,
+    /// Where it runs: "CPU", "CUDA", … for llama.cpp; the endpoint's name or host for a server.
+    pub backend: String,
+    /// The context size in tokens; 0 when the server does not say.
+    pub context_size: u32,
+    /// Tags recognised as single special tokens.
+    pub tag_tokens: Vec<String>,
+    pub load_ms: u64,
+    /// Facts only a model loaded in this process has.
+    pub local: Option<LocalModel>,
+}
+
+/// A model file loaded by llama.cpp in this process.
+#[derive(Clone, Debug, Serialize)]
+pub struct LocalModel {
+    pub path: PathBuf,
+    pub parameters: u64,
+    pub size_bytes: u64,
+    pub context_train: u32,
+    pub layers: u32,
+    pub layers_offloaded: u32,
+    pub threads: u32,
+    pub batch_size: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    EndOfTurn,
+    OutputClosed,
+    MaxTokens,
+    Cancelled,
+    ContextFull,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::EndOfTurn => "end_of_turn",
+            StopReason::OutputClosed => "output_closed",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::Cancelled => "cancelled",
+            StopReason::ContextFull => "context_full",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub prompt_tokens_evaluated: u32,
+    pub completion_tokens: u32,
+    pub thinking_tokens: u32,
+    pub reflection_tokens: u32,
+    pub output_tokens: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Timings {
+    pub load_ms: u64,
+    pub prompt_ms: u64,
+    pub first_token_ms: u64,
+    pub generation_ms: u64,
+    pub tokens_per_second: f64,
+}
+
+/// The end of a generation.
+#[derive(Clone, Debug)]
+pub struct Completion {
+    pub id: u64,
+    pub stop_reason: StopReason,
+    pub summary: Summary,
+    pub usage: Usage,
+    pub timings: Timings,
+    /// Everything generated, as the model wrote it: tags spelled out, the end-of-turn token
+    /// left out. A conversation that shows earlier turns whole sends this back.
+    pub text: String,
+}
+
+/// Why the engine could not do what it was asked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("{path}: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("the prompt is {prompt_tokens} tokens but the context holds {n_ctx}; shorten the prompt or raise --ctx-size")]
+    PromptTooLong { prompt_tokens: u32, n_ctx: u32 },
+    /// Found before tokenizing: even at the vocabulary's longest token this many bytes need
+    /// more tokens than the context holds.
+    #[error("the message is {bytes} bytes, at least {at_least} tokens, but the context holds {n_ctx}; shorten it or raise --ctx-size")]
+    MessageTooLong {
+        bytes: u64,
+        at_least: u64,
+        n_ctx: u32,
+    },
+    #[error("decoding failed: {0}")]
+    Decode(String),
+    /// A command this backend cannot carry out (e.g. a KV state file on a server).
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the engine stopped unexpectedly")]
+    Gone,
+}
+
+pub enum EngineEvent {
+    /// Loading progress, 0.0 to 1.0, from llama.cpp's own callback.
+    LoadProgress(f32),
+    Loaded(Box<ModelInfo>),
+    /// Something the user should know that does not stop the work (e.g. template fallback).
+    Warning(String),
+    /// Answer to `Command::RenderPrompt`.
+    Prompt(String),
+    /// The prompt was decoded; generation begins.
+    PromptProcessed {
+        id: u64,
+        prompt_tokens: u32,
+        evaluated: u32,
+    },
+    Text {
+        id: u64,
+        channel: Channel,
+        text: String,
+    },
+    ReflectionStart {
+        id: u64,
+        n: usize,
+    },
+    ReflectionEnd {
+        id: u64,
+        n: usize,
+    },
+    Anomaly {
+        id: u64,
+        anomaly: Anomaly,
+    },
+    Done(Box<Completion>),
+    Error(EngineError),
+}
+
+/// Where a backend's events go: a channel, or a function of the front end's that puts them
+/// straight into its own message channel, so that each token crosses one channel and wakes one
+/// thread.
+#[derive(Clone)]
+pub struct EventSender(Arc<dyn Fn(EngineEvent) -> bool + Send + Sync>);
+
+impl EventSender {
+    pub fn new(deliver: impl Fn(EngineEvent) -> bool + Send + Sync + 'static) -> Self {
+        EventSender(Arc::new(deliver))
+    }
+
+    /// Delivers an event; `false` when nobody listens any more.
+    pub fn send(&self, event: EngineEvent) -> bool {
+        (self.0)(event)
+    }
+}
