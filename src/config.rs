@@ -12,7 +12,7 @@ mod doc;
 mod error;
 mod file;
 pub mod listing;
-mod suggest;
+pub(crate) mod suggest;
 pub mod write;
 
 pub use catalog::{

@@ -58,6 +58,8 @@ pub struct Turn {
     pub stop_reason: Option<StopReason>,
     pub usage: Option<Usage>,
     pub timings: Option<Timings>,
+    /// USD, on an endpoint with prices.
+    pub cost: Option<f64>,
     /// From `PromptProcessed`.
     pub prompt_tokens: Option<u32>,
     /// Text events so far: the completion token count until `Done` gives the exact one.
@@ -87,6 +89,7 @@ impl Turn {
             stop_reason: None,
             usage: None,
             timings: None,
+            cost: None,
             prompt_tokens: None,
             pieces: 0,
             channel: None,
@@ -156,9 +159,13 @@ impl Turn {
         thinking_text(&self.thinking)
     }
 
-    /// The engine finished this turn: interrupted when cancelled, else done, with its stats.
+    /// The engine finished this turn: interrupted when cancelled (or its server's stream was
+    /// cut), else done, with its stats.
     pub fn finish(&mut self, done: &Completion) {
-        self.state = if done.stop_reason == StopReason::Cancelled {
+        self.state = if matches!(
+            done.stop_reason,
+            StopReason::Cancelled | StopReason::StreamCut
+        ) {
             TurnState::Interrupted
         } else {
             TurnState::Done
@@ -166,6 +173,7 @@ impl Turn {
         self.stop_reason = Some(done.stop_reason);
         self.usage = Some(done.usage);
         self.timings = Some(done.timings);
+        self.cost = done.cost;
         if done.summary.open_blocks.is_empty() {
             self.raw.clone_from(&done.text);
         } else {
@@ -453,6 +461,7 @@ mod tests {
             usage: Usage::default(),
             timings: Timings::default(),
             text: "<thinking>t</thinking><output>A</output>".into(),
+            cost: None,
         };
         let mut t = answered("Q", "t", "", "A");
         t.finish(&done(vec![]));

@@ -215,13 +215,14 @@ fn chat(args: &Args) -> Result<i32, Failure> {
             Some(store.open(spec.as_deref()).map_err(session_failure)?)
         }
     };
-    let session = session.unwrap_or_else(|| {
+    let mut session = session.unwrap_or_else(|| {
         Session::new(
             "",
-            Some(settings.engine.model_path.clone()),
+            settings.engine.model_path().map(Path::to_path_buf),
             &settings.profile,
         )
     });
+    session.endpoint = settings.engine.endpoint();
     let startup_error = [config_error, profile_error, theme_error]
         .into_iter()
         .flatten()

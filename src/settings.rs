@@ -20,7 +20,7 @@ use crate::cli::{parse_gpu_layers, Args};
 use crate::config::{
     valid_name, Catalog, ConfigError, ConfigFile, Listed, PROFILES_DIR, THEMES_DIR,
 };
-use crate::engine::{GpuLayers, LlamaConfig};
+use crate::engine::{ApiKey, BackendConfig, GpuLayers, LlamaConfig, Price, RemoteConfig};
 use crate::exit::Failure;
 use crate::llm::SamplingSettings;
 use crate::profile::{self, History, Profile, SamplingOverrides};
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 /// Everything a one-shot run needs, resolved.
 #[derive(Clone, Debug)]
 pub struct RunSettings {
-    pub engine: LlamaConfig,
+    pub engine: BackendConfig,
     pub sampling: SamplingSettings,
     pub router: RouterConfig,
     pub max_tokens: Option<u32>,
@@ -292,6 +292,19 @@ impl Context {
         gguf: impl FnOnce(&Path) -> Option<HashMap<String, f64>>,
     ) -> Result<RunSettings, Failure> {
         let env = &self.env;
+        if let Some(remote) = self.endpoint(args, &profile)? {
+            let sampling = profile.sampling.finish(&SamplingSettings::default());
+            return Ok(RunSettings {
+                engine: BackendConfig::Remote(remote),
+                sampling,
+                router: profile.router(),
+                max_tokens: profile.sampling.max_tokens,
+                system: profile.system.clone(),
+                think_carefully: profile.think_carefully,
+                history: profile.history,
+                profile: profile.name,
+            });
+        }
         let model_path = if args.demo {
             demo_model()?
         } else if let Some(m) = args
@@ -328,14 +341,14 @@ impl Context {
             .or(&from_model)
             .finish(&SamplingSettings::default());
         Ok(RunSettings {
-            engine: LlamaConfig {
+            engine: BackendConfig::Llama(LlamaConfig {
                 model_path,
                 gpu_layers,
                 ctx_size,
                 threads,
                 batch_size: args.batch_size,
                 tags: profile.tags.clone(),
-            },
+            }),
             sampling,
             router: profile.router(),
             max_tokens: profile.sampling.max_tokens,
@@ -344,6 +357,79 @@ impl Context {
             history: profile.history,
             profile: profile.name,
         })
+    }
+
+    /// The server to use, if one is chosen: `--endpoint` > `REFLECT_ENDPOINT` > config.toml's
+    /// `endpoint`; a name is looked up in config.toml's `[endpoints]`, anything with `://` is a
+    /// URL. The API key comes from the endpoint's `api_key_env` variable, else
+    /// `REFLECT_API_KEY`; `-m` names the model id.
+    fn endpoint(&self, args: &Args, profile: &Profile) -> Result<Option<RemoteConfig>, Failure> {
+        if args.demo {
+            return Ok(None);
+        }
+        let (spec, from) = match (&args.endpoint, self.env.var("REFLECT_ENDPOINT")) {
+            (Some(e), _) => (e.clone(), "--endpoint".to_string()),
+            (None, Some(e)) => (e.to_string(), "REFLECT_ENDPOINT".to_string()),
+            (None, None) => match &self.config.endpoint {
+                Some(e) => (e.clone(), format!("{}: endpoint", self.config.label)),
+                None => return Ok(None),
+            },
+        };
+        let mut remote = if spec.contains("://") {
+            if !(spec.starts_with("http://") || spec.starts_with("https://")) {
+                return Err(Failure::usage(format!(
+                    "{from} {spec}: use an http:// or https:// URL, e.g. http://gpu-box:8000/v1"
+                )));
+            }
+            RemoteConfig::new(spec.trim())
+        } else {
+            let Some(entry) = self.config.endpoint_named(&spec) else {
+                let known: Vec<&str> = self.config.endpoints.keys().map(String::as_str).collect();
+                let hint = crate::config::suggest::did_you_mean(&spec, known.iter().copied());
+                let listed = if known.is_empty() {
+                    " (config.toml defines no [endpoints.NAME] table)".to_string()
+                } else if hint.is_empty() {
+                    format!(" (config.toml has: {})", known.join(", "))
+                } else {
+                    hint
+                };
+                return Err(Failure::usage(format!(
+                    "{from} {spec}: no such endpoint{listed}; give a URL such as http://gpu-box:8000/v1 or define [endpoints.{spec}] in config.toml"
+                )));
+            };
+            let mut r = RemoteConfig::new(&entry.url);
+            r.name = Some(spec.clone());
+            r.model = entry.model.clone();
+            r.price = entry.price.map(|(input, output)| Price { input, output });
+            r.context = entry.context;
+            r.keep_special_tokens = entry.special_tokens;
+            if let Some(s) = entry.connect_timeout {
+                r.connect_timeout = std::time::Duration::from_secs(s);
+            }
+            if let Some(s) = entry.first_byte_timeout {
+                r.first_byte_timeout = std::time::Duration::from_secs(s);
+            }
+            if let Some(var) = &entry.api_key_env {
+                r.api_key_env = var.clone();
+            }
+            r
+        };
+        if let Some(m) = &args.model {
+            remote.model = Some(m.to_string_lossy().into_owned());
+        }
+        let key = self
+            .env
+            .any_var(&remote.api_key_env)
+            .or_else(|| self.env.var("REFLECT_API_KEY").map(str::to_string));
+        if key.is_some()
+            && remote.api_key_env != "REFLECT_API_KEY"
+            && self.env.any_var(&remote.api_key_env).is_none()
+        {
+            remote.api_key_env = format!("{} (or REFLECT_API_KEY)", remote.api_key_env);
+        }
+        remote.api_key = key.map(ApiKey::new);
+        remote.tags = profile.tags.clone();
+        Ok(Some(remote))
     }
 
     /// [`Context::run_settings_with`] reading the model file's sampling defaults.

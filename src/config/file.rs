@@ -16,7 +16,40 @@ pub const CONFIG_KEYS: &[&str] = &[
     "gpu_layers",
     "ctx_size",
     "threads",
+    "endpoint",
+    "endpoints",
 ];
+
+/// The keys of an `[endpoints.NAME]` table.
+pub const ENDPOINT_KEYS: &[&str] = &[
+    "url",
+    "model",
+    "api_key_env",
+    "price",
+    "context",
+    "special_tokens",
+    "connect_timeout",
+    "first_byte_timeout",
+];
+
+/// One `[endpoints.NAME]` table: an OpenAI-compatible server under a name of the user's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointEntry {
+    pub url: String,
+    pub model: Option<String>,
+    /// The environment variable that holds the API key.
+    pub api_key_env: Option<String>,
+    /// USD per million input and output tokens.
+    pub price: Option<(f64, f64)>,
+    pub context: Option<u32>,
+    /// Ask the server to keep special tokens (`skip_special_tokens: false`).
+    pub special_tokens: Option<bool>,
+    /// Seconds.
+    pub connect_timeout: Option<u64>,
+    pub first_byte_timeout: Option<u64>,
+    /// Where the table is, for errors.
+    pub line: usize,
+}
 
 /// What config.toml says (every key optional).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -30,6 +63,9 @@ pub struct ConfigFile {
     pub gpu_layers: Option<GpuLayers>,
     pub ctx_size: Option<u32>,
     pub threads: Option<u32>,
+    /// An endpoint name (a key of `endpoints`) or an OpenAI-compatible URL.
+    pub endpoint: Option<String>,
+    pub endpoints: BTreeMap<String, EndpointEntry>,
     /// The file it was read from, if any.
     pub label: String,
     /// The line of each key present.
@@ -107,7 +143,35 @@ impl ConfigFile {
                     .ok_or_else(|| f.out_of_range("must be between 1 and 1024"))?,
             );
         }
+        out.endpoint = root.str("endpoint")?;
+        if let Some(f) = root.get("endpoints") {
+            let table = f.table()?;
+            for name in table.keys() {
+                if let Some(e) = table.get(name) {
+                    out.endpoints
+                        .insert(name.to_string(), endpoint(&e.table()?)?);
+                }
+            }
+        }
+        if let Some(name) = &out.endpoint {
+            if !name.contains("://") && !out.endpoints.contains_key(name) {
+                let line = root.get("endpoint").map_or(0, |f| f.line);
+                let known: Vec<&str> = out.endpoints.keys().map(String::as_str).collect();
+                let hint = crate::config::suggest::did_you_mean(name, known.iter().copied());
+                return Err(src.error(
+                    line,
+                    format!(
+                        "endpoint = \"{name}\" is neither a URL nor an [endpoints.{name}] table{hint}"
+                    ),
+                ));
+            }
+        }
         Ok(out)
+    }
+
+    /// The named endpoint, if config.toml has it.
+    pub fn endpoint_named(&self, name: &str) -> Option<&EndpointEntry> {
+        self.endpoints.get(name)
     }
 
     /// An error about one of this file's keys (e.g. `profile` names no profile).
@@ -118,6 +182,93 @@ impl ConfigFile {
             message,
         )
     }
+}
+
+/// Reads one `[endpoints.NAME]` table.
+fn endpoint(t: &super::doc::Table<'_>) -> Result<EndpointEntry, ConfigError> {
+    t.check_keys(ENDPOINT_KEYS, &[])?;
+    let url = match t.get("url") {
+        Some(f) => {
+            let u = f.str()?.trim().to_string();
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(
+                    f.invalid("use an http:// or https:// URL, e.g. \"http://gpu-box:8000/v1\"")
+                );
+            }
+            u
+        }
+        None => {
+            return Err(t.source().error(
+                t.line(),
+                "this endpoint has no url (e.g. url = \"http://gpu-box:8000/v1\")",
+            ))
+        }
+    };
+    let price = match t.get("price") {
+        Some(f) => {
+            let p = f.table()?;
+            p.check_keys(&["input", "output"], &[])?;
+            let get = |k: &str| -> Result<f64, ConfigError> {
+                let Some(f) = p.get(k) else {
+                    return Err(p.source().error(
+                        p.line(),
+                        format!("price needs both input and output (USD per million tokens); {k} is missing"),
+                    ));
+                };
+                let v = if f.is_int() {
+                    f.int()? as f64
+                } else {
+                    f.float()?
+                };
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(f.out_of_range("must be 0 or more (USD per million tokens)"));
+                }
+                Ok(v)
+            };
+            Some((get("input")?, get("output")?))
+        }
+        None => None,
+    };
+    let seconds = |k: &str| -> Result<Option<u64>, ConfigError> {
+        t.get(k)
+            .map(|f| {
+                let n = f.int()?;
+                u64::try_from(n)
+                    .ok()
+                    .filter(|n| (1..=86_400).contains(n))
+                    .ok_or_else(|| f.out_of_range("must be between 1 and 86400 seconds"))
+            })
+            .transpose()
+    };
+    let context = t
+        .get("context")
+        .map(|f| {
+            let n = f.int()?;
+            u32::try_from(n)
+                .ok()
+                .filter(|n| *n >= 16)
+                .ok_or_else(|| f.out_of_range("must be 16 or more"))
+        })
+        .transpose()?;
+    let api_key_env = t.str("api_key_env")?;
+    if let (Some(v), Some(f)) = (&api_key_env, t.get("api_key_env")) {
+        if v.is_empty() || v.contains('=') || v.starts_with("sk-") {
+            return Err(f.invalid(
+                "name the environment variable that holds the key (e.g. \"DEEPINFRA_TOKEN\"), never the key itself",
+            ));
+        }
+    }
+    Ok(EndpointEntry {
+        url,
+        model: t.str("model")?,
+        api_key_env,
+        price,
+        context,
+        special_tokens: t.bool("special_tokens")?,
+        connect_timeout: seconds("connect_timeout")?,
+        first_byte_timeout: seconds("first_byte_timeout")?,
+        line: t.line(),
+    })
 }
 
 #[cfg(test)]
@@ -181,6 +332,57 @@ mod tests {
             (
                 "model = \"\"",
                 "c.toml:1: model = \"\" is not valid: the model path is empty",
+            ),
+        ];
+        for (text, want) in table {
+            assert_eq!(parse(text).unwrap_err().to_string(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn named_endpoints_are_read_and_checked() {
+        let c = parse(
+            "endpoint = \"deepinfra\"\n\
+             [endpoints.deepinfra]\n\
+             url = \"https://api.deepinfra.com/v1/openai\"\n\
+             model = \"mattshumer/Reflection-Llama-3.1-70B\"\n\
+             api_key_env = \"DEEPINFRA_TOKEN\"\n\
+             price = { input = 0.35, output = 0.40 }\n\
+             context = 8192\n\
+             [endpoints.box]\nurl = \"http://gpu-box:8000/v1\"\nspecial_tokens = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.endpoint.as_deref(), Some("deepinfra"));
+        let d = c.endpoint_named("deepinfra").unwrap();
+        assert_eq!(d.price, Some((0.35, 0.40)));
+        assert_eq!(d.context, Some(8192));
+        assert_eq!(d.api_key_env.as_deref(), Some("DEEPINFRA_TOKEN"));
+        assert_eq!(d.line, 2);
+        assert_eq!(c.endpoint_named("box").unwrap().special_tokens, Some(true));
+        let table = [
+            (
+                "[endpoints.a]\nurl = \"http://x/v1\"\nmodle = \"m\"\n",
+                "c.toml:3: unknown key 'endpoints.a.modle' — did you mean 'model'?",
+            ),
+            (
+                "[endpoints.a]\nurl = \"gpu-box:8000\"\n",
+                "c.toml:2: endpoints.a.url = \"gpu-box:8000\" is not valid: use an http:// or https:// URL, e.g. \"http://gpu-box:8000/v1\"",
+            ),
+            (
+                "[endpoints.a]\nmodel = \"m\"\n",
+                "c.toml:1: this endpoint has no url (e.g. url = \"http://gpu-box:8000/v1\")",
+            ),
+            (
+                "[endpoints.a]\nurl = \"http://x\"\nprice = { input = 1 }\n",
+                "c.toml:3: price needs both input and output (USD per million tokens); output is missing",
+            ),
+            (
+                "[endpoints.a]\nurl = \"http://x\"\napi_key_env = \"sk-abc\"\n",
+                "c.toml:3: endpoints.a.api_key_env = \"sk-abc\" is not valid: name the environment variable that holds the key (e.g. \"DEEPINFRA_TOKEN\"), never the key itself",
+            ),
+            (
+                "endpoint = \"boxx\"\n[endpoints.box]\nurl = \"http://x\"\n",
+                "c.toml:1: endpoint = \"boxx\" is neither a URL nor an [endpoints.boxx] table — did you mean 'box'?",
             ),
         ];
         for (text, want) in table {

@@ -8,8 +8,10 @@
 //! already split by channel.
 
 pub mod llama;
+pub mod openai;
 
 pub use llama::{gpu_backend, llama_backend, GpuLayers, LlamaConfig};
+pub use openai::{ApiKey, Price, RemoteConfig};
 
 use crate::llm::{Command, EngineError, EngineEvent, EventSender};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +24,8 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 pub enum BackendConfig {
     /// A GGUF file, loaded by llama.cpp in this process.
     Llama(LlamaConfig),
+    /// An OpenAI-compatible server (vLLM, llama-server, Ollama, a hosted API).
+    Remote(RemoteConfig),
 }
 
 impl BackendConfig {
@@ -29,13 +33,44 @@ impl BackendConfig {
     pub fn model_path(&self) -> Option<&std::path::Path> {
         match self {
             BackendConfig::Llama(c) => Some(&c.model_path),
+            BackendConfig::Remote(_) => None,
         }
     }
 
-    /// What a session records as the model: the file's path, or `endpoint model-id`.
-    pub fn model_label(&self) -> String {
+    /// The llama.cpp settings, for a llama.cpp backend.
+    pub fn llama(&self) -> Option<&LlamaConfig> {
         match self {
-            BackendConfig::Llama(c) => c.model_path.display().to_string(),
+            BackendConfig::Llama(c) => Some(c),
+            BackendConfig::Remote(_) => None,
+        }
+    }
+
+    /// The endpoint as a session records it: its config name, else its URL (without any
+    /// credentials in it). `None` for llama.cpp.
+    pub fn endpoint(&self) -> Option<String> {
+        match self {
+            BackendConfig::Llama(_) => None,
+            BackendConfig::Remote(r) => Some(r.name.clone().unwrap_or_else(|| r.public_url())),
+        }
+    }
+
+    /// A name for the model before it has loaded: the file's stem, or the model id asked for.
+    pub fn display_name(&self) -> String {
+        match self {
+            BackendConfig::Llama(c) => c
+                .model_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            BackendConfig::Remote(r) => r.model.clone().unwrap_or_else(|| r.label()),
+        }
+    }
+
+    /// The tags whose single special tokens the backend recognises (or warns about).
+    pub fn set_tags(&mut self, tags: crate::stream::TagSet) {
+        match self {
+            BackendConfig::Llama(c) => c.tags = tags,
+            BackendConfig::Remote(r) => r.tags = tags,
         }
     }
 }
@@ -72,6 +107,7 @@ impl Engine {
             .name("reflect-engine".into())
             .spawn(move || match config {
                 BackendConfig::Llama(c) => llama::run(c, command_rx, events, cancel),
+                BackendConfig::Remote(c) => openai::run(c, command_rx, events, cancel),
             })
             .ok();
         Engine {
@@ -99,6 +135,12 @@ impl Engine {
 impl From<LlamaConfig> for BackendConfig {
     fn from(c: LlamaConfig) -> Self {
         BackendConfig::Llama(c)
+    }
+}
+
+impl From<RemoteConfig> for BackendConfig {
+    fn from(c: RemoteConfig) -> Self {
+        BackendConfig::Remote(c)
     }
 }
 

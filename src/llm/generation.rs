@@ -168,6 +168,7 @@ impl Generation {
             usage: self.usage,
             timings,
             text,
+            cost: None,
         }
     }
 }

@@ -10,7 +10,7 @@ mod sampling;
 mod utf8;
 
 pub use generation::Generation;
-pub use message::{ChatMessage, Role};
+pub use message::{drop_oldest_turn, ChatMessage, Role};
 pub use sampling::SamplingSettings;
 pub use utf8::Utf8Decoder;
 
@@ -77,6 +77,9 @@ pub enum StopReason {
     MaxTokens,
     Cancelled,
     ContextFull,
+    /// The server's stream ended before the answer did (connection lost, server gone): what
+    /// came is kept.
+    StreamCut,
 }
 
 impl StopReason {
@@ -87,6 +90,7 @@ impl StopReason {
             StopReason::MaxTokens => "max_tokens",
             StopReason::Cancelled => "cancelled",
             StopReason::ContextFull => "context_full",
+            StopReason::StreamCut => "stream_cut",
         }
     }
 }
@@ -100,6 +104,9 @@ pub struct Usage {
     pub thinking_tokens: u32,
     pub reflection_tokens: u32,
     pub output_tokens: u32,
+    /// The per-channel counts are estimates (a server without a tokenizer at hand), not exact.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -123,6 +130,9 @@ pub struct Completion {
     /// Everything generated, as the model wrote it: tags spelled out, the end-of-turn token
     /// left out. A conversation that shows earlier turns whole sends this back.
     pub text: String,
+    /// What this generation cost in USD, for a server with prices (its own figure when it
+    /// reports one).
+    pub cost: Option<f64>,
 }
 
 /// Why the engine could not do what it was asked.
@@ -145,8 +155,49 @@ pub enum EngineError {
     /// A command this backend cannot carry out (e.g. a KV state file on a server).
     #[error("{0}")]
     Unsupported(String),
+    /// A server could not be reached or refused the request.
+    #[error("{endpoint}: {message}")]
+    Remote {
+        endpoint: String,
+        kind: RemoteErrorKind,
+        message: String,
+    },
     #[error("the engine stopped unexpectedly")]
     Gone,
+}
+
+/// What went wrong with a server, for the exit code: the user's to fix (2) or not (1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoteErrorKind {
+    /// Connection refused, unknown host, TLS, timeouts.
+    Connect,
+    /// 401 / 403: the API key.
+    Auth,
+    /// No such model (404), or several to choose from.
+    Model,
+    /// The prompt does not fit the server's context.
+    ContextExceeded,
+    /// 429 after the retries.
+    RateLimited,
+    /// 5xx, or an error object in the stream.
+    Server,
+    /// Another 4xx: the request itself.
+    Request,
+    /// Not the protocol: malformed JSON, a missing field.
+    Protocol,
+}
+
+impl RemoteErrorKind {
+    /// Whether the user's input or configuration is at fault (exit code 2).
+    pub fn is_usage(self) -> bool {
+        matches!(
+            self,
+            RemoteErrorKind::Auth
+                | RemoteErrorKind::Model
+                | RemoteErrorKind::ContextExceeded
+                | RemoteErrorKind::Request
+        )
+    }
 }
 
 pub enum EngineEvent {
@@ -182,6 +233,17 @@ pub enum EngineEvent {
     },
     Done(Box<Completion>),
     Error(EngineError),
+}
+
+/// A cost in USD as people read it: cents for a cent or more, else enough digits to see it.
+pub fn format_usd(c: f64) -> String {
+    if c >= 0.01 {
+        format!("${c:.2}")
+    } else if c > 0.0 {
+        format!("${c:.5}")
+    } else {
+        "$0".to_string()
+    }
 }
 
 /// Where a backend's events go: a channel, or a function of the front end's that puts them

@@ -13,7 +13,7 @@ use crate::session::{kv, SavedTurn, Session, Store};
 use crate::stream::Channel;
 use output::{Output, Record};
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
@@ -98,10 +98,11 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     let mut session = opts.follow_up.clone().unwrap_or_else(|| {
         Session::new(
             "",
-            Some(settings.engine.model_path.clone()),
+            settings.engine.model_path().map(Path::to_path_buf),
             &settings.profile,
         )
     });
+    session.endpoint = settings.engine.endpoint();
     let earlier = session.live_turns();
     let messages = conversation::messages(
         settings.system.as_deref(),
@@ -113,11 +114,8 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     // The KV cache of the session's last turn: only the new message is decoded.
     let state_file = opts.save.as_ref().and_then(|to| {
         let cache = to.cache_dir.as_ref()?;
-        Some(kv::state_path(
-            cache,
-            &session.id,
-            &settings.engine.model_path,
-        ))
+        let model = settings.engine.model_path()?;
+        Some(kv::state_path(cache, &session.id, model))
     });
     if let Some(path) = state_file.as_ref().filter(|_| !opts.print_prompt) {
         // An engine that already stopped (the model failed to load) says why below.
@@ -232,7 +230,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     }
 
     let thinking = turn.thinking_text();
-    let record = Record::new(
+    let mut record = Record::new(
         &turn,
         &thinking,
         &done,
@@ -240,6 +238,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         &settings.profile,
         saved_id.as_deref(),
     );
+    record.endpoint = settings.engine.endpoint();
     match out.finish(&record) {
         Err(_) if signalled.is_some() => {}
         Err(e) if broken_pipe(&e) => return Ok(code::OK),
@@ -257,6 +256,14 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         ),
         StopReason::MaxTokens if !done.summary.answer_missing => {
             say!("reflect: note: stopped at --max-tokens {}", settings.max_tokens.unwrap_or(0))
+        }
+        StopReason::StreamCut => {
+            say!(
+                "reflect: {}: the stream ended before the answer did; what came was kept{}",
+                info.backend,
+                if saved_id.is_some() { " and saved (marked interrupted)" } else { "" }
+            );
+            return Ok(code::RUNTIME);
         }
         _ => {}
     }
@@ -310,6 +317,7 @@ fn engine_failure(e: EngineError) -> Failure {
             Failure::usage(e.to_string())
         }
         EngineError::Load { .. } => Failure::runtime(format!("cannot load the model: {e}")),
+        EngineError::Remote { kind, .. } if kind.is_usage() => Failure::usage(e.to_string()),
         _ => Failure::runtime(e.to_string()),
     }
 }

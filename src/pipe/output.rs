@@ -22,6 +22,12 @@ pub struct Record<'a> {
     pub timings: Timings,
     /// The saved session this turn belongs to (`null` with --no-save).
     pub session: Option<&'a str>,
+    /// The server it ran on (name or URL); absent for a local model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// USD, for an endpoint with prices (or a server that reports its cost).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
 }
 
 impl<'a> Record<'a> {
@@ -44,6 +50,8 @@ impl<'a> Record<'a> {
             usage: done.usage,
             timings: done.timings,
             session,
+            endpoint: None,
+            cost: done.cost,
         }
     }
 }

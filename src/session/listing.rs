@@ -19,9 +19,11 @@ pub fn listing(listed: &[Listed]) -> (String, Vec<String>) {
                     .trim_end_matches('Z')
                     .to_string(),
                 format!(
-                    "{} {}",
+                    "{} {}{}",
                     s.turns.len(),
-                    if s.turns.len() == 1 { "turn" } else { "turns" }
+                    if s.turns.len() == 1 { "turn" } else { "turns" },
+                    s.cost()
+                        .map_or(String::new(), |c| format!(" {}", crate::llm::format_usd(c)))
                 ),
                 shorten(&neutralise(&s.model), 24),
                 neutralise(&s.title()).into_owned(),

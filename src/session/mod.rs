@@ -39,6 +39,9 @@ pub struct Session {
     pub model: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_path: Option<PathBuf>,
+    /// The server it ran on: an endpoint's config name or its URL (never a key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     pub profile: String,
     pub turns: Vec<SavedTurn>,
 }
@@ -68,6 +71,9 @@ pub struct SavedTurn {
     pub usage: Option<Usage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
+    /// USD, on an endpoint with prices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
     /// Everything the model generated, tags included, as it wrote it: what a full history
     /// sends back (older files lack it; the history is then rebuilt from the parts above).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -126,6 +132,7 @@ impl SavedTurn {
             stop_reason: t.stop_reason,
             usage: t.usage,
             timings: t.timings,
+            cost: t.cost,
             raw: t.raw.clone(),
         })
     }
@@ -159,6 +166,7 @@ impl SavedTurn {
         t.stop_reason = self.stop_reason;
         t.usage = self.usage;
         t.timings = self.timings;
+        t.cost = self.cost;
         t.raw = self.raw.clone();
         t
     }
@@ -171,6 +179,14 @@ impl SavedTurn {
 
 impl Session {
     /// A new, empty session with a fresh id.
+    /// What the whole conversation cost in USD, if any turn has a cost.
+    pub fn cost(&self) -> Option<f64> {
+        self.turns
+            .iter()
+            .filter_map(|t| t.cost)
+            .fold(None, |sum, c| Some(sum.unwrap_or(0.0) + c))
+    }
+
     pub fn new(model: &str, model_path: Option<PathBuf>, profile: &str) -> Session {
         let now = SystemTime::now();
         let stamp = timestamp(now);
@@ -181,6 +197,7 @@ impl Session {
             updated: stamp,
             model: model.to_string(),
             model_path,
+            endpoint: None,
             profile: profile.to_string(),
             turns: Vec::new(),
         }

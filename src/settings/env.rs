@@ -14,6 +14,8 @@ pub const VARS: &[&str] = &[
     "REFLECT_GPU_LAYERS",
     "REFLECT_CTX_SIZE",
     "REFLECT_THREADS",
+    "REFLECT_ENDPOINT",
+    "REFLECT_API_KEY",
     "NO_COLOR",
 ];
 
@@ -27,6 +29,9 @@ pub struct Environment {
     /// `reflect`: saved sessions live in its `sessions/`.
     pub data_dir: Option<PathBuf>,
     vars: BTreeMap<String, OsString>,
+    /// Read from the process: a variable outside [`VARS`] (the one an endpoint's `api_key_env`
+    /// names) is looked up there when asked for.
+    live: bool,
 }
 
 impl Environment {
@@ -50,6 +55,7 @@ impl Environment {
             config_dir,
             data_dir,
             vars,
+            live: true,
         }
     }
 
@@ -65,7 +71,19 @@ impl Environment {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), OsString::from(v)))
                 .collect(),
+            live: false,
         }
+    }
+
+    /// Any variable (e.g. the one holding an API key); empty counts as unset.
+    pub fn any_var(&self, key: &str) -> Option<String> {
+        if let Some(v) = self.var(key) {
+            return Some(v.to_string());
+        }
+        if !self.live {
+            return None;
+        }
+        std::env::var(key).ok().filter(|v| !v.is_empty())
     }
 
     /// A variable's value; empty counts as unset.

@@ -57,7 +57,7 @@ fn defaults_follow_the_model_card() {
     )
     .unwrap();
     assert!(!s.think_carefully);
-    assert_eq!(s.engine.gpu_layers, GpuLayers::All);
+    assert_eq!(s.engine.llama().unwrap().gpu_layers, GpuLayers::All);
 }
 
 #[test]
@@ -75,9 +75,18 @@ fn engine_settings_flags_over_environment_over_config_file() {
     );
     let d = Some(dir.path());
     let s = settings(&ctx(d, &[]), &[]).unwrap();
-    assert_eq!(s.engine.model_path, dir.path().join("m/config.gguf"));
-    assert_eq!(s.engine.gpu_layers, GpuLayers::Count(3));
-    assert_eq!((s.engine.ctx_size, s.engine.threads), (Some(1024), Some(2)));
+    assert_eq!(
+        s.engine.llama().unwrap().model_path,
+        dir.path().join("m/config.gguf")
+    );
+    assert_eq!(s.engine.llama().unwrap().gpu_layers, GpuLayers::Count(3));
+    assert_eq!(
+        (
+            s.engine.llama().unwrap().ctx_size,
+            s.engine.llama().unwrap().threads
+        ),
+        (Some(1024), Some(2))
+    );
 
     let env = [
         ("REFLECT_MODEL", "env.gguf"),
@@ -86,9 +95,18 @@ fn engine_settings_flags_over_environment_over_config_file() {
         ("REFLECT_THREADS", "3"),
     ];
     let s = settings(&ctx(d, &env), &[]).unwrap();
-    assert_eq!(s.engine.model_path, PathBuf::from("env.gguf"));
-    assert_eq!(s.engine.gpu_layers, GpuLayers::All);
-    assert_eq!((s.engine.ctx_size, s.engine.threads), (Some(2048), Some(3)));
+    assert_eq!(
+        s.engine.llama().unwrap().model_path,
+        PathBuf::from("env.gguf")
+    );
+    assert_eq!(s.engine.llama().unwrap().gpu_layers, GpuLayers::All);
+    assert_eq!(
+        (
+            s.engine.llama().unwrap().ctx_size,
+            s.engine.llama().unwrap().threads
+        ),
+        (Some(2048), Some(3))
+    );
 
     let flags = [
         "-m",
@@ -101,13 +119,25 @@ fn engine_settings_flags_over_environment_over_config_file() {
         "4",
     ];
     let s = settings(&ctx(d, &env), &flags).unwrap();
-    assert_eq!(s.engine.model_path, PathBuf::from("flag.gguf"));
-    assert_eq!(s.engine.gpu_layers, GpuLayers::Count(1));
-    assert_eq!((s.engine.ctx_size, s.engine.threads), (Some(512), Some(4)));
+    assert_eq!(
+        s.engine.llama().unwrap().model_path,
+        PathBuf::from("flag.gguf")
+    );
+    assert_eq!(s.engine.llama().unwrap().gpu_layers, GpuLayers::Count(1));
+    assert_eq!(
+        (
+            s.engine.llama().unwrap().ctx_size,
+            s.engine.llama().unwrap().threads
+        ),
+        (Some(512), Some(4))
+    );
 
     // An empty variable counts as unset.
     let s = settings(&ctx(d, &[("REFLECT_MODEL", "")]), &[]).unwrap();
-    assert_eq!(s.engine.model_path, dir.path().join("m/config.gguf"));
+    assert_eq!(
+        s.engine.llama().unwrap().model_path,
+        dir.path().join("m/config.gguf")
+    );
 }
 
 #[test]
@@ -192,7 +222,10 @@ fn the_profile_flag_over_environment_over_config_file() {
     );
     let s = settings(&ctx(d, &[]), &["-m", "x"]).unwrap();
     assert!(s.router.start_in_thinking);
-    assert_eq!(s.engine.tags, crate::stream::TagSet::think());
+    assert_eq!(
+        s.engine.llama().unwrap().tags,
+        crate::stream::TagSet::think()
+    );
 }
 
 #[test]

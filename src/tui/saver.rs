@@ -79,7 +79,9 @@ impl Saver {
     /// The next save starts a new session file (the chat started a new conversation).
     pub fn start_new(&mut self) {
         let s = &self.session;
+        let endpoint = s.endpoint.clone();
         self.session = Session::new(&s.model, s.model_path.clone(), &s.profile);
+        self.session.endpoint = endpoint;
     }
 
     /// Saves what there is (a running turn as interrupted) and waits for the write.

@@ -6,8 +6,8 @@ use super::memo::Memo;
 use super::template::render_llama3;
 use super::worker::probe;
 use crate::llm::{
-    ChatMessage, Completion, EngineError, EngineEvent, EventSender, GenerateRequest, Generation,
-    Role, StopReason, Timings, Usage,
+    drop_oldest_turn, ChatMessage, Completion, EngineError, EngineEvent, EventSender,
+    GenerateRequest, Generation, Role, StopReason, Timings, Usage,
 };
 use crate::stream::{TagSet, TagToken};
 use llama_cpp_2::context::LlamaContext;
@@ -287,24 +287,6 @@ fn fit_context(
     }
 }
 
-/// Removes the oldest user message and the replies that follow it, if an older turn than the
-/// current (last) user message exists.
-pub(super) fn drop_oldest_turn(messages: &mut Vec<ChatMessage>) -> bool {
-    let is_user = |m: &ChatMessage| m.role == Role::User;
-    let Some(first) = messages.iter().position(is_user) else {
-        return false;
-    };
-    let Some(next) = messages[first + 1..]
-        .iter()
-        .position(is_user)
-        .map(|i| first + 1 + i)
-    else {
-        return false;
-    };
-    messages.drain(first..next);
-    true
-}
-
 pub(super) fn run(
     s: &mut Loaded<'_>,
     req: &GenerateRequest,
@@ -466,39 +448,4 @@ pub(super) fn run(
     let text = String::from_utf8_lossy(memo.generated()).into_owned();
     s.memo = Some(memo);
     Ok(gen.finish(stop, timings, text))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::drop_oldest_turn;
-    use crate::llm::{ChatMessage, Role};
-
-    fn roles(m: &[ChatMessage]) -> String {
-        m.iter()
-            .map(|m| &m.content[..])
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    #[test]
-    fn the_oldest_turn_goes_first_and_the_system_prompt_and_current_message_stay() {
-        let msg = |r, c: &str| ChatMessage::new(r, c);
-        let mut m = vec![
-            msg(Role::System, "sys"),
-            msg(Role::User, "u1"),
-            msg(Role::Assistant, "a1"),
-            msg(Role::User, "u2"),
-            msg(Role::Assistant, "a2"),
-            msg(Role::User, "u3"),
-        ];
-        assert!(drop_oldest_turn(&mut m));
-        assert_eq!(roles(&m), "sys,u2,a2,u3");
-        assert!(drop_oldest_turn(&mut m));
-        assert_eq!(roles(&m), "sys,u3");
-        assert!(
-            !drop_oldest_turn(&mut m),
-            "the current message is never dropped"
-        );
-        assert_eq!(roles(&m), "sys,u3");
-    }
 }

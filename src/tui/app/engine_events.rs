@@ -93,6 +93,10 @@ impl App {
                 "Stopped at max_tokens (/set max_tokens N or none changes it).",
             ),
             StopReason::Cancelled => {}
+            StopReason::StreamCut => self.notify(
+                Level::Error,
+                "The server's stream ended before the answer did; what came is kept (marked interrupted).",
+            ),
             _ if done.summary.answer_missing => self.notify(
                 Level::Warning,
                 "The model gave no answer (it never reached its output).",
@@ -106,7 +110,17 @@ impl App {
 
     fn on_error(&mut self, e: EngineError) -> Vec<Effect> {
         let text = neutralise(&e.to_string()).into_owned();
+        // A server that cannot be reached (or refuses) before it answered is a failed load.
+        let loading = matches!(self.load, Load::Loading(_));
         match e {
+            EngineError::Remote { .. } if loading => {
+                self.load = Load::Failed(text.clone());
+                self.notify(Level::Error, format!("Cannot use the endpoint: {text}"));
+                for t in self.conv.turns.iter_mut().filter(|t| t.is_queued()) {
+                    t.state = TurnState::Failed("not sent: the endpoint is not usable".into());
+                }
+                return Vec::new();
+            }
             EngineError::Load { .. } => {
                 self.load = Load::Failed(text.clone());
                 self.notify(Level::Error, format!("The model did not load: {text}"));
@@ -119,7 +133,8 @@ impl App {
             EngineError::PromptTooLong { .. }
             | EngineError::MessageTooLong { .. }
             | EngineError::Decode(_)
-            | EngineError::Unsupported(_) => {}
+            | EngineError::Unsupported(_)
+            | EngineError::Remote { .. } => {}
         }
         // Errors other than loading end the running generation (no Done follows).
         let mut effects = Vec::new();

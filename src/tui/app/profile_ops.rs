@@ -13,7 +13,7 @@ pub fn apply_profile(settings: &mut RunSettings, p: &Profile) {
     settings.think_carefully = p.think_carefully;
     settings.history = p.history;
     settings.router = p.router();
-    settings.engine.tags = p.tags.clone();
+    settings.engine.set_tags(p.tags.clone());
     settings.sampling = p.sampling.finish(&SamplingSettings::default());
     settings.max_tokens = p.sampling.max_tokens;
     settings.profile = p.name.clone();
@@ -103,7 +103,7 @@ mod tests {
         assert_eq!(s.history, History::Full);
         assert_eq!(s.router.tags, TagSet::think());
         assert!(s.router.start_in_thinking);
-        assert_eq!(s.engine.tags, TagSet::think());
+        assert_eq!(s.engine.llama().unwrap().tags, TagSet::think());
         assert_eq!(s.sampling.top_k, 7);
         assert_eq!(
             s.sampling.temperature, 0.7,

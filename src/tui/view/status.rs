@@ -65,12 +65,7 @@ fn segments(app: &App) -> Vec<(u8, String)> {
     let mut out = Vec::new();
     let name = match app.model() {
         Some(m) => m.name.clone(),
-        None => settings
-            .engine
-            .model_path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        None => settings.engine.display_name(),
     };
     out.push((
         2,
@@ -101,7 +96,22 @@ fn segments(app: &App) -> Vec<(u8, String)> {
         out.push((6, format!("{tps:.1} tok/s")));
     }
     if let Some(m) = app.model() {
-        out.push((3, format!("ctx {}/{}", app.context_used(), m.context_size)));
+        out.push((
+            3,
+            if m.context_size > 0 {
+                format!("ctx {}/{}", app.context_used(), m.context_size)
+            } else {
+                format!("ctx {}", app.context_used())
+            },
+        ));
+    }
+    let cost = app
+        .turns()
+        .iter()
+        .filter_map(|t| t.cost)
+        .fold(None, |sum: Option<f64>, c| Some(sum.unwrap_or(0.0) + c));
+    if let Some(c) = cost {
+        out.push((4, crate::llm::format_usd(c)));
     }
     out
 }

@@ -31,7 +31,8 @@ pub(crate) fn settings() -> RunSettings {
             threads: None,
             batch_size: None,
             tags: p.tags.clone(),
-        },
+        }
+        .into(),
         sampling: SamplingSettings::default(),
         router: p.router(),
         max_tokens: None,
@@ -151,6 +152,7 @@ pub(crate) fn done(id: u64, stop: StopReason) -> Msg {
             ..Timings::default()
         },
         text: String::new(),
+        cost: None,
     })))
 }
 

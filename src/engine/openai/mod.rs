@@ -1,0 +1,719 @@
+//! An OpenAI-compatible server as a backend (vLLM, llama-server, Ollama, hosted APIs): the same
+//! commands and events as llama.cpp in process. Content streams through the same router
+//! ([`Generation`]); reasoning a server parsed out (`delta.reasoning` / `reasoning_content`)
+//! goes to Thinking through the router too, so a `<reflection>` inside it is still split out.
+//! Cancel and `</output>` close the connection, so the server stops generating.
+
+mod http;
+mod sse;
+mod wire;
+
+use crate::llm::{
+    drop_oldest_turn, ChatMessage, Command, Completion, EngineError, EngineEvent, EventSender,
+    GenerateRequest, Generation, ModelInfo, RemoteErrorKind, StopReason, Timings,
+};
+use crate::stream::{Channel, TagSet, TagToken};
+use http::{cancellable, Client, Refusal, Stop};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+use wire::{chat_body, chunk_of, error_of, strip_end_of_turn, ServerUsage};
+
+/// An API key: never printed, logged or saved.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(…)")
+    }
+}
+
+/// USD per million tokens.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+}
+
+impl Price {
+    pub fn cost(&self, prompt_tokens: u32, completion_tokens: u32) -> f64 {
+        (f64::from(prompt_tokens) * self.input + f64::from(completion_tokens) * self.output)
+            / 1_000_000.0
+    }
+}
+
+/// Everything needed to use a server.
+#[derive(Clone, Debug)]
+pub struct RemoteConfig {
+    /// The endpoint's name in config.toml (`[endpoints.NAME]`), if it has one.
+    pub name: Option<String>,
+    /// The OpenAI-compatible base, e.g. `http://gpu-box:8000/v1`.
+    pub url: String,
+    /// The model id; `None`: the only one the server lists.
+    pub model: Option<String>,
+    pub api_key: Option<ApiKey>,
+    /// The variable that holds (or should hold) the key, for error messages.
+    pub api_key_env: String,
+    pub price: Option<Price>,
+    /// The context size, when config gives it; else the server is asked.
+    pub context: Option<u32>,
+    /// Send `skip_special_tokens: false` so that tags that are special tokens reach reflect;
+    /// `None`: only to vLLM, which takes the field.
+    pub keep_special_tokens: Option<bool>,
+    /// The profile's tags (for the warning when none arrive).
+    pub tags: TagSet,
+    pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
+}
+
+impl RemoteConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        RemoteConfig {
+            name: None,
+            url: url.into(),
+            model: None,
+            api_key: None,
+            api_key_env: "REFLECT_API_KEY".into(),
+            price: None,
+            context: None,
+            keep_special_tokens: None,
+            tags: TagSet::default(),
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(300),
+        }
+    }
+
+    /// The URL without a `user:password@` part.
+    pub fn public_url(&self) -> String {
+        redact(&self.url)
+    }
+
+    /// The endpoint's name, else its host and port: for the status bar and messages.
+    pub fn label(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, r)| r);
+        let host = rest.split('/').next().unwrap_or(rest);
+        // user:password@ never shows.
+        host.rsplit('@').next().unwrap_or(host).to_string()
+    }
+}
+
+/// Text with any `scheme://user:password@` credentials removed.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let end = rest
+            .find(|c: char| c == '/' || c.is_whitespace() || c == ')' || c == '"')
+            .unwrap_or(rest.len());
+        if let Some(at) = rest[..end].rfind('@') {
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What connecting found.
+struct Server {
+    model: String,
+    context: Option<u32>,
+    /// llama-server: `/tokenize` counts tokens exactly.
+    llama_server: bool,
+    keep_special_tokens: bool,
+}
+
+pub(super) fn run(
+    config: RemoteConfig,
+    commands: mpsc::Receiver<Command>,
+    events: EventSender,
+    cancel: Arc<AtomicU64>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = events.send(EngineEvent::Error(EngineError::Remote {
+                endpoint: config.label(),
+                kind: RemoteErrorKind::Connect,
+                message: format!("cannot start the network runtime: {e}"),
+            }));
+            return;
+        }
+    };
+    let client = match Client::new(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = events.send(EngineEvent::Error(e));
+            return;
+        }
+    };
+    let started = Instant::now();
+    let gone = || cancel.load(Ordering::SeqCst) == u64::MAX;
+    let server = match runtime.block_on(connect(&client, &config, &gone)) {
+        Ok(s) => s,
+        Err(Stop::Cancelled) => return,
+        Err(Stop::Failed(e)) => {
+            let _ = events.send(EngineEvent::Error(e));
+            return;
+        }
+    };
+    let _ = events.send(EngineEvent::Loaded(Box::new(ModelInfo {
+        name: server.model.clone(),
+        backend: client.label.clone(),
+        context_size: server.context.unwrap_or(0),
+        tag_tokens: Vec::new(),
+        load_ms: started.elapsed().as_millis() as u64,
+        local: None,
+    })));
+    let mut warned_tags = false;
+    let mut refused: Vec<String> = Vec::new();
+    for command in commands.iter() {
+        match command {
+            Command::Shutdown => break,
+            Command::StateFile(None) => {}
+            Command::StateFile(Some(_)) => {
+                let _ = events.send(EngineEvent::Error(EngineError::Unsupported(format!(
+                    "{}: a KV state file is a llama.cpp feature; the server keeps its own cache",
+                    client.label
+                ))));
+            }
+            Command::RenderPrompt(messages) => {
+                // The server applies the chat template: what it is sent is the prompt. The API
+                // key travels in a header and is never shown.
+                let body = serde_json::json!({
+                    "model": server.model,
+                    "messages": messages
+                        .iter()
+                        .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
+                        .collect::<Vec<_>>(),
+                });
+                let _ = events.send(EngineEvent::Prompt(format!(
+                    "POST {}/chat/completions\n{}\n",
+                    config.public_url().trim_end_matches('/'),
+                    serde_json::to_string_pretty(&body).unwrap_or_default()
+                )));
+            }
+            Command::Generate(req) => {
+                let cancelled = || cancel.load(Ordering::SeqCst) >= req.id;
+                let job = Job {
+                    client: &client,
+                    server: &server,
+                    config: &config,
+                    req: &req,
+                    events: &events,
+                };
+                let event = match runtime.block_on(job.run(&cancelled, &mut refused)) {
+                    Ok((done, tagless)) => {
+                        if tagless && !warned_tags {
+                            warned_tags = true;
+                            let _ =
+                                events.send(EngineEvent::Warning(no_tags_hint(&config, &server)));
+                        }
+                        EngineEvent::Done(Box::new(done))
+                    }
+                    Err(e) => EngineEvent::Error(e),
+                };
+                let _ = events.send(event);
+            }
+        }
+    }
+}
+
+/// Why a reply that should have had tags had none, and how to fix it.
+fn no_tags_hint(config: &RemoteConfig, server: &Server) -> String {
+    let tags: Vec<String> = config
+        .tags
+        .tags()
+        .into_iter()
+        .filter(|(_, t)| !t.closing)
+        .map(|(text, _)| text)
+        .collect();
+    let fix = if server.llama_server {
+        "start llama-server with --special (-sp), which renders the control tokens the tags are"
+    } else if server.keep_special_tokens {
+        "the server sent no tags although reflect asked it to keep special tokens; check the model and its chat template"
+    } else {
+        "if the server is vLLM, set special_tokens = true for this endpoint so that reflect sends skip_special_tokens: false"
+    };
+    format!(
+        "the answer had none of the profile's tags ({}), so all of it was taken as the answer; servers drop tags that are special tokens unless told not to: {fix}",
+        tags.join(", ")
+    )
+}
+
+/// Lists the models, picks one, finds the context size.
+async fn connect(
+    client: &Client,
+    config: &RemoteConfig,
+    cancelled: &impl Fn() -> bool,
+) -> Result<Server, Stop> {
+    let models = client.models(cancelled).await?;
+    let listed = || {
+        models
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let model = match &config.model {
+        Some(m) if models.is_empty() || models.iter().any(|x| &x.id == m) => m.clone(),
+        Some(m) => {
+            return Err(client
+                .error(
+                    RemoteErrorKind::Model,
+                    format!("the server has no model '{m}'; it has: {}", listed()),
+                )
+                .into())
+        }
+        None => match &models[..] {
+            [one] => one.id.clone(),
+            [] => {
+                return Err(client
+                    .error(
+                        RemoteErrorKind::Model,
+                        "the server lists no model; name one with -m MODEL",
+                    )
+                    .into())
+            }
+            _ => {
+                return Err(client
+                    .error(
+                        RemoteErrorKind::Model,
+                        format!(
+                            "the server has several models; choose one with -m: {}",
+                            listed()
+                        ),
+                    )
+                    .into())
+            }
+        },
+    };
+    let listed_model = models.iter().find(|m| m.id == model);
+    let owner = listed_model.map_or("", |m| m.owned_by.as_str());
+    let llama_server = owner == "llamacpp";
+    let context = match config.context {
+        Some(c) => Some(c),
+        None if llama_server => client
+            .server_context(cancelled)
+            .await
+            .or(listed_model.and_then(|m| m.context)),
+        None => listed_model.and_then(|m| m.context),
+    };
+    Ok(Server {
+        model,
+        context,
+        llama_server,
+        keep_special_tokens: config.keep_special_tokens.unwrap_or(owner == "vllm"),
+    })
+}
+
+/// One generation against the server.
+struct Job<'a> {
+    client: &'a Client,
+    server: &'a Server,
+    config: &'a RemoteConfig,
+    req: &'a GenerateRequest,
+    events: &'a EventSender,
+}
+
+/// Tokens of text, for fitting the history: exact from llama-server, else a cautious
+/// estimate (three bytes a token).
+async fn count(job: &Job<'_>, text: &str, cancelled: &impl Fn() -> bool) -> u32 {
+    if job.server.llama_server {
+        if let Some(n) = job.client.count_tokens(text, cancelled).await {
+            return n;
+        }
+    }
+    (text.len() as u32).div_ceil(3)
+}
+
+/// What the stream said, besides text.
+#[derive(Default)]
+struct Seen {
+    finish: Option<String>,
+    usage: Option<ServerUsage>,
+    done_marker: bool,
+    chunks: u32,
+    in_reasoning: bool,
+    first_text: Option<Instant>,
+}
+
+impl Job<'_> {
+    /// The messages that fit the context, leaving the oldest turns out (never the system
+    /// prompt or the current message), with a notice, as llama.cpp in process does.
+    async fn fit(&self, cancelled: &impl Fn() -> bool) -> Vec<ChatMessage> {
+        let mut messages = self.req.messages.clone();
+        let Some(n_ctx) = self.server.context.filter(|n| *n > 0) else {
+            return messages;
+        };
+        let room = self.req.max_tokens.unwrap_or(u32::MAX).min(n_ctx / 4);
+        let size = |m: &[ChatMessage]| {
+            m.iter()
+                .map(|x| x.content.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        // Each message costs a few tokens of headers besides its text.
+        let overhead = |m: &[ChatMessage]| 8 * m.len() as u32;
+        let mut dropped = 0;
+        loop {
+            let need = count(self, &size(&messages), cancelled).await + overhead(&messages);
+            if need.saturating_add(room) <= n_ctx || !drop_oldest_turn(&mut messages) {
+                break;
+            }
+            dropped += 1;
+        }
+        if dropped > 0 {
+            let turns = if dropped == 1 { "turn" } else { "turns" };
+            let _ = self.events.send(EngineEvent::Warning(format!(
+                "the conversation no longer fits the context ({n_ctx} tokens): left out the {dropped} oldest {turns}"
+            )));
+        }
+        messages
+    }
+
+    /// Sends the request, streams the answer; returns the completion and whether a reply that
+    /// should have had tags had none.
+    async fn run(
+        &self,
+        cancelled: &impl Fn() -> bool,
+        refused: &mut Vec<String>,
+    ) -> Result<(Completion, bool), EngineError> {
+        let started = Instant::now();
+        let messages = self.fit(cancelled).await;
+        let mut gen = Generation::new(self.req, self.events).keep_text();
+        let cancelled_early = |gen: Generation| {
+            let done = gen.finish(StopReason::Cancelled, Timings::default(), String::new());
+            Ok((done, false))
+        };
+        let mut response = loop {
+            let body = chat_body(
+                &self.server.model,
+                &messages,
+                self.req,
+                self.server.keep_special_tokens,
+                refused,
+            );
+            match self.client.stream(&body, cancelled).await {
+                Ok(r) => break r,
+                Err(Refusal::Fields(fields, said)) => {
+                    let _ = self.events.send(EngineEvent::Warning(format!(
+                        "{} does not take {}, so {} not applied (it said: {said})",
+                        self.client.label,
+                        fields.join(", "),
+                        if fields.len() == 1 {
+                            "it is"
+                        } else {
+                            "they are"
+                        }
+                    )));
+                    refused.extend(fields);
+                }
+                Err(Refusal::Stop(Stop::Cancelled)) => return cancelled_early(gen),
+                Err(Refusal::Stop(Stop::Failed(e))) => {
+                    return Err(self.not_found(e, cancelled).await)
+                }
+            }
+        };
+        let _ = self.events.send(EngineEvent::PromptProcessed {
+            id: self.req.id,
+            prompt_tokens: 0,
+            evaluated: 0,
+        });
+        let prompt_done = Instant::now();
+        let mut parser = sse::SseParser::new();
+        let mut raw = String::new();
+        let mut seen = Seen::default();
+        let thinking = self.req.router.tags.thinking.first().cloned();
+        let stop = loop {
+            let next = match cancellable(response.chunk(), cancelled).await {
+                None => break StopReason::Cancelled,
+                Some(n) => n,
+            };
+            let ended = matches!(next, Ok(None));
+            let events = match next {
+                Ok(Some(bytes)) => parser.push(&bytes),
+                Ok(None) => {
+                    let mut last = parser.finish();
+                    // A stream may end without the blank line after its last event.
+                    last.extend(parser.push(b"\n\n"));
+                    last
+                }
+                Err(e) => {
+                    let _ = self.events.send(EngineEvent::Warning(format!(
+                        "{}: the stream broke off: {e}",
+                        self.client.label
+                    )));
+                    break self.cut(&seen);
+                }
+            };
+            let mut stop = None;
+            for ev in events {
+                if let Some(s) = self.event(&ev.data, &mut gen, &mut raw, &mut seen, &thinking)? {
+                    stop = Some(s);
+                    break;
+                }
+            }
+            if let Some(s) = stop {
+                break s;
+            }
+            if ended {
+                break self.cut(&seen);
+            }
+        };
+        // Dropping the response closes the connection: the server stops generating.
+        drop(response);
+        if seen.in_reasoning {
+            gen.tag(TagToken::close(Channel::Thinking));
+        }
+        self.finish(gen, &messages, stop, raw, seen, started, prompt_done)
+            .await
+    }
+
+    /// How the stream ended when it ended: as the server said, or cut short.
+    fn cut(&self, seen: &Seen) -> StopReason {
+        match seen.finish.as_deref() {
+            Some("length") => StopReason::MaxTokens,
+            Some(_) => StopReason::EndOfTurn,
+            None if seen.done_marker => StopReason::EndOfTurn,
+            None => StopReason::StreamCut,
+        }
+    }
+
+    /// A 404 names the models the server has.
+    async fn not_found(&self, e: EngineError, cancelled: &impl Fn() -> bool) -> EngineError {
+        match e {
+            EngineError::Remote {
+                kind: RemoteErrorKind::Model,
+                endpoint,
+                message,
+            } => {
+                let list = match self.client.models(cancelled).await {
+                    Ok(m) if !m.is_empty() => format!(
+                        "; the server has: {}",
+                        m.iter()
+                            .map(|x| x.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => String::new(),
+                };
+                EngineError::Remote {
+                    endpoint,
+                    kind: RemoteErrorKind::Model,
+                    message: format!("{message} (model '{}'){list}", self.server.model),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// One `data:` payload. Returns the stop reason when the stream is over for reflect.
+    fn event(
+        &self,
+        data: &str,
+        gen: &mut Generation,
+        raw: &mut String,
+        seen: &mut Seen,
+        thinking: &Option<String>,
+    ) -> Result<Option<StopReason>, EngineError> {
+        let data = data.trim();
+        if data == "[DONE]" {
+            seen.done_marker = true;
+            return Ok(Some(self.cut(seen)));
+        }
+        if data.is_empty() {
+            return Ok(None);
+        }
+        let v: Value = serde_json::from_str(data).map_err(|e| {
+            let short: String = data.chars().take(120).collect();
+            self.client.error(
+                RemoteErrorKind::Protocol,
+                format!("the stream held malformed JSON ({e}): {short}"),
+            )
+        })?;
+        if let Some(e) = error_of(&v) {
+            let kind = if e.context_exceeded() {
+                RemoteErrorKind::ContextExceeded
+            } else {
+                RemoteErrorKind::Server
+            };
+            return Err(self.client.error(
+                kind,
+                format!("the server reported an error mid-stream: {}", e.message),
+            ));
+        }
+        let chunk = chunk_of(&v);
+        if let Some(r) = &chunk.reasoning {
+            if !seen.in_reasoning {
+                seen.in_reasoning = true;
+                gen.tag(TagToken::open(Channel::Thinking));
+                if let Some(t) = thinking {
+                    raw.push_str(&format!("<{t}>"));
+                }
+            }
+            seen.first_text.get_or_insert_with(Instant::now);
+            gen.text(r);
+            raw.push_str(r);
+            gen.count(1);
+            seen.chunks += 1;
+        }
+        if let Some(c) = &chunk.content {
+            if seen.in_reasoning {
+                seen.in_reasoning = false;
+                gen.tag(TagToken::close(Channel::Thinking));
+                if let Some(t) = thinking {
+                    raw.push_str(&format!("</{t}>"));
+                }
+            }
+            let c = strip_end_of_turn(c);
+            if !c.is_empty() {
+                seen.first_text.get_or_insert_with(Instant::now);
+                gen.text(&c);
+                raw.push_str(&c);
+                gen.count(1);
+                seen.chunks += 1;
+            }
+        }
+        if chunk.finish.is_some() {
+            seen.finish = chunk.finish;
+        }
+        if chunk.usage.is_some() {
+            seen.usage = chunk.usage;
+        }
+        if gen.answer_done() {
+            return Ok(Some(StopReason::OutputClosed));
+        }
+        Ok(None)
+    }
+
+    /// Counts, cost and timings; the completion.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &self,
+        mut gen: Generation,
+        messages: &[ChatMessage],
+        stop: StopReason,
+        raw: String,
+        seen: Seen,
+        started: Instant,
+        prompt_done: Instant,
+    ) -> Result<(Completion, bool), EngineError> {
+        let usage = seen.usage.unwrap_or_default();
+        // Tokens were counted per channel as they streamed, one per event: exact for
+        // llama-server, which sends each token as it is sampled; an estimate elsewhere.
+        gen.usage.estimated = !self.server.llama_server;
+        if let Some(n) = usage.completion_tokens {
+            gen.usage.completion_tokens = n;
+        }
+        match usage.prompt_tokens {
+            Some(p) => {
+                gen.usage.prompt_tokens = p;
+                gen.usage.prompt_tokens_evaluated =
+                    p.saturating_sub(usage.cached_tokens.unwrap_or(0));
+            }
+            // The stream was closed before its usage came (after </output>, or cancelled).
+            None if self.server.llama_server => {
+                if let Some(p) = self.client.prompt_tokens(messages, &|| false).await {
+                    gen.usage.prompt_tokens = p;
+                    gen.usage.prompt_tokens_evaluated = p;
+                }
+            }
+            None => {
+                let bytes: usize = messages.iter().map(|m| m.content.len() + 8).sum();
+                gen.usage.prompt_tokens = (bytes as u32).div_ceil(4);
+                gen.usage.prompt_tokens_evaluated = gen.usage.prompt_tokens;
+                gen.usage.estimated = true;
+            }
+        }
+        let cost = usage.cost.or_else(|| {
+            self.config
+                .price
+                .map(|p| p.cost(gen.usage.prompt_tokens, gen.usage.completion_tokens))
+        });
+        let ended = Instant::now();
+        let ms = |d: Duration| d.as_millis() as u64;
+        let first = seen.first_text.unwrap_or(ended);
+        let generating = ended.saturating_duration_since(first);
+        let timings = Timings {
+            load_ms: 0,
+            prompt_ms: ms(first.saturating_duration_since(started)),
+            first_token_ms: seen.first_text.map_or(0, |t| ms(t - started)),
+            generation_ms: ms(ended - prompt_done),
+            tokens_per_second: if generating.as_secs_f64() > 0.0 && gen.usage.completion_tokens > 1
+            {
+                f64::from(gen.usage.completion_tokens - 1) / generating.as_secs_f64()
+            } else {
+                0.0
+            },
+        };
+        let expects_tags = !self.req.router.tags.tags().is_empty();
+        let tagless = expects_tags
+            && matches!(stop, StopReason::EndOfTurn | StopReason::MaxTokens)
+            && !self
+                .req
+                .router
+                .tags
+                .tags()
+                .iter()
+                .any(|(text, _)| raw.contains(text.as_str()))
+            && !raw.trim().is_empty();
+        let mut done = gen.finish(stop, timings, raw);
+        done.cost = cost;
+        let _ = seen.chunks;
+        Ok((done, tagless))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_never_show_credentials() {
+        let mut c = RemoteConfig::new("https://user:secret@api.example.com:8443/v1");
+        assert_eq!(c.label(), "api.example.com:8443");
+        c.name = Some("deepinfra".into());
+        assert_eq!(c.label(), "deepinfra");
+        assert_eq!(format!("{:?}", ApiKey::new("sk-123")), "ApiKey(…)");
+        assert_eq!(
+            redact("error sending request for url (https://u:p@h:1/v1/models): x"),
+            "error sending request for url (https://h:1/v1/models): x"
+        );
+        assert_eq!(
+            redact("http://h/v1 and ftp://a@b/c"),
+            "http://h/v1 and ftp://b/c"
+        );
+    }
+
+    #[test]
+    fn price_per_million_tokens() {
+        let p = Price {
+            input: 0.35,
+            output: 0.40,
+        };
+        assert!((p.cost(1_000_000, 0) - 0.35).abs() < 1e-12);
+        assert!((p.cost(2000, 1000) - (0.0007 + 0.0004)).abs() < 1e-12);
+    }
+}

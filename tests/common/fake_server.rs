@@ -1,0 +1,264 @@
+//! A fault-injection stand-in for an OpenAI-compatible server, on 127.0.0.1 only: for what no
+//! real server does on demand (SSE edge cases, HTTP errors, an error object mid-stream, a cut
+//! stream, a slow drip, the field variants of vLLM, Ollama and OpenRouter). Each connection is
+//! answered by the test's handler; what was asked is recorded, and so is a client that hung up
+//! while the stream was still being written.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One request as received.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// What to answer.
+pub enum Reply {
+    /// A whole response: status, extra headers, body.
+    Body(u16, Vec<(&'static str, String)>, String),
+    /// A 200 event stream: each piece of bytes is written (and flushed) after its pause.
+    Stream(Vec<(Duration, Vec<u8>)>),
+    /// Accept, read the request, and close without a word.
+    Hangup,
+}
+
+impl Reply {
+    pub fn json(status: u16, v: serde_json::Value) -> Reply {
+        Reply::Body(status, Vec::new(), v.to_string())
+    }
+
+    /// An event stream of these `data:` payloads (each a whole event, LF endings), then
+    /// `[DONE]`.
+    pub fn events(payloads: &[serde_json::Value]) -> Reply {
+        let mut pieces: Vec<(Duration, Vec<u8>)> = payloads
+            .iter()
+            .map(|p| (Duration::ZERO, format!("data: {p}\n\n").into_bytes()))
+            .collect();
+        pieces.push((Duration::ZERO, b"data: [DONE]\n\n".to_vec()));
+        Reply::Stream(pieces)
+    }
+}
+
+/// A chat chunk carrying `content`.
+pub fn content(text: &str) -> serde_json::Value {
+    serde_json::json!({"choices":[{"index":0,"delta":{"content":text},"finish_reason":null}]})
+}
+
+/// A chat chunk carrying reasoning in `field` (`reasoning` or `reasoning_content`).
+pub fn reasoning(field: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({"choices":[{"index":0,"delta":{field:text},"finish_reason":null}]})
+}
+
+pub fn finish(reason: &str) -> serde_json::Value {
+    serde_json::json!({"choices":[{"index":0,"delta":{},"finish_reason":reason}]})
+}
+
+pub fn usage(prompt: u32, completion: u32) -> serde_json::Value {
+    serde_json::json!({"choices":[],"usage":{"prompt_tokens":prompt,"completion_tokens":completion,"total_tokens":prompt+completion}})
+}
+
+/// The model list of a server with these ids.
+pub fn models(ids: &[&str]) -> Reply {
+    Reply::json(
+        200,
+        serde_json::json!({"object":"list","data": ids.iter().map(|i| serde_json::json!({"id":i,"object":"model","owned_by":"test"})).collect::<Vec<_>>()}),
+    )
+}
+
+type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
+
+pub struct FakeServer {
+    pub addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Request>>>,
+    hung_up: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeServer {
+    /// Starts answering with `handler(request, n)`, `n` counting chat requests from 0.
+    /// `/v1/models` is answered with one model, `fake-model`, unless the handler answers it.
+    pub fn start(handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let hung_up = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let chats = Arc::new(AtomicUsize::new(0));
+        {
+            let (requests, hung_up, stop) = (requests.clone(), hung_up.clone(), stop.clone());
+            listener.set_nonblocking(true).unwrap();
+            std::thread::spawn(move || loop {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (requests, hung_up, handler, chats) = (
+                            requests.clone(),
+                            hung_up.clone(),
+                            handler.clone(),
+                            chats.clone(),
+                        );
+                        std::thread::spawn(move || {
+                            serve(stream, &requests, &hung_up, &*handler, &chats)
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            });
+        }
+        FakeServer {
+            addr,
+            requests,
+            hung_up,
+            stop,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// The chat requests received.
+    pub fn chats(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/chat/completions"))
+            .collect()
+    }
+
+    /// How many streams the client closed before the server had written all of them.
+    pub fn hung_up(&self) -> usize {
+        self.hung_up.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn read_request(stream: &TcpStream) -> Option<Request> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn serve(
+    mut stream: TcpStream,
+    requests: &Mutex<Vec<Request>>,
+    hung_up: &AtomicUsize,
+    handler: &Handler,
+    chats: &AtomicUsize,
+) {
+    let _ = stream.set_nonblocking(false);
+    let Some(req) = read_request(&stream) else {
+        return;
+    };
+    requests.lock().unwrap().push(req.clone());
+    let reply = if req.path.ends_with("/chat/completions") {
+        let n = chats.fetch_add(1, Ordering::SeqCst);
+        handler(&req, n)
+    } else {
+        match handler(&req, usize::MAX) {
+            Reply::Body(404, _, b) if b.is_empty() && req.path.ends_with("/models") => {
+                models(&["fake-model"])
+            }
+            other => other,
+        }
+    };
+    match reply {
+        Reply::Hangup => {}
+        Reply::Body(status, headers, body) => {
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+        Reply::Stream(pieces) => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+            if stream.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let _ = stream.flush();
+            for (pause, bytes) in pieces {
+                std::thread::sleep(pause);
+                if stream
+                    .write_all(&bytes)
+                    .and_then(|()| stream.flush())
+                    .is_err()
+                {
+                    hung_up.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
+            }
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}
+
+/// The default answer for anything but chat requests: one model.
+pub fn not_chat() -> Reply {
+    Reply::Body(404, Vec::new(), String::new())
+}

@@ -1,0 +1,398 @@
+//! The endpoint client against a real llama-server (llama.cpp's own, built from source by
+//! `scripts/llama-server.sh`; `REFLECT_LLAMA_SERVER` names it), serving the project's scripted
+//! models on 127.0.0.1: the same answer, channels and usage as the local engine, the tags lost
+//! without `--special` and said so, cancel freeing the server's slot, `--continue`, jsonl, a
+//! context the prompt does not fit, and the chat in a pseudo-terminal.
+//!
+//! In CI (`CI` set) a missing server fails these tests; elsewhere they are skipped with a note.
+
+mod common;
+
+use common::*;
+use reflect::gguf::ScriptedModel;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn server_binary() -> Option<PathBuf> {
+    match std::env::var_os("REFLECT_LLAMA_SERVER") {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            assert!(
+                p.is_file(),
+                "REFLECT_LLAMA_SERVER={} is not a file",
+                p.display()
+            );
+            Some(p)
+        }
+        None if std::env::var_os("CI").is_some() => {
+            panic!(
+                "llama-server is required in CI: .ci/run builds it and sets REFLECT_LLAMA_SERVER"
+            )
+        }
+        None => {
+            eprintln!(
+                "note: skipped: set REFLECT_LLAMA_SERVER=\"$(bash scripts/llama-server.sh)\" to run the endpoint tests against llama-server"
+            );
+            None
+        }
+    }
+}
+
+/// A llama-server child on 127.0.0.1, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(bin: &PathBuf, model: &Model, args: &[&str]) -> Server {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let log = std::fs::File::create(model.dir.path().join("llama-server.log")).unwrap();
+        let child = Command::new(bin)
+            .arg("-m")
+            .arg(&model.path)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "-np",
+                "1",
+            ])
+            .args(["--threads", "2", "--no-webui"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .env("HOME", model.dir.home())
+            .spawn()
+            .expect("start llama-server");
+        let s = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !s.healthy() {
+            assert!(
+                Instant::now() < deadline,
+                "llama-server did not start: {}",
+                std::fs::read_to_string(model.dir.path().join("llama-server.log"))
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+
+    fn healthy(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = c.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut s = String::new();
+        let _ = c.read_to_string(&mut s);
+        s.starts_with("HTTP/1.1 200")
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `reflect ARGS` in the model's sandbox: (code, stdout, stderr).
+fn run_args(m: &Model, args: &[&str]) -> (i32, String, String) {
+    let out = reflect(m.dir.path())
+        .args(args)
+        .output()
+        .expect("run reflect");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(out: &str, err: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"))
+}
+
+#[test]
+fn the_same_answer_channels_and_usage_as_the_local_engine() {
+    let Some(bin) = server_binary() else { return };
+    let m = model(reflection_script());
+    let server = Server::start(&bin, &m, &["--special", "-c", "2048"]);
+    let (code, local, err) = run(&m, &["--format", "json", "--no-save", "What is 2+2?"]);
+    assert_eq!(code, 0, "{err}");
+    let local = json(&local, &err);
+    let (code, out, err) = run_args(
+        &m,
+        &[
+            "--endpoint",
+            &server.url(),
+            "--format",
+            "json",
+            "--no-save",
+            "What is 2+2?",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let remote = json(&out, &err);
+    for key in ["output", "thinking", "reflections", "stop_reason"] {
+        assert_eq!(remote[key], local[key], "{key}");
+    }
+    for key in [
+        "prompt_tokens",
+        "completion_tokens",
+        "thinking_tokens",
+        "reflection_tokens",
+        "output_tokens",
+    ] {
+        assert_eq!(remote["usage"][key], local["usage"][key], "usage.{key}");
+    }
+    assert!(
+        remote["usage"].get("estimated").is_none(),
+        "exact from llama-server"
+    );
+    assert_eq!(remote["endpoint"], server.url());
+    assert_eq!(remote["model"], m.path.display().to_string());
+    assert!(err.is_empty(), "{err}");
+
+    // jsonl: the deltas add up to the same channels.
+    let (code, out, err) = run_args(
+        &m,
+        &[
+            "--endpoint",
+            &server.url(),
+            "--format",
+            "jsonl",
+            "--no-save",
+            "What is 2+2?",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut output = String::new();
+    let mut last = serde_json::Value::Null;
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["type"] == "delta" && v["channel"] == "output" {
+            output.push_str(v["text"].as_str().unwrap());
+        }
+        last = v;
+    }
+    assert_eq!(output, "The answer is 4.");
+    assert_eq!(last["type"], "done");
+    assert_eq!(
+        last["usage"]["completion_tokens"],
+        local["usage"]["completion_tokens"]
+    );
+}
+
+#[test]
+fn without_special_the_tags_vanish_and_reflect_says_how_to_fix_it() {
+    let Some(bin) = server_binary() else { return };
+    let m = model(reflection_script());
+    let server = Server::start(&bin, &m, &["-c", "2048"]);
+    let (code, out, err) = run_args(&m, &["--endpoint", &server.url(), "--no-save", "q"]);
+    assert_eq!(code, 0, "{err}");
+    // Every piece of text, thinking included, came as the answer.
+    assert!(
+        out.contains("I add 2 and 2.") && out.contains("The answer is 4."),
+        "{out}"
+    );
+    assert!(
+        err.contains("none of the profile's tags") && err.contains("--special"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pipe_text_and_continue_against_the_server() {
+    let Some(bin) = server_binary() else { return };
+    let m = model(reflection_script());
+    let server = Server::start(&bin, &m, &["--special", "-c", "2048"]);
+    let (code, out, err) = run_args(&m, &["--endpoint", &server.url(), "first"]);
+    assert_eq!((code, out.as_str()), (0, "The answer is 4.\n"), "{err}");
+    let (code, out, err) = run_args(
+        &m,
+        &[
+            "--endpoint",
+            &server.url(),
+            "--continue",
+            "--format",
+            "json",
+            "second",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out, &err);
+    let file = sessions_dir(m.dir.path()).join(format!("{}.json", v["session"].as_str().unwrap()));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(saved["turns"].as_array().unwrap().len(), 2);
+    assert_eq!(saved["endpoint"], server.url());
+    assert!(saved.get("model_path").is_none(), "{saved}");
+    // The second prompt held the first turn: it is longer than the first.
+    assert!(
+        v["usage"]["prompt_tokens"].as_u64().unwrap() > 60,
+        "{}",
+        v["usage"]
+    );
+}
+
+#[test]
+fn a_prompt_the_servers_context_cannot_hold_is_exit_2_with_the_numbers() {
+    let Some(bin) = server_binary() else { return };
+    let m = model(reflection_script());
+    let server = Server::start(&bin, &m, &["--special", "-c", "256"]);
+    let long = "word ".repeat(400);
+    let (code, _, err) = run_args(&m, &["--endpoint", &server.url(), "--no-save", &long]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("but the context holds 256"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn cancel_closes_the_stream_and_frees_the_servers_slot() {
+    let Some(bin) = server_binary() else { return };
+    // A script that never ends, slow enough that a generation to the end of a 16k context
+    // would take minutes: a slot still busy with it would hold the next request that long.
+    let words: String = (0..400).map(|i| format!("w{i} ")).collect();
+    let mut items = Vec::new();
+    reflect::gguf::push_prose(&words, &mut Default::default(), &mut items);
+    let mut sm = ScriptedModel::new(items);
+    sm.cycle = true;
+    sm.context_length = 16384;
+    sm.padding = reflect::gguf::Padding {
+        min_embd: 512,
+        layers: 8,
+    };
+    let m = write(sm);
+    let server = Server::start(&bin, &m, &["-c", "16384"]);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, m.dir.path());
+    let mut child = cmd
+        .args([
+            "--endpoint",
+            &server.url(),
+            "--profile",
+            "plain",
+            "--no-save",
+            "go",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    use std::io::Read;
+    let stdout = child.stdout.as_mut().unwrap();
+    while !String::from_utf8_lossy(&seen).contains("w20 ") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let started = Instant::now();
+    let (code, out, err) = run_args(
+        &m,
+        &[
+            "--endpoint",
+            &server.url(),
+            "--profile",
+            "plain",
+            "--max-tokens",
+            "3",
+            "--no-save",
+            "again",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "w0 w1 w2\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the next request waited {:?}: the slot was still generating",
+        started.elapsed()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_chat_in_a_pseudo_terminal_against_the_server() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    let Some(bin) = server_binary() else { return };
+    let m = model(reflection_script());
+    let server = Server::start(&bin, &m, &["--special", "-c", "2048"]);
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 30,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, m.dir.path());
+    cmd.env("TERM", "xterm-256color");
+    cmd.args(["--endpoint", &server.url()]);
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let mut writer = pair.master.take_writer().unwrap();
+    let screen = Arc::new(Mutex::new(vt100::Parser::new(30, 120, 0)));
+    let feed = screen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = std::io::Read::read(&mut reader, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            feed.lock().unwrap().process(&buf[..n]);
+        }
+    });
+    let wait = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = screen.lock().unwrap().screen().contents();
+            if text.contains(what) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no {what:?} on screen:\n{text}");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    };
+    let host = format!("127.0.0.1:{}", server.port);
+    wait(&host);
+    writer.write_all(b"what is 2+2?\r").unwrap();
+    writer.flush().unwrap();
+    wait("The answer is 4.");
+    let screen_text = wait("Check: 2+2 is 4, not 5.");
+    assert!(screen_text.contains("I add 2 and 2."), "{screen_text}");
+    writer.write_all(b"\x04").unwrap();
+    writer.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.exit_code(), 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the chat did not quit");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}

@@ -1,0 +1,625 @@
+//! The endpoint client against a fault-injection server (tests/common/fake_server.rs) on
+//! loopback: the faults and field variants no real server produces on demand. What a real
+//! server does is tested against llama-server itself (tests/remote.rs).
+
+mod common;
+#[path = "common/fake_server.rs"]
+mod fake;
+
+use common::*;
+use fake::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Runs `reflect --endpoint URL ARGS` in a sandbox with `env`; returns (code, stdout, stderr).
+fn ask(base: &Sandbox, url: &str, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let mut cmd = reflect(base.path());
+    cmd.arg("--endpoint").arg(url);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.args(args).output().expect("run reflect");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json_of(out: &str, err: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"))
+}
+
+/// A Reflection answer as a server that kept the tags would stream it, one token per event.
+fn reflection_events() -> Vec<serde_json::Value> {
+    [
+        "<thinking>",
+        "\nI add",
+        " 2 and 2.",
+        "<reflection>",
+        "\nCheck: fine.",
+        "</reflection>",
+        "\nSo 4.\n",
+        "</thinking>",
+        "<output>",
+        "\nThe answer is 4.\n",
+        "</output>",
+    ]
+    .iter()
+    .map(|t| content(t))
+    .chain([finish("stop"), usage(30, 11)])
+    .collect()
+}
+
+#[test]
+fn sse_edge_cases_give_the_same_answer_as_a_plain_stream() {
+    // Every event of a plain stream, then the same bytes written the hard ways: CR, CRLF,
+    // comments and keep-alives, `data:` without its space, one event split over many writes
+    // (mid-character too), several events in one write, and no [DONE] at the end.
+    let events = reflection_events();
+    let plain = {
+        let events = events.clone();
+        FakeServer::start(move |_, n| {
+            if n == usize::MAX {
+                return not_chat();
+            }
+            Reply::events(&events)
+        })
+    };
+    let base = Sandbox::new();
+    let (code, out, err) = ask(
+        &base,
+        &plain.url(),
+        &[],
+        &["--format", "json", "--no-save", "q"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let want = json_of(&out, &err);
+    assert_eq!(want["output"], "The answer is 4.");
+    assert_eq!(want["thinking"], "I add 2 and 2.\nSo 4.");
+    assert_eq!(want["reflections"], json!(["Check: fine."]));
+
+    let mut bytes = b": keep-alive\r\n\r\n".to_vec();
+    for (i, e) in events.iter().enumerate() {
+        let text = e.to_string();
+        let line = match i % 3 {
+            0 => format!("data:{text}\r\n\r\n"),
+            1 => format!("data: {text}\r\r: ping\r\r"),
+            _ => format!("event: message\ndata: {text}\n\n"),
+        };
+        bytes.extend_from_slice(line.as_bytes());
+    }
+    // A multi-byte character in the stream, to be split across writes.
+    let accented = content(" Café.");
+    bytes.splice(0..0, format!("data: {accented}\n\n").into_bytes());
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    let mut size = 1;
+    while at < bytes.len() {
+        let end = (at + size).min(bytes.len());
+        pieces.push((Duration::from_millis(1), bytes[at..end].to_vec()));
+        at = end;
+        size = size % 97 + 7;
+    }
+    let hard = FakeServer::start(move |_, n| {
+        if n == usize::MAX {
+            return not_chat();
+        }
+        Reply::Stream(pieces.clone())
+    });
+    let (code, out, err) = ask(
+        &base,
+        &hard.url(),
+        &[],
+        &["--format", "json", "--no-save", "q"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let got = json_of(&out, &err);
+    assert_eq!(got["thinking"], want["thinking"]);
+    assert_eq!(got["reflections"], want["reflections"]);
+    // Text before the first tag is the answer too; then the <output> block.
+    assert_eq!(got["output"], "Café.\n\nThe answer is 4.");
+    assert_eq!(got["stop_reason"], "output_closed");
+}
+
+#[test]
+fn reasoning_fields_of_vllm_ollama_and_llama_server_go_to_thinking_through_the_router() {
+    for field in ["reasoning", "reasoning_content"] {
+        let events = vec![
+            reasoning(field, "Let me see."),
+            reasoning(field, " <reflection>No, wait.</reflection> Right."),
+            content("It is 4."),
+            finish("stop"),
+            usage(12, 5),
+        ];
+        let server = FakeServer::start(move |_, n| {
+            if n == usize::MAX {
+                return not_chat();
+            }
+            Reply::events(&events)
+        });
+        let base = Sandbox::new();
+        let (code, out, err) = ask(
+            &base,
+            &server.url(),
+            &[],
+            &["--format", "json", "--no-save", "q"],
+        );
+        assert_eq!(code, 0, "{field}: {err}");
+        let v = json_of(&out, &err);
+        // The reflection is cut out of the thinking, the spaces around it stay.
+        assert_eq!(v["thinking"], "Let me see.  Right.", "{field}");
+        assert_eq!(v["reflections"], json!(["No, wait."]), "{field}");
+        assert_eq!(v["output"], "It is 4.", "{field}");
+        assert_eq!(v["usage"]["prompt_tokens"], 12);
+        assert_eq!(v["usage"]["completion_tokens"], 5);
+        assert_eq!(v["usage"]["estimated"], true, "not llama-server: estimated");
+        assert!(!err.contains("none of the profile's tags"), "{err}");
+    }
+}
+
+#[test]
+fn the_request_carries_the_profile_and_flags_and_the_key_only_in_its_header() {
+    let server = FakeServer::start(|_, n| {
+        if n == usize::MAX {
+            return not_chat();
+        }
+        Reply::events(&reflection_events())
+    });
+    let base = Sandbox::new();
+    let config = base.path().join("config").join("reflect");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[endpoints.fake]\nurl = \"{}\"\nmodel = \"fake-model\"\napi_key_env = \"FAKE_TOKEN\"\nprice = {{ input = 0.35, output = 0.40 }}\nspecial_tokens = true\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let key = "sekrit-123";
+    let (code, out, err) = ask(
+        &base,
+        "fake",
+        &[("FAKE_TOKEN", key)],
+        &[
+            "--format",
+            "json",
+            "--temperature",
+            "0.3",
+            "--seed",
+            "7",
+            "--max-tokens",
+            "50",
+            "q",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v = json_of(&out, &err);
+    assert_eq!(v["endpoint"], "fake");
+    // The stream was closed after </output>, before the server's usage: the prompt is
+    // estimated, and the cost is the tokens at $0.35 / $0.40 per million.
+    let cost = v["cost"].as_f64().unwrap();
+    let u = &v["usage"];
+    assert_eq!(u["estimated"], true);
+    assert_eq!(u["completion_tokens"], 11, "one token per event");
+    let tokens = |k: &str| u[k].as_f64().unwrap();
+    assert!(
+        (cost - (tokens("prompt_tokens") * 0.35 + tokens("completion_tokens") * 0.40) / 1e6).abs()
+            < 1e-12,
+        "{cost}"
+    );
+    let chat = &server.chats()[0];
+    assert_eq!(chat.header("authorization"), Some("Bearer sekrit-123"));
+    let body = chat.json();
+    assert_eq!(body["model"], "fake-model");
+    assert_eq!(body["temperature"], 0.3);
+    assert_eq!(body["top_p"], 0.95);
+    assert_eq!(body["seed"], 7);
+    assert_eq!(body["max_tokens"], 50);
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["stream_options"]["include_usage"], true);
+    assert_eq!(body["skip_special_tokens"], false);
+    assert_eq!(body["messages"][0]["role"], "system");
+    assert_eq!(body["messages"][1]["content"], "q Think carefully.");
+
+    // The key is nowhere but in that header: not in the session, not in --print-prompt.
+    let sessions = sessions_dir(base.path());
+    for e in std::fs::read_dir(&sessions).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        assert!(!text.contains(key), "{text}");
+    }
+    let session =
+        std::fs::read_to_string(sessions.join(format!("{}.json", v["session"].as_str().unwrap())))
+            .unwrap();
+    assert!(session.contains("\"endpoint\": \"fake\""), "{session}");
+    let (code, out, err) = ask(
+        &base,
+        "fake",
+        &[("FAKE_TOKEN", key)],
+        &["--print-prompt", "q"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\"fake-model\"") && !out.contains(key),
+        "{out}"
+    );
+    // The session list shows the cost.
+    let out = reflect(base.path()).arg("--sessions").output().unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    let shown = reflect::llm::format_usd(cost);
+    assert!(list.contains(&format!("1 turn {shown}")), "{list}");
+}
+
+#[test]
+fn a_server_reported_cost_is_preferred() {
+    let server = FakeServer::start(|_, n| {
+        if n == usize::MAX {
+            return not_chat();
+        }
+        Reply::events(&[
+            content("Hi."),
+            finish("stop"),
+            json!({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"cost":0.0125}}),
+        ])
+    });
+    let base = Sandbox::new();
+    let (code, out, err) = ask(
+        &base,
+        &server.url(),
+        &[],
+        &["--format", "json", "--profile", "plain", "q"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json_of(&out, &err)["cost"], 0.0125);
+}
+
+#[test]
+fn http_errors_are_one_line_with_the_documented_exit_code() {
+    let table: Vec<(Reply, i32, &str)> = vec![
+        (
+            Reply::json(
+                401,
+                json!({"error":{"message":"invalid api key","type":"auth"}}),
+            ),
+            2,
+            "put a valid key in REFLECT_API_KEY",
+        ),
+        (
+            Reply::json(403, json!({"error":{"message":"forbidden"}})),
+            2,
+            "HTTP 403",
+        ),
+        (
+            Reply::json(
+                404,
+                json!({"error":{"message":"The model `fake-model` does not exist."}}),
+            ),
+            2,
+            "the server has: fake-model",
+        ),
+        (
+            Reply::json(500, json!({"error":{"message":"CUDA out of memory"}})),
+            1,
+            "HTTP 500, the server failed: CUDA out of memory",
+        ),
+        (
+            Reply::json(
+                400,
+                json!({"object":"error","message":"This model's maximum context length is 8192 tokens. However, you requested 9000 tokens","type":"BadRequestError","code":400}),
+            ),
+            2,
+            "maximum context length is 8192",
+        ),
+        (
+            Reply::json(429, json!({"error":{"message":"slow down"}})),
+            1,
+            "HTTP 429, too many requests",
+        ),
+        (
+            Reply::Stream(vec![(Duration::ZERO, b"data: {not json\n\n".to_vec())]),
+            1,
+            "malformed JSON",
+        ),
+        (
+            Reply::events(&[
+                content("Partial"),
+                json!({"error":{"message":"engine crashed"}}),
+            ]),
+            1,
+            "mid-stream: engine crashed",
+        ),
+    ];
+    for (reply, want_code, want) in table {
+        let reply = std::sync::Mutex::new(Some(reply));
+        let server = FakeServer::start(move |_, n| {
+            if n == usize::MAX {
+                return not_chat();
+            }
+            if n > 0 {
+                // 429 again: with Retry-After 0 the client retries at once.
+                return Reply::Body(429, vec![("Retry-After", "0".into())], "{}".into());
+            }
+            match reply.lock().unwrap().take() {
+                Some(Reply::Body(429, _, b)) => {
+                    Reply::Body(429, vec![("Retry-After", "0".into())], b)
+                }
+                Some(r) => r,
+                None => Reply::Hangup,
+            }
+        });
+        let base = Sandbox::new();
+        let started = Instant::now();
+        let (code, out, err) = ask(&base, &server.url(), &[], &["--no-save", "q"]);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(code, want_code, "{want}: {err}");
+        assert!(err.contains(want), "{want}: {err}");
+        assert_eq!(lines.len(), 1, "one line: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{want}");
+        let _ = out;
+    }
+}
+
+#[test]
+fn a_429_is_retried_after_its_retry_after_then_answered() {
+    let server = FakeServer::start(|_, n| match n {
+        usize::MAX => not_chat(),
+        0 => Reply::Body(429, vec![("Retry-After", "1".into())], "{}".into()),
+        _ => Reply::events(&[content("Fine."), finish("stop")]),
+    });
+    let base = Sandbox::new();
+    let started = Instant::now();
+    let (code, out, err) = ask(
+        &base,
+        &server.url(),
+        &[],
+        &["--profile", "plain", "--no-save", "q"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "Fine.\n");
+    assert_eq!(server.chats().len(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for Retry-After"
+    );
+}
+
+#[test]
+fn a_refused_field_is_named_and_the_request_sent_without_it() {
+    let server = FakeServer::start(|req, n| {
+        if n == usize::MAX {
+            return not_chat();
+        }
+        if req.json().get("top_k").is_some() {
+            return Reply::json(
+                400,
+                json!({"error":{"message":"Unrecognized request argument supplied: top_k","type":"invalid_request_error"}}),
+            );
+        }
+        Reply::events(&[content("Ok."), finish("stop")])
+    });
+    let base = Sandbox::new();
+    let (code, out, err) = ask(
+        &base,
+        &server.url(),
+        &[],
+        &["--profile", "plain", "--no-save", "q"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "Ok.\n");
+    assert!(
+        err.contains("does not take top_k, so it is not applied"),
+        "{err}"
+    );
+    assert_eq!(server.chats().len(), 2);
+}
+
+#[test]
+fn a_cut_stream_keeps_the_partial_answer_and_exits_1() {
+    let server = FakeServer::start(|_, n| {
+        if n == usize::MAX {
+            return not_chat();
+        }
+        Reply::Stream(vec![
+            (
+                Duration::ZERO,
+                format!("data: {}\n\n", content("<output>Half an")).into_bytes(),
+            ),
+            (
+                Duration::ZERO,
+                format!("data: {}\n\n", content(" answer")).into_bytes(),
+            ),
+        ])
+    });
+    let base = Sandbox::new();
+    let (code, out, err) = ask(&base, &server.url(), &[], &["--format", "json", "q"]);
+    assert_eq!(code, 1, "{err}");
+    let v = json_of(&out, &err);
+    assert_eq!(v["output"], "Half an answer");
+    assert_eq!(v["stop_reason"], "stream_cut");
+    assert!(
+        err.contains("the stream ended before the answer did"),
+        "{err}"
+    );
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            sessions_dir(base.path()).join(format!("{}.json", v["session"].as_str().unwrap())),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["turns"][0]["state"], "interrupted");
+}
+
+/// A slow stream: the answer, then babble for a long time.
+fn babble_after(answer: &[&str]) -> Reply {
+    let mut pieces: Vec<(Duration, Vec<u8>)> = answer
+        .iter()
+        .map(|t| {
+            (
+                Duration::from_millis(20),
+                format!("data: {}\n\n", content(t)).into_bytes(),
+            )
+        })
+        .collect();
+    for i in 0..1000 {
+        pieces.push((
+            Duration::from_millis(20),
+            format!("data: {}\n\n", content(&format!(" babble{i}"))).into_bytes(),
+        ));
+    }
+    Reply::Stream(pieces)
+}
+
+fn wait_hung_up(server: &FakeServer) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.hung_up() == 0 {
+        assert!(Instant::now() < deadline, "the connection was not closed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn after_the_answer_closes_the_connection_is_closed() {
+    let server = FakeServer::start(|_, n| {
+        if n == usize::MAX {
+            return not_chat();
+        }
+        babble_after(&["<output>", "Done.", "</output>"])
+    });
+    let base = Sandbox::new();
+    let started = Instant::now();
+    let (code, out, err) = ask(&base, &server.url(), &[], &["--no-save", "q"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "Done.\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "babble was not waited for"
+    );
+    wait_hung_up(&server);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_on_a_slow_drip_closes_the_connection_and_keeps_the_partial_answer() {
+    let server = FakeServer::start(|_, n| {
+        if n == usize::MAX {
+            return not_chat();
+        }
+        babble_after(&["<output>", "Start"])
+    });
+    let base = Sandbox::new();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, base.path());
+    let mut child = cmd
+        .args(["--endpoint", &server.url(), "q"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    use std::io::Read;
+    let stdout = child.stdout.as_mut().unwrap();
+    while !String::from_utf8_lossy(&seen).contains("babble3") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0);
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    wait_hung_up(&server);
+    let files: Vec<_> = std::fs::read_dir(sessions_dir(base.path()))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(files.len(), 1, "the partial turn is saved: {files:?}");
+    let saved = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        saved.contains("\"interrupted\"") && saved.contains("babble3"),
+        "{saved}"
+    );
+}
+
+#[test]
+fn choosing_the_model_and_reaching_the_server() {
+    let several = FakeServer::start(|req, n| {
+        if n == usize::MAX && req.path.ends_with("/models") {
+            return models(&["alpha", "beta"]);
+        }
+        Reply::events(&[content("Hi."), finish("stop")])
+    });
+    let base = Sandbox::new();
+    let (code, _, err) = ask(&base, &several.url(), &[], &["--no-save", "q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("several models; choose one with -m: alpha, beta"),
+        "{err}"
+    );
+    let (code, _, err) = ask(
+        &base,
+        &several.url(),
+        &[],
+        &["-m", "gamma", "--no-save", "q"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no model 'gamma'; it has: alpha, beta"),
+        "{err}"
+    );
+    let (code, out, err) = ask(
+        &base,
+        &several.url(),
+        &[],
+        &["-m", "beta", "--profile", "plain", "--no-save", "q"],
+    );
+    assert_eq!((code, out.as_str()), (0, "Hi.\n"), "{err}");
+    assert_eq!(several.chats()[0].json()["model"], "beta");
+
+    // Nothing listens on this port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", closed.local_addr().unwrap());
+    drop(closed);
+    let (code, _, err) = ask(&base, &url, &[], &["--no-save", "q"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("connection refused"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // A name config.toml does not define.
+    let (code, _, err) = ask(&base, "nowhere", &[], &["--no-save", "q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--endpoint nowhere: no such endpoint"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_reply_without_the_profiles_tags_says_why_once() {
+    let server = FakeServer::start(|_, n| {
+        if n == usize::MAX {
+            return not_chat();
+        }
+        Reply::events(&[content("I add 2 and 2. The answer is 4."), finish("stop")])
+    });
+    let base = Sandbox::new();
+    let (code, out, err) = ask(&base, &server.url(), &[], &["--no-save", "q"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "I add 2 and 2. The answer is 4.\n");
+    assert!(
+        err.contains("none of the profile's tags") && err.contains("skip_special_tokens: false"),
+        "{err}"
+    );
+    // The plain profile expects no tags: no warning.
+    let (_, _, err) = ask(
+        &base,
+        &server.url(),
+        &[],
+        &["--profile", "plain", "--no-save", "q"],
+    );
+    assert!(err.is_empty(), "{err}");
+}
