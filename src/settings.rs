@@ -45,6 +45,22 @@ pub struct RunSettings {
     pub history: History,
 }
 
+impl RunSettings {
+    /// The settings for `engine`, with what the profile holds.
+    fn new(engine: BackendConfig, sampling: SamplingSettings, profile: Profile) -> Self {
+        RunSettings {
+            engine,
+            sampling,
+            router: profile.router(),
+            max_tokens: profile.sampling.max_tokens,
+            system: profile.system.clone(),
+            think_carefully: profile.think_carefully,
+            history: profile.history,
+            profile: profile.name,
+        }
+    }
+}
+
 /// One line of a listing: the entry, and what it resolves to (or why it does not).
 pub type Row<T> = (Listed, Result<T, ConfigError>);
 
@@ -293,17 +309,13 @@ impl Context {
     ) -> Result<RunSettings, Failure> {
         let env = &self.env;
         if let Some(remote) = self.endpoint(args, &profile)? {
+            // A server's model file is not here: no general.sampling.* defaults to read.
             let sampling = profile.sampling.finish(&SamplingSettings::default());
-            return Ok(RunSettings {
-                engine: BackendConfig::Remote(remote),
+            return Ok(RunSettings::new(
+                BackendConfig::Remote(remote),
                 sampling,
-                router: profile.router(),
-                max_tokens: profile.sampling.max_tokens,
-                system: profile.system.clone(),
-                think_carefully: profile.think_carefully,
-                history: profile.history,
-                profile: profile.name,
-            });
+                profile,
+            ));
         }
         let model_path = if args.demo {
             demo_model()?
@@ -340,23 +352,15 @@ impl Context {
             .sampling
             .or(&from_model)
             .finish(&SamplingSettings::default());
-        Ok(RunSettings {
-            engine: BackendConfig::Llama(LlamaConfig {
-                model_path,
-                gpu_layers,
-                ctx_size,
-                threads,
-                batch_size: args.batch_size,
-                tags: profile.tags.clone(),
-            }),
-            sampling,
-            router: profile.router(),
-            max_tokens: profile.sampling.max_tokens,
-            system: profile.system.clone(),
-            think_carefully: profile.think_carefully,
-            history: profile.history,
-            profile: profile.name,
-        })
+        let engine = BackendConfig::Llama(LlamaConfig {
+            model_path,
+            gpu_layers,
+            ctx_size,
+            threads,
+            batch_size: args.batch_size,
+            tags: profile.tags.clone(),
+        });
+        Ok(RunSettings::new(engine, sampling, profile))
     }
 
     /// The server to use, if one is chosen: `--endpoint` > `REFLECT_ENDPOINT` > config.toml's

@@ -59,12 +59,7 @@ fn sse_edge_cases_give_the_same_answer_as_a_plain_stream() {
     let events = reflection_events();
     let plain = {
         let events = events.clone();
-        FakeServer::start(move |_, n| {
-            if n == usize::MAX {
-                return not_chat();
-            }
-            Reply::events(&events)
-        })
+        FakeServer::start(move |_, _| Reply::events(&events))
     };
     let base = Sandbox::new();
     let (code, out, err) = ask(
@@ -101,12 +96,7 @@ fn sse_edge_cases_give_the_same_answer_as_a_plain_stream() {
         at = end;
         size = size % 97 + 7;
     }
-    let hard = FakeServer::start(move |_, n| {
-        if n == usize::MAX {
-            return not_chat();
-        }
-        Reply::Stream(pieces.clone())
-    });
+    let hard = FakeServer::start(move |_, _| Reply::Stream(pieces.clone()));
     let (code, out, err) = ask(
         &base,
         &hard.url(),
@@ -132,12 +122,7 @@ fn reasoning_fields_of_vllm_ollama_and_llama_server_go_to_thinking_through_the_r
             finish("stop"),
             usage(12, 5),
         ];
-        let server = FakeServer::start(move |_, n| {
-            if n == usize::MAX {
-                return not_chat();
-            }
-            Reply::events(&events)
-        });
+        let server = FakeServer::start(move |_, _| Reply::events(&events));
         let base = Sandbox::new();
         let (code, out, err) = ask(
             &base,
@@ -160,12 +145,7 @@ fn reasoning_fields_of_vllm_ollama_and_llama_server_go_to_thinking_through_the_r
 
 #[test]
 fn the_request_carries_the_profile_and_flags_and_the_key_only_in_its_header() {
-    let server = FakeServer::start(|_, n| {
-        if n == usize::MAX {
-            return not_chat();
-        }
-        Reply::events(&reflection_events())
-    });
+    let server = FakeServer::start(|_, _| Reply::events(&reflection_events()));
     let base = Sandbox::new();
     let config = base.path().join("config").join("reflect");
     std::fs::create_dir_all(&config).unwrap();
@@ -253,10 +233,7 @@ fn the_request_carries_the_profile_and_flags_and_the_key_only_in_its_header() {
 
 #[test]
 fn a_server_reported_cost_is_preferred() {
-    let server = FakeServer::start(|_, n| {
-        if n == usize::MAX {
-            return not_chat();
-        }
+    let server = FakeServer::start(|_, _| {
         Reply::events(&[
             content("Hi."),
             finish("stop"),
@@ -333,9 +310,6 @@ fn http_errors_are_one_line_with_the_documented_exit_code() {
     for (reply, want_code, want) in table {
         let reply = std::sync::Mutex::new(Some(reply));
         let server = FakeServer::start(move |_, n| {
-            if n == usize::MAX {
-                return not_chat();
-            }
             if n > 0 {
                 // 429 again: with Retry-After 0 the client retries at once.
                 return Reply::Body(429, vec![("Retry-After", "0".into())], "{}".into());
@@ -364,7 +338,6 @@ fn http_errors_are_one_line_with_the_documented_exit_code() {
 #[test]
 fn a_429_is_retried_after_its_retry_after_then_answered() {
     let server = FakeServer::start(|_, n| match n {
-        usize::MAX => not_chat(),
         0 => Reply::Body(429, vec![("Retry-After", "1".into())], "{}".into()),
         _ => Reply::events(&[content("Fine."), finish("stop")]),
     });
@@ -387,10 +360,7 @@ fn a_429_is_retried_after_its_retry_after_then_answered() {
 
 #[test]
 fn a_refused_field_is_named_and_the_request_sent_without_it() {
-    let server = FakeServer::start(|req, n| {
-        if n == usize::MAX {
-            return not_chat();
-        }
+    let server = FakeServer::start(|req, _| {
         if req.json().get("top_k").is_some() {
             return Reply::json(
                 400,
@@ -417,10 +387,7 @@ fn a_refused_field_is_named_and_the_request_sent_without_it() {
 
 #[test]
 fn a_cut_stream_keeps_the_partial_answer_and_exits_1() {
-    let server = FakeServer::start(|_, n| {
-        if n == usize::MAX {
-            return not_chat();
-        }
+    let server = FakeServer::start(|_, _| {
         Reply::Stream(vec![
             (
                 Duration::ZERO,
@@ -482,12 +449,7 @@ fn wait_hung_up(server: &FakeServer) {
 
 #[test]
 fn after_the_answer_closes_the_connection_is_closed() {
-    let server = FakeServer::start(|_, n| {
-        if n == usize::MAX {
-            return not_chat();
-        }
-        babble_after(&["<output>", "Done.", "</output>"])
-    });
+    let server = FakeServer::start(|_, _| babble_after(&["<output>", "Done.", "</output>"]));
     let base = Sandbox::new();
     let started = Instant::now();
     let (code, out, err) = ask(&base, &server.url(), &[], &["--no-save", "q"]);
@@ -503,12 +465,7 @@ fn after_the_answer_closes_the_connection_is_closed() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_on_a_slow_drip_closes_the_connection_and_keeps_the_partial_answer() {
-    let server = FakeServer::start(|_, n| {
-        if n == usize::MAX {
-            return not_chat();
-        }
-        babble_after(&["<output>", "Start"])
-    });
+    let server = FakeServer::start(|_, _| babble_after(&["<output>", "Start"]));
     let base = Sandbox::new();
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
     seal(&mut cmd, base.path());
@@ -548,10 +505,7 @@ fn ctrl_c_on_a_slow_drip_closes_the_connection_and_keeps_the_partial_answer() {
 
 #[test]
 fn choosing_the_model_and_reaching_the_server() {
-    let several = FakeServer::start(|req, n| {
-        if n == usize::MAX && req.path.ends_with("/models") {
-            return models(&["alpha", "beta"]);
-        }
+    let several = FakeServer::with_models(&["alpha", "beta"], |_, _| {
         Reply::events(&[content("Hi."), finish("stop")])
     });
     let base = Sandbox::new();
@@ -600,10 +554,7 @@ fn choosing_the_model_and_reaching_the_server() {
 
 #[test]
 fn a_reply_without_the_profiles_tags_says_why_once() {
-    let server = FakeServer::start(|_, n| {
-        if n == usize::MAX {
-            return not_chat();
-        }
+    let server = FakeServer::start(|_, _| {
         Reply::events(&[content("I add 2 and 2. The answer is 4."), finish("stop")])
     });
     let base = Sandbox::new();

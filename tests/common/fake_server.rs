@@ -96,9 +96,18 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    /// Starts answering with `handler(request, n)`, `n` counting chat requests from 0.
-    /// `/v1/models` is answered with one model, `fake-model`, unless the handler answers it.
+    /// Starts answering chat requests with `handler(request, n)`, `n` counting them from 0;
+    /// `/v1/models` lists one model, `fake-model`.
     pub fn start(handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Self {
+        Self::with_models(&["fake-model"], handler)
+    }
+
+    /// Like [`FakeServer::start`], listing these models.
+    pub fn with_models(
+        ids: &[&str],
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -115,14 +124,15 @@ impl FakeServer {
                 }
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (requests, hung_up, handler, chats) = (
+                        let (requests, hung_up, handler, chats, ids) = (
                             requests.clone(),
                             hung_up.clone(),
                             handler.clone(),
                             chats.clone(),
+                            ids.clone(),
                         );
                         std::thread::spawn(move || {
-                            serve(stream, &requests, &hung_up, &*handler, &chats)
+                            serve(stream, &requests, &hung_up, &*handler, &chats, &ids)
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -205,6 +215,7 @@ fn serve(
     hung_up: &AtomicUsize,
     handler: &Handler,
     chats: &AtomicUsize,
+    ids: &[String],
 ) {
     let _ = stream.set_nonblocking(false);
     let Some(req) = read_request(&stream) else {
@@ -214,13 +225,10 @@ fn serve(
     let reply = if req.path.ends_with("/chat/completions") {
         let n = chats.fetch_add(1, Ordering::SeqCst);
         handler(&req, n)
+    } else if req.path.ends_with("/models") {
+        models(&ids.iter().map(String::as_str).collect::<Vec<_>>())
     } else {
-        match handler(&req, usize::MAX) {
-            Reply::Body(404, _, b) if b.is_empty() && req.path.ends_with("/models") => {
-                models(&["fake-model"])
-            }
-            other => other,
-        }
+        Reply::json(404, serde_json::json!({"error": {"message": "not found"}}))
     };
     match reply {
         Reply::Hangup => {}
@@ -256,9 +264,4 @@ fn serve(
         }
     }
     let _ = stream.shutdown(std::net::Shutdown::Write);
-}
-
-/// The default answer for anything but chat requests: one model.
-pub fn not_chat() -> Reply {
-    Reply::Body(404, Vec::new(), String::new())
 }

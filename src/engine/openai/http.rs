@@ -181,12 +181,16 @@ impl Client {
             .and_then(|n| u32::try_from(n).ok())
     }
 
-    /// llama-server's `/tokenize`: how many tokens `text` is, special tokens parsed.
-    pub async fn count_tokens(&self, text: &str, cancelled: &impl Fn() -> bool) -> Option<u32> {
-        let url = format!("{}/tokenize", self.root);
-        let body =
-            serde_json::json!({"content": text, "add_special": false, "parse_special": true});
-        let send = self.authorised(json_post(&self.http, &url, &body)).send();
+    /// POSTs JSON to one of llama-server's own endpoints; `None` for anything but a JSON 200
+    /// (another server has no such endpoint: the caller falls back).
+    async fn extra(
+        &self,
+        path: &str,
+        body: &Value,
+        cancelled: &impl Fn() -> bool,
+    ) -> Option<Value> {
+        let url = format!("{}/{path}", self.root);
+        let send = self.authorised(json_post(&self.http, &url, body)).send();
         let resp = cancellable(tokio::time::timeout(self.first_byte, send), cancelled)
             .await?
             .ok()?
@@ -194,8 +198,14 @@ impl Client {
         if !resp.status().is_success() {
             return None;
         }
-        let v: Value =
-            serde_json::from_slice(&cancellable(resp.bytes(), cancelled).await?.ok()?).ok()?;
+        serde_json::from_slice(&cancellable(resp.bytes(), cancelled).await?.ok()?).ok()
+    }
+
+    /// llama-server's `/tokenize`: how many tokens `text` is, special tokens parsed.
+    pub async fn count_tokens(&self, text: &str, cancelled: &impl Fn() -> bool) -> Option<u32> {
+        let body =
+            serde_json::json!({"content": text, "add_special": false, "parse_special": true});
+        let v = self.extra("tokenize", &body, cancelled).await?;
         v.get("tokens")
             .and_then(Value::as_array)
             .map(|t| t.len() as u32)
@@ -208,23 +218,8 @@ impl Client {
         messages: &[crate::llm::ChatMessage],
         cancelled: &impl Fn() -> bool,
     ) -> Option<u32> {
-        let url = format!("{}/apply-template", self.root);
-        let body = serde_json::json!({
-            "messages": messages
-                .iter()
-                .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-                .collect::<Vec<_>>()
-        });
-        let send = self.authorised(json_post(&self.http, &url, &body)).send();
-        let resp = cancellable(tokio::time::timeout(self.first_byte, send), cancelled)
-            .await?
-            .ok()?
-            .ok()?;
-        if !resp.status().is_success() {
-            return None;
-        }
-        let v: Value =
-            serde_json::from_slice(&cancellable(resp.bytes(), cancelled).await?.ok()?).ok()?;
+        let body = serde_json::json!({ "messages": super::wire::messages_json(messages) });
+        let v = self.extra("apply-template", &body, cancelled).await?;
         let prompt = v.get("prompt")?.as_str()?;
         // The template leaves the begin-of-text token to the tokenizer, as the server does.
         Some(self.count_tokens(prompt, cancelled).await? + 1)

@@ -203,10 +203,7 @@ pub(super) fn run(
                 // key travels in a header and is never shown.
                 let body = serde_json::json!({
                     "model": server.model,
-                    "messages": messages
-                        .iter()
-                        .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-                        .collect::<Vec<_>>(),
+                    "messages": wire::messages_json(&messages),
                 });
                 let _ = events.send(EngineEvent::Prompt(format!(
                     "POST {}/chat/completions\n{}\n",
@@ -354,7 +351,6 @@ struct Seen {
     finish: Option<String>,
     usage: Option<ServerUsage>,
     done_marker: bool,
-    chunks: u32,
     in_reasoning: bool,
     first_text: Option<Instant>,
 }
@@ -577,7 +573,6 @@ impl Job<'_> {
             gen.text(r);
             raw.push_str(r);
             gen.count(1);
-            seen.chunks += 1;
         }
         if let Some(c) = &chunk.content {
             if seen.in_reasoning {
@@ -593,7 +588,6 @@ impl Job<'_> {
                 gen.text(&c);
                 raw.push_str(&c);
                 gen.count(1);
-                seen.chunks += 1;
             }
         }
         if chunk.finish.is_some() {
@@ -681,7 +675,6 @@ impl Job<'_> {
             && !raw.trim().is_empty();
         let mut done = gen.finish(stop, timings, raw);
         done.cost = cost;
-        let _ = seen.chunks;
         Ok((done, tagless))
     }
 }

@@ -17,6 +17,16 @@ pub const OPTIONAL_FIELDS: &[&str] = &[
     "stream_options",
 ];
 
+/// Messages as the API takes them.
+pub fn messages_json(messages: &[ChatMessage]) -> Value {
+    Value::Array(
+        messages
+            .iter()
+            .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+            .collect(),
+    )
+}
+
 /// The request body for a streamed chat completion.
 pub fn chat_body(
     model: &str,
@@ -30,15 +40,7 @@ pub fn chat_body(
     let num = |x: f32| json!((f64::from(x) * 1e6).round() / 1e6);
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
-    body.insert(
-        "messages".into(),
-        Value::Array(
-            messages
-                .iter()
-                .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
-                .collect(),
-        ),
-    );
+    body.insert("messages".into(), messages_json(messages));
     body.insert("stream".into(), json!(true));
     body.insert("stream_options".into(), json!({"include_usage": true}));
     // Always sent: Ollama's /v1 sets temperature and top_p to 1.0 when they are missing.
