@@ -46,6 +46,11 @@ pub struct Args {
     #[arg(long, value_name = "NAME|URL")]
     pub endpoint: Option<String>,
 
+    /// With --endpoint: the model's tokenizer.json, a path or a Hugging Face repo id found in
+    /// the local HF cache, for exact per-channel token counts [config: endpoints.NAME.tokenizer].
+    #[arg(long, value_name = "PATH|REPO", requires = "endpoint")]
+    pub tokenizer: Option<String>,
+
     /// Layers to offload to the GPU: a number or "all" [default: all with a GPU build, else 0]
     /// [env: REFLECT_GPU_LAYERS] [config: gpu_layers].
     #[arg(long, value_name = "N|all", value_parser = parse_gpu_layers)]

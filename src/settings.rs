@@ -421,6 +421,27 @@ impl Context {
         if let Some(m) = &args.model {
             remote.model = Some(m.to_string_lossy().into_owned());
         }
+        let tokenizer = match (&args.tokenizer, spec.contains("://")) {
+            (Some(t), _) => Some((t.clone(), "--tokenizer".to_string(), None)),
+            (None, false) => self
+                .config
+                .endpoint_named(&spec)
+                .and_then(|e| e.tokenizer.clone())
+                .map(|t| {
+                    (
+                        t,
+                        format!("{}: endpoints.{spec}.tokenizer", self.config.label),
+                        self.env.config_dir.clone(),
+                    )
+                }),
+            (None, true) => None,
+        };
+        if let Some((t, from, base)) = tokenizer {
+            remote.tokenizer = Some(
+                self.tokenizer_file(&t, base.as_deref())
+                    .map_err(|why| Failure::usage(format!("{from} {t}: {why}")))?,
+            );
+        }
         let key = self
             .env
             .any_var(&remote.api_key_env)
@@ -434,6 +455,65 @@ impl Context {
         remote.api_key = key.map(ApiKey::new);
         remote.tags = profile.tags.clone();
         Ok(Some(remote))
+    }
+
+    /// A tokenizer.json from a path (relative to `base` when given) or a Hugging Face repo id
+    /// (`ORG/NAME`) in the local HF cache (`HF_HUB_CACHE`, else `HF_HOME/hub`, else
+    /// `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`): the snapshot
+    /// `refs/main` names, else any. Never downloads.
+    fn tokenizer_file(&self, spec: &str, base: Option<&Path>) -> Result<PathBuf, String> {
+        let path = crate::config::expand_home(Path::new(spec));
+        let path = match base {
+            Some(b) if path.is_relative() => b.join(&path),
+            _ => path,
+        };
+        if path.is_file() {
+            return Ok(path);
+        }
+        let repo = spec.trim_matches('/');
+        let looks_like_repo = repo.split('/').count() == 2 && !spec.ends_with(".json");
+        if !looks_like_repo {
+            return Err(
+                "no such file (give a tokenizer.json path or a Hugging Face repo id)".into(),
+            );
+        }
+        let hub = self
+            .env
+            .any_var("HF_HUB_CACHE")
+            .map(PathBuf::from)
+            .or_else(|| {
+                self.env
+                    .any_var("HF_HOME")
+                    .map(|h| PathBuf::from(h).join("hub"))
+            })
+            .or_else(|| {
+                self.env
+                    .any_var("XDG_CACHE_HOME")
+                    .map(|c| PathBuf::from(c).join("huggingface").join("hub"))
+            })
+            .or_else(|| dirs::home_dir().map(|h| h.join(".cache/huggingface/hub")))
+            .ok_or("no Hugging Face cache directory (set HF_HOME)")?;
+        let dir = hub.join(format!("models--{}", repo.replace('/', "--")));
+        let main = std::fs::read_to_string(dir.join("refs").join("main")).ok();
+        let mut snapshots: Vec<PathBuf> = main
+            .map(|rev| dir.join("snapshots").join(rev.trim()))
+            .into_iter()
+            .collect();
+        if let Ok(entries) = std::fs::read_dir(dir.join("snapshots")) {
+            let mut others: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            others.sort();
+            snapshots.extend(others);
+        }
+        snapshots
+            .into_iter()
+            .map(|s| s.join("tokenizer.json"))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                format!(
+                    "not in the Hugging Face cache ({}); fetch it with `huggingface-cli download {repo} tokenizer.json`, or give a path",
+                    dir.display()
+                )
+            })
     }
 
     /// [`Context::run_settings_with`] reading the model file's sampling defaults.

@@ -182,6 +182,7 @@ fn the_request_carries_the_profile_and_flags_and_the_key_only_in_its_header() {
     let cost = v["cost"].as_f64().unwrap();
     let u = &v["usage"];
     assert_eq!(u["estimated"], true);
+    assert_eq!(u["prompt_estimated"], true);
     assert_eq!(u["completion_tokens"], 11, "one token per event");
     let tokens = |k: &str| u[k].as_f64().unwrap();
     assert!(
@@ -573,4 +574,87 @@ fn a_reply_without_the_profiles_tags_says_why_once() {
         &["--profile", "plain", "--no-save", "q"],
     );
     assert!(err.is_empty(), "{err}");
+}
+
+/// A tokenizer.json for the scripted Reflection model, and the tokenizer itself.
+fn scripted_tokenizer(base: &Sandbox) -> (std::path::PathBuf, tokenizers::Tokenizer) {
+    let path = base.path().join("tokenizer.json");
+    reflect::gguf::ScriptedModel::new(reflection_script())
+        .write_tokenizer(&path)
+        .unwrap();
+    let t = tokenizers::Tokenizer::from_file(&path).unwrap();
+    (path, t)
+}
+
+#[test]
+fn a_tokenizer_json_makes_the_channel_counts_exact() {
+    let server = FakeServer::start(|_, _| Reply::events(&reflection_events()));
+    let base = Sandbox::new();
+    let (path, tokenizer) = scripted_tokenizer(&base);
+    let count = |text: &str| tokenizer.encode(text, false).unwrap().len() as u64;
+    let path = path.to_str().unwrap();
+    let (code, out, err) = ask(
+        &base,
+        &server.url(),
+        &[],
+        &["--tokenizer", path, "--format", "json", "--no-save", "q"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v = json_of(&out, &err);
+    let u = &v["usage"];
+    assert!(u.get("estimated").is_none(), "{u}");
+    // The router trims the channels' outer whitespace; the counts are of the text routed.
+    assert_eq!(u["output_tokens"], count("The answer is 4."), "{u}");
+    assert_eq!(u["reflection_tokens"], count("Check: fine."), "{u}");
+    assert_eq!(u["thinking_tokens"], count("I add 2 and 2.\nSo 4."), "{u}");
+
+    // The same file found as a repo id in the local Hugging Face cache ($HF_HOME/hub).
+    let repo = base
+        .path()
+        .join("huggingface/hub/models--acme--reflect-70b");
+    let snapshot = repo.join("snapshots/0123abcd");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), "0123abcd").unwrap();
+    std::fs::copy(path, snapshot.join("tokenizer.json")).unwrap();
+    let (code, out, err) = ask(
+        &base,
+        &server.url(),
+        &[],
+        &[
+            "--tokenizer",
+            "acme/reflect-70b",
+            "--format",
+            "json",
+            "--no-save",
+            "q",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json_of(&out, &err)["usage"], *u);
+    let (code, _, err) = ask(
+        &base,
+        &server.url(),
+        &[],
+        &["--tokenizer", "acme/missing", "--no-save", "q"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--tokenizer acme/missing: not in the Hugging Face cache")
+            && err.contains("models--acme--missing"),
+        "{err}"
+    );
+    let (code, _, err) = ask(
+        &base,
+        &server.url(),
+        &[],
+        &[
+            "--tokenizer",
+            base.path().join("nope.json").to_str().unwrap(),
+            "--no-save",
+            "q",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no such file"), "{err}");
 }

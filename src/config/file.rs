@@ -30,6 +30,7 @@ pub const ENDPOINT_KEYS: &[&str] = &[
     "special_tokens",
     "connect_timeout",
     "first_byte_timeout",
+    "tokenizer",
 ];
 
 /// One `[endpoints.NAME]` table: an OpenAI-compatible server under a name of the user's.
@@ -47,6 +48,9 @@ pub struct EndpointEntry {
     /// Seconds.
     pub connect_timeout: Option<u64>,
     pub first_byte_timeout: Option<u64>,
+    /// The model's tokenizer.json: a path (relative to the config directory) or a Hugging Face
+    /// repo id found in the local HF cache.
+    pub tokenizer: Option<String>,
     /// Where the table is, for errors.
     pub line: usize,
 }
@@ -267,6 +271,7 @@ fn endpoint(t: &super::doc::Table<'_>) -> Result<EndpointEntry, ConfigError> {
         special_tokens: t.bool("special_tokens")?,
         connect_timeout: seconds("connect_timeout")?,
         first_byte_timeout: seconds("first_byte_timeout")?,
+        tokenizer: t.str("tokenizer")?,
         line: t.line(),
     })
 }

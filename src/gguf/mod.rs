@@ -4,6 +4,7 @@
 //! This module knows nothing of llama.cpp, the router or terminals.
 
 mod format;
+mod hf_tokenizer;
 mod llama;
 mod random;
 mod reader;
@@ -13,6 +14,7 @@ mod writer;
 pub mod demo;
 
 pub use format::{GgufType, Value};
+pub use hf_tokenizer::tokenizer_json;
 pub use llama::{LlamaShape, LlamaVocabSpec, TokenKind, VocabToken};
 pub use random::{write_random_model, RandomModelSpec, WeightScales};
 pub use reader::{inspect, GgufInfo, ValidationError};

@@ -94,9 +94,10 @@ impl ScriptedModel {
         Self::new(pieces.iter().map(|p| ScriptItem::text(p)).collect())
     }
 
-    /// Writes the model file. Fails when the script cannot be expressed as a bigram chain: a
-    /// token used twice, an empty piece, or a piece that is exactly "\n" (the start token).
-    pub fn write(&self, path: &Path) -> io::Result<()> {
+    /// The vocabulary and the chain of token ids (the start token, the script, then the end
+    /// of turn or the loop back). Fails when the script cannot be expressed as a bigram chain:
+    /// a token used twice, an empty piece, or a piece that is exactly "\n" (the start token).
+    fn vocabulary(&self) -> io::Result<(LlamaVocabSpec, Vec<u32>)> {
         let bad = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
         let mut vocab = LlamaVocabSpec::base();
         vocab.chat_template = match self.template {
@@ -150,7 +151,24 @@ impl ScriptedModel {
             _ => vocab.eot,
         };
         chain.push(last);
+        Ok((vocab, chain))
+    }
 
+    /// Writes a Hugging Face `tokenizer.json` that tokenizes text as llama.cpp does with this
+    /// model's vocabulary (for endpoints counted with the `tokenizers` crate). Fails for a
+    /// script with a piece SentencePiece could build from its characters (see
+    /// [`super::tokenizer_json`]).
+    pub fn write_tokenizer(&self, path: &Path) -> io::Result<()> {
+        let (vocab, _) = self.vocabulary()?;
+        let json = super::tokenizer_json(&vocab)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        std::fs::write(path, json)
+    }
+
+    /// Writes the model file. Fails when the script cannot be expressed as a bigram chain: a
+    /// token used twice, an empty piece, or a piece that is exactly "\n" (the start token).
+    pub fn write(&self, path: &Path) -> io::Result<()> {
+        let (vocab, chain) = self.vocabulary()?;
         // Dimension 0 is shared by every token that is not part of the chain and leads to the
         // end of the turn; each chain token gets a dimension of its own.
         let contexts = chain.len() - 1;

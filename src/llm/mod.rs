@@ -107,6 +107,9 @@ pub struct Usage {
     /// The per-channel counts are estimates (a server without a tokenizer at hand), not exact.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub estimated: bool,
+    /// `prompt_tokens` is an estimate (the stream was closed before the server's usage came).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub prompt_estimated: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

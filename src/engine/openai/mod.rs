@@ -71,6 +71,8 @@ pub struct RemoteConfig {
     /// Send `skip_special_tokens: false` so that tags that are special tokens reach reflect;
     /// `None`: only to vLLM, which takes the field.
     pub keep_special_tokens: Option<bool>,
+    /// The model's `tokenizer.json`: exact per-channel token counts with the `tokenizers` crate.
+    pub tokenizer: Option<std::path::PathBuf>,
     /// The profile's tags (for the warning when none arrive).
     pub tags: TagSet,
     pub connect_timeout: Duration,
@@ -88,6 +90,7 @@ impl RemoteConfig {
             price: None,
             context: None,
             keep_special_tokens: None,
+            tokenizer: None,
             tags: TagSet::default(),
             connect_timeout: Duration::from_secs(10),
             first_byte_timeout: Duration::from_secs(300),
@@ -139,6 +142,15 @@ struct Server {
     /// llama-server: `/tokenize` counts tokens exactly.
     llama_server: bool,
     keep_special_tokens: bool,
+    tokenizer: Option<tokenizers::Tokenizer>,
+}
+
+impl Server {
+    /// Tokens in `text` by the configured tokenizer.json.
+    fn tokens(&self, text: &str) -> Option<u32> {
+        let t = self.tokenizer.as_ref()?;
+        t.encode(text, false).ok().map(|e| e.len() as u32)
+    }
 }
 
 pub(super) fn run(
@@ -306,6 +318,15 @@ async fn connect(
             }
         },
     };
+    let tokenizer = match &config.tokenizer {
+        None => None,
+        Some(path) => Some(tokenizers::Tokenizer::from_file(path).map_err(|e| {
+            Stop::Failed(client.error(
+                RemoteErrorKind::Request,
+                format!("{}: not a usable tokenizer.json: {e}", path.display()),
+            ))
+        })?),
+    };
     let listed_model = models.iter().find(|m| m.id == model);
     let owner = listed_model.map_or("", |m| m.owned_by.as_str());
     let llama_server = owner == "llamacpp";
@@ -322,6 +343,7 @@ async fn connect(
         context,
         llama_server,
         keep_special_tokens: config.keep_special_tokens.unwrap_or(owner == "vllm"),
+        tokenizer,
     })
 }
 
@@ -334,9 +356,12 @@ struct Job<'a> {
     events: &'a EventSender,
 }
 
-/// Tokens of text, for fitting the history: exact from llama-server, else a cautious
-/// estimate (three bytes a token).
+/// Tokens of text, for fitting the history: exact with a tokenizer.json or from llama-server,
+/// else a cautious estimate (three bytes a token).
 async fn count(job: &Job<'_>, text: &str, cancelled: &impl Fn() -> bool) -> u32 {
+    if let Some(n) = job.server.tokens(text) {
+        return n;
+    }
     if job.server.llama_server {
         if let Some(n) = job.client.count_tokens(text, cancelled).await {
             return n;
@@ -616,8 +641,18 @@ impl Job<'_> {
     ) -> Result<(Completion, bool), EngineError> {
         let usage = seen.usage.unwrap_or_default();
         // Tokens were counted per channel as they streamed, one per event: exact for
-        // llama-server, which sends each token as it is sampled; an estimate elsewhere.
+        // llama-server, which sends each token as it is sampled; an estimate elsewhere, unless
+        // the model's tokenizer.json counts each channel's text.
         gen.usage.estimated = !self.server.llama_server;
+        if self.server.tokenizer.is_some() {
+            let [t, r, o] = gen.kept_text().map(|text| self.server.tokens(text));
+            if let (Some(t), Some(r), Some(o)) = (t, r, o) {
+                gen.usage.thinking_tokens = t;
+                gen.usage.reflection_tokens = r;
+                gen.usage.output_tokens = o;
+                gen.usage.estimated = false;
+            }
+        }
         if let Some(n) = usage.completion_tokens {
             gen.usage.completion_tokens = n;
         }
@@ -638,7 +673,7 @@ impl Job<'_> {
                 let bytes: usize = messages.iter().map(|m| m.content.len() + 8).sum();
                 gen.usage.prompt_tokens = (bytes as u32).div_ceil(4);
                 gen.usage.prompt_tokens_evaluated = gen.usage.prompt_tokens;
-                gen.usage.estimated = true;
+                gen.usage.prompt_estimated = true;
             }
         }
         let cost = usage.cost.or_else(|| {
