@@ -2,8 +2,8 @@
 //! writer (nothing is downloaded):
 //!
 //!   cargo run --release --example gen_model -- random OUT.gguf [LAYERS EMBD VOCAB]
-//!   cargo run --release --example gen_model -- words OUT.gguf N [PAD_EMBD PAD_LAYERS]
-//!   cargo run --release --example gen_model -- loop OUT.gguf N
+//!   cargo run --release --example gen_model -- words OUT.gguf N [PAD_EMBD PAD_LAYERS CONTEXT]
+//!   cargo run --release --example gen_model -- loop OUT.gguf N [PAD_EMBD PAD_LAYERS CONTEXT]
 //!   cargo run --release --example gen_model -- demo OUT.gguf
 //!
 //! `random`: random f16 weights of a realistic shape (default 8 layers, 768 wide, 32k vocab).
@@ -60,6 +60,7 @@ fn run(args: &[String]) -> Result<(), String> {
                 layers: arg(args, 4, 1)?,
             };
             m.cycle = kind == "loop";
+            m.context_length = arg(args, 5, 4096)? as u32;
             m.write(&out).map_err(io)
         }
         "demo" => {

@@ -31,7 +31,10 @@ fn server_binary() -> Option<PathBuf> {
             )
         }
         None => {
-            eprintln!(
+            // Written past the test harness's capture, so that the skip is seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "note: skipped: set REFLECT_LLAMA_SERVER=\"$(bash scripts/llama-server.sh)\" to run the endpoint tests against llama-server"
             );
             None

@@ -658,3 +658,40 @@ fn a_tokenizer_json_makes_the_channel_counts_exact() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no such file"), "{err}");
 }
+
+#[test]
+fn timeouts_and_tls_failures_are_one_line() {
+    let server = FakeServer::start(|_, _| Reply::Stall(Duration::from_secs(30)));
+    let base = Sandbox::new();
+    let config = base.path().join("config").join("reflect");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[endpoints.slow]\nurl = \"{}\"\nfirst_byte_timeout = 1\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (code, _, err) = ask(&base, "slow", &[], &["--no-save", "q"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no answer within 1 s (first_byte_timeout)"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // https:// to a server that speaks plain HTTP: the TLS handshake fails.
+    let plain = FakeServer::start(|_, _| Reply::events(&[content("x")]));
+    let (code, _, err) = ask(
+        &base,
+        &format!("https://{}/v1", plain.addr),
+        &[],
+        &["--no-save", "q"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("TLS failed"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -41,6 +41,8 @@ pub enum Reply {
     Stream(Vec<(Duration, Vec<u8>)>),
     /// Accept, read the request, and close without a word.
     Hangup,
+    /// Accept, read the request, and say nothing for this long.
+    Stall(Duration),
 }
 
 impl Reply {
@@ -232,6 +234,7 @@ fn serve(
     };
     match reply {
         Reply::Hangup => {}
+        Reply::Stall(d) => std::thread::sleep(d),
         Reply::Body(status, headers, body) => {
             let mut head = format!(
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",

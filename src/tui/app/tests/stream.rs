@@ -125,6 +125,48 @@ fn an_engine_error_ends_the_turn_and_the_next_message_goes_out() {
 }
 
 #[test]
+fn a_server_error_fails_the_turn_in_a_banner_and_the_chat_goes_on() {
+    let server_error = |kind, message: &str| {
+        Msg::Engine(EngineEvent::Error(EngineError::Remote {
+            endpoint: "gpu-box:8000".into(),
+            kind,
+            message: message.into(),
+        }))
+    };
+    let mut a = loaded();
+    send(&mut a, "first");
+    send(&mut a, "second");
+    let fx = a.update(server_error(
+        crate::llm::RemoteErrorKind::Server,
+        "HTTP 500, the server failed",
+    ));
+    assert!(matches!(&a.turns()[0].state, TurnState::Failed(why) if why.contains("HTTP 500")));
+    let b = a.banner().expect("banner");
+    assert_eq!(b.level, Level::Error);
+    assert!(b.text.contains("gpu-box:8000: HTTP 500"), "{}", b.text);
+    assert_eq!(generate(&fx).map(|r| r.id), Some(2), "the queue goes on");
+    // A stream cut mid-answer keeps what came, marked interrupted.
+    a.update(text(2, Channel::Output, "Half"));
+    a.update(done(2, StopReason::StreamCut));
+    assert_eq!(a.turns()[1].state, TurnState::Interrupted);
+    assert_eq!(a.turns()[1].answer, "Half");
+    assert!(a
+        .banner()
+        .is_some_and(|b| b.text.contains("ended before the answer did")));
+    // Before the server answered at all, the same error is a failed start.
+    let mut starting = crate::tui::app::tests::app();
+    send(&mut starting, "queued");
+    starting.update(server_error(
+        crate::llm::RemoteErrorKind::Connect,
+        "connection refused",
+    ));
+    assert!(matches!(&starting.turns()[0].state, TurnState::Failed(_)));
+    assert!(starting
+        .banner()
+        .is_some_and(|b| b.text.contains("Cannot use the endpoint")));
+}
+
+#[test]
 fn a_gone_engine_fails_what_waits() {
     let mut a = loaded();
     send(&mut a, "one");
