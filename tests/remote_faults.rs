@@ -695,3 +695,49 @@ fn timeouts_and_tls_failures_are_one_line() {
     assert!(err.contains("TLS failed"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn a_conversation_that_outgrows_the_servers_context_leaves_out_old_turns() {
+    let answer = "word ".repeat(60);
+    let server = FakeServer::start(move |_, _| Reply::events(&[content(&answer), finish("stop")]));
+    let base = Sandbox::new();
+    let config = base.path().join("config").join("reflect");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[endpoints.small]\nurl = \"{}\"\ncontext = 200\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let turn = |args: &[&str]| {
+        let mut all = vec!["--profile", "plain"];
+        all.extend_from_slice(args);
+        let (code, _, err) = ask(&base, "small", &[], &all);
+        assert_eq!(code, 0, "{err}");
+        err
+    };
+    assert!(turn(&["first question"]).is_empty());
+    assert!(turn(&["--continue", "second question"]).is_empty());
+    let err = turn(&["--continue", "third question"]);
+    assert!(
+        err.contains("no longer fits the context (200 tokens): left out the 1 oldest turn"),
+        "{err}"
+    );
+    let sent: Vec<Vec<String>> = server
+        .chats()
+        .iter()
+        .map(|c| {
+            c.json()["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["content"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(sent[1].len(), 3, "turn 2 holds turn 1");
+    assert_eq!(sent[2].first().map(String::as_str), Some("second question"));
+    assert_eq!(sent[2].last().map(String::as_str), Some("third question"));
+}
