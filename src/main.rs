@@ -54,6 +54,7 @@ fn run() -> Result<i32, Failure> {
             "--resume opens the full-screen chat, which needs a terminal and no prompt; in scripts use --session ID (or --continue) with a question",
         ));
     }
+    refuse_ignored_combinations(&args)?;
     let ctx = Context::load(Environment::from_process())?;
     if let Some(code) = info_command(&args, &ctx)? {
         return Ok(code);
@@ -84,6 +85,23 @@ fn run() -> Result<i32, Failure> {
         follow_up,
     };
     pipe::run(&settings, &question, &opts)
+}
+
+/// Options that would otherwise be silently ignored together.
+fn refuse_ignored_combinations(args: &Args) -> Result<(), Failure> {
+    if args.export.is_some() && args.format == Format::Jsonl {
+        return Err(Failure::usage(
+            "--export writes Markdown or JSON: use --format json (or --to FILE.json), not jsonl",
+        ));
+    }
+    if let Some(name) = &args.save_profile {
+        if !args.prompt.is_empty() {
+            return Err(Failure::usage(format!(
+                "--save-profile {name} saves the settings and asks nothing: ask the question in a second command (reflect --profile {name} \"…\")"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The sessions directory, if there is one.
@@ -190,7 +208,7 @@ fn wants_chat(args: &Args) -> bool {
         && args.format == Format::Text
         && !(args.list_profiles || args.list_themes || args.show_profile.is_some())
         && !(args.show_theme.is_some() || args.save_profile.is_some())
-        && !(args.sessions || args.export.is_some() || args.continue_latest)
+        && !(args.sessions || args.export.is_some())
         && std::io::stdin().is_terminal()
         && std::io::stdout().is_terminal()
 }
@@ -204,10 +222,12 @@ fn chat(args: &Args) -> Result<i32, Failure> {
     let settings = ctx.settings_for_profile(args, profile, demo_model, |path| {
         gguf::inspect(path).ok().map(|info| info.sampling)
     })?;
+    // --continue and --session without a question open the chat on that session, as --resume.
     let resume = args
         .resume
         .clone()
-        .or_else(|| args.session.clone().map(Some));
+        .or_else(|| args.session.clone().map(Some))
+        .or_else(|| args.continue_latest.then_some(None));
     let session = match &resume {
         None => None,
         Some(spec) => {

@@ -47,6 +47,35 @@ fn show_thinking_writes_thinking_and_reflections_to_stderr() {
 }
 
 #[test]
+fn show_thinking_ends_each_reflection_before_the_thinking_goes_on() {
+    let m = model(vec![
+        s("<thinking>"),
+        t("First"),
+        s("<reflection>"),
+        t("Oops"),
+        s("</reflection>"),
+        // A token is used once in a scripted model: the second reflection's tags are text.
+        t("Second<reflection>Again</reflection>Third"),
+        s("</thinking>"),
+        s("<output>"),
+        t("Done."),
+        s("</output>"),
+    ]);
+    let (code, out, err) = run(&m, &["q", "--show-thinking"]);
+    assert_eq!((code, out.as_str()), (0, "Done.
+"), "{err}");
+    assert!(
+        err.contains("↺ reflection 1: Oops
+
+Second") && err.contains("↺ reflection 2: Again
+
+Third"),
+        "{err:?}"
+    );
+    assert!(!err.contains("OopsSecond"), "{err:?}");
+}
+
+#[test]
 fn tags_split_across_plain_text_pieces() {
     let m = model(vec![
         t("<thi"),
@@ -201,7 +230,12 @@ fn jsonl_streams_deltas_then_done() {
     let mut by_channel = std::collections::BTreeMap::<String, String>::new();
     for d in deltas {
         assert_eq!(d["type"], "delta");
-        assert_eq!(d.as_object().unwrap().len(), 3, "{d}");
+        if d["channel"] == "reflection" {
+            assert_eq!(d["reflection"], 1, "reflection deltas say which: {d}");
+            assert_eq!(d.as_object().unwrap().len(), 4, "{d}");
+        } else {
+            assert_eq!(d.as_object().unwrap().len(), 3, "{d}");
+        }
         by_channel
             .entry(d["channel"].as_str().unwrap().to_string())
             .or_default()
@@ -599,4 +633,30 @@ fn an_abort_mid_generation_is_one_clear_line_and_exit_1() {
     assert!(err.contains("reflect: llama.cpp aborted"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(!err.contains("gdb") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn options_that_would_be_ignored_together_are_refused_or_honoured() {
+    let m = model(reflection_script());
+    let (code, _, err) = run(&m, &["--export", "20990101", "--format", "jsonl"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--export writes Markdown or JSON"), "{err}");
+    let (code, _, err) = run(&m, &["--save-profile", "mine", "what is 2+2?"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--save-profile mine saves the settings and asks nothing"), "{err}");
+    assert!(
+        !m.dir.path().join("config/reflect/prompts/mine.toml").exists(),
+        "nothing saved"
+    );
+    let (code, out, err) = run(&m, &["--print-prompt", "--format", "json", "q"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert!(
+        v["prompt"]
+            .as_str()
+            .unwrap()
+            .contains("<|start_header_id|>user<|end_header_id|>\n\nq Think carefully."),
+        "{v}"
+    );
+    assert_eq!(v["model"], "reflect-scripted");
 }

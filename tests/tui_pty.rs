@@ -381,6 +381,24 @@ fn resume_shows_a_saved_session_and_adds_to_it() {
 }
 
 #[test]
+fn continue_without_a_question_opens_the_latest_session_like_session_id() {
+    let m = model(reflection_script());
+    let out = reflect(m.dir.path())
+        .arg("-m")
+        .arg(&m.path)
+        .args(["--format", "json", "earlier question"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut s = start(&m, &["--continue"]);
+    s.wait_text("Resumed session");
+    s.wait_text("earlier question");
+    s.send(b"\x04");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
 fn an_abort_inside_the_process_still_restores_the_terminal() {
     let m = model(reflection_script());
     let mut s = start(&m, &[]);

@@ -152,6 +152,14 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
             .map_err(engine_failure)?;
         while let Some(event) = events.blocking_recv() {
             if let EngineEvent::Prompt(p) = event {
+                // --format json / jsonl: the prompt as a JSON string, for programs.
+                let p = match opts.format {
+                    Format::Text => p,
+                    Format::Json | Format::Jsonl => format!(
+                        "{}\n",
+                        serde_json::json!({"prompt": p, "model": info.name})
+                    ),
+                };
                 let mut out = io::stdout().lock();
                 return match out.write_all(p.as_bytes()).and_then(|_| out.flush()) {
                     Err(e) if !broken_pipe(&e) => {
@@ -199,7 +207,10 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 turn.reflection_start(n);
                 check(out.reflection_start(n), &engine);
             }
-            EngineEvent::ReflectionEnd { n, .. } => turn.reflection_end(n),
+            EngineEvent::ReflectionEnd { n, .. } => {
+                turn.reflection_end(n);
+                check(out.reflection_end(n), &engine);
+            }
             EngineEvent::Warning(w) => say!("reflect: warning: {w}"),
             EngineEvent::Done(done) => break done,
             EngineEvent::Error(e) => return Err(engine_failure(e)),

@@ -62,6 +62,9 @@ struct Delta<'a> {
     kind: &'static str,
     channel: &'static str,
     text: &'a str,
+    /// Which reflection (from 1) a reflection delta belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reflection: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +84,8 @@ pub struct Output {
     stderr_tty: bool,
     wrote_output: bool,
     wrote_thinking: bool,
+    /// The reflection being written, if one is.
+    reflection: Option<usize>,
 }
 
 impl Output {
@@ -92,6 +97,7 @@ impl Output {
             stderr_tty: io::stderr().is_terminal() && !raw,
             wrote_output: false,
             wrote_thinking: false,
+            reflection: None,
         }
     }
 
@@ -119,6 +125,7 @@ impl Output {
                     kind: "delta",
                     channel: channel.as_str(),
                     text,
+                    reflection: self.reflection.filter(|_| channel == Channel::Reflection),
                 })?;
                 let mut out = io::stdout().lock();
                 writeln!(out, "{line}")?;
@@ -129,10 +136,20 @@ impl Output {
     }
 
     pub fn reflection_start(&mut self, n: usize) -> io::Result<()> {
+        self.reflection = Some(n);
         if self.format == Format::Text && self.show_thinking {
             let sep = if self.wrote_thinking { "\n\n" } else { "" };
             self.wrote_thinking = true;
             self.thinking(&format!("{sep}↺ reflection {n}: "))?;
+        }
+        Ok(())
+    }
+
+    /// A reflection ended: what follows starts a paragraph of its own, as in the chat.
+    pub fn reflection_end(&mut self, _n: usize) -> io::Result<()> {
+        self.reflection = None;
+        if self.format == Format::Text && self.show_thinking {
+            self.thinking("\n\n")?;
         }
         Ok(())
     }

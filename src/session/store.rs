@@ -229,9 +229,12 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Session, SessionError> {
             )))
         }
     }
-    let mut session: Session = serde_json::from_value(value).map_err(|e| {
+    // Parsed from the text again (not from `value`) so that a wrong type has its position.
+    let mut session: Session = serde_json::from_str(text).map_err(|e| {
         invalid(format!(
-            "not a valid session: {}; fix or delete it",
+            "not a valid session (line {}, column {}: {}); fix or delete it",
+            e.line(),
+            e.column(),
             strip_position(&e.to_string())
         ))
     })?;

@@ -155,7 +155,12 @@ fn a_broken_file_is_named_and_the_others_still_list_and_open() {
         (
             "bad-field",
             r#"{"version": 1, "id": "x", "created": "", "updated": "", "model": "m", "profile": "p", "turns": [{"prompt": 3}]}"#,
-            "invalid type",
+            "line 1, column 108: invalid type: integer `3`",
+        ),
+        (
+            "wrong-type",
+            "{\n  \"version\": 1,\n  \"id\": \"x\",\n  \"created\": \"\",\n  \"updated\": 20261126,\n  \"model\": \"m\",\n  \"profile\": \"p\",\n  \"turns\": []\n}",
+            "line 5, column 21: invalid type: integer `20261126`, expected a string",
         ),
         (
             "bad-state",

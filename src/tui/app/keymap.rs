@@ -9,9 +9,9 @@
 //! | PgUp / PgDn                      | scroll the focused pane (the conversation from the input) |
 //! | Up / Down, Home / End (on a pane)| scroll a line, to the top, to the end (End follows again) |
 //! | mouse wheel / click              | scroll the pane under the pointer / focus it, select turn |
-//! | Esc, Ctrl+C (while generating)   | cancel; the partial answer is kept, marked interrupted    |
+//! | Esc, Ctrl+C, Ctrl+D (generating) | cancel; the partial answer is kept, marked interrupted    |
 //! | Ctrl+C (idle)                    | clear the input; quit when it is empty                    |
-//! | Ctrl+D (input empty)             | quit (cancelling any generation)                          |
+//! | Ctrl+D (idle, input empty)       | quit                                                      |
 //! | Alt+Up / Alt+Down                | select an earlier / later turn                            |
 //! | Esc (idle)                       | back to the live turn, dismiss the banner, focus the input|
 //! | Ctrl+T                           | toggle "Think carefully."                                 |
@@ -126,7 +126,7 @@ pub const HELP: &[(&str, &str)] = &[
         "Mouse wheel / click",
         "scroll the pane under it / focus, select turn",
     ),
-    ("Esc, Ctrl+C", "cancel the answer (keeps what was written)"),
+    ("Esc, Ctrl+C, Ctrl+D", "cancel the answer (keeps what was written)"),
     (
         "Ctrl+C, Ctrl+D",
         "idle, input empty: quit (Ctrl+C clears a full input)",
@@ -175,7 +175,11 @@ pub fn action(key: KeyEvent, cx: &KeyContext) -> Action {
             }
         }
         KeyCode::Char('d') if ctrl => {
-            if cx.input_empty {
+            // While answering, Ctrl+D stops the answer (kept, marked interrupted) as Ctrl+C
+            // does; it quits only when idle, as the help says.
+            if cx.input_empty && cx.busy {
+                Action::Cancel
+            } else if cx.input_empty {
                 Action::Quit
             } else if on_input {
                 Action::Edit(key)
@@ -326,7 +330,7 @@ mod tests {
             (key(Char('c'), CTRL), typing, Action::ClearInput),
             (key(Char('c'), CTRL), idle(), Action::Quit),
             (key(Char('d'), CTRL), idle(), Action::Quit),
-            (key(Char('d'), CTRL), busy, Action::Quit),
+            (key(Char('d'), CTRL), busy, Action::Cancel),
             (
                 key(Char('d'), CTRL),
                 typing,

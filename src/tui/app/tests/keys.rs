@@ -77,11 +77,17 @@ fn ctrl_c_clears_then_quits_and_ctrl_d_quits_on_empty_input() {
 }
 
 #[test]
-fn quitting_while_generating_cancels_first() {
+fn ctrl_d_while_generating_stops_the_answer_and_quits_only_once_idle() {
     let mut a = mid_stream();
     let fx = a.update(ctrl('d'));
     assert_eq!(cancels(&fx), [1]);
-    assert!(quits(&fx));
+    assert!(!quits(&fx), "the turn ends first, with its stop reason and usage");
+    a.update(done(1, StopReason::Cancelled));
+    let t = &a.turns()[0];
+    assert_eq!(t.state, crate::conversation::TurnState::Interrupted);
+    assert_eq!(t.stop_reason, Some(StopReason::Cancelled));
+    assert!(t.usage.is_some());
+    assert!(quits(&a.update(ctrl('d'))));
 }
 
 #[test]
