@@ -219,6 +219,10 @@ pub fn action(key: KeyEvent, cx: &KeyContext) -> Action {
         KeyCode::Enter if on_input => Action::Send,
         KeyCode::Enter => Action::FocusInput,
         KeyCode::Char('?') if cx.input_empty && plain(&key) => Action::ShowHelp,
+        // End follows the answer again from the message box too: always with Ctrl, and
+        // without when there is no text whose cursor it would move.
+        KeyCode::End if ctrl || (on_input && cx.input_empty && plain(&key)) => Action::Follow,
+        KeyCode::Home if ctrl => Action::ScrollTop,
         _ if on_input => input_key(key, cx),
         _ => pane_key(key),
     }
@@ -320,6 +324,9 @@ mod tests {
             (key(Home, NONE), on_output, Action::ScrollTop),
             (key(End, NONE), on_output, Action::Follow),
             (key(End, NONE), typing, Action::Edit(key(End, NONE))),
+            (key(End, NONE), idle(), Action::Follow),
+            (key(End, CTRL), typing, Action::Follow),
+            (key(Home, CTRL), typing, Action::ScrollTop),
             (key(PageUp, NONE), idle(), Action::ScrollPages(-1)),
             (key(PageDown, NONE), on_output, Action::ScrollPages(1)),
             (key(Tab, NONE), idle(), Action::FocusNext),

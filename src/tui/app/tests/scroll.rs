@@ -63,6 +63,26 @@ fn panes_follow_until_scrolled_up_and_end_resumes() {
 }
 
 #[test]
+fn end_from_the_message_box_follows_again() {
+    let mut a = long_conversation(3);
+    assert_eq!(a.ui().focus, Focus::Input);
+    a.update(key(KeyCode::PageUp));
+    assert!(!a.ui().scroll(Pane::Output).follow);
+    // An empty message box: End follows.
+    a.update(key(KeyCode::End));
+    assert!(a.ui().scroll(Pane::Output).follow, "End on an empty input");
+    // With text, End moves the cursor; Ctrl+End follows.
+    a.update(key(KeyCode::PageUp));
+    type_text(&mut a, "draft");
+    a.update(key(KeyCode::Home));
+    a.update(key(KeyCode::End));
+    assert!(!a.ui().scroll(Pane::Output).follow, "End moved the cursor");
+    a.update(Msg::Key(KeyEvent::new(KeyCode::End, KeyModifiers::CONTROL)));
+    assert!(a.ui().scroll(Pane::Output).follow, "Ctrl+End");
+    assert_eq!(a.input_text(), "draft");
+}
+
+#[test]
 fn alt_up_selects_an_earlier_turn_for_the_side_panes() {
     let mut a = long_conversation(3);
     assert_eq!(a.shown_turn(), Some(2));
