@@ -120,13 +120,11 @@ impl Input {
         self.recall = None;
     }
 
-    /// Inserts pasted text as typed text: line endings normalised, tabs as spaces, and control
-    /// characters shown, not kept.
+    /// Inserts pasted text as typed text: line endings normalised, and control characters
+    /// shown, not kept. Tabs stay tabs (Makefiles, TSV and Go code reach the model as they
+    /// were); the editor draws them as spaces to the next tab stop.
     pub fn paste(&mut self, text: &str) {
-        let text = text
-            .replace("\r\n", "\n")
-            .replace('\r', "\n")
-            .replace('\t', "    ");
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
         let text = crate::term_safe::neutralise(&text);
         self.area.insert_str(text.as_ref());
         self.recall = None;
@@ -214,7 +212,7 @@ mod tests {
     fn paste_normalises_line_ends_and_neutralises_controls() {
         let mut i = Input::new();
         i.paste("a\r\nb\tc\u{1b}[2J");
-        assert_eq!(i.text(), "a\nb    c\u{241b}[2J");
+        assert_eq!(i.text(), "a\nb\tc\u{241b}[2J", "the tab is kept");
         assert_eq!(i.line_count(), 2);
         i.newline();
         assert_eq!(i.line_count(), 3);

@@ -277,3 +277,19 @@ fn a_streamed_turn_renders_as_if_it_came_at_once() {
     let whole_screen = super::wrap_memo::without(|| screen(&render(&whole, 100, 30)));
     assert_eq!(screen(&render(&streamed, 100, 30)), whole_screen);
 }
+
+#[test]
+fn a_pasted_tab_is_drawn_as_spaces_and_sent_as_a_tab() {
+    let mut a = loaded();
+    a.update(Msg::Paste("col1\tcol2".into()));
+    assert_eq!(a.input_text(), "col1\tcol2");
+    let t = render(&a, 80, 20);
+    let shown = screen(&t);
+    assert!(!shown.contains('\t'), "no raw tab in a cell");
+    let line = shown
+        .lines()
+        .find(|l| l.contains("col1"))
+        .expect("the input shows the text");
+    let gap = &line[line.find("col1").unwrap() + 4..line.find("col2").unwrap()];
+    assert!(!gap.is_empty() && gap.chars().all(|c| c == ' '), "{line:?}");
+}
