@@ -219,9 +219,19 @@ fn chat(args: &Args) -> Result<i32, Failure> {
     let (ctx, config_error) = Context::load_or_defaults(Environment::from_process());
     let (profile, profile_error) = ctx.profile_or_default(args);
     let (theme, theme_error) = ctx.theme_or_default(args);
-    let settings = ctx.settings_for_profile(args, profile, demo_model, |path| {
-        gguf::inspect(path).ok().map(|info| info.sampling)
-    })?;
+    let settings = ctx
+        .settings_for_profile(args, profile, demo_model, |path| {
+            gguf::inspect(path).ok().map(|info| info.sampling)
+        })
+        .map_err(|f| match &config_error {
+            // config.toml was set aside, so its model (or endpoint) is missing too: its own
+            // mistake is what the user must fix first.
+            Some(e) => Failure::usage(format!(
+                "{e} (the chat cannot start without it: {})",
+                f.message
+            )),
+            None => f,
+        })?;
     // --continue and --session without a question open the chat on that session, as --resume.
     let resume = args
         .resume

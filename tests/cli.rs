@@ -62,14 +62,24 @@ fn show_thinking_ends_each_reflection_before_the_thinking_goes_on() {
         s("</output>"),
     ]);
     let (code, out, err) = run(&m, &["q", "--show-thinking"]);
-    assert_eq!((code, out.as_str()), (0, "Done.
-"), "{err}");
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0, "Done.
+"
+        ),
+        "{err}"
+    );
     assert!(
-        err.contains("↺ reflection 1: Oops
+        err.contains(
+            "↺ reflection 1: Oops
 
-Second") && err.contains("↺ reflection 2: Again
+Second"
+        ) && err.contains(
+            "↺ reflection 2: Again
 
-Third"),
+Third"
+        ),
         "{err:?}"
     );
     assert!(!err.contains("OopsSecond"), "{err:?}");
@@ -643,9 +653,15 @@ fn options_that_would_be_ignored_together_are_refused_or_honoured() {
     assert!(err.contains("--export writes Markdown or JSON"), "{err}");
     let (code, _, err) = run(&m, &["--save-profile", "mine", "what is 2+2?"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--save-profile mine saves the settings and asks nothing"), "{err}");
     assert!(
-        !m.dir.path().join("config/reflect/prompts/mine.toml").exists(),
+        err.contains("--save-profile mine saves the settings and asks nothing"),
+        "{err}"
+    );
+    assert!(
+        !m.dir
+            .path()
+            .join("config/reflect/prompts/mine.toml")
+            .exists(),
         "nothing saved"
     );
     let (code, out, err) = run(&m, &["--print-prompt", "--format", "json", "q"]);

@@ -25,6 +25,13 @@ const COLS: u16 = 110;
 const ROWS: u16 = 34;
 
 fn start(m: &Model, extra: &[&str]) -> Session {
+    let mut args = vec!["-m", m.path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    start_args(m, &args)
+}
+
+/// `reflect ARGS` (no `-m` added) in a pseudo-terminal, sealed into the model's sandbox.
+fn start_args(m: &Model, args: &[&str]) -> Session {
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: ROWS,
@@ -34,9 +41,7 @@ fn start(m: &Model, extra: &[&str]) -> Session {
         })
         .expect("open a pseudo-terminal");
     let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("reflect"));
-    cmd.arg("-m");
-    cmd.arg(&m.path);
-    cmd.args(extra);
+    cmd.args(args);
     seal(&mut cmd, m.dir.path());
     cmd.env("TERM", "xterm-256color");
     let child = pair.slave.spawn_command(cmd).expect("spawn reflect");
@@ -378,6 +383,26 @@ fn resume_shows_a_saved_session_and_adds_to_it() {
         .map(|t| t["prompt"].as_str().unwrap())
         .collect();
     assert_eq!(prompts, ["first question", "second question"]);
+}
+
+#[test]
+fn a_config_mistake_is_shown_not_hidden_behind_no_model_given() {
+    let m = model(reflection_script());
+    let config = m.dir.path().join("config").join("reflect");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!("model = \"{}\"\nprofle = \"plain\"\n", m.path.display()),
+    )
+    .unwrap();
+    let mut s = start_args(&m, &[]);
+    let code = s.wait_exit();
+    let screen = s.contents();
+    assert_eq!(code, 2, "{screen}");
+    assert!(
+        screen.contains("unknown key 'profle'") && screen.contains("did you mean 'profile'"),
+        "{screen}"
+    );
 }
 
 #[test]

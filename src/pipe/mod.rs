@@ -155,10 +155,9 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 // --format json / jsonl: the prompt as a JSON string, for programs.
                 let p = match opts.format {
                     Format::Text => p,
-                    Format::Json | Format::Jsonl => format!(
-                        "{}\n",
-                        serde_json::json!({"prompt": p, "model": info.name})
-                    ),
+                    Format::Json | Format::Jsonl => {
+                        format!("{}\n", serde_json::json!({"prompt": p, "model": info.name}))
+                    }
                 };
                 let mut out = io::stdout().lock();
                 return match out.write_all(p.as_bytes()).and_then(|_| out.flush()) {

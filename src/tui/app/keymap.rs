@@ -126,7 +126,10 @@ pub const HELP: &[(&str, &str)] = &[
         "Mouse wheel / click",
         "scroll the pane under it / focus, select turn",
     ),
-    ("Esc, Ctrl+C, Ctrl+D", "cancel the answer (keeps what was written)"),
+    (
+        "Esc, Ctrl+C, Ctrl+D",
+        "cancel the answer (keeps what was written)",
+    ),
     (
         "Ctrl+C, Ctrl+D",
         "idle, input empty: quit (Ctrl+C clears a full input)",

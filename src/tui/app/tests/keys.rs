@@ -81,7 +81,10 @@ fn ctrl_d_while_generating_stops_the_answer_and_quits_only_once_idle() {
     let mut a = mid_stream();
     let fx = a.update(ctrl('d'));
     assert_eq!(cancels(&fx), [1]);
-    assert!(!quits(&fx), "the turn ends first, with its stop reason and usage");
+    assert!(
+        !quits(&fx),
+        "the turn ends first, with its stop reason and usage"
+    );
     a.update(done(1, StopReason::Cancelled));
     let t = &a.turns()[0];
     assert_eq!(t.state, crate::conversation::TurnState::Interrupted);
