@@ -21,7 +21,7 @@ pub enum Format {
 ///
 /// Prints only the answer (the <output> section) on stdout; the model's thinking and
 /// reflections with --show-thinking on stderr.
-#[derive(Debug, Parser)]
+#[derive(Clone, Debug, Parser)]
 #[command(name = "reflect", version, about, long_about = None, after_help = EXIT_CODES)]
 #[command(group(ArgGroup::new("info").multiple(false)))]
 pub struct Args {

@@ -217,6 +217,44 @@ fn wants_chat(args: &Args) -> bool {
 /// chat (which falls back to defaults) instead of stopping it; a missing model still stops.
 fn chat(args: &Args) -> Result<i32, Failure> {
     let (ctx, config_error) = Context::load_or_defaults(Environment::from_process());
+    // --continue and --session without a question open the chat on that session, as --resume.
+    let resume = args
+        .resume
+        .clone()
+        .or_else(|| args.session.clone().map(Some))
+        .or_else(|| args.continue_latest.then_some(None));
+    let session = match &resume {
+        None => None,
+        Some(spec) => {
+            let store = store_or_fail(&ctx)?;
+            Some(store.open(spec.as_deref()).map_err(session_failure)?)
+        }
+    };
+    // A resumed session runs on its own model unless -m (or --endpoint) names another.
+    let mut args = args.clone();
+    let mut note = None;
+    if let Some(s) = &session {
+        let named = args.model.is_some() || args.endpoint.is_some() || args.demo;
+        match (&s.model_path, &s.endpoint) {
+            (Some(path), _) if !named => args.model = Some(path.clone()),
+            (None, Some(endpoint)) if !named => {
+                args.endpoint = Some(endpoint.clone());
+                args.model = Some(s.model.clone().into());
+            }
+            (Some(path), _) if args.model.as_ref().is_some_and(|m| m != path) => {
+                note = Some(format!(
+                    "this session was answered by {}; it goes on with {}",
+                    path.display(),
+                    args.model
+                        .as_ref()
+                        .map(|m| m.display().to_string())
+                        .unwrap_or_default()
+                ));
+            }
+            _ => {}
+        }
+    }
+    let args = &args;
     let (profile, profile_error) = ctx.profile_or_default(args);
     let (theme, theme_error) = ctx.theme_or_default(args);
     let settings = ctx
@@ -232,19 +270,6 @@ fn chat(args: &Args) -> Result<i32, Failure> {
             )),
             None => f,
         })?;
-    // --continue and --session without a question open the chat on that session, as --resume.
-    let resume = args
-        .resume
-        .clone()
-        .or_else(|| args.session.clone().map(Some))
-        .or_else(|| args.continue_latest.then_some(None));
-    let session = match &resume {
-        None => None,
-        Some(spec) => {
-            let store = store_or_fail(&ctx)?;
-            Some(store.open(spec.as_deref()).map_err(session_failure)?)
-        }
-    };
     let mut session = session.unwrap_or_else(|| {
         Session::new(
             "",
@@ -272,6 +297,7 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         reflect::tui::SessionInit {
             store: save,
             session,
+            note,
         },
     )
 }

@@ -4,6 +4,11 @@
 mod common;
 
 use common::*;
+
+/// A control token (`common::s`, which a local variable of these tests shadows).
+fn s_(text: &str) -> reflect::gguf::ScriptItem {
+    reflect::gguf::ScriptItem::special(text)
+}
 use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -383,6 +388,45 @@ fn resume_shows_a_saved_session_and_adds_to_it() {
         .map(|t| t["prompt"].as_str().unwrap())
         .collect();
     assert_eq!(prompts, ["first question", "second question"]);
+}
+
+#[test]
+fn resume_uses_the_sessions_model_and_leaves_an_untouched_session_as_it_was() {
+    let m = model(reflection_script());
+    let out = reflect(m.dir.path())
+        .arg("-m")
+        .arg(&m.path)
+        .args(["--format", "json", "first question"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["session"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = sessions_dir(m.dir.path()).join(format!("{id}.json"));
+    let before = std::fs::read(&file).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    // No -m: the session's own model.
+    let mut s = start_args(&m, &["--resume"]);
+    s.wait_text("Resumed session");
+    s.wait_text("reflect-scripted");
+    s.send(b"\x04");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "opened and left: unchanged"
+    );
+
+    // -m naming another file: said so.
+    let other = model(vec![s_("<output>"), t("Other."), s_("</output>")]);
+    let mut s = start_args(&m, &["--resume", "-m", other.path.to_str().unwrap()]);
+    let screen = s.wait_text("this session was answered by");
+    assert!(screen.contains("Resumed session"), "{screen}");
+    s.send(b"\x04");
+    assert_eq!(s.wait_exit(), 0);
 }
 
 #[test]

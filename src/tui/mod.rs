@@ -20,6 +20,8 @@ pub struct SessionInit {
     pub store: Option<Store>,
     /// A new session, or the one resumed (whose turns the chat shows first).
     pub session: Session,
+    /// Said with "Resumed session …" (e.g. that it goes on with another model).
+    pub note: Option<String>,
 }
 
 /// Opens the chat and runs it until the user quits. The model starts loading before the first
@@ -46,9 +48,13 @@ pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Fa
         app.resume(
             session.session.live_turns(),
             format!(
-                "Resumed session {} ({n} {})",
+                "Resumed session {} ({n} {}){}",
                 session.session.id,
-                if n == 1 { "turn" } else { "turns" }
+                if n == 1 { "turn" } else { "turns" },
+                session
+                    .note
+                    .as_deref()
+                    .map_or(String::new(), |n| format!("; {n}"))
             ),
         );
     }

@@ -4,7 +4,7 @@
 
 use super::msg::Msg;
 use crate::conversation::Turn;
-use crate::session::{Session, Store};
+use crate::session::{SavedTurn, Session, Store};
 use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
 
@@ -62,15 +62,18 @@ impl Saver {
         }
     }
 
-    /// Queues a save of the finished turns (nothing while there are none).
+    /// Queues a save of the finished turns (nothing while there are none, and nothing when no
+    /// turn changed: a session opened and left alone keeps its file, model and time as they
+    /// were, so it does not become the latest).
     pub fn save(&mut self, turns: &[Turn], model: Option<&str>) {
+        let saved: Vec<SavedTurn> = turns.iter().filter_map(SavedTurn::from_turn).collect();
+        if saved.is_empty() || saved == self.session.turns {
+            return;
+        }
         if let Some(m) = model {
             self.session.model = m.to_string();
         }
         self.session.set_turns(turns);
-        if self.session.turns.is_empty() {
-            return;
-        }
         if let Some(tx) = &self.tx {
             let _ = tx.send(self.session.clone());
         }
