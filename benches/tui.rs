@@ -66,6 +66,7 @@ fn conversation(turns: u64) -> App {
             threads: None,
             batch_size: None,
             tags: p.tags.clone(),
+            vocab_only: false,
         }
         .into(),
         sampling: SamplingSettings::default(),

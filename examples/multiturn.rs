@@ -315,6 +315,7 @@ fn run(args: Args) -> Result<(), String> {
         threads: args.threads,
         batch_size: args.batch,
         tags: tags.clone(),
+        vocab_only: false,
     });
     let info = wait_loaded(&mut events)?;
     let local = info.local.clone().ok_or("not a local model")?;
@@ -356,6 +357,7 @@ fn run(args: Args) -> Result<(), String> {
 
     let router = RouterConfig {
         tags: tags.clone(),
+        vocab_only: false,
         stop_after_output: true,
         ..RouterConfig::default()
     };

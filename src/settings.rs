@@ -359,6 +359,7 @@ impl Context {
             threads,
             batch_size: args.batch_size,
             tags: profile.tags.clone(),
+            vocab_only: args.print_prompt,
         });
         Ok(RunSettings::new(engine, sampling, profile))
     }

@@ -676,3 +676,56 @@ fn options_that_would_be_ignored_together_are_refused_or_honoured() {
     );
     assert_eq!(v["model"], "reflect-scripted");
 }
+
+/// Runs `reflect ARGS` in `base` and returns (exit code, stdout, peak resident memory in KiB).
+#[cfg(unix)]
+fn run_measured(base: &std::path::Path, args: &[&str]) -> (i32, String, i64) {
+    use std::io::Read;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, base);
+    let mut child = cmd
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let mut status = 0;
+    // SAFETY: waiting for our own child, with plain out-parameters.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    (libc::WEXITSTATUS(status), out, usage.ru_maxrss)
+}
+
+#[cfg(unix)]
+#[test]
+fn print_prompt_reads_the_vocabulary_not_the_weights() {
+    let dir = Sandbox::new();
+    let path = dir.path().join("big.gguf");
+    // ~100 MB of f16 weights.
+    let spec = reflect::gguf::RandomModelSpec {
+        n_embd: 1024,
+        n_layer: 4,
+        n_ff: 2048,
+        n_head: 16,
+        n_vocab: 4000,
+        ..reflect::gguf::RandomModelSpec::default()
+    };
+    reflect::gguf::write_random_model(&path, &spec).unwrap();
+    let model = path.to_str().unwrap();
+    let (code, prompt, vocab_only) = run_measured(dir.path(), &["-m", model, "--print-prompt", "q"]);
+    assert_eq!(code, 0);
+    assert!(prompt.contains("<|start_header_id|>user<|end_header_id|>\n\nq Think carefully."), "{prompt}");
+    let (code, _, full) = run_measured(
+        dir.path(),
+        &["-m", model, "--max-tokens", "1", "--no-save", "--profile", "plain", "q"],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        full - vocab_only > 60 * 1024,
+        "--print-prompt peaked at {vocab_only} KiB, a generation at {full} KiB"
+    );
+}

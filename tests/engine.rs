@@ -21,6 +21,7 @@ fn config(m: &Model) -> LlamaConfig {
         threads: Some(2),
         batch_size: Some(64),
         tags: TagSet::default(),
+        vocab_only: false,
     }
 }
 

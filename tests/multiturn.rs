@@ -25,6 +25,7 @@ fn start(m: &Model) -> (Engine, UnboundedReceiver<EngineEvent>) {
         threads: Some(2),
         batch_size: Some(64),
         tags: TagSet::default(),
+        vocab_only: false,
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

@@ -55,6 +55,7 @@ fn start(m: &Model) -> (Engine, Events) {
         threads: Some(2),
         batch_size: Some(16),
         tags: TagSet::default(),
+        vocab_only: false,
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

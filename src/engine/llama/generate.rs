@@ -48,6 +48,34 @@ impl Template {
     }
 }
 
+impl Template {
+    /// The prompt for `messages`, the assistant's turn open.
+    fn render(&self, model: &LlamaModel, messages: &[ChatMessage]) -> String {
+        match self {
+            Template::Model(t) => model
+                .apply_chat_template(t, &to_llama(messages), true)
+                .unwrap_or_else(|_| render_llama3(messages)),
+            Template::Llama3Fallback => render_llama3(messages),
+        }
+    }
+
+    /// The prompt as the model sees it, with the begin-of-text token the tokenizer adds: needs
+    /// the vocabulary only.
+    pub(super) fn render_with_bos(&self, model: &LlamaModel, messages: &[ChatMessage]) -> String {
+        let vocab = model.vocab();
+        let mut out = String::new();
+        if vocab.should_add_bos() {
+            out.push_str(&String::from_utf8_lossy(&vocab.token_to_piece(
+                vocab.bos(),
+                true,
+                None,
+            )));
+        }
+        out.push_str(&self.render(model, messages));
+        out
+    }
+}
+
 fn to_llama(messages: &[ChatMessage]) -> Vec<LlamaChatMessage> {
     messages
         .iter()
@@ -120,13 +148,7 @@ impl<'m> Loaded<'m> {
     }
 
     fn render(&self, messages: &[ChatMessage]) -> String {
-        match &self.template {
-            Template::Model(t) => self
-                .model
-                .apply_chat_template(t, &to_llama(messages), true)
-                .unwrap_or_else(|_| render_llama3(messages)),
-            Template::Llama3Fallback => render_llama3(messages),
-        }
+        self.template.render(self.model, messages)
     }
 
     /// Tokenizes a rendered prompt. Where it starts with the text of the last prompt and
@@ -159,17 +181,7 @@ impl<'m> Loaded<'m> {
 
     /// The prompt as the model sees it, with the begin-of-text token the tokenizer adds.
     pub(super) fn render_with_bos(&self, messages: &[ChatMessage]) -> String {
-        let vocab = self.model.vocab();
-        let mut out = String::new();
-        if vocab.should_add_bos() {
-            out.push_str(&String::from_utf8_lossy(&vocab.token_to_piece(
-                vocab.bos(),
-                true,
-                None,
-            )));
-        }
-        out.push_str(&self.render(messages));
-        out
+        self.template.render_with_bos(self.model, messages)
     }
 
     /// Tags that are single special tokens in this vocabulary, by token id.

@@ -67,4 +67,7 @@ pub struct LlamaConfig {
     pub batch_size: Option<u32>,
     /// Tags whose single special tokens are recognised by id.
     pub tags: TagSet,
+    /// Load the vocabulary and template only (`--print-prompt`): no weights are read, and the
+    /// engine renders prompts but cannot generate.
+    pub vocab_only: bool,
 }

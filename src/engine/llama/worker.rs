@@ -73,6 +73,7 @@ pub(crate) fn run(
         GpuLayers::Count(n) => n,
     };
     let params = LlamaModelParams::default()
+        .with_vocab_only(config.vocab_only)
         .with_n_gpu_layers(gpu_layers)
         .with_progress_callback(move |p| {
             if p >= 1.0 || p - last >= 0.01 {
@@ -96,6 +97,9 @@ pub(crate) fn run(
         }
     };
 
+    if config.vocab_only {
+        return serve_prompts(&model, &info, &config, started, commands, &events);
+    }
     let n_ctx_train = model.n_ctx_train();
     let n_ctx = config
         .ctx_size
@@ -133,13 +137,7 @@ pub(crate) fn run(
     let layers = model.n_layer();
     let mut loaded = Loaded::new(&model, ctx, template, load_ms);
     let model_info = ModelInfo {
-        name: info.name.clone().unwrap_or_else(|| {
-            config
-                .model_path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        }),
+        name: model_name(&info, &config),
         backend: gpu_backend().unwrap_or("CPU").to_string(),
         context_size: loaded.n_ctx(),
         local: Some(LocalModel {
@@ -190,6 +188,54 @@ pub(crate) fn run(
             }
         }
     }
+}
+
+/// A model loaded for its vocabulary only: renders prompts, refuses to generate.
+fn serve_prompts(
+    model: &LlamaModel,
+    info: &gguf::GgufInfo,
+    config: &LlamaConfig,
+    started: Instant,
+    commands: mpsc::Receiver<Command>,
+    events: &EventSender,
+) {
+    let (template, warning) = Template::detect(model);
+    if let Some(w) = warning {
+        let _ = events.send(EngineEvent::Warning(w));
+    }
+    let _ = events.send(EngineEvent::Loaded(Box::new(ModelInfo {
+        name: model_name(info, config),
+        backend: "vocabulary only".into(),
+        context_size: 0,
+        tag_tokens: Vec::new(),
+        load_ms: started.elapsed().as_millis() as u64,
+        local: None,
+    })));
+    for command in commands.iter() {
+        match command {
+            Command::Shutdown => break,
+            Command::RenderPrompt(messages) => {
+                let _ = events.send(EngineEvent::Prompt(template.render_with_bos(model, &messages)));
+            }
+            Command::StateFile(_) => {}
+            Command::Generate(_) => {
+                let _ = events.send(EngineEvent::Error(EngineError::Unsupported(
+                    "the model was loaded for its vocabulary only (--print-prompt)".into(),
+                )));
+            }
+        }
+    }
+}
+
+/// The model's name: its `general.name`, else the file's stem.
+fn model_name(info: &gguf::GgufInfo, config: &LlamaConfig) -> String {
+    info.name.clone().unwrap_or_else(|| {
+        config
+            .model_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    })
 }
 
 /// A one-message conversation used to check that the model's template renders.

@@ -31,6 +31,7 @@ pub(crate) fn settings() -> RunSettings {
             threads: None,
             batch_size: None,
             tags: p.tags.clone(),
+            vocab_only: false,
         }
         .into(),
         sampling: SamplingSettings::default(),
