@@ -691,7 +691,12 @@ fn run_measured(base: &std::path::Path, args: &[&str]) -> (i32, String, i64) {
         .spawn()
         .unwrap();
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     let mut status = 0;
     // SAFETY: waiting for our own child, with plain out-parameters.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -716,12 +721,25 @@ fn print_prompt_reads_the_vocabulary_not_the_weights() {
     };
     reflect::gguf::write_random_model(&path, &spec).unwrap();
     let model = path.to_str().unwrap();
-    let (code, prompt, vocab_only) = run_measured(dir.path(), &["-m", model, "--print-prompt", "q"]);
+    let (code, prompt, vocab_only) =
+        run_measured(dir.path(), &["-m", model, "--print-prompt", "q"]);
     assert_eq!(code, 0);
-    assert!(prompt.contains("<|start_header_id|>user<|end_header_id|>\n\nq Think carefully."), "{prompt}");
+    assert!(
+        prompt.contains("<|start_header_id|>user<|end_header_id|>\n\nq Think carefully."),
+        "{prompt}"
+    );
     let (code, _, full) = run_measured(
         dir.path(),
-        &["-m", model, "--max-tokens", "1", "--no-save", "--profile", "plain", "q"],
+        &[
+            "-m",
+            model,
+            "--max-tokens",
+            "1",
+            "--no-save",
+            "--profile",
+            "plain",
+            "q",
+        ],
     );
     assert_eq!(code, 0);
     assert!(

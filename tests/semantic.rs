@@ -45,15 +45,17 @@ fn semantic(metadata: Vec<(String, Value)>) -> Model {
 
 type Events = UnboundedReceiver<EngineEvent>;
 
-/// An engine on `m` that decodes prompts in batches of 16 (so several batches per prompt, unlike
-/// the reference, which decodes each prompt in one).
+/// An engine on `m` that decodes prompts one token at a time. Every comparison here is between
+/// two computations of the same tokens: decoding each token alone makes them the same float
+/// operations whatever was cached before (batches of different sizes sum in other orders, and
+/// a near-tie between two tokens could then flip a greedy choice).
 fn start(m: &Model) -> (Engine, Events) {
     let (engine, mut events) = Engine::start(LlamaConfig {
         model_path: m.path.clone(),
         gpu_layers: GpuLayers::Count(0),
         ctx_size: Some(1024),
         threads: Some(2),
-        batch_size: Some(16),
+        batch_size: Some(1),
         tags: TagSet::default(),
         vocab_only: false,
     });
@@ -146,9 +148,9 @@ impl Reference {
         Reference { model }
     }
 
-    /// Decodes `prompt` (rendered text, begin-of-text included) in one batch; then calls
-    /// `step(logits)` for the next token, which returns the token to decode next (or `None` to
-    /// stop).
+    /// Decodes `prompt` (rendered text, begin-of-text included) a token at a time, as the
+    /// engine under test does; then calls `step(logits)` for the next token, which returns the
+    /// token to decode next (or `None` to stop).
     fn run(&self, prompt: &str, mut step: impl FnMut(&[f32]) -> Option<LlamaToken>) -> usize {
         let backend = llama_backend().expect("llama.cpp backend");
         let params = LlamaContextParams::default()
@@ -158,15 +160,14 @@ impl Reference {
             .with_n_threads_batch(2);
         let mut ctx = self.model.new_context(backend, params).expect("context");
         let tokens = self.model.vocab().tokenize(prompt.as_bytes(), false, true);
-        let mut batch = LlamaBatch::new(1024, 1);
+        let mut batch = LlamaBatch::new(1, 1);
         for (i, t) in tokens.iter().enumerate() {
-            batch
-                .add(*t, i as i32, &[0], i + 1 == tokens.len())
-                .unwrap();
+            batch.clear();
+            batch.add(*t, i as i32, &[0], true).unwrap();
+            ctx.decode(&mut batch).expect("decode the prompt");
         }
-        ctx.decode(&mut batch).expect("decode the prompt");
         let mut pos = tokens.len();
-        let mut last = batch.n_tokens() - 1;
+        let mut last = 0;
         while let Some(next) = step(ctx.get_logits_ith(last)) {
             batch.clear();
             batch.add(next, pos as i32, &[0], true).unwrap();
@@ -388,6 +389,8 @@ fn ask(m: &Model, base: &std::path::Path, args: &[&str]) -> serde_json::Value {
             "0",
             "--max-tokens",
             "24",
+            "--batch-size",
+            "1",
         ])
         .args(args)
         .output()
@@ -489,7 +492,15 @@ fn answer(m: &Model, args: &[&str]) -> String {
     let out = reflect(m.dir.path())
         .arg("-m")
         .arg(&m.path)
-        .args(["--format", "json", "--profile", "plain", "--no-save"])
+        .args([
+            "--format",
+            "json",
+            "--profile",
+            "plain",
+            "--no-save",
+            "--batch-size",
+            "1",
+        ])
         .args(args)
         .output()
         .expect("run reflect");

@@ -215,7 +215,9 @@ fn serve_prompts(
         match command {
             Command::Shutdown => break,
             Command::RenderPrompt(messages) => {
-                let _ = events.send(EngineEvent::Prompt(template.render_with_bos(model, &messages)));
+                let _ = events.send(EngineEvent::Prompt(
+                    template.render_with_bos(model, &messages),
+                ));
             }
             Command::StateFile(_) => {}
             Command::Generate(_) => {
