@@ -108,17 +108,7 @@ impl Client {
             why = format!("{why}: {s}");
             source = s.source();
         }
-        let hint = if e.is_timeout() {
-            "the server took too long to answer"
-        } else if why.contains("dns error") || why.contains("failed to lookup") {
-            "unknown host: check the endpoint URL"
-        } else if why.contains("certificate") || why.contains("tls") || why.contains("TLS") {
-            "TLS failed: check the URL's scheme (http or https) and the server's certificate"
-        } else if why.contains("Connection refused") {
-            "connection refused: is the server running on that host and port?"
-        } else {
-            "cannot reach the server"
-        };
+        let hint = transport_hint(&why, e.is_timeout());
         self.error(
             RemoteErrorKind::Connect,
             super::redact(&format!("{hint} ({url}: {why})")),
@@ -365,6 +355,22 @@ impl Client {
     }
 }
 
+/// What a transport failure means for the user, from its whole error chain: a timeout (the
+/// connect timeout included), an unknown host, TLS, a refused connection.
+fn transport_hint(why: &str, timeout: bool) -> &'static str {
+    if timeout || why.contains("timed out") {
+        "the server took too long to answer (connect_timeout)"
+    } else if why.contains("dns error") || why.contains("failed to lookup") {
+        "unknown host: check the endpoint URL"
+    } else if why.contains("certificate") || why.contains("tls") || why.contains("TLS") {
+        "TLS failed: check the URL's scheme (http or https) and the server's certificate"
+    } else if why.contains("Connection refused") {
+        "connection refused: is the server running on that host and port?"
+    } else {
+        "cannot reach the server"
+    }
+}
+
 fn json_post(http: &reqwest::Client, url: &str, body: &Value) -> reqwest::RequestBuilder {
     http.post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -376,4 +382,43 @@ pub enum Refusal {
     /// The server refused these optional fields (and said this).
     Fields(Vec<String>, String),
     Stop(Stop),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transport_hint;
+
+    /// Error chains as reqwest and hyper word them. Unknown hosts and connect timeouts cannot be
+    /// produced in the test suite without traffic off this machine; refused connections and TLS
+    /// failures are produced for real in tests/remote_faults.rs.
+    #[test]
+    fn transport_failures_are_named() {
+        let table = [
+            (
+                "error sending request for url (http://nosuch.example/v1/models): client error (Connect): dns error: failed to lookup address information: Name or service not known",
+                false,
+                "unknown host",
+            ),
+            (
+                "error sending request for url (http://10.1.2.3:8000/v1/models): client error (Connect): operation timed out",
+                false,
+                "took too long",
+            ),
+            ("error sending request", true, "took too long"),
+            (
+                "client error (Connect): tcp connect error: Connection refused (os error 111)",
+                false,
+                "connection refused",
+            ),
+            (
+                "client error (Connect): invalid peer certificate: UnknownIssuer",
+                false,
+                "TLS failed",
+            ),
+            ("something else", false, "cannot reach the server"),
+        ];
+        for (why, timeout, want) in table {
+            assert!(transport_hint(why, timeout).contains(want), "{why}");
+        }
+    }
 }
