@@ -357,7 +357,6 @@ fn run(args: Args) -> Result<(), String> {
 
     let router = RouterConfig {
         tags: tags.clone(),
-        vocab_only: false,
         stop_after_output: true,
         ..RouterConfig::default()
     };

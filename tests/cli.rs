@@ -678,7 +678,9 @@ fn options_that_would_be_ignored_together_are_refused_or_honoured() {
 }
 
 /// Runs `reflect ARGS` in `base` and returns (exit code, stdout, peak resident memory in KiB).
+/// The child is reaped with `wait4`, which also reports its resource use.
 #[cfg(unix)]
+#[allow(clippy::zombie_processes)]
 fn run_measured(base: &std::path::Path, args: &[&str]) -> (i32, String, i64) {
     use std::io::Read;
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
