@@ -741,3 +741,69 @@ fn a_conversation_that_outgrows_the_servers_context_leaves_out_old_turns() {
     assert_eq!(sent[2].first().map(String::as_str), Some("second question"));
     assert_eq!(sent[2].last().map(String::as_str), Some("third question"));
 }
+
+#[test]
+fn a_bad_retry_after_a_stalled_stream_and_a_url_without_v1() {
+    // Retry-After that is not a number of seconds: the default back-off, no panic.
+    let server = FakeServer::start(|_, n| match n {
+        0 => Reply::Body(429, vec![("Retry-After", "nan".into())], "{}".into()),
+        _ => Reply::events(&[content("Fine."), finish("stop")]),
+    });
+    let base = Sandbox::new();
+    let (code, out, err) = ask(
+        &base,
+        &server.url(),
+        &[],
+        &["--profile", "plain", "--no-save", "q"],
+    );
+    assert_eq!((code, out.as_str()), (0, "Fine.\n"), "{err}");
+
+    // A stream that stalls after its first words: closed after first_byte_timeout, kept.
+    let stall = FakeServer::start(|_, _| {
+        Reply::Stream(vec![
+            (
+                Duration::ZERO,
+                format!("data: {}\n\n", content("Half")).into_bytes(),
+            ),
+            (
+                Duration::from_secs(20),
+                format!("data: {}\n\n", content(" more")).into_bytes(),
+            ),
+        ])
+    });
+    let config = base.path().join("config").join("reflect");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[endpoints.stall]\nurl = \"{}\"\nfirst_byte_timeout = 1\n",
+            stall.url()
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (code, out, err) = ask(
+        &base,
+        "stall",
+        &[],
+        &["--profile", "plain", "--format", "json", "q"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(err.contains("no data for 1 s"), "{err}");
+    let v = json_of(&out, &err);
+    assert_eq!(
+        (v["output"].as_str(), v["stop_reason"].as_str()),
+        (Some("Half"), Some("stream_cut"))
+    );
+
+    // The base without /v1: the model list is a 404, and that is the URL's fault.
+    let (code, _, err) = ask(
+        &base,
+        &format!("http://{}", server.addr),
+        &[],
+        &["--no-save", "q"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("usually ends in /v1"), "{err}");
+}

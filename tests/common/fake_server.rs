@@ -227,7 +227,7 @@ fn serve(
     let reply = if req.path.ends_with("/chat/completions") {
         let n = chats.fetch_add(1, Ordering::SeqCst);
         handler(&req, n)
-    } else if req.path.ends_with("/models") {
+    } else if req.path == "/v1/models" {
         models(&ids.iter().map(String::as_str).collect::<Vec<_>>())
     } else {
         Reply::json(404, serde_json::json!({"error": {"message": "not found"}}))

@@ -67,6 +67,8 @@ impl Client {
         let label = config.label();
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
+            // A half-open connection mid-stream is noticed, not waited on forever.
+            .tcp_keepalive(Duration::from_secs(30))
             .user_agent(concat!("reflect/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| EngineError::Remote {
@@ -151,11 +153,21 @@ impl Client {
         })
     }
 
-    /// The models the server lists (`GET /models`).
+    /// The models the server lists (`GET /models`). A 404 here is a wrong URL, not a model.
     pub async fn models(&self, cancelled: &impl Fn() -> bool) -> Result<Vec<ListedModel>, Stop> {
-        let v = self
-            .get(&format!("{}/models", self.base), cancelled)
-            .await?;
+        let url = format!("{}/models", self.base);
+        let v = self.get(&url, cancelled).await.map_err(|e| match e {
+            Stop::Failed(EngineError::Remote {
+                kind: RemoteErrorKind::Model,
+                ..
+            }) => Stop::Failed(self.error(
+                RemoteErrorKind::Request,
+                super::redact(&format!(
+                    "{url} answered 404: check the endpoint URL (an OpenAI-compatible base usually ends in /v1)"
+                )),
+            )),
+            other => other,
+        })?;
         Ok(models_of(&v))
     }
 
@@ -308,6 +320,7 @@ impl Client {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite())
                 .map(|s| Duration::from_secs_f64(s.clamp(0.0, 3600.0)));
             let bytes = match cancellable(resp.bytes(), cancelled).await {
                 None => return Err(Refusal::Stop(Stop::Cancelled)),

@@ -231,6 +231,7 @@ pub(super) fn run(
                     config: &config,
                     req: &req,
                     events: &events,
+                    gone: Box::new(|| cancel.load(Ordering::SeqCst) == u64::MAX),
                 };
                 let event = match runtime.block_on(job.run(&cancelled, &mut refused)) {
                     Ok((done, tagless)) => {
@@ -247,6 +248,8 @@ pub(super) fn run(
             }
         }
     }
+    // A DNS lookup still running (reqwest resolves on blocking threads) is not waited for.
+    runtime.shutdown_background();
 }
 
 /// Why a reply that should have had tags had none, and how to fix it.
@@ -354,6 +357,8 @@ struct Job<'a> {
     config: &'a RemoteConfig,
     req: &'a GenerateRequest,
     events: &'a EventSender,
+    /// The engine was dropped: stop whatever is waiting.
+    gone: Box<dyn Fn() -> bool + 'a>,
 }
 
 /// Tokens of text, for fitting the history: exact with a tokenizer.json or from llama-server,
@@ -399,6 +404,9 @@ impl Job<'_> {
         let overhead = |m: &[ChatMessage]| 8 * m.len() as u32;
         let mut dropped = 0;
         loop {
+            if cancelled() {
+                return messages;
+            }
             let need = count(self, &size(&messages), cancelled).await + overhead(&messages);
             if need.saturating_add(room) <= n_ctx || !drop_oldest_turn(&mut messages) {
                 break;
@@ -468,9 +476,20 @@ impl Job<'_> {
         let mut seen = Seen::default();
         let thinking = self.req.router.tags.thinking.first().cloned();
         let stop = loop {
-            let next = match cancellable(response.chunk(), cancelled).await {
+            // The first chunk may take as long as the first byte; then the same again at most
+            // between two chunks (a stalled server, a connection gone half-open).
+            let wait = tokio::time::timeout(self.config.first_byte_timeout, response.chunk());
+            let next = match cancellable(wait, cancelled).await {
                 None => break StopReason::Cancelled,
-                Some(n) => n,
+                Some(Err(_)) => {
+                    let _ = self.events.send(EngineEvent::Warning(format!(
+                        "{}: no data for {} s (first_byte_timeout); the stream was closed",
+                        self.client.label,
+                        self.config.first_byte_timeout.as_secs()
+                    )));
+                    break self.cut(&seen);
+                }
+                Some(Ok(n)) => n,
             };
             let ended = matches!(next, Ok(None));
             let events = match next {
@@ -483,8 +502,9 @@ impl Job<'_> {
                 }
                 Err(e) => {
                     let _ = self.events.send(EngineEvent::Warning(format!(
-                        "{}: the stream broke off: {e}",
-                        self.client.label
+                        "{}: the stream broke off: {}",
+                        self.client.label,
+                        redact(&e.to_string())
                     )));
                     break self.cut(&seen);
                 }
@@ -610,16 +630,23 @@ impl Job<'_> {
             let c = strip_end_of_turn(c);
             if !c.is_empty() {
                 seen.first_text.get_or_insert_with(Instant::now);
-                gen.text(&c);
-                raw.push_str(&c);
+                gen.text(c);
+                raw.push_str(c);
                 gen.count(1);
             }
         }
         if chunk.finish.is_some() {
             seen.finish = chunk.finish;
         }
-        if chunk.usage.is_some() {
-            seen.usage = chunk.usage;
+        if let Some(u) = chunk.usage {
+            // A later, partial usage object completes an earlier one; it does not erase it.
+            let old = seen.usage.unwrap_or_default();
+            seen.usage = Some(ServerUsage {
+                prompt_tokens: u.prompt_tokens.or(old.prompt_tokens),
+                completion_tokens: u.completion_tokens.or(old.completion_tokens),
+                cached_tokens: u.cached_tokens.or(old.cached_tokens),
+                cost: u.cost.or(old.cost),
+            });
         }
         if gen.answer_done() {
             return Ok(Some(StopReason::OutputClosed));
@@ -664,7 +691,12 @@ impl Job<'_> {
             }
             // The stream was closed before its usage came (after </output>, or cancelled).
             None if self.server.llama_server => {
-                if let Some(p) = self.client.prompt_tokens(messages, &|| false).await {
+                // Bounded, and abandoned when the engine is dropped (the user quit).
+                let counted = tokio::time::timeout(
+                    Duration::from_secs(5),
+                    self.client.prompt_tokens(messages, &self.gone),
+                );
+                if let Ok(Some(p)) = counted.await {
                     gen.usage.prompt_tokens = p;
                     gen.usage.prompt_tokens_evaluated = p;
                 }

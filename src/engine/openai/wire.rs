@@ -234,16 +234,14 @@ const END_OF_TURN: &[&str] = &[
     "</s>",
 ];
 
-/// Removes end-of-turn control text from a content delta.
-pub fn strip_end_of_turn(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains('<') {
-        return std::borrow::Cow::Borrowed(text);
+/// Removes end-of-turn control text from the end of a content delta (where a server that
+/// keeps special tokens puts it); the same text inside an answer (an HTML `</s>`) stays.
+pub fn strip_end_of_turn(text: &str) -> &str {
+    let mut text = text;
+    while let Some(t) = END_OF_TURN.iter().find(|t| text.ends_with(**t)) {
+        text = &text[..text.len() - t.len()];
     }
-    let mut out = text.to_string();
-    for t in END_OF_TURN {
-        out = out.replace(t, "");
-    }
-    std::borrow::Cow::Owned(out)
+    text
 }
 
 /// Which of `OPTIONAL_FIELDS` an error message names (a server refusing a field it does not
@@ -405,7 +403,9 @@ mod tests {
     #[test]
     fn end_of_turn_text_is_removed_and_refused_fields_are_named() {
         assert_eq!(strip_end_of_turn("done.<|eot_id|>"), "done.");
+        assert_eq!(strip_end_of_turn("<|eot_id|>"), "");
         assert_eq!(strip_end_of_turn("a <b> c"), "a <b> c");
+        assert_eq!(strip_end_of_turn("<s>old</s> new"), "<s>old</s> new");
         let r = req();
         let b = chat_body("m", &r.messages, &r, true, &[]);
         assert_eq!(
