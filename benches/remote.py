@@ -8,13 +8,13 @@ The server (llama.cpp's own, 127.0.0.1 only) serves a looping scripted model wri
 examples/gen_model.rs, so that it streams as fast as llama.cpp can sample (thousands of tokens
 a second: the client's own cost is what shows). Alternating the two clients run by run, it
 reports medians of:
-  1. tokens/s as received: content events over the time from the first to the last, for
-     reflect (`--format jsonl`, timed in this script as the deltas arrive) and for a bare
-     http.client loop that reads the same SSE stream (what `curl -N` does);
+  1. tokens/s as received: tokens over the time from the first to the last arrival, for
+     reflect (`--format jsonl`, its deltas timed here as they arrive) and for `curl -N` on the
+     same request (its SSE lines timed here the same way);
   2. time to first token: from sending the request to the first content event (reflect's own
-     `timings.first_token_ms`, which starts before its request is built, against the bare
-     client's); reflect's process start and model listing come before that and are reported
-     apart;
+     `timings.first_token_ms`, which starts before its request is built, against curl's from
+     its start, process start included); reflect's from its process start (model listing
+     included) is reported apart;
   3. memory over a 10,000-token stream: reflect's resident set at 1,000 and at 10,000 tokens.
 """
 import argparse, http.client, json, os, socket, statistics, subprocess, sys, tempfile, time
@@ -50,21 +50,22 @@ def start_server(model, port, ctx):
 
 
 def bare(port, n):
-    """A minimal streaming client: POST, read SSE lines, time the content events."""
+    """The minimal streaming client, `curl -N`, its output read here line by line exactly as
+    reflect's is: content events over the time from the first to the last."""
     body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "go"}], "stream": True,
                        "max_tokens": n, "temperature": 0.7, "top_p": 0.95})
-    c = http.client.HTTPConnection("127.0.0.1", port)
     t0 = time.perf_counter()
-    c.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
-    r = c.getresponse()
+    p = subprocess.Popen(["curl", "-sN", f"http://127.0.0.1:{port}/v1/chat/completions",
+                          "-H", "Content-Type: application/json", "-d", body], stdout=subprocess.PIPE)
     first = last = None
     events = 0
-    for line in r:
+    for line in p.stdout:
         if line.startswith(b"data: {") and b'"content":"' in line:
             now = time.perf_counter()
             first = first or now
             last = now
             events += 1
+    p.wait()
     return events, (events - 1) / (last - first), (first - t0) * 1000
 
 
@@ -81,6 +82,7 @@ def rss_kib(pid):
 
 def with_reflect(port, n, env, samples_at=()):
     cmd = [REFLECT, "--endpoint", f"http://127.0.0.1:{port}/v1", "--profile", "plain", "--no-save",
+           "--temperature", "0.7", "--top-p", "0.95",
            "--format", "jsonl", "--max-tokens", str(n), "go"]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
@@ -100,7 +102,9 @@ def with_reflect(port, n, env, samples_at=()):
         else:
             done = v
     p.wait()
-    return deltas, (deltas - 1) / (last - first), done["timings"]["first_token_ms"], (first - t0) * 1000, rss
+    # Tokens, not deltas: the router may split one token's text into two deltas.
+    tokens = done["usage"]["completion_tokens"]
+    return tokens, (tokens - 1) / (last - first), done["timings"]["first_token_ms"], (first - t0) * 1000, rss
 
 
 def main():
@@ -131,11 +135,12 @@ def main():
         r_ttft = med([r[2] for r in rows["reflect"]])
         r_start = med([r[3] for r in rows["reflect"]])
         print(f"binary: {REFLECT}")
-        print(f"events per run: bare {rows['bare'][0][0]}, reflect {rows['reflect'][0][0]}")
-        print(f"tokens/s as received (median of {args.runs}): bare {b_tps:.0f}, reflect {r_tps:.0f}, "
+        print(f"tokens per run: curl {rows['bare'][0][0]}, reflect {rows['reflect'][0][0]}")
+        print(f"tokens/s as received (median of {args.runs}): curl -N {b_tps:.0f}, reflect {r_tps:.0f}, "
               f"ratio {r_tps / b_tps:.3f}")
-        print(f"time to first token from the request: bare {b_ttft:.1f} ms, reflect {r_ttft:.1f} ms "
-              f"(+{r_ttft - b_ttft:.1f} ms); from reflect's process start {r_start:.1f} ms")
+        print(f"time to first token from each process's start: curl -N {b_ttft:.1f} ms, reflect "
+              f"{r_start:.1f} ms ({r_start - b_ttft:+.1f} ms, reflect's model listing included); "
+              f"reflect from its request: {r_ttft:.1f} ms")
         _, _, _, _, rss = with_reflect(port, 10000, env, samples_at=(1000, 10000))
         print(f"reflect RSS over a 10,000-token stream: {rss.get(1000, 0) / 1024:.1f} MiB at 1,000 tokens, "
               f"{rss.get(10000, 0) / 1024:.1f} MiB at 10,000")
