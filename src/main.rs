@@ -316,7 +316,7 @@ fn info_command(args: &Args, ctx: &Context) -> Result<Option<i32>, Failure> {
         return listing(&rows, |t| &t.description, &active).map(Some);
     }
     if let Some(spec) = &args.show_profile {
-        let p = ctx.named_profile(spec)?;
+        let p = ctx.named_profile(spec, "--show-profile")?;
         let header = format!(
             "Profile '{}', fully resolved (inheritance applied). Sampling values left unset\n\
              fall through to the model's GGUF defaults, then reflect's. Fields: prompts/README.md.",
@@ -327,7 +327,7 @@ fn info_command(args: &Args, ctx: &Context) -> Result<Option<i32>, Failure> {
     }
     if let Some(spec) = &args.show_theme {
         let (theme, why) = match spec {
-            Some(spec) => (ctx.named_theme(spec)?, String::new()),
+            Some(spec) => (ctx.named_theme(spec, "--show-theme")?, String::new()),
             None => {
                 let choice = ctx.theme_choice(args);
                 let why = if choice.is_default() && ctx.env.no_color() {

@@ -253,22 +253,23 @@ impl Context {
         })
     }
 
-    /// A profile by name or path, as `--show-profile` shows it (no flags applied).
-    pub fn named_profile(&self, spec: &str) -> Result<Profile, ConfigError> {
+    /// A profile by name or path (no flags applied); errors name `by`, the flag or command
+    /// that asked (`--show-profile`, `/profile`).
+    pub fn named_profile(&self, spec: &str, by: &'static str) -> Result<Profile, ConfigError> {
         let choice = Choice {
             spec: spec.to_string(),
             base: None,
-            by: Chooser::Flag("--show-profile"),
+            by: Chooser::Flag(by),
         };
         self.load_choice(&choice, &self.profiles, profile::load_spec)
     }
 
-    /// A theme by name or path.
-    pub fn named_theme(&self, spec: &str) -> Result<Theme, ConfigError> {
+    /// A theme by name or path; errors name `by` (`--show-theme`, `/theme`).
+    pub fn named_theme(&self, spec: &str, by: &'static str) -> Result<Theme, ConfigError> {
         let choice = Choice {
             spec: spec.to_string(),
             base: None,
-            by: Chooser::Flag("--show-theme"),
+            by: Chooser::Flag(by),
         };
         self.load_choice(&choice, &self.themes, theme::load_spec)
     }

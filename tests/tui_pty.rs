@@ -430,6 +430,24 @@ fn resume_uses_the_sessions_model_and_leaves_an_untouched_session_as_it_was() {
 }
 
 #[test]
+fn slash_profile_alone_lists_the_profiles_and_a_bad_one_names_the_command() {
+    let m = model(reflection_script());
+    let mut s = start(&m, &[]);
+    s.wait_text("reflect-scripted");
+    s.send(b"/profile\r");
+    let screen = s.wait_text("Profiles:");
+    assert!(
+        screen.contains("reflection") && screen.contains("plain"),
+        "{screen}"
+    );
+    s.send(b"/profile nosuch\r");
+    let screen = s.wait_text("/profile nosuch");
+    assert!(!screen.contains("--show-profile"), "{screen}");
+    s.send(b"\x04");
+    assert_eq!(s.wait_exit(), 0);
+}
+
+#[test]
 fn a_config_mistake_is_shown_not_hidden_behind_no_model_given() {
     let m = model(reflection_script());
     let config = m.dir.path().join("config").join("reflect");

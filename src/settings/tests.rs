@@ -364,3 +364,20 @@ fn the_tui_falls_back_to_defaults_and_keeps_the_error() {
     assert_eq!(c.config, ConfigFile::default());
     assert_eq!(c.profile(&args(&[])).unwrap().name, "reflection");
 }
+
+#[test]
+fn a_named_profile_or_theme_error_names_who_asked() {
+    let ctx = Context::load(Environment::new(None, [])).unwrap();
+    let e = ctx
+        .named_profile("nosuch", "/profile")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("/profile nosuch: "), "{e}");
+    let e = ctx.named_theme("nosuch", "/theme").unwrap_err().to_string();
+    assert!(e.starts_with("/theme nosuch: "), "{e}");
+    let e = ctx
+        .named_profile("nosuch", "--show-profile")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("--show-profile nosuch: "), "{e}");
+}

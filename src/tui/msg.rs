@@ -40,6 +40,9 @@ pub enum Effect {
     LoadProfile(String),
     /// Look up a theme by name or path; answered by `Msg::ThemeLoaded`.
     LoadTheme(String),
+    /// List the profiles / themes there are, as a notice.
+    ListProfiles,
+    ListThemes,
     /// Save a profile in the user's profile directory; answered by `Msg::Notice`.
     SaveProfile(Profile),
     /// A turn finished: save the session.

@@ -56,6 +56,20 @@ fn spawn_signals(tx: Sender<Msg>, received: Arc<AtomicI32>) {
     }
 }
 
+/// The notice that lists profiles or themes.
+fn listing(what: &str, usage: &str, names: Result<Vec<String>, crate::config::ConfigError>) -> Msg {
+    match names {
+        Ok(names) => Msg::Notice {
+            text: format!("{what}: {} ({usage} applies one)", names.join(", ")),
+            error: false,
+        },
+        Err(e) => Msg::Notice {
+            text: e.to_string(),
+            error: true,
+        },
+    }
+}
+
 /// What the effect runner needs besides the app.
 pub struct Io<'a> {
     pub engine: &'a Engine,
@@ -177,13 +191,33 @@ fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> i
         }
         Effect::LoadProfile(name) => {
             reply(Msg::ProfileLoaded(
-                io.ctx.named_profile(&name).map_err(|e| e.to_string()),
+                io.ctx
+                    .named_profile(&name, "/profile")
+                    .map_err(|e| e.to_string()),
             ));
         }
         Effect::LoadTheme(name) => {
             reply(Msg::ThemeLoaded(
-                io.ctx.named_theme(&name).map_err(|e| e.to_string()),
+                io.ctx
+                    .named_theme(&name, "/theme")
+                    .map_err(|e| e.to_string()),
             ));
+        }
+        Effect::ListProfiles => {
+            let names = io.ctx.list_profiles().map(|rows| {
+                rows.into_iter()
+                    .map(|(l, _)| l.entry.name)
+                    .collect::<Vec<_>>()
+            });
+            reply(listing("Profiles", "/profile NAME", names));
+        }
+        Effect::ListThemes => {
+            let names = io.ctx.list_themes().map(|rows| {
+                rows.into_iter()
+                    .map(|(l, _)| l.entry.name)
+                    .collect::<Vec<_>>()
+            });
+            reply(listing("Themes", "/theme NAME", names));
         }
         Effect::SaveProfile(profile) => {
             let notice = match io.ctx.profile_dir() {

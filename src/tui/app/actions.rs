@@ -114,7 +114,10 @@ impl App {
                 self.run_slash(c)
             }
             Line::Error(e) => {
-                self.notify(Level::Error, e);
+                // As after a command that fails later: the box is cleared, and Up brings the
+                // command back to fix it.
+                self.input.take();
+                self.notify(Level::Error, format!("{e} (Up brings the command back)"));
                 Vec::new()
             }
         }

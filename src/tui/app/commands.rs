@@ -27,6 +27,10 @@ pub enum Setting {
 pub enum Slash {
     Profile(String),
     Theme(String),
+    /// `/profile` alone: list the profiles.
+    ListProfiles,
+    /// `/theme` alone: list the themes.
+    ListThemes,
     /// `None`: toggle.
     Think(Option<bool>),
     Set(Setting),
@@ -125,8 +129,10 @@ fn command(name: &str, arg: &str) -> Result<Slash, String> {
         }
     };
     match name {
-        "profile" => need(arg, "/profile NAME").map(Slash::Profile),
-        "theme" => need(arg, "/theme NAME").map(Slash::Theme),
+        "profile" if arg.is_empty() => Ok(Slash::ListProfiles),
+        "theme" if arg.is_empty() => Ok(Slash::ListThemes),
+        "profile" => Ok(Slash::Profile(arg.to_string())),
+        "theme" => Ok(Slash::Theme(arg.to_string())),
         "think" => match arg {
             "" => Ok(Slash::Think(None)),
             "on" | "yes" | "true" => Ok(Slash::Think(Some(true))),
@@ -224,6 +230,8 @@ mod tests {
     fn commands() {
         let table = [
             ("/profile think", Slash::Profile("think".into())),
+            ("/profile", Slash::ListProfiles),
+            ("/theme ", Slash::ListThemes),
             ("  /theme  light ", Slash::Theme("light".into())),
             ("/think", Slash::Think(None)),
             ("/think on", Slash::Think(Some(true))),

@@ -15,6 +15,8 @@ impl App {
         match command {
             Slash::Profile(name) => return vec![Effect::LoadProfile(name)],
             Slash::Theme(name) => return vec![Effect::LoadTheme(name)],
+            Slash::ListProfiles => return vec![Effect::ListProfiles],
+            Slash::ListThemes => return vec![Effect::ListThemes],
             Slash::Think(on) => {
                 let on = on.unwrap_or(!self.settings.think_carefully);
                 self.settings.think_carefully = on;

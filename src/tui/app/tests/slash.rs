@@ -36,6 +36,20 @@ fn profile_asks_the_runtime_then_applies_the_answer() {
 }
 
 #[test]
+fn profile_and_theme_alone_list_what_there_is() {
+    let mut a = loaded();
+    assert!(matches!(
+        send(&mut a, "/profile").as_slice(),
+        [Effect::ListProfiles]
+    ));
+    assert!(matches!(
+        send(&mut a, "/theme").as_slice(),
+        [Effect::ListThemes]
+    ));
+    assert_eq!(a.input_text(), "");
+}
+
+#[test]
 fn theme_swaps_the_theme() {
     let mut a = loaded();
     let fx = send(&mut a, "/theme light");
@@ -83,7 +97,7 @@ fn think_set_and_system_change_the_next_request() {
 }
 
 #[test]
-fn bad_values_and_unknown_commands_show_a_message_and_keep_the_text() {
+fn bad_values_and_unknown_commands_show_a_message_and_up_brings_the_command_back() {
     let mut a = loaded();
     let before = a.settings().sampling.clone();
     for (line, why) in [
@@ -96,7 +110,11 @@ fn bad_values_and_unknown_commands_show_a_message_and_keep_the_text() {
         let fx = send(&mut a, line);
         assert!(fx.is_empty(), "{line}");
         assert!(error_shown(&a, why), "{line}: {:?}", a.banner());
-        assert_eq!(a.input_text(), line, "kept to fix");
+        // As after a command that fails later (/profile nosuch): the box is empty, so the
+        // next text is not appended to the command; Up brings it back to fix.
+        assert_eq!(a.input_text(), "", "{line}");
+        a.update(key(KeyCode::Up));
+        assert_eq!(a.input_text(), line, "recalled");
         a.update(ctrl('c'));
     }
     assert_eq!(a.settings().sampling, before);
