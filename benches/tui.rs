@@ -52,6 +52,7 @@ fn done(id: u64) -> Msg {
         },
         text: String::new(),
         cost: None,
+        seed: None,
     })))
 }
 

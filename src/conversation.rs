@@ -462,6 +462,7 @@ mod tests {
             timings: Timings::default(),
             text: "<thinking>t</thinking><output>A</output>".into(),
             cost: None,
+            seed: None,
         };
         let mut t = answered("Q", "t", "", "A");
         t.finish(&done(vec![]));

@@ -183,6 +183,7 @@ fn json_has_exactly_the_documented_keys() {
             "output",
             "profile",
             "reflections",
+            "seed",
             "session",
             "stop_reason",
             "thinking",
@@ -190,6 +191,14 @@ fn json_has_exactly_the_documented_keys() {
             "usage"
         ]
     );
+    assert_eq!(v["seed"], 7, "the seed asked for");
+    let tps = v["timings"]["tokens_per_second"].as_f64().unwrap();
+    assert_eq!((tps * 100.0).round() / 100.0, tps, "two decimals: {tps}");
+    // Without --seed the seed chosen is reported, and repeats the answer.
+    let (_, drawn, _) = run_json(&m, &["q"]);
+    assert!(drawn["seed"].as_u64().is_some(), "{drawn}");
+    let (_, greedy, _) = run_json(&m, &["q", "--temperature", "0"]);
+    assert!(greedy["seed"].is_null(), "greedy has no seed");
     assert_eq!(
         keys(&v["usage"]),
         [

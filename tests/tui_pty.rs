@@ -184,6 +184,14 @@ fn chat_shows_thinking_reflection_and_answer_then_quits_cleanly() {
     s.send(b"\x04"); // Ctrl+D on an empty input quits
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
+    // Where the conversation went, on the terminal's stderr.
+    let saved = saved_sessions(&m);
+    let id = saved[0]["id"].as_str().unwrap().to_string();
+    let screen = s.contents();
+    assert!(
+        screen.contains(&format!("reopen it with: reflect --resume {id}")),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -264,6 +272,10 @@ fn sigterm_restores_the_terminal() {
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     assert_eq!(s.wait_exit(), 143, "128 + SIGTERM");
     s.assert_restored();
+    assert!(
+        !s.contents().contains("reopen it with"),
+        "nothing was saved"
+    );
 }
 
 #[test]

@@ -169,6 +169,7 @@ impl Generation {
             timings,
             text,
             cost: None,
+            seed: None,
         }
     }
 }

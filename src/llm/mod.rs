@@ -136,6 +136,9 @@ pub struct Completion {
     /// What this generation cost in USD, for a server with prices (its own figure when it
     /// reports one).
     pub cost: Option<f64>,
+    /// The seed the draw used (the one asked for, or the one chosen); `None` when greedy or
+    /// unknown (a server without a seed asked for).
+    pub seed: Option<u32>,
 }
 
 /// Why the engine could not do what it was asked.

@@ -22,6 +22,8 @@ pub struct Record<'a> {
     pub timings: Timings,
     /// The saved session this turn belongs to (`null` with --no-save).
     pub session: Option<&'a str>,
+    /// The seed the draw used (`null` when greedy): `--seed N` repeats this answer.
+    pub seed: Option<u32>,
     /// The server it ran on (name or URL); absent for a local model.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
@@ -48,8 +50,13 @@ impl<'a> Record<'a> {
             model,
             profile,
             usage: done.usage,
-            timings: done.timings,
+            timings: Timings {
+                // Two decimals: more is noise.
+                tokens_per_second: (done.timings.tokens_per_second * 100.0).round() / 100.0,
+                ..done.timings
+            },
             session,
+            seed: done.seed,
             endpoint: None,
             cost: done.cost,
         }

@@ -61,7 +61,16 @@ pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Fa
     let result = runtime::run(app, &engine, (tx, rx), ctx, &mut terminal, session);
     terminal::restore();
     drop(engine);
-    result
-        .map(|signal| signal.map_or(crate::exit::code::OK, crate::exit::code::for_signal))
-        .map_err(|e| Failure::runtime(format!("terminal error: {e}")))
+    let (signal, saved) = result.map_err(|e| Failure::runtime(format!("terminal error: {e}")))?;
+    // Where the conversation went, for people (a script reading stderr gets nothing).
+    if let Some(id) = saved {
+        use std::io::{IsTerminal, Write};
+        if std::io::stderr().is_terminal() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "reflect: saved session {id}; reopen it with: reflect --resume {id}"
+            );
+        }
+    }
+    Ok(signal.map_or(crate::exit::code::OK, crate::exit::code::for_signal))
 }

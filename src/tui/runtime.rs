@@ -80,7 +80,7 @@ pub struct Io<'a> {
 
 /// Runs the app until it quits, then saves the session (waiting for the write). `channel` is
 /// the loop's message channel, which the engine already delivers to. Returns the signal that
-/// ended the chat, if one did.
+/// ended the chat, if one did, and the id of the session saved, if any.
 pub fn run(
     mut app: App,
     engine: &Engine,
@@ -88,7 +88,7 @@ pub fn run(
     ctx: &Context,
     terminal: &mut Tui,
     session: super::SessionInit,
-) -> io::Result<Option<i32>> {
+) -> io::Result<(Option<i32>, Option<String>)> {
     spawn_input(tx.clone());
     let signal = Arc::new(AtomicI32::new(0));
     spawn_signals(tx.clone(), signal.clone());
@@ -100,8 +100,13 @@ pub fn run(
     };
     let result = event_loop(&mut app, &mut io, &tx, &rx);
     let Io { saver, .. } = io;
-    saver.finish(app.turns(), app.model_name());
-    result.map(|()| Some(signal.load(Ordering::SeqCst)).filter(|s| *s != 0))
+    let saved = saver.finish(app.turns(), app.model_name());
+    result.map(|()| {
+        (
+            Some(signal.load(Ordering::SeqCst)).filter(|s| *s != 0),
+            saved,
+        )
+    })
 }
 
 fn event_loop(

@@ -88,11 +88,14 @@ impl Saver {
     }
 
     /// Saves what there is (a running turn as interrupted) and waits for the write.
-    pub fn finish(mut self, turns: &[Turn], model: Option<&str>) {
+    /// Saves what there is and waits for the write; returns the id of the session saved, if
+    /// there is one (for the "resume with" line on quit).
+    pub fn finish(mut self, turns: &[Turn], model: Option<&str>) -> Option<String> {
         self.save(turns, model);
-        self.tx.take();
+        let saving = self.tx.take().is_some();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        (saving && !self.session.turns.is_empty()).then(|| self.session.id.clone())
     }
 }

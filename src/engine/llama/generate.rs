@@ -387,7 +387,7 @@ pub(super) fn run(
     });
 
     let tag_tokens = s.tag_tokens(&req.router.tags);
-    let mut sampler = req.sampling.build(s.model.n_vocab());
+    let (mut sampler, seed) = req.sampling.build(s.model.n_vocab());
     let mut gen = Generation::new(req, events);
     gen.usage = usage;
     let mut first_token = None;
@@ -459,5 +459,7 @@ pub(super) fn run(
     };
     let text = String::from_utf8_lossy(memo.generated()).into_owned();
     s.memo = Some(memo);
-    Ok(gen.finish(stop, timings, text))
+    let mut done = gen.finish(stop, timings, text);
+    done.seed = seed;
+    Ok(done)
 }

@@ -5,13 +5,15 @@ use llama_cpp_2::sampling::LlamaSampler;
 
 impl SamplingSettings {
     /// llama.cpp's order: penalties, top_k, top_p, min_p, temperature, then the draw. A
-    /// temperature of 0 (or below) means greedy decoding.
-    pub(crate) fn build(&self, n_vocab: i32) -> LlamaSampler {
+    /// temperature of 0 (or below) means greedy decoding. Returns the seed drawn with (the
+    /// settings' own, else one taken from the clock), `None` when greedy.
+    pub(crate) fn build(&self, n_vocab: i32) -> (LlamaSampler, Option<u32>) {
         if self.temperature <= 0.0 {
-            return LlamaSampler::chain_simple([
+            let greedy = LlamaSampler::chain_simple([
                 LlamaSampler::penalties(n_vocab, 64, self.repeat_penalty, 0.0, 0.0),
                 LlamaSampler::greedy(),
             ]);
+            return (greedy, None);
         }
         let seed = self.seed.unwrap_or_else(|| {
             std::time::SystemTime::now()
@@ -19,13 +21,14 @@ impl SamplingSettings {
                 .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
                 .unwrap_or(0x5EED)
         });
-        LlamaSampler::chain_simple([
+        let chain = LlamaSampler::chain_simple([
             LlamaSampler::penalties(n_vocab, 64, self.repeat_penalty, 0.0, 0.0),
             LlamaSampler::top_k(self.top_k),
             LlamaSampler::top_p(self.top_p, 1),
             LlamaSampler::min_p(self.min_p, 1),
             LlamaSampler::temp(self.temperature),
             LlamaSampler::dist(seed),
-        ])
+        ]);
+        (chain, Some(seed))
     }
 }

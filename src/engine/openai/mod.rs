@@ -742,6 +742,11 @@ impl Job<'_> {
             && !raw.trim().is_empty();
         let mut done = gen.finish(stop, timings, raw);
         done.cost = cost;
+        done.seed = self
+            .req
+            .sampling
+            .seed
+            .filter(|_| self.req.sampling.temperature > 0.0);
         Ok((done, tagless))
     }
 }

@@ -277,7 +277,6 @@ mod tests {
         let table = [
             ("/frobnicate", "unknown command '/frobnicate'"),
             ("/thnik on", "did you mean 'think'"),
-            ("/profile", "usage: /profile NAME"),
             ("/think maybe", "use on or off"),
             ("/set temperature -1", "negative"),
             ("/set temperature hot", "not a number"),

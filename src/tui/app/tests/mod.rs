@@ -154,6 +154,7 @@ pub(crate) fn done(id: u64, stop: StopReason) -> Msg {
         },
         text: String::new(),
         cost: None,
+        seed: None,
     })))
 }
 
