@@ -83,6 +83,9 @@ Third"
         "{err:?}"
     );
     assert!(!err.contains("OopsSecond"), "{err:?}");
+    // Into a file (not a terminal), the thinking is marked, as ollama marks it.
+    assert!(err.starts_with("Thinking…\nFirst"), "{err:?}");
+    assert!(err.ends_with("Third\n…done thinking.\n\n"), "{err:?}");
 }
 
 #[test]

@@ -93,6 +93,9 @@ pub struct Output {
     wrote_thinking: bool,
     /// The reflection being written, if one is.
     reflection: Option<usize>,
+    /// stderr is a file or a pipe: the thinking is marked "Thinking…" / "…done thinking." (on
+    /// a terminal, dimming marks it).
+    labels: bool,
 }
 
 impl Output {
@@ -105,6 +108,7 @@ impl Output {
             wrote_output: false,
             wrote_thinking: false,
             reflection: None,
+            labels: !io::stderr().is_terminal(),
         }
     }
 
@@ -123,10 +127,7 @@ impl Output {
                 out.write_all(text.as_bytes())?;
                 out.flush()
             }
-            (Format::Text, _) if self.show_thinking => {
-                self.wrote_thinking = true;
-                self.thinking(text)
-            }
+            (Format::Text, _) if self.show_thinking => self.thinking(text),
             (Format::Jsonl, _) => {
                 let line = serde_json::to_string(&Delta {
                     kind: "delta",
@@ -146,7 +147,6 @@ impl Output {
         self.reflection = Some(n);
         if self.format == Format::Text && self.show_thinking {
             let sep = if self.wrote_thinking { "\n\n" } else { "" };
-            self.wrote_thinking = true;
             self.thinking(&format!("{sep}↺ reflection {n}: "))?;
         }
         Ok(())
@@ -161,9 +161,14 @@ impl Output {
         Ok(())
     }
 
-    /// Thinking and reflections on stderr, dimmed when stderr is a terminal.
+    /// Thinking and reflections on stderr, dimmed when stderr is a terminal, else opened with
+    /// a "Thinking…" line.
     fn thinking(&mut self, text: &str) -> io::Result<()> {
         let mut err = io::stderr().lock();
+        if self.labels && !self.wrote_thinking {
+            err.write_all("Thinking…\n".as_bytes())?;
+        }
+        self.wrote_thinking = true;
         if self.stderr_tty {
             write!(err, "\x1b[2m{}\x1b[22m", neutralise(text))?;
         } else {
@@ -177,8 +182,12 @@ impl Output {
         if self.wrote_thinking {
             self.wrote_thinking = false;
             let mut err = io::stderr().lock();
-            writeln!(err)?;
-            writeln!(err)?;
+            if self.labels {
+                err.write_all("\n…done thinking.\n\n".as_bytes())?;
+            } else {
+                writeln!(err)?;
+                writeln!(err)?;
+            }
         }
         Ok(())
     }
@@ -188,7 +197,9 @@ impl Output {
         let mut out = io::stdout().lock();
         match self.format {
             Format::Text => {
-                if self.wrote_thinking {
+                if self.wrote_thinking && self.labels {
+                    io::stderr().write_all("\n…done thinking.\n".as_bytes())?;
+                } else if self.wrote_thinking {
                     writeln!(io::stderr())?;
                 }
                 if self.wrote_output {
