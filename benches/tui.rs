@@ -86,6 +86,7 @@ fn conversation(turns: u64) -> App {
         theme_name: "dark".into(),
         startup_error: None,
         size: (120, 40),
+        prompt_history: Vec::new(),
     });
     app.update(Msg::Engine(EngineEvent::Loaded(Box::new(ModelInfo {
         name: "bench".into(),

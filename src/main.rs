@@ -283,12 +283,21 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         .flatten()
         .map(|e| e.to_string())
         .collect::<Vec<_>>();
+    // Typed prompts are kept across runs beside the sessions (not with --no-save).
+    let history = (!args.no_save)
+        .then(|| ctx.env.data_dir.as_ref().map(|d| d.join("history.jsonl")))
+        .flatten();
+    let prompt_history = history
+        .as_deref()
+        .map(reflect::tui::prompt_history::load)
+        .unwrap_or_default();
     let init = reflect::tui::app::AppInit {
         settings,
         theme_name: theme.name.clone(),
         theme,
         startup_error: (!startup_error.is_empty()).then(|| startup_error.join("; ")),
         size: (80, 24),
+        prompt_history,
     };
     let save = if args.no_save { None } else { store(&ctx) };
     reflect::tui::run(
@@ -298,6 +307,7 @@ fn chat(args: &Args) -> Result<i32, Failure> {
             store: save,
             session,
             note,
+            history,
         },
     )
 }

@@ -460,6 +460,42 @@ fn slash_profile_alone_lists_the_profiles_and_a_bad_one_names_the_command() {
 }
 
 #[test]
+fn prompts_typed_in_one_chat_come_back_with_up_in_the_next() {
+    let m = model(reflection_script());
+    let mut s = start(&m, &[]);
+    s.wait_text("reflect-scripted");
+    s.send(b"alpha question\r");
+    s.wait_text("The answer is 4.");
+    s.send(b"\x04");
+    assert_eq!(s.wait_exit(), 0);
+    let file = m.dir.path().join("data/reflect/history.jsonl");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "\"alpha question\"\n"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let mut s = start(&m, &[]);
+    s.wait_text("reflect-scripted");
+    s.send(b"\x1b[A"); // Up
+    s.wait_text("alpha question");
+    s.send(b"\x03\x04");
+    assert_eq!(s.wait_exit(), 0);
+    // --no-save keeps no history either.
+    let mut s = start(&m, &["--no-save"]);
+    s.wait_text("reflect-scripted");
+    s.send(b"beta\r");
+    s.wait_text("The answer is 4.");
+    s.send(b"\x04");
+    assert_eq!(s.wait_exit(), 0);
+    assert!(!std::fs::read_to_string(&file).unwrap().contains("beta"));
+}
+
+#[test]
 fn a_config_mistake_is_shown_not_hidden_behind_no_model_given() {
     let m = model(reflection_script());
     let config = m.dir.path().join("config").join("reflect");

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod msg;
+pub mod prompt_history;
 mod runtime;
 mod saver;
 mod terminal;
@@ -22,6 +23,8 @@ pub struct SessionInit {
     pub session: Session,
     /// Said with "Resumed session …" (e.g. that it goes on with another model).
     pub note: Option<String>,
+    /// Where typed prompts are kept across runs (`None`: not kept, e.g. --no-save).
+    pub history: Option<std::path::PathBuf>,
 }
 
 /// Opens the chat and runs it until the user quits. The model starts loading before the first

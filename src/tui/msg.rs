@@ -47,6 +47,8 @@ pub enum Effect {
     SaveProfile(Profile),
     /// A turn finished: save the session.
     SaveSession,
+    /// Keep a typed prompt for later runs.
+    RememberPrompt(String),
     /// The conversation was cleared: save these, its turns, one last time; later saves go to
     /// a new session.
     NewSession(Vec<crate::conversation::Turn>),

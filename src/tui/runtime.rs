@@ -76,6 +76,8 @@ pub struct Io<'a> {
     pub ctx: &'a Context,
     pub terminal: &'a mut Tui,
     pub saver: Saver,
+    /// Where typed prompts are kept across runs.
+    pub history: Option<std::path::PathBuf>,
 }
 
 /// Runs the app until it quits, then saves the session (waiting for the write). `channel` is
@@ -97,6 +99,7 @@ pub fn run(
         ctx,
         terminal,
         saver: Saver::new(session.store, session.session, tx.clone()),
+        history: session.history,
     };
     let result = event_loop(&mut app, &mut io, &tx, &rx);
     let Io { saver, .. } = io;
@@ -248,6 +251,16 @@ fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> i
             reply(notice);
         }
         Effect::SaveSession => io.saver.save(app.turns(), app.model_name()),
+        Effect::RememberPrompt(text) => {
+            if let Some(path) = &io.history {
+                if let Err(e) = super::prompt_history::append(path, &text) {
+                    let _ = tx.send(Msg::Notice {
+                        text: format!("cannot keep the prompt history in {}: {e}", path.display()),
+                        error: true,
+                    });
+                }
+            }
+        }
         Effect::NewSession(old) => {
             io.saver.save(&old, app.model_name());
             io.saver.start_new();

@@ -107,7 +107,7 @@ impl App {
         if text.trim().is_empty() {
             return Vec::new();
         }
-        match commands::parse(&text) {
+        let mut effects = match commands::parse(&text) {
             Line::Message(message) => self.send_message(message),
             Line::Command(c) => {
                 self.input.take();
@@ -120,7 +120,12 @@ impl App {
                 self.notify(Level::Error, format!("{e} (Up brings the command back)"));
                 Vec::new()
             }
+        };
+        // Kept for later runs once it left the box (a message that could not be sent stays).
+        if self.input.text().is_empty() {
+            effects.push(Effect::RememberPrompt(text));
         }
+        effects
     }
 
     fn send_message(&mut self, message: String) -> Vec<Effect> {

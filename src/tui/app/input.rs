@@ -37,6 +37,14 @@ impl Input {
         }
     }
 
+    /// An empty box whose Up recalls `history` (oldest first).
+    pub fn with_history(history: Vec<String>) -> Input {
+        Input {
+            history,
+            ..Input::new()
+        }
+    }
+
     /// The editor, for drawing.
     pub fn area(&self) -> &TextArea<'static> {
         &self.area

@@ -45,6 +45,8 @@ pub struct AppInit {
     pub startup_error: Option<String>,
     /// Terminal columns, rows.
     pub size: (u16, u16),
+    /// Prompts typed in earlier runs, oldest first: Up recalls them.
+    pub prompt_history: Vec<String>,
 }
 
 /// How much a notice matters.
@@ -110,7 +112,7 @@ impl App {
             model: None,
             engine_gone: false,
             conv: Conversation::default(),
-            input: Input::new(),
+            input: Input::with_history(init.prompt_history),
             ui: Ui {
                 focus: Focus::Input,
                 panes: PaneSet::default(),

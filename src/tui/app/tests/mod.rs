@@ -55,6 +55,7 @@ pub(crate) fn app_sized(width: u16, height: u16) -> App {
         theme_name: "dark".into(),
         startup_error: None,
         size: (width, height),
+        prompt_history: Vec::new(),
     })
 }
 

@@ -117,6 +117,7 @@ fn a_startup_error_shows_in_the_banner() {
         theme_name: "dark".into(),
         startup_error: Some("config.toml:3: unknown key 'modle'".into()),
         size: (80, 24),
+        prompt_history: Vec::new(),
     });
     assert_eq!(
         a.banner().map(|b| (b.level, b.text.as_str())),
