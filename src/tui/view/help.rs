@@ -23,12 +23,37 @@ fn key_width() -> usize {
         .unwrap_or(0)
 }
 
+/// Descriptions narrower than this do not go beside the keys: each key then has a line of its
+/// own, its description indented below, so that a small terminal still shows the keys.
+const MIN_DESCRIPTION: usize = 16;
+
 fn lines(key: Style, text: Style, head: Style, width: usize) -> Vec<Line<'static>> {
     let kw = key_width();
+    let stacked = width < kw + GAP.len() + MIN_DESCRIPTION;
     let mut out = Vec::new();
     let section = |title: &str, rows: &[(&str, &str)], out: &mut Vec<Line<'static>>| {
         out.push(Line::styled(title.to_string(), head));
         for (k, d) in rows {
+            if stacked {
+                let key_spans = [Span::styled(k.to_string(), key)];
+                let indent = [Span::raw(GAP)];
+                let spans = [Span::styled(d.to_string(), text)];
+                let keyline = Logical {
+                    first: &[],
+                    rest: &[],
+                    spans: &key_spans,
+                    hard: false,
+                };
+                wrap::wrap(&keyline, width, out);
+                let description = Logical {
+                    first: &indent,
+                    rest: &indent,
+                    spans: &spans,
+                    hard: false,
+                };
+                wrap::wrap(&description, width, out);
+                continue;
+            }
             let pad = kw.saturating_sub(wrap::width(k));
             let first = [Span::styled(format!("{k}{}{GAP}", " ".repeat(pad)), key)];
             let rest = [Span::raw(" ".repeat(kw + GAP.len()))];
@@ -100,11 +125,18 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let overflow = all.len() > shown;
     let top = usize::from(app.ui.help.unwrap_or(0)).min(all.len().saturating_sub(shown));
     let border = style::of(theme, Purpose::BorderFocused);
-    let hint = if overflow {
-        " any key closes · ↑↓ PgUp PgDn scroll "
-    } else {
-        " any key closes "
-    };
+    // The longest hint that fits the bottom border whole.
+    let room = usize::from(popup.width.saturating_sub(2));
+    let hint = [
+        " any key closes · ↑↓ PgUp PgDn scroll ",
+        " ↑↓ scroll · any key closes ",
+        " any key closes ",
+        " any key ",
+    ]
+    .into_iter()
+    .filter(|h| overflow || !h.contains('↑'))
+    .find(|h| wrap::width(h) <= room)
+    .unwrap_or("");
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
@@ -122,6 +154,31 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_narrow_overlay_puts_each_key_on_a_line_of_its_own() {
+        let s = Style::default();
+        let text = |w| {
+            lines(s, s, s, w)
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+        };
+        let narrow = text(26);
+        let i = narrow
+            .iter()
+            .position(|l| l == "Enter")
+            .expect("the key alone");
+        assert!(
+            narrow[i + 1].starts_with("  send the message"),
+            "{narrow:?}"
+        );
+        assert!(narrow.iter().all(|l| wrap::width(l) <= 26), "{narrow:?}");
+        let wide = text(96);
+        assert!(wide
+            .iter()
+            .any(|l| l.starts_with("Enter ") && l.contains("send the message")));
+    }
 
     #[test]
     fn the_overlay_scrolls_only_when_it_does_not_fit() {

@@ -293,3 +293,20 @@ fn a_pasted_tab_is_drawn_as_spaces_and_sent_as_a_tab() {
     let gap = &line[line.find("col1").unwrap() + 4..line.find("col2").unwrap()];
     assert!(!gap.is_empty() && gap.chars().all(|c| c == ' '), "{line:?}");
 }
+
+#[test]
+fn the_help_overlay_at_30x10_shows_keys_first_and_a_whole_footer() {
+    let mut a = loaded();
+    a.update(Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)));
+    let t = render(&a, 30, 10);
+    let shown = screen(&t);
+    assert!(shown.contains("│ Keys"), "{shown}");
+    assert!(
+        shown.contains("│ Enter "),
+        "the key column is there:\n{shown}"
+    );
+    assert!(
+        shown.contains("↑↓ scroll · any key closes"),
+        "a whole footer:\n{shown}"
+    );
+}
