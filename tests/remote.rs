@@ -387,6 +387,19 @@ fn the_chat_in_a_pseudo_terminal_against_the_server() {
     wait("The answer is 4.");
     let screen_text = wait("Check: 2+2 is 4, not 5.");
     assert!(screen_text.contains("I add 2 and 2."), "{screen_text}");
+    // Ctrl+D quits once the turn is over (while it finishes, it would cancel it).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !screen
+        .lock()
+        .unwrap()
+        .screen()
+        .contents()
+        .lines()
+        .any(|l| l.trim_start().starts_with("idle"))
+    {
+        assert!(Instant::now() < deadline, "the turn did not end");
+        std::thread::sleep(Duration::from_millis(25));
+    }
     writer.write_all(b"\x04").unwrap();
     writer.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

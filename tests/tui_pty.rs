@@ -101,6 +101,15 @@ impl Session {
         self.wait_for(needle, |s| s.contains(needle))
     }
 
+    /// Ctrl+D once the status bar says idle: while an answer is still finishing, Ctrl+D
+    /// cancels it rather than quitting.
+    fn quit(&mut self) {
+        self.wait_for("the idle phase", |t| {
+            t.lines().any(|l| l.trim_start().starts_with("idle"))
+        });
+        self.send(b"\x04");
+    }
+
     fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
         self.writer.flush().unwrap();
@@ -181,7 +190,7 @@ fn chat_shows_thinking_reflection_and_answer_then_quits_cleanly() {
         !screen.contains("<thinking>") && !screen.contains("<output>"),
         "no tags shown:\n{screen}"
     );
-    s.send(b"\x04"); // Ctrl+D on an empty input quits
+    s.quit(); // Ctrl+D on an empty input quits
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
     // Where the conversation went, on the terminal's stderr.
@@ -242,7 +251,7 @@ fn hostile_escape_sequences_in_the_answer_are_neutralised() {
         "pwned",
         "no OSC title change"
     );
-    sess.send(b"\x04");
+    sess.quit();
     assert_eq!(sess.wait_exit(), 0);
     sess.assert_restored();
     // Nothing of the model's reached the terminal as an escape: reflect itself writes no OSC
@@ -319,7 +328,7 @@ fn a_message_sent_while_the_model_loads_is_queued_then_answered() {
         );
         std::thread::sleep(Duration::from_millis(25));
     }
-    s.send(b"\x04");
+    s.quit();
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
 }
@@ -389,7 +398,7 @@ fn resume_shows_a_saved_session_and_adds_to_it() {
         assert!(Instant::now() < deadline, "turn 2 was not saved");
         std::thread::sleep(Duration::from_millis(25));
     }
-    s.send(b"\x04");
+    s.quit();
     assert_eq!(s.wait_exit(), 0);
     let saved = saved_sessions(&m);
     assert_eq!(saved.len(), 1, "the resumed session grew; no new one");
@@ -423,7 +432,7 @@ fn resume_uses_the_sessions_model_and_leaves_an_untouched_session_as_it_was() {
     let mut s = start_args(&m, &["--resume"]);
     s.wait_text("Resumed session");
     s.wait_text("reflect-scripted");
-    s.send(b"\x04");
+    s.quit();
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
     assert_eq!(
@@ -437,7 +446,7 @@ fn resume_uses_the_sessions_model_and_leaves_an_untouched_session_as_it_was() {
     let mut s = start_args(&m, &["--resume", "-m", other.path.to_str().unwrap()]);
     let screen = s.wait_text("this session was answered by");
     assert!(screen.contains("Resumed session"), "{screen}");
-    s.send(b"\x04");
+    s.quit();
     assert_eq!(s.wait_exit(), 0);
 }
 
@@ -455,7 +464,7 @@ fn slash_profile_alone_lists_the_profiles_and_a_bad_one_names_the_command() {
     s.send(b"/profile nosuch\r");
     let screen = s.wait_text("/profile nosuch");
     assert!(!screen.contains("--show-profile"), "{screen}");
-    s.send(b"\x04");
+    s.quit();
     assert_eq!(s.wait_exit(), 0);
 }
 
@@ -466,7 +475,7 @@ fn prompts_typed_in_one_chat_come_back_with_up_in_the_next() {
     s.wait_text("reflect-scripted");
     s.send(b"alpha question\r");
     s.wait_text("The answer is 4.");
-    s.send(b"\x04");
+    s.quit();
     assert_eq!(s.wait_exit(), 0);
     let file = m.dir.path().join("data/reflect/history.jsonl");
     assert_eq!(
@@ -490,7 +499,7 @@ fn prompts_typed_in_one_chat_come_back_with_up_in_the_next() {
     s.wait_text("reflect-scripted");
     s.send(b"beta\r");
     s.wait_text("The answer is 4.");
-    s.send(b"\x04");
+    s.quit();
     assert_eq!(s.wait_exit(), 0);
     assert!(!std::fs::read_to_string(&file).unwrap().contains("beta"));
 }
@@ -528,7 +537,7 @@ fn continue_without_a_question_opens_the_latest_session_like_session_id() {
     let mut s = start(&m, &["--continue"]);
     s.wait_text("Resumed session");
     s.wait_text("earlier question");
-    s.send(b"\x04");
+    s.quit();
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
 }
@@ -594,7 +603,7 @@ fn ctrl_y_copies_the_answer_over_osc_52_and_save_profile_writes_a_file() {
         text.contains("name = \"mine\"") && text.contains("temperature = 0.7"),
         "{text}"
     );
-    s.send(b"\x04");
+    s.quit();
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
 }
