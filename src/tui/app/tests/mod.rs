@@ -48,15 +48,19 @@ pub(crate) fn dark() -> Theme {
     theme::load_spec(&theme::catalog(None), "dark", None).expect("the bundled dark theme")
 }
 
-pub(crate) fn app_sized(width: u16, height: u16) -> App {
-    App::new(AppInit {
+pub(crate) fn init(width: u16, height: u16) -> AppInit {
+    AppInit {
         settings: settings(),
         theme: dark(),
         theme_name: "dark".into(),
         startup_error: None,
         size: (width, height),
         prompt_history: Vec::new(),
-    })
+    }
+}
+
+pub(crate) fn app_sized(width: u16, height: u16) -> App {
+    App::new(init(width, height))
 }
 
 /// A 100×30 app, still loading.
@@ -116,9 +120,14 @@ pub(crate) fn type_text(app: &mut App, s: &str) {
 }
 
 /// Types `s` and presses Enter; returns the effects of Enter.
+/// Types `s` and presses Enter; the effects, less the `RememberPrompt` every sent line asks
+/// for (tested on its own in `send.rs`).
 pub(crate) fn send(app: &mut App, s: &str) -> Vec<Effect> {
     type_text(app, s);
     app.update(key(KeyCode::Enter))
+        .into_iter()
+        .filter(|e| !matches!(e, Effect::RememberPrompt(_)))
+        .collect()
 }
 
 pub(crate) fn text(id: u64, channel: Channel, s: &str) -> Msg {

@@ -125,3 +125,29 @@ fn a_startup_error_shows_in_the_banner() {
     );
     assert!(a.is_dirty(), "the first frame draws at once");
 }
+
+#[test]
+fn every_line_that_leaves_the_box_is_remembered_for_later_runs() {
+    let mut a = loaded();
+    let remembered = |fx: &[Effect]| {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::RememberPrompt(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    type_text(&mut a, "hello");
+    assert_eq!(remembered(&a.update(key(KeyCode::Enter))), ["hello"]);
+    type_text(&mut a, "/think off");
+    assert_eq!(remembered(&a.update(key(KeyCode::Enter))), ["/think off"]);
+    type_text(&mut a, "/think maybe");
+    assert_eq!(remembered(&a.update(key(KeyCode::Enter))), ["/think maybe"]);
+    // Earlier runs' prompts come back with Up.
+    let mut b = App::new(AppInit {
+        prompt_history: vec!["from yesterday".into()],
+        ..crate::tui::app::tests::init(100, 30)
+    });
+    b.update(key(KeyCode::Up));
+    assert_eq!(b.input_text(), "from yesterday");
+}
