@@ -26,6 +26,13 @@ fn ask(base: &Sandbox, url: &str, env: &[(&str, &str)], args: &[&str]) -> (i32, 
     )
 }
 
+/// Writes the sandbox's config.toml.
+fn write_config(base: &Sandbox, text: &str) {
+    let config = base.path().join("config").join("reflect");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), text).unwrap();
+}
+
 fn json_of(out: &str, err: &str) -> serde_json::Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"))
 }
@@ -147,16 +154,10 @@ fn reasoning_fields_of_vllm_ollama_and_llama_server_go_to_thinking_through_the_r
 fn the_request_carries_the_profile_and_flags_and_the_key_only_in_its_header() {
     let server = FakeServer::start(|_, _| Reply::events(&reflection_events()));
     let base = Sandbox::new();
-    let config = base.path().join("config").join("reflect");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("config.toml"),
-        format!(
+    write_config(&base, &format!(
             "[endpoints.fake]\nurl = \"{}\"\nmodel = \"fake-model\"\napi_key_env = \"FAKE_TOKEN\"\nprice = {{ input = 0.35, output = 0.40 }}\nspecial_tokens = true\n",
             server.url()
-        ),
-    )
-    .unwrap();
+        ));
     let key = "sekrit-123";
     let (code, out, err) = ask(
         &base,
@@ -663,16 +664,13 @@ fn a_tokenizer_json_makes_the_channel_counts_exact() {
 fn timeouts_and_tls_failures_are_one_line() {
     let server = FakeServer::start(|_, _| Reply::Stall(Duration::from_secs(30)));
     let base = Sandbox::new();
-    let config = base.path().join("config").join("reflect");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("config.toml"),
-        format!(
+    write_config(
+        &base,
+        &format!(
             "[endpoints.slow]\nurl = \"{}\"\nfirst_byte_timeout = 1\n",
             server.url()
         ),
-    )
-    .unwrap();
+    );
     let started = Instant::now();
     let (code, _, err) = ask(&base, "slow", &[], &["--no-save", "q"]);
     assert_eq!(code, 1, "{err}");
@@ -701,16 +699,13 @@ fn a_conversation_that_outgrows_the_servers_context_leaves_out_old_turns() {
     let answer = "word ".repeat(60);
     let server = FakeServer::start(move |_, _| Reply::events(&[content(&answer), finish("stop")]));
     let base = Sandbox::new();
-    let config = base.path().join("config").join("reflect");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("config.toml"),
-        format!(
+    write_config(
+        &base,
+        &format!(
             "[endpoints.small]\nurl = \"{}\"\ncontext = 200\n",
             server.url()
         ),
-    )
-    .unwrap();
+    );
     let turn = |args: &[&str]| {
         let mut all = vec!["--profile", "plain"];
         all.extend_from_slice(args);
@@ -771,16 +766,13 @@ fn a_bad_retry_after_a_stalled_stream_and_a_url_without_v1() {
             ),
         ])
     });
-    let config = base.path().join("config").join("reflect");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("config.toml"),
-        format!(
+    write_config(
+        &base,
+        &format!(
             "[endpoints.stall]\nurl = \"{}\"\nfirst_byte_timeout = 1\n",
             stall.url()
         ),
-    )
-    .unwrap();
+    );
     let started = Instant::now();
     let (code, out, err) = ask(
         &base,

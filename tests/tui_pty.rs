@@ -333,6 +333,21 @@ fn a_message_sent_while_the_model_loads_is_queued_then_answered() {
     s.assert_restored();
 }
 
+/// Asks `question` in pipe mode, saved; returns the session's id.
+fn saved_question(m: &Model, question: &str) -> String {
+    let out = reflect(m.dir.path())
+        .arg("-m")
+        .arg(&m.path)
+        .args(["--format", "json", question])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["session"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// The sessions the chat saved under the model's directory: (file, parsed).
 fn saved_sessions(m: &Model) -> Vec<serde_json::Value> {
     let dir = sessions_dir(m.dir.path());
@@ -371,17 +386,7 @@ fn sigterm_and_sighup_mid_answer_save_the_turn_before_exiting() {
 #[test]
 fn resume_shows_a_saved_session_and_adds_to_it() {
     let m = model(reflection_script());
-    let out = reflect(m.dir.path())
-        .arg("-m")
-        .arg(&m.path)
-        .args(["--format", "json", "first question"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["session"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = saved_question(&m, "first question");
     let mut s = start(&m, &["--resume"]);
     let screen = s.wait_text("Resumed session");
     assert!(screen.contains(&id), "{screen}");
@@ -414,17 +419,7 @@ fn resume_shows_a_saved_session_and_adds_to_it() {
 #[test]
 fn resume_uses_the_sessions_model_and_leaves_an_untouched_session_as_it_was() {
     let m = model(reflection_script());
-    let out = reflect(m.dir.path())
-        .arg("-m")
-        .arg(&m.path)
-        .args(["--format", "json", "first question"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["session"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = saved_question(&m, "first question");
     let file = sessions_dir(m.dir.path()).join(format!("{id}.json"));
     let before = std::fs::read(&file).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
@@ -527,13 +522,7 @@ fn a_config_mistake_is_shown_not_hidden_behind_no_model_given() {
 #[test]
 fn continue_without_a_question_opens_the_latest_session_like_session_id() {
     let m = model(reflection_script());
-    let out = reflect(m.dir.path())
-        .arg("-m")
-        .arg(&m.path)
-        .args(["--format", "json", "earlier question"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    saved_question(&m, "earlier question");
     let mut s = start(&m, &["--continue"]);
     s.wait_text("Resumed session");
     s.wait_text("earlier question");
