@@ -77,6 +77,7 @@ fn conversation(turns: u64) -> App {
         think_carefully: true,
         profile: p.name.clone(),
         history: History::Answer,
+        overrides: p.sampling.clone(),
     };
     let theme = reflect::theme::load_spec(&reflect::theme::catalog(None), "dark", None)
         .expect("bundled theme");

@@ -70,9 +70,10 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: Option<u32>,
 
-    /// Stop after this many generated tokens [default: the profile's, else no limit].
-    #[arg(long, value_name = "N")]
-    pub max_tokens: Option<u32>,
+    /// Stop after this many generated tokens; "none" lifts the profile's limit [default: the
+    /// profile's, else no limit].
+    #[arg(long, value_name = "N|none", value_parser = parse_max_tokens)]
+    pub max_tokens: Option<MaxTokens>,
 
     /// Sampling temperature; 0 means greedy [default: the profile's, else the model file's, else
     /// 0.7].
@@ -98,9 +99,9 @@ pub struct Args {
     #[arg(long, value_name = "X", value_parser = parse_positive, allow_negative_numbers = true)]
     pub repeat_penalty: Option<f32>,
 
-    /// Random seed, for reproducible sampling [default: the profile's, else the model file's,
-    /// else random].
-    #[arg(long, value_name = "N")]
+    /// Random seed, for reproducible sampling; "random" draws one [default: the profile's, else
+    /// the model file's, else random].
+    #[arg(long, value_name = "N|random", value_parser = parse_seed)]
     pub seed: Option<u32>,
 
     /// Append "Think carefully." to the question (the model card's advice) [default: the
@@ -215,6 +216,18 @@ pub(crate) fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
         .map_err(|_| format!("'{s}' is not a layer count: use a number or 'all'"))
 }
 
+/// `--max-tokens`: a limit, or none (which lifts a profile's limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxTokens(pub Option<u32>);
+
+fn parse_max_tokens(s: &str) -> Result<MaxTokens, String> {
+    crate::profile::parse_max_tokens(s).map(MaxTokens)
+}
+
+fn parse_seed(s: &str) -> Result<u32, String> {
+    crate::profile::parse_seed(s)
+}
+
 fn parse_f32(s: &str) -> Result<f32, String> {
     s.parse::<f32>()
         .ok()
@@ -272,11 +285,31 @@ mod tests {
             (&["--gpu-layers", "many"][..], "use a number or 'all'"),
             (&["--temperature", "NaN"][..], "not a number"),
             (&["--repeat-penalty", "0"][..], "greater than 0"),
+            (&["--max-tokens", "0"][..], "1 or more"),
+            (&["--max-tokens", "lots"][..], "'lots' is not"),
+            (&["--seed", "x"][..], "'x' is not a seed"),
         ];
         for (args, want) in table {
             let err = parse(args).unwrap_err().to_string();
             assert!(err.contains(want), "{args:?}: {err}");
         }
+    }
+
+    #[test]
+    fn the_words_the_chat_takes_work_as_flags_too() {
+        assert_eq!(
+            parse(&["--max-tokens", "none"]).unwrap().max_tokens,
+            Some(MaxTokens(None))
+        );
+        assert_eq!(
+            parse(&["--max-tokens", "12"]).unwrap().max_tokens,
+            Some(MaxTokens(Some(12)))
+        );
+        assert_eq!(
+            parse(&["--seed", "random"]).unwrap().seed,
+            Some(crate::profile::RANDOM_SEED)
+        );
+        assert_eq!(parse(&["--seed", "42"]).unwrap().seed, Some(42));
     }
 
     #[test]

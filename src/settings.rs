@@ -43,6 +43,9 @@ pub struct RunSettings {
     pub profile: String,
     /// What later turns of a conversation see of earlier ones.
     pub history: History,
+    /// The sampling values set by the profile, the flags and `/set`, the rest unset: what a
+    /// saved profile holds, so that `/save-profile` and `--save-profile` pin the same values.
+    pub overrides: SamplingOverrides,
 }
 
 impl RunSettings {
@@ -56,6 +59,7 @@ impl RunSettings {
             system: profile.system.clone(),
             think_carefully: profile.think_carefully,
             history: profile.history,
+            overrides: profile.sampling.clone(),
             profile: profile.name,
         }
     }

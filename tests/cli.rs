@@ -746,3 +746,37 @@ fn print_prompt_reads_the_vocabulary_not_the_weights() {
         "--print-prompt peaked at {peak} KiB for a {size_kib} KiB model: it read the weights"
     );
 }
+
+#[test]
+fn max_tokens_none_lifts_a_profiles_limit_and_seed_random_draws_one() {
+    let m = model(reflection_script());
+    let profiles = m.dir.path().join("config/reflect/prompts");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(
+        profiles.join("short.toml"),
+        "name = \"short\"\nextends = \"reflection\"\n[sampling]\nmax_tokens = 3\nseed = 5\n",
+    )
+    .unwrap();
+    let (_, v, err) = run_json(&m, &["--profile", "short", "q"]);
+    assert_eq!(v["stop_reason"], "max_tokens", "{err}");
+    assert_eq!(v["seed"], 5);
+    let (code, v, err) = run_json(
+        &m,
+        &[
+            "--profile",
+            "short",
+            "--max-tokens",
+            "none",
+            "--seed",
+            "random",
+            "q",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["stop_reason"], "output_closed");
+    assert_ne!(v["seed"], 5, "a drawn seed");
+    assert!(v["seed"].as_u64().is_some_and(|s| s < u64::from(u32::MAX)));
+    let (code, _, err) = run(&m, &["--max-tokens", "0", "q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("0 would never answer"), "{err}");
+}

@@ -509,7 +509,7 @@ const BAD_PROFILES: &[(&str, &str, usize, &str)] = &[
     ("temperature-negative", "temperature-negative", 6, "sampling.temperature = -1 is out of range: must be 0 or more"),
     ("top-p-zero", "top-p-zero", 2, "sampling.top_p = 0 is out of range: must be in (0, 1]"),
     ("top-p-above-one", "top-p-above-one", 3, "sampling.top_p = 1.5 is out of range: must be in (0, 1]"),
-    ("max-tokens-negative", "max-tokens-negative", 3, "sampling.max_tokens = -5 is out of range: must be 0 or more"),
+    ("max-tokens-negative", "max-tokens-negative", 3, "sampling.max_tokens = -5 is out of range: must be 1 or more (leave it out for no limit; 0 would never answer)"),
     ("top-k-not-a-number", "top-k-not-a-number", 2, "sampling.top_k must be an integer, not a string"),
     ("think-not-a-bool", "think-not-a-bool", 1, "think_carefully must be true or false, not a string"),
     ("history-unknown", "history-unknown", 1, "history = \"everything\" is not valid: use \"answer\" or \"full\""),

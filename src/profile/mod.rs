@@ -12,10 +12,12 @@ mod resolve;
 mod sampling;
 mod save;
 pub(crate) mod schema;
+mod values;
 
 pub use sampling::SamplingOverrides;
 pub use save::{save, Saved};
 pub use schema::{ProfileFile, TagsFile, SCHEMA};
+pub use values::{parse_max_tokens, parse_seed, RANDOM_SEED};
 
 use crate::config::{Bundled, Catalog, ConfigError, Entry};
 use crate::prompt::REFLECTION_SYSTEM_PROMPT;

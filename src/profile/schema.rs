@@ -191,8 +191,13 @@ fn sampling(t: &Table<'_>) -> Result<SamplingOverrides, ConfigError> {
             "must be between 0 and 4294967295",
         )?
         .map(|v| v as u32),
-        max_tokens: whole("max_tokens", 0, i64::from(u32::MAX), "must be 0 or more")?
-            .map(|v| v as u32),
+        max_tokens: whole(
+            "max_tokens",
+            1,
+            i64::from(u32::MAX),
+            "must be 1 or more (leave it out for no limit; 0 would never answer)",
+        )?
+        .map(|v| v as u32),
     })
 }
 

@@ -22,9 +22,13 @@ pub fn apply_flags(mut p: Profile, args: &Args) -> Profile {
         min_p: args.min_p,
         repeat_penalty: args.repeat_penalty,
         seed: args.seed,
-        max_tokens: args.max_tokens,
+        max_tokens: args.max_tokens.and_then(|m| m.0),
     };
     p.sampling = flags.or(&p.sampling);
+    // --max-tokens none lifts the profile's limit.
+    if args.max_tokens.is_some_and(|m| m.0.is_none()) {
+        p.sampling.max_tokens = None;
+    }
     p
 }
 
@@ -45,8 +49,18 @@ pub fn profile_flags(args: &Args) -> Vec<String> {
         "--repeat-penalty",
         args.repeat_penalty.map(|v| v.to_string()),
     );
-    add("--seed", args.seed.map(|v| v.to_string()));
-    add("--max-tokens", args.max_tokens.map(|v| v.to_string()));
+    add(
+        "--seed",
+        args.seed.map(|v| match v {
+            crate::profile::RANDOM_SEED => "random".to_string(),
+            v => v.to_string(),
+        }),
+    );
+    add(
+        "--max-tokens",
+        args.max_tokens
+            .map(|m| m.0.map_or("none".to_string(), |v| v.to_string())),
+    );
     add("--system", args.system.as_ref().map(|s| format!("{s:?}")));
     if args.think_carefully {
         out.push("--think-carefully".into());

@@ -15,12 +15,15 @@ impl SamplingSettings {
             ]);
             return (greedy, None);
         }
-        let seed = self.seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
-                .unwrap_or(0x5EED)
-        });
+        let seed = self
+            .seed
+            .filter(|s| *s != crate::profile::RANDOM_SEED)
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
+                    .unwrap_or(0x5EED)
+            });
         let chain = LlamaSampler::chain_simple([
             LlamaSampler::penalties(n_vocab, 64, self.repeat_penalty, 0.0, 0.0),
             LlamaSampler::top_k(self.top_k),

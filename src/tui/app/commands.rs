@@ -187,10 +187,10 @@ fn set(arg: &str) -> Result<Setting, String> {
         "top_k" => whole(value).map(|k| Setting::TopK(k.min(i32::MAX as u32) as i32)),
         "min_p" => parse_unit_closed(value).map(Setting::MinP),
         "repeat_penalty" => parse_positive(value).map(Setting::RepeatPenalty),
+        // The same words and limits as the flags (--seed random, --max-tokens none).
         "seed" if none => Ok(Setting::Seed(None)),
-        "seed" => whole(value).map(|s| Setting::Seed(Some(s))),
-        "max_tokens" if none => Ok(Setting::MaxTokens(None)),
-        "max_tokens" => whole(value).map(|m| Setting::MaxTokens(Some(m))),
+        "seed" => crate::profile::parse_seed(value).map(|s| Setting::Seed(Some(s))),
+        "max_tokens" => crate::profile::parse_max_tokens(value).map(Setting::MaxTokens),
         _ => {
             return Err(format!(
                 "/set: unknown key '{key}'{}; keys: {}",
@@ -285,9 +285,10 @@ mod tests {
             ("/set min_p 2", "outside [0, 1]"),
             ("/set repeat_penalty 0", "greater than 0"),
             ("/set top_k -3", "not a whole number"),
-            ("/set seed 1.5", "not a whole number"),
-            ("/set seed 99999999999", "not a whole number"),
-            ("/set max_tokens -1", "not a whole number"),
+            ("/set seed 1.5", "not a seed"),
+            ("/set max_tokens 0", "0 would never answer"),
+            ("/set seed 99999999999", "not a seed"),
+            ("/set max_tokens -1", "not a token count"),
             ("/set temprature 1", "did you mean 'temperature'"),
             ("/set temperature", "usage: /set KEY VALUE"),
             ("/save-profile ../x", "cannot be a profile name"),

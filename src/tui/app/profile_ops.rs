@@ -16,26 +16,22 @@ pub fn apply_profile(settings: &mut RunSettings, p: &Profile) {
     settings.engine.set_tags(p.tags.clone());
     settings.sampling = p.sampling.finish(&SamplingSettings::default());
     settings.max_tokens = p.sampling.max_tokens;
+    settings.overrides = p.sampling.clone();
     settings.profile = p.name.clone();
 }
 
 /// The current settings as a profile named `name`.
 pub fn profile_from_settings(settings: &RunSettings, name: &str) -> Profile {
-    let s = &settings.sampling;
     Profile {
         name: name.to_string(),
         description: "Saved from the TUI".into(),
         system: settings.system.clone(),
         think_carefully: settings.think_carefully,
         history: settings.history,
+        // What was set, as --save-profile saves it: defaults stay unset.
         sampling: SamplingOverrides {
-            temperature: Some(s.temperature),
-            top_p: Some(s.top_p),
-            top_k: Some(s.top_k),
-            min_p: Some(s.min_p),
-            repeat_penalty: Some(s.repeat_penalty),
-            seed: s.seed,
             max_tokens: settings.max_tokens,
+            ..settings.overrides.clone()
         },
         tags: settings.router.tags.clone(),
         start_in_thinking: settings.router.start_in_thinking,
@@ -46,14 +42,15 @@ pub fn profile_from_settings(settings: &RunSettings, name: &str) -> Profile {
 /// Applies one `/set`; returns what to tell the user.
 pub fn apply_setting(settings: &mut RunSettings, setting: &Setting) -> String {
     let s = &mut settings.sampling;
+    let o = &mut settings.overrides;
     match *setting {
-        Setting::Temperature(v) => s.temperature = v,
-        Setting::TopP(v) => s.top_p = v,
-        Setting::TopK(v) => s.top_k = v,
-        Setting::MinP(v) => s.min_p = v,
-        Setting::RepeatPenalty(v) => s.repeat_penalty = v,
-        Setting::Seed(v) => s.seed = v,
-        Setting::MaxTokens(v) => settings.max_tokens = v,
+        Setting::Temperature(v) => (s.temperature, o.temperature) = (v, Some(v)),
+        Setting::TopP(v) => (s.top_p, o.top_p) = (v, Some(v)),
+        Setting::TopK(v) => (s.top_k, o.top_k) = (v, Some(v)),
+        Setting::MinP(v) => (s.min_p, o.min_p) = (v, Some(v)),
+        Setting::RepeatPenalty(v) => (s.repeat_penalty, o.repeat_penalty) = (v, Some(v)),
+        Setting::Seed(v) => (s.seed, o.seed) = (v, v),
+        Setting::MaxTokens(v) => (settings.max_tokens, o.max_tokens) = (v, v),
     }
     describe(settings)
 }
@@ -61,7 +58,10 @@ pub fn apply_setting(settings: &mut RunSettings, setting: &Setting) -> String {
 /// One line: every sampling value and the token limit.
 pub fn describe(settings: &RunSettings) -> String {
     let s = &settings.sampling;
-    let seed = s.seed.map_or("random".to_string(), |v| v.to_string());
+    let seed = s
+        .seed
+        .filter(|v| *v != crate::profile::RANDOM_SEED)
+        .map_or("random".to_string(), |v| v.to_string());
     let max = settings
         .max_tokens
         .map_or("none".to_string(), |v| v.to_string());
@@ -137,5 +137,22 @@ mod tests {
             line,
             "temperature 0.25 · top_p 0.95 · top_k 40 · min_p 0.05 · repeat_penalty 1 · seed random · max_tokens none"
         );
+    }
+
+    #[test]
+    fn a_saved_profile_pins_what_was_set_and_leaves_defaults_unset_like_the_flag() {
+        let mut s = settings();
+        let builtin = crate::profile::Profile::builtin();
+        let saved = profile_from_settings(&s, "mine");
+        assert_eq!(
+            saved.sampling, builtin.sampling,
+            "nothing /set: the profile's own values"
+        );
+        apply_setting(&mut s, &Setting::TopK(5));
+        apply_setting(&mut s, &Setting::MaxTokens(Some(64)));
+        let saved = profile_from_settings(&s, "mine");
+        assert_eq!(saved.sampling.top_k, Some(5));
+        assert_eq!(saved.sampling.max_tokens, Some(64));
+        assert_eq!(saved.sampling.min_p, builtin.sampling.min_p, "not pinned");
     }
 }

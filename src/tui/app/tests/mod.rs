@@ -41,6 +41,7 @@ pub(crate) fn settings() -> RunSettings {
         think_carefully: true,
         profile: p.name.clone(),
         history: History::Answer,
+        overrides: p.sampling.clone(),
     }
 }
 

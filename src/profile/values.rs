@@ -1,0 +1,49 @@
+//! What a sampling value typed by a person means, the same for a flag and a `/set` command:
+//! limits that "none" lifts, seeds that "random" draws.
+
+/// llama.cpp's "draw a seed" value (`LLAMA_DEFAULT_SEED`): a seed of this value is never used
+/// as such, the sampler takes one from the clock (and reports it).
+pub const RANDOM_SEED: u32 = u32::MAX;
+
+/// A token limit: a whole number from 1, or `none` / `off` for no limit. 0 would never answer.
+pub fn parse_max_tokens(v: &str) -> Result<Option<u32>, String> {
+    match v.trim() {
+        "none" | "off" => Ok(None),
+        t => match t.parse::<u32>() {
+            Ok(0) => Err("0 would never answer: use 1 or more, or none for no limit".into()),
+            Ok(n) => Ok(Some(n)),
+            Err(_) => Err(format!(
+                "'{t}' is not a token count: use 1 or more, or none for no limit"
+            )),
+        },
+    }
+}
+
+/// A seed: a whole number from 0 to 4294967294, or `random` / `none` / `off` to draw one.
+pub fn parse_seed(v: &str) -> Result<u32, String> {
+    match v.trim() {
+        "random" | "none" | "off" => Ok(RANDOM_SEED),
+        t => t
+            .parse::<u32>()
+            .ok()
+            .filter(|s| *s != RANDOM_SEED)
+            .ok_or_else(|| format!("'{t}' is not a seed: use 0 to 4294967294, or random")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_seeds_as_people_type_them() {
+        assert_eq!(parse_max_tokens("none"), Ok(None));
+        assert_eq!(parse_max_tokens(" 64 "), Ok(Some(64)));
+        assert!(parse_max_tokens("0").unwrap_err().contains("never answer"));
+        assert!(parse_max_tokens("-1").is_err());
+        assert_eq!(parse_seed("random"), Ok(RANDOM_SEED));
+        assert_eq!(parse_seed("7"), Ok(7));
+        assert!(parse_seed("4294967295").is_err());
+        assert!(parse_seed("x").is_err());
+    }
+}
