@@ -58,7 +58,7 @@ pub struct Args {
 
     /// Context size in tokens [default: the smaller of 8192 and the model's training context]
     /// [env: REFLECT_CTX_SIZE] [config: ctx_size].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(16..))]
+    #[arg(long, value_name = "N", value_parser = crate::profile::parse_ctx_size)]
     pub ctx_size: Option<u32>,
 
     /// CPU threads [default: the number of physical cores] [env: REFLECT_THREADS]
@@ -286,6 +286,10 @@ mod tests {
             (&["--temperature", "NaN"][..], "not a number"),
             (&["--repeat-penalty", "0"][..], "greater than 0"),
             (&["--max-tokens", "0"][..], "1 or more"),
+            (
+                &["--ctx-size", "10"][..],
+                "10 tokens is too small: use 256 or more",
+            ),
             (&["--max-tokens", "lots"][..], "'lots' is not"),
             (&["--seed", "x"][..], "'x' is not a seed"),
         ];

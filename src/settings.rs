@@ -343,7 +343,7 @@ impl Context {
             .unwrap_or_else(GpuLayers::default_for_build);
         let ctx_size = args
             .ctx_size
-            .or(env.parse("REFLECT_CTX_SIZE", |v| parse_count(v, 16, u32::MAX))?)
+            .or(env.parse("REFLECT_CTX_SIZE", crate::profile::parse_ctx_size)?)
             .or(self.config.ctx_size);
         let threads = args
             .threads

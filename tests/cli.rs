@@ -780,3 +780,29 @@ fn max_tokens_none_lifts_a_profiles_limit_and_seed_random_draws_one() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("0 would never answer"), "{err}");
 }
+
+#[test]
+fn context_sizes_are_checked_rounded_aloud_and_too_large_ones_say_how_much() {
+    let m = model(reflection_script());
+    let (code, _, err) = run(&m, &["--ctx-size", "10", "q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("10 tokens is too small: use 256 or more"),
+        "{err}"
+    );
+    assert!(!err.contains("..="), "no Rust notation: {err}");
+    let (code, _, err) = run(&m, &["--ctx-size", "300", "q"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("the context is 512 tokens, not 300"), "{err}");
+    // 4 billion tokens: far more than this machine's memory, refused before llama.cpp tries.
+    let started = std::time::Instant::now();
+    let (code, _, err) = run(&m, &["--ctx-size", "4000000000", "q"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("a context of 4000000000 tokens needs about 953.7 GiB for its KV cache"),
+        "{err}"
+    );
+    assert!(err.contains("GiB of memory available"), "{err}");
+    assert!(!err.contains("null reference"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

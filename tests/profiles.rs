@@ -445,7 +445,7 @@ fn a_broken_config_file_is_a_usage_error_naming_file_line_and_key() {
         (
             "\n\nctx_size = 4\n",
             3,
-            "ctx_size = 4 is out of range: must be 16 or more",
+            "ctx_size = 4 is out of range: must be 256 or more (llama.cpp allocates the context in steps of 256)",
         ),
         (
             "profile = \"nope\"\n",

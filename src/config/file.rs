@@ -131,11 +131,16 @@ impl ConfigFile {
         }
         if let Some(f) = root.get("ctx_size") {
             let n = f.int()?;
+            let step = crate::profile::CONTEXT_STEP;
             out.ctx_size = Some(
                 u32::try_from(n)
                     .ok()
-                    .filter(|n| *n >= 16)
-                    .ok_or_else(|| f.out_of_range("must be 16 or more"))?,
+                    .filter(|n| *n >= step)
+                    .ok_or_else(|| {
+                        f.out_of_range(format!(
+                            "must be {step} or more (llama.cpp allocates the context in steps of {step})"
+                        ))
+                    })?,
             );
         }
         if let Some(f) = root.get("threads") {
@@ -312,7 +317,7 @@ mod tests {
         let table = [
             (
                 "\nctx_size = 8\n",
-                "c.toml:2: ctx_size = 8 is out of range: must be 16 or more",
+                "c.toml:2: ctx_size = 8 is out of range: must be 256 or more (llama.cpp allocates the context in steps of 256)",
             ),
             (
                 "threads = 0",

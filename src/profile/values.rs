@@ -31,6 +31,23 @@ pub fn parse_seed(v: &str) -> Result<u32, String> {
     }
 }
 
+/// The smallest context llama.cpp allocates: it rounds a context up to a multiple of this.
+pub const CONTEXT_STEP: u32 = 256;
+
+/// A context size: a whole number of tokens, at least [`CONTEXT_STEP`].
+pub fn parse_ctx_size(v: &str) -> Result<u32, String> {
+    let n: u32 = v
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{}' is not a number of tokens", v.trim()))?;
+    if n < CONTEXT_STEP {
+        return Err(format!(
+            "{n} tokens is too small: use {CONTEXT_STEP} or more (llama.cpp allocates the context in steps of {CONTEXT_STEP})"
+        ));
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +62,10 @@ mod tests {
         assert_eq!(parse_seed("7"), Ok(7));
         assert!(parse_seed("4294967295").is_err());
         assert!(parse_seed("x").is_err());
+        assert_eq!(parse_ctx_size("4096"), Ok(4096));
+        assert!(parse_ctx_size("10")
+            .unwrap_err()
+            .contains("use 256 or more"));
+        assert!(parse_ctx_size("-1").unwrap_err().contains("not a number"));
     }
 }

@@ -146,12 +146,12 @@ fn bad_environment_values_name_the_variable() {
         (
             "REFLECT_CTX_SIZE",
             "big",
-            "REFLECT_CTX_SIZE=big: 'big' is not a whole number",
+            "REFLECT_CTX_SIZE=big: 'big' is not a number of tokens",
         ),
         (
             "REFLECT_CTX_SIZE",
             "8",
-            "REFLECT_CTX_SIZE=8: 8 is out of range",
+            "REFLECT_CTX_SIZE=8: 8 tokens is too small: use 256 or more",
         ),
         (
             "REFLECT_THREADS",

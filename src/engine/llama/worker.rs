@@ -119,15 +119,45 @@ pub(crate) fn run(
         .with_n_ubatch(n_batch.min(512))
         .with_n_threads(threads as i32)
         .with_n_threads_batch(threads as i32);
+    // The KV cache: keys and values (f16) for every layer and position.
+    let kv_gib = 2.0
+        * 2.0
+        * f64::from(n_ctx)
+        * f64::from(model.n_layer())
+        * f64::from(model.n_head_kv().max(1))
+        * (f64::from(model.n_embd().max(1)) / f64::from(model.n_head().max(1)))
+        / f64::from(1u32 << 30);
+    let too_big = |why: String| {
+        load_error(format!(
+            "a context of {n_ctx} tokens needs about {kv_gib:.1} GiB for its KV cache alone{why}; ask for a smaller context (the model was trained on {n_ctx_train})"
+        ))
+    };
+    // On the CPU, more than the memory there is would make llama.cpp try for a long time (and
+    // tens of GB) before it fails: refuse at once.
+    if let (None, Some(free)) = (gpu_backend(), available_gib()) {
+        if kv_gib > free {
+            let _ = events.send(too_big(format!(
+                ", more than the {free:.1} GiB of memory available"
+            )));
+            return;
+        }
+    }
     let ctx = match model.new_context(backend, ctx_params) {
         Ok(c) => c,
         Err(e) => {
-            let _ = events.send(load_error(format!(
-                "llama.cpp could not create a context of {n_ctx} tokens: {e}; try a smaller --ctx-size"
+            let _ = events.send(too_big(format!(
+                " and llama.cpp could not allocate it ({e})"
             )));
             return;
         }
     };
+    if let Some(asked) = config.ctx_size.filter(|c| *c != ctx.n_ctx()) {
+        let _ = events.send(EngineEvent::Warning(format!(
+            "the context is {} tokens, not {asked}: llama.cpp allocates it in steps of {}",
+            ctx.n_ctx(),
+            crate::profile::CONTEXT_STEP
+        )));
+    }
 
     let (template, warning) = Template::detect(&model);
     if let Some(w) = warning {
@@ -188,6 +218,20 @@ pub(crate) fn run(
             }
         }
     }
+}
+
+/// The memory available now (Linux: `MemAvailable`), in GiB.
+fn available_gib() -> Option<f64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: f64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / f64::from(1u32 << 20))
 }
 
 /// A model loaded for its vocabulary only: renders prompts, refuses to generate.

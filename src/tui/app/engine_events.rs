@@ -109,7 +109,16 @@ impl App {
     }
 
     fn on_error(&mut self, e: EngineError) -> Vec<Effect> {
-        let text = neutralise(&e.to_string()).into_owned();
+        // The context size cannot change inside the chat: say what can be done here.
+        let text = match &e {
+            EngineError::PromptTooLong { prompt_tokens, n_ctx } => format!(
+                "the prompt is {prompt_tokens} tokens but the context holds {n_ctx}: shorten the message or start a new conversation (Ctrl+N); a larger context needs a restart with --ctx-size"
+            ),
+            EngineError::MessageTooLong { at_least, n_ctx, .. } => format!(
+                "the message is at least {at_least} tokens but the context holds {n_ctx}: shorten it; a larger context needs a restart with --ctx-size"
+            ),
+            _ => neutralise(&e.to_string()).into_owned(),
+        };
         // A server that cannot be reached (or refuses) before it answered is a failed load.
         let loading = matches!(self.load, Load::Loading(_));
         match e {

@@ -115,6 +115,11 @@ fn an_engine_error_ends_the_turn_and_the_next_message_goes_out() {
     )));
     assert!(matches!(&a.turns()[0].state, TurnState::Failed(why) if why.contains("9000")));
     assert_eq!(a.banner().map(|b| b.level), Some(Level::Error));
+    let banner = a.banner().unwrap().text.clone();
+    assert!(
+        banner.contains("Ctrl+N") && banner.contains("needs a restart with --ctx-size"),
+        "advice that works in the chat: {banner}"
+    );
     assert_eq!(generate(&fx).map(|r| r.id), Some(2));
     // The failed turn is not part of the history.
     let req = generate(&fx).expect("sent");
