@@ -68,6 +68,7 @@ fn conversation(turns: u64) -> App {
             batch_size: None,
             tags: p.tags.clone(),
             vocab_only: false,
+            checked: None,
         }
         .into(),
         sampling: SamplingSettings::default(),

@@ -316,6 +316,7 @@ fn run(args: Args) -> Result<(), String> {
         batch_size: args.batch,
         tags: tags.clone(),
         vocab_only: false,
+        checked: None,
     });
     let info = wait_loaded(&mut events)?;
     let local = info.local.clone().ok_or("not a local model")?;

@@ -258,9 +258,7 @@ fn chat(args: &Args) -> Result<i32, Failure> {
     let (profile, profile_error) = ctx.profile_or_default(args);
     let (theme, theme_error) = ctx.theme_or_default(args);
     let settings = ctx
-        .settings_for_profile(args, profile, demo_model, |path| {
-            gguf::inspect(path).ok().map(|info| info.sampling)
-        })
+        .settings_for_profile(args, profile, demo_model, |path| gguf::inspect(path).ok())
         .map_err(|f| match &config_error {
             // config.toml was set aside, so its model (or endpoint) is missing too: its own
             // mistake is what the user must fix first.

@@ -27,7 +27,6 @@ use crate::profile::{self, History, Profile, SamplingOverrides};
 use crate::stream::RouterConfig;
 use crate::theme::{self, Theme};
 use env::parse_count;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Everything a one-shot run needs, resolved.
@@ -298,7 +297,7 @@ impl Context {
         &self,
         args: &Args,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
-        gguf: impl FnOnce(&Path) -> Option<HashMap<String, f64>>,
+        gguf: impl FnOnce(&Path) -> Option<crate::gguf::GgufInfo>,
     ) -> Result<RunSettings, Failure> {
         self.settings_for_profile(args, self.profile(args)?, demo_model, gguf)
     }
@@ -310,7 +309,7 @@ impl Context {
         args: &Args,
         profile: Profile,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
-        gguf: impl FnOnce(&Path) -> Option<HashMap<String, f64>>,
+        gguf: impl FnOnce(&Path) -> Option<crate::gguf::GgufInfo>,
     ) -> Result<RunSettings, Failure> {
         let env = &self.env;
         if let Some(remote) = self.endpoint(args, &profile)? {
@@ -350,8 +349,11 @@ impl Context {
             .or(env.parse("REFLECT_THREADS", |v| parse_count(v, 1, 1024))?)
             .or(self.config.threads);
 
-        let from_model = gguf(&model_path)
-            .map(|keys| SamplingOverrides::from_gguf(&keys))
+        // The pre-load check, made once: its sampling defaults here, the rest for the engine.
+        let checked = gguf(&model_path).map(std::sync::Arc::new);
+        let from_model = checked
+            .as_ref()
+            .map(|info| SamplingOverrides::from_gguf(&info.sampling))
             .unwrap_or_default();
         let sampling = profile
             .sampling
@@ -365,6 +367,7 @@ impl Context {
             batch_size: args.batch_size,
             tags: profile.tags.clone(),
             vocab_only: args.print_prompt,
+            checked,
         });
         Ok(RunSettings::new(engine, sampling, profile))
     }
@@ -528,9 +531,7 @@ impl Context {
         args: &Args,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
     ) -> Result<RunSettings, Failure> {
-        self.run_settings_with(args, demo_model, |path| {
-            crate::gguf::inspect(path).ok().map(|info| info.sampling)
-        })
+        self.run_settings_with(args, demo_model, |path| crate::gguf::inspect(path).ok())
     }
 
     /// The profile `--save-profile NAME` saves: the chosen profile with the flags applied,

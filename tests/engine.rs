@@ -22,6 +22,7 @@ fn config(m: &Model) -> LlamaConfig {
         batch_size: Some(64),
         tags: TagSet::default(),
         vocab_only: false,
+        checked: None,
     }
 }
 

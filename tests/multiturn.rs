@@ -26,6 +26,7 @@ fn start(m: &Model) -> (Engine, UnboundedReceiver<EngineEvent>) {
         batch_size: Some(64),
         tags: TagSet::default(),
         vocab_only: false,
+        checked: None,
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

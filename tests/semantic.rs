@@ -58,6 +58,7 @@ fn start(m: &Model) -> (Engine, Events) {
         batch_size: Some(1),
         tags: TagSet::default(),
         vocab_only: false,
+        checked: None,
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

@@ -31,7 +31,7 @@ fn ctx(dir: Option<&Path>, vars: &[(&str, &str)]) -> Context {
     .unwrap()
 }
 
-fn no_gguf(_: &Path) -> Option<HashMap<String, f64>> {
+fn no_gguf(_: &Path) -> Option<crate::gguf::GgufInfo> {
     None
 }
 
@@ -174,11 +174,14 @@ fn bad_environment_values_name_the_variable() {
 #[test]
 fn sampling_flags_over_profile_over_gguf_over_defaults() {
     let gguf = |_: &Path| {
-        Some(HashMap::from([
-            ("temp".to_string(), 0.6),
-            ("top_k".to_string(), 20.0),
-            ("min_p".to_string(), 0.1),
-        ]))
+        Some(crate::gguf::GgufInfo {
+            sampling: std::collections::HashMap::from([
+                ("temp".to_string(), 0.6),
+                ("top_k".to_string(), 20.0),
+                ("min_p".to_string(), 0.1),
+            ]),
+            ..Default::default()
+        })
     };
     let c = ctx(None, &[]);
     let run = |a: &[&str]| {

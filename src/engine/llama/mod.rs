@@ -70,4 +70,7 @@ pub struct LlamaConfig {
     /// Load the vocabulary and template only (`--print-prompt`): no weights are read, and the
     /// engine renders prompts but cannot generate.
     pub vocab_only: bool,
+    /// The file's pre-load check, when the settings already made it (for its sampling
+    /// defaults): not read a second time (262k-token vocabularies take a while to read).
+    pub checked: Option<std::sync::Arc<crate::gguf::GgufInfo>>,
 }

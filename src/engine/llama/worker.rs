@@ -50,12 +50,15 @@ pub(crate) fn run(
         })
     };
     let started = Instant::now();
-    let info = match gguf::inspect(&config.model_path) {
-        Ok(info) => info,
-        Err(e) => {
-            let _ = events.send(load_error(e.problem));
-            return;
-        }
+    let info = match config.checked.clone() {
+        Some(info) => info,
+        None => match gguf::inspect(&config.model_path) {
+            Ok(info) => Arc::new(info),
+            Err(e) => {
+                let _ = events.send(load_error(e.problem));
+                return;
+            }
+        },
     };
     let backend = match backend() {
         Ok(b) => b,

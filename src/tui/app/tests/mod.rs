@@ -32,6 +32,7 @@ pub(crate) fn settings() -> RunSettings {
             batch_size: None,
             tags: p.tags.clone(),
             vocab_only: false,
+            checked: None,
         }
         .into(),
         sampling: SamplingSettings::default(),
