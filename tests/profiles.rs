@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{model, reflect, reflection_script, t, Model};
+use common::{model, outcome, reflect, reflection_script, t, Model};
 use std::path::{Path, PathBuf};
 
 fn fixture(rel: &str) -> PathBuf {
@@ -50,12 +50,8 @@ fn run_in(base: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, Str
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.args(args).output().expect("run reflect");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    cmd.args(args);
+    outcome(cmd)
 }
 
 /// Runs `reflect -m MODEL ARGS`.

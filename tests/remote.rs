@@ -113,15 +113,9 @@ impl Drop for Server {
 
 /// `reflect ARGS` in the model's sandbox: (code, stdout, stderr).
 fn run_args(m: &Model, args: &[&str]) -> (i32, String, String) {
-    let out = reflect(m.dir.path())
-        .args(args)
-        .output()
-        .expect("run reflect");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut cmd = reflect(m.dir.path());
+    cmd.args(args);
+    outcome(cmd)
 }
 
 fn json(out: &str, err: &str) -> serde_json::Value {

@@ -18,12 +18,8 @@ fn ask(base: &Sandbox, url: &str, env: &[(&str, &str)], args: &[&str]) -> (i32, 
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.args(args).output().expect("run reflect");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    cmd.args(args);
+    outcome(cmd)
 }
 
 /// Writes the sandbox's config.toml.

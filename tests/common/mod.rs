@@ -167,19 +167,21 @@ pub fn reflect(base: &Path) -> assert_cmd::Command {
     cmd
 }
 
-/// Runs `reflect -m model ARGS` and returns (exit code, stdout, stderr).
-pub fn run(m: &Model, args: &[&str]) -> (i32, String, String) {
-    let out = reflect(m.dir.path())
-        .arg("-m")
-        .arg(&m.path)
-        .args(args)
-        .output()
-        .expect("run reflect");
+/// Runs a command of the binary to its end: (exit code, stdout, stderr).
+pub fn outcome(mut cmd: assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run reflect");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Runs `reflect -m model ARGS` and returns (exit code, stdout, stderr).
+pub fn run(m: &Model, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = reflect(m.dir.path());
+    cmd.arg("-m").arg(&m.path).args(args);
+    outcome(cmd)
 }
 
 /// The directory the binary saves sessions in, for `reflect(cache)` and `spawn_piped`.
