@@ -62,6 +62,11 @@ pub struct Turn {
     pub cost: Option<f64>,
     /// From `PromptProcessed`.
     pub prompt_tokens: Option<u32>,
+    /// Prompt tokens decoded so far and to decode, while the prompt is read.
+    pub prompt_progress: Option<(u32, u32)>,
+    /// The seed: for a queued turn, one to use instead of the settings' (`/retry`); once
+    /// answered, the one used, when the engine said.
+    pub seed: Option<u32>,
     /// Text events so far: the completion token count until `Done` gives the exact one.
     pub pieces: u32,
     /// The channel of the latest text (or the reflection being written).
@@ -91,6 +96,8 @@ impl Turn {
             timings: None,
             cost: None,
             prompt_tokens: None,
+            prompt_progress: None,
+            seed: None,
             pieces: 0,
             channel: None,
             channel_before_reflection: None,
@@ -174,6 +181,9 @@ impl Turn {
         self.usage = Some(done.usage);
         self.timings = Some(done.timings);
         self.cost = done.cost;
+        if done.seed.is_some() {
+            self.seed = done.seed;
+        }
         if done.summary.open_blocks.is_empty() {
             self.raw.clone_from(&done.text);
         } else {

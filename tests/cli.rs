@@ -806,3 +806,32 @@ fn context_sizes_are_checked_rounded_aloud_and_too_large_ones_say_how_much() {
     assert!(!err.contains("null reference"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn show_thinking_reports_how_much_of_a_long_prompt_is_read() {
+    let m = model(reflection_script());
+    let long = "tell me about the numbers one two three four five six seven eight ".repeat(12);
+    let (code, out, err) = run(&m, &[&long, "--show-thinking", "--batch-size", "64"]);
+    assert_eq!((code, out.as_str()), (0, "The answer is 4.\n"), "{err}");
+    // In a file: a line per quarter, the last at 100%, before the thinking.
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("Reading the prompt"))
+        .collect();
+    assert!(lines.len() >= 2, "{err}");
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("Reading the prompt… 100% ("),
+        "{err}"
+    );
+    assert!(
+        err.find("100%").unwrap() < err.find("I add 2 and 2.").unwrap(),
+        "{err}"
+    );
+
+    // Without --show-thinking, stderr stays quiet.
+    let (_, _, err) = run(&m, &[&long, "--batch-size", "64"]);
+    assert!(!err.contains("Reading the prompt"), "{err}");
+}

@@ -374,3 +374,44 @@ fn a_cyclic_script_streams_until_max_tokens() {
     assert_eq!(done.stop_reason, StopReason::MaxTokens);
     assert_eq!(output, "a b c a b c a b c a");
 }
+
+/// A prompt longer than one micro-batch reports its progress after each (ubatch = n_batch = 64
+/// here), ending at the number of tokens decoded; a prompt read from the cache, or shorter
+/// than a micro-batch, reports none.
+#[test]
+fn a_long_prompt_reports_its_progress_after_each_micro_batch() {
+    let m = model(reflection_script());
+    let (engine, mut events) = Engine::start(config(&m));
+    loaded(&mut events);
+    let long = "tell me about the numbers one two three four five six seven eight ".repeat(12);
+    let progress_of = |events: &mut UnboundedReceiver<EngineEvent>| {
+        let mut seen = Vec::new();
+        loop {
+            match events.blocking_recv().expect("engine alive") {
+                EngineEvent::PromptProgress { id, done, total } => seen.push((id, done, total)),
+                EngineEvent::PromptProcessed { evaluated, .. } => return (seen, evaluated),
+                EngineEvent::Error(e) => panic!("generation failed: {e}"),
+                _ => {}
+            }
+        }
+    };
+    engine.send(Command::Generate(request(1, &long))).unwrap();
+    let (seen, evaluated) = progress_of(&mut events);
+    finish(&mut events);
+    assert!(
+        evaluated > 128,
+        "the prompt spans several micro-batches: {evaluated}"
+    );
+    let expected: Vec<(u64, u32, u32)> = (1..)
+        .map(|k| (1, (k * 64).min(evaluated), evaluated))
+        .take(evaluated.div_ceil(64) as usize)
+        .collect();
+    assert_eq!(seen, expected);
+
+    // The same prompt again: from the cache, one token decoded, nothing to report.
+    engine.send(Command::Generate(request(2, &long))).unwrap();
+    let (seen, evaluated) = progress_of(&mut events);
+    finish(&mut events);
+    assert!(evaluated < 64, "{evaluated}");
+    assert_eq!(seen, []);
+}

@@ -596,3 +596,36 @@ fn ctrl_y_copies_the_answer_over_osc_52_and_save_profile_writes_a_file() {
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
 }
+
+/// Waits until the status bar says idle.
+fn wait_idle(s: &Session) {
+    s.wait_for("the idle phase", |t| {
+        t.lines().any(|l| l.trim_start().starts_with("idle"))
+    });
+}
+
+#[test]
+fn retry_and_edit_replace_the_last_turn_in_the_saved_session() {
+    let m = model(reflection_script());
+    let mut s = start(&m, &["--seed", "7"]);
+    s.wait_text("reflect-scripted");
+    s.send(b"what is 2+2?\r");
+    s.wait_text("The answer is 4.");
+    wait_idle(&s);
+    s.send(b"/retry\r");
+    s.wait_text("Regenerating the last answer with seed 8");
+    wait_idle(&s);
+    // Up on the empty box: the message is back; sending the edit replaces the turn.
+    s.send(b"\x1b[A");
+    s.wait_text("editing the last message");
+    s.send(b" please\r");
+    s.wait_text("what is 2+2? please");
+    s.quit();
+    assert_eq!(s.wait_exit(), 0);
+    let saved = saved_sessions(&m);
+    assert_eq!(saved.len(), 1, "one session");
+    let turns = saved[0]["turns"].as_array().unwrap();
+    assert_eq!(turns.len(), 1, "replaced, not appended: {turns:#?}");
+    assert_eq!(turns[0]["prompt"], "what is 2+2? please", "{turns:#?}");
+    assert_eq!(turns[0]["answer"], "The answer is 4.", "{turns:#?}");
+}

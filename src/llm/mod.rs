@@ -214,6 +214,13 @@ pub enum EngineEvent {
     Warning(String),
     /// Answer to `Command::RenderPrompt`.
     Prompt(String),
+    /// Prompt decoding progress: `done` of the `total` tokens that had to be decoded (the
+    /// rest came from the cache). Sent after each micro-batch of a prompt longer than one.
+    PromptProgress {
+        id: u64,
+        done: u32,
+        total: u32,
+    },
     /// The prompt was decoded; generation begins.
     PromptProcessed {
         id: u64,

@@ -210,8 +210,15 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 turn.reflection_end(n);
                 check(out.reflection_end(n), &engine);
             }
+            EngineEvent::PromptProgress { done, total, .. } => {
+                check(out.prompt_progress(done, total), &engine);
+            }
+            EngineEvent::PromptProcessed { .. } => check(out.prompt_done(), &engine),
             EngineEvent::Warning(w) => say!("reflect: warning: {w}"),
-            EngineEvent::Done(done) => break done,
+            EngineEvent::Done(done) => {
+                check(out.prompt_done(), &engine);
+                break done;
+            }
             EngineEvent::Error(e) => return Err(engine_failure(e)),
             _ => {}
         }

@@ -96,6 +96,10 @@ pub struct Output {
     /// stderr is a file or a pipe: the thinking is marked "Thinking…" / "…done thinking." (on
     /// a terminal, dimming marks it).
     labels: bool,
+    /// A percentage is on stderr's current line (a terminal).
+    progress_shown: bool,
+    /// The last quarter of the prompt reported in a file.
+    progress_quarter: u8,
 }
 
 impl Output {
@@ -109,6 +113,8 @@ impl Output {
             wrote_thinking: false,
             reflection: None,
             labels: !io::stderr().is_terminal(),
+            progress_shown: false,
+            progress_quarter: 0,
         }
     }
 
@@ -157,6 +163,40 @@ impl Output {
         self.reflection = None;
         if self.format == Format::Text && self.show_thinking {
             self.thinking("\n\n")?;
+        }
+        Ok(())
+    }
+
+    /// Prompt decoding progress, with --show-thinking: a percentage rewritten in place on a
+    /// terminal; in a file, a line at each quarter.
+    pub fn prompt_progress(&mut self, done: u32, total: u32) -> io::Result<()> {
+        if self.format != Format::Text || !self.show_thinking || total == 0 {
+            return Ok(());
+        }
+        let pct = u64::from(done.min(total)) * 100 / u64::from(total);
+        let mut err = io::stderr().lock();
+        if self.stderr_tty {
+            write!(
+                err,
+                "\r\x1b[2mReading the prompt… {pct:3}% ({done}/{total} tokens)\x1b[22m"
+            )?;
+            self.progress_shown = true;
+        } else {
+            let quarter = (pct / 25) as u8;
+            if quarter > self.progress_quarter {
+                self.progress_quarter = quarter;
+                writeln!(err, "Reading the prompt… {pct}% ({done}/{total} tokens)")?;
+            }
+        }
+        err.flush()
+    }
+
+    /// The prompt is read: the in-place percentage goes.
+    pub fn prompt_done(&mut self) -> io::Result<()> {
+        if std::mem::take(&mut self.progress_shown) {
+            let mut err = io::stderr().lock();
+            err.write_all(b"\r\x1b[2K")?;
+            err.flush()?;
         }
         Ok(())
     }

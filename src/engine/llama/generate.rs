@@ -361,14 +361,18 @@ pub(super) fn run(
         ..Usage::default()
     };
     let n_batch = s.ctx.n_batch().max(1) as usize;
+    // Steps of one micro-batch (what llama.cpp computes at once anyway), so that progress can
+    // be reported, and a cancel heard, after each.
+    let step = (s.ctx.n_ubatch().max(1) as usize).min(n_batch);
+    let todo = tokens.len() - common;
     let mut batch = LlamaBatch::new(n_batch, 1);
     let mut stop = None;
-    for start in (common..tokens.len()).step_by(n_batch) {
+    for start in (common..tokens.len()).step_by(step) {
         if cancelled() {
             stop = Some(StopReason::Cancelled);
             break;
         }
-        let end = (start + n_batch).min(tokens.len());
+        let end = (start + step).min(tokens.len());
         batch.clear();
         for (i, t) in tokens.iter().enumerate().take(end).skip(start) {
             batch
@@ -378,6 +382,13 @@ pub(super) fn run(
         s.ctx.decode(&mut batch).map_err(decode_error)?;
         s.cached.extend_from_slice(&tokens[start..end]);
         usage.prompt_tokens_evaluated += (end - start) as u32;
+        if todo > step {
+            let _ = events.send(EngineEvent::PromptProgress {
+                id: req.id,
+                done: (end - common) as u32,
+                total: todo as u32,
+            });
+        }
     }
     let prompt_done = Instant::now();
     let _ = events.send(EngineEvent::PromptProcessed {

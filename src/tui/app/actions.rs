@@ -43,11 +43,14 @@ impl App {
                 self.input.edit(key);
             }
             Action::HistoryPrev => {
+                self.editing = None;
                 self.input.recall_prev();
             }
             Action::HistoryNext => {
+                self.editing = None;
                 self.input.recall_next();
             }
+            Action::EditLast => self.edit_last(),
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(-1),
             Action::FocusInput => self.set_focus(Focus::Input),
@@ -110,10 +113,12 @@ impl App {
         let mut effects = match commands::parse(&text) {
             Line::Message(message) => self.send_message(message),
             Line::Command(c) => {
+                self.editing = None;
                 self.input.take();
                 self.run_slash(c)
             }
             Line::Error(e) => {
+                self.editing = None;
                 // As after a command that fails later: the box is cleared, and Up brings the
                 // command back to fix it.
                 self.input.take();
@@ -143,14 +148,36 @@ impl App {
         }
         self.input.take();
         self.ui.banner = None;
+        self.replace_edited();
         self.conv.turns.push(Turn::queued(message));
         self.select_live();
         self.dispatch_next()
     }
 
-    /// Esc / Ctrl+C while busy: cancel the running generation, else the queued messages.
+    /// Esc / Ctrl+C while busy: cancel the running generation (saying that the next queued
+    /// message then starts), else the queued messages.
     fn cancel(&mut self) -> Vec<Effect> {
         if self.conv.running().is_some() {
+            let queued = self.conv.queued();
+            if queued > 0
+                && !self
+                    .conv
+                    .running()
+                    .is_some_and(|i| self.conv.turns[i].cancel_requested)
+            {
+                let more = if queued == 1 {
+                    "the queued message".to_string()
+                } else {
+                    format!("the next of {queued} queued messages")
+                };
+                self.notify(
+                    Level::Info,
+                    format!(
+                        "Stopping this answer; {more} starts next (Esc again stops that too, \
+                         /unqueue all empties the queue)"
+                    ),
+                );
+            }
             return self.cancel_running();
         }
         for t in self.conv.turns.iter_mut().filter(|t| t.is_queued()) {

@@ -2,7 +2,8 @@
 //! same functions as the command-line flags (`crate::cli`).
 //!
 //! `/profile NAME`, `/theme NAME`, `/think [on|off]`, `/set [KEY VALUE]`, `/system [TEXT|none]`,
-//! `/save-profile NAME`, `/clear`, `/help`, `/quit`. A line starting with `//` is a message
+//! `/save-profile NAME`, `/retry`, `/edit`, `/queue`, `/unqueue [N|all]`, `/clear`, `/help`,
+//! `/quit`. A line starting with `//` is a message
 //! that starts with `/`.
 
 use crate::cli::{parse_positive, parse_temperature, parse_unit_closed, parse_unit_open};
@@ -39,9 +40,26 @@ pub enum Slash {
     /// `Some(Some(text))` replaces, `Some(None)` removes, `None` shows the system prompt.
     System(Option<Option<String>>),
     SaveProfile(String),
+    /// Regenerate the last answer with a new seed, in its place.
+    Retry,
+    /// Put the last message back in the box; sending it replaces that turn and its answer.
+    Edit,
+    /// List the queued messages.
+    Queue,
+    /// Remove a queued message: its number in `/queue`'s list, `None` the last one, or all.
+    Unqueue(Unqueue),
     Clear,
     Help,
     Quit,
+}
+
+/// Which queued messages `/unqueue` removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unqueue {
+    Last,
+    /// 1-based, in the order they will be sent.
+    Nth(usize),
+    All,
 }
 
 /// What a line typed in the input is.
@@ -73,6 +91,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "/save-profile NAME",
         "save the current settings as a profile",
     ),
+    (
+        "/retry, /edit",
+        "answer again (new seed) · edit and resend the last message",
+    ),
+    ("/queue, /unqueue [N|all]", "list / remove queued messages"),
     ("/clear /help /quit", "new conversation · this help · leave"),
     ("//text", "send a message that starts with /"),
 ];
@@ -84,6 +107,10 @@ const NAMES: &[&str] = &[
     "set",
     "system",
     "save-profile",
+    "retry",
+    "edit",
+    "queue",
+    "unqueue",
     "clear",
     "help",
     "quit",
@@ -156,6 +183,19 @@ fn command(name: &str, arg: &str) -> Result<Slash, String> {
                 ))
             }
         }
+        "retry" => no_arg(Slash::Retry),
+        "edit" => no_arg(Slash::Edit),
+        "queue" => no_arg(Slash::Queue),
+        "unqueue" => match arg {
+            "" => Ok(Slash::Unqueue(Unqueue::Last)),
+            "all" => Ok(Slash::Unqueue(Unqueue::All)),
+            n => match n.parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(Slash::Unqueue(Unqueue::Nth(n))),
+                _ => Err(format!(
+                    "/unqueue: '{n}': give the number /queue shows (1 or more), or all"
+                )),
+            },
+        },
         "clear" => no_arg(Slash::Clear),
         "help" => no_arg(Slash::Help),
         "quit" | "exit" => no_arg(Slash::Quit),
@@ -262,6 +302,12 @@ mod tests {
             ("/system none", Slash::System(Some(None))),
             ("/system", Slash::System(None)),
             ("/save-profile cool", Slash::SaveProfile("cool".into())),
+            ("/retry", Slash::Retry),
+            ("/edit", Slash::Edit),
+            ("/queue", Slash::Queue),
+            ("/unqueue", Slash::Unqueue(Unqueue::Last)),
+            ("/unqueue 2", Slash::Unqueue(Unqueue::Nth(2))),
+            ("/unqueue all", Slash::Unqueue(Unqueue::All)),
             ("/clear", Slash::Clear),
             ("/help", Slash::Help),
             ("/quit", Slash::Quit),
@@ -294,6 +340,10 @@ mod tests {
             ("/save-profile ../x", "cannot be a profile name"),
             ("/save-profile", "usage"),
             ("/clear now", "takes no argument"),
+            ("/retry 3", "takes no argument"),
+            ("/unqueue 0", "give the number /queue shows"),
+            ("/unqueue last", "give the number /queue shows"),
+            ("/retyr", "did you mean 'retry'"),
         ];
         for (line, want) in table {
             let e = err(line);

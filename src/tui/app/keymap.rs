@@ -69,6 +69,8 @@ pub struct KeyContext {
     /// An earlier turn is selected.
     pub selected: bool,
     pub banner: bool,
+    /// The last turn is answered and nothing runs or waits: Up on an empty box edits it.
+    pub can_edit: bool,
 }
 
 /// What a key asks for.
@@ -82,6 +84,8 @@ pub enum Action {
     TypeInInput(KeyEvent),
     HistoryPrev,
     HistoryNext,
+    /// Put the last message back in the box to edit and resend it.
+    EditLast,
     FocusNext,
     FocusPrev,
     FocusInput,
@@ -115,7 +119,11 @@ pub enum Action {
 pub const HELP: &[(&str, &str)] = &[
     ("Enter", "send the message (or run the /command)"),
     ("Alt+Enter, Shift+Enter, Ctrl+J", "new line"),
-    ("Up / Down", "earlier / later prompts (input empty)"),
+    (
+        "Up / Down",
+        "empty box: edit the last message, then earlier prompts",
+    ),
+    ("Ctrl+U / Ctrl+K, Alt+U", "delete to line start / end, undo"),
     ("Tab / Shift+Tab", "focus next / previous pane"),
     (
         "PgUp / PgDn",
@@ -128,7 +136,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     (
         "Esc, Ctrl+C, Ctrl+D",
-        "cancel the answer (keeps what was written)",
+        "cancel the answer (keeps it); the next queued one starts",
     ),
     (
         "Ctrl+C, Ctrl+D",
@@ -136,11 +144,14 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("Alt+Up / Alt+Down", "select an earlier / later turn"),
     ("Esc", "back to the live turn, dismiss the banner"),
-    ("Ctrl+T", "toggle \"Think carefully.\""),
-    ("Ctrl+Y", "copy the last (or selected) answer"),
-    ("Ctrl+N", "new conversation"),
-    ("F2 / F3", "show or hide thinking / reflections"),
-    ("F4, Ctrl+Z", "maximise or restore the focused pane"),
+    (
+        "Ctrl+T / Ctrl+Y / Ctrl+N",
+        "toggle \"Think carefully.\" / copy the answer / new chat",
+    ),
+    (
+        "F2 / F3, F4 (Ctrl+Z)",
+        "show or hide thinking / reflections; maximise the pane",
+    ),
     ("F1, ? (input empty)", "this help"),
 ];
 
@@ -235,6 +246,7 @@ pub fn action(key: KeyEvent, cx: &KeyContext) -> Action {
 fn input_key(key: KeyEvent, cx: &KeyContext) -> Action {
     let recall = (cx.input_empty || cx.recalling) && key.modifiers.is_empty();
     match key.code {
+        KeyCode::Up if recall && cx.input_empty && cx.can_edit => Action::EditLast,
         KeyCode::Up if recall => Action::HistoryPrev,
         KeyCode::Down if recall => Action::HistoryNext,
         _ => Action::Edit(key),

@@ -67,7 +67,7 @@ pub struct LayoutParams {
     pub panes: PaneSet,
     /// Lines the banner wants (0: no banner).
     pub banner_lines: u16,
-    /// Lines of text in the input box.
+    /// Rows of text in the input box, wrapped at [`input_width`].
     pub input_lines: u16,
 }
 
@@ -156,6 +156,15 @@ impl Screen {
             Screen::Normal(a) => Some(a),
             Screen::TooSmall(_) => None,
         }
+    }
+}
+
+/// The text columns of the input box on a `width` × `height` terminal: what its text wraps at.
+pub fn input_width(width: u16, height: u16) -> u16 {
+    if height >= BORDER_MIN_HEIGHT {
+        width.saturating_sub(2)
+    } else {
+        width
     }
 }
 

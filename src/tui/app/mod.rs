@@ -16,6 +16,7 @@ pub mod layout;
 mod mouse;
 pub mod phase;
 pub mod profile_ops;
+mod redo;
 pub mod scroll;
 mod slash;
 #[cfg(test)]
@@ -93,6 +94,8 @@ pub struct App {
     pub(crate) conv: Conversation,
     pub(crate) input: Input,
     pub(crate) ui: Ui,
+    /// The turn whose message is back in the box (`/edit`, Up): sending replaces it.
+    pub(crate) editing: Option<usize>,
     /// Tokens per second of the last finished turn.
     pub(crate) last_speed: Option<f64>,
     /// Wrapped lines per block per width: a memo of the view's, not state.
@@ -125,17 +128,42 @@ impl App {
                 }),
                 size: init.size,
             },
+            editing: None,
             last_speed: None,
             lines: view::cache::LineCache::default(),
             dirty: true,
             quit: false,
         };
         app.restyle_input();
+        app.fit_input();
         app
     }
 
     /// The reducer: pure (no I/O, no clock, no terminal). Returns effects for the runtime.
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let edits = matches!(
+            msg,
+            Msg::Key(_) | Msg::Paste(_) | Msg::Mouse(_) | Msg::Resize(..)
+        );
+        let effects = self.reduce(msg);
+        if edits {
+            self.fit_input();
+            // An emptied box edits nothing any more.
+            if self.input.is_empty() {
+                self.editing = None;
+            }
+        }
+        effects
+    }
+
+    /// Tells the input box its size, so that it wraps there and keeps the cursor in view.
+    fn fit_input(&mut self) {
+        if let Some(a) = self.screen().areas() {
+            self.input.fit(a.input.inner.width, a.input.inner.height);
+        }
+    }
+
+    fn reduce(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(key) => self.on_key(key),
             Msg::Paste(text) => {
@@ -247,7 +275,8 @@ impl App {
             height,
             panes: self.ui.panes,
             banner_lines,
-            input_lines: u16::try_from(self.input.line_count()).unwrap_or(u16::MAX),
+            input_lines: u16::try_from(self.input.row_count(layout::input_width(width, height)))
+                .unwrap_or(u16::MAX),
         })
     }
 
@@ -263,6 +292,10 @@ impl App {
             busy: self.conv.running().is_some() || self.conv.queued() > 0,
             help: self.ui.help.is_some(),
             recalling: self.input.recalling(),
+            can_edit: self.editing.is_none()
+                && !self.conv.turns.is_empty()
+                && self.conv.running().is_none()
+                && self.conv.queued() == 0,
             selected: self.ui.selected.is_some(),
             banner: self.ui.banner.is_some(),
         }
@@ -310,10 +343,14 @@ impl App {
             &self.conv.turns[..i],
             &sent,
         );
+        let mut sampling = s.sampling.clone();
+        if let Some(seed) = self.conv.turns[i].seed {
+            sampling.seed = Some(seed);
+        }
         let request = GenerateRequest {
             id,
             messages,
-            sampling: s.sampling.clone(),
+            sampling,
             max_tokens: s.max_tokens,
             router: s.router.clone(),
         };
@@ -360,6 +397,7 @@ impl App {
         let mut effects = self.cancel_running();
         // The old conversation is saved as it stands (a running turn as interrupted).
         effects.push(Effect::NewSession(std::mem::take(&mut self.conv.turns)));
+        self.editing = None;
         self.ui.selected = None;
         self.ui.scroll = [Scroll::FOLLOW; 3];
         self.lines.clear();

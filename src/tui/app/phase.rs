@@ -22,8 +22,9 @@ pub enum Phase {
     LoadFailed,
     /// A message waits: sent while loading, or the engine is gone.
     Queued,
-    /// The prompt is being decoded (until the first text).
-    Prompt,
+    /// The prompt is being decoded (until the first text): the percentage decoded, when the
+    /// engine reports it.
+    Prompt(Option<u8>),
     Thinking,
     Reflecting,
     Answering,
@@ -39,7 +40,7 @@ impl Phase {
             Phase::Loading(_) => "loading",
             Phase::LoadFailed => "model not loaded",
             Phase::Queued => "queued",
-            Phase::Prompt => "reading the prompt",
+            Phase::Prompt(_) => "reading the prompt",
             Phase::Thinking => "thinking",
             Phase::Reflecting => "reflecting",
             Phase::Answering => "answering",
@@ -55,7 +56,13 @@ pub fn of_turn(turn: &Turn) -> Phase {
         return Phase::Cancelling;
     }
     match turn.channel {
-        None => Phase::Prompt,
+        None => Phase::Prompt(
+            turn.prompt_progress
+                .filter(|_| turn.prompt_tokens.is_none())
+                .map(|(done, total)| {
+                    (u64::from(done) * 100 / u64::from(total.max(1))).min(100) as u8
+                }),
+        ),
         Some(Channel::Thinking) => Phase::Thinking,
         Some(Channel::Reflection) => Phase::Reflecting,
         Some(Channel::Output) => Phase::Answering,
@@ -89,7 +96,15 @@ mod tests {
         conv.turns.push(Turn::queued("q"));
         assert_eq!(phase(&Load::Ready, &conv), Phase::Queued);
         conv.turns[0].state = TurnState::Running;
-        assert_eq!(phase(&Load::Ready, &conv), Phase::Prompt);
+        assert_eq!(phase(&Load::Ready, &conv), Phase::Prompt(None));
+        conv.turns[0].prompt_progress = Some((512, 2048));
+        assert_eq!(phase(&Load::Ready, &conv), Phase::Prompt(Some(25)));
+        conv.turns[0].prompt_tokens = Some(2100);
+        assert_eq!(
+            phase(&Load::Ready, &conv),
+            Phase::Prompt(None),
+            "read: no number"
+        );
         let t = &mut conv.turns[0];
         t.push_text(Channel::Thinking, "a");
         assert_eq!(of_turn(t), Phase::Thinking);

@@ -53,6 +53,10 @@ impl App {
                     &name,
                 ))]
             }
+            Slash::Retry => return self.retry(),
+            Slash::Edit => self.edit_last(),
+            Slash::Queue => self.list_queue(),
+            Slash::Unqueue(which) => self.unqueue(which),
             Slash::Clear => return self.new_conversation(),
             Slash::Help => self.ui.help = Some(0),
             Slash::Quit => return self.quit_effects(),

@@ -1,11 +1,15 @@
 //! Draws the input box: a frame titled "Message" (with the number of queued messages) around
-//! the editor.
+//! the editor's text, wrapped at the box's width as `app::input::rows` lays it out.
 
 use super::panes::frame;
+use crate::theme::Purpose;
+use crate::tui::app::input::rows::{char_width, Row};
 use crate::tui::app::keymap::Focus;
 use crate::tui::app::layout::Area;
 use crate::tui::app::App;
 use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::widgets::Widget;
 
 pub fn draw(app: &App, area: Area, bordered: bool, buf: &mut Buffer) {
@@ -13,14 +17,77 @@ pub fn draw(app: &App, area: Area, bordered: bool, buf: &mut Buffer) {
         return;
     }
     let queued = app.turns().iter().filter(|t| t.is_queued()).count();
-    let title = if queued > 0 {
-        format!(" Message · {queued} queued ")
-    } else {
-        " Message ".to_string()
-    };
+    let mut title = " Message ".to_string();
+    if app.editing.is_some() {
+        title.push_str("· editing the last message, Enter replaces it ");
+    }
+    if queued > 0 {
+        title.push_str(&format!("· {queued} queued (/queue) "));
+    }
     let focused = app.ui.focus == Focus::Input;
     frame(title, focused, bordered, app).render(area.outer, buf);
     if area.inner.width > 0 && area.inner.height > 0 {
-        app.input.area().render(area.inner, buf);
+        text(app, area.inner, buf);
+    }
+}
+
+/// The wrapped text from the box's first shown row, the selection, and the cursor.
+fn text(app: &App, r: Rect, buf: &mut Buffer) {
+    let input = &app.input;
+    let ta = input.area();
+    let style = ta.style();
+    if input.is_empty() {
+        let placeholder = ta.placeholder_style().unwrap_or(style);
+        // The cursor's cell first, then the hint.
+        let room = usize::from(r.width - 1);
+        buf.set_stringn(r.x + 1, r.y, ta.placeholder_text(), room, placeholder);
+        buf.set_style(Rect::new(r.x, r.y, 1, 1), ta.cursor_style());
+        return;
+    }
+    let lines = ta.lines();
+    let (rows, top, (cursor_row, cursor_x)) = input.view();
+    let selection = ta.selection_range();
+    let selected = |line: usize, col: usize| {
+        selection.is_some_and(|(a, b)| (line, col) >= a && (line, col) < b)
+    };
+    for (y, row) in rows
+        .iter()
+        .skip(top)
+        .take(usize::from(r.height))
+        .enumerate()
+    {
+        let Row { line, start, end } = *row;
+        let ry = r.y + y as u16;
+        let mut x = 0usize;
+        for (i, c) in lines[line]
+            .chars()
+            .enumerate()
+            .skip(start)
+            .take(end - start)
+        {
+            let w = char_width(c, x);
+            if x + w > usize::from(r.width) {
+                break;
+            }
+            let st = if selected(line, i) {
+                style.patch(super::style::of(app.theme(), Purpose::Selection))
+            } else {
+                style
+            };
+            let cell = Rect::new(r.x + x as u16, ry, w as u16, 1);
+            if c == '\t' {
+                buf.set_style(cell, st);
+            } else {
+                buf.set_stringn(cell.x, ry, c.to_string(), w, st);
+            }
+            x += w;
+        }
+        if top + y == cursor_row {
+            let cx = r.x + (cursor_x.min(usize::from(r.width) - 1)) as u16;
+            buf.set_style(
+                Rect::new(cx, ry, 1, 1),
+                Style::default().patch(ta.cursor_style()),
+            );
+        }
     }
 }

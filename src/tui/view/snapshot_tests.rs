@@ -102,3 +102,32 @@ fn small_app_sizes_match_their_terminal() {
     let a = app_sized(50, 30);
     assert_eq!(a.ui().size, (50, 30));
 }
+
+/// A long message wraps in the box, which grows to show it (up to its limit) with the cursor
+/// at its end; nothing is cut off at the left.
+#[test]
+fn a_long_message_wraps_in_the_box() {
+    let mut a = app_sized(60, 20);
+    a.update(crate::tui::app::tests::loaded_msg());
+    let words = "Summarise the following paragraph in one sentence, keeping every number: the \
+                 quarterly report shows revenue of 4.2 million, up 12 percent, while costs \
+                 rose 3 percent.";
+    type_text(&mut a, words);
+    let screen = render(&a, 60, 20);
+    insta::assert_snapshot!(screen.backend());
+    let rows: Vec<String> = (0..20)
+        .map(|y| {
+            (0..60)
+                .map(|x| screen.backend().buffer()[(x, y)].symbol().to_string())
+                .collect()
+        })
+        .collect();
+    assert!(
+        rows.iter().any(|r| r.contains("│Summarise the following")),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.contains("rose 3 percent.")),
+        "{rows:#?}"
+    );
+}

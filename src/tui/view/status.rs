@@ -40,7 +40,8 @@ pub fn phase_text(app: &App) -> String {
     let queued = app.turns().iter().filter(|t| t.is_queued()).count();
     let mut s = match phase {
         Phase::Loading(p) => format!("Loading {}", loading_bar(p)),
-        Phase::Prompt | Phase::Thinking | Phase::Reflecting | Phase::Answering => {
+        Phase::Prompt(Some(pct)) => format!("{} {pct}%", phase.label()),
+        Phase::Prompt(None) | Phase::Thinking | Phase::Reflecting | Phase::Answering => {
             let pieces = app
                 .generating()
                 .and_then(|id| app.turns().iter().find(|t| t.id == id))

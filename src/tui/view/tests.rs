@@ -310,3 +310,32 @@ fn the_help_overlay_at_30x10_shows_keys_first_and_a_whole_footer() {
         "a whole footer:\n{shown}"
     );
 }
+
+#[test]
+fn the_status_bar_shows_how_much_of_the_prompt_is_read() {
+    let mut a = loaded();
+    send(&mut a, "a long question");
+    let t = render(&a, 100, 30);
+    assert!(find(t.backend().buffer(), "reading the prompt ").is_some());
+    assert!(
+        find(t.backend().buffer(), "%").is_none(),
+        "no number before the engine says"
+    );
+    a.update(Msg::Engine(EngineEvent::PromptProgress {
+        id: 1,
+        done: 1024,
+        total: 3000,
+    }));
+    let t = render(&a, 100, 30);
+    assert!(find(t.backend().buffer(), "reading the prompt 34%").is_some());
+    a.update(Msg::Engine(EngineEvent::PromptProgress {
+        id: 2,
+        done: 3000,
+        total: 3000,
+    }));
+    let t = render(&a, 100, 30);
+    assert!(
+        find(t.backend().buffer(), "reading the prompt 34%").is_some(),
+        "another generation's progress is not this one's"
+    );
+}

@@ -279,3 +279,49 @@ fn redraws_are_asked_for_only_after_visible_changes() {
     a.update(Msg::Resize(80, 24));
     assert!(a.is_dirty());
 }
+
+#[test]
+fn ctrl_u_deletes_to_the_start_of_the_line_and_alt_u_undoes() {
+    let mut a = loaded();
+    type_text(&mut a, "first line");
+    a.update(alt(KeyCode::Enter));
+    type_text(&mut a, "second line");
+    a.update(ctrl('u'));
+    assert_eq!(
+        a.input_text(),
+        "first line\n",
+        "only the cursor's line, up to the cursor"
+    );
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::ALT,
+    )));
+    assert_eq!(a.input_text(), "first line\nsecond line", "Alt+U undoes");
+}
+
+#[test]
+fn up_and_down_move_by_wrapped_rows_and_recall_only_from_an_empty_box() {
+    // 40 columns: the box's text is 38 wide.
+    let mut a = app_sized(40, 20);
+    a.update(loaded_msg());
+    send(&mut a, "an earlier prompt");
+    let long = "alpha bravo charlie delta echo foxtrot golf hotel india juliet";
+    type_text(&mut a, long);
+    assert!(
+        a.screen().areas().unwrap().input.inner.height >= 2,
+        "the box grew"
+    );
+    a.update(key(KeyCode::Up));
+    assert_eq!(
+        a.input_text(),
+        long,
+        "Up moved the cursor, it did not recall"
+    );
+    type_text(&mut a, "X");
+    let at = a.input_text().find('X').unwrap();
+    assert!(at < 38, "the cursor went up one row, to column {at}");
+    a.update(key(KeyCode::Down));
+    type_text(&mut a, "Y");
+    let y = a.input_text().find('Y').unwrap();
+    assert!(y > 38, "and Down back to the second row ({y})");
+}

@@ -1,6 +1,7 @@
 //! Reducer tests: messages in, state and effects out. Shared fixtures live here.
 
 mod keys;
+mod redo;
 mod scroll;
 mod send;
 mod session;

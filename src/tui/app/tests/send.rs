@@ -28,7 +28,7 @@ fn a_message_sent_while_loading_is_queued_then_sent_on_load() {
     assert_eq!(a.turns()[0].state, TurnState::Running);
     assert_eq!(a.turns()[0].sent, "hello Think carefully.");
     assert_eq!(a.generating(), Some(1));
-    assert_eq!(a.phase(), Phase::Prompt);
+    assert_eq!(a.phase(), Phase::Prompt(None));
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn streamed_text_fills_thinking_reflections_and_answer() {
 fn phases_follow_the_stream() {
     let mut a = loaded();
     send(&mut a, "q");
-    assert_eq!(a.phase(), Phase::Prompt);
+    assert_eq!(a.phase(), Phase::Prompt(None));
     a.update(text(1, Channel::Thinking, "hm"));
     assert_eq!(a.phase(), Phase::Thinking);
     a.update(reflection(1, 1, true));

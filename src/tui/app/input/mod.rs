@@ -1,9 +1,12 @@
-//! The input box: a multi-line editor (tui-textarea) and the prompts sent earlier, which Up and
-//! Down recall while the box is empty or shows an unedited recalled prompt.
+//! The input box: a multi-line editor (tui-textarea) whose long lines wrap at the box's width
+//! (`rows`), and the prompts sent earlier, which Up and Down recall while the box is empty or
+//! shows an unedited recalled prompt.
 
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Modifier, Style};
-use tui_textarea::TextArea;
+use tui_textarea::{CursorMove, TextArea};
+
+pub mod rows;
 
 /// The input box's state.
 #[derive(Clone, Debug)]
@@ -13,6 +16,11 @@ pub struct Input {
     history: Vec<String>,
     /// The history entry shown, while unedited.
     recall: Option<usize>,
+    /// The box's text columns and rows, as the layout last gave them.
+    width: u16,
+    height: u16,
+    /// The first wrapped row shown.
+    top: usize,
 }
 
 impl Default for Input {
@@ -34,6 +42,9 @@ impl Input {
             area: empty_area(),
             history: Vec::new(),
             recall: None,
+            width: 80,
+            height: 1,
+            top: 0,
         }
     }
 
@@ -69,8 +80,36 @@ impl Input {
         self.area.lines().iter().all(|l| l.is_empty())
     }
 
+    /// Logical lines (separated by line breaks).
     pub fn line_count(&self) -> usize {
         self.area.lines().len()
+    }
+
+    /// Screen rows the text takes at `width` columns, wrapped.
+    pub fn row_count(&self, width: u16) -> usize {
+        rows::rows(self.area.lines(), width).len()
+    }
+
+    /// The wrapped rows at the box's width, the first one shown, and the cursor's row and
+    /// column: what the view draws.
+    pub fn view(&self) -> (Vec<rows::Row>, usize, (usize, usize)) {
+        let rs = rows::rows(self.area.lines(), self.width);
+        let cursor = rows::cursor_cell(self.area.lines(), &rs, self.width, self.area.cursor());
+        (rs, self.top, cursor)
+    }
+
+    /// The box is `width` × `height` now: scrolls so that the cursor's row is shown.
+    pub fn fit(&mut self, width: u16, height: u16) {
+        self.width = width.max(1);
+        self.height = height.max(1);
+        let (rs, _, (row, _)) = self.view();
+        let height = usize::from(self.height);
+        if row < self.top {
+            self.top = row;
+        } else if row >= self.top + height {
+            self.top = row + 1 - height;
+        }
+        self.top = self.top.min(rs.len().saturating_sub(height));
     }
 
     /// Whether the box shows a recalled prompt, unedited.
@@ -113,14 +152,53 @@ impl Input {
     }
 
     /// Passes an editing key to the editor; returns whether anything visible changed (the
-    /// text or the cursor).
+    /// text or the cursor). Up and Down move by screen rows of wrapped text; Ctrl+U deletes
+    /// to the start of the line, as readline does, and Alt+U undoes.
     pub fn edit(&mut self, key: KeyEvent) -> bool {
         let cursor = self.area.cursor();
-        let changed = self.area.input(key);
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
+        let changed = match key.code {
+            KeyCode::Char('u') if ctrl && !alt => self.area.delete_line_by_head(),
+            KeyCode::Char('u') if alt && !ctrl => self.area.undo(),
+            KeyCode::Up | KeyCode::Down if !ctrl && !alt => {
+                self.move_row(
+                    key.code == KeyCode::Up,
+                    key.modifiers.contains(KeyModifiers::SHIFT),
+                );
+                false
+            }
+            _ => self.area.input(key),
+        };
         if changed {
             self.recall = None;
         }
         changed || self.area.cursor() != cursor
+    }
+
+    /// Moves the cursor one wrapped row up or down, keeping its column; `select` extends the
+    /// selection (Shift).
+    fn move_row(&mut self, up: bool, select: bool) {
+        let lines = self.area.lines();
+        let rs = rows::rows(lines, self.width);
+        let (row, x) = rows::cursor_cell(lines, &rs, self.width, self.area.cursor());
+        let target = if up {
+            row.checked_sub(1)
+        } else {
+            Some(row + 1)
+        };
+        let Some(target) = target.filter(|t| *t < rs.len()) else {
+            return;
+        };
+        let (line, col) = rows::char_at(lines, &rs, target, x);
+        if select && !self.area.is_selecting() {
+            self.area.start_selection();
+        } else if !select {
+            self.area.cancel_selection();
+        }
+        let clamp = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+        self.area
+            .move_cursor(CursorMove::Jump(clamp(line), clamp(col)));
     }
 
     pub fn newline(&mut self) {
@@ -136,6 +214,13 @@ impl Input {
         let text = crate::term_safe::neutralise(&text);
         self.area.insert_str(text.as_ref());
         self.recall = None;
+    }
+
+    /// Puts `text` (an earlier message) back in the box for editing; Up then goes on to the
+    /// prompts before it.
+    pub fn put_back(&mut self, text: &str) {
+        self.replace(text);
+        self.recall = self.history.iter().rposition(|h| h == text);
     }
 
     /// Shows the previous (older) prompt; returns whether anything changed.
