@@ -240,8 +240,10 @@ fn long_answers(c: &mut Criterion) {
 /// `wrap_memo`), and through the memos.
 fn answer_render(c: &mut Criterion) {
     use reflect::term_safe::neutralise;
-    use reflect::tui::view::markdown::{self, MdStyles};
-    use reflect::tui::view::{md_memo, wrap_memo};
+    use reflect::tui::text::markdown::{self, MdStyles, Memos};
+    use reflect::tui::text::md_memo;
+    use reflect::tui::text::Caches;
+    let caches = Caches::default();
     let st = MdStyles {
         base: Style::default(),
         code: Style::default().fg(Color::Green),
@@ -265,9 +267,16 @@ fn answer_render(c: &mut Criterion) {
                     }
                     let text = source[..at].trim();
                     if memo {
-                        md_memo::render(text, st, 70).iter().map(|r| r.len()).sum()
+                        let memos = Memos {
+                            wrap: Some(&caches.wrap),
+                            code: Some(&caches.code),
+                        };
+                        md_memo::render(&caches.markdown, text, st, 70, memos)
+                            .iter()
+                            .map(|r| r.len())
+                            .sum()
                     } else {
-                        wrap_memo::without(|| markdown::render(&neutralise(text), st, 70).len())
+                        markdown::render(&neutralise(text), st, 70, Memos::NONE).len()
                     }
                 })
             });

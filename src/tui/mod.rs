@@ -1,12 +1,21 @@
 //! The full-screen chat: `app` holds the state and its pure reducer, `view` draws it, `msg` is
 //! their vocabulary; `runtime` and `terminal` are the only parts that touch the terminal.
+//!
+//! Layers, each importing only those below it: `runtime` → `view` (draws) → `app` (state and
+//! reducer) → `text` (lays out and measures the panes' text for both) → `layout`, `scroll`,
+//! `phase`, `notice` (plain values).
 
 pub mod app;
+pub mod layout;
 pub mod msg;
+pub mod notice;
+pub mod phase;
 pub mod prompt_history;
 mod runtime;
 mod saver;
+pub mod scroll;
 mod terminal;
+pub mod text;
 pub mod view;
 
 use crate::engine::Engine;

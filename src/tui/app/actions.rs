@@ -3,12 +3,11 @@
 
 use super::commands::{self, Line};
 use super::keymap::{self, Action, Focus};
-use super::layout::Pane;
-use super::scroll::Scroll;
 use super::{App, Level, Load};
 use crate::conversation::{Turn, TurnState};
+use crate::tui::layout::Pane;
 use crate::tui::msg::Effect;
-use crate::tui::view;
+use crate::tui::scroll::Scroll;
 use ratatui::crossterm::event::KeyEvent;
 
 impl App {
@@ -81,7 +80,7 @@ impl App {
             Action::HelpScroll(n) => {
                 let at = self.ui.help.unwrap_or(0);
                 let (w, h) = self.ui.size;
-                let max = view::help::max_scroll(w, h);
+                let max = crate::tui::text::help::max_scroll(&super::HELP_SECTIONS, w, h);
                 let to = at
                     .saturating_add_signed(n.clamp(-1000, 1000) as i16)
                     .min(max);
@@ -250,7 +249,11 @@ impl App {
         if height == 0 {
             return;
         }
-        let total = view::doc::total_lines(self, pane, self.pane_width(pane));
+        let total = crate::tui::text::pane_lines::total_lines(
+            &self.text_source(),
+            pane,
+            self.pane_width(pane),
+        );
         self.ui.scroll[pane.index()].by(delta, total, height);
     }
 
@@ -279,7 +282,7 @@ impl App {
         self.ui.scroll[Pane::Reflection.index()] = Scroll::TOP;
         if reveal {
             let width = self.pane_width(Pane::Output);
-            let line = view::doc::turn_first_line(self, i, width);
+            let line = crate::tui::text::pane_lines::turn_first_line(&self.text_source(), i, width);
             self.ui.scroll[Pane::Output.index()] = Scroll::hold(line);
         }
         self.dirty = true;

@@ -23,7 +23,7 @@
 //!
 //! [`HELP`] lists the same for the help overlay; a test checks that they agree.
 
-use super::layout::Pane;
+use crate::tui::layout::Pane;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// Where keyboard focus is.

@@ -12,12 +12,9 @@ pub mod commands;
 mod engine_events;
 pub mod input;
 pub mod keymap;
-pub mod layout;
 mod mouse;
-pub mod phase;
 pub mod profile_ops;
 mod redo;
-pub mod scroll;
 mod slash;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -27,13 +24,19 @@ use crate::llm::{Command, GenerateRequest, ModelInfo};
 use crate::prompt;
 use crate::settings::RunSettings;
 use crate::theme::{Purpose, Theme};
+use crate::tui::layout::{self, LayoutParams, Pane, PaneSet, Screen};
 use crate::tui::msg::{Effect, Msg};
-use crate::tui::view;
+pub use crate::tui::notice::{Level, Notice};
+pub use crate::tui::phase::{self, Load, Phase};
+use crate::tui::scroll::Scroll;
 use input::Input;
 use keymap::{Focus, KeyContext};
-use layout::{LayoutParams, Pane, PaneSet, Screen};
-pub use phase::{Load, Phase};
-use scroll::Scroll;
+
+/// The help overlay's sections: every key, then every slash command.
+pub const HELP_SECTIONS: [crate::tui::text::help::Section<'static>; 2] = [
+    ("Keys", keymap::HELP),
+    ("Slash commands", commands::COMMANDS),
+];
 
 /// What the TUI starts from.
 pub struct AppInit {
@@ -48,21 +51,6 @@ pub struct AppInit {
     pub size: (u16, u16),
     /// Prompts typed in earlier runs, oldest first: Up recalls them.
     pub prompt_history: Vec<String>,
-}
-
-/// How much a notice matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warning,
-    Error,
-}
-
-/// A one-line message in the banner.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notice {
-    pub level: Level,
-    pub text: String,
 }
 
 /// Focus, panes, scrolling, selection, overlays: what the user arranged.
@@ -98,8 +86,9 @@ pub struct App {
     pub(crate) editing: Option<usize>,
     /// Tokens per second of the last finished turn.
     pub(crate) last_speed: Option<f64>,
-    /// Wrapped lines per block per width: a memo of the view's, not state.
-    pub(crate) lines: view::cache::LineCache,
+    /// The text layout's memos (wrapped lines per block, growing answers, long lines, code):
+    /// derived data the measuring and the drawing share, not state.
+    pub(crate) caches: crate::tui::text::Caches,
     dirty: bool,
     quit: bool,
 }
@@ -130,7 +119,7 @@ impl App {
             },
             editing: None,
             last_speed: None,
-            lines: view::cache::LineCache::default(),
+            caches: crate::tui::text::Caches::default(),
             dirty: true,
             quit: false,
         };
@@ -247,10 +236,19 @@ impl App {
 
     /// The turn the side panes show: the selected one, else the latest.
     pub fn shown_turn(&self) -> Option<usize> {
-        self.ui
-            .selected
-            .filter(|i| *i < self.conv.turns.len())
-            .or_else(|| self.conv.turns.len().checked_sub(1))
+        self.text_source().shown_turn()
+    }
+
+    /// What the panes' text is laid out from.
+    pub fn text_source(&self) -> crate::tui::text::pane_lines::Source<'_> {
+        crate::tui::text::pane_lines::Source {
+            turns: &self.conv.turns,
+            load: &self.load,
+            selected: self.ui.selected,
+            theme: &self.theme,
+            theme_rev: self.theme_rev,
+            caches: &self.caches,
+        }
     }
 
     /// Context tokens in use: the latest turn that reached the engine.
@@ -269,7 +267,7 @@ impl App {
             .ui
             .banner
             .as_ref()
-            .map_or(0, |n| view::banner::line_count(n, width));
+            .map_or(0, |n| crate::tui::text::banner::line_count(n, width));
         layout::layout(&LayoutParams {
             width,
             height,
@@ -317,8 +315,8 @@ impl App {
     }
 
     fn restyle_input(&mut self) {
-        let text = view::style::of(&self.theme, Purpose::Text);
-        let muted = view::style::of(&self.theme, Purpose::Muted);
+        let text = crate::tui::text::style::of(&self.theme, Purpose::Text);
+        let muted = crate::tui::text::style::of(&self.theme, Purpose::Muted);
         self.input
             .restyle(text, muted, self.ui.focus == Focus::Input);
     }
@@ -383,7 +381,7 @@ impl App {
     /// Continues a saved conversation: its turns come first, as if answered in this chat.
     pub fn resume(&mut self, turns: Vec<Turn>, note: impl Into<String>) {
         self.conv.turns.splice(0..0, turns);
-        self.lines.clear();
+        self.caches.clear();
         self.notify(Level::Info, note);
     }
 
@@ -400,7 +398,7 @@ impl App {
         self.editing = None;
         self.ui.selected = None;
         self.ui.scroll = [Scroll::FOLLOW; 3];
-        self.lines.clear();
+        self.caches.clear();
         self.notify(Level::Info, "New conversation");
         effects
     }

@@ -2,10 +2,9 @@
 //! input, and a click on the conversation selects the turn clicked.
 
 use super::keymap::Focus;
-use super::layout::Pane;
 use super::App;
+use crate::tui::layout::Pane;
 use crate::tui::msg::Effect;
-use crate::tui::view;
 use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
 /// Lines one wheel notch scrolls.
@@ -37,7 +36,12 @@ impl App {
             (MouseEventKind::Down(MouseButton::Left), Some(p)) => {
                 self.set_focus(Focus::of(p));
                 if p == Pane::Output {
-                    if let Some(turn) = view::doc::turn_at(self, areas.output.inner, m.row) {
+                    if let Some(turn) = crate::tui::text::pane_lines::turn_at(
+                        &self.text_source(),
+                        self.ui.scroll(Pane::Output),
+                        areas.output.inner,
+                        m.row,
+                    ) {
                         if turn + 1 == self.conv.turns.len() {
                             self.select_live();
                         } else {

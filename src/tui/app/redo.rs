@@ -43,7 +43,7 @@ impl App {
         turn.seed = seed;
         self.conv.turns[i] = turn;
         self.editing = None;
-        self.lines.clear();
+        self.caches.clear();
         self.select_live();
         let said = match seed {
             Some(s) => format!("Regenerating the last answer with seed {s}"),
@@ -75,7 +75,7 @@ impl App {
             let last = self.conv.turns.len().checked_sub(1);
             if last == Some(i) && self.conv.running().is_none() && self.conv.queued() == 0 {
                 self.conv.turns.truncate(i);
-                self.lines.clear();
+                self.caches.clear();
             }
         }
     }
@@ -140,7 +140,7 @@ impl App {
         if self.ui.selected.is_some_and(|s| s >= self.conv.turns.len()) {
             self.select_live();
         }
-        self.lines.clear();
+        self.caches.clear();
         self.notify(Level::Info, said);
     }
 }

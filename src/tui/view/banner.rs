@@ -1,51 +1,12 @@
-//! The banner above the panes: the latest error, warning or notice (errors such as a model
-//! that failed to load, a full context, a bad profile), wrapped to at most three lines.
+//! Draws the banner above the panes: the latest error, warning or notice (errors such as a
+//! model that failed to load, a full context, a bad profile), at most three lines of
+//! `text::banner`'s.
 
-use super::style;
-use super::wrap::{self, Logical};
-use crate::term_safe::neutralise;
-use crate::theme::{Purpose, Theme};
-use crate::tui::app::layout::MAX_BANNER_LINES;
-use crate::tui::app::{App, Level, Notice};
+use crate::tui::app::App;
+use crate::tui::text::banner::lines;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-
-const HINT: &str = "  (Esc dismisses)";
-
-fn lines(n: &Notice, theme: Option<&Theme>, width: u16) -> Vec<Line<'static>> {
-    let of = |p| theme.map_or(Style::default(), |t| style::of(t, p));
-    let (icon, s) = match n.level {
-        Level::Error => ("✗ ", of(Purpose::Error)),
-        Level::Warning => ("⚠ ", of(Purpose::Warning)),
-        Level::Info => ("ℹ ", of(Purpose::Text)),
-    };
-    let first = [Span::styled(icon, s)];
-    let rest = [Span::raw("  ")];
-    let text = neutralise(&n.text).replace('\n', " ");
-    let spans = [
-        Span::styled(text, s),
-        Span::styled(HINT, of(Purpose::Muted)),
-    ];
-    let mut out = Vec::new();
-    wrap::wrap(
-        &Logical {
-            first: &first,
-            rest: &rest,
-            spans: &spans,
-            hard: false,
-        },
-        usize::from(width),
-        &mut out,
-    );
-    out
-}
-
-/// Lines the banner wants at `width` (at most three).
-pub fn line_count(n: &Notice, width: u16) -> u16 {
-    (lines(n, None, width).len() as u16).min(MAX_BANNER_LINES)
-}
+use ratatui::text::Span;
 
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(n) = app.banner() else {

@@ -5,8 +5,8 @@ use super::panes::frame;
 use crate::theme::Purpose;
 use crate::tui::app::input::rows::{char_width, Row};
 use crate::tui::app::keymap::Focus;
-use crate::tui::app::layout::Area;
 use crate::tui::app::App;
+use crate::tui::layout::Area;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -70,7 +70,7 @@ fn text(app: &App, r: Rect, buf: &mut Buffer) {
                 break;
             }
             let st = if selected(line, i) {
-                style.patch(super::style::of(app.theme(), Purpose::Selection))
+                style.patch(crate::tui::text::style::of(app.theme(), Purpose::Selection))
             } else {
                 style
             };

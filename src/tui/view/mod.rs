@@ -1,28 +1,15 @@
-//! The views: draw the app's state into a ratatui frame, reading it only. The layout comes
-//! from `app::layout` (the same one the reducer hit-tests against); panes draw only the rows
-//! their window shows, from wrapped lines memoised per block and width.
+//! The views: draw the app's state into a ratatui frame, reading it only; nothing but the
+//! runtime (and the benchmarks) imports this module. The layout comes from `tui::layout` (the
+//! same one the reducer hit-tests against) and the panes' text from `tui::text` (the same lines
+//! the reducer scrolls by); panes draw only the rows their window shows.
 //!
-//! `style` maps the theme onto ratatui; `wrap` wraps styled text by display width; `markdown`
-//! and `highlight` render answers; `blocks` says what each block looks like and `doc` which
-//! rows a pane shows; `cache` memoises wrapped lines per block, as shared runs (`lines`); `md_memo` and `wrap_memo` keep
-//! the finished part of a growing answer or paragraph, so that a frame renders only the rest;
 //! `panes`, `input_box`, `status`, `banner` and `help` draw the regions of the screen.
 
 pub mod banner;
-pub mod blocks;
-pub mod cache;
-pub mod doc;
 pub mod help;
-pub mod highlight;
 pub mod input_box;
-pub mod lines;
-pub mod markdown;
-pub mod md_memo;
 pub mod panes;
 pub mod status;
-pub mod style;
-pub mod wrap;
-pub mod wrap_memo;
 
 #[cfg(test)]
 mod snapshot_tests;
@@ -30,8 +17,8 @@ mod snapshot_tests;
 mod tests;
 
 use crate::theme::Purpose;
-use crate::tui::app::layout::{Pane, Screen};
 use crate::tui::app::App;
+use crate::tui::layout::{Pane, Screen};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::Frame;
@@ -52,7 +39,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let areas = match app.screen_for(area.width, area.height) {
         Screen::TooSmall(_) => {
-            let s = style::of(&app.theme, Purpose::Warning);
+            let s = crate::tui::text::style::of(&app.theme, Purpose::Warning);
             buf.set_stringn(area.x, area.y, TOO_SMALL, usize::from(area.width), s);
             return;
         }
@@ -76,5 +63,5 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
 /// Loads what the first code block would otherwise load mid-stream (syntax definitions); the
 /// runtime may call this on a background thread at start.
 pub fn preload() {
-    highlight::preload();
+    crate::tui::text::highlight::preload();
 }

@@ -1,12 +1,12 @@
 //! Draws a pane: its frame and title (focus shown by the border style, "↓ N more" while held
 //! above the end), and the rows of its window.
 
-use super::doc;
-use super::style;
 use crate::theme::Purpose;
 use crate::tui::app::keymap::Focus;
-use crate::tui::app::layout::{Area, Pane};
 use crate::tui::app::App;
+use crate::tui::layout::{Area, Pane};
+use crate::tui::text::pane_lines;
+use crate::tui::text::style;
 use ratatui::buffer::Buffer;
 use ratatui::style::Modifier;
 use ratatui::text::Line;
@@ -64,7 +64,13 @@ pub fn draw(app: &App, pane: Pane, area: Area, bordered: bool, buf: &mut Buffer)
     }
     let focused = app.ui.focus == Focus::of(pane);
     let inner = area.inner;
-    let window = doc::window(app, pane, inner.width, inner.height);
+    let window = pane_lines::window(
+        &app.text_source(),
+        pane,
+        app.ui.scroll(pane),
+        inner.width,
+        inner.height,
+    );
     let mut block = frame(title(app, pane), focused, bordered, app);
     if window.below > 0 {
         let more = Line::styled(

@@ -3,11 +3,11 @@
 //! layers, the profile, "Think carefully.", tokens per second and context use. Segments that do
 //! not fit are dropped, least important first.
 
-use super::style;
-use super::wrap::width;
 use crate::term_safe::neutralise;
 use crate::theme::Purpose;
 use crate::tui::app::{App, Phase};
+use crate::tui::text::style;
+use crate::tui::text::wrap::width;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;

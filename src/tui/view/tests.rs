@@ -24,7 +24,7 @@ fn row(buf: &Buffer, y: u16) -> (String, Vec<u16>) {
             columns.push(x);
         }
         text.push_str(symbol);
-        x += (super::wrap::width(symbol) as u16).max(1);
+        x += (crate::tui::text::wrap::width(symbol) as u16).max(1);
     }
     (text, columns)
 }
@@ -186,27 +186,27 @@ fn big_conversation(turns: usize) -> App {
 
 #[test]
 fn streaming_rewraps_only_the_last_message() {
-    use super::doc;
-    use crate::tui::app::layout::Pane;
+    use crate::tui::layout::Pane;
+    use crate::tui::text::pane_lines;
     let mut a = big_conversation(3);
     send(&mut a, "last");
     a.update(text(4, Channel::Output, "Growing"));
     render(&a, 100, 30);
-    let before: Vec<_> = doc::blocks(&a, Pane::Output)
+    let before: Vec<_> = pane_lines::blocks(&a.text_source(), Pane::Output)
         .iter()
-        .map(|b| doc::lines_of(&a, b, 58))
+        .map(|b| pane_lines::lines_of(&a.text_source(), b, 58))
         .collect();
     a.update(text(4, Channel::Output, " answer"));
     render(&a, 100, 30);
-    let after: Vec<_> = doc::blocks(&a, Pane::Output)
+    let after: Vec<_> = pane_lines::blocks(&a.text_source(), Pane::Output)
         .iter()
-        .map(|b| doc::lines_of(&a, b, 58))
+        .map(|b| pane_lines::lines_of(&a.text_source(), b, 58))
         .collect();
     let rewrapped: Vec<usize> = before
         .iter()
         .zip(&after)
         .enumerate()
-        .filter(|(_, (x, y))| !super::lines::Lines::ptr_eq(x, y))
+        .filter(|(_, (x, y))| !crate::tui::text::lines::Lines::ptr_eq(x, y))
         .map(|(i, _)| i)
         .collect();
     assert_eq!(rewrapped, [after.len() - 1], "only the streaming answer");
@@ -214,12 +214,12 @@ fn streaming_rewraps_only_the_last_message() {
 
 /// Every line of every pane at `width`, block after block.
 fn all_lines(a: &App, width: u16) -> Vec<ratatui::text::Line<'static>> {
-    use crate::tui::app::layout::Pane;
+    use crate::tui::layout::Pane;
     Pane::ALL
         .iter()
-        .flat_map(|p| super::doc::blocks(a, *p))
+        .flat_map(|p| crate::tui::text::pane_lines::blocks(&a.text_source(), *p))
         .flat_map(|b| {
-            let lines = super::doc::lines_of(a, &b, width);
+            let lines = crate::tui::text::pane_lines::lines_of(&a.text_source(), &b, width);
             lines.iter().cloned().collect::<Vec<_>>()
         })
         .collect()
@@ -251,8 +251,7 @@ fn a_streamed_turn_renders_as_if_it_came_at_once() {
         }
     }
     let fresh = || {
-        super::md_memo::clear();
-        super::wrap_memo::clear();
+        // A new app: its memos start empty.
         let mut a = loaded();
         send(&mut a, "q");
         a.update(text(1, Channel::Thinking, &thinking));
@@ -260,7 +259,7 @@ fn a_streamed_turn_renders_as_if_it_came_at_once() {
         a
     };
     // The reference wraps every line from scratch.
-    let reference = |a: &App, width| super::wrap_memo::without(|| all_lines(a, width));
+    let reference = |a: &App, width| a.caches.wrap.without(|| all_lines(a, width));
     for width in [58, 37, 58] {
         assert_eq!(all_lines(&streamed, width), reference(&fresh(), width));
     }
@@ -274,7 +273,10 @@ fn a_streamed_turn_renders_as_if_it_came_at_once() {
     let mut whole = fresh();
     finish(&mut whole);
     assert_eq!(all_lines(&streamed, 58), reference(&whole, 58));
-    let whole_screen = super::wrap_memo::without(|| screen(&render(&whole, 100, 30)));
+    let whole_screen = whole
+        .caches
+        .wrap
+        .without(|| screen(&render(&whole, 100, 30)));
     assert_eq!(screen(&render(&streamed, 100, 30)), whole_screen);
 }
 

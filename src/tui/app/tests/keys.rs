@@ -3,8 +3,8 @@
 use super::*;
 use crate::conversation::TurnState;
 use crate::tui::app::keymap::Focus;
-use crate::tui::app::layout::Pane;
 use crate::tui::app::Level;
+use crate::tui::layout::Pane;
 
 fn cancels(fx: &[Effect]) -> Vec<u64> {
     fx.iter()

@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::tui::app::keymap::Focus;
-use crate::tui::app::layout::Pane;
-use crate::tui::app::scroll::Scroll;
-use crate::tui::view::doc;
+use crate::tui::layout::Pane;
+use crate::tui::scroll::Scroll;
+use crate::tui::text::pane_lines;
 use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
 /// A loaded app with `n` finished turns whose answers are long enough to scroll.
@@ -89,13 +89,13 @@ fn alt_up_selects_an_earlier_turn_for_the_side_panes() {
     a.update(alt(KeyCode::Up));
     assert_eq!(a.ui().selected, Some(1));
     assert_eq!(a.shown_turn(), Some(1));
-    let blocks = doc::blocks(&a, Pane::Thinking);
+    let blocks = pane_lines::blocks(&a.text_source(), Pane::Thinking);
     assert_eq!(blocks[0].turn, Some(1));
     assert_eq!(a.ui().scroll(Pane::Thinking), Scroll::TOP);
     // The conversation shows the selected question at the top.
     let s = a.ui().scroll(Pane::Output);
     assert!(!s.follow);
-    assert_eq!(s.top, doc::turn_first_line(&a, 1, 58));
+    assert_eq!(s.top, pane_lines::turn_first_line(&a.text_source(), 1, 58));
     a.update(alt(KeyCode::Up));
     a.update(alt(KeyCode::Up));
     assert_eq!(a.ui().selected, Some(0), "stops at the first");
@@ -128,7 +128,13 @@ fn a_click_on_a_question_selects_its_turn() {
     a.update(key(KeyCode::PageUp));
     let screen = a.screen();
     let inner = screen.areas().expect("usable").output.inner;
-    let w = doc::window(&a, Pane::Output, inner.width, inner.height);
+    let w = pane_lines::window(
+        &a.text_source(),
+        Pane::Output,
+        a.ui().scroll(Pane::Output),
+        inner.width,
+        inner.height,
+    );
     let row = w
         .rows
         .iter()

@@ -5,15 +5,16 @@
 //! any buffer sees it.
 
 use super::lines::Lines;
-use super::markdown::MdStyles;
+use super::markdown::{MdStyles, Memos};
 use super::md_memo;
 use super::style;
 use super::wrap::{self, Logical};
+use super::Caches;
 use crate::conversation::{Reflection, Turn, TurnState};
 use crate::llm::StopReason;
 use crate::term_safe::neutralise;
 use crate::theme::{Purpose, Theme};
-use crate::tui::app::phase::{self, Load};
+use crate::tui::phase::{self, Load};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -95,8 +96,8 @@ impl Kind<'_> {
         }
     }
 
-    /// The block's lines at `width` columns.
-    pub fn render(&self, theme: &Theme, width: usize) -> Lines {
+    /// The block's lines at `width` columns, rendered with the memos of `caches`.
+    pub fn render(&self, theme: &Theme, width: usize, caches: &Caches) -> Lines {
         let of = |p| style::of(theme, p);
         let mut out = Vec::new();
         match *self {
@@ -125,10 +126,10 @@ impl Kind<'_> {
                         spans: &spans,
                         hard: false,
                     };
-                    wrap::wrap(&l, width, &mut out);
+                    wrap::wrap_with(Some(&caches.wrap), &l, width, &mut out);
                 }
             }
-            Kind::Answer { turn, ready } => return answer(turn, ready, theme, width),
+            Kind::Answer { turn, ready } => return answer(turn, ready, theme, width, caches),
             Kind::Thinking { text, gap } => {
                 if gap {
                     out.push(Line::default());
@@ -191,7 +192,7 @@ fn welcome(load: &Load, theme: &Theme, width: usize, out: &mut Vec<Line<'static>
 
 /// A blank line, the Markdown (its finished blocks a run shared with `md_memo`), and a note
 /// on the turn's state where it needs one.
-fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize) -> Lines {
+fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize, caches: &Caches) -> Lines {
     let of = |p| style::of(theme, p);
     let mut runs = vec![Arc::new(vec![Line::default()])];
     let body = turn.answer.trim();
@@ -202,7 +203,11 @@ fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize) -> Lines {
             muted: of(Purpose::Muted),
             color: style::has_color(theme),
         };
-        runs.extend(md_memo::render(body, st, width));
+        let memos = Memos {
+            wrap: Some(&caches.wrap),
+            code: Some(&caches.code),
+        };
+        runs.extend(md_memo::render(&caches.markdown, body, st, width, memos));
     }
     let note = of(Purpose::Muted).add_modifier(Modifier::ITALIC);
     let (text, s): (String, Style) = match &turn.state {

@@ -2,17 +2,18 @@
 //! blocks that later text can no longer change are kept (up to a `markdown::Part::cut`), and
 //! each frame renders only the text after them and shares the kept lines (as `lines::Run`s)
 //! instead of copying them; without this, every frame rendered the whole answer again. The
-//! memo is derived data (per thread, keyed by the text itself), and the result equals rendering
+//! memo is derived data (owned by the app's state in [`super::Caches`], keyed by the text
+//! itself), and the result equals rendering
 //! the whole text: tests check it for many texts cut at many points.
 
 use super::lines::Run;
-use super::markdown::{self, Before, MdStyles};
+use super::markdown::{self, Before, MdStyles, Memos};
 use crate::term_safe::neutralise;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
 
-/// Texts remembered per thread (the answer streaming now, and a few at other widths).
+/// Texts remembered (the answer streaming now, and a few at other widths).
 const ENTRIES: usize = 4;
 
 struct Entry {
@@ -25,16 +26,40 @@ struct Entry {
     runs: Vec<Run>,
 }
 
-thread_local! {
-    static MEMO: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+/// The memo of answers rendered lately.
+#[derive(Default)]
+pub struct MdMemo {
+    entries: RefCell<Vec<Entry>>,
+}
+
+impl std::fmt::Debug for MdMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.entries.try_borrow().map_or(0, |e| e.len());
+        write!(f, "MdMemo({n} texts)")
+    }
+}
+
+impl MdMemo {
+    pub fn clear(&self) {
+        if let Ok(mut e) = self.entries.try_borrow_mut() {
+            e.clear();
+        }
+    }
 }
 
 /// The lines of `markdown::render(&neutralise(text), st, width)`, as runs: those of the start
 /// of an earlier text that this one begins with are shared, not rendered again.
-pub fn render(text: &str, st: MdStyles, width: usize) -> Vec<Run> {
-    MEMO.with(|memo| {
+/// `memos` are those the rendering itself uses (long lines, code blocks).
+pub fn render(m: &MdMemo, text: &str, st: MdStyles, width: usize, memos: Memos<'_>) -> Vec<Run> {
+    {
+        let memo = &m.entries;
         let Ok(mut memo) = memo.try_borrow_mut() else {
-            return vec![Arc::new(markdown::render(&neutralise(text), st, width))];
+            return vec![Arc::new(markdown::render(
+                &neutralise(text),
+                st,
+                width,
+                memos,
+            ))];
         };
         let best = memo
             .iter()
@@ -54,13 +79,13 @@ pub fn render(text: &str, st: MdStyles, width: usize) -> Vec<Run> {
         let raw = &text[e.head.len()..];
         let tail = neutralise(raw);
         let last = e.runs.iter().rev().find_map(|r| r.last());
-        let part = markdown::render_part(&tail, st, width, Before::of(last));
+        let part = markdown::render_part(&tail, st, width, Before::of(last), memos);
         if part.defines {
             // A link reference defined here could change the kept lines: render it all.
             let mut lines = if e.head.is_empty() {
                 part.lines
             } else {
-                markdown::render(&neutralise(text), st, width)
+                markdown::render(&neutralise(text), st, width, memos)
             };
             markdown::trim_end(&mut lines);
             if !e.head.is_empty() {
@@ -86,7 +111,7 @@ pub fn render(text: &str, st: MdStyles, width: usize) -> Vec<Run> {
             }
         }
         runs
-    })
+    }
 }
 
 /// Merges the last runs while the one before is not longer than the last.
@@ -119,14 +144,19 @@ fn trim_end(runs: &mut Vec<Run>) {
 }
 
 #[cfg(test)]
-pub(super) fn clear() {
-    MEMO.with(|m| m.borrow_mut().clear());
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::view::wrap_memo;
+    use crate::tui::text::wrap_memo::WrapMemo;
+
+    thread_local! {
+        static MEMO: MdMemo = MdMemo::default();
+        static WRAP: WrapMemo = WrapMemo::default();
+    }
+
+    fn clear() {
+        MEMO.with(MdMemo::clear);
+        WRAP.with(WrapMemo::clear);
+    }
     use proptest::prelude::*;
     use ratatui::style::{Color, Style};
     use ratatui::text::Line;
@@ -142,15 +172,21 @@ mod tests {
 
     /// What `render` gives, as one list.
     fn memo(text: &str, st: MdStyles, width: usize) -> Vec<Line<'static>> {
-        render(text, st, width)
-            .iter()
-            .flat_map(|r| r.iter().cloned())
-            .collect()
+        let runs = MEMO.with(|m| {
+            WRAP.with(|w| {
+                let memos = Memos {
+                    wrap: Some(w),
+                    code: None,
+                };
+                render(m, text, st, width, memos)
+            })
+        });
+        runs.iter().flat_map(|r| r.iter().cloned()).collect()
     }
 
     /// The reference: the whole text, every line wrapped from scratch.
     fn whole(text: &str, st: MdStyles, width: usize) -> Vec<Line<'static>> {
-        wrap_memo::without(|| markdown::render(&neutralise(text), st, width))
+        markdown::render(&neutralise(text), st, width, Memos::NONE)
     }
 
     /// Pieces of Markdown whose meaning depends on what comes before or after them.
@@ -320,7 +356,6 @@ mod tests {
             color in any::<bool>(),
         ) {
             clear();
-            wrap_memo::clear();
             let st = styles(color);
             let mut end: usize = 0;
             for step in steps.iter().chain(std::iter::once(&usize::MAX)) {
@@ -395,7 +430,7 @@ mod tests {
         let text: String = (0..500).map(|i| format!("Paragraph {i}.\n\n")).collect();
         let mut runs = Vec::new();
         for end in (0..text.len() - 10).step_by(5) {
-            runs = render(&text[..end], st, 30);
+            runs = MEMO.with(|m| render(m, &text[..end], st, 30, Memos::NONE));
         }
         let lines: usize = runs.iter().map(|r| r.len()).sum();
         assert!(
@@ -403,7 +438,7 @@ mod tests {
             "{}",
             runs.len()
         );
-        let next = render(&text[..text.len() - 7], st, 30);
+        let next = MEMO.with(|m| render(m, &text[..text.len() - 7], st, 30, Memos::NONE));
         assert!(
             Arc::ptr_eq(&runs[0], &next[0]),
             "the first run is not copied again"
@@ -419,7 +454,7 @@ mod tests {
             let prefix = &text[..end];
             assert_eq!(memo(prefix, st, 30), whole(prefix, st, 30), "{prefix:?}");
         }
-        let kept = MEMO.with(|m| m.borrow().last().map(|e| e.head.clone()));
+        let kept = MEMO.with(|m| m.entries.borrow().last().map(|e| e.head.clone()));
         // Up to the code block: "End" may still go on on its line.
         assert_eq!(kept.as_deref(), text.find("```").map(|i| &text[..i]));
         // A reference defined at the end changes a link above it.

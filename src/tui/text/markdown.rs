@@ -37,7 +37,22 @@ struct Table {
     head: bool,
 }
 
-struct Md {
+/// The memos markdown renders with (none: everything from scratch).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memos<'m> {
+    pub wrap: Option<&'m super::wrap_memo::WrapMemo>,
+    pub code: Option<&'m super::highlight::CodeMemo>,
+}
+
+impl Memos<'_> {
+    pub const NONE: Memos<'static> = Memos {
+        wrap: None,
+        code: None,
+    };
+}
+
+struct Md<'m> {
+    memos: Memos<'m>,
     width: usize,
     st: MdStyles,
     before: Before,
@@ -88,8 +103,8 @@ pub struct Part {
 }
 
 /// Renders Markdown to lines of `width` columns.
-pub fn render(text: &str, st: MdStyles, width: usize) -> Vec<Line<'static>> {
-    let mut lines = render_part(text, st, width, Before::Nothing).lines;
+pub fn render(text: &str, st: MdStyles, width: usize, memos: Memos<'_>) -> Vec<Line<'static>> {
+    let mut lines = render_part(text, st, width, Before::Nothing, memos).lines;
     trim_end(&mut lines);
     lines
 }
@@ -102,8 +117,15 @@ pub fn trim_end(lines: &mut Vec<Line<'static>>) {
 }
 
 /// Renders Markdown that follows `before`, and finds where it can be cut (see [`Part`]).
-pub fn render_part(text: &str, st: MdStyles, width: usize, before: Before) -> Part {
+pub fn render_part(
+    text: &str,
+    st: MdStyles,
+    width: usize,
+    before: Before,
+    memos: Memos<'_>,
+) -> Part {
     let mut md = Md {
+        memos,
         width,
         st,
         before,
@@ -161,7 +183,7 @@ fn cut_at(text: &str, start: usize) -> Option<usize> {
     blank(&above[from..]).then_some(line)
 }
 
-impl Md {
+impl Md<'_> {
     fn style(&self) -> Style {
         self.styles.last().copied().unwrap_or(self.st.base)
     }
@@ -202,7 +224,8 @@ impl Md {
 
     fn emit(&mut self, spans: &[Span<'static>], hard: bool) {
         let (first, rest) = self.prefix_spans();
-        wrap::wrap(
+        wrap::wrap_with(
+            self.memos.wrap,
             &Logical {
                 first: &first,
                 rest: &rest,
@@ -496,11 +519,12 @@ impl Md {
     fn code_block(&mut self, lang: &str, code: &str) {
         let code = code.strip_suffix('\n').unwrap_or(code);
         let st = self.st;
-        let lines = highlight(code, lang, st.code, st.color).unwrap_or_else(|| {
-            code.split('\n')
-                .map(|l| vec![Span::styled(l.to_string(), st.code)])
-                .collect()
-        });
+        let lines =
+            highlight(code, lang, st.code, st.color, self.memos.code).unwrap_or_else(|| {
+                code.split('\n')
+                    .map(|l| vec![Span::styled(l.to_string(), st.code)])
+                    .collect()
+            });
         for mut spans in lines {
             spans.insert(0, Span::styled(CODE_INDENT, st.code));
             self.emit(&spans, true);
@@ -523,7 +547,7 @@ mod tests {
     }
 
     fn text(md: &str, width: usize) -> Vec<String> {
-        render(md, styles(), width)
+        render(md, styles(), width, Memos::NONE)
             .iter()
             .map(|l| l.to_string())
             .collect()
@@ -557,7 +581,7 @@ mod tests {
 
     #[test]
     fn inline_styles_are_applied() {
-        let lines = render("**bold** _it_ `c` ~~x~~", styles(), 40);
+        let lines = render("**bold** _it_ `c` ~~x~~", styles(), 40, Memos::NONE);
         let spans = &lines[0].spans;
         let style_of = |t: &str| {
             spans
@@ -603,7 +627,12 @@ mod tests {
 
     #[test]
     fn code_is_highlighted_and_hard_wrapped() {
-        let lines = render("```rust\nlet averyveryverylongname = 1;\n```", styles(), 12);
+        let lines = render(
+            "```rust\nlet averyveryverylongname = 1;\n```",
+            styles(),
+            12,
+            Memos::NONE,
+        );
         assert!(lines.len() > 1);
         assert!(lines.iter().all(|l| l.width() <= 12));
         assert!(lines[0]

@@ -2,8 +2,9 @@
 //! from its start every frame: a line that begins as one wrapped before keeps that one's rows
 //! up to the last row start that the common beginning decided (a [`Mark`]), and only the rest
 //! is wrapped. Word wrapping is greedy, so those rows cannot differ; graphemes after a boundary
-//! inside the common text are the same too. The memo is derived data (per thread, keyed by the
-//! text itself), so a hit returns exactly what wrapping from scratch would.
+//! inside the common text are the same too. The memo is derived data (owned by the app's state
+//! in [`super::Caches`], keyed by the text itself), so a hit returns exactly what wrapping from
+//! scratch would.
 
 use super::wrap::{wrap_from, Logical, Mark, Pos};
 use ratatui::text::{Line, Span};
@@ -13,7 +14,7 @@ use std::cell::{Cell, RefCell};
 /// Small under test, so that the property tests exercise the memo with short texts.
 const LONG: usize = if cfg!(test) { 24 } else { 512 };
 
-/// Lines remembered per thread.
+/// Lines remembered.
 const ENTRIES: usize = 16;
 
 struct Entry {
@@ -26,27 +27,44 @@ struct Entry {
     marks: Vec<Mark>,
 }
 
-thread_local! {
-    static MEMO: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
-    static OFF: Cell<bool> = const { Cell::new(false) };
+/// The memo: the lines wrapped lately, and a switch that turns it off (a reference for tests,
+/// the old way for benchmarks).
+#[derive(Default)]
+pub struct WrapMemo {
+    entries: RefCell<Vec<Entry>>,
+    off: Cell<bool>,
 }
 
-/// Runs `f` without the memo: every line wrapped from scratch (a reference for tests, the
-/// old way for benchmarks).
-pub fn without<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            OFF.with(|o| o.set(self.0));
+impl std::fmt::Debug for WrapMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.entries.try_borrow().map_or(0, |e| e.len());
+        write!(f, "WrapMemo({n} lines)")
+    }
+}
+
+impl WrapMemo {
+    /// Runs `f` without the memo: every line wrapped from scratch.
+    pub fn without<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Restore<'a>(&'a Cell<bool>, bool);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.off, self.off.replace(true));
+        f()
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut e) = self.entries.try_borrow_mut() {
+            e.clear();
         }
     }
-    let _restore = Restore(OFF.with(|o| o.replace(true)));
-    f()
-}
 
-/// Whether `l` is long enough for the memo (and the memo is on).
-pub(super) fn applies(l: &Logical<'_>) -> bool {
-    !OFF.with(Cell::get) && l.spans.iter().map(|s| s.content.len()).sum::<usize>() >= LONG
+    /// Whether `l` is long enough for the memo (and the memo is on).
+    pub(super) fn applies(&self, l: &Logical<'_>) -> bool {
+        !self.off.get() && l.spans.iter().map(|s| s.content.len()).sum::<usize>() >= LONG
+    }
 }
 
 /// Where `b` first differs from `a`: all spans before it are equal, and so is the text of its
@@ -89,8 +107,9 @@ fn common_len(a: &[u8], b: &[u8]) -> usize {
 }
 
 /// Like [`super::wrap::wrap`] (`width` > 0), from the memo where it can.
-pub(super) fn wrap(l: &Logical<'_>, width: usize, out: &mut Vec<Line<'static>>) {
-    MEMO.with(|memo| {
+pub(super) fn wrap(m: &WrapMemo, l: &Logical<'_>, width: usize, out: &mut Vec<Line<'static>>) {
+    {
+        let memo = &m.entries;
         let Ok(mut memo) = memo.try_borrow_mut() else {
             wrap_from(l, width, None, &mut Vec::new(), out);
             return;
@@ -153,12 +172,7 @@ pub(super) fn wrap(l: &Logical<'_>, width: usize, out: &mut Vec<Line<'static>>) 
         if memo.len() > ENTRIES {
             memo.remove(0);
         }
-    });
-}
-
-#[cfg(test)]
-pub(super) fn clear() {
-    MEMO.with(|m| m.borrow_mut().clear());
+    }
 }
 
 #[cfg(test)]
@@ -173,9 +187,17 @@ mod tests {
         out
     }
 
+    thread_local! {
+        static MEMO: WrapMemo = WrapMemo::default();
+    }
+
+    fn clear() {
+        MEMO.with(WrapMemo::clear);
+    }
+
     fn memo(l: &Logical<'_>, width: usize) -> Vec<Line<'static>> {
         let mut out = Vec::new();
-        wrap(l, width, &mut out);
+        MEMO.with(|m| wrap(m, l, width, &mut out));
         out
     }
 

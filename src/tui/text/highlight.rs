@@ -117,11 +117,29 @@ struct Memo {
     states: Vec<(ParseState, HighlightState)>,
 }
 
-/// Code blocks remembered per thread.
+/// Code blocks remembered.
 const MEMOS: usize = 8;
 
-thread_local! {
-    static MEMO: RefCell<Vec<Memo>> = const { RefCell::new(Vec::new()) };
+/// The memo of highlighted code blocks: a block that grows is highlighted again only from its
+/// last complete line. Derived data, owned by the app's state in [`super::Caches`].
+#[derive(Default)]
+pub struct CodeMemo {
+    memos: RefCell<Vec<Memo>>,
+}
+
+impl std::fmt::Debug for CodeMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.memos.try_borrow().map_or(0, |m| m.len());
+        write!(f, "CodeMemo({n} blocks)")
+    }
+}
+
+impl CodeMemo {
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.memos.try_borrow_mut() {
+            m.clear();
+        }
+    }
 }
 
 fn line_spans(
@@ -159,12 +177,14 @@ fn line_spans(
     spans
 }
 
-/// The code's lines as styled spans, or `None` when the language is unknown (or empty).
+/// The code's lines as styled spans, or `None` when the language is unknown (or empty); with
+/// `memo`, the lines a remembered block shares with this one are not highlighted again.
 pub fn highlight(
     code: &str,
     lang: &str,
     base: Style,
     color: bool,
+    memo: Option<&CodeMemo>,
 ) -> Option<Vec<Vec<Span<'static>>>> {
     let lang = lang.trim();
     if lang.is_empty() {
@@ -176,7 +196,9 @@ pub fn highlight(
         .or_else(|| set.find_syntax_by_extension(lang))?;
     let highlighter = Highlighter::new(theme(color));
     let lines: Vec<&str> = LinesWithEndings::from(code).collect();
-    MEMO.with(|memo| {
+    let scratch = CodeMemo::default();
+    {
+        let memo = &memo.unwrap_or(&scratch).memos;
         let Ok(mut memos) = memo.try_borrow_mut() else {
             let mut ps = ParseState::new(syntax);
             let mut hs = HighlightState::new(&highlighter, ScopeStack::new());
@@ -244,7 +266,7 @@ pub fn highlight(
         }
         memos.push(m);
         Some(out)
-    })
+    }
 }
 
 #[cfg(test)]
@@ -258,6 +280,7 @@ mod tests {
             "rust",
             Style::default(),
             true,
+            None,
         )
         .expect("rust is known");
         assert_eq!(lines.len(), 3);
@@ -279,31 +302,31 @@ mod tests {
 
     #[test]
     fn without_colour_only_attributes_and_unknown_languages_are_plain() {
-        let lines = highlight("fn x() {}", "rs", Style::default(), false).expect("rs is rust");
+        let lines =
+            highlight("fn x() {}", "rs", Style::default(), false, None).expect("rs is rust");
         assert!(lines[0].iter().all(|s| s.style.fg.is_none()));
         assert!(lines[0]
             .iter()
             .any(|s| s.style.add_modifier.contains(Modifier::BOLD)));
-        assert!(highlight("x", "no-such-language", Style::default(), true).is_none());
-        assert!(highlight("x", "", Style::default(), true).is_none());
+        assert!(highlight("x", "no-such-language", Style::default(), true, None).is_none());
+        assert!(highlight("x", "", Style::default(), true, None).is_none());
     }
 
     #[test]
     fn a_growing_block_highlights_as_if_from_scratch() {
         let full = "/* a\nlong comment */\nfn f() -> &'static str {\n    \"s\"\n}\n";
-        let whole = highlight(full, "rust", Style::default(), true);
-        MEMO.with(|m| m.borrow_mut().clear());
+        let whole = highlight(full, "rust", Style::default(), true, None);
+        let memo = CodeMemo::default();
         let mut last = None;
         for end in (1..=full.len()).filter(|e| full.is_char_boundary(*e)) {
-            last = highlight(&full[..end], "rust", Style::default(), true);
+            last = highlight(&full[..end], "rust", Style::default(), true, Some(&memo));
         }
         assert_eq!(last, whole);
         // A different block of the same language does not reuse the first one's state.
-        let other = highlight("let s = 1;\n", "rust", Style::default(), true);
-        MEMO.with(|m| m.borrow_mut().clear());
+        let other = highlight("let s = 1;\n", "rust", Style::default(), true, Some(&memo));
         assert_eq!(
             other,
-            highlight("let s = 1;\n", "rust", Style::default(), true)
+            highlight("let s = 1;\n", "rust", Style::default(), true, None)
         );
     }
 }

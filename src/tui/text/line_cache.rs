@@ -3,16 +3,37 @@
 //! streamed text changes only the last block's fingerprint, so only it is wrapped again; a
 //! frame wraps only blocks it has not seen at this width.
 //!
-//! It is derived data, not state: the view and the reducer (measuring for scrolling) fill it
-//! through a shared reference, hence the `RefCell`.
+//! It is derived data, not state (owned by the app's state in [`super::Caches`]): the view and
+//! the reducer (measuring for scrolling) fill it through a shared reference, hence the `RefCell`.
 
 pub use super::lines::Lines;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 
-/// Which block: the pane, the turn, the part of the turn, and a position within the part.
-pub type Key = (u8, usize, usize, usize);
+/// Which block a memo entry is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    /// 0 the conversation, 1 thinking, 2 reflections.
+    pub pane: u8,
+    /// The turn (`usize::MAX` for a pane's placeholder).
+    pub turn: usize,
+    /// Which part of the turn: the message or the answer, a thinking part, a reflection.
+    pub part: usize,
+    /// Where in the part (a byte offset for a run of a long thinking part).
+    pub at: usize,
+}
+
+impl Key {
+    pub const fn new(pane: u8, turn: usize, part: usize, at: usize) -> Key {
+        Key {
+            pane,
+            turn,
+            part,
+            at,
+        }
+    }
+}
 
 struct Entry {
     fingerprint: u64,
@@ -68,8 +89,10 @@ impl LineCache {
     }
 
     /// Forgets everything (a new conversation reuses turn numbers).
-    pub fn clear(&mut self) {
-        self.map.get_mut().clear();
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.map.try_borrow_mut() {
+            map.clear();
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -95,14 +118,14 @@ mod tests {
             calls.set(calls.get() + 1);
             Lines::from(vec![Line::from("x")])
         };
-        cache.get((0, 0, 0, 0), 1, 80, 0, render);
-        cache.get((0, 0, 0, 0), 1, 80, 0, render);
+        cache.get(Key::new(0, 0, 0, 0), 1, 80, 0, render);
+        cache.get(Key::new(0, 0, 0, 0), 1, 80, 0, render);
         assert_eq!(calls.get(), 1);
-        cache.get((0, 0, 0, 0), 2, 80, 0, render);
-        cache.get((0, 0, 0, 0), 2, 60, 0, render);
-        cache.get((0, 0, 0, 0), 2, 60, 1, render);
+        cache.get(Key::new(0, 0, 0, 0), 2, 80, 0, render);
+        cache.get(Key::new(0, 0, 0, 0), 2, 60, 0, render);
+        cache.get(Key::new(0, 0, 0, 0), 2, 60, 1, render);
         assert_eq!(calls.get(), 4);
-        cache.get((0, 1, 0, 0), 2, 60, 1, render);
+        cache.get(Key::new(0, 1, 0, 0), 2, 60, 1, render);
         assert_eq!(cache.len(), 2);
     }
 }

@@ -4,12 +4,38 @@
 //! ([`total_lines`], [`turn_first_line`], [`turn_at`]) so that scrolling and clicks agree with
 //! what is drawn.
 
-use super::blocks::Kind;
-use super::cache::{Key, Lines};
-use crate::conversation::ThinkingPart;
-use crate::tui::app::layout::Pane;
-use crate::tui::app::{App, Load};
+use super::display_block::Kind;
+use super::line_cache::{Key, Lines};
+use super::Caches;
+use crate::conversation::{ThinkingPart, Turn};
+use crate::theme::Theme;
+use crate::tui::layout::Pane;
+use crate::tui::phase::Load;
+use crate::tui::scroll::Scroll;
 use ratatui::layout::Rect;
+
+/// What the panes are laid out from: explicit inputs (the app's state gives them, tests and
+/// benchmarks can too).
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    pub turns: &'a [Turn],
+    pub load: &'a Load,
+    /// The turn the side panes show, when not the live one.
+    pub selected: Option<usize>,
+    pub theme: &'a Theme,
+    /// Bumped when the theme changes (memoised lines carry the old styles).
+    pub theme_rev: u64,
+    pub caches: &'a Caches,
+}
+
+impl Source<'_> {
+    /// The turn the side panes show: the selected one, else the latest.
+    pub fn shown_turn(&self) -> Option<usize> {
+        self.selected
+            .filter(|i| *i < self.turns.len())
+            .or_else(|| self.turns.len().checked_sub(1))
+    }
+}
 
 /// A block, where it belongs, and how to draw it.
 #[derive(Clone, Copy, Debug)]
@@ -21,37 +47,37 @@ pub struct Block<'a> {
 }
 
 /// The blocks of `pane`, top to bottom.
-pub fn blocks(app: &App, pane: Pane) -> Vec<Block<'_>> {
+pub fn blocks<'a>(src: &Source<'a>, pane: Pane) -> Vec<Block<'a>> {
     match pane {
-        Pane::Output => output_blocks(app),
-        Pane::Thinking => thinking_blocks(app),
-        Pane::Reflection => reflection_blocks(app),
+        Pane::Output => output_blocks(src),
+        Pane::Thinking => thinking_blocks(src),
+        Pane::Reflection => reflection_blocks(src),
     }
 }
 
-fn output_blocks(app: &App) -> Vec<Block<'_>> {
-    let turns = app.turns();
+fn output_blocks<'a>(src: &Source<'a>) -> Vec<Block<'a>> {
+    let turns = src.turns;
     if turns.is_empty() {
         return vec![Block {
-            key: (0, 0, 0, 0),
+            key: Key::new(0, 0, 0, 0),
             turn: None,
-            kind: Kind::Welcome { load: &app.load },
+            kind: Kind::Welcome { load: src.load },
         }];
     }
-    let ready = app.load == Load::Ready;
+    let ready = *src.load == Load::Ready;
     let mut out = Vec::with_capacity(turns.len() * 2);
     for (i, turn) in turns.iter().enumerate() {
         out.push(Block {
-            key: (0, i, 1, 0),
+            key: Key::new(0, i, 1, 0),
             turn: Some(i),
             kind: Kind::User {
                 turn,
-                selected: app.ui.selected == Some(i),
+                selected: src.selected == Some(i),
                 gap: i > 0,
             },
         });
         out.push(Block {
-            key: (0, i, 2, 0),
+            key: Key::new(0, i, 2, 0),
             turn: Some(i),
             kind: Kind::Answer { turn, ready },
         });
@@ -61,17 +87,17 @@ fn output_blocks(app: &App) -> Vec<Block<'_>> {
 
 fn note(pane: u8, text: &'static str) -> Vec<Block<'static>> {
     vec![Block {
-        key: (pane, usize::MAX, 0, 0),
+        key: Key::new(pane, usize::MAX, 0, 0),
         turn: None,
         kind: Kind::Note(text),
     }]
 }
 
-fn thinking_blocks(app: &App) -> Vec<Block<'_>> {
-    let Some(t) = app.shown_turn() else {
+fn thinking_blocks<'a>(src: &Source<'a>) -> Vec<Block<'a>> {
+    let Some(t) = src.shown_turn() else {
         return note(1, "The model's thinking streams here while it works.");
     };
-    let turn = &app.turns()[t];
+    let turn = &src.turns[t];
     let mut out = Vec::new();
     for (pi, part) in turn.thinking.iter().enumerate() {
         match part {
@@ -87,7 +113,7 @@ fn thinking_blocks(app: &App) -> Vec<Block<'_>> {
                     for (i, (at, lines)) in chunks(piece).enumerate() {
                         let gap = i == 0 && !out.is_empty();
                         out.push(Block {
-                            key: (1, t, pi, offset + at),
+                            key: Key::new(1, t, pi, offset + at),
                             turn: Some(t),
                             kind: Kind::Thinking { text: lines, gap },
                         });
@@ -97,7 +123,7 @@ fn thinking_blocks(app: &App) -> Vec<Block<'_>> {
             ThinkingPart::Reflection(n) => {
                 let gap = !out.is_empty();
                 out.push(Block {
-                    key: (1, t, pi, 0),
+                    key: Key::new(1, t, pi, 0),
                     turn: Some(t),
                     kind: Kind::Marker { n: *n, gap },
                 });
@@ -138,11 +164,11 @@ fn chunks(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-fn reflection_blocks(app: &App) -> Vec<Block<'_>> {
-    let Some(t) = app.shown_turn() else {
+fn reflection_blocks<'a>(src: &Source<'a>) -> Vec<Block<'a>> {
+    let Some(t) = src.shown_turn() else {
         return note(2, "Reflections (self-corrections) appear here, numbered.");
     };
-    let turn = &app.turns()[t];
+    let turn = &src.turns[t];
     if turn.reflections.is_empty() {
         return note(2, "No reflections in this turn.");
     }
@@ -150,7 +176,7 @@ fn reflection_blocks(app: &App) -> Vec<Block<'_>> {
         .iter()
         .enumerate()
         .map(|(i, r)| Block {
-            key: (2, t, i, 0),
+            key: Key::new(2, t, i, 0),
             turn: Some(t),
             kind: Kind::Reflection { r, gap: i > 0 },
         })
@@ -158,13 +184,13 @@ fn reflection_blocks(app: &App) -> Vec<Block<'_>> {
 }
 
 /// The wrapped lines of one block.
-pub fn lines_of(app: &App, block: &Block<'_>, width: u16) -> Lines {
-    app.lines.get(
+pub fn lines_of(src: &Source<'_>, block: &Block<'_>, width: u16) -> Lines {
+    src.caches.lines.get(
         block.key,
         block.kind.fingerprint(),
         width,
-        app.theme_rev,
-        || block.kind.render(&app.theme, usize::from(width)),
+        src.theme_rev,
+        || block.kind.render(src.theme, usize::from(width), src.caches),
     )
 }
 
@@ -186,19 +212,18 @@ pub struct Window {
     pub above: Option<usize>,
 }
 
-/// The rows `pane` shows in a `width` × `height` window at its scroll position.
-pub fn window(app: &App, pane: Pane, width: u16, height: u16) -> Window {
+/// The rows `pane` shows in a `width` × `height` window scrolled to `scroll`.
+pub fn window(src: &Source<'_>, pane: Pane, scroll: Scroll, width: u16, height: u16) -> Window {
     let height = usize::from(height);
     if width == 0 || height == 0 {
         return Window::default();
     }
-    let blocks = blocks(app, pane);
-    let scroll = app.ui.scroll(pane);
+    let blocks = blocks(src, pane);
     if scroll.follow {
         // From the bottom up, only as far as the window reaches.
         let mut rows = Vec::with_capacity(height);
         for b in blocks.iter().rev() {
-            let lines = lines_of(app, b, width);
+            let lines = lines_of(src, b, width);
             for index in (0..lines.len()).rev() {
                 rows.push(Row {
                     lines: lines.clone(),
@@ -222,7 +247,7 @@ pub fn window(app: &App, pane: Pane, width: u16, height: u16) -> Window {
     }
     let all: Vec<(Lines, Option<usize>)> = blocks
         .iter()
-        .map(|b| (lines_of(app, b, width), b.turn))
+        .map(|b| (lines_of(src, b, width), b.turn))
         .collect();
     let total: usize = all.iter().map(|(l, _)| l.len()).sum();
     let first = scroll.first_line(total, height);
@@ -256,42 +281,43 @@ pub fn window(app: &App, pane: Pane, width: u16, height: u16) -> Window {
 }
 
 /// All lines of `pane` at `width`.
-pub fn total_lines(app: &App, pane: Pane, width: u16) -> usize {
+pub fn total_lines(src: &Source<'_>, pane: Pane, width: u16) -> usize {
     if width == 0 {
         return 0;
     }
-    blocks(app, pane)
+    blocks(src, pane)
         .iter()
-        .map(|b| lines_of(app, b, width).len())
+        .map(|b| lines_of(src, b, width).len())
         .sum()
 }
 
 /// The line where turn `turn` starts in the conversation at `width`.
-pub fn turn_first_line(app: &App, turn: usize, width: u16) -> usize {
+pub fn turn_first_line(src: &Source<'_>, turn: usize, width: u16) -> usize {
     if width == 0 {
         return 0;
     }
-    blocks(app, Pane::Output)
+    blocks(src, Pane::Output)
         .iter()
         .take_while(|b| b.turn.is_some_and(|t| t < turn))
-        .map(|b| lines_of(app, b, width).len())
+        .map(|b| lines_of(src, b, width).len())
         .sum()
 }
 
-/// The turn drawn on screen row `row` of the conversation's text area `inner`.
-pub fn turn_at(app: &App, inner: Rect, row: u16) -> Option<usize> {
+/// The turn drawn on screen row `row` of the conversation's text area `inner`, scrolled to
+/// `scroll`.
+pub fn turn_at(src: &Source<'_>, scroll: Scroll, inner: Rect, row: u16) -> Option<usize> {
     let offset = row.checked_sub(inner.y)?;
     if offset >= inner.height {
         return None;
     }
-    let w = window(app, Pane::Output, inner.width, inner.height);
+    let w = window(src, Pane::Output, scroll, inner.width, inner.height);
     w.rows.get(usize::from(offset)).and_then(|r| r.turn)
 }
 
 #[cfg(test)]
 mod tests {
     use super::{chunks, CHUNK};
-    use crate::tui::view::wrap;
+    use crate::tui::text::wrap;
     use ratatui::style::Style;
 
     #[test]
