@@ -11,6 +11,7 @@ pub mod conversation;
 pub mod engine;
 pub mod exit;
 pub mod gguf;
+pub mod hash;
 pub mod llm;
 pub mod pipe;
 pub mod profile;

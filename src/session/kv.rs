@@ -4,6 +4,7 @@
 //! (path, size, modification time), only the newest few are kept, and deleting them is safe.
 //! Each `X.state` has an `X.state.meta` and an `X.state.memo` beside it (see `engine::state`).
 
+use crate::hash::fnv1a;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -32,14 +33,6 @@ fn fingerprint(model: &Path) -> u64 {
     key.extend_from_slice(&size.to_le_bytes());
     key.extend_from_slice(&mtime.to_le_bytes());
     fnv1a(&key)
-}
-
-/// FNV-1a, 64 bits: stable across Rust versions (unlike `DefaultHasher`), so names persist;
-/// also the checksum of the memo file beside a state file.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Deletes all but the `keep` most recently written state files in `dir`.

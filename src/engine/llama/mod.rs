@@ -1,13 +1,14 @@
 //! llama.cpp in this process: the only module, with `gguf`, that names a llama-cpp-2 type. The
 //! worker checks and loads the model, then serves the engine's commands: template detection
-//! (`template`, in `generate`), the loaded model and context fitting (`generate`), the KV state
-//! file (`state`), the tokenization memo (`memo`) and the sampler chain (`sampler`).
+//! and rendering (`template`), the loaded model and a generation's stages (`model`: prefill,
+//! the token loop, the KV state file), context fitting (`fit`), the tokenization memo (`memo`),
+//! the sampler chain (`sampler_chain`) and llama.cpp's log lines (`logs`).
 
-mod generate;
+mod fit;
 mod logs;
 mod memo;
-mod sampler;
-mod state;
+mod model;
+mod sampler_chain;
 mod template;
 mod worker;
 

@@ -1,12 +1,11 @@
 //! The engine thread: checks and loads the model, then serves commands until shutdown.
 
-use super::generate::{self, Loaded, Template};
 use super::logs::capture_errors;
+use super::model::{self, Loaded};
+use super::template::Template;
 use super::{gpu_backend, GpuLayers, LlamaConfig};
 use crate::gguf;
-use crate::llm::{
-    ChatMessage, Command, EngineError, EngineEvent, EventSender, LocalModel, ModelInfo, Role,
-};
+use crate::llm::{Command, EngineError, EngineEvent, EventSender, LocalModel, ModelInfo};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
@@ -208,7 +207,7 @@ pub(crate) fn run(
                 if let Some(path) = &state_file {
                     loaded.restore_state(path);
                 }
-                let event = match generate::run(&mut loaded, &req, &events, &cancel) {
+                let event = match model::run(&mut loaded, &req, &events, &cancel) {
                     Ok(done) => EngineEvent::Done(Box::new(done)),
                     Err(e) => EngineEvent::Error(e),
                 };
@@ -285,12 +284,4 @@ fn model_name(info: &gguf::GgufInfo, config: &LlamaConfig) -> String {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
     })
-}
-
-/// A one-message conversation used to check that the model's template renders.
-pub(super) fn probe() -> Vec<ChatMessage> {
-    vec![
-        ChatMessage::new(Role::System, "s"),
-        ChatMessage::new(Role::User, "u"),
-    ]
 }

@@ -7,9 +7,9 @@
 //! `.meta` file records its checksum, and it is used only with the state file it was written
 //! with.
 
-use super::generate::Loaded;
-use super::memo::Memo;
-use crate::session::kv::fnv1a as checksum;
+use super::super::memo::Memo;
+use super::Loaded;
+use crate::hash::fnv1a as checksum;
 use std::path::{Path, PathBuf};
 
 /// `<state file><suffix>`.
@@ -90,7 +90,7 @@ fn check(path: &Path, n_ctx: usize) -> Result<Option<u64>, String> {
 impl Loaded<'_> {
     /// Fills an empty KV cache from a state file written by [`Loaded::save_state`]; anything
     /// wrong (missing, damaged, another context size) leaves the cache empty. Logged only.
-    pub(super) fn restore_state(&mut self, path: &Path) {
+    pub(in crate::engine::llama) fn restore_state(&mut self, path: &Path) {
         if !self.cached.is_empty() || !path.is_file() {
             return;
         }
@@ -119,7 +119,7 @@ impl Loaded<'_> {
 
     /// Writes the KV cache and its token list to `path` (temporary file, rename, then the
     /// `.meta` file). Failure only costs speed later, so it is logged, not reported.
-    pub(super) fn save_state(&self, path: &Path) {
+    pub(in crate::engine::llama) fn save_state(&self, path: &Path) {
         if self.cached.is_empty() {
             return;
         }

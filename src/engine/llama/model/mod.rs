@@ -1,0 +1,150 @@
+//! The loaded model: a llama.cpp model with its context, the tokens its KV cache holds, and the
+//! last prompt's tokenization (to reuse). Its fields are private to this module and the stages
+//! of a generation below it: `decode` (the generation and its token loop), `prefill` (the
+//! prompt into the cache) and `kv_file` (the cache on disk).
+
+mod decode;
+mod kv_file;
+mod prefill;
+
+pub(super) use decode::run;
+
+use super::fit::Cut;
+use super::memo::Memo;
+use super::template::Template;
+use crate::llm::ChatMessage;
+use crate::stream::{TagSet, TagToken};
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token_type::LlamaTokenAttr;
+use std::collections::HashMap;
+
+/// A model with its context, ready to generate.
+pub(super) struct Loaded<'m> {
+    model: &'m LlamaModel,
+    ctx: LlamaContext<'m>,
+    template: Template,
+    /// The tokens whose keys and values are in the KV cache, in order.
+    cached: Vec<LlamaToken>,
+    load_ms: u64,
+    /// The longest token's length in bytes: found on the first very long message.
+    longest_piece: std::cell::OnceCell<usize>,
+    /// Where the conversation was last cut to fit the context.
+    cut: Option<Cut>,
+    /// The last prompt and generation, as tokens and text, for the next prompt to reuse.
+    memo: Option<Memo>,
+}
+
+impl<'m> Loaded<'m> {
+    pub(super) fn new(
+        model: &'m LlamaModel,
+        ctx: LlamaContext<'m>,
+        template: Template,
+        load_ms: u64,
+    ) -> Self {
+        Loaded {
+            model,
+            ctx,
+            template,
+            cached: Vec::new(),
+            load_ms,
+            longest_piece: std::cell::OnceCell::new(),
+            cut: None,
+            memo: None,
+        }
+    }
+
+    /// The fewest tokens `bytes` bytes of text can become: each token spells at most the
+    /// vocabulary's longest piece.
+    pub(super) fn fewest_tokens(&self, bytes: usize) -> usize {
+        let longest = *self.longest_piece.get_or_init(|| {
+            let vocab = self.model.vocab();
+            let mut buf = Vec::new();
+            (0..vocab.n_tokens())
+                .map(|i| {
+                    buf.clear();
+                    vocab.token_to_piece_into(LlamaToken(i), &mut buf, true, None);
+                    buf.len()
+                })
+                .max()
+                .unwrap_or(1)
+                .max(1)
+        });
+        bytes.div_ceil(longest)
+    }
+
+    pub(super) fn n_vocab(&self) -> i32 {
+        self.model.n_vocab()
+    }
+
+    pub(super) fn n_ctx(&self) -> u32 {
+        self.ctx.n_ctx()
+    }
+
+    pub(super) fn render(&self, messages: &[ChatMessage]) -> String {
+        self.template.render(self.model, messages)
+    }
+
+    /// Tokenizes a rendered prompt. Where it starts with the text of the last prompt and
+    /// generation ([`Memo`]), those tokens are reused and only the rest is tokenized, provided
+    /// the rest starts with a control token (where the tokenizer splits the text anyway).
+    /// Vocabularies that add tokens at the end of a text (end-of-sequence, separator) would
+    /// have them inside the reused part: they are always tokenized whole.
+    pub(super) fn tokenize(&self, text: &str) -> Vec<LlamaToken> {
+        let vocab = self.model.vocab();
+        let memo = self
+            .memo
+            .as_ref()
+            .filter(|_| !vocab.should_add_eos() && !vocab.should_add_sep());
+        if let Some((reused, at)) = memo.and_then(|m| m.reusable(text.as_bytes())) {
+            let rest = &text.as_bytes()[at..];
+            // A token spells at least one byte: no second pass to grow the buffer.
+            let mut tokens = Vec::with_capacity(reused.len() + rest.len() + 1);
+            tokens.extend(reused.iter().map(|&t| LlamaToken(t)));
+            vocab.tokenize_into(rest, &mut tokens, false, true);
+            let splits = match tokens.get(reused.len()) {
+                Some(&first) => vocab.attr(first).0.contains(LlamaTokenAttr::Control),
+                None => true,
+            };
+            if splits {
+                return tokens;
+            }
+        }
+        vocab.tokenize(text.as_bytes(), true, true)
+    }
+
+    /// The prompt as the model sees it, with the begin-of-text token the tokenizer adds.
+    pub(super) fn render_with_bos(&self, messages: &[ChatMessage]) -> String {
+        self.template.render_with_bos(self.model, messages)
+    }
+
+    /// Tags that are single special tokens in this vocabulary, by token id.
+    pub(super) fn tag_tokens(&self, tags: &TagSet) -> HashMap<LlamaToken, (String, TagToken)> {
+        let vocab = self.model.vocab();
+        tags.tags()
+            .into_iter()
+            .filter_map(
+                |(text, tag)| match vocab.tokenize(text.as_bytes(), false, true)[..] {
+                    [t] if is_special(&vocab, t) => Some((t, (text, tag))),
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+}
+
+fn is_special(vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, t: LlamaToken) -> bool {
+    let attrs = vocab.attr(t);
+    attrs.0.contains(LlamaTokenAttr::Control) || attrs.0.contains(LlamaTokenAttr::UserDefined)
+}
+
+/// Tokens whose text is not shown (llama.cpp spells them only when asked for special tokens).
+pub(super) fn is_hidden(vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, t: LlamaToken) -> bool {
+    let attrs = vocab.attr(t);
+    attrs.0.contains(LlamaTokenAttr::Control) || attrs.0.contains(LlamaTokenAttr::Unknown)
+}
+
+pub(super) fn decode_error(e: llama_cpp_2::DecodeError) -> crate::llm::EngineError {
+    crate::llm::EngineError::Decode(e.to_string())
+}
