@@ -8,10 +8,10 @@
 //! `config.toml`, `prompts/NAME.toml`, `themes/NAME.toml`.
 
 mod catalog;
-mod doc;
 mod error;
 mod file;
 pub mod listing;
+mod strict_toml;
 pub(crate) mod suggest;
 pub mod write;
 
@@ -19,9 +19,9 @@ pub use catalog::{
     expand_home, looks_like_path, read_text, valid_name, Bundled, Catalog, Entry, Extends,
     Inherits, Listed, Origin,
 };
-pub use doc::{Doc, Field, Schema, Source, Table};
 pub use error::ConfigError;
 pub use file::{ConfigFile, CONFIG_KEYS};
+pub use strict_toml::{Doc, Field, Schema, Source, Table};
 pub use suggest::{closest, did_you_mean, distance};
 
 /// The file name of the config file inside the config directory.

@@ -2,8 +2,8 @@
 //! user ones in a directory that override them by name, files given by path, and the `extends`
 //! chain between them (missing parents and cycles are errors at the `extends` line).
 
-use super::doc::Source;
 use super::error::ConfigError;
+use super::strict_toml::Source;
 use super::suggest;
 use std::collections::BTreeMap;
 use std::io;

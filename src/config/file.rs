@@ -2,8 +2,8 @@
 //! is fine; a broken one is an error naming file, line and key.
 
 use super::catalog::{expand_home, read_text};
-use super::doc::Source;
 use super::error::ConfigError;
+use super::strict_toml::Source;
 use crate::engine::GpuLayers;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -194,7 +194,7 @@ impl ConfigFile {
 }
 
 /// Reads one `[endpoints.NAME]` table.
-fn endpoint(t: &super::doc::Table<'_>) -> Result<EndpointEntry, ConfigError> {
+fn endpoint(t: &super::strict_toml::Table<'_>) -> Result<EndpointEntry, ConfigError> {
     t.check_keys(ENDPOINT_KEYS, &[])?;
     let url = match t.get("url") {
         Some(f) => {

@@ -77,10 +77,10 @@
 //! invariants shared by the property tests (`tests/router_props.rs`) and the fuzz target
 //! (`fuzz/`, which includes this directory by path: hence std only and `super::` paths only).
 
-mod blocks;
 mod channel;
 pub mod check;
 mod fence;
+mod open_blocks;
 mod router;
 mod scan;
 mod sink;

@@ -8,9 +8,9 @@
 
 use std::mem;
 
-use super::blocks::{Blocks, Dropped, Effect};
 use super::channel::{Channel, TagToken};
 use super::fence::Fence;
+use super::open_blocks::{Blocks, Dropped, Effect};
 use super::scan::{find1, find2, short_contains2};
 use super::sink::{Anomaly, Collected, Sink};
 use super::tags::TagSet;

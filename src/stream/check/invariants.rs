@@ -1,6 +1,6 @@
 //! The invariants themselves: each feeds the router and describes the first violation.
 
-use super::super::blocks::{Blocks, Dropped, Effect};
+use super::super::open_blocks::{Blocks, Dropped, Effect};
 use super::fence_model::FenceModel;
 use super::*;
 
