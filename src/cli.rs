@@ -1,220 +1,693 @@
-//! Command-line flags (clap), checked value by value. Resolving them together with the
-//! environment, config.toml, profiles and model defaults happens in `settings`.
+//! The command line: every flag and subcommand (clap), and the one decision of what a run does,
+//! [`Args::mode`]. What a value means (a valid temperature, an output format, GPU layers) is
+//! decided in `profile` and `settings`, which the chat's slash commands use too; resolving the
+//! flags together with the environment, config.toml, profiles and model defaults happens in
+//! `settings` (its `flags` module is the only one that reads [`Args`]).
+//!
+//! Management lives under subcommands (`reflect sessions list`); the flags they replace
+//! (`--sessions`, `--export`, `--list-profiles`, …) still work, hidden from `--help`, and lead
+//! to the same [`Mode`]s. A subcommand is recognised only as the first word: any other first
+//! word starts the prompt, and `reflect -- sessions` asks the word.
 
 use crate::engine::GpuLayers;
-use clap::{ArgGroup, Parser, ValueEnum};
+use crate::exit::Failure;
+use crate::session::age::parse_age;
+use crate::settings::{parse_gpu_layers, Format};
+use clap::{ArgAction, ArgGroup, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use std::path::PathBuf;
+use std::time::Duration;
 
-pub use crate::settings::RunSettings;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The answer only, streamed to stdout.
-    Text,
-    /// One JSON object at the end.
-    Json,
-    /// One JSON event per line as it happens.
-    Jsonl,
-}
-
-/// Chat with, script and inspect local reasoning models (llama.cpp).
+/// A terminal app for local reasoning models (Reflection-Llama-3.1 and friends) through llama.cpp.
 ///
-/// Prints only the answer (the <output> section) on stdout; the model's thinking and
-/// reflections with --show-thinking on stderr.
+/// Asks the model the PROMPT and prints only the answer (the <output> section) on stdout; the
+/// model's thinking and reflections with --show-thinking on stderr. Without a prompt, in a
+/// terminal, it opens the full-screen chat.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "reflect", version, about, long_about = None, after_help = EXIT_CODES)]
+#[command(name = "reflect", version, long_about = None)]
+#[command(
+    about = "A terminal app for local reasoning models (Reflection-Llama-3.1 and friends) through llama.cpp",
+    args_conflicts_with_subcommands = true,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    after_long_help = LONG_FOOTER
+)]
 #[command(group(ArgGroup::new("info").multiple(false)))]
 pub struct Args {
+    /// Manage sessions, profiles and themes; shell completions; the man page.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The question. With text on stdin too, the prompt is stdin, a blank line, then this.
     #[arg(value_name = "PROMPT")]
     pub prompt: Vec<String>,
 
-    /// GGUF model file [env: REFLECT_MODEL] [config: model]; with --endpoint, the server's
-    /// model id.
-    #[arg(short, long, value_name = "PATH")]
+    /// GGUF model file
+    ///
+    /// [env: REFLECT_MODEL] [config: model]; with --endpoint, the server's model id.
+    #[arg(short, long, value_name = "PATH", help_heading = "Model")]
     pub model: Option<PathBuf>,
 
-    /// Run on the built-in demo model (written to the cache directory on first use).
-    #[arg(long, conflicts_with_all = ["model", "endpoint"])]
+    /// Run on the built-in demo model
+    ///
+    /// It is written to the cache directory on first use.
+    #[arg(long, conflicts_with_all = ["model", "endpoint"], help_heading = "Model")]
     pub demo: bool,
 
-    /// An OpenAI-compatible server (vLLM, llama-server, Ollama, a hosted API): a name from
-    /// config.toml's [endpoints.NAME] or a base URL such as http://gpu-box:8000/v1. With it,
+    /// An OpenAI-compatible server: a name from config.toml or a URL
+    ///
+    /// vLLM, llama-server, Ollama, a hosted API: a name from config.toml's [endpoints.NAME] or
+    /// a base URL such as http://gpu-box:8000/v1. With it,
     /// -m names the server's model id (default: the only one it lists). The API key comes from
     /// the endpoint's api_key_env variable, else REFLECT_API_KEY [env: REFLECT_ENDPOINT]
     /// [config: endpoint].
-    #[arg(long, value_name = "NAME|URL")]
+    #[arg(long, value_name = "NAME|URL", help_heading = "Model")]
     pub endpoint: Option<String>,
 
     /// With --endpoint: the model's tokenizer.json, a path or a Hugging Face repo id found in
     /// the local HF cache, for exact per-channel token counts [config: endpoints.NAME.tokenizer].
-    #[arg(long, value_name = "PATH|REPO", requires = "endpoint")]
+    #[arg(
+        long,
+        value_name = "PATH|REPO",
+        requires = "endpoint",
+        hide_short_help = true,
+        help_heading = "Model"
+    )]
     pub tokenizer: Option<String>,
 
     /// Layers to offload to the GPU: a number or "all" [default: all with a GPU build, else 0]
     /// [env: REFLECT_GPU_LAYERS] [config: gpu_layers].
-    #[arg(long, value_name = "N|all", value_parser = parse_gpu_layers)]
+    #[arg(long, value_name = "N|all", value_parser = parse_gpu_layers, hide_short_help = true, help_heading = "Model")]
     pub gpu_layers: Option<GpuLayers>,
 
     /// Context size in tokens [default: the smaller of 8192 and the model's training context]
     /// [env: REFLECT_CTX_SIZE] [config: ctx_size].
-    #[arg(long, value_name = "N", value_parser = crate::profile::parse_ctx_size)]
+    #[arg(long, value_name = "N", value_parser = crate::profile::parse_ctx_size, hide_short_help = true, help_heading = "Model")]
     pub ctx_size: Option<u32>,
 
     /// CPU threads [default: the number of physical cores] [env: REFLECT_THREADS]
     /// [config: threads].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024), hide_short_help = true, help_heading = "Model")]
     pub threads: Option<u32>,
 
     /// Prompt tokens decoded per batch [default: 2048].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), hide_short_help = true, help_heading = "Model")]
     pub batch_size: Option<u32>,
 
-    /// Stop after this many generated tokens; "none" lifts the profile's limit [default: the
-    /// profile's, else no limit].
-    #[arg(long, value_name = "N|none", value_parser = parse_max_tokens)]
-    pub max_tokens: Option<MaxTokens>,
+    /// Prompt profile: a name (see `reflect profiles list`) or a .toml file
+    ///
+    /// [default: reflection] [env: REFLECT_PROFILE] [config: profile].
+    #[arg(long, value_name = "NAME|PATH", help_heading = "Prompt and sampling")]
+    pub profile: Option<String>,
 
-    /// Sampling temperature; 0 means greedy [default: the profile's, else the model file's, else
-    /// 0.7].
-    #[arg(long, value_name = "T", value_parser = parse_temperature, allow_negative_numbers = true)]
-    pub temperature: Option<f32>,
-
-    /// Nucleus sampling threshold, in (0, 1] [default: the profile's, else the model file's, else
-    /// 0.95].
-    #[arg(long, value_name = "P", value_parser = parse_unit_open, allow_negative_numbers = true)]
-    pub top_p: Option<f32>,
-
-    /// Keep only the K most likely tokens; 0 disables [default: the profile's, else the model
-    /// file's, else 40].
-    #[arg(long, value_name = "K")]
-    pub top_k: Option<u32>,
-
-    /// Minimum probability relative to the most likely token, in [0, 1] [default: the profile's,
-    /// else the model file's, else 0.05].
-    #[arg(long, value_name = "P", value_parser = parse_unit_closed, allow_negative_numbers = true)]
-    pub min_p: Option<f32>,
-
-    /// Repetition penalty; 1 disables [default: the profile's, else the model file's, else 1.0].
-    #[arg(long, value_name = "X", value_parser = parse_positive, allow_negative_numbers = true)]
-    pub repeat_penalty: Option<f32>,
-
-    /// Random seed, for reproducible sampling; "random" draws one [default: the profile's, else
-    /// the model file's, else random].
-    #[arg(long, value_name = "N|random", value_parser = parse_seed)]
-    pub seed: Option<u32>,
-
-    /// Append "Think carefully." to the question (the model card's advice) [default: the
-    /// profile's; on for reflection].
-    #[arg(long, overrides_with = "no_think_carefully")]
-    pub think_carefully: bool,
-
-    /// Do not append "Think carefully.".
-    #[arg(long, overrides_with = "think_carefully")]
-    pub no_think_carefully: bool,
-
-    /// Replace the system prompt [default: the profile's; the Reflection model card's].
-    #[arg(long, value_name = "TEXT")]
-    pub system: Option<String>,
+    /// What the flags set over the profile: system prompt, "Think carefully.", sampling.
+    #[command(flatten)]
+    pub profile_flags: ProfileFlags,
 
     /// Also write the thinking and reflections to stderr.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub show_thinking: bool,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
     pub format: Format,
 
     /// Print the fully rendered prompt (with the earlier turns of --continue / --session, as
     /// the profile's history policy keeps them) and exit without generating.
-    #[arg(long)]
+    #[arg(long, hide_short_help = true, help_heading = "Output")]
     pub print_prompt: bool,
 
     /// Write the model's text as-is even when stdout is a terminal (by default escape
     /// sequences and control characters are shown neutralised there; files and pipes always
     /// get it as-is).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true, help_heading = "Output")]
     pub raw: bool,
 
-    /// Ask a follow-up in the most recently updated saved session (pipe mode).
-    #[arg(short = 'c', long = "continue", conflicts_with_all = ["session", "resume"])]
+    /// Ask a follow-up in the most recently updated saved session
+    ///
+    /// In pipe mode; without a question, in a terminal, it opens the chat on that session.
+    #[arg(short = 'c', long = "continue", conflicts_with_all = ["session", "resume"], help_heading = "Sessions")]
     pub continue_latest: bool,
 
-    /// Ask a follow-up in saved session ID (an id from --sessions, or its unique start).
-    #[arg(long, value_name = "ID", conflicts_with = "resume")]
+    /// Ask a follow-up in saved session ID (an id from `reflect sessions list`, or its unique
+    /// start).
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "resume",
+        hide_short_help = true,
+        help_heading = "Sessions"
+    )]
     pub session: Option<String>,
 
-    /// Open a saved session in the full-screen chat [default: the most recent one].
-    #[arg(long, value_name = "ID")]
+    /// Open a saved session (default: the latest) in the chat
+    ///
+    /// [default: the most recent one].
+    #[arg(long, value_name = "ID", help_heading = "Sessions")]
     pub resume: Option<Option<String>>,
 
     /// Do not save this conversation (sessions are saved after every finished turn in
     /// $XDG_DATA_HOME/reflect/sessions, or REFLECT_DATA_DIR/sessions).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true, help_heading = "Sessions")]
     pub no_save: bool,
 
-    /// List the saved sessions (id, last update, turns, model, title) and exit.
-    #[arg(long, group = "info")]
+    /// TUI theme: a name (see `reflect themes list`) or a path to a .toml file [default: dark;
+    /// monochrome when NO_COLOR is set] [env: REFLECT_THEME] [config: theme].
+    #[arg(
+        long,
+        value_name = "NAME|PATH",
+        hide_short_help = true,
+        help_heading = "Chat"
+    )]
+    pub theme: Option<String>,
+
+    /// Write llama.cpp's and reflect's logs to this file.
+    #[arg(
+        long,
+        env = "REFLECT_LOG",
+        value_name = "PATH",
+        hide_env_values = true,
+        hide_short_help = true,
+        help_heading = "Other"
+    )]
+    pub log_file: Option<PathBuf>,
+
+    /// Print a one-screen help (--help: all of it).
+    #[arg(short = 'h', action = ArgAction::SetTrue, hide_short_help = true, help_heading = "Other")]
+    pub short_help: bool,
+
+    /// Print all of the help: every option, command and exit code.
+    #[arg(long = "help", action = ArgAction::HelpLong, help_heading = "Other")]
+    help: Option<bool>,
+
+    /// Print the version.
+    #[arg(short = 'V', long = "version", action = ArgAction::Version, hide_short_help = true, help_heading = "Other")]
+    version: Option<bool>,
+
+    // The flags that `reflect sessions`, `profiles` and `themes` replaced: hidden aliases.
+    /// = `reflect sessions list`.
+    #[arg(long, group = "info", hide = true)]
     pub sessions: bool,
 
-    /// Export saved session ID as Markdown (or JSON: a .json file or --format json) and exit.
-    #[arg(long, value_name = "ID", group = "info")]
+    /// = `reflect sessions export ID`, its format from --format json or a .json --to.
+    #[arg(long, value_name = "ID", group = "info", hide = true)]
     pub export: Option<String>,
 
     /// Where --export writes: a file, or - for stdout.
-    #[arg(long, value_name = "PATH", default_value = "-", requires = "export")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "-",
+        requires = "export",
+        hide = true
+    )]
     pub to: PathBuf,
 
-    /// Prompt profile: a name (see --list-profiles) or a path to a .toml file
-    /// [default: reflection] [env: REFLECT_PROFILE] [config: profile].
-    #[arg(long, value_name = "NAME|PATH")]
-    pub profile: Option<String>,
-
-    /// TUI theme: a name (see --list-themes) or a path to a .toml file [default: dark;
-    /// monochrome when NO_COLOR is set] [env: REFLECT_THEME] [config: theme].
-    #[arg(long, value_name = "NAME|PATH")]
-    pub theme: Option<String>,
-
-    /// List the prompt profiles (name, source, description) and exit.
-    #[arg(long, group = "info")]
+    /// = `reflect profiles list`.
+    #[arg(long, group = "info", hide = true)]
     pub list_profiles: bool,
 
-    /// Print a profile, fully resolved (inheritance applied), as TOML and exit.
-    #[arg(long, value_name = "NAME|PATH", group = "info")]
+    /// = `reflect profiles show NAME`.
+    #[arg(long, value_name = "NAME|PATH", group = "info", hide = true)]
     pub show_profile: Option<String>,
 
-    /// Save the profile that results from the current profile and flags as a user profile
-    /// named NAME, print its path and exit.
-    #[arg(long, value_name = "NAME", group = "info")]
+    /// = `reflect profiles save NAME`, with --profile and the profile flags given.
+    #[arg(long, value_name = "NAME", group = "info", hide = true)]
     pub save_profile: Option<String>,
 
-    /// List the themes (name, source, description) and exit; `*` marks the one in effect.
-    #[arg(long, group = "info")]
+    /// = `reflect themes list`, `*` marking the theme in effect (--theme counts).
+    #[arg(long, group = "info", hide = true)]
     pub list_themes: bool,
 
-    /// Print a theme, fully resolved, as TOML and exit [default: the theme in effect].
-    #[arg(long, value_name = "NAME|PATH", group = "info")]
+    /// = `reflect themes show [NAME]`, the theme in effect (--theme counts) without NAME.
+    #[arg(long, value_name = "NAME|PATH", group = "info", hide = true)]
     pub show_theme: Option<Option<String>>,
-
-    /// Write llama.cpp's and reflect's logs to this file.
-    #[arg(long, env = "REFLECT_LOG", value_name = "PATH", hide_env_values = true)]
-    pub log_file: Option<PathBuf>,
 }
 
-const EXIT_CODES: &str =
-    "Exit codes: 0 answered, 1 runtime failure (model cannot load, decode failed, server \
+/// The flags that act at the profile level: what a saved profile holds. Shared by the main
+/// command and `reflect profiles save`.
+#[derive(Clone, Debug, Default, PartialEq, clap::Args)]
+#[command(next_help_heading = "Prompt and sampling")]
+pub struct ProfileFlags {
+    /// Stop after this many generated tokens; "none" lifts the profile's limit
+    ///
+    /// [default: the profile's, else no limit].
+    #[arg(long, value_name = "N|none", value_parser = parse_max_tokens)]
+    pub max_tokens: Option<MaxTokens>,
+
+    /// Sampling temperature; 0 means greedy
+    ///
+    /// [default: the profile's, else the model file's, else 0.7].
+    #[arg(long, value_name = "T", value_parser = crate::profile::parse_temperature, allow_negative_numbers = true)]
+    pub temperature: Option<f32>,
+
+    /// Nucleus sampling threshold, in (0, 1] [default: the profile's, else the model file's, else
+    /// 0.95].
+    #[arg(long, value_name = "P", value_parser = crate::profile::parse_unit_open, allow_negative_numbers = true, hide_short_help = true)]
+    pub top_p: Option<f32>,
+
+    /// Keep only the K most likely tokens; 0 disables [default: the profile's, else the model
+    /// file's, else 40].
+    #[arg(long, value_name = "K", hide_short_help = true)]
+    pub top_k: Option<u32>,
+
+    /// Minimum probability relative to the most likely token, in [0, 1] [default: the profile's,
+    /// else the model file's, else 0.05].
+    #[arg(long, value_name = "P", value_parser = crate::profile::parse_unit_closed, allow_negative_numbers = true, hide_short_help = true)]
+    pub min_p: Option<f32>,
+
+    /// Repetition penalty; 1 disables [default: the profile's, else the model file's, else 1.0].
+    #[arg(long, value_name = "X", value_parser = crate::profile::parse_positive, allow_negative_numbers = true, hide_short_help = true)]
+    pub repeat_penalty: Option<f32>,
+
+    /// Random seed, for reproducible sampling; "random" draws one [default: the profile's, else
+    /// the model file's, else random].
+    #[arg(long, value_name = "N|random", value_parser = parse_seed, hide_short_help = true)]
+    pub seed: Option<u32>,
+
+    /// Append "Think carefully." to the question (the model card's advice) [default: the
+    /// profile's; on for reflection].
+    #[arg(long, overrides_with = "no_think_carefully", hide_short_help = true)]
+    pub think_carefully: bool,
+
+    /// Do not append "Think carefully.".
+    #[arg(long, overrides_with = "think_carefully", hide_short_help = true)]
+    pub no_think_carefully: bool,
+
+    /// Replace the system prompt [default: the profile's; the Reflection model card's].
+    #[arg(long, value_name = "TEXT", hide_short_help = true)]
+    pub system: Option<String>,
+}
+
+/// The subcommands: everything that manages reflect's files or describes reflect, answered
+/// without a model.
+#[derive(Clone, Debug, PartialEq, Subcommand)]
+pub enum Command {
+    /// List, show, export and delete saved sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// List, show and save prompt profiles.
+    #[command(subcommand)]
+    Profiles(ProfilesCommand),
+    /// List and show the chat's themes.
+    #[command(subcommand)]
+    Themes(ThemesCommand),
+    /// Print a shell completion script on stdout.
+    #[command(
+        after_help = "Install, e.g.: reflect completions bash > ~/.local/share/bash-completion/completions/reflect\n\
+                      (zsh: a file named _reflect in a directory of $fpath; fish: ~/.config/fish/completions/reflect.fish)"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    #[command(
+        after_help = "Install, e.g.: reflect man > ~/.local/share/man/man1/reflect.1 (then: man reflect)"
+    )]
+    Man,
+}
+
+#[derive(Clone, Debug, PartialEq, Subcommand)]
+pub enum SessionsCommand {
+    /// List the saved sessions: id, last update, turns, model, title.
+    List,
+    /// Print saved session ID as Markdown.
+    Show {
+        /// A session id, or its unique start.
+        id: String,
+        /// Write the text as-is even when stdout is a terminal.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Export saved session ID as Markdown or JSON, to stdout or a file.
+    Export {
+        /// A session id, or its unique start.
+        id: String,
+        /// Where to write: a file, or - for stdout.
+        #[arg(long, value_name = "PATH|-", default_value = "-")]
+        to: PathBuf,
+        /// The format [default: json for a .json file, else md].
+        #[arg(long, value_enum)]
+        format: Option<ExportAs>,
+        /// Write the text as-is even when stdout is a terminal.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Delete saved session ID.
+    Rm {
+        /// A session id, or its unique start.
+        id: String,
+    },
+    /// Delete the sessions last updated longer ago than a duration.
+    Prune {
+        /// How long ago: a whole number and h, d or w (hours, days, weeks), e.g. 30d.
+        #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+        older_than: Duration,
+    },
+}
+
+/// The formats of `reflect sessions export --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportAs {
+    /// Markdown, for people.
+    Md,
+    /// The session file's JSON, for programs.
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Subcommand)]
+pub enum ProfilesCommand {
+    /// List the prompt profiles: name, source, description; `*` marks the one in effect.
+    List,
+    /// Print a profile, fully resolved (inheritance applied), as TOML.
+    Show {
+        /// A profile name or a path to a .toml file.
+        #[arg(value_name = "NAME|PATH")]
+        name: String,
+    },
+    /// Save a profile with the flags given applied, as user profile NAME; print its path.
+    Save {
+        /// The new profile's name.
+        name: String,
+        /// The profile to start from [default: the one in effect].
+        #[arg(long, value_name = "NAME|PATH")]
+        profile: Option<String>,
+        #[command(flatten)]
+        flags: ProfileFlags,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Subcommand)]
+pub enum ThemesCommand {
+    /// List the themes: name, source, description; `*` marks the one in effect.
+    List,
+    /// Print a theme, fully resolved, as TOML [default: the theme in effect].
+    Show {
+        /// A theme name or a path to a .toml file.
+        #[arg(value_name = "NAME|PATH")]
+        name: Option<String>,
+    },
+}
+
+/// What a run does: decided in one place, [`Args::mode`], from the flags and whether stdin and
+/// stdout are terminals.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mode {
+    /// The full-screen chat.
+    Chat,
+    /// Ask one question; the answer on stdout.
+    Ask,
+    /// Print the rendered prompt and exit, generating nothing.
+    PrintPrompt,
+    /// The one-screen help of `-h`.
+    ShortHelp,
+    ListSessions,
+    ShowSession {
+        id: String,
+        raw: bool,
+    },
+    ExportSession {
+        id: String,
+        to: PathBuf,
+        /// JSON asked for; otherwise the file name decides.
+        json: bool,
+        raw: bool,
+    },
+    RemoveSession {
+        id: String,
+    },
+    PruneSessions {
+        older_than: Duration,
+    },
+    /// `--profile`'s choice counts for the `*`.
+    ListProfiles,
+    ShowProfile {
+        name: String,
+        /// What the user typed, for errors: `--show-profile` or `profiles show`.
+        by: &'static str,
+    },
+    SaveProfile {
+        name: String,
+        /// The profile to start from.
+        profile: Option<String>,
+        flags: ProfileFlags,
+        /// What the user typed, for errors: `--save-profile` or `profiles save`.
+        by: &'static str,
+    },
+    ListThemes,
+    /// `None`: the theme in effect.
+    ShowTheme {
+        name: Option<String>,
+        by: &'static str,
+    },
+    Completions(Shell),
+    Man,
+}
+
+impl Args {
+    /// Parses the process's arguments; on a mistake (or --help, --version) prints clap's
+    /// message and exits (2 for a usage error, 0 for help).
+    pub fn parse_process() -> Args {
+        let matches = Args::command_line().get_matches();
+        Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses `args` (the first is the program's name) as [`Args::parse_process`] does.
+    pub fn try_parse_line<I, T>(args: I) -> Result<Args, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Args::command_line().try_get_matches_from(args)?;
+        Args::from_arg_matches(&matches)
+    }
+
+    /// The whole command line as clap sees it, with the short help's footer, which names
+    /// every subcommand: what `--help`, completions and the man page are made from.
+    pub fn command_line() -> clap::Command {
+        let cmd = Args::command();
+        let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        let footer = format!(
+            "Commands: {} (reflect COMMAND --help)\n\n{SHORT_EXAMPLES}",
+            names.join(", ")
+        );
+        with_help_flags(cmd.after_help(footer))
+    }
+
+    /// The one-screen help of `-h`: usage, the most used options, the commands, examples.
+    pub fn short_help() -> String {
+        Args::command_line()
+            .help_template(SHORT_TEMPLATE)
+            .render_help()
+            .to_string()
+    }
+
+    /// The flags of a run with no arguments but `profile` and `flags`: what `profiles save`
+    /// resolves its profile from.
+    pub fn for_profile(profile: Option<String>, flags: ProfileFlags) -> Args {
+        let mut args = Args::try_parse_line(["reflect"]).expect("no arguments parse");
+        args.profile = profile;
+        args.profile_flags = flags;
+        args
+    }
+
+    /// What this run does. The one place that decides: the subcommand, else a hidden alias
+    /// flag, else the chat (no prompt, nothing asked of stdout, terminals on both ends), else
+    /// asking. A usage mistake (a combination that would be ignored) is an error.
+    pub fn mode(&self, stdin_is_tty: bool, stdout_is_tty: bool) -> Result<Mode, Failure> {
+        if self.short_help {
+            return Ok(Mode::ShortHelp);
+        }
+        if let Some(command) = &self.command {
+            return Ok(command.mode());
+        }
+        let managed = self.alias_mode();
+        if managed.is_none()
+            && self.prompt.is_empty()
+            && !self.print_prompt
+            && self.format == Format::Text
+            && stdin_is_tty
+            && stdout_is_tty
+        {
+            return Ok(Mode::Chat);
+        }
+        if self.resume.is_some() {
+            return Err(Failure::usage(
+                "--resume opens the full-screen chat, which needs a terminal and no prompt; in scripts use --session ID (or --continue) with a question",
+            ));
+        }
+        if self.export.is_some() && self.format == Format::Jsonl {
+            return Err(Failure::usage(
+                "--export writes Markdown or JSON: use --format json (or --to FILE.json), not jsonl",
+            ));
+        }
+        if let Some(name) = &self.save_profile {
+            if !self.prompt.is_empty() {
+                return Err(Failure::usage(format!(
+                    "--save-profile {name} saves the settings and asks nothing: ask the question in a second command (reflect --profile {name} \"…\")"
+                )));
+            }
+        }
+        if let Some(mode) = managed {
+            return Ok(mode);
+        }
+        Ok(if self.print_prompt {
+            Mode::PrintPrompt
+        } else {
+            Mode::Ask
+        })
+    }
+
+    /// The mode a hidden alias flag (`--sessions`, `--list-profiles`, …) asks for: the only
+    /// list of them, so that a new one cannot open the chat by mistake.
+    fn alias_mode(&self) -> Option<Mode> {
+        if self.list_profiles {
+            return Some(Mode::ListProfiles);
+        }
+        if self.list_themes {
+            return Some(Mode::ListThemes);
+        }
+        if let Some(name) = &self.show_profile {
+            return Some(Mode::ShowProfile {
+                name: name.clone(),
+                by: "--show-profile",
+            });
+        }
+        if let Some(name) = &self.show_theme {
+            return Some(Mode::ShowTheme {
+                name: name.clone(),
+                by: "--show-theme",
+            });
+        }
+        if let Some(name) = &self.save_profile {
+            return Some(Mode::SaveProfile {
+                name: name.clone(),
+                profile: self.profile.clone(),
+                flags: self.profile_flags.clone(),
+                by: "--save-profile",
+            });
+        }
+        if self.sessions {
+            return Some(Mode::ListSessions);
+        }
+        if let Some(id) = &self.export {
+            return Some(Mode::ExportSession {
+                id: id.clone(),
+                to: self.to.clone(),
+                json: self.format == Format::Json,
+                raw: self.raw,
+            });
+        }
+        None
+    }
+}
+
+impl Command {
+    fn mode(&self) -> Mode {
+        match self.clone() {
+            Command::Sessions(c) => match c {
+                SessionsCommand::List => Mode::ListSessions,
+                SessionsCommand::Show { id, raw } => Mode::ShowSession { id, raw },
+                SessionsCommand::Export {
+                    id,
+                    to,
+                    format,
+                    raw,
+                } => Mode::ExportSession {
+                    id,
+                    to,
+                    json: format == Some(ExportAs::Json),
+                    raw,
+                },
+                SessionsCommand::Rm { id } => Mode::RemoveSession { id },
+                SessionsCommand::Prune { older_than } => Mode::PruneSessions { older_than },
+            },
+            Command::Profiles(c) => match c {
+                ProfilesCommand::List => Mode::ListProfiles,
+                ProfilesCommand::Show { name } => Mode::ShowProfile {
+                    name,
+                    by: "profiles show",
+                },
+                ProfilesCommand::Save {
+                    name,
+                    profile,
+                    flags,
+                } => Mode::SaveProfile {
+                    name,
+                    profile,
+                    flags,
+                    by: "profiles save",
+                },
+            },
+            Command::Themes(c) => match c {
+                ThemesCommand::List => Mode::ListThemes,
+                ThemesCommand::Show { name } => Mode::ShowTheme {
+                    name,
+                    by: "themes show",
+                },
+            },
+            Command::Completions { shell } => Mode::Completions(shell),
+            Command::Man => Mode::Man,
+        }
+    }
+}
+
+/// The main command takes `-h` itself (for its one-screen help), which turns clap's help flag
+/// off in every subcommand too: they get it back here, `-h` short and `--help` long.
+fn with_help_flags(cmd: clap::Command) -> clap::Command {
+    cmd.mut_subcommands(|sub| {
+        with_help_flags(
+            sub.arg(
+                clap::Arg::new("help")
+                    .short('h')
+                    .long("help")
+                    .action(ArgAction::Help)
+                    .help("Print help (see more with '--help')")
+                    .long_help("Print help (see a summary with '-h')"),
+            ),
+        )
+    })
+}
+
+/// The shell completion script for `shell`.
+pub fn completions(shell: Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Args::command_line(), "reflect", &mut out);
+    out
+}
+
+/// The man page, roff.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Args::command_line()).render(&mut out)?;
+    Ok(out)
+}
+
+/// `-h`: no argument headings, only the options not hidden from the short help.
+const SHORT_TEMPLATE: &str =
+    "{about-with-newline}\n{usage-heading} {usage}\n\nOptions:\n{options}{after-help}";
+
+const SHORT_EXAMPLES: &str = "Examples:
+  reflect -m model.gguf                          open the full-screen chat
+  reflect -m model.gguf \"why is the sky blue?\"   ask; the answer on stdout
+  git diff | reflect -c \"and this change?\"       a follow-up in the last session";
+
+const LONG_FOOTER: &str = "Examples:
+  reflect -m model.gguf                          open the full-screen chat
+  reflect -m model.gguf \"why is the sky blue?\"   ask; the answer on stdout
+  git diff | reflect -c \"and this change?\"       a follow-up in the last session
+  reflect sessions export ID --to chat.md        a saved session as Markdown
+  reflect -- sessions                            ask the word \"sessions\"
+
+A subcommand is only recognised as the first word; any other first word starts the prompt.
+
+Exit codes: 0 answered, 1 runtime failure (model cannot load, decode failed, server \
 unreachable or failing, stream cut), 2 usage or configuration error (also: a session that cannot \
 be found or read, a refused API key, an unknown model, a prompt the context cannot hold), 3 the \
 model produced no answer, 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP.";
-
-pub(crate) fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
-    if s.eq_ignore_ascii_case("all") {
-        return Ok(GpuLayers::All);
-    }
-    s.parse::<u32>()
-        .map(GpuLayers::Count)
-        .map_err(|_| format!("'{s}' is not a layer count: use a number or 'all'"))
-}
 
 /// `--max-tokens`: a limit, or none (which lifts a profile's limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,103 +701,5 @@ fn parse_seed(s: &str) -> Result<u32, String> {
     crate::profile::parse_seed(s)
 }
 
-fn parse_f32(s: &str) -> Result<f32, String> {
-    s.parse::<f32>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("'{s}' is not a number"))
-}
-
-pub(crate) fn parse_temperature(s: &str) -> Result<f32, String> {
-    let v = parse_f32(s)?;
-    if v < 0.0 {
-        return Err(format!("{v} is negative: temperature must be 0 or more"));
-    }
-    Ok(v)
-}
-
-pub(crate) fn parse_unit_open(s: &str) -> Result<f32, String> {
-    let v = parse_f32(s)?;
-    if v <= 0.0 || v > 1.0 {
-        return Err(format!("{v} is outside (0, 1]"));
-    }
-    Ok(v)
-}
-
-pub(crate) fn parse_unit_closed(s: &str) -> Result<f32, String> {
-    let v = parse_f32(s)?;
-    if !(0.0..=1.0).contains(&v) {
-        return Err(format!("{v} is outside [0, 1]"));
-    }
-    Ok(v)
-}
-
-pub(crate) fn parse_positive(s: &str) -> Result<f32, String> {
-    let v = parse_f32(s)?;
-    if v <= 0.0 {
-        return Err(format!("{v} must be greater than 0"));
-    }
-    Ok(v)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("reflect").chain(args.iter().copied()))
-    }
-
-    #[test]
-    fn bad_values_are_rejected_with_the_reason() {
-        let table = [
-            (&["--temperature", "-1"][..], "negative"),
-            (&["--top-p", "0"][..], "outside (0, 1]"),
-            (&["--top-p", "1.5"][..], "outside (0, 1]"),
-            (&["--min-p", "2"][..], "outside [0, 1]"),
-            (&["--gpu-layers", "many"][..], "use a number or 'all'"),
-            (&["--temperature", "NaN"][..], "not a number"),
-            (&["--repeat-penalty", "0"][..], "greater than 0"),
-            (&["--max-tokens", "0"][..], "1 or more"),
-            (
-                &["--ctx-size", "10"][..],
-                "10 tokens is too small: use 256 or more",
-            ),
-            (&["--max-tokens", "lots"][..], "'lots' is not"),
-            (&["--seed", "x"][..], "'x' is not a seed"),
-        ];
-        for (args, want) in table {
-            let err = parse(args).unwrap_err().to_string();
-            assert!(err.contains(want), "{args:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn the_words_the_chat_takes_work_as_flags_too() {
-        assert_eq!(
-            parse(&["--max-tokens", "none"]).unwrap().max_tokens,
-            Some(MaxTokens(None))
-        );
-        assert_eq!(
-            parse(&["--max-tokens", "12"]).unwrap().max_tokens,
-            Some(MaxTokens(Some(12)))
-        );
-        assert_eq!(
-            parse(&["--seed", "random"]).unwrap().seed,
-            Some(crate::profile::RANDOM_SEED)
-        );
-        assert_eq!(parse(&["--seed", "42"]).unwrap().seed, Some(42));
-    }
-
-    #[test]
-    fn information_flags_exclude_each_other_and_take_optional_values() {
-        let a = parse(&["--show-theme"]).unwrap();
-        assert_eq!(a.show_theme, Some(None));
-        let a = parse(&["--show-theme", "light"]).unwrap();
-        assert_eq!(a.show_theme, Some(Some("light".into())));
-        assert!(parse(&["--list-profiles", "--list-themes"]).is_err());
-        assert!(parse(&["--show-profile", "x", "--save-profile", "y"]).is_err());
-        let a = parse(&["--save-profile", "mine", "--temperature", "0.2"]).unwrap();
-        assert_eq!(a.save_profile.as_deref(), Some("mine"));
-    }
-}
+mod tests;

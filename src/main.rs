@@ -1,8 +1,7 @@
 //! The `reflect` binary: parse flags, read the prompt, run, map every failure to one line and a
 //! documented exit code.
 
-use clap::Parser;
-use reflect::cli::{Args, Format};
+use reflect::cli::{self, Args, Mode};
 use reflect::exit::{code, Failure};
 use reflect::pipe::{self, PipeOptions, SaveTo};
 use reflect::session::{self, Session, SessionError, Store};
@@ -42,27 +41,56 @@ fn main() {
 }
 
 fn run() -> Result<i32, Failure> {
-    let args = Args::parse();
+    let args = Args::parse_process();
     if let Some(path) = &args.log_file {
         init_logging(path)?;
     }
-    if wants_chat(&args) {
-        return chat(&args);
+    let stdin_tty = std::io::stdin().is_terminal();
+    let stdout_tty = std::io::stdout().is_terminal();
+    let load = || Context::load(Environment::from_process()).map_err(Failure::from);
+    match args.mode(stdin_tty, stdout_tty)? {
+        Mode::Chat => chat(&args),
+        Mode::Ask | Mode::PrintPrompt => ask(&args, &load()?),
+        Mode::ShortHelp => print(&Args::short_help()).map(|_| code::OK),
+        Mode::ListSessions => list_sessions(&load()?),
+        Mode::ShowSession { id, raw } => {
+            export_session(&load()?, &id, Path::new("-"), Some(false), raw)
+        }
+        Mode::ExportSession { id, to, json, raw } => {
+            export_session(&load()?, &id, &to, json.then_some(true), raw)
+        }
+        Mode::RemoveSession { id } => remove_session(&load()?, &id),
+        Mode::PruneSessions { older_than } => prune_sessions(&load()?, older_than),
+        Mode::ListProfiles => {
+            let ctx = load()?;
+            let active = ctx.profile_choice(&args).spec;
+            listing(&ctx.list_profiles()?, |p| &p.description, &active)
+        }
+        Mode::ShowProfile { name, by } => show_profile(&load()?, &name, by),
+        Mode::SaveProfile {
+            name,
+            profile,
+            flags,
+            by,
+        } => save_profile(&load()?, &Args::for_profile(profile, flags), &name, by),
+        Mode::ListThemes => {
+            let ctx = load()?;
+            let active = ctx.theme_choice(&args).spec;
+            listing(&ctx.list_themes()?, |t| &t.description, &active)
+        }
+        Mode::ShowTheme { name, by } => show_theme(&load()?, &args, name.as_deref(), by),
+        Mode::Completions(shell) => write_bytes(&cli::completions(shell)),
+        Mode::Man => {
+            let page = cli::man_page()
+                .map_err(|e| Failure::runtime(format!("cannot write the man page: {e}")))?;
+            write_bytes(&page)
+        }
     }
-    if args.resume.is_some() {
-        return Err(Failure::usage(
-            "--resume opens the full-screen chat, which needs a terminal and no prompt; in scripts use --session ID (or --continue) with a question",
-        ));
-    }
-    refuse_ignored_combinations(&args)?;
-    let ctx = Context::load(Environment::from_process())?;
-    if let Some(code) = info_command(&args, &ctx)? {
-        return Ok(code);
-    }
-    if let Some(code) = session_command(&args, &ctx)? {
-        return Ok(code);
-    }
-    let follow_up = follow_up(&args, &ctx)?;
+}
+
+/// Asks one question (or prints its prompt): pipe mode.
+fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
+    let follow_up = follow_up(args, ctx)?;
     let stdin = read_stdin()?;
     let question = prompt::combine_input(stdin.as_deref(), &args.prompt);
     if question.trim().is_empty() {
@@ -70,38 +98,21 @@ fn run() -> Result<i32, Failure> {
             "no prompt: pass a question as an argument or on stdin (e.g. echo \"what is 2+2?\" | reflect -m model.gguf)",
         ));
     }
-    let settings = ctx.run_settings(&args, demo_model)?;
+    let settings = ctx.run_settings(args, demo_model)?;
     // One-shot mode draws nothing, but a broken theme is reported now rather than later.
-    ctx.theme(&args)?;
+    ctx.theme(args)?;
     let opts = PipeOptions {
         format: args.format,
         show_thinking: args.show_thinking,
         print_prompt: args.print_prompt,
         raw: args.raw,
-        save: save_to(&args, &ctx).map(|store| SaveTo {
+        save: save_to(args, ctx).map(|store| SaveTo {
             store,
             cache_dir: dirs::cache_dir(),
         }),
         follow_up,
     };
     pipe::run(&settings, &question, &opts)
-}
-
-/// Options that would otherwise be silently ignored together.
-fn refuse_ignored_combinations(args: &Args) -> Result<(), Failure> {
-    if args.export.is_some() && args.format == Format::Jsonl {
-        return Err(Failure::usage(
-            "--export writes Markdown or JSON: use --format json (or --to FILE.json), not jsonl",
-        ));
-    }
-    if let Some(name) = &args.save_profile {
-        if !args.prompt.is_empty() {
-            return Err(Failure::usage(format!(
-                "--save-profile {name} saves the settings and asks nothing: ask the question in a second command (reflect --profile {name} \"…\")"
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// The sessions directory, if there is one.
@@ -152,65 +163,98 @@ fn follow_up(args: &Args, ctx: &Context) -> Result<Option<Session>, Failure> {
         })
 }
 
-/// `--sessions` and `--export`: answered without a model.
-fn session_command(args: &Args, ctx: &Context) -> Result<Option<i32>, Failure> {
-    if args.sessions {
-        let store = store_or_fail(ctx)?;
-        let listed = store.list().map_err(session_failure)?;
-        let (text, errors) = session::listing(&listed);
-        if listed.is_empty() {
-            eprintln!(
-                "reflect: no saved sessions yet in {}",
-                store.dir().display()
-            );
-        }
-        print(&text)?;
-        for e in &errors {
-            eprintln!("reflect: {e}");
-        }
-        return Ok(Some(if errors.is_empty() {
-            code::OK
-        } else {
-            code::USAGE
-        }));
+/// `reflect sessions list` (`--sessions`): answered without a model.
+fn list_sessions(ctx: &Context) -> Result<i32, Failure> {
+    let store = store_or_fail(ctx)?;
+    let listed = store.list().map_err(session_failure)?;
+    let (text, errors) = session::listing(&listed);
+    if listed.is_empty() {
+        eprintln!(
+            "reflect: no saved sessions yet in {}",
+            store.dir().display()
+        );
     }
-    if let Some(id) = &args.export {
-        let store = store_or_fail(ctx)?;
-        let session = store.find(id).map_err(session_failure)?;
-        let format = session::ExportFormat::pick(&args.to, args.format == Format::Json);
-        let text = format.render(&session);
-        if args.to.as_os_str() == "-" {
-            let stdout_tty = std::io::stdout().is_terminal();
-            if stdout_tty && !args.raw {
-                print(&reflect::term_safe::neutralise(&text))?;
-            } else {
-                print(&text)?;
-            }
-        } else {
-            reflect::config::write::write_atomic(&args.to, &text).map_err(|e| {
-                Failure::runtime(format!("cannot write {}: {e}", args.to.display()))
-            })?;
-            eprintln!(
-                "reflect: exported session {} to {}",
-                session.id,
-                args.to.display()
-            );
-        }
-        return Ok(Some(code::OK));
+    print(&text)?;
+    for e in &errors {
+        eprintln!("reflect: {e}");
     }
-    Ok(None)
+    Ok(if errors.is_empty() {
+        code::OK
+    } else {
+        code::USAGE
+    })
 }
 
-/// No prompt, a terminal on both ends, and nothing else asked for: the full-screen chat.
-fn wants_chat(args: &Args) -> bool {
-    args.prompt.is_empty()
-        && !args.print_prompt
-        && args.format == Format::Text
-        && !(args.list_profiles || args.list_themes || args.show_profile.is_some())
-        && !(args.show_theme.is_some() || args.save_profile.is_some())
-        && !(args.sessions || args.export.is_some())
-        && std::io::stdin().is_terminal()
-        && std::io::stdout().is_terminal()
+/// `reflect sessions show|export` (`--export`): Markdown, or JSON when `json` says so
+/// (`None`: when `to` is a .json file), to stdout (`-`) or a file.
+fn export_session(
+    ctx: &Context,
+    id: &str,
+    to: &Path,
+    json: Option<bool>,
+    raw: bool,
+) -> Result<i32, Failure> {
+    let store = store_or_fail(ctx)?;
+    let session = store.find(id).map_err(session_failure)?;
+    let format = match json {
+        Some(false) => session::ExportFormat::Markdown,
+        Some(true) | None => session::ExportFormat::pick(to, json == Some(true)),
+    };
+    let text = format.render(&session);
+    if to.as_os_str() == "-" {
+        let stdout_tty = std::io::stdout().is_terminal();
+        if stdout_tty && !raw {
+            print(&reflect::term_safe::neutralise(&text))?;
+        } else {
+            print(&text)?;
+        }
+    } else {
+        reflect::config::write::write_atomic(to, &text)
+            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", to.display())))?;
+        eprintln!(
+            "reflect: exported session {} to {}",
+            session.id,
+            to.display()
+        );
+    }
+    Ok(code::OK)
+}
+
+/// `reflect sessions rm ID`.
+fn remove_session(ctx: &Context, id: &str) -> Result<i32, Failure> {
+    let store = store_or_fail(ctx)?;
+    let removed = store.remove(id).map_err(|e| match e {
+        SessionError::NotFound { .. } => Failure::usage(format!(
+            "sessions rm: no saved session '{id}' in {}; `reflect sessions list` lists them",
+            store.dir().display()
+        )),
+        e => session_failure(e),
+    })?;
+    eprintln!(
+        "reflect: removed session {} ({})",
+        removed.id,
+        removed.title()
+    );
+    Ok(code::OK)
+}
+
+/// `reflect sessions prune --older-than DURATION`.
+fn prune_sessions(ctx: &Context, older_than: std::time::Duration) -> Result<i32, Failure> {
+    let store = store_or_fail(ctx)?;
+    let pruned = store
+        .prune(older_than, std::time::SystemTime::now())
+        .map_err(session_failure)?;
+    for e in &pruned.unreadable {
+        eprintln!("reflect: left alone: {e}");
+    }
+    let n = pruned.removed.len();
+    let age = humantime::format_duration(older_than);
+    eprintln!(
+        "reflect: removed {n} session{} last updated more than {age} ago from {}",
+        if n == 1 { "" } else { "s" },
+        store.dir().display()
+    );
+    Ok(code::OK)
 }
 
 /// The full-screen chat. Problems in config.toml, the profile or the theme are shown in the
@@ -310,65 +354,67 @@ fn chat(args: &Args) -> Result<i32, Failure> {
     )
 }
 
-/// `--list-profiles`, `--show-profile`, `--save-profile`, `--list-themes`, `--show-theme`:
-/// answered without a model or a prompt. The exit code when one of them was asked for.
-fn info_command(args: &Args, ctx: &Context) -> Result<Option<i32>, Failure> {
-    if args.list_profiles {
-        let active = ctx.profile_choice(args).spec;
-        let rows = ctx.list_profiles()?;
-        return listing(&rows, |p| &p.description, &active).map(Some);
-    }
-    if args.list_themes {
-        let active = ctx.theme_choice(args).spec;
-        let rows = ctx.list_themes()?;
-        return listing(&rows, |t| &t.description, &active).map(Some);
-    }
-    if let Some(spec) = &args.show_profile {
-        let p = ctx.named_profile(spec, "--show-profile")?;
-        let header = format!(
-            "Profile '{}', fully resolved (inheritance applied). Sampling values left unset\n\
-             fall through to the model's GGUF defaults, then reflect's. Fields: prompts/README.md.",
-            p.name
-        );
-        print(&p.to_toml(&header))?;
-        return Ok(Some(code::OK));
-    }
-    if let Some(spec) = &args.show_theme {
-        let (theme, why) = match spec {
-            Some(spec) => (ctx.named_theme(spec, "--show-theme")?, String::new()),
-            None => {
-                let choice = ctx.theme_choice(args);
-                let why = if choice.is_default() && ctx.env.no_color() {
-                    " (the theme in effect: NO_COLOR is set)"
-                } else {
-                    " (the theme in effect)"
-                };
-                (ctx.theme(args)?, why.to_string())
-            }
-        };
-        let header = format!(
-            "Theme '{}'{why}, fully resolved. Keys: themes/README.md.",
-            theme.name
-        );
-        print(&theme.to_toml(&header))?;
-        return Ok(Some(code::OK));
-    }
-    if let Some(name) = &args.save_profile {
-        let p = ctx.profile_to_save(args, name)?;
-        let dir = ctx.profile_dir()?;
-        let saved = profile::save(dir, &p).map_err(|e| {
-            Failure::runtime(format!("cannot save the profile in {}: {e}", dir.display()))
-        })?;
-        if saved.replaced {
-            eprintln!("reflect: note: replaced the existing user profile '{name}'");
+/// `reflect profiles show NAME` (`--show-profile NAME`); errors name `by`.
+fn show_profile(ctx: &Context, name: &str, by: &'static str) -> Result<i32, Failure> {
+    let p = ctx.named_profile(name, by)?;
+    let header = format!(
+        "Profile '{}', fully resolved (inheritance applied). Sampling values left unset\n\
+         fall through to the model's GGUF defaults, then reflect's. Fields: prompts/README.md.",
+        p.name
+    );
+    print(&p.to_toml(&header))?;
+    Ok(code::OK)
+}
+
+/// `reflect themes show [NAME]` (`--show-theme [NAME]`): without a name, the theme in effect
+/// (`--theme` counts with the alias).
+fn show_theme(
+    ctx: &Context,
+    args: &Args,
+    name: Option<&str>,
+    by: &'static str,
+) -> Result<i32, Failure> {
+    let (theme, why) = match name {
+        Some(spec) => (ctx.named_theme(spec, by)?, String::new()),
+        None => {
+            let choice = ctx.theme_choice(args);
+            let why = if choice.is_default() && ctx.env.no_color() {
+                " (the theme in effect: NO_COLOR is set)"
+            } else {
+                " (the theme in effect)"
+            };
+            (ctx.theme(args)?, why.to_string())
         }
-        if profile::BUNDLED.iter().any(|b| b.name == name) {
-            eprintln!("reflect: note: '{name}' now overrides the bundled profile of that name");
-        }
-        print(&format!("{}\n", saved.path.display()))?;
-        return Ok(Some(code::OK));
+    };
+    let header = format!(
+        "Theme '{}'{why}, fully resolved. Keys: themes/README.md.",
+        theme.name
+    );
+    print(&theme.to_toml(&header))?;
+    Ok(code::OK)
+}
+
+/// `reflect profiles save NAME` (`--save-profile NAME`): the profile `args` resolve to, saved
+/// as user profile NAME; its path on stdout.
+fn save_profile(ctx: &Context, args: &Args, name: &str, by: &str) -> Result<i32, Failure> {
+    let p = ctx.profile_to_save_as(args, name, by)?;
+    let dir = ctx.profile_dir()?;
+    let saved = profile::save(dir, &p).map_err(|e| {
+        Failure::runtime(format!("cannot save the profile in {}: {e}", dir.display()))
+    })?;
+    if saved.replaced {
+        eprintln!("reflect: note: replaced the existing user profile '{name}'");
     }
-    Ok(None)
+    if profile::BUNDLED.iter().any(|b| b.name == name) {
+        eprintln!("reflect: note: '{name}' now overrides the bundled profile of that name");
+    }
+    print(&format!("{}\n", saved.path.display()))?;
+    Ok(code::OK)
+}
+
+/// Writes bytes to stdout, as [`print`].
+fn write_bytes(bytes: &[u8]) -> Result<i32, Failure> {
+    print(&String::from_utf8_lossy(bytes)).map(|_| code::OK)
 }
 
 /// Prints a listing; entries that fail to load make the exit code 2, their errors on stderr.

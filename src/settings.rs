@@ -12,11 +12,12 @@
 
 mod env;
 mod flags;
+mod values;
 
 pub use env::{config_dir, Environment, VARS};
 pub use flags::{apply_flags, profile_flags};
+pub use values::{parse_gpu_layers, Format};
 
-use crate::cli::{parse_gpu_layers, Args};
 use crate::config::{
     valid_name, Catalog, ConfigError, ConfigFile, Listed, PROFILES_DIR, THEMES_DIR,
 };
@@ -27,6 +28,7 @@ use crate::profile::{self, History, Profile, SamplingOverrides};
 use crate::stream::RouterConfig;
 use crate::theme::{self, Theme};
 use env::parse_count;
+use flags::Args;
 use std::path::{Path, PathBuf};
 
 /// Everything a one-shot run needs, resolved.
@@ -70,7 +72,9 @@ pub type Row<T> = (Listed, Result<T, ConfigError>);
 /// Which level chose a profile or theme: says so in errors.
 #[derive(Clone, Debug)]
 enum Chooser {
-    Flag(&'static str),
+    /// What the user typed to name it, as they typed it: a flag (`--profile`, `--show-profile`),
+    /// a command (`profiles show`) or a chat command (`/profile`).
+    Asked(&'static str),
     Env(&'static str),
     Config(String),
     Default,
@@ -176,7 +180,7 @@ impl Context {
             return Choice {
                 spec: v.clone(),
                 base: None,
-                by: Chooser::Flag(flag.0),
+                by: Chooser::Asked(flag.0),
             };
         }
         if let Some(v) = self.env.var(env_key) {
@@ -242,7 +246,7 @@ impl Context {
             }
             let spec = &choice.spec;
             match &choice.by {
-                Chooser::Flag(flag) => {
+                Chooser::Asked(flag) => {
                     ConfigError::new("", 0, format!("{flag} {spec}: {}", e.message))
                 }
                 Chooser::Env(var) => {
@@ -256,23 +260,25 @@ impl Context {
         })
     }
 
-    /// A profile by name or path (no flags applied); errors name `by`, the flag or command
-    /// that asked (`--show-profile`, `/profile`).
+    /// A profile by name or path (no flags applied); errors name `by`, what the user did to
+    /// ask: the flag, the command or the chat command (`--show-profile`, `profiles show`,
+    /// `/profile`), never another one.
     pub fn named_profile(&self, spec: &str, by: &'static str) -> Result<Profile, ConfigError> {
         let choice = Choice {
             spec: spec.to_string(),
             base: None,
-            by: Chooser::Flag(by),
+            by: Chooser::Asked(by),
         };
         self.load_choice(&choice, &self.profiles, profile::load_spec)
     }
 
-    /// A theme by name or path; errors name `by` (`--show-theme`, `/theme`).
+    /// A theme by name or path; errors name `by`, what the user did to ask (`--show-theme`,
+    /// `themes show`, `/theme`).
     pub fn named_theme(&self, spec: &str, by: &'static str) -> Result<Theme, ConfigError> {
         let choice = Choice {
             spec: spec.to_string(),
             base: None,
-            by: Chooser::Flag(by),
+            by: Chooser::Asked(by),
         };
         self.load_choice(&choice, &self.themes, theme::load_spec)
     }
@@ -537,9 +543,20 @@ impl Context {
     /// The profile `--save-profile NAME` saves: the chosen profile with the flags applied,
     /// named NAME, inheritance flattened.
     pub fn profile_to_save(&self, args: &Args, name: &str) -> Result<Profile, Failure> {
+        self.profile_to_save_as(args, name, "--save-profile")
+    }
+
+    /// [`Context::profile_to_save`], its errors naming `by`, what the user typed to save
+    /// (`--save-profile`, `profiles save`).
+    pub fn profile_to_save_as(
+        &self,
+        args: &Args,
+        name: &str,
+        by: &str,
+    ) -> Result<Profile, Failure> {
         if !valid_name(name) {
             return Err(Failure::usage(format!(
-                "--save-profile: '{name}' cannot be a profile name: it must not be empty, start with '.' or hold '/' or '\\'"
+                "{by}: '{name}' cannot be a profile name: it must not be empty, start with '.' or hold '/' or '\\'"
             )));
         }
         let base = self.profile_choice(args).spec;

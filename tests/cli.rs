@@ -835,3 +835,269 @@ fn show_thinking_reports_how_much_of_a_long_prompt_is_read() {
     let (_, _, err) = run(&m, &[&long, "--batch-size", "64"]);
     assert!(!err.contains("Reading the prompt"), "{err}");
 }
+
+// The command line's shape: subcommands, the prompt beside them, the hidden aliases, help.
+
+/// `reflect ARGS` in the model's sandbox, the model named by REFLECT_MODEL (so that the first
+/// word is the test's).
+fn bare(m: &Model, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = reflect(m.dir.path());
+    cmd.env("REFLECT_MODEL", &m.path).args(args);
+    outcome(cmd)
+}
+
+/// The subcommands, as clap knows them: a new one cannot be missed.
+fn subcommands() -> Vec<String> {
+    reflect::cli::Args::command_line()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
+
+#[test]
+fn a_first_word_that_is_no_subcommand_is_the_prompt_and_dash_dash_asks_the_word() {
+    let m = model(reflection_script());
+    let (code, out, err) = bare(&m, &["why", "is", "the", "sky", "blue", "--print-prompt"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\n\nwhy is the sky blue Think carefully.<|eot_id|>"),
+        "{out}"
+    );
+    // After `--` a subcommand's name is the question.
+    let (code, out, err) = bare(&m, &["--print-prompt", "--", "sessions"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\n\nsessions Think carefully.<|eot_id|>"),
+        "{out}"
+    );
+    let (code, out, err) = bare(&m, &["--", "sessions"]);
+    assert_eq!((code, out.as_str()), (0, "The answer is 4.\n"), "{err}");
+    let dir = sessions_dir(m.dir.path());
+    let saved = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
+    assert_eq!(v["turns"][0]["prompt"], "sessions");
+}
+
+#[test]
+fn every_hidden_alias_answers_as_its_subcommand() {
+    let m = model(reflection_script());
+    let (code, _, err) = run(&m, &["what is 2+2?"]);
+    assert_eq!(code, 0, "{err}");
+    let id = std::fs::read_dir(sessions_dir(m.dir.path()))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .and_then(|p| Some(p.file_stem()?.to_str()?.to_string()))
+        .unwrap();
+    let pairs: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec!["--sessions"], vec!["sessions", "list"]),
+        (vec!["--export", &id], vec!["sessions", "export", &id]),
+        (
+            vec!["--export", &id, "--format", "json"],
+            vec!["sessions", "export", &id, "--format", "json"],
+        ),
+        (vec!["--export", &id], vec!["sessions", "show", &id]),
+        (vec!["--list-profiles"], vec!["profiles", "list"]),
+        (
+            vec!["--show-profile", "concise"],
+            vec!["profiles", "show", "concise"],
+        ),
+        (vec!["--list-themes"], vec!["themes", "list"]),
+        (vec!["--show-theme"], vec!["themes", "show"]),
+        (
+            vec!["--show-theme", "light"],
+            vec!["themes", "show", "light"],
+        ),
+    ];
+    for (alias, command) in pairs {
+        let a = bare(&m, &alias);
+        let c = bare(&m, &command);
+        assert_eq!(a.0, 0, "{alias:?}: {}", a.2);
+        assert!(!a.1.is_empty(), "{alias:?}");
+        assert_eq!(a, c, "{alias:?} and {command:?}");
+    }
+    // Saving: the same file, but for its name.
+    let (code, a, err) = bare(&m, &["--save-profile", "one", "--temperature", "0.2"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, c, err) = bare(&m, &["profiles", "save", "two", "--temperature", "0.2"]);
+    assert_eq!(code, 0, "{err}");
+    let read = |p: &str| std::fs::read_to_string(p.trim()).unwrap();
+    assert_eq!(read(&a).replace("one", "two"), read(&c));
+    assert!(read(&c).contains("temperature = 0.2"), "{}", read(&c));
+    // Errors name what the user typed.
+    let (code, _, err) = bare(&m, &["profiles", "show", "consice"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("reflect: profiles show consice: "), "{err}");
+    let (code, _, err) = bare(&m, &["profiles", "save", "a/b"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("profiles save: 'a/b' cannot be a profile name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sessions_rm_and_prune_delete_and_say_so() {
+    let m = model(reflection_script());
+    for q in ["first", "second", "third"] {
+        let (code, _, err) = run(&m, &[q]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let dir = sessions_dir(m.dir.path());
+    // By question: ids made in the same second do not sort by time.
+    let asked = |p: &std::path::Path| -> String {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["turns"][0]["prompt"].as_str().unwrap().to_string()
+    };
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort_by_key(|p| {
+        ["first", "second", "third"]
+            .iter()
+            .position(|q| *q == asked(p))
+    });
+    assert_eq!(files.len(), 3);
+
+    let (code, _, err) = bare(&m, &["sessions", "rm", "nosuch"]);
+    assert_eq!(code, 2, "an unknown id is a usage error: {err}");
+    assert!(
+        err.contains("sessions rm: no saved session 'nosuch'")
+            && err.contains("`reflect sessions list` lists them"),
+        "{err}"
+    );
+    let id = files[0].file_stem().unwrap().to_str().unwrap();
+    let (code, _, err) = bare(&m, &["sessions", "rm", id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("removed session {id} (first)")),
+        "{err}"
+    );
+    assert!(!files[0].exists());
+
+    // One session last updated long ago.
+    let text = std::fs::read_to_string(&files[1]).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["updated"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(&files[1], serde_json::to_string(&v).unwrap()).unwrap();
+    let (code, _, err) = bare(&m, &["sessions", "prune", "--older-than", "30d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("removed 1 session last updated more than 30days ago"),
+        "{err}"
+    );
+    assert!(!files[1].exists() && files[2].exists());
+    let (code, _, err) = bare(&m, &["sessions", "prune", "--older-than", "2w"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("removed 0 sessions"), "{err}");
+
+    for (args, want) in [
+        (
+            &["sessions", "prune", "--older-than", "30"][..],
+            "'30' has no unit",
+        ),
+        (
+            &["sessions", "prune", "--older-than", "0d"][..],
+            "would match every session",
+        ),
+        (&["sessions", "prune"][..], "--older-than <DURATION>"),
+        (&["sessions", "rm"][..], "<ID>"),
+        (
+            &["sessions", "export", "x", "--format", "jsonl"][..],
+            "[possible values: md, json]",
+        ),
+    ] {
+        let (code, out, err) = bare(&m, args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty() && err.contains(want), "{args:?}: {err}");
+    }
+    assert!(files[2].exists(), "nothing else removed");
+}
+
+#[test]
+fn the_short_help_is_one_screen_and_the_long_help_is_all_of_it() {
+    let m = model(reflection_script());
+    let (code, short, _) = bare(&m, &["-h"]);
+    assert_eq!(code, 0);
+    assert!(short.lines().count() <= 24, "{short}");
+    assert!(
+        short.contains("Usage: reflect [OPTIONS] [PROMPT]..."),
+        "{short}"
+    );
+    assert!(short.contains("Examples:"), "{short}");
+    assert!(!short.contains("--top-k"), "{short}");
+    let (code, long, _) = bare(&m, &["--help"]);
+    assert_eq!(code, 0);
+    assert!(long.lines().count() > 100, "{long}");
+    for want in [
+        "--top-k",
+        "--gpu-layers",
+        "--no-save",
+        "Exit codes:",
+        "Examples:",
+    ] {
+        assert!(long.contains(want), "{want}: {long}");
+    }
+    for sub in subcommands() {
+        assert!(short.contains(&sub) && long.contains(&sub), "{sub}");
+    }
+    for hidden in [
+        "--sessions",
+        "--export",
+        "--list-profiles",
+        "--show-profile",
+        "--save-profile",
+        "--list-themes",
+        "--show-theme",
+    ] {
+        assert!(!long.contains(hidden), "{hidden} is hidden: {long}");
+        assert!(!short.contains(hidden), "{hidden} is hidden: {short}");
+    }
+    // Subcommands keep their own help.
+    let (code, out, _) = bare(&m, &["sessions", "-h"]);
+    assert_eq!(code, 0);
+    for sub in ["list", "show", "export", "rm", "prune"] {
+        assert!(out.contains(sub), "{sub}: {out}");
+    }
+}
+
+#[test]
+fn completions_for_every_shell_list_every_subcommand() {
+    use clap::ValueEnum;
+    let m = model(reflection_script());
+    for shell in clap_complete::Shell::value_variants() {
+        let name = shell.to_possible_value().unwrap().get_name().to_string();
+        let (code, out, err) = bare(&m, &["completions", &name]);
+        assert_eq!(code, 0, "{name}: {err}");
+        for sub in subcommands() {
+            assert!(out.contains(&sub), "{name} completions lack {sub}");
+        }
+        assert!(out.contains("prune"), "{name}: nested subcommands too");
+    }
+}
+
+#[test]
+fn the_man_page_lists_every_subcommand() {
+    let m = model(reflection_script());
+    let (code, out, err) = bare(&m, &["man"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(".ie") || out.contains(".TH reflect"),
+        "roff: {out}"
+    );
+    for sub in subcommands() {
+        assert!(
+            out.contains(&format!("reflect\\-{sub}")) || out.contains(&sub),
+            "the man page lacks {sub}"
+        );
+    }
+    assert!(out.contains("Exit codes"), "{out}");
+}

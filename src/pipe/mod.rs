@@ -3,13 +3,13 @@
 
 mod output;
 
-use crate::cli::{Format, RunSettings};
 use crate::conversation::{self, Turn, TurnState};
 use crate::engine::Engine;
 use crate::exit::{code, Failure};
 use crate::llm::{Command, EngineError, EngineEvent, GenerateRequest, ModelInfo, StopReason};
 use crate::prompt;
 use crate::session::{kv, SavedTurn, Session, Store};
+use crate::settings::{Format, RunSettings};
 use crate::stream::Channel;
 use output::{Output, Record};
 use std::io::{self, IsTerminal, Write};

@@ -1,9 +1,9 @@
 //! The three pipe-mode writers: plain text (answer on stdout, thinking on stderr on request),
 //! one JSON object, or JSON Lines events.
 
-use crate::cli::Format;
 use crate::conversation::Turn;
 use crate::llm::{Completion, Timings, Usage};
+use crate::settings::Format;
 use crate::stream::Channel;
 use crate::term_safe::neutralise;
 use serde::Serialize;

@@ -17,7 +17,10 @@ mod values;
 pub use sampling::SamplingOverrides;
 pub use save::{save, Saved};
 pub use schema::{ProfileFile, TagsFile, SCHEMA};
-pub use values::{parse_ctx_size, parse_max_tokens, parse_seed, CONTEXT_STEP, RANDOM_SEED};
+pub use values::{
+    parse_ctx_size, parse_max_tokens, parse_positive, parse_seed, parse_temperature,
+    parse_unit_closed, parse_unit_open, CONTEXT_STEP, RANDOM_SEED,
+};
 
 use crate::config::{Bundled, Catalog, ConfigError, Entry};
 use crate::prompt::REFLECTION_SYSTEM_PROMPT;

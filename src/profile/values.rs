@@ -1,5 +1,6 @@
 //! What a sampling value typed by a person means, the same for a flag and a `/set` command:
-//! limits that "none" lifts, seeds that "random" draws.
+//! limits that "none" lifts, seeds that "random" draws, the ranges of temperature, top-p,
+//! min-p and the repetition penalty.
 
 /// llama.cpp's "draw a seed" value (`LLAMA_DEFAULT_SEED`): a seed of this value is never used
 /// as such, the sampler takes one from the clock (and reports it).
@@ -48,6 +49,49 @@ pub fn parse_ctx_size(v: &str) -> Result<u32, String> {
     Ok(n)
 }
 
+fn parse_f32(s: &str) -> Result<f32, String> {
+    s.parse::<f32>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("'{s}' is not a number"))
+}
+
+/// A sampling temperature: 0 (greedy) or more.
+pub fn parse_temperature(s: &str) -> Result<f32, String> {
+    let v = parse_f32(s)?;
+    if v < 0.0 {
+        return Err(format!("{v} is negative: temperature must be 0 or more"));
+    }
+    Ok(v)
+}
+
+/// A probability in (0, 1] (top-p).
+pub fn parse_unit_open(s: &str) -> Result<f32, String> {
+    let v = parse_f32(s)?;
+    if v <= 0.0 || v > 1.0 {
+        return Err(format!("{v} is outside (0, 1]"));
+    }
+    Ok(v)
+}
+
+/// A probability in [0, 1] (min-p).
+pub fn parse_unit_closed(s: &str) -> Result<f32, String> {
+    let v = parse_f32(s)?;
+    if !(0.0..=1.0).contains(&v) {
+        return Err(format!("{v} is outside [0, 1]"));
+    }
+    Ok(v)
+}
+
+/// A number greater than 0 (the repetition penalty).
+pub fn parse_positive(s: &str) -> Result<f32, String> {
+    let v = parse_f32(s)?;
+    if v <= 0.0 {
+        return Err(format!("{v} must be greater than 0"));
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +111,20 @@ mod tests {
             .unwrap_err()
             .contains("use 256 or more"));
         assert!(parse_ctx_size("-1").unwrap_err().contains("not a number"));
+    }
+
+    #[test]
+    fn sampling_ranges() {
+        assert_eq!(parse_temperature("0"), Ok(0.0));
+        assert!(parse_temperature("-1").unwrap_err().contains("negative"));
+        assert!(parse_temperature("NaN")
+            .unwrap_err()
+            .contains("not a number"));
+        assert_eq!(parse_unit_open("1"), Ok(1.0));
+        assert!(parse_unit_open("0").is_err());
+        assert_eq!(parse_unit_closed("0"), Ok(0.0));
+        assert!(parse_unit_closed("1.5").is_err());
+        assert!(parse_positive("0").unwrap_err().contains("greater than 0"));
+        assert_eq!(parse_positive("1.1"), Ok(1.1));
     }
 }

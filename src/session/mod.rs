@@ -6,6 +6,7 @@
 //! owner-only), `export` writes Markdown and JSON, `kv` names the llama.cpp state files that let
 //! a continued session skip re-reading its earlier turns.
 
+pub mod age;
 mod export;
 pub mod kv;
 mod listing;
@@ -15,7 +16,7 @@ mod tests;
 
 pub use export::{markdown, ExportFormat};
 pub use listing::listing;
-pub use store::{Listed, SessionError, Store};
+pub use store::{Listed, Pruned, SessionError, Store};
 
 use crate::conversation::{Reflection, ThinkingPart, Turn, TurnState};
 use crate::llm::{StopReason, Timings, Usage};

@@ -6,6 +6,7 @@ use super::{Session, VERSION};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// Why a session could not be found or read.
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +182,55 @@ impl Store {
         }
         session.push(turn);
         self.save(session)
+    }
+}
+
+/// What [`Store::prune`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// The ids of the sessions removed.
+    pub removed: Vec<String>,
+    /// Files left alone because they do not read back (their errors, for the user).
+    pub unreadable: Vec<String>,
+}
+
+impl Store {
+    /// Deletes the session `id` names (an id or its unique start) and returns it.
+    pub fn remove(&self, id: &str) -> Result<Session, SessionError> {
+        let session = self.find(id)?;
+        let path = self.path(&session.id);
+        fs::remove_file(&path).map_err(|source| SessionError::Io { path, source })?;
+        Ok(session)
+    }
+
+    /// Deletes every session last updated more than `age` before `now`. Files that do not
+    /// read back, or whose update time is not a time, are left alone and reported.
+    pub fn prune(&self, age: std::time::Duration, now: SystemTime) -> Result<Pruned, SessionError> {
+        let _lock = Lock::take(&self.dir.join(".lock"));
+        let mut out = Pruned::default();
+        for listed in self.list()? {
+            let session = match listed.session {
+                Ok(s) => s,
+                Err(e) => {
+                    out.unreadable.push(e.to_string());
+                    continue;
+                }
+            };
+            match super::age::older_than(&session.updated, age, now) {
+                Some(true) => {
+                    let path = self.path(&listed.id);
+                    fs::remove_file(&path).map_err(|source| SessionError::Io { path, source })?;
+                    out.removed.push(listed.id);
+                }
+                Some(false) => {}
+                None => out.unreadable.push(format!(
+                    "{}: \"updated\" is not a time ({:?}); left alone",
+                    self.path(&listed.id).display(),
+                    session.updated
+                )),
+            }
+        }
+        Ok(out)
     }
 }
 

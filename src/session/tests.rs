@@ -301,3 +301,35 @@ fn ids_sort_by_time_and_titles_are_short_first_lines() {
     s.turns.clear();
     assert_eq!(s.title(), "(empty)");
 }
+
+#[test]
+fn remove_deletes_one_session_and_prune_the_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    for (id, updated) in [
+        ("a", "2026-01-01T00:00:00Z"),
+        ("b", "2026-03-20T00:00:00Z"),
+        ("c", "not a time"),
+        ("d", "2026-03-30T00:00:00Z"),
+    ] {
+        let mut s = session_with(&[answered("q", "a")]);
+        s.id = id.into();
+        s.updated = updated.into();
+        store.save(&s).unwrap();
+    }
+    std::fs::write(dir.path().join("broken.json"), "{").unwrap();
+    assert!(matches!(
+        store.remove("nosuch"),
+        Err(SessionError::NotFound { .. })
+    ));
+    assert_eq!(store.remove("d").unwrap().id, "d");
+    assert!(!store.path("d").exists());
+    let now = humantime::parse_rfc3339("2026-03-31T00:00:00Z").unwrap();
+    let pruned = store
+        .prune(std::time::Duration::from_secs(30 * 24 * 3600), now)
+        .unwrap();
+    assert_eq!(pruned.removed, ["a"]);
+    assert_eq!(pruned.unreadable.len(), 2, "{:?}", pruned.unreadable);
+    assert!(store.path("b").exists() && store.path("c").exists());
+    assert!(dir.path().join("broken.json").exists());
+}

@@ -1,32 +1,39 @@
 //! The command-line flags that act at the profile level (system prompt, "Think carefully.",
 //! sampling, max tokens), applied over a resolved profile.
+//!
+//! The one place below the binary that reads the parsed flags ([`Args`]): the rest of
+//! `settings` merges them with the environment, config.toml and the profile through this
+//! module, and nothing else in the library imports `cli`.
 
-use crate::cli::Args;
+pub(super) use crate::cli::Args;
 use crate::profile::{Profile, SamplingOverrides};
 
 /// Command-line flags over a profile.
 pub fn apply_flags(mut p: Profile, args: &Args) -> Profile {
-    if let Some(s) = &args.system {
+    if let Some(s) = &args.profile_flags.system {
         p.system = Some(s.clone()).filter(|s| !s.trim().is_empty());
     }
-    if args.think_carefully {
+    if args.profile_flags.think_carefully {
         p.think_carefully = true;
     }
-    if args.no_think_carefully {
+    if args.profile_flags.no_think_carefully {
         p.think_carefully = false;
     }
     let flags = SamplingOverrides {
-        temperature: args.temperature,
-        top_p: args.top_p,
-        top_k: args.top_k.map(|k| k.min(i32::MAX as u32) as i32),
-        min_p: args.min_p,
-        repeat_penalty: args.repeat_penalty,
-        seed: args.seed,
-        max_tokens: args.max_tokens.and_then(|m| m.0),
+        temperature: args.profile_flags.temperature,
+        top_p: args.profile_flags.top_p,
+        top_k: args
+            .profile_flags
+            .top_k
+            .map(|k| k.min(i32::MAX as u32) as i32),
+        min_p: args.profile_flags.min_p,
+        repeat_penalty: args.profile_flags.repeat_penalty,
+        seed: args.profile_flags.seed,
+        max_tokens: args.profile_flags.max_tokens.and_then(|m| m.0),
     };
     p.sampling = flags.or(&p.sampling);
     // --max-tokens none lifts the profile's limit.
-    if args.max_tokens.is_some_and(|m| m.0.is_none()) {
+    if args.profile_flags.max_tokens.is_some_and(|m| m.0.is_none()) {
         p.sampling.max_tokens = None;
     }
     p
@@ -41,31 +48,38 @@ pub fn profile_flags(args: &Args) -> Vec<String> {
             out.push(format!("{flag} {v}"));
         }
     };
-    add("--temperature", args.temperature.map(|v| v.to_string()));
-    add("--top-p", args.top_p.map(|v| v.to_string()));
-    add("--top-k", args.top_k.map(|v| v.to_string()));
-    add("--min-p", args.min_p.map(|v| v.to_string()));
+    add(
+        "--temperature",
+        args.profile_flags.temperature.map(|v| v.to_string()),
+    );
+    add("--top-p", args.profile_flags.top_p.map(|v| v.to_string()));
+    add("--top-k", args.profile_flags.top_k.map(|v| v.to_string()));
+    add("--min-p", args.profile_flags.min_p.map(|v| v.to_string()));
     add(
         "--repeat-penalty",
-        args.repeat_penalty.map(|v| v.to_string()),
+        args.profile_flags.repeat_penalty.map(|v| v.to_string()),
     );
     add(
         "--seed",
-        args.seed.map(|v| match v {
+        args.profile_flags.seed.map(|v| match v {
             crate::profile::RANDOM_SEED => "random".to_string(),
             v => v.to_string(),
         }),
     );
     add(
         "--max-tokens",
-        args.max_tokens
+        args.profile_flags
+            .max_tokens
             .map(|m| m.0.map_or("none".to_string(), |v| v.to_string())),
     );
-    add("--system", args.system.as_ref().map(|s| format!("{s:?}")));
-    if args.think_carefully {
+    add(
+        "--system",
+        args.profile_flags.system.as_ref().map(|s| format!("{s:?}")),
+    );
+    if args.profile_flags.think_carefully {
         out.push("--think-carefully".into());
     }
-    if args.no_think_carefully {
+    if args.profile_flags.no_think_carefully {
         out.push("--no-think-carefully".into());
     }
     out

@@ -1,13 +1,13 @@
 //! Slash commands typed in the input: parsing and validation, pure. Values are checked by the
-//! same functions as the command-line flags (`crate::cli`).
+//! same functions as the command-line flags (`crate::profile`'s value parsers).
 //!
 //! `/profile NAME`, `/theme NAME`, `/think [on|off]`, `/set [KEY VALUE]`, `/system [TEXT|none]`,
 //! `/save-profile NAME`, `/retry`, `/edit`, `/queue`, `/unqueue [N|all]`, `/clear`, `/help`,
 //! `/quit`. A line starting with `//` is a message
 //! that starts with `/`.
 
-use crate::cli::{parse_positive, parse_temperature, parse_unit_closed, parse_unit_open};
 use crate::config::{did_you_mean, valid_name};
+use crate::profile::{parse_positive, parse_temperature, parse_unit_closed, parse_unit_open};
 
 /// A sampling or length setting `/set` changes.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,0 +1,337 @@
+use super::*;
+
+fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+    Args::try_parse_line(std::iter::once("reflect").chain(args.iter().copied()))
+}
+
+/// The mode of `reflect ARGS` with stdin and stdout terminals or not.
+fn mode(args: &[&str], stdin_tty: bool, stdout_tty: bool) -> Result<Mode, String> {
+    parse(args)
+        .map_err(|e| e.to_string())?
+        .mode(stdin_tty, stdout_tty)
+        .map_err(|f| f.message)
+}
+
+#[test]
+fn bad_values_are_rejected_with_the_reason() {
+    let table = [
+        (&["--temperature", "-1"][..], "negative"),
+        (&["--top-p", "0"][..], "outside (0, 1]"),
+        (&["--top-p", "1.5"][..], "outside (0, 1]"),
+        (&["--min-p", "2"][..], "outside [0, 1]"),
+        (&["--gpu-layers", "many"][..], "use a number or 'all'"),
+        (&["--temperature", "NaN"][..], "not a number"),
+        (&["--repeat-penalty", "0"][..], "greater than 0"),
+        (&["--max-tokens", "0"][..], "1 or more"),
+        (
+            &["--ctx-size", "10"][..],
+            "10 tokens is too small: use 256 or more",
+        ),
+        (&["--max-tokens", "lots"][..], "'lots' is not"),
+        (&["--seed", "x"][..], "'x' is not a seed"),
+        (
+            &["sessions", "prune", "--older-than", "30"][..],
+            "'30' has no unit",
+        ),
+        (&["sessions", "prune"][..], "--older-than <DURATION>"),
+        (&["completions", "tcsh"][..], "possible values: bash"),
+        (
+            &["profiles", "save", "x", "--temperature", "-2"][..],
+            "negative",
+        ),
+    ];
+    for (args, want) in table {
+        let err = parse(args).unwrap_err().to_string();
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn the_words_the_chat_takes_work_as_flags_too() {
+    let flags = |a: &[&str]| parse(a).unwrap().profile_flags;
+    assert_eq!(
+        flags(&["--max-tokens", "none"]).max_tokens,
+        Some(MaxTokens(None))
+    );
+    assert_eq!(
+        flags(&["--max-tokens", "12"]).max_tokens,
+        Some(MaxTokens(Some(12)))
+    );
+    assert_eq!(
+        flags(&["--seed", "random"]).seed,
+        Some(crate::profile::RANDOM_SEED)
+    );
+    assert_eq!(flags(&["--seed", "42"]).seed, Some(42));
+}
+
+#[test]
+fn information_flags_exclude_each_other_and_take_optional_values() {
+    let a = parse(&["--show-theme"]).unwrap();
+    assert_eq!(a.show_theme, Some(None));
+    let a = parse(&["--show-theme", "light"]).unwrap();
+    assert_eq!(a.show_theme, Some(Some("light".into())));
+    assert!(parse(&["--list-profiles", "--list-themes"]).is_err());
+    assert!(parse(&["--show-profile", "x", "--save-profile", "y"]).is_err());
+    let a = parse(&["--save-profile", "mine", "--temperature", "0.2"]).unwrap();
+    assert_eq!(a.save_profile.as_deref(), Some("mine"));
+}
+
+#[test]
+fn a_subcommand_is_only_the_first_word_and_any_other_word_is_the_prompt() {
+    let a = parse(&["why", "is", "the", "sky", "blue"]).unwrap();
+    assert_eq!(a.command, None);
+    assert_eq!(a.prompt, ["why", "is", "the", "sky", "blue"]);
+    // A subcommand's name later in the prompt is a word of it.
+    let a = parse(&["what", "sessions", "list"]).unwrap();
+    assert_eq!(a.prompt, ["what", "sessions", "list"]);
+    // After `--` every word is the prompt.
+    let a = parse(&["--", "sessions"]).unwrap();
+    assert_eq!(a.command, None);
+    assert_eq!(a.prompt, ["sessions"]);
+    // After a flag, too: the subcommand must come first.
+    let a = parse(&["--demo", "sessions", "list"]).unwrap();
+    assert_eq!(a.prompt, ["sessions", "list"]);
+    // `help` is no subcommand: it asks.
+    assert_eq!(parse(&["help", "me"]).unwrap().prompt, ["help", "me"]);
+    let a = parse(&["sessions", "list"]).unwrap();
+    assert_eq!(a.command, Some(Command::Sessions(SessionsCommand::List)));
+    assert!(a.prompt.is_empty());
+}
+
+#[test]
+fn every_combination_of_flags_and_terminals_that_decides_a_mode() {
+    use Mode::*;
+    let tty = [(false, false), (false, true), (true, false), (true, true)];
+    // (arguments, the mode with terminals on both ends, the mode otherwise)
+    let table: Vec<(&[&str], Mode, Mode)> = vec![
+        (&[], Chat, Ask),
+        (&["q"], Ask, Ask),
+        (&["--", "sessions"], Ask, Ask),
+        (&["--print-prompt"], PrintPrompt, PrintPrompt),
+        (&["--print-prompt", "q"], PrintPrompt, PrintPrompt),
+        (&["--format", "json"], Ask, Ask),
+        (&["--format", "jsonl"], Ask, Ask),
+        (&["--format", "text"], Chat, Ask),
+        (&["-c"], Chat, Ask),
+        (&["--session", "x"], Chat, Ask),
+        (&["--show-thinking", "-m", "m.gguf"], Chat, Ask),
+        (&["-h"], ShortHelp, ShortHelp),
+        (&["-h", "q"], ShortHelp, ShortHelp),
+        (&["--sessions"], ListSessions, ListSessions),
+        (&["sessions", "list"], ListSessions, ListSessions),
+        (&["--list-profiles"], ListProfiles, ListProfiles),
+        (&["profiles", "list"], ListProfiles, ListProfiles),
+        (&["--list-themes"], ListThemes, ListThemes),
+        (&["themes", "list"], ListThemes, ListThemes),
+        (&["man"], Man, Man),
+        (
+            &["completions", "zsh"],
+            Completions(Shell::Zsh),
+            Completions(Shell::Zsh),
+        ),
+    ];
+    for (args, both, other) in &table {
+        for (i, o) in tty {
+            let want = if i && o { both } else { other };
+            assert_eq!(
+                &mode(args, i, o).unwrap(),
+                want,
+                "{args:?} stdin {i} stdout {o}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_alias_and_subcommand_leads_to_the_same_mode_and_never_to_the_chat() {
+    let same = [
+        (&["--sessions"][..], &["sessions", "list"][..]),
+        (&["--list-profiles"][..], &["profiles", "list"][..]),
+        (&["--list-themes"][..], &["themes", "list"][..]),
+        (&["--export", "x"][..], &["sessions", "export", "x"][..]),
+        (
+            &["--export", "x", "--format", "json"][..],
+            &["sessions", "export", "x", "--format", "json"][..],
+        ),
+        (
+            &["--export", "x", "--to", "a.md"][..],
+            &["sessions", "export", "x", "--to", "a.md"][..],
+        ),
+    ];
+    for (alias, command) in same {
+        assert_eq!(
+            mode(alias, true, true),
+            mode(command, true, true),
+            "{alias:?} = {command:?}"
+        );
+    }
+    // The aliases name themselves in errors, the subcommands theirs.
+    assert_eq!(
+        mode(&["--show-profile", "p"], true, true),
+        Ok(Mode::ShowProfile {
+            name: "p".into(),
+            by: "--show-profile"
+        })
+    );
+    assert_eq!(
+        mode(&["profiles", "show", "p"], true, true),
+        Ok(Mode::ShowProfile {
+            name: "p".into(),
+            by: "profiles show"
+        })
+    );
+    assert_eq!(
+        mode(&["--show-theme"], true, true),
+        Ok(Mode::ShowTheme {
+            name: None,
+            by: "--show-theme"
+        })
+    );
+    assert_eq!(
+        mode(&["themes", "show", "light"], true, true),
+        Ok(Mode::ShowTheme {
+            name: Some("light".into()),
+            by: "themes show"
+        })
+    );
+    let saved = |a: &[&str]| match mode(a, true, true).unwrap() {
+        Mode::SaveProfile {
+            name,
+            profile,
+            flags,
+            ..
+        } => (name, profile, flags),
+        m => panic!("{a:?}: {m:?}"),
+    };
+    assert_eq!(
+        saved(&[
+            "--save-profile",
+            "m",
+            "--profile",
+            "plain",
+            "--temperature",
+            "0.2"
+        ]),
+        saved(&[
+            "profiles",
+            "save",
+            "m",
+            "--profile",
+            "plain",
+            "--temperature",
+            "0.2"
+        ]),
+    );
+    assert_eq!(
+        mode(&["sessions", "prune", "--older-than", "2w"], true, true),
+        Ok(Mode::PruneSessions {
+            older_than: Duration::from_secs(14 * 24 * 3600)
+        })
+    );
+    assert_eq!(
+        mode(&["sessions", "rm", "abc"], false, false),
+        Ok(Mode::RemoveSession { id: "abc".into() })
+    );
+    assert_eq!(
+        mode(&["sessions", "show", "abc"], false, false),
+        Ok(Mode::ShowSession {
+            id: "abc".into(),
+            raw: false
+        })
+    );
+}
+
+/// The bug this design removes: the chat was chosen by a list of "not an info flag" that had to
+/// repeat every info flag, so one missing from it opened the chat. Now every hidden alias flag
+/// (each one clap knows as hidden) gives a mode other than the chat, in a terminal.
+#[test]
+fn no_information_flag_opens_the_chat() {
+    let mut cmd = Args::command();
+    cmd.build();
+    let hidden: Vec<&clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_hide_set() && a.get_long().is_some())
+        .filter(|a| a.get_id() != "to")
+        .collect();
+    assert!(hidden.len() >= 7, "{hidden:?}");
+    for arg in hidden {
+        let flag = format!("--{}", arg.get_long().unwrap());
+        let takes_value = arg.get_num_args().is_some_and(|n| n.min_values() > 0);
+        let args: Vec<&str> = if takes_value {
+            vec![&flag, "x"]
+        } else {
+            vec![&flag]
+        };
+        let m = mode(&args, true, true).unwrap();
+        assert_ne!(m, Mode::Chat, "{flag} opened the chat");
+        assert_ne!(m, Mode::Ask, "{flag} asked");
+    }
+}
+
+#[test]
+fn combinations_that_would_be_ignored_are_refused() {
+    let table: [(&[&str], &str); 4] = [
+        (&["--resume"], "--resume opens the full-screen chat"),
+        (&["q", "--resume"], "--resume opens the full-screen chat"),
+        (
+            &["--export", "x", "--format", "jsonl"],
+            "--export writes Markdown or JSON",
+        ),
+        (
+            &["--save-profile", "m", "q"],
+            "--save-profile m saves the settings and asks nothing",
+        ),
+    ];
+    for (args, want) in table {
+        for (i, o) in [(true, true), (false, false)] {
+            if args == ["--resume"] && i && o {
+                assert_eq!(mode(args, i, o), Ok(Mode::Chat));
+                continue;
+            }
+            let err = mode(args, i, o).unwrap_err();
+            assert!(err.contains(want), "{args:?}: {err}");
+        }
+    }
+    // Flags beside a subcommand are the subcommand's: the main command's are refused there.
+    assert!(parse(&["sessions", "list", "-m", "x"]).is_err());
+}
+
+#[test]
+fn the_short_help_is_one_screen_and_the_long_one_hides_the_aliases() {
+    let short = Args::short_help();
+    assert!(short.lines().count() <= 24, "{short}");
+    assert!(short.contains("Usage: reflect"), "{short}");
+    let options = short
+        .lines()
+        .filter(|l| l.trim_start().starts_with('-'))
+        .count();
+    assert_eq!(options, 11, "ten options and --help: {short}");
+    let long = Args::command_line().render_long_help().to_string();
+    for hidden in [
+        "--sessions",
+        "--export",
+        "--list-profiles",
+        "--save-profile",
+    ] {
+        assert!(!long.contains(hidden), "{hidden}: {long}");
+    }
+    for sub in Args::command_line().get_subcommands() {
+        assert!(
+            short.contains(sub.get_name()),
+            "{}: {short}",
+            sub.get_name()
+        );
+        assert!(long.contains(sub.get_name()), "{}: {long}", sub.get_name());
+    }
+}
+
+#[test]
+fn profiles_save_resolves_from_the_same_flags() {
+    let a = Args::for_profile(
+        Some("plain".into()),
+        parse(&["--temperature", "0.3"]).unwrap().profile_flags,
+    );
+    assert_eq!(a.profile.as_deref(), Some("plain"));
+    assert_eq!(a.profile_flags.temperature, Some(0.3));
+    assert!(a.prompt.is_empty() && a.command.is_none());
+}
