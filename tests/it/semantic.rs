@@ -9,9 +9,8 @@
 //!   greedy decoding) and its own arithmetic of llama.cpp's documented samplers (for the
 //!   distribution that top_k, top_p, min_p and the temperature leave, in llama.cpp's order).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;

@@ -2,9 +2,8 @@
 //! unprivileged user when the tests run as root), megabytes on stdin, and model output full of
 //! escape sequences written to a terminal in pipe mode (neutralised, or as-is with --raw).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::io::Read;
 
 /// Runs `reflect -m model q` and returns (exit code, stderr).

@@ -1,9 +1,8 @@
 //! End-to-end tests of one-shot mode: the real binary, the real llama.cpp engine, scripted
 //! models written by reflect's own GGUF writer.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reflect::gguf::{ScriptItem, ScriptedModel, TemplateStyle};
 
 #[test]

@@ -4,6 +4,8 @@
 //! that nothing was written to the home directory it was given.
 #![allow(dead_code)]
 
+pub mod fake_server;
+
 use reflect::gguf::{ScriptItem, ScriptedModel};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

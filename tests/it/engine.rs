@@ -1,9 +1,8 @@
 //! Engine-level tests: the real llama.cpp engine on its own thread, driven through its command
 //! and event types as the front ends drive it.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reflect::engine::{Engine, GpuLayers, LlamaConfig};
 use reflect::gguf::ScriptedModel;
 use reflect::llm::{

@@ -3,9 +3,8 @@
 //! processes, --sessions, --export, history policies in --print-prompt, interrupted and killed
 //! runs, broken session files.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

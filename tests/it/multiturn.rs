@@ -2,9 +2,8 @@
 //! conversation built as the chat builds it, where from turn 2 on each turn evaluates only what
 //! the cache cannot hold, so turn 10 costs what turn 2 does.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reflect::conversation::{messages, Turn, TurnState};
 use reflect::engine::{Engine, GpuLayers, LlamaConfig};
 use reflect::llm::{

@@ -1,9 +1,8 @@
 //! End-to-end tests of prompt profiles, themes and the config file: the real binary, a config
 //! directory in a temporary folder (REFLECT_CONFIG_DIR), fixture files in tests/fixtures.
 
-mod common;
 
-use common::{model, outcome, reflect, reflection_script, t, Model};
+use crate::common::{model, outcome, reflect, reflection_script, t, Model};
 use std::path::{Path, PathBuf};
 
 fn fixture(rel: &str) -> PathBuf {
@@ -69,7 +68,7 @@ const SYSTEM_HEADER: &str = "<|start_header_id|>system<|end_header_id|>";
 
 #[test]
 fn list_profiles_shows_name_source_and_description() {
-    let dir = common::Sandbox::new();
+    let dir = crate::common::Sandbox::new();
     let prompts = config_dir(dir.path()).join("prompts");
     write(
         &prompts.join("mine.toml"),
@@ -138,7 +137,7 @@ fn every_bundled_profile_and_theme_is_embedded_loads_and_shows() {
     assert_eq!(toml_names("prompts"), embedded(reflect::profile::BUNDLED));
     assert_eq!(toml_names("themes"), embedded(reflect::theme::BUNDLED));
 
-    let dir = common::Sandbox::new();
+    let dir = crate::common::Sandbox::new();
     for name in toml_names("prompts") {
         let (code, out, err) = run_in(dir.path(), &[], &["--show-profile", &name]);
         assert_eq!(code, 0, "{name}: {err}");
@@ -169,7 +168,7 @@ fn every_bundled_profile_and_theme_is_embedded_loads_and_shows() {
 
 #[test]
 fn show_profile_prints_the_resolved_profile_with_inheritance_applied() {
-    let dir = common::Sandbox::new();
+    let dir = crate::common::Sandbox::new();
     let (code, out, err) = run_in(dir.path(), &[], &["--show-profile", "concise"]);
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("extends"), "flattened: {out}");
@@ -430,7 +429,7 @@ fn config_file_then_environment_then_flags() {
 
 #[test]
 fn a_broken_config_file_is_a_usage_error_naming_file_line_and_key() {
-    let dir = common::Sandbox::new();
+    let dir = crate::common::Sandbox::new();
     let config = config_dir(dir.path()).join("config.toml");
     let table = [
         (
@@ -466,7 +465,7 @@ fn a_broken_config_file_is_a_usage_error_naming_file_line_and_key() {
 
 #[test]
 fn no_color_selects_the_monochrome_theme_unless_one_is_chosen() {
-    let dir = common::Sandbox::new();
+    let dir = crate::common::Sandbox::new();
     let base = dir.path();
     let active = |env: &[(&str, &str)], args: &[&str]| {
         let mut all = vec!["--list-themes"];

@@ -1,13 +1,10 @@
-//! The endpoint client against a fault-injection server (tests/common/fake_server.rs) on
+//! The endpoint client against a fault-injection server (tests/it/common/fake_server.rs) on
 //! loopback: the faults and field variants no real server produces on demand. What a real
-//! server does is tested against llama-server itself (tests/remote.rs).
+//! server does is tested against llama-server itself (tests/it/remote.rs).
 
-mod common;
-#[path = "common/fake_server.rs"]
-mod fake;
 
-use common::*;
-use fake::*;
+use crate::common::*;
+use crate::common::fake_server::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

@@ -6,9 +6,8 @@
 //!
 //! In CI (`CI` set) a missing server fails these tests; elsewhere they are skipped with a note.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reflect::gguf::ScriptedModel;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

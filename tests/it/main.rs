@@ -1,0 +1,20 @@
+//! The integration tests, as one test binary (each binary used to link llama.cpp on its own):
+//! the real engine on scripted and random models the tests write, the binary end to end, the
+//! chat in a pseudo-terminal, and the endpoint client against a real llama-server.
+//!
+//! Run one file's tests with a filter: `cargo test --test it remote::`.
+
+mod common;
+
+mod bad_input;
+mod cli;
+mod engine;
+mod multiturn;
+mod profiles;
+mod remote;
+mod remote_faults;
+mod router_props;
+mod semantic;
+mod sessions;
+mod tokenizer_counts;
+mod tui_pty;
