@@ -53,6 +53,7 @@ fn done(id: u64) -> Msg {
         text: String::new(),
         cost: None,
         seed: None,
+        budget: None,
     })))
 }
 
@@ -79,6 +80,7 @@ fn conversation(turns: u64) -> App {
         profile: p.name.clone(),
         history: History::Answer,
         overrides: p.sampling.clone(),
+        budget: Default::default(),
     };
     let theme = reflect::theme::load_spec(&reflect::theme::catalog(None), "dark", None)
         .expect("bundled theme");

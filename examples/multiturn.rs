@@ -386,6 +386,7 @@ fn run(args: Args) -> Result<(), String> {
             sampling: sampling.clone(),
             max_tokens,
             router: router.clone(),
+            budget: Default::default(),
         };
         turn.id = u64::from(k);
         turn.sent = sent;

@@ -473,6 +473,7 @@ mod tests {
             text: "<thinking>t</thinking><output>A</output>".into(),
             cost: None,
             seed: None,
+            budget: None,
         };
         let mut t = answered("Q", "t", "", "A");
         t.finish(&done(vec![]));

@@ -47,6 +47,8 @@ pub struct RunSettings {
     /// The sampling values set by the profile, the flags and `/set`, the rest unset: what a
     /// saved profile holds, so that `/save-profile` and `--save-profile` pin the same values.
     pub overrides: SamplingOverrides,
+    /// How much the model may think (the profile's, then config, flags and `/budget`).
+    pub budget: crate::llm::BudgetSettings,
 }
 
 impl RunSettings {
@@ -61,6 +63,7 @@ impl RunSettings {
             think_carefully: profile.think_carefully,
             history: profile.history,
             overrides: profile.sampling.clone(),
+            budget: crate::llm::BudgetSettings::default(),
             profile: profile.name,
         }
     }

@@ -170,6 +170,7 @@ impl Generation {
             text,
             cost: None,
             seed: None,
+            budget: None,
         }
     }
 }
@@ -191,6 +192,7 @@ mod tests {
                 stop_after_output: true,
                 ..RouterConfig::default()
             },
+            budget: Default::default(),
         }
     }
 

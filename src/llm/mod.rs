@@ -4,11 +4,13 @@
 //! both send their text through one path ([`Generation`]) to the router, the events and the
 //! per-channel counts. Nothing here names llama.cpp.
 
+pub mod budget;
 mod generation;
 mod message;
 mod sampling;
 mod utf8;
 
+pub use budget::{BudgetReport, BudgetSettings};
 pub use generation::Generation;
 pub use message::{drop_oldest_turn, ChatMessage, Role};
 pub use sampling::SamplingSettings;
@@ -27,6 +29,8 @@ pub struct GenerateRequest {
     pub sampling: SamplingSettings,
     pub max_tokens: Option<u32>,
     pub router: RouterConfig,
+    /// How much the model may think, and how little.
+    pub budget: BudgetSettings,
 }
 
 pub enum Command {
@@ -139,6 +143,8 @@ pub struct Completion {
     /// The seed the draw used (the one asked for, or the one chosen); `None` when greedy or
     /// unknown (a server without a seed asked for).
     pub seed: Option<u32>,
+    /// What the thinking spent, when a budget or minimum was set or thinking was cut short.
+    pub budget: Option<BudgetReport>,
 }
 
 /// Why the engine could not do what it was asked.

@@ -179,6 +179,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
             sampling: settings.sampling.clone(),
             max_tokens: settings.max_tokens,
             router: settings.router.clone(),
+            budget: settings.budget.clone(),
         }))
         .map_err(engine_failure)?;
 

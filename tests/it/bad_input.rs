@@ -2,7 +2,6 @@
 //! unprivileged user when the tests run as root), megabytes on stdin, and model output full of
 //! escape sequences written to a terminal in pipe mode (neutralised, or as-is with --raw).
 
-
 use crate::common::*;
 use std::io::Read;
 

@@ -1,7 +1,6 @@
 //! End-to-end tests of one-shot mode: the real binary, the real llama.cpp engine, scripted
 //! models written by reflect's own GGUF writer.
 
-
 use crate::common::*;
 use reflect::gguf::{ScriptItem, ScriptedModel, TemplateStyle};
 

@@ -1,7 +1,6 @@
 //! Engine-level tests: the real llama.cpp engine on its own thread, driven through its command
 //! and event types as the front ends drive it.
 
-
 use crate::common::*;
 use reflect::engine::{Engine, GpuLayers, LlamaConfig};
 use reflect::gguf::ScriptedModel;
@@ -38,6 +37,7 @@ fn request(id: u64, question: &str) -> GenerateRequest {
             stop_after_output: true,
             ..RouterConfig::default()
         },
+        budget: Default::default(),
     }
 }
 

@@ -2,7 +2,6 @@
 //! conversation built as the chat builds it, where from turn 2 on each turn evaluates only what
 //! the cache cannot hold, so turn 10 costs what turn 2 does.
 
-
 use crate::common::*;
 use reflect::conversation::{messages, Turn, TurnState};
 use reflect::engine::{Engine, GpuLayers, LlamaConfig};
@@ -77,6 +76,7 @@ fn ask(
                 stop_after_output: true,
                 ..RouterConfig::default()
             },
+            budget: Default::default(),
         }))
         .unwrap();
     loop {

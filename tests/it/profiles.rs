@@ -1,7 +1,6 @@
 //! End-to-end tests of prompt profiles, themes and the config file: the real binary, a config
 //! directory in a temporary folder (REFLECT_CONFIG_DIR), fixture files in tests/fixtures.
 
-
 use crate::common::{model, outcome, reflect, reflection_script, t, Model};
 use std::path::{Path, PathBuf};
 

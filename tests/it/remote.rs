@@ -6,7 +6,6 @@
 //!
 //! In CI (`CI` set) a missing server fails these tests; elsewhere they are skipped with a note.
 
-
 use crate::common::*;
 use reflect::gguf::ScriptedModel;
 use std::path::PathBuf;

@@ -2,9 +2,8 @@
 //! loopback: the faults and field variants no real server produces on demand. What a real
 //! server does is tested against llama-server itself (tests/it/remote.rs).
 
-
-use crate::common::*;
 use crate::common::fake_server::*;
+use crate::common::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

@@ -9,7 +9,6 @@
 //!   greedy decoding) and its own arithmetic of llama.cpp's documented samplers (for the
 //!   distribution that top_k, top_p, min_p and the temperature leave, in llama.cpp's order).
 
-
 use crate::common::*;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -91,6 +90,7 @@ fn request(
         sampling,
         max_tokens: Some(max),
         router: RouterConfig::default(),
+        budget: Default::default(),
     }
 }
 

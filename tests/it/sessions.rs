@@ -3,7 +3,6 @@
 //! processes, --sessions, --export, history policies in --print-prompt, interrupted and killed
 //! runs, broken session files.
 
-
 use crate::common::*;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -3,7 +3,6 @@
 //! control tokens and arbitrary characters (multi-byte ones included), so that an endpoint's
 //! per-channel counts from the `tokenizers` crate are llama.cpp's.
 
-
 use crate::common::*;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;

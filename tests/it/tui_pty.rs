@@ -1,7 +1,6 @@
 //! End-to-end tests of the full-screen chat: the real binary in a pseudo-terminal, the real
 //! llama.cpp engine on scripted models, and a vt100 parser standing in for the user's screen.
 
-
 use crate::common::*;
 
 /// A control token (`common::s`, which a local variable of these tests shadows).

@@ -279,6 +279,7 @@ mod tests {
             },
             max_tokens: Some(64),
             router: RouterConfig::default(),
+            budget: Default::default(),
         }
     }
 

@@ -351,6 +351,7 @@ impl App {
             sampling,
             max_tokens: s.max_tokens,
             router: s.router.clone(),
+            budget: s.budget.clone(),
         };
         let turn = &mut self.conv.turns[i];
         turn.id = id;

@@ -44,6 +44,7 @@ pub(crate) fn settings() -> RunSettings {
         profile: p.name.clone(),
         history: History::Answer,
         overrides: p.sampling.clone(),
+        budget: Default::default(),
     }
 }
 
@@ -168,6 +169,7 @@ pub(crate) fn done(id: u64, stop: StopReason) -> Msg {
         text: String::new(),
         cost: None,
         seed: None,
+        budget: None,
     })))
 }
 
