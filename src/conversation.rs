@@ -29,6 +29,10 @@ pub enum ThinkingPart {
     Text(String),
     /// Reflection `n` (1-based) started here.
     Reflection(usize),
+    /// The thinking was extended here for the `n`th time (`--min-think`).
+    Extended(u32),
+    /// The end of thinking was forced here (the budget ran out, or the user asked).
+    Forced(crate::llm::ForcedBy),
 }
 
 /// One reflection of a turn.
@@ -67,6 +71,8 @@ pub struct Turn {
     /// The seed: for a queued turn, one to use instead of the settings' (`/retry`); once
     /// answered, the one used, when the engine said.
     pub seed: Option<u32>,
+    /// The thinking budget: live while generating, then what was spent (when one was watched).
+    pub budget: Option<crate::llm::BudgetReport>,
     /// Text events so far: the completion token count until `Done` gives the exact one.
     pub pieces: u32,
     /// The channel of the latest text (or the reflection being written).
@@ -98,6 +104,7 @@ impl Turn {
             prompt_tokens: None,
             prompt_progress: None,
             seed: None,
+            budget: None,
             pieces: 0,
             channel: None,
             channel_before_reflection: None,
@@ -137,6 +144,25 @@ impl Turn {
                     r.text.push_str(text);
                 }
             }
+        }
+    }
+
+    /// The thinking budget moved: the live figures, and a marker in the thinking flow for what
+    /// was done (an extension, a forced end).
+    pub fn budget(
+        &mut self,
+        report: &crate::llm::BudgetReport,
+        step: Option<crate::llm::BudgetStep>,
+    ) {
+        self.budget = Some(report.clone());
+        match step {
+            Some(crate::llm::BudgetStep::Extended(n)) => {
+                self.thinking.push(ThinkingPart::Extended(n))
+            }
+            Some(crate::llm::BudgetStep::Forced(by)) => {
+                self.thinking.push(ThinkingPart::Forced(by))
+            }
+            None => {}
         }
     }
 
@@ -184,6 +210,9 @@ impl Turn {
         if done.seed.is_some() {
             self.seed = done.seed;
         }
+        if done.budget.is_some() {
+            self.budget.clone_from(&done.budget);
+        }
         if done.summary.open_blocks.is_empty() {
             self.raw.clone_from(&done.text);
         } else {
@@ -218,7 +247,7 @@ pub fn thinking_text(parts: &[ThinkingPart]) -> String {
         .iter()
         .filter_map(|p| match p {
             ThinkingPart::Text(t) => Some(t.as_str()),
-            ThinkingPart::Reflection(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -306,6 +335,7 @@ pub fn assistant_content(turn: &Turn, history: History, tags: &TagSet) -> Option
                         .find(|r| r.n == *n)
                         .and_then(|r| wrap_in_tag(tags, Channel::Reflection, r.text.trim()))
                         .unwrap_or_default(),
+                    ThinkingPart::Extended(_) | ThinkingPart::Forced(_) => String::new(),
                 };
                 if piece.is_empty() {
                     continue;

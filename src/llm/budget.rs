@@ -65,6 +65,16 @@ pub enum ForcedBy {
     NoThinking,
 }
 
+/// What was just done about the thinking, for the front ends to show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetStep {
+    /// The end of thinking was forced.
+    Forced(ForcedBy),
+    /// Thinking that ended too soon was extended (the count so far).
+    Extended(u32),
+}
+
 /// What a generation spent: `budget` in JSON output and session files.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BudgetReport {
@@ -157,7 +167,7 @@ impl Budget {
 
     /// Whether anything is watched (the backend reports the budget only then).
     pub fn active(&self) -> bool {
-        self.settings.active() || self.report.forced_by.is_some()
+        self.settings.active() || self.report.forced_by.is_some() || self.answer_now
     }
 
     /// Before the first token: a budget of 0 forces the answer at once. The text opens the
@@ -171,12 +181,12 @@ impl Budget {
         self.report.forced_by = Some(ForcedBy::NoThinking);
         let tags = &self.router.tags;
         let text = if self.has_output_block() {
-            format!("{}\n", tags.canonical(TagToken::open(Channel::Output)))
+            tags.canonical(TagToken::open(Channel::Output))
         } else if self.router.start_in_thinking {
-            format!("{}\n\n", tags.canonical(TagToken::close(Channel::Thinking)))
+            tags.canonical(TagToken::close(Channel::Thinking))
         } else {
             format!(
-                "{}\n\n{}\n\n",
+                "{}\n\n{}",
                 tags.canonical(TagToken::open(Channel::Thinking)),
                 tags.canonical(TagToken::close(Channel::Thinking))
             )
@@ -194,11 +204,18 @@ impl Budget {
         true
     }
 
-    /// A generated token, routed: charges it and says whether to force the end of thinking.
+    /// A generated token, routed: charges it (every thinking token until thinking is forced to
+    /// end, budget or not) and says whether to force the end of thinking.
     pub fn after(&mut self, t: Token) -> Act {
         let thinking = t.channel != Channel::Output;
         if thinking {
             self.thought = true;
+            if self.report.forced_by.is_none() {
+                self.report.used += 1;
+                if t.channel == Channel::Reflection {
+                    self.report.reflection += 1;
+                }
+            }
         }
         if self.phase == Phase::Done && !self.answer_now {
             return Act::Nothing;
@@ -208,12 +225,6 @@ impl Budget {
             self.phase = Phase::Done;
             self.answer_now = false;
             return Act::Nothing;
-        }
-        if self.report.forced_by.is_none() {
-            self.report.used += 1;
-            if t.channel == Channel::Reflection {
-                self.report.reflection += 1;
-            }
         }
         if self.answer_now && t.char_complete {
             self.answer_now = false;
@@ -264,7 +275,8 @@ impl Budget {
     }
 
     /// The end of thinking, in order: close an open reflection, the message, close the thinking
-    /// block, open the output block (where the format has one).
+    /// block, open the output block (where the format has one). It ends on the last tag, so
+    /// that the model's next token is the one that follows that tag, as when it writes it.
     fn force(&mut self, by: ForcedBy, in_reflection: bool) -> Act {
         self.phase = Phase::Done;
         self.report.forced_by = Some(by);
@@ -279,10 +291,9 @@ impl Budget {
             text.push('\n');
         }
         text.push_str(&tags.canonical(TagToken::close(Channel::Thinking)));
-        text.push('\n');
         if self.has_output_block() {
-            text.push_str(&tags.canonical(TagToken::open(Channel::Output)));
             text.push('\n');
+            text.push_str(&tags.canonical(TagToken::open(Channel::Output)));
         }
         Act::Force(text)
     }
@@ -344,7 +355,7 @@ mod tests {
         }
         assert_eq!(
             b.after(token(Channel::Thinking)),
-            Act::Force("\n</thinking>\n<output>\n".into())
+            Act::Force("\n</thinking>\n<output>".into())
         );
         let r = b.report();
         assert_eq!(
@@ -369,7 +380,7 @@ mod tests {
         b.after(token(Channel::Reflection));
         assert_eq!(
             b.after(token(Channel::Reflection)),
-            Act::Force("\n</reflection>\nTime is up.\n</thinking>\n<output>\n".into())
+            Act::Force("\n</reflection>\nTime is up.\n</thinking>\n<output>".into())
         );
         assert_eq!((b.report().used, b.report().reflection), (5, 3));
     }
@@ -423,16 +434,16 @@ mod tests {
     #[test]
     fn budget_zero_opens_the_answer_at_once_in_each_format() {
         let mut b = Budget::new(limit(0, 0), &reflection_format());
-        assert_eq!(b.at_start(), Act::Force("<output>\n".into()));
+        assert_eq!(b.at_start(), Act::Force("<output>".into()));
         assert_eq!(b.report().forced_by, Some(ForcedBy::NoThinking));
         let mut b = Budget::new(limit(0, 0), &think_format());
-        assert_eq!(b.at_start(), Act::Force("</think>\n\n".into()));
+        assert_eq!(b.at_start(), Act::Force("</think>".into()));
         let open = RouterConfig {
             start_in_thinking: false,
             ..think_format()
         };
         let mut b = Budget::new(limit(0, 0), &open);
-        assert_eq!(b.at_start(), Act::Force("<think>\n\n</think>\n\n".into()));
+        assert_eq!(b.at_start(), Act::Force("<think>\n\n</think>".into()));
     }
 
     #[test]
@@ -441,7 +452,7 @@ mod tests {
         b.after(token(Channel::Thinking));
         assert_eq!(
             b.after(token(Channel::Thinking)),
-            Act::Force("\n</think>\n".into())
+            Act::Force("\n</think>".into())
         );
     }
 
@@ -456,7 +467,7 @@ mod tests {
         assert_eq!(b.after(half), Act::Nothing);
         assert_eq!(
             b.after(token(Channel::Reflection)),
-            Act::Force("\n</reflection>\n</thinking>\n<output>\n".into())
+            Act::Force("\n</reflection>\n</thinking>\n<output>".into())
         );
         assert_eq!(b.report().forced_by, Some(ForcedBy::User));
         assert!(b.active(), "reported once forced, even without a budget");

@@ -151,6 +151,11 @@ impl Generation {
         self.router.channel()
     }
 
+    /// No character is left unfinished at the end of the last piece.
+    pub fn char_complete(&self) -> bool {
+        self.decoder.is_empty()
+    }
+
     /// `</output>` came and the request asked to stop there.
     pub fn answer_done(&self) -> bool {
         self.stop_after_output && self.router.output_closed()

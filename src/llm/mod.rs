@@ -10,7 +10,7 @@ mod message;
 mod sampling;
 mod utf8;
 
-pub use budget::{BudgetReport, BudgetSettings};
+pub use budget::{BudgetReport, BudgetSettings, BudgetStep, ForcedBy};
 pub use generation::Generation;
 pub use message::{drop_oldest_turn, ChatMessage, Role};
 pub use sampling::SamplingSettings;
@@ -226,6 +226,13 @@ pub enum EngineEvent {
         id: u64,
         done: u32,
         total: u32,
+    },
+    /// The thinking budget moved (sent only while one is watched): what is spent, and what was
+    /// just done about it.
+    Budget {
+        id: u64,
+        report: BudgetReport,
+        step: Option<BudgetStep>,
     },
     /// The prompt was decoded; generation begins.
     PromptProcessed {

@@ -8,6 +8,11 @@ pub struct Utf8Decoder {
 }
 
 impl Utf8Decoder {
+    /// No character is waiting for its remaining bytes.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// Adds bytes and returns the text that is complete. Bytes that can never become valid
     /// UTF-8 are replaced by U+FFFD.
     pub fn push(&mut self, bytes: &[u8]) -> String {

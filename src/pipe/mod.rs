@@ -215,6 +215,12 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 check(out.prompt_progress(done, total), &engine);
             }
             EngineEvent::PromptProcessed { .. } => check(out.prompt_done(), &engine),
+            EngineEvent::Budget { report, step, .. } => {
+                turn.budget(&report, step);
+                if let Some(step) = step {
+                    check(out.budget_step(step, &report), &engine);
+                }
+            }
             EngineEvent::Warning(w) => say!("reflect: warning: {w}"),
             EngineEvent::Done(done) => {
                 check(out.prompt_done(), &engine);

@@ -2,7 +2,7 @@
 //! one JSON object, or JSON Lines events.
 
 use crate::conversation::Turn;
-use crate::llm::{Completion, Timings, Usage};
+use crate::llm::{BudgetReport, BudgetStep, Completion, ForcedBy, Timings, Usage};
 use crate::settings::Format;
 use crate::stream::Channel;
 use crate::term_safe::neutralise;
@@ -30,6 +30,8 @@ pub struct Record<'a> {
     /// USD, for an endpoint with prices (or a server that reports its cost).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
+    /// The thinking against its budget: `limit` null when unlimited.
+    pub budget: BudgetReport,
 }
 
 impl<'a> Record<'a> {
@@ -59,6 +61,11 @@ impl<'a> Record<'a> {
             seed: done.seed,
             endpoint: None,
             cost: done.cost,
+            budget: done.budget.clone().unwrap_or_else(|| BudgetReport {
+                used: done.usage.thinking_tokens + done.usage.reflection_tokens,
+                reflection: done.usage.reflection_tokens,
+                ..BudgetReport::default()
+            }),
         }
     }
 }
@@ -189,6 +196,28 @@ impl Output {
             }
         }
         err.flush()
+    }
+
+    /// Where the thinking budget acted, with --show-thinking: a line in the thinking on stderr.
+    pub fn budget_step(&mut self, step: BudgetStep, report: &BudgetReport) -> io::Result<()> {
+        if self.format != Format::Text || !self.show_thinking {
+            return Ok(());
+        }
+        let note = match step {
+            BudgetStep::Forced(ForcedBy::Budget) => format!(
+                "⏹ thinking ended: the budget of {} tokens is spent ({} used)",
+                report.limit.unwrap_or(0),
+                report.used
+            ),
+            BudgetStep::Forced(ForcedBy::User) => "⏹ thinking ended: answer now".to_string(),
+            BudgetStep::Forced(ForcedBy::NoThinking) => "⏹ no thinking: budget 0".to_string(),
+            BudgetStep::Extended(n) => format!(
+                "⟳ thinking extended ({n}): it ended after {} tokens",
+                report.used
+            ),
+        };
+        let sep = if self.wrote_thinking { "\n" } else { "" };
+        self.thinking(&format!("{sep}{note}\n"))
     }
 
     /// The prompt is read: the in-place percentage goes.

@@ -75,6 +75,9 @@ pub struct SavedTurn {
     /// USD, on an endpoint with prices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
+    /// What the thinking spent against its budget, when one was watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::llm::BudgetReport>,
     /// Everything the model generated, tags included, as it wrote it: what a full history
     /// sends back (older files lack it; the history is then rebuilt from the parts above).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -134,6 +137,7 @@ impl SavedTurn {
             usage: t.usage,
             timings: t.timings,
             cost: t.cost,
+            budget: t.budget.clone(),
             raw: t.raw.clone(),
         })
     }
@@ -168,6 +172,7 @@ impl SavedTurn {
         t.usage = self.usage;
         t.timings = self.timings;
         t.cost = self.cost;
+        t.budget.clone_from(&self.budget);
         t.raw = self.raw.clone();
         t
     }

@@ -34,6 +34,8 @@ pub enum Effect {
     Engine(Command),
     /// Cancel generation `id` (and any earlier one).
     Cancel(u64),
+    /// End generation `id`'s thinking and answer now.
+    AnswerNow(u64),
     /// Put text on the system clipboard (OSC 52, so it works over SSH).
     Copy(String),
     /// Look up a profile by name or path; answered by `Msg::ProfileLoaded`.

@@ -180,6 +180,7 @@ fn json_has_exactly_the_documented_keys() {
     assert_eq!(
         keys(&v),
         [
+            "budget",
             "model",
             "output",
             "profile",
@@ -191,6 +192,18 @@ fn json_has_exactly_the_documented_keys() {
             "timings",
             "usage"
         ]
+    );
+    // No budget: what the thinking spent, against no limit.
+    let u = &v["usage"];
+    assert_eq!(
+        v["budget"],
+        serde_json::json!({
+            "limit": null,
+            "used": u["thinking_tokens"].as_u64().unwrap() + u["reflection_tokens"].as_u64().unwrap(),
+            "reflection": u["reflection_tokens"],
+            "forced": 0,
+            "extensions": 0
+        })
     );
     assert_eq!(v["seed"], 7, "the seed asked for");
     let tps = v["timings"]["tokens_per_second"].as_f64().unwrap();

@@ -7,6 +7,7 @@
 mod common;
 
 mod bad_input;
+mod budget;
 mod cli;
 mod engine;
 mod multiturn;

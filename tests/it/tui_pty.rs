@@ -627,3 +627,37 @@ fn retry_and_edit_replace_the_last_turn_in_the_saved_session() {
     assert_eq!(turns[0]["prompt"], "what is 2+2? please", "{turns:#?}");
     assert_eq!(turns[0]["answer"], "The answer is 4.", "{turns:#?}");
 }
+
+#[test]
+fn answer_now_ends_the_thinking_while_the_model_thinks() {
+    let text: String = (0..1500).map(|i| format!(" a{i}")).collect();
+    let mut items = vec![s_("<thinking>")];
+    reflect::gguf::push_prose(&text, &mut Default::default(), &mut items);
+    items.extend([
+        s_("</thinking>"),
+        s_("<output>"),
+        t("\nThe answer is 4."),
+        s_("</output>"),
+    ]);
+    let mut sm = reflect::gguf::ScriptedModel::new(items);
+    sm.padding = reflect::gguf::Padding {
+        min_embd: 512,
+        layers: 8,
+    };
+    let m = write(sm);
+    let mut s = start(&m, &[]);
+    s.wait_text("reflect-scripted");
+    s.send(b"q\r");
+    s.wait_text(" a30");
+    s.send(b"\x07"); // Ctrl+G
+    s.wait_text("The answer is 4.");
+    s.wait_text("thinking ended: you asked for the answer");
+    s.quit();
+    assert_eq!(s.wait_exit(), 0);
+    let saved = saved_sessions(&m);
+    let turn = &saved[0]["turns"][0];
+    assert_eq!(turn["budget"]["forced_by"], "user", "{turn:#?}");
+    assert_eq!(turn["answer"].as_str().unwrap().trim(), "The answer is 4.");
+    let used = turn["budget"]["used"].as_u64().unwrap();
+    assert!((30..1500).contains(&used), "{used}");
+}

@@ -41,6 +41,7 @@ pub(crate) fn run(
     commands: mpsc::Receiver<Command>,
     events: EventSender,
     cancel: Arc<AtomicU64>,
+    answer_now: Arc<AtomicU64>,
 ) {
     let load_error = |message: String| {
         EngineEvent::Error(EngineError::Load {
@@ -207,7 +208,7 @@ pub(crate) fn run(
                 if let Some(path) = &state_file {
                     loaded.restore_state(path);
                 }
-                let event = match model::run(&mut loaded, &req, &events, &cancel) {
+                let event = match model::run(&mut loaded, &req, &events, &cancel, &answer_now) {
                     Ok(done) => EngineEvent::Done(Box::new(done)),
                     Err(e) => EngineEvent::Error(e),
                 };

@@ -3,7 +3,7 @@
 
 use super::commands::{self, Line};
 use super::keymap::{self, Action, Focus};
-use super::{App, Level, Load};
+use super::{App, Level, Load, Phase};
 use crate::conversation::{Turn, TurnState};
 use crate::tui::layout::Pane;
 use crate::tui::msg::Effect;
@@ -50,6 +50,7 @@ impl App {
                 self.input.recall_next();
             }
             Action::EditLast => self.edit_last(),
+            Action::AnswerNow => return self.answer_now(),
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(-1),
             Action::FocusInput => self.set_focus(Focus::Input),
@@ -183,6 +184,34 @@ impl App {
             t.state = TurnState::Interrupted;
         }
         Vec::new()
+    }
+
+    /// Ctrl+G / F5: the running answer stops thinking at the next token and answers. While it
+    /// answers already there is nothing to end, and a hint says so.
+    fn answer_now(&mut self) -> Vec<Effect> {
+        let Some(i) = self.conv.running() else {
+            self.notify(Level::Info, "Answer now: nothing is being answered");
+            return Vec::new();
+        };
+        let turn = &self.conv.turns[i];
+        let id = turn.id;
+        match crate::tui::phase::of_turn(turn) {
+            Phase::Answering => {
+                self.notify(
+                    Level::Info,
+                    "Already answering: answer now (Ctrl+G) ends the thinking only",
+                );
+                Vec::new()
+            }
+            Phase::Cancelling => Vec::new(),
+            _ => {
+                self.notify(
+                    Level::Info,
+                    "Answering now: the thinking ends at the next token",
+                );
+                vec![Effect::AnswerNow(id)]
+            }
+        }
     }
 
     /// Ctrl+Y: the selected turn's answer, else the last one.

@@ -37,6 +37,8 @@ pub enum Slash {
     Set(Setting),
     /// `/set` alone: show the settings.
     ShowSettings,
+    /// `/budget N|off` sets the thinking budget (`Some(None)`: unlimited); alone, shows it.
+    Budget(Option<Option<u32>>),
     /// `Some(Some(text))` replaces, `Some(None)` removes, `None` shows the system prompt.
     System(Option<Option<String>>),
     SaveProfile(String),
@@ -73,8 +75,10 @@ pub enum Line {
 
 /// The commands, for the help overlay and "did you mean".
 pub const COMMANDS: &[(&str, &str)] = &[
-    ("/profile NAME", "apply a prompt profile"),
-    ("/theme NAME", "switch the colour theme"),
+    (
+        "/profile, /theme NAME",
+        "apply a prompt profile / colour theme (alone: list)",
+    ),
     (
         "/think on|off",
         "\"Think carefully.\" on or off (alone: toggle)",
@@ -92,6 +96,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "save the current settings as a profile",
     ),
     (
+        "/budget N|off",
+        "cap the thinking at N tokens (0: none; alone: show)",
+    ),
+    (
         "/retry, /edit",
         "answer again (new seed) · edit and resend the last message",
     ),
@@ -107,6 +115,7 @@ const NAMES: &[&str] = &[
     "set",
     "system",
     "save-profile",
+    "budget",
     "retry",
     "edit",
     "queue",
@@ -165,6 +174,17 @@ fn command(name: &str, arg: &str) -> Result<Slash, String> {
             "on" | "yes" | "true" => Ok(Slash::Think(Some(true))),
             "off" | "no" | "false" => Ok(Slash::Think(Some(false))),
             _ => Err(format!("/think: '{arg}': use on or off")),
+        },
+        "budget" => match arg {
+            "" => Ok(Slash::Budget(None)),
+            "off" | "none" => Ok(Slash::Budget(Some(None))),
+            n => match n.parse::<u32>() {
+                Ok(n) => Ok(Slash::Budget(Some(Some(n)))),
+                Err(_) => Err(format!(
+                    "/budget: '{n}' is not a token count: give 0 or more (0: answer without \
+                     thinking), or off"
+                )),
+            },
         },
         "set" if arg.is_empty() => Ok(Slash::ShowSettings),
         "set" => set(arg).map(Slash::Set),
@@ -303,6 +323,10 @@ mod tests {
             ("/system", Slash::System(None)),
             ("/save-profile cool", Slash::SaveProfile("cool".into())),
             ("/retry", Slash::Retry),
+            ("/budget", Slash::Budget(None)),
+            ("/budget 500", Slash::Budget(Some(Some(500)))),
+            ("/budget 0", Slash::Budget(Some(Some(0)))),
+            ("/budget off", Slash::Budget(Some(None))),
             ("/edit", Slash::Edit),
             ("/queue", Slash::Queue),
             ("/unqueue", Slash::Unqueue(Unqueue::Last)),
@@ -341,6 +365,8 @@ mod tests {
             ("/save-profile", "usage"),
             ("/clear now", "takes no argument"),
             ("/retry 3", "takes no argument"),
+            ("/budget -5", "not a token count"),
+            ("/budget lots", "not a token count"),
             ("/unqueue 0", "give the number /queue shows"),
             ("/unqueue last", "give the number /queue shows"),
             ("/retyr", "did you mean 'retry'"),

@@ -33,6 +33,13 @@ impl App {
                 Vec::new()
             }
             EngineEvent::Prompt(_) | EngineEvent::Anomaly { .. } => Vec::new(),
+            EngineEvent::Budget { id, report, step } => {
+                if let Some(t) = self.conv.running_mut(id) {
+                    t.budget(&report, step);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
             EngineEvent::PromptProgress { id, done, total } => {
                 if let Some(t) = self.conv.running_mut(id) {
                     t.prompt_progress = Some((done, total));

@@ -86,6 +86,8 @@ pub enum Action {
     HistoryNext,
     /// Put the last message back in the box to edit and resend it.
     EditLast,
+    /// End the thinking of the running answer and let the model answer now.
+    AnswerNow,
     FocusNext,
     FocusPrev,
     FocusInput,
@@ -142,8 +144,14 @@ pub const HELP: &[(&str, &str)] = &[
         "Ctrl+C, Ctrl+D",
         "idle, input empty: quit (Ctrl+C clears a full input)",
     ),
-    ("Alt+Up / Alt+Down", "select an earlier / later turn"),
-    ("Esc", "back to the live turn, dismiss the banner"),
+    (
+        "Alt+Up / Alt+Down, Esc",
+        "select an earlier / later turn; Esc: back, dismiss",
+    ),
+    (
+        "Ctrl+G, F5",
+        "answer now: end the thinking (while it thinks)",
+    ),
     (
         "Ctrl+T / Ctrl+Y / Ctrl+N",
         "toggle \"Think carefully.\" / copy the answer / new chat",
@@ -215,6 +223,8 @@ pub fn action(key: KeyEvent, cx: &KeyContext) -> Action {
             }
         }
         KeyCode::Char('t') if ctrl => Action::ToggleThink,
+        KeyCode::Char('g') if ctrl => Action::AnswerNow,
+        KeyCode::F(5) => Action::AnswerNow,
         KeyCode::Char('y') if ctrl => Action::Copy,
         KeyCode::Char('n') if ctrl => Action::NewConversation,
         KeyCode::Char('z') if ctrl => Action::Maximise,

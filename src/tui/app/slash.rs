@@ -53,6 +53,23 @@ impl App {
                     &name,
                 ))]
             }
+            Slash::Budget(None) => {
+                let text = match self.settings.budget.limit {
+                    Some(0) => "Thinking budget: 0 (answers without thinking)".to_string(),
+                    Some(n) => format!("Thinking budget: {n} tokens (/budget off lifts it)"),
+                    None => "No thinking budget (/budget N sets one)".to_string(),
+                };
+                self.notify(Level::Info, text);
+            }
+            Slash::Budget(Some(limit)) => {
+                self.settings.budget.limit = limit;
+                let text = match limit {
+                    Some(0) => "Thinking budget: 0, the next answers come without thinking".into(),
+                    Some(n) => format!("Thinking budget: {n} tokens from the next message"),
+                    None => "Thinking budget lifted".to_string(),
+                };
+                self.notify(Level::Info, text);
+            }
             Slash::Retry => return self.retry(),
             Slash::Edit => self.edit_last(),
             Slash::Queue => self.list_queue(),

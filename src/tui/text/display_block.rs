@@ -10,7 +10,8 @@ use super::md_memo;
 use super::style;
 use super::wrap::{self, Logical};
 use super::Caches;
-use crate::conversation::{Reflection, Turn, TurnState};
+use crate::conversation::{Reflection, ThinkingPart, Turn, TurnState};
+use crate::llm::ForcedBy;
 use crate::llm::StopReason;
 use crate::term_safe::neutralise;
 use crate::theme::{Purpose, Theme};
@@ -42,6 +43,11 @@ pub enum Kind<'a> {
     },
     Marker {
         n: usize,
+        gap: bool,
+    },
+    /// Where the thinking budget acted: an extension, a forced end.
+    BudgetMark {
+        part: &'a ThinkingPart,
         gap: bool,
     },
     Reflection {
@@ -91,6 +97,7 @@ impl Kind<'_> {
             )),
             Kind::Thinking { text, gap } => hash((text.len(), gap)),
             Kind::Marker { n, gap } => hash((n, gap)),
+            Kind::BudgetMark { part, gap } => hash((format!("{part:?}"), gap)),
             Kind::Reflection { r, gap } => hash((r.n, r.text.len(), r.open, gap)),
             Kind::Note(s) => hash(s),
         }
@@ -142,6 +149,26 @@ impl Kind<'_> {
                 }
                 let s = of(Purpose::Reflection).add_modifier(Modifier::BOLD);
                 wrap::plain(&format!("↺ reflection {n}"), s, width, &mut out);
+            }
+            Kind::BudgetMark { part, gap } => {
+                if gap {
+                    out.push(Line::default());
+                }
+                let text = match part {
+                    ThinkingPart::Extended(n) => format!("⟳ thinking extended ({n}): too short"),
+                    ThinkingPart::Forced(ForcedBy::Budget) => {
+                        "⏹ thinking ended: the budget is spent".to_string()
+                    }
+                    ThinkingPart::Forced(ForcedBy::User) => {
+                        "⏹ thinking ended: you asked for the answer".to_string()
+                    }
+                    ThinkingPart::Forced(ForcedBy::NoThinking) => {
+                        "⏹ no thinking: budget 0".to_string()
+                    }
+                    ThinkingPart::Text(_) | ThinkingPart::Reflection(_) => String::new(),
+                };
+                let s = of(Purpose::Warning).add_modifier(Modifier::BOLD);
+                wrap::plain(&text, s, width, &mut out);
             }
             Kind::Reflection { r, gap } => {
                 if gap {

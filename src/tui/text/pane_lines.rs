@@ -128,6 +128,14 @@ fn thinking_blocks<'a>(src: &Source<'a>) -> Vec<Block<'a>> {
                     kind: Kind::Marker { n: *n, gap },
                 });
             }
+            ThinkingPart::Extended(_) | ThinkingPart::Forced(_) => {
+                let gap = !out.is_empty();
+                out.push(Block {
+                    key: Key::new(1, t, pi, 0),
+                    turn: Some(t),
+                    kind: Kind::BudgetMark { part, gap },
+                });
+            }
         }
     }
     if out.is_empty() {

@@ -1,7 +1,7 @@
 //! The status bar: the phase on the left (loading with a percentage bar, reading the prompt,
 //! thinking, reflecting, answering, idle); on the right the model, its back end and offloaded
-//! layers, the profile, "Think carefully.", tokens per second and context use. Segments that do
-//! not fit are dropped, least important first.
+//! layers, the profile, "Think carefully.", the thinking budget's gauge, tokens per second and
+//! context use. Segments that do not fit are dropped, least important first.
 
 use crate::term_safe::neutralise;
 use crate::theme::Purpose;
@@ -60,8 +60,51 @@ pub fn phase_text(app: &App) -> String {
     s
 }
 
-/// The right-hand segments in display order, each with its priority (lower: kept longer).
-fn segments(app: &App) -> Vec<(u8, String)> {
+/// The thinking budget's gauge: the running (else the latest) turn's thinking against its
+/// limit, the reflections' share, and how it ended; the colour changes at 80% and 100%.
+pub fn budget_gauge(app: &App) -> Option<(String, Option<Purpose>)> {
+    let latest = app
+        .turns()
+        .iter()
+        .rev()
+        .find(|t| !t.is_queued())
+        .and_then(|t| t.budget.as_ref());
+    let Some(b) = latest else {
+        return app
+            .settings()
+            .budget
+            .limit
+            .map(|l| (format!("budget {l}"), None));
+    };
+    let mut text = match b.limit {
+        Some(limit) => format!("think {}/{limit}", b.used),
+        None => format!("think {}", b.used),
+    };
+    if b.reflection > 0 {
+        text.push_str(&format!(" (↺ {})", b.reflection));
+    }
+    if b.extensions > 0 {
+        text.push_str(&format!(" ⟳{}", b.extensions));
+    }
+    if b.forced_by.is_some() {
+        text.push_str(" ⏹");
+    }
+    let colour = b.limit.filter(|l| *l > 0).and_then(|l| {
+        let pct = u64::from(b.used) * 100 / u64::from(l);
+        if pct >= 100 {
+            Some(Purpose::Error)
+        } else if pct >= 80 {
+            Some(Purpose::Warning)
+        } else {
+            None
+        }
+    });
+    Some((text, colour))
+}
+
+/// The right-hand segments in display order, each with its priority (lower: kept longer) and
+/// its colour when it has one of its own.
+fn segments(app: &App) -> Vec<(u8, String, Option<Purpose>)> {
     let settings = app.settings();
     let mut out = Vec::new();
     let name = match app.model() {
@@ -71,6 +114,7 @@ fn segments(app: &App) -> Vec<(u8, String)> {
     out.push((
         2,
         crate::session::shorten(&neutralise(&name), MAX_MODEL_NAME),
+        None,
     ));
     if let Some(m) = app.model() {
         let backend = neutralise(&m.backend).into_owned();
@@ -82,9 +126,13 @@ fn segments(app: &App) -> Vec<(u8, String)> {
             }
             _ => backend,
         };
-        out.push((5, where_));
+        out.push((5, where_, None));
     }
-    out.push((4, format!("profile {}", neutralise(&settings.profile))));
+    out.push((
+        4,
+        format!("profile {}", neutralise(&settings.profile)),
+        None,
+    ));
     out.push((
         1,
         if settings.think_carefully {
@@ -92,9 +140,13 @@ fn segments(app: &App) -> Vec<(u8, String)> {
         } else {
             "think ✗".to_string()
         },
+        None,
     ));
+    if let Some((gauge, colour)) = budget_gauge(app) {
+        out.push((1, gauge, colour));
+    }
     if let Some(tps) = app.last_speed {
-        out.push((6, format!("{tps:.1} tok/s")));
+        out.push((6, format!("{tps:.1} tok/s"), None));
     }
     if let Some(m) = app.model() {
         out.push((
@@ -104,6 +156,7 @@ fn segments(app: &App) -> Vec<(u8, String)> {
             } else {
                 format!("ctx {}", app.context_used())
             },
+            None,
         ));
     }
     let cost = app
@@ -112,7 +165,7 @@ fn segments(app: &App) -> Vec<(u8, String)> {
         .filter_map(|t| t.cost)
         .fold(None, |sum: Option<f64>, c| Some(sum.unwrap_or(0.0) + c));
     if let Some(c) = cost {
-        out.push((4, crate::llm::format_usd(c)));
+        out.push((4, crate::llm::format_usd(c), None));
     }
     out
 }
@@ -145,19 +198,33 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             used += w;
         }
     }
-    let right: Vec<&str> = segs
+    let right: Vec<&(u8, String, Option<Purpose>)> = segs
         .iter()
         .zip(keep)
         .filter(|(_, k)| *k)
-        .map(|(s, _)| s.1.as_str())
+        .map(|(s, _)| s)
         .collect();
     if right.is_empty() {
         return;
     }
-    let text = format!("{} ", right.join(SEP));
-    let w = width(&text);
+    let mut spans = Vec::new();
+    for (i, (_, text, colour)) in right.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(SEP, bar));
+        }
+        let st = match colour {
+            Some(p) => bar
+                .patch(style::of(&app.theme, *p))
+                .add_modifier(Modifier::BOLD),
+            None => bar,
+        };
+        spans.push(Span::styled(text.clone(), st));
+    }
+    spans.push(Span::styled(" ", bar));
+    let line = Line::from(spans);
+    let w = line.width();
     let x = area.x + (total.saturating_sub(w)) as u16;
-    buf.set_line(x, area.y, &Line::from(Span::styled(text, bar)), area.width);
+    buf.set_line(x, area.y, &line, area.width);
 }
 
 #[cfg(test)]

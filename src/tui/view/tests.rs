@@ -2,11 +2,15 @@
 //! every terminal size down to nothing.
 
 use super::snapshot_tests::render;
+use crate::conversation::ThinkingPart;
 use crate::llm::EngineEvent;
+use crate::llm::{BudgetStep, ForcedBy};
 use crate::stream::Channel;
+use crate::tui::app::tests::budget::budget;
 use crate::tui::app::tests::{loaded, mid_stream, send, text};
 use crate::tui::app::App;
 use crate::tui::msg::Msg;
+use crate::tui::view::status::budget_gauge;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -340,4 +344,62 @@ fn the_status_bar_shows_how_much_of_the_prompt_is_read() {
         find(t.backend().buffer(), "reading the prompt 34%").is_some(),
         "another generation's progress is not this one's"
     );
+}
+
+#[test]
+fn the_budget_gauge_counts_up_and_changes_colour_at_80_and_100_percent() {
+    let mut a = loaded();
+    assert_eq!(budget_gauge(&a), None, "no budget, nothing shown");
+    send(&mut a, "/budget 100");
+    assert_eq!(budget_gauge(&a), Some(("budget 100".into(), None)));
+    send(&mut a, "q");
+    a.update(text(1, Channel::Thinking, "hm"));
+    a.update(budget(1, 50, 0, None));
+    assert_eq!(budget_gauge(&a), Some(("think 50/100".into(), None)));
+    a.update(budget(1, 85, 12, None));
+    assert_eq!(
+        budget_gauge(&a),
+        Some((
+            "think 85/100 (↺ 12)".into(),
+            Some(crate::theme::Purpose::Warning)
+        ))
+    );
+    a.update(budget(
+        1,
+        100,
+        12,
+        Some(BudgetStep::Forced(ForcedBy::Budget)),
+    ));
+    assert_eq!(
+        budget_gauge(&a),
+        Some((
+            "think 100/100 (↺ 12) ⏹".into(),
+            Some(crate::theme::Purpose::Error)
+        ))
+    );
+    let t = &a.turns()[0];
+    assert_eq!(
+        t.thinking.last(),
+        Some(&ThinkingPart::Forced(ForcedBy::Budget)),
+        "a marker where it was cut"
+    );
+    let bar = find(render(&a, 120, 30).backend().buffer(), "think 100/100");
+    assert!(bar.is_some(), "in the status bar");
+    a.update(crate::tui::app::tests::done(
+        1,
+        crate::llm::StopReason::OutputClosed,
+    ));
+    assert!(
+        budget_gauge(&a).unwrap().0.starts_with("think 100/100"),
+        "kept once done"
+    );
+    // An extension's marker shows in the thinking pane.
+    send(&mut a, "again");
+    a.update(text(2, Channel::Thinking, "short"));
+    a.update(budget(2, 2, 0, Some(BudgetStep::Extended(1))));
+    assert!(find(
+        render(&a, 100, 30).backend().buffer(),
+        "thinking extended (1)"
+    )
+    .is_some());
 }

@@ -1,19 +1,77 @@
 //! One generation on the loaded model: refuse what cannot fit, fit the conversation to the
 //! context (`fit`), prefill the prompt (`prefill`), then sample token by token through the
-//! router until a stop condition, and time it all.
+//! router until a stop condition, and time it all. The thinking budget (`llm::budget`) is
+//! watched here: forced text (the end of thinking, an extension) goes into the cache, the
+//! router, the memo and the sampler exactly as generated tokens do, only not charged.
 
 use super::super::fit::{fit_context, room_to_answer};
 use super::super::memo::Memo;
 use super::prefill::Prefilled;
 use super::{is_hidden, Loaded};
+use crate::llm::budget::{Act, Budget, BudgetStep, ForcedBy, Token};
 use crate::llm::{
     Completion, EngineError, EngineEvent, EventSender, GenerateRequest, Generation, StopReason,
     Timings,
 };
+use crate::stream::{Channel, TagToken};
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::DecodeError;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+/// What forcing text touches: the generation's stream, memo, sampler and batch.
+struct Stream<'a, 'b> {
+    gen: &'a mut Generation,
+    memo: &'a mut Memo,
+    sampler: &'a mut LlamaSampler,
+    batch: &'a mut LlamaBatch<'b>,
+    tag_tokens: &'a HashMap<LlamaToken, (String, TagToken)>,
+}
+
+impl Loaded<'_> {
+    /// Decodes `text` (special tokens parsed, so that a tag that is one token in the vocabulary
+    /// is forced as that token) into the cache as if it had been generated: routed, kept in the
+    /// memo, told to the sampler. Returns how many tokens, `None` when they do not fit.
+    fn force(&mut self, text: &str, st: &mut Stream<'_, '_>) -> Result<Option<u32>, EngineError> {
+        let vocab = self.model.vocab();
+        let tokens = vocab.tokenize(text.as_bytes(), false, true);
+        if tokens.is_empty() {
+            return Ok(Some(0));
+        }
+        if (self.cached.len() + tokens.len()) as u64 >= u64::from(self.ctx.n_ctx()) {
+            return Ok(None);
+        }
+        let mut piece = Vec::new();
+        for t in &tokens {
+            piece.clear();
+            vocab.token_to_piece_into(*t, &mut piece, true, None);
+            st.memo.push(*t, &piece);
+            if let Some((_, tag)) = st.tag_tokens.get(t) {
+                st.gen.tag(*tag);
+            } else if !is_hidden(&vocab, *t) {
+                st.gen.bytes(&piece);
+            }
+            st.gen.count(1);
+            st.sampler.accept(*t);
+        }
+        let n_batch = self.ctx.n_batch().max(1) as usize;
+        for chunk in tokens.chunks(n_batch) {
+            st.batch.clear();
+            let last = chunk.len() - 1;
+            for (i, t) in chunk.iter().enumerate() {
+                st.batch
+                    .add(*t, self.cached.len() as i32, &[0], i == last)
+                    .map_err(|e| EngineError::Decode(e.to_string()))?;
+                self.cached.push(*t);
+            }
+            self.ctx.decode(st.batch).map_err(super::decode_error)?;
+        }
+        Ok(Some(tokens.len() as u32))
+    }
+}
 
 /// A rendered prompt and its tokens.
 #[derive(Clone)]
@@ -27,9 +85,11 @@ pub(in crate::engine::llama) fn run(
     req: &GenerateRequest,
     events: &EventSender,
     cancel: &AtomicU64,
+    answer_now: &AtomicU64,
 ) -> Result<Completion, EngineError> {
     let started = Instant::now();
     let cancelled = || cancel.load(Ordering::SeqCst) >= req.id;
+    let asked_to_answer = || answer_now.load(Ordering::SeqCst) >= req.id;
     let vocab = s.model.vocab();
     let n_ctx = s.ctx.n_ctx();
     // Megabytes of text (a file piped in) are refused before tokenizing them, which could
@@ -94,12 +154,63 @@ pub(in crate::engine::llama) fn run(
     let mut logits_at = batch.n_tokens() - 1;
     let mut memo = Memo::new(&text, &tokens);
     let mut piece = Vec::new();
+    let mut budget = Budget::new(req.budget.clone(), &req.router);
+    let end_of_thinking = TagToken::close(Channel::Thinking);
+    let can_extend = tag_tokens.values().any(|(_, t)| *t == end_of_thinking);
+    if req.budget.min_thinking.is_some() && !can_extend {
+        let _ = events.send(EngineEvent::Warning(format!(
+            "--min-think needs the end of thinking ({}) to be one token of this model's \
+             vocabulary, and here it is written in pieces: thinking is not extended",
+            req.router.tags.canonical(end_of_thinking)
+        )));
+    }
+    let report = |budget: &Budget, step: Option<BudgetStep>| {
+        let _ = events.send(EngineEvent::Budget {
+            id: req.id,
+            report: budget.report().clone(),
+            step,
+        });
+    };
+    // Text to force before the next token: the end of thinking, or an extension.
+    let mut pending: Option<(String, BudgetStep)> = match budget.at_start() {
+        Act::Force(text) => Some((text, BudgetStep::Forced(ForcedBy::NoThinking))),
+        Act::Nothing => None,
+    };
+    let mut asked = false;
     let stop = loop {
         if let Some(stop) = stop {
             break stop;
         }
         if cancelled() {
             break StopReason::Cancelled;
+        }
+        if !asked && asked_to_answer() {
+            asked = true;
+            budget.answer_now(gen.channel());
+        }
+        if let Some((text, step)) = pending.take() {
+            let mut st = Stream {
+                gen: &mut gen,
+                memo: &mut memo,
+                sampler: &mut sampler,
+                batch: &mut batch,
+                tag_tokens: &tag_tokens,
+            };
+            // The step first, so that the front ends mark the place before the forced text.
+            report(&budget, Some(step));
+            match s.force(&text, &mut st)? {
+                Some(n) => {
+                    budget.forced(n);
+                    report(&budget, None);
+                    if n > 0 {
+                        logits_at = batch.n_tokens() - 1;
+                    }
+                }
+                None => break StopReason::ContextFull,
+            }
+            if gen.answer_done() {
+                break StopReason::OutputClosed;
+            }
         }
         if req
             .max_tokens
@@ -115,17 +226,39 @@ pub(in crate::engine::llama) fn run(
             break StopReason::EndOfTurn;
         }
         first_token.get_or_insert_with(Instant::now);
+        let tag = tag_tokens.get(&token).map(|(_, tag)| *tag);
+        if tag == Some(end_of_thinking) {
+            // Thinking that ends too soon is extended: the end is not taken, the message is.
+            if let Some(text) = budget.extend() {
+                let n = budget.report().extensions;
+                pending = Some((text, BudgetStep::Extended(n)));
+                continue;
+            }
+        }
         piece.clear();
         vocab.token_to_piece_into(token, &mut piece, true, None);
         memo.push(token, &piece);
-        if let Some((_, tag)) = tag_tokens.get(&token) {
-            gen.tag(*tag);
+        if let Some(tag) = tag {
+            gen.tag(tag);
         } else if !is_hidden(&vocab, token) {
             gen.bytes(&piece);
         }
         gen.count(1);
         if gen.answer_done() {
             break StopReason::OutputClosed;
+        }
+        let channel = gen.channel();
+        let act = budget.after(Token {
+            channel,
+            in_reflection: channel == Channel::Reflection,
+            char_complete: gen.char_complete(),
+            line_end: tag.is_some() || piece.ends_with(b"\n"),
+        });
+        if let Act::Force(text) = act {
+            let by = budget.report().forced_by.unwrap_or(ForcedBy::Budget);
+            pending = Some((text, BudgetStep::Forced(by)));
+        } else if channel != Channel::Output && budget.settings().active() {
+            report(&budget, None);
         }
         batch.clear();
         batch
@@ -161,5 +294,6 @@ pub(in crate::engine::llama) fn run(
     s.memo = Some(memo);
     let mut done = gen.finish(stop, timings, text);
     done.seed = seed;
+    done.budget = budget.active().then(|| budget.report().clone());
     Ok(done)
 }

@@ -1,5 +1,6 @@
 //! Reducer tests: messages in, state and effects out. Shared fixtures live here.
 
+pub(crate) mod budget;
 mod keys;
 mod redo;
 mod scroll;

@@ -58,7 +58,7 @@ fn reflections_are_numbered_with_markers_in_the_thinking() {
         .iter()
         .filter_map(|p| match p {
             ThinkingPart::Reflection(n) => Some(*n),
-            ThinkingPart::Text(_) => None,
+            _ => None,
         })
         .collect();
     assert_eq!(markers, [1, 2]);
