@@ -199,6 +199,7 @@ pub(super) fn run(
         local: None,
     })));
     let mut warned_tags = false;
+    let mut warned_budget = false;
     let mut refused: Vec<String> = Vec::new();
     for command in commands.iter() {
         match command {
@@ -224,6 +225,16 @@ pub(super) fn run(
                 )));
             }
             Command::Generate(req) => {
+                if req.budget.active() && !warned_budget {
+                    // Said plainly, never faked: the budget is enforced on local models only.
+                    warned_budget = true;
+                    let _ = events.send(EngineEvent::Warning(format!(
+                        "{}: the thinking budget (--think-budget, --min-think) is applied to \
+                         local models only for now; this answer thinks as long as the server \
+                         lets it",
+                        client.label
+                    )));
+                }
                 let cancelled = || cancel.load(Ordering::SeqCst) >= req.id;
                 let job = Job {
                     client: &client,
