@@ -236,6 +236,21 @@ pub struct ProfileFlags {
     #[arg(long, value_name = "N|none", value_parser = parse_max_tokens)]
     pub max_tokens: Option<MaxTokens>,
 
+    /// Thinking tokens allowed before the answer is forced; 0 answers without thinking, "none"
+    /// lifts the profile's budget
+    ///
+    /// [default: the profile's, else no limit] [env: REFLECT_THINK_BUDGET]
+    /// [config: thinking_budget].
+    #[arg(long, value_name = "N|none", value_parser = parse_think_budget, allow_negative_numbers = true, hide_short_help = true)]
+    pub think_budget: Option<TokenLimit>,
+
+    /// Thinking that ends before N tokens is extended with the profile's extend_message
+    /// ("Wait,"), at most max_extensions times; "none" lifts the profile's minimum
+    ///
+    /// [default: the profile's, else none] [env: REFLECT_MIN_THINK] [config: min_thinking].
+    #[arg(long, value_name = "N|none", value_parser = parse_min_think, allow_negative_numbers = true, hide_short_help = true)]
+    pub min_think: Option<TokenLimit>,
+
     /// Sampling temperature; 0 means greedy
     ///
     /// [default: the profile's, else the model file's, else 0.7].
@@ -695,6 +710,18 @@ pub struct MaxTokens(pub Option<u32>);
 
 fn parse_max_tokens(s: &str) -> Result<MaxTokens, String> {
     crate::profile::parse_max_tokens(s).map(MaxTokens)
+}
+
+/// `--think-budget`, `--min-think`: a number of tokens, or none (which lifts a profile's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenLimit(pub Option<u32>);
+
+fn parse_think_budget(s: &str) -> Result<TokenLimit, String> {
+    crate::profile::parse_think_budget(s).map(TokenLimit)
+}
+
+fn parse_min_think(s: &str) -> Result<TokenLimit, String> {
+    crate::profile::parse_min_think(s).map(TokenLimit)
 }
 
 fn parse_seed(s: &str) -> Result<u32, String> {

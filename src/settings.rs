@@ -7,8 +7,9 @@
 //! threads) and the choice of profile and theme come from flags, environment and config file;
 //! what a profile holds (system prompt, "Think carefully.", sampling, tags, history) comes from
 //! flags and the profile; sampling values the profile leaves unset come from the model file,
-//! then from reflect's defaults. The process environment is read once into an
-//! [`Environment`], so that tests can inject one.
+//! then from reflect's defaults. The thinking budget and minimum are held by the profile and
+//! may be set at every level above it (flags, environment, config.toml). The process
+//! environment is read once into an [`Environment`], so that tests can inject one.
 
 mod env;
 mod flags;
@@ -23,7 +24,7 @@ use crate::config::{
 };
 use crate::engine::{ApiKey, BackendConfig, GpuLayers, LlamaConfig, Price, RemoteConfig};
 use crate::exit::Failure;
-use crate::llm::SamplingSettings;
+use crate::llm::{BudgetSettings, SamplingSettings};
 use crate::profile::{self, History, Profile, SamplingOverrides};
 use crate::stream::RouterConfig;
 use crate::theme::{self, Theme};
@@ -47,13 +48,20 @@ pub struct RunSettings {
     /// The sampling values set by the profile, the flags and `/set`, the rest unset: what a
     /// saved profile holds, so that `/save-profile` and `--save-profile` pin the same values.
     pub overrides: SamplingOverrides,
-    /// How much the model may think (the profile's, then config, flags and `/budget`).
-    pub budget: crate::llm::BudgetSettings,
+    /// How much the model may think: the profile's, then config.toml, the environment and the
+    /// flags (and the chat's `/budget`).
+    pub budget: BudgetSettings,
 }
 
 impl RunSettings {
-    /// The settings for `engine`, with what the profile holds.
-    fn new(engine: BackendConfig, sampling: SamplingSettings, profile: Profile) -> Self {
+    /// The settings for `engine`, with what the profile holds and `budget` (the profile's with
+    /// the levels above it applied).
+    fn new(
+        engine: BackendConfig,
+        sampling: SamplingSettings,
+        profile: Profile,
+        budget: BudgetSettings,
+    ) -> Self {
         RunSettings {
             engine,
             sampling,
@@ -63,7 +71,7 @@ impl RunSettings {
             think_carefully: profile.think_carefully,
             history: profile.history,
             overrides: profile.sampling.clone(),
-            budget: crate::llm::BudgetSettings::default(),
+            budget,
             profile: profile.name,
         }
     }
@@ -321,6 +329,7 @@ impl Context {
         gguf: impl FnOnce(&Path) -> Option<crate::gguf::GgufInfo>,
     ) -> Result<RunSettings, Failure> {
         let env = &self.env;
+        let budget = self.budget(args, &profile)?;
         if let Some(remote) = self.endpoint(args, &profile)? {
             // A server's model file is not here: no general.sampling.* defaults to read.
             let sampling = profile.sampling.finish(&SamplingSettings::default());
@@ -328,6 +337,7 @@ impl Context {
                 BackendConfig::Remote(remote),
                 sampling,
                 profile,
+                budget,
             ));
         }
         let model_path = if args.demo {
@@ -378,7 +388,33 @@ impl Context {
             vocab_only: args.print_prompt,
             checked,
         });
-        Ok(RunSettings::new(engine, sampling, profile))
+        Ok(RunSettings::new(engine, sampling, profile, budget))
+    }
+
+    /// The thinking budget: `--think-budget` > `REFLECT_THINK_BUDGET` > config.toml's
+    /// `thinking_budget` > the profile's, and the minimum likewise (`--min-think`,
+    /// `REFLECT_MIN_THINK`, `min_thinking`); "none" at a level lifts the levels below. The rest
+    /// (grace, messages, extensions) is the profile's. `p` has the flags applied already.
+    fn budget(&self, args: &Args, p: &Profile) -> Result<BudgetSettings, Failure> {
+        let mut b = p.budget.clone();
+        let flags = &args.profile_flags;
+        if flags.think_budget.is_none() {
+            let env = self
+                .env
+                .parse("REFLECT_THINK_BUDGET", profile::parse_think_budget)?;
+            if let Some(v) = env.or(self.config.thinking_budget) {
+                b.limit = v;
+            }
+        }
+        if flags.min_think.is_none() {
+            let env = self
+                .env
+                .parse("REFLECT_MIN_THINK", profile::parse_min_think)?;
+            if let Some(v) = env.or(self.config.min_thinking) {
+                b.min_thinking = v;
+            }
+        }
+        Ok(b)
     }
 
     /// The server to use, if one is chosen: `--endpoint` > `REFLECT_ENDPOINT` > config.toml's

@@ -39,11 +39,54 @@ fn bad_values_are_rejected_with_the_reason() {
             &["profiles", "save", "x", "--temperature", "-2"][..],
             "negative",
         ),
+        (
+            &["--think-budget", "-1"][..],
+            "-1 is too small: use 0 or more",
+        ),
+        (
+            &["--think-budget", "lots"][..],
+            "'lots' is not a token count",
+        ),
+        (&["--min-think", "0"][..], "0 is too small: use 1 or more"),
+        (
+            &["profiles", "save", "x", "--think-budget", "-5"][..],
+            "-5 is too small",
+        ),
     ];
     for (args, want) in table {
         let err = parse(args).unwrap_err().to_string();
         assert!(err.contains(want), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn the_thinking_budget_flags_take_a_count_or_none_and_stay_out_of_the_short_help() {
+    let flags = |a: &[&str]| parse(a).unwrap().profile_flags;
+    let f = flags(&["--think-budget", "0", "--min-think", "none", "q"]);
+    assert_eq!(f.think_budget, Some(TokenLimit(Some(0))));
+    assert_eq!(f.min_think, Some(TokenLimit(None)));
+    assert_eq!(
+        flags(&["--think-budget", "off"]).think_budget,
+        Some(TokenLimit(None))
+    );
+    match mode(
+        &["profiles", "save", "m", "--think-budget", "500"],
+        true,
+        true,
+    ) {
+        Ok(Mode::SaveProfile { flags, .. }) => {
+            assert_eq!(flags.think_budget, Some(TokenLimit(Some(500))))
+        }
+        m => panic!("{m:?}"),
+    }
+    let short = Args::short_help();
+    assert!(
+        !short.contains("--think-budget") && !short.contains("--min-think"),
+        "{short}"
+    );
+    let long = Args::command_line().render_long_help().to_string();
+    assert!(long.contains("--think-budget <N|none>"), "{long}");
+    assert!(long.contains("--min-think <N|none>"), "{long}");
 }
 
 #[test]

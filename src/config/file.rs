@@ -1,10 +1,11 @@
-//! `config.toml`: the user's defaults for the model, profile, theme and engine. A missing file
-//! is fine; a broken one is an error naming file, line and key.
+//! `config.toml`: the user's defaults for the model, profile, theme, engine and thinking
+//! budget. A missing file is fine; a broken one is an error naming file, line and key.
 
 use super::catalog::{expand_home, read_text};
 use super::error::ConfigError;
 use super::strict_toml::Source;
 use crate::engine::GpuLayers;
+use crate::profile::budget;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "gpu_layers",
     "ctx_size",
     "threads",
+    "thinking_budget",
+    "min_thinking",
     "endpoint",
     "endpoints",
 ];
@@ -67,6 +70,10 @@ pub struct ConfigFile {
     pub gpu_layers: Option<GpuLayers>,
     pub ctx_size: Option<u32>,
     pub threads: Option<u32>,
+    /// Over the profile's; `Some(None)`: "none", no limit whatever the profile says.
+    pub thinking_budget: Option<Option<u32>>,
+    /// Over the profile's; `Some(None)`: "none", no minimum.
+    pub min_thinking: Option<Option<u32>>,
     /// An endpoint name (a key of `endpoints`) or an OpenAI-compatible URL.
     pub endpoint: Option<String>,
     pub endpoints: BTreeMap<String, EndpointEntry>,
@@ -152,6 +159,14 @@ impl ConfigFile {
                     .ok_or_else(|| f.out_of_range("must be between 1 and 1024"))?,
             );
         }
+        out.thinking_budget = root
+            .get("thinking_budget")
+            .map(|f| budget::budget(&f))
+            .transpose()?;
+        out.min_thinking = root
+            .get("min_thinking")
+            .map(|f| budget::minimum(&f))
+            .transpose()?;
         out.endpoint = root.str("endpoint")?;
         if let Some(f) = root.get("endpoints") {
             let table = f.table()?;
@@ -302,6 +317,12 @@ mod tests {
         assert_eq!(c.gpu_layers, Some(GpuLayers::All));
         assert_eq!((c.ctx_size, c.threads), (Some(4096), Some(4)));
         assert_eq!(c.lines["theme"], 3);
+        assert_eq!((c.thinking_budget, c.min_thinking), (None, None));
+        let c = parse("thinking_budget = 0\nmin_thinking = \"none\"\n").unwrap();
+        assert_eq!(
+            (c.thinking_budget, c.min_thinking),
+            (Some(Some(0)), Some(None))
+        );
         assert_eq!(
             parse("gpu_layers = 12").unwrap().gpu_layers,
             Some(GpuLayers::Count(12))
@@ -342,6 +363,14 @@ mod tests {
             (
                 "model = \"\"",
                 "c.toml:1: model = \"\" is not valid: the model path is empty",
+            ),
+            (
+                "\nthinking_budget = -1\n",
+                "c.toml:2: thinking_budget = -1 is out of range: must be between 0 and 4294967295 (0 answers without thinking; \"none\" for no limit)",
+            ),
+            (
+                "min_thinking = \"lots\"",
+                "c.toml:1: min_thinking = \"lots\" is not valid: use a whole number of tokens, or \"none\" for no minimum",
             ),
         ];
         for (text, want) in table {

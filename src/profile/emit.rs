@@ -6,8 +6,9 @@ use crate::config::write::{float, preamble, string, string_array};
 use std::fmt::Write;
 
 impl Profile {
-    /// The profile as TOML, after `header` (comment lines, may be empty). Unset sampling values
-    /// are written as comments saying where the value comes from instead.
+    /// The profile as TOML, after `header` (comment lines, may be empty). Unset sampling values,
+    /// and thinking-budget values left at their defaults, are written as comments saying where
+    /// the value comes from instead.
     pub fn to_toml(&self, header: &str) -> String {
         let mut out = preamble(header, &self.name, &self.description);
         let _ = writeln!(
@@ -17,6 +18,8 @@ impl Profile {
         );
         let _ = writeln!(out, "think_carefully = {}", self.think_carefully);
         let _ = writeln!(out, "history = {}", string(self.history.as_str()));
+        out.push('\n');
+        super::budget::write_budget(&mut out, &self.budget);
 
         let s = &self.sampling;
         out.push_str("\n[sampling]\n");

@@ -5,8 +5,10 @@
 //!
 //! Every field is documented in `prompts/README.md`. Sampling values may stay unset in a
 //! resolved profile: they then fall through to the model's GGUF defaults and reflect's own
-//! (the precedence lives in `settings`).
+//! (the precedence lives in `settings`). The thinking budget is concrete: unset keys are the
+//! built-in defaults (no limit, no minimum).
 
+pub(crate) mod budget;
 mod emit;
 mod resolve;
 mod sampling;
@@ -18,11 +20,13 @@ pub use sampling::SamplingOverrides;
 pub use save::{save, Saved};
 pub use schema::{ProfileFile, TagsFile, SCHEMA};
 pub use values::{
-    parse_ctx_size, parse_max_tokens, parse_positive, parse_seed, parse_temperature,
-    parse_unit_closed, parse_unit_open, CONTEXT_STEP, RANDOM_SEED,
+    parse_ctx_size, parse_max_tokens, parse_min_think, parse_positive, parse_seed,
+    parse_temperature, parse_think_budget, parse_unit_closed, parse_unit_open, CONTEXT_STEP,
+    RANDOM_SEED,
 };
 
 use crate::config::{Bundled, Catalog, ConfigError, Entry};
+use crate::llm::BudgetSettings;
 use crate::prompt::REFLECTION_SYSTEM_PROMPT;
 use crate::stream::{RouterConfig, TagSet};
 use std::path::PathBuf;
@@ -80,6 +84,8 @@ pub struct Profile {
     /// Append "Think carefully." to each question.
     pub think_carefully: bool,
     pub history: History,
+    /// How much the model may think (config.toml, the environment and flags may override it).
+    pub budget: BudgetSettings,
     pub sampling: SamplingOverrides,
     pub tags: TagSet,
     pub start_in_thinking: bool,
@@ -96,6 +102,7 @@ impl Profile {
             system: Some(REFLECTION_SYSTEM_PROMPT.into()),
             think_carefully: true,
             history: History::Answer,
+            budget: BudgetSettings::default(),
             sampling: SamplingOverrides::default(),
             tags: TagSet::default(),
             start_in_thinking: false,

@@ -35,6 +35,7 @@ fn apply(p: &mut Profile, f: &ProfileFile) -> Result<(), ConfigError> {
     if let Some(v) = f.history {
         p.history = v;
     }
+    f.budget.apply(&mut p.budget);
     p.sampling = f.sampling.or(&p.sampling);
     let t = &f.tags;
     if t.sets_names() {

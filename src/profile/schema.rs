@@ -1,6 +1,7 @@
 //! One profile file as written: every field optional, each value checked (type, range, tag
-//! names) with errors naming file, line and key.
+//! names) with errors naming file, line and key (the thinking-budget keys in `budget`).
 
+use super::budget::BudgetFile;
 use super::sampling::SamplingOverrides;
 use super::History;
 use crate::config::{ConfigError, Entry, Extends, Field, Inherits, Origin, Schema, Source, Table};
@@ -29,6 +30,12 @@ pub const SCHEMA: Schema<'static> = &[
             "instructions",
             "think_carefully",
             "history",
+            "thinking_budget",
+            "budget_grace",
+            "budget_message",
+            "min_thinking",
+            "extend_message",
+            "max_extensions",
             "sampling",
             "tags",
         ],
@@ -77,6 +84,8 @@ pub struct ProfileFile {
     pub instructions: Option<String>,
     pub think_carefully: Option<bool>,
     pub history: Option<History>,
+    /// The thinking budget's keys (top level, beside `think_carefully`).
+    pub budget: BudgetFile,
     pub sampling: SamplingOverrides,
     pub tags: TagsFile,
 }
@@ -136,6 +145,7 @@ impl ProfileFile {
                 _ => return Err(f.invalid("use \"answer\" or \"full\"")),
             });
         }
+        out.budget = BudgetFile::parse(&root)?;
         if let Some(f) = root.get("sampling") {
             out.sampling = sampling(&f.table()?)?;
         }

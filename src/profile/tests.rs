@@ -162,3 +162,134 @@ fn sampling_values_are_checked_as_stored_and_read_back() {
     let text = p.to_toml("");
     assert_eq!(parse_one("mine", &text).unwrap(), p, "{text}");
 }
+
+#[test]
+fn budget_keys_are_read_and_checked_with_file_line_and_key() {
+    let p = parse_one(
+        "mine",
+        "thinking_budget = 0\nbudget_grace = 4\nbudget_message = \"Time is up.\"\n\
+         min_thinking = 200\nextend_message = \"Hmm,\"\nmax_extensions = 32\n",
+    )
+    .unwrap();
+    let b = &p.budget;
+    assert_eq!((b.limit, b.grace, b.min_thinking), (Some(0), 4, Some(200)));
+    assert_eq!(b.message.as_deref(), Some("Time is up."));
+    assert_eq!((b.extend_message.as_str(), b.max_extensions), ("Hmm,", 32));
+    let p = parse_one(
+        "mine",
+        "thinking_budget = \"none\"\nmin_thinking = \"off\"\nbudget_message = \"\"\n",
+    )
+    .unwrap();
+    assert_eq!(p.budget, crate::llm::BudgetSettings::default());
+
+    let refused = [
+        (
+            "\nthinking_budget = -1\n",
+            "mine.toml:2: thinking_budget = -1 is out of range: must be between 0 and 4294967295 (0 answers without thinking; \"none\" for no limit)",
+        ),
+        (
+            "thinking_budget = 4294967296",
+            "mine.toml:1: thinking_budget = 4294967296 is out of range: must be between 0 and 4294967295 (0 answers without thinking; \"none\" for no limit)",
+        ),
+        (
+            "thinking_budget = \"lots\"",
+            "mine.toml:1: thinking_budget = \"lots\" is not valid: use a whole number of tokens, or \"none\" for no limit",
+        ),
+        (
+            "thinking_budget = 1.5",
+            "mine.toml:1: thinking_budget must be a whole number of tokens or \"none\", not 1.5",
+        ),
+        (
+            "min_thinking = 0",
+            "mine.toml:1: min_thinking = 0 is out of range: must be between 1 and 4294967295 (\"none\" for no minimum)",
+        ),
+        (
+            "budget_grace = -2",
+            "mine.toml:1: budget_grace = -2 is out of range: must be between 0 and 4294967295",
+        ),
+        (
+            "budget_grace = \"8\"",
+            "mine.toml:1: budget_grace must be an integer, not a string",
+        ),
+        (
+            "budget_message = 3",
+            "mine.toml:1: budget_message must be a string, not an integer",
+        ),
+        (
+            "extend_message = \" \"",
+            "mine.toml:1: extend_message = \" \" is not valid: an extension needs text to append, e.g. \"Wait,\" (to extend nothing, leave min_thinking unset)",
+        ),
+        (
+            "max_extensions = 33",
+            "mine.toml:1: max_extensions = 33 is out of range: must be between 0 and 32",
+        ),
+        (
+            "thinking_budgt = 5",
+            "mine.toml:1: unknown key 'thinking_budgt' — did you mean 'thinking_budget'?",
+        ),
+        (
+            "[sampling]\nthinking_budget = 5\n",
+            "mine.toml:2: unknown key 'sampling.thinking_budget' — did you mean 'thinking_budget'?",
+        ),
+    ];
+    for (text, want) in refused {
+        let err = parse_one("mine", text).unwrap_err().to_string();
+        assert_eq!(err, want, "{text}");
+    }
+}
+
+#[test]
+fn budget_keys_are_inherited_key_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("base.toml"),
+        "thinking_budget = 500\nmin_thinking = 100\nbudget_message = \"Answer now.\"\nmax_extensions = 5\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("child.toml"),
+        "extends = \"base\"\nthinking_budget = \"none\"\nbudget_grace = 8\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("quiet.toml"),
+        "extends = \"child\"\nbudget_message = \"\"\nthinking_budget = 50\n",
+    )
+    .unwrap();
+    let c = catalog(Some(dir.path().to_path_buf()));
+    let b = load_spec(&c, "child", None).unwrap().budget;
+    assert_eq!((b.limit, b.grace, b.min_thinking), (None, 8, Some(100)));
+    assert_eq!(
+        (b.message.as_deref(), b.max_extensions),
+        (Some("Answer now."), 5)
+    );
+    let b = load_spec(&c, "quiet", None).unwrap().budget;
+    assert_eq!((b.limit, b.grace, b.message), (Some(50), 8, None));
+}
+
+#[test]
+fn budget_values_are_shown_and_read_back() {
+    let mut p = bundled("think");
+    let shown = p.to_toml("");
+    assert!(
+        shown.contains("# thinking_budget: unset — no limit\n")
+            && shown.contains("# budget_grace: unset — 32 tokens\n")
+            && shown.contains("# extend_message: unset — \"Wait,\"\n"),
+        "{shown}"
+    );
+    p.budget = crate::llm::BudgetSettings {
+        limit: Some(0),
+        grace: 0,
+        message: Some("Considering the limited time by the user, \"now\".\n".into()),
+        min_thinking: Some(1000),
+        extend_message: "Wait, let me check.".into(),
+        max_extensions: 0,
+    };
+    let text = p.to_toml("");
+    assert!(text.contains("\nthinking_budget = 0\n"), "{text}");
+    assert!(text.contains("\nmin_thinking = 1000\n"), "{text}");
+    assert_eq!(parse_one("think", &text).unwrap(), p, "{text}");
+    p.budget.limit = Some(u32::MAX);
+    let text = p.to_toml("");
+    assert_eq!(parse_one("think", &text).unwrap(), p, "{text}");
+}

@@ -1,6 +1,6 @@
-//! What a sampling value typed by a person means, the same for a flag and a `/set` command:
-//! limits that "none" lifts, seeds that "random" draws, the ranges of temperature, top-p,
-//! min-p and the repetition penalty.
+//! What a sampling or thinking-budget value typed by a person means, the same for a flag, an
+//! environment variable and a `/set` command: limits that "none" lifts, seeds that "random"
+//! draws, the ranges of temperature, top-p, min-p and the repetition penalty.
 
 /// llama.cpp's "draw a seed" value (`LLAMA_DEFAULT_SEED`): a seed of this value is never used
 /// as such, the sampler takes one from the clock (and reports it).
@@ -18,6 +18,37 @@ pub fn parse_max_tokens(v: &str) -> Result<Option<u32>, String> {
             )),
         },
     }
+}
+
+/// A token count for a thinking setting: `none` / `off` for none, else a whole number from
+/// `min`; `hint` (what to type instead) ends each error.
+fn parse_thinking_tokens(v: &str, min: u32, hint: &str) -> Result<Option<u32>, String> {
+    let t = v.trim();
+    if matches!(t, "none" | "off") {
+        return Ok(None);
+    }
+    match t.parse::<i128>() {
+        Ok(n) if n < i128::from(min) => Err(format!("{n} is too small: {hint}")),
+        Ok(n) => u32::try_from(n)
+            .map(Some)
+            .map_err(|_| format!("{n} is too large: {hint}, at most {}", u32::MAX)),
+        Err(_) => Err(format!("'{t}' is not a token count: {hint}")),
+    }
+}
+
+/// A thinking budget: a whole number of tokens from 0 (answer without thinking), or `none` /
+/// `off` for no limit.
+pub fn parse_think_budget(v: &str) -> Result<Option<u32>, String> {
+    parse_thinking_tokens(
+        v,
+        0,
+        "use 0 or more (0 answers without thinking), or none for no limit",
+    )
+}
+
+/// A minimum of thinking: a whole number of tokens from 1, or `none` / `off` for no minimum.
+pub fn parse_min_think(v: &str) -> Result<Option<u32>, String> {
+    parse_thinking_tokens(v, 1, "use 1 or more, or none for no minimum")
 }
 
 /// A seed: a whole number from 0 to 4294967294, or `random` / `none` / `off` to draw one.
@@ -111,6 +142,46 @@ mod tests {
             .unwrap_err()
             .contains("use 256 or more"));
         assert!(parse_ctx_size("-1").unwrap_err().contains("not a number"));
+    }
+
+    #[test]
+    fn thinking_budgets_and_minimums_as_people_type_them() {
+        let good: &[(&str, Option<u32>)] = &[
+            ("0", Some(0)),
+            (" 500 ", Some(500)),
+            ("4294967295", Some(u32::MAX)),
+            ("none", None),
+            ("off", None),
+        ];
+        for (v, want) in good {
+            assert_eq!(parse_think_budget(v), Ok(*want), "{v}");
+        }
+        let hint = "use 0 or more (0 answers without thinking), or none for no limit";
+        let bad = [
+            ("-1", format!("-1 is too small: {hint}")),
+            ("lots", format!("'lots' is not a token count: {hint}")),
+            ("1.5", format!("'1.5' is not a token count: {hint}")),
+            ("", format!("'' is not a token count: {hint}")),
+            (
+                "4294967296",
+                format!("4294967296 is too large: {hint}, at most 4294967295"),
+            ),
+        ];
+        for (v, want) in bad {
+            assert_eq!(parse_think_budget(v), Err(want), "{v}");
+        }
+
+        assert_eq!(parse_min_think("1"), Ok(Some(1)));
+        assert_eq!(parse_min_think("none"), Ok(None));
+        let hint = "use 1 or more, or none for no minimum";
+        let bad = [
+            ("0", format!("0 is too small: {hint}")),
+            ("-3", format!("-3 is too small: {hint}")),
+            ("x", format!("'x' is not a token count: {hint}")),
+        ];
+        for (v, want) in bad {
+            assert_eq!(parse_min_think(v), Err(want), "{v}");
+        }
     }
 
     #[test]

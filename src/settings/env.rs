@@ -14,6 +14,8 @@ pub const VARS: &[&str] = &[
     "REFLECT_GPU_LAYERS",
     "REFLECT_CTX_SIZE",
     "REFLECT_THREADS",
+    "REFLECT_THINK_BUDGET",
+    "REFLECT_MIN_THINK",
     "REFLECT_ENDPOINT",
     "REFLECT_API_KEY",
     "NO_COLOR",

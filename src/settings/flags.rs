@@ -1,5 +1,5 @@
 //! The command-line flags that act at the profile level (system prompt, "Think carefully.",
-//! sampling, max tokens), applied over a resolved profile.
+//! sampling, max tokens, the thinking budget and minimum), applied over a resolved profile.
 //!
 //! The one place below the binary that reads the parsed flags ([`Args`]): the rest of
 //! `settings` merges them with the environment, config.toml and the profile through this
@@ -35,6 +35,13 @@ pub fn apply_flags(mut p: Profile, args: &Args) -> Profile {
     // --max-tokens none lifts the profile's limit.
     if args.profile_flags.max_tokens.is_some_and(|m| m.0.is_none()) {
         p.sampling.max_tokens = None;
+    }
+    // So do --think-budget none and --min-think none.
+    if let Some(v) = args.profile_flags.think_budget {
+        p.budget.limit = v.0;
+    }
+    if let Some(v) = args.profile_flags.min_think {
+        p.budget.min_thinking = v.0;
     }
     p
 }
@@ -72,6 +79,12 @@ pub fn profile_flags(args: &Args) -> Vec<String> {
             .max_tokens
             .map(|m| m.0.map_or("none".to_string(), |v| v.to_string())),
     );
+    let tokens = |v: crate::cli::TokenLimit| v.0.map_or("none".to_string(), |v| v.to_string());
+    add(
+        "--think-budget",
+        args.profile_flags.think_budget.map(tokens),
+    );
+    add("--min-think", args.profile_flags.min_think.map(tokens));
     add(
         "--system",
         args.profile_flags.system.as_ref().map(|s| format!("{s:?}")),

@@ -384,3 +384,91 @@ fn a_named_profile_or_theme_error_names_who_asked() {
         .to_string();
     assert!(e.starts_with("--show-profile nosuch: "), "{e}");
 }
+
+#[test]
+fn the_thinking_budget_flag_over_environment_over_config_over_profile() {
+    let dir = config_dir(
+        Some("thinking_budget = 300\nmin_thinking = 30\n"),
+        &[(
+            "mine",
+            "thinking_budget = 400\nmin_thinking = 40\nbudget_grace = 8\nbudget_message = \"Time is up.\"\n",
+        )],
+    );
+    let d = Some(dir.path());
+    let budget = |vars: &[(&str, &str)], flags: &[&str]| {
+        let mut a = vec!["-m", "x", "--profile", "mine"];
+        a.extend_from_slice(flags);
+        let b = settings(&ctx(d, vars), &a).unwrap().budget;
+        assert_eq!(b.grace, 8, "the rest is the profile's");
+        assert_eq!(b.message.as_deref(), Some("Time is up."));
+        (b.limit, b.min_thinking)
+    };
+    let env = [("REFLECT_THINK_BUDGET", "200"), ("REFLECT_MIN_THINK", "20")];
+    let flags = ["--think-budget", "100", "--min-think", "10"];
+    assert_eq!(
+        budget(&[], &[]),
+        (Some(300), Some(30)),
+        "config over profile"
+    );
+    assert_eq!(budget(&env, &[]), (Some(200), Some(20)), "env over config");
+    assert_eq!(
+        budget(&env, &flags),
+        (Some(100), Some(10)),
+        "flags over env"
+    );
+    // "none" at a level lifts the levels below it; 0 is a budget (answer without thinking).
+    let none = ["--think-budget", "none", "--min-think", "off"];
+    assert_eq!(budget(&env, &none), (None, None));
+    let env_none = [
+        ("REFLECT_THINK_BUDGET", "none"),
+        ("REFLECT_MIN_THINK", "none"),
+    ];
+    assert_eq!(budget(&env_none, &[]), (None, None));
+    assert_eq!(budget(&[], &["--think-budget", "0"]).0, Some(0));
+
+    // Without config.toml, the profile's; without either, unlimited.
+    let dir = config_dir(None, &[("mine", "thinking_budget = 400\n")]);
+    let s = settings(
+        &ctx(Some(dir.path()), &[]),
+        &["-m", "x", "--profile", "mine"],
+    )
+    .unwrap();
+    assert_eq!(s.budget.limit, Some(400));
+    let s = settings(&ctx(None, &[]), &["-m", "x"]).unwrap();
+    assert_eq!(s.budget, BudgetSettings::default());
+    // The same merge for a server.
+    let s = settings(
+        &ctx(None, &[("REFLECT_THINK_BUDGET", "64")]),
+        &["--endpoint", "http://localhost:1/v1"],
+    )
+    .unwrap();
+    assert_eq!(s.budget.limit, Some(64));
+
+    let err = settings(
+        &ctx(None, &[("REFLECT_THINK_BUDGET", "lots")]),
+        &["-m", "x"],
+    )
+    .unwrap_err();
+    assert_eq!(err.code, crate::exit::code::USAGE);
+    assert_eq!(
+        err.message,
+        "REFLECT_THINK_BUDGET=lots: 'lots' is not a token count: use 0 or more (0 answers without thinking), or none for no limit"
+    );
+    let err = settings(&ctx(None, &[("REFLECT_MIN_THINK", "0")]), &["-m", "x"]).unwrap_err();
+    assert_eq!(
+        err.message,
+        "REFLECT_MIN_THINK=0: 0 is too small: use 1 or more, or none for no minimum"
+    );
+}
+
+#[test]
+fn a_saved_profile_keeps_the_budget_flags() {
+    let c = ctx(None, &[]);
+    let a = args(&["--think-budget", "500", "--min-think", "none"]);
+    let p = c.profile_to_save(&a, "mine").unwrap();
+    assert_eq!((p.budget.limit, p.budget.min_thinking), (Some(500), None));
+    assert_eq!(
+        p.description,
+        "Saved from profile 'reflection' with --think-budget 500 --min-think none"
+    );
+}

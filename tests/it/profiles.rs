@@ -427,6 +427,104 @@ fn config_file_then_environment_then_flags() {
 }
 
 #[test]
+fn thinking_budget_keys_are_shown_saved_and_checked() {
+    let dir = crate::common::Sandbox::new();
+    let base = dir.path();
+    let prompts = config_dir(base).join("prompts");
+    write(
+        &prompts.join("frugal.toml"),
+        "extends = \"think\"\nthinking_budget = 256\nbudget_message = \"Time is up.\"\n\
+         min_thinking = 32\nmax_extensions = 2\n",
+    );
+    let (code, out, err) = run_in(base, &[], &["profiles", "show", "frugal"]);
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "\nthinking_budget = 256\n",
+        "\nbudget_message = \"Time is up.\"\n",
+        "\nmin_thinking = 32\n",
+        "\nmax_extensions = 2\n",
+        "\n# budget_grace: unset — 32 tokens\n",
+        "\n# extend_message: unset — \"Wait,\"\n",
+    ] {
+        assert!(out.contains(line), "{line:?}: {out}");
+    }
+
+    // `profiles save` keeps the profile's values and the flags given.
+    let (code, _, err) = run_in(
+        base,
+        &[],
+        &[
+            "profiles",
+            "save",
+            "capped",
+            "--profile",
+            "frugal",
+            "--think-budget",
+            "500",
+            "--min-think",
+            "none",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let saved = std::fs::read_to_string(prompts.join("capped.toml")).unwrap();
+    assert!(saved.contains("\nthinking_budget = 500\n"), "{saved}");
+    assert!(
+        saved.contains("\n# min_thinking: unset — no minimum\n"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("\nbudget_message = \"Time is up.\"\n"),
+        "{saved}"
+    );
+    let (code, shown, _) = run_in(base, &[], &["profiles", "show", "capped"]);
+    assert_eq!(code, 0);
+    assert!(shown.contains("\nthinking_budget = 500\n"), "{shown}");
+
+    // A bad value on the command line is a usage error that says what to type.
+    for (value, why) in [
+        (
+            "-1",
+            "-1 is too small: use 0 or more (0 answers without thinking), or none for no limit",
+        ),
+        (
+            "lots",
+            "'lots' is not a token count: use 0 or more (0 answers without thinking), or none for no limit",
+        ),
+    ] {
+        let (code, out, err) = run_in(base, &[], &["--think-budget", value, "q"]);
+        assert_eq!(code, 2, "{value}: {err}");
+        let want = format!("invalid value '{value}' for '--think-budget <N|none>': {why}");
+        assert!(err.contains(&want), "want: {want}\ngot: {err}");
+        assert!(out.is_empty(), "{out}");
+    }
+    let (code, _, err) = run_in(base, &[], &["--min-think", "0", "q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("0 is too small: use 1 or more, or none for no minimum"),
+        "{err}"
+    );
+
+    // And so is one in a profile or config.toml, naming file, line and key.
+    write(&prompts.join("bad.toml"), "\nmin_thinking = 0\n");
+    let (code, _, err) = run_in(base, &[], &["profiles", "show", "bad"]);
+    assert_eq!(code, 2, "{err}");
+    let at = format!(
+        "{}:2: min_thinking = 0 is out of range: must be between 1 and 4294967295 (\"none\" for no minimum)",
+        prompts.join("bad.toml").display()
+    );
+    assert!(err.contains(&at), "want: {at}\ngot: {err}");
+    let config = config_dir(base).join("config.toml");
+    write(&config, "thinking_budget = \"lots\"\n");
+    let (code, _, err) = run_in(base, &[], &["--demo", "q"]);
+    assert_eq!(code, 2, "{err}");
+    let at = format!(
+        "{}:1: thinking_budget = \"lots\" is not valid: use a whole number of tokens, or \"none\" for no limit",
+        config.display()
+    );
+    assert!(err.contains(&at), "want: {at}\ngot: {err}");
+}
+
+#[test]
 fn a_broken_config_file_is_a_usage_error_naming_file_line_and_key() {
     let dir = crate::common::Sandbox::new();
     let config = config_dir(dir.path()).join("config.toml");

@@ -28,6 +28,7 @@ pub fn profile_from_settings(settings: &RunSettings, name: &str) -> Profile {
         system: settings.system.clone(),
         think_carefully: settings.think_carefully,
         history: settings.history,
+        budget: settings.budget.clone(),
         // What was set, as --save-profile saves it: defaults stay unset.
         sampling: SamplingOverrides {
             max_tokens: settings.max_tokens,
