@@ -452,3 +452,89 @@ fn the_next_turn_after_a_forced_stop_decodes_only_its_new_tokens() {
     );
     assert!(seen.evaluated > 0);
 }
+
+// The binary end to end: flags, a profile's keys, JSON, jsonl, stderr notes, the session file.
+
+#[test]
+fn think_budget_in_pipe_mode_json_jsonl_show_thinking_and_the_session() {
+    let m = long_thinker(1200, 0, 0);
+    let (code, v, err) = run_json(&m, &["q", "--think-budget", "100"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["output"], "The answer is 4.");
+    assert_eq!(v["stop_reason"], "output_closed");
+    let b = &v["budget"];
+    // The default grace: 32 more tokens for a line end that never comes in this model.
+    assert_eq!(
+        (b["limit"].as_u64(), b["used"].as_u64()),
+        (Some(100), Some(132)),
+        "{b}"
+    );
+    assert_eq!(b["forced_by"], "budget");
+    assert_eq!(b["extensions"], 0);
+    assert!(b["forced"].as_u64().unwrap() >= 2);
+    // The session file keeps it.
+    let id = v["session"].as_str().unwrap();
+    let file = sessions_dir(m.dir.path()).join(format!("{id}.json"));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(saved["turns"][0]["budget"], *b);
+
+    let (code, out, err) = run(&m, &["q", "--think-budget", "100", "--format", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let done: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(done["type"], "done");
+    assert_eq!(done["budget"]["used"], 132);
+
+    let (code, out, err) = run(&m, &["q", "--think-budget", "100", "--show-thinking"]);
+    assert_eq!((code, out.as_str()), (0, "The answer is 4.\n"), "{err}");
+    assert!(
+        err.contains("⏹ thinking ended: the budget of 100 tokens is spent (132 used)"),
+        "{err}"
+    );
+    assert!(err.find(" a130").unwrap() < err.find("⏹").unwrap(), "{err}");
+}
+
+#[test]
+fn budget_zero_and_a_profiles_budget_through_the_binary() {
+    let m = long_thinker(1200, 0, 0);
+    let (code, v, err) = run_json(&m, &["q", "--think-budget", "0"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["thinking"], "");
+    assert_eq!(v["output"], "The answer is 4.");
+    assert_eq!(v["budget"]["forced_by"], "no_thinking");
+    // A profile's budget, and a flag over it.
+    let dir = m.dir.path().join("config/reflect/prompts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("brief.toml"),
+        "extends = \"reflection\"\nthinking_budget = 40\nbudget_grace = 0\n",
+    )
+    .unwrap();
+    let (code, v, err) = run_json(&m, &["q", "--profile", "brief"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["budget"]["used"], 40);
+    let (_, v, _) = run_json(&m, &["q", "--profile", "brief", "--think-budget", "none"]);
+    assert_eq!(v["budget"]["limit"], serde_json::Value::Null);
+    assert!(
+        v["budget"]["used"].as_u64().unwrap() > 1000,
+        "{}",
+        v["budget"]
+    );
+}
+
+#[test]
+fn min_think_says_when_the_end_of_thinking_is_written_in_pieces() {
+    // Tags as plain text, split across tokens: the end cannot be held back.
+    let m = model(vec![
+        t("<thin"),
+        t("king>short"),
+        t("</think"),
+        t("ing><output>OK</output>"),
+    ]);
+    let (code, out, err) = run(&m, &["q", "--min-think", "50"]);
+    assert_eq!((code, out.as_str()), (0, "OK\n"), "{err}");
+    assert!(
+        err.contains("--min-think needs the end of thinking (</thinking>)"),
+        "{err}"
+    );
+}

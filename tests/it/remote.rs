@@ -404,3 +404,40 @@ fn the_chat_in_a_pseudo_terminal_against_the_server() {
         std::thread::sleep(Duration::from_millis(25));
     }
 }
+
+/// The thinking budget is enforced on local models only for now: against a server reflect says
+/// so plainly, and the JSON does not claim a limit that was not applied.
+#[test]
+fn a_thinking_budget_against_the_server_is_said_not_to_apply() {
+    let Some(bin) = server_binary() else { return };
+    let m = model(reflection_script());
+    let server = Server::start(&bin, &m, &["--special", "-c", "2048"]);
+    let (code, out, err) = run_args(
+        &m,
+        &[
+            "--endpoint",
+            &server.url(),
+            "--think-budget",
+            "2",
+            "--format",
+            "json",
+            "q",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "the thinking budget (--think-budget, --min-think) is applied to local models only"
+        ),
+        "{err}"
+    );
+    let v = json(&out, &err);
+    assert_eq!(v["output"], "The answer is 4.");
+    assert_eq!(
+        v["budget"]["limit"],
+        serde_json::Value::Null,
+        "{}",
+        v["budget"]
+    );
+    assert!(v["budget"].get("forced_by").is_none());
+}

@@ -17,6 +17,7 @@ pub fn apply_profile(settings: &mut RunSettings, p: &Profile) {
     settings.sampling = p.sampling.finish(&SamplingSettings::default());
     settings.max_tokens = p.sampling.max_tokens;
     settings.overrides = p.sampling.clone();
+    settings.budget = p.budget.clone();
     settings.profile = p.name.clone();
 }
 
