@@ -42,8 +42,48 @@ impl std::error::Error for ValidationError {}
 enum Meta {
     Str(String),
     Num(f64),
-    Tokens(Vec<String>),
+    /// The token texts, end to end, and where each ends.
+    Tokens(Vocab),
     Other,
+}
+
+/// The vocabulary's texts in one buffer (one allocation instead of one per token: a 262k-token
+/// vocabulary is read before every load).
+#[derive(Default)]
+struct Vocab {
+    text: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Vocab {
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
+
+/// FNV-1a as a `Hasher`: token texts are short, and SipHash's setup costs more than they do.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let start = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        self.0 = bytes.iter().fold(start, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    }
 }
 
 struct Cursor<R> {
@@ -81,15 +121,61 @@ impl<R: Read> Cursor<R> {
         self.pos += n;
         Ok(buf)
     }
+    /// Checks that `n` more bytes are in the file.
+    fn room(&self, n: u64, what: &str) -> Result<(), String> {
+        if n > self.size.saturating_sub(self.pos) {
+            return Err(format!(
+                "the file is truncated or corrupt: {what} needs {n} bytes at offset {} but the file has {} bytes",
+                self.pos, self.size
+            ));
+        }
+        Ok(())
+    }
+    /// `N` bytes, without allocating.
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], String> {
+        self.room(N as u64, what)?;
+        let mut a = [0u8; N];
+        self.r
+            .read_exact(&mut a)
+            .map_err(|e| format!("cannot read {what}: {e}"))?;
+        self.pos += N as u64;
+        Ok(a)
+    }
+    /// Appends `n` bytes to `out` (at most a chunk at a time, as [`Cursor::bytes`]).
+    fn append(&mut self, n: u64, what: &str, out: &mut Vec<u8>) -> Result<(), String> {
+        self.room(n, what)?;
+        let mut left = n;
+        while left > 0 {
+            let start = out.len();
+            let step = left.min(CHUNK);
+            out.resize(start + step as usize, 0);
+            self.r
+                .read_exact(&mut out[start..])
+                .map_err(|e| format!("cannot read {what}: {e}"))?;
+            left -= step;
+        }
+        self.pos += n;
+        Ok(())
+    }
+    /// Reads past `n` bytes.
+    fn skip(&mut self, n: u64, what: &str) -> Result<(), String> {
+        self.room(n, what)?;
+        let copied = io::copy(&mut (&mut self.r).take(n), &mut io::sink())
+            .map_err(|e| format!("cannot read {what}: {e}"))?;
+        if copied < n {
+            return Err(format!(
+                "cannot read {what}: the file ended after {} of {n} bytes",
+                copied
+            ));
+        }
+        self.pos += n;
+        Ok(())
+    }
     fn u32(&mut self, what: &str) -> Result<u32, String> {
-        let b = self.bytes(4, what)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(u32::from_le_bytes(self.array(what)?))
     }
     fn u64(&mut self, what: &str) -> Result<u64, String> {
-        let b = self.bytes(8, what)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(&b);
-        Ok(u64::from_le_bytes(a))
+        Ok(u64::from_le_bytes(self.array(what)?))
     }
     fn string(&mut self, what: &str) -> Result<String, String> {
         let n = self.u64(what)?;
@@ -105,9 +191,14 @@ impl<R: Read> Cursor<R> {
             vtype::STRING => return Ok(Meta::Str(self.string(what)?)),
             other => return Err(format!("{what} has an unknown value type {other}")),
         };
-        let b = self.bytes(size, what)?;
         let mut a = [0u8; 8];
-        a[..b.len()].copy_from_slice(&b);
+        let b = &mut a[..size];
+        self.room(size as u64, what)?;
+        self.r
+            .read_exact(b)
+            .map_err(|e| format!("cannot read {what}: {e}"))?;
+        self.pos += size as u64;
+        let b = a;
         let v = match ty {
             vtype::U8 | vtype::BOOL => f64::from(b[0]),
             vtype::I8 => f64::from(b[0] as i8),
@@ -140,17 +231,43 @@ impl<R: Read> Cursor<R> {
                 "{what} is a nested array, which reflect does not read"
             ));
         }
-        if key == "tokenizer.ggml.tokens" && elem == vtype::STRING {
-            // Reserve little up front: the count is a claim, the vector grows with the data.
-            let mut tokens = Vec::with_capacity(count.min(1 << 12) as usize);
+        if elem == vtype::STRING {
+            // The token texts are kept; other string arrays (merges) are only checked. Reserve
+            // little up front: the count is a claim, the buffers grow with the data.
+            let keep = key == "tokenizer.ggml.tokens";
+            let mut vocab = Vocab::default();
+            let mut one = Vec::new();
             for _ in 0..count {
-                tokens.push(self.string(&what)?);
+                let n = self.u64(&what)?;
+                let buf = if keep { &mut vocab.text } else { &mut one };
+                let start = if keep { buf.len() } else { 0 };
+                buf.truncate(start);
+                self.append(n, &what, buf)?;
+                if std::str::from_utf8(&buf[start..]).is_err() {
+                    return Err(format!("{what} is not valid UTF-8"));
+                }
+                if keep {
+                    vocab.ends.push(vocab.text.len());
+                }
             }
-            return Ok(Meta::Tokens(tokens));
+            return Ok(if keep {
+                Meta::Tokens(vocab)
+            } else {
+                Meta::Other
+            });
         }
-        for _ in 0..count {
-            self.scalar(elem, &what)?;
+        if count == 0 {
+            return Ok(Meta::Other);
         }
+        // Numbers in an array are not used: skipped whole.
+        let size: u64 = match elem {
+            vtype::U8 | vtype::I8 | vtype::BOOL => 1,
+            vtype::U16 | vtype::I16 => 2,
+            vtype::U32 | vtype::I32 | vtype::F32 => 4,
+            vtype::U64 | vtype::I64 | vtype::F64 => 8,
+            other => return Err(format!("{what} has an unknown value type {other}")),
+        };
+        self.skip(count.saturating_mul(size), &what)?;
         Ok(Meta::Other)
     }
 }
@@ -218,7 +335,8 @@ pub fn inspect(path: &Path) -> Result<GgufInfo, ValidationError> {
             _ => format!("cannot open: {e}"),
         })
     })?;
-    inspect_read(BufReader::new(file), meta.len()).map_err(fail)
+    // The metadata of a large vocabulary is megabytes: read it in large pieces.
+    inspect_read(BufReader::with_capacity(1 << 20, file), meta.len()).map_err(fail)
 }
 
 /// What [`inspect`] checks, on the bytes `r` yields, `size` of them (the file's length). The
@@ -326,10 +444,13 @@ fn read(c: &mut Cursor<impl Read>) -> Result<GgufInfo, String> {
     Ok(info)
 }
 
-fn check_unique(tokens: &[String]) -> Result<(), String> {
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(tokens.len());
-    for (i, t) in tokens.iter().enumerate() {
-        if let Some(first) = seen.insert(t.as_str(), i) {
+fn check_unique(tokens: &Vocab) -> Result<(), String> {
+    let mut seen: HashMap<&[u8], usize, std::hash::BuildHasherDefault<Fnv>> =
+        HashMap::with_capacity_and_hasher(tokens.len(), Default::default());
+    for i in 0..tokens.len() {
+        let t = tokens.get(i);
+        if let Some(first) = seen.insert(t, i) {
+            let t = String::from_utf8_lossy(t);
             return Err(format!(
                 "the vocabulary is malformed: token text {t:?} appears twice (ids {first} and {i}); llama.cpp cannot load it"
             ));
@@ -411,6 +532,45 @@ mod tests {
         b.extend_from_slice(&n_kv.to_le_bytes());
         b.extend_from_slice(rest);
         b
+    }
+
+    #[test]
+    fn skipped_arrays_are_still_checked_against_the_file() {
+        // An array of 10 f32 scores with 8 bytes of data: truncated, whether the claimed size
+        // is the true one or the reader runs dry first.
+        let mut scores = 23u64.to_le_bytes().to_vec();
+        scores.extend_from_slice(b"tokenizer.ggml.scores\0\0");
+        scores.extend_from_slice(&9u32.to_le_bytes());
+        scores.extend_from_slice(&6u32.to_le_bytes());
+        scores.extend_from_slice(&10u64.to_le_bytes());
+        scores.extend_from_slice(&[0u8; 8]);
+        let file = header(1, &scores);
+        let e = inspect_read(&file[..], file.len() as u64).unwrap_err();
+        assert!(
+            e.contains("truncated") && e.contains("needs 40 bytes"),
+            "{e}"
+        );
+        let e = inspect_read(&file[..], u64::MAX).unwrap_err();
+        assert!(e.contains("the file ended after 8 of 40 bytes"), "{e}");
+        // An unknown element type is refused, as an unknown scalar is.
+        let mut odd = scores[..8 + 23].to_vec();
+        odd.extend_from_slice(&9u32.to_le_bytes());
+        odd.extend_from_slice(&99u32.to_le_bytes());
+        odd.extend_from_slice(&1u64.to_le_bytes());
+        let file = header(1, &odd);
+        let e = inspect_read(&file[..], file.len() as u64).unwrap_err();
+        assert!(e.contains("unknown value type 99"), "{e}");
+        // Merges and other string arrays are checked for UTF-8 without being kept.
+        let mut merges = 22u64.to_le_bytes().to_vec();
+        merges.extend_from_slice(b"tokenizer.ggml.merges\0");
+        merges.extend_from_slice(&9u32.to_le_bytes());
+        merges.extend_from_slice(&8u32.to_le_bytes());
+        merges.extend_from_slice(&1u64.to_le_bytes());
+        merges.extend_from_slice(&2u64.to_le_bytes());
+        merges.extend_from_slice(&[0xC3, 0x28]);
+        let file = header(1, &merges);
+        let e = inspect_read(&file[..], file.len() as u64).unwrap_err();
+        assert!(e.contains("is not valid UTF-8"), "{e}");
     }
 
     #[test]
