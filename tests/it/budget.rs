@@ -129,19 +129,24 @@ fn finish(events: &mut UnboundedReceiver<EngineEvent>) -> (Seen, Completion) {
     }
 }
 
-#[test]
-fn a_budget_of_100_charges_exactly_100_tokens_then_the_answer_comes() {
-    let m = long_thinker(1200, 0, 0);
-    let (engine, mut events) = start(&m, TagSet::default());
+/// One question to a fresh engine on `m` under `budget`, in the Reflection format.
+fn think(m: &Model, budget: BudgetSettings) -> (Seen, Completion) {
+    let (engine, mut events) = start(m, TagSet::default());
     engine
         .send(Command::Generate(request(
             1,
             ask("q"),
             reflection_router(),
-            capped(100, 0),
+            budget,
         )))
         .unwrap();
-    let (seen, done) = finish(&mut events);
+    finish(&mut events)
+}
+
+#[test]
+fn a_budget_of_100_charges_exactly_100_tokens_then_the_answer_comes() {
+    let m = long_thinker(1200, 0, 0);
+    let (seen, done) = think(&m, capped(100, 0));
     let b = done.budget.expect("a budget report");
     assert_eq!(b.limit, Some(100));
     assert_eq!(b.used, 100, "the opening tag and 99 words");
@@ -177,16 +182,7 @@ fn the_grace_lets_the_line_end_before_forcing() {
     items.extend(words("b", 1000));
     items.extend([s("</thinking>"), s("<output>"), t("\nOK"), s("</output>")]);
     let m = model(items);
-    let (engine, mut events) = start(&m, TagSet::default());
-    engine
-        .send(Command::Generate(request(
-            1,
-            ask("q"),
-            reflection_router(),
-            capped(5, 10),
-        )))
-        .unwrap();
-    let (seen, done) = finish(&mut events);
+    let (seen, done) = think(&m, capped(5, 10));
     let b = done.budget.unwrap();
     assert_eq!(b.used, 9, "<thinking>, 7 words and the line's end");
     assert!(
@@ -200,16 +196,7 @@ fn the_grace_lets_the_line_end_before_forcing() {
 #[test]
 fn inside_a_reflection_the_reflection_is_closed_first_and_counted() {
     let m = long_thinker(50, 1000, 10);
-    let (engine, mut events) = start(&m, TagSet::default());
-    engine
-        .send(Command::Generate(request(
-            1,
-            ask("q"),
-            reflection_router(),
-            capped(80, 0),
-        )))
-        .unwrap();
-    let (seen, done) = finish(&mut events);
+    let (seen, done) = think(&m, capped(80, 0));
     let b = done.budget.unwrap();
     assert_eq!(b.used, 80);
     assert_eq!(b.reflection, 80 - 51, "the <reflection> tag and 28 words");
@@ -236,16 +223,7 @@ fn a_character_split_across_tokens_is_finished_before_forcing() {
     items.extend(words("b", 1000));
     items.extend([s("</thinking>"), s("<output>"), t("\nOK"), s("</output>")]);
     let m = model(items);
-    let (engine, mut events) = start(&m, TagSet::default());
-    engine
-        .send(Command::Generate(request(
-            1,
-            ask("q"),
-            reflection_router(),
-            capped(10, 0),
-        )))
-        .unwrap();
-    let (seen, done) = finish(&mut events);
+    let (seen, done) = think(&m, capped(10, 0));
     assert_eq!(done.budget.unwrap().used, 12, "the character's three bytes");
     assert!(
         seen.thinking.trim_end().ends_with('€'),
@@ -259,16 +237,7 @@ fn a_character_split_across_tokens_is_finished_before_forcing() {
 #[test]
 fn budget_zero_answers_without_thinking() {
     let m = long_thinker(1200, 0, 0);
-    let (engine, mut events) = start(&m, TagSet::default());
-    engine
-        .send(Command::Generate(request(
-            1,
-            ask("q"),
-            reflection_router(),
-            capped(0, 0),
-        )))
-        .unwrap();
-    let (seen, done) = finish(&mut events);
+    let (seen, done) = think(&m, capped(0, 0));
     let b = done.budget.unwrap();
     assert_eq!(
         (b.used, b.forced_by, b.forced),
