@@ -82,8 +82,6 @@ pub struct Engine {
     cancel_upto: Arc<AtomicU64>,
     /// Generations with an id up to this value end their thinking now ("answer now").
     answer_now_upto: Arc<AtomicU64>,
-    /// The backend can force the end of thinking (llama.cpp in this process).
-    forces: bool,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -109,19 +107,17 @@ impl Engine {
         let cancel = cancel_upto.clone();
         let answer_now_upto = Arc::new(AtomicU64::new(0));
         let answer_now = answer_now_upto.clone();
-        let forces = matches!(config, BackendConfig::Llama(_));
         let thread = std::thread::Builder::new()
             .name("reflect-engine".into())
             .spawn(move || match config {
                 BackendConfig::Llama(c) => llama::run(c, command_rx, events, cancel, answer_now),
-                BackendConfig::Remote(c) => openai::run(c, command_rx, events, cancel),
+                BackendConfig::Remote(c) => openai::run(c, command_rx, events, cancel, answer_now),
             })
             .ok();
         Engine {
             commands,
             cancel_upto,
             answer_now_upto,
-            forces,
             thread,
         }
     }
@@ -135,13 +131,10 @@ impl Engine {
         self.cancel_upto.fetch_max(id, Ordering::SeqCst);
     }
 
-    /// Asks generation `id` to end its thinking and answer, at the next token. Returns `false`
-    /// where the backend cannot (a server: reflect does not yet continue a cut stream).
-    pub fn answer_now(&self, id: u64) -> bool {
-        if self.forces {
-            self.answer_now_upto.fetch_max(id, Ordering::SeqCst);
-        }
-        self.forces
+    /// Asks generation `id` to end its thinking and answer, at the next token (llama.cpp forces
+    /// the end into its cache; a server's stream is closed and continued).
+    pub fn answer_now(&self, id: u64) {
+        self.answer_now_upto.fetch_max(id, Ordering::SeqCst);
     }
 
     /// A handle that can cancel from another thread (e.g. a signal handler thread).

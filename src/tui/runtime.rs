@@ -188,16 +188,7 @@ fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> i
             }
         }
         Effect::Cancel(id) => io.engine.cancel(id),
-        Effect::AnswerNow(id) => {
-            if !io.engine.answer_now(id) {
-                reply(Msg::Notice {
-                    text: "answer now works with a local model: reflect cannot yet cut a \
-                           server's stream and continue it"
-                        .into(),
-                    error: false,
-                });
-            }
-        }
+        Effect::AnswerNow(id) => io.engine.answer_now(id),
         Effect::Copy(text) => {
             let out = io.terminal.backend_mut();
             write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;

@@ -304,7 +304,7 @@ fn answer_now_forces_the_end_at_the_next_token() {
             thinking += 1;
         }
     }
-    assert!(engine.answer_now(1));
+    engine.answer_now(1);
     let (seen, done) = finish(&mut events);
     let b = done.budget.expect("reported once forced");
     assert_eq!(b.forced_by, Some(ForcedBy::User));

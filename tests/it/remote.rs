@@ -2,7 +2,8 @@
 //! `scripts/llama-server.sh`; `REFLECT_LLAMA_SERVER` names it), serving the project's scripted
 //! models on 127.0.0.1: the same answer, channels and usage as the local engine, the tags lost
 //! without `--special` and said so, cancel freeing the server's slot, `--continue`, jsonl, a
-//! context the prompt does not fit, and the chat in a pseudo-terminal.
+//! context the prompt does not fit, the chat in a pseudo-terminal, and the thinking budget and
+//! answer-now cutting the stream and continuing the answer.
 //!
 //! In CI (`CI` set) a missing server fails these tests; elsewhere they are skipped with a note.
 
@@ -405,12 +406,22 @@ fn the_chat_in_a_pseudo_terminal_against_the_server() {
     }
 }
 
-/// The thinking budget is enforced on local models only for now: against a server reflect says
-/// so plainly, and the JSON does not claim a limit that was not applied.
+/// The thinking budget against the real llama-server: when it runs out the stream is closed
+/// and the answer continues in a request whose last assistant message ends with the forced
+/// tags (`continue_final_message`); answer-now works the same way.
 #[test]
-fn a_thinking_budget_against_the_server_is_said_not_to_apply() {
+fn a_thinking_budget_against_the_server_cuts_and_continues_the_answer() {
     let Some(bin) = server_binary() else { return };
-    let m = model(reflection_script());
+    let mut items = vec![s("<thinking>")];
+    let words: String = (0..300).map(|i| format!(" w{i}")).collect();
+    reflect::gguf::push_prose(&words, &mut Default::default(), &mut items);
+    items.extend([
+        s("</thinking>"),
+        s("<output>"),
+        t("\nThe answer is 4."),
+        s("</output>"),
+    ]);
+    let m = model(items);
     let server = Server::start(&bin, &m, &["--special", "-c", "2048"]);
     let (code, out, err) = run_args(
         &m,
@@ -418,26 +429,104 @@ fn a_thinking_budget_against_the_server_is_said_not_to_apply() {
             "--endpoint",
             &server.url(),
             "--think-budget",
-            "2",
+            "20",
             "--format",
             "json",
             "q",
         ],
     );
     assert_eq!(code, 0, "{err}");
+    let v = json(&out, &err);
+    assert_eq!(v["output"], "The answer is 4.", "{v}");
+    let b = &v["budget"];
+    assert_eq!(b["limit"], 20);
+    assert_eq!(b["forced_by"], "budget");
+    // The default grace: 32 more tokens for a line end that never comes.
+    assert_eq!(b["used"], 52, "{b}");
+    assert!(b["forced"].as_u64().unwrap() >= 2, "{b}");
+    let thinking = v["thinking"].as_str().unwrap();
+    assert!(thinking.ends_with("w50"), "{thinking}");
+    assert!(!thinking.contains("w51"), "{thinking}");
+    // --min-think cannot take back what a server sent: said plainly.
+    let (code, _, err) = run_args(&m, &["--endpoint", &server.url(), "--min-think", "50", "q"]);
+    assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains(
-            "the thinking budget (--think-budget, --min-think) is applied to local models only"
-        ),
+        err.contains("--min-think is applied to local models only"),
         "{err}"
     );
-    let v = json(&out, &err);
-    assert_eq!(v["output"], "The answer is 4.");
-    assert_eq!(
-        v["budget"]["limit"],
-        serde_json::Value::Null,
-        "{}",
-        v["budget"]
-    );
-    assert!(v["budget"].get("forced_by").is_none());
+}
+
+/// Answer-now against the server: the stream is closed at the next piece and the answer
+/// continues after the forced end of thinking.
+#[test]
+fn answer_now_against_the_server() {
+    use reflect::engine::{Engine, RemoteConfig};
+    use reflect::llm::{
+        ChatMessage, Command, EngineEvent, ForcedBy, GenerateRequest, Role, SamplingSettings,
+    };
+    use reflect::stream::{Channel, RouterConfig};
+    let Some(bin) = server_binary() else { return };
+    let mut items = vec![s("<thinking>")];
+    let words: String = (0..1500).map(|i| format!(" w{i}")).collect();
+    reflect::gguf::push_prose(&words, &mut Default::default(), &mut items);
+    items.extend([
+        s("</thinking>"),
+        s("<output>"),
+        t("\nThe answer is 4."),
+        s("</output>"),
+    ]);
+    let mut sm = reflect::gguf::ScriptedModel::new(items);
+    sm.padding = reflect::gguf::Padding {
+        min_embd: 512,
+        layers: 8,
+    };
+    let m = write(sm);
+    let server = Server::start(&bin, &m, &["--special", "-c", "4096"]);
+    let (engine, mut events) = Engine::start(RemoteConfig::new(server.url()));
+    loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Loaded(_) => break,
+            EngineEvent::Error(e) => panic!("{e}"),
+            _ => {}
+        }
+    }
+    engine
+        .send(Command::Generate(GenerateRequest {
+            id: 1,
+            messages: vec![ChatMessage::new(Role::User, "q")],
+            sampling: SamplingSettings::default(),
+            max_tokens: Some(3000),
+            router: RouterConfig {
+                stop_after_output: true,
+                ..RouterConfig::default()
+            },
+            budget: Default::default(),
+        }))
+        .unwrap();
+    let (mut thinking, mut output) = (0, String::new());
+    let done = loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Text {
+                channel: Channel::Thinking,
+                ..
+            } => {
+                thinking += 1;
+                if thinking == 30 {
+                    engine.answer_now(1);
+                }
+            }
+            EngineEvent::Text {
+                channel: Channel::Output,
+                text,
+                ..
+            } => output.push_str(&text),
+            EngineEvent::Done(d) => break d,
+            EngineEvent::Error(e) => panic!("{e}"),
+            _ => {}
+        }
+    };
+    let b = done.budget.expect("reported once forced");
+    assert_eq!(b.forced_by, Some(ForcedBy::User));
+    assert!(b.used >= 30 && b.used < 1500, "{b:?}");
+    assert_eq!(output.trim(), "The answer is 4.");
 }

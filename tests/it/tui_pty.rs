@@ -617,7 +617,10 @@ fn retry_and_edit_replace_the_last_turn_in_the_saved_session() {
     s.send(b"\x1b[A");
     s.wait_text("editing the last message");
     s.send(b" please\r");
-    s.wait_text("what is 2+2? please");
+    // In the conversation (the box showed the text before Enter), and answered.
+    s.wait_for("the edited turn answered", |t| {
+        t.contains("› what is 2+2? please") && t.lines().any(|l| l.trim_start().starts_with("idle"))
+    });
     s.quit();
     assert_eq!(s.wait_exit(), 0);
     let saved = saved_sessions(&m);

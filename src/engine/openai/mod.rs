@@ -8,9 +8,10 @@ mod http;
 mod sse;
 mod wire;
 
+use crate::llm::budget::{Act, Budget, BudgetStep, ForcedBy, Token as BudgetToken};
 use crate::llm::{
     drop_oldest_turn, ChatMessage, Command, Completion, EngineError, EngineEvent, EventSender,
-    GenerateRequest, Generation, ModelInfo, RemoteErrorKind, StopReason, Timings,
+    GenerateRequest, Generation, ModelInfo, RemoteErrorKind, Role, StopReason, Timings,
 };
 use crate::stream::{Channel, TagSet, TagToken};
 use http::{cancellable, Client, Refusal, Stop};
@@ -158,6 +159,7 @@ pub(super) fn run(
     commands: mpsc::Receiver<Command>,
     events: EventSender,
     cancel: Arc<AtomicU64>,
+    answer_now: Arc<AtomicU64>,
 ) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -225,13 +227,13 @@ pub(super) fn run(
                 )));
             }
             Command::Generate(req) => {
-                if req.budget.active() && !warned_budget {
-                    // Said plainly, never faked: the budget is enforced on local models only.
+                if req.budget.min_thinking.is_some() && !warned_budget {
+                    // Said plainly, never faked: an end of thinking that already streamed
+                    // cannot be taken back from a server.
                     warned_budget = true;
                     let _ = events.send(EngineEvent::Warning(format!(
-                        "{}: the thinking budget (--think-budget, --min-think) is applied to \
-                         local models only for now; this answer thinks as long as the server \
-                         lets it",
+                        "{}: --min-think is applied to local models only: a server's end of \
+                         thinking has been sent before reflect could hold it back",
                         client.label
                     )));
                 }
@@ -243,6 +245,7 @@ pub(super) fn run(
                     req: &req,
                     events: &events,
                     gone: Box::new(|| cancel.load(Ordering::SeqCst) == u64::MAX),
+                    answer_now: Box::new(|| answer_now.load(Ordering::SeqCst) >= req.id),
                 };
                 let event = match runtime.block_on(job.run(&cancelled, &mut refused)) {
                     Ok((done, tagless)) => {
@@ -370,6 +373,8 @@ struct Job<'a> {
     events: &'a EventSender,
     /// The engine was dropped: stop whatever is waiting.
     gone: Box<dyn Fn() -> bool + 'a>,
+    /// The user asked for the answer now.
+    answer_now: Box<dyn Fn() -> bool + 'a>,
 }
 
 /// Tokens of text, for fitting the history: exact with a tokenizer.json or from llama-server,
@@ -384,6 +389,13 @@ async fn count(job: &Job<'_>, text: &str, cancelled: &impl Fn() -> bool) -> u32 
         }
     }
     (text.len() as u32).div_ceil(3)
+}
+
+/// Why a stream did not open.
+enum Opened {
+    Failed(EngineError),
+    /// The server refused a field the request needs (named), with what it said.
+    Refused(String, String),
 }
 
 /// What the stream said, besides text.
@@ -433,31 +445,34 @@ impl Job<'_> {
         messages
     }
 
-    /// Sends the request, streams the answer; returns the completion and whether a reply that
-    /// should have had tags had none.
-    async fn run(
+    /// Opens the stream for `body`, leaving out (and saying so, once) the fields the server
+    /// refuses; `None` when cancelled before it answered.
+    async fn open(
         &self,
+        messages: &[ChatMessage],
+        extra: &[(&str, Value)],
         cancelled: &impl Fn() -> bool,
         refused: &mut Vec<String>,
-    ) -> Result<(Completion, bool), EngineError> {
-        let started = Instant::now();
-        let messages = self.fit(cancelled).await;
-        let mut gen = Generation::new(self.req, self.events).keep_text();
-        let cancelled_early = |gen: Generation| {
-            let done = gen.finish(StopReason::Cancelled, Timings::default(), String::new());
-            Ok((done, false))
-        };
-        let mut response = loop {
-            let body = chat_body(
+    ) -> Result<Option<reqwest::Response>, Opened> {
+        loop {
+            let mut body = chat_body(
                 &self.server.model,
-                &messages,
+                messages,
                 self.req,
                 self.server.keep_special_tokens,
                 refused,
             );
+            for (k, v) in extra {
+                if !refused.iter().any(|f| f == k) {
+                    body[*k] = v.clone();
+                }
+            }
             match self.client.stream(&body, cancelled).await {
-                Ok(r) => break r,
+                Ok(r) => return Ok(Some(r)),
                 Err(Refusal::Fields(fields, said)) => {
+                    if let Some(f) = fields.iter().find(|f| extra.iter().any(|(k, _)| k == *f)) {
+                        return Err(Opened::Refused(f.clone(), said));
+                    }
                     let _ = self.events.send(EngineEvent::Warning(format!(
                         "{} does not take {}, so {} not applied (it said: {said})",
                         self.client.label,
@@ -470,11 +485,37 @@ impl Job<'_> {
                     )));
                     refused.extend(fields);
                 }
-                Err(Refusal::Stop(Stop::Cancelled)) => return cancelled_early(gen),
+                Err(Refusal::Stop(Stop::Cancelled)) => return Ok(None),
                 Err(Refusal::Stop(Stop::Failed(e))) => {
-                    return Err(self.not_found(e, cancelled).await)
+                    return Err(Opened::Failed(self.not_found(e, cancelled).await))
                 }
             }
+        }
+    }
+
+    /// Sends the request, streams the answer; returns the completion and whether a reply that
+    /// should have had tags had none. When the thinking budget runs out the stream is closed
+    /// and the answer continues in a second request whose last assistant message is the text
+    /// so far with the end of thinking forced (`continue_final_message`, which llama-server
+    /// and vLLM take); a server that refuses it is said to, and the answer ends there.
+    async fn run(
+        &self,
+        cancelled: &impl Fn() -> bool,
+        refused: &mut Vec<String>,
+    ) -> Result<(Completion, bool), EngineError> {
+        let started = Instant::now();
+        let messages = self.fit(cancelled).await;
+        let mut gen = Generation::new(self.req, self.events).keep_text();
+        let mut budget = Budget::new(self.req.budget.clone(), &self.req.router);
+        let cancelled_early = |gen: Generation| {
+            let done = gen.finish(StopReason::Cancelled, Timings::default(), String::new());
+            Ok((done, false))
+        };
+        let mut response = match self.open(&messages, &[], cancelled, refused).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return cancelled_early(gen),
+            Err(Opened::Failed(e)) => return Err(e),
+            Err(Opened::Refused(..)) => unreachable!("no extra fields asked for"),
         };
         let _ = self.events.send(EngineEvent::PromptProcessed {
             id: self.req.id,
@@ -486,61 +527,137 @@ impl Job<'_> {
         let mut raw = String::new();
         let mut seen = Seen::default();
         let thinking = self.req.router.tags.thinking.first().cloned();
-        let stop = loop {
-            // The first chunk may take as long as the first byte; then the same again at most
-            // between two chunks (a stalled server, a connection gone half-open).
-            let wait = tokio::time::timeout(self.config.first_byte_timeout, response.chunk());
-            let next = match cancellable(wait, cancelled).await {
-                None => break StopReason::Cancelled,
-                Some(Err(_)) => {
-                    let _ = self.events.send(EngineEvent::Warning(format!(
-                        "{}: no data for {} s (first_byte_timeout); the stream was closed",
-                        self.client.label,
-                        self.config.first_byte_timeout.as_secs()
-                    )));
-                    break self.cut(&seen);
-                }
-                Some(Ok(n)) => n,
-            };
-            let ended = matches!(next, Ok(None));
-            let events = match next {
-                Ok(Some(bytes)) => parser.push(&bytes),
-                Ok(None) => {
-                    let mut last = parser.finish();
-                    // A stream may end without the blank line after its last event.
-                    last.extend(parser.push(b"\n\n"));
-                    last
-                }
-                Err(e) => {
-                    let _ = self.events.send(EngineEvent::Warning(format!(
-                        "{}: the stream broke off: {}",
-                        self.client.label,
-                        redact(&e.to_string())
-                    )));
-                    break self.cut(&seen);
-                }
-            };
-            let mut stop = None;
-            for ev in events {
-                if let Some(s) = self.event(&ev.data, &mut gen, &mut raw, &mut seen, &thinking)? {
-                    stop = Some(s);
-                    break;
-                }
-            }
-            if let Some(s) = stop {
-                break s;
-            }
-            if ended {
-                break self.cut(&seen);
-            }
+        let report = |budget: &Budget, step: Option<BudgetStep>| {
+            let _ = self.events.send(EngineEvent::Budget {
+                id: self.req.id,
+                report: budget.report().clone(),
+                step,
+            });
         };
-        // Dropping the response closes the connection: the server stops generating.
-        drop(response);
+        let mut asked = false;
+        let stop = 'legs: loop {
+            let mut forced = None;
+            let stop = loop {
+                // The first chunk may take as long as the first byte; then the same again at
+                // most between two chunks (a stalled server, a connection gone half-open).
+                let wait = tokio::time::timeout(self.config.first_byte_timeout, response.chunk());
+                let next = match cancellable(wait, cancelled).await {
+                    None => break StopReason::Cancelled,
+                    Some(Err(_)) => {
+                        let _ = self.events.send(EngineEvent::Warning(format!(
+                            "{}: no data for {} s (first_byte_timeout); the stream was closed",
+                            self.client.label,
+                            self.config.first_byte_timeout.as_secs()
+                        )));
+                        break self.cut(&seen);
+                    }
+                    Some(Ok(n)) => n,
+                };
+                let ended = matches!(next, Ok(None));
+                let events = match next {
+                    Ok(Some(bytes)) => parser.push(&bytes),
+                    Ok(None) => {
+                        let mut last = parser.finish();
+                        // A stream may end without the blank line after its last event.
+                        last.extend(parser.push(b"\n\n"));
+                        last
+                    }
+                    Err(e) => {
+                        let _ = self.events.send(EngineEvent::Warning(format!(
+                            "{}: the stream broke off: {}",
+                            self.client.label,
+                            redact(&e.to_string())
+                        )));
+                        break self.cut(&seen);
+                    }
+                };
+                let mut stop = None;
+                for ev in events {
+                    let before = raw.len();
+                    if let Some(s) =
+                        self.event(&ev.data, &mut gen, &mut raw, &mut seen, &thinking)?
+                    {
+                        stop = Some(s);
+                        break;
+                    }
+                    if raw.len() == before {
+                        continue;
+                    }
+                    // One streamed piece is one token on llama-server (an estimate elsewhere).
+                    let channel = gen.channel();
+                    if !asked && (self.answer_now)() {
+                        asked = true;
+                        budget.answer_now(channel);
+                    }
+                    let act = budget.after(BudgetToken {
+                        channel,
+                        in_reflection: channel == Channel::Reflection,
+                        char_complete: true,
+                        line_end: raw.ends_with('\n'),
+                    });
+                    if let Act::Force(text) = act {
+                        forced = Some(text);
+                        break;
+                    }
+                    if channel != Channel::Output && budget.settings().active() {
+                        report(&budget, None);
+                    }
+                }
+                if stop.is_some() || forced.is_some() {
+                    break stop.unwrap_or(StopReason::EndOfTurn);
+                }
+                if ended {
+                    break self.cut(&seen);
+                }
+            };
+            let Some(text) = forced else {
+                break 'legs stop;
+            };
+            // Closing the connection stops the server; the forced end is routed as text.
+            drop(response);
+            let by = budget.report().forced_by.unwrap_or(ForcedBy::Budget);
+            report(&budget, Some(BudgetStep::Forced(by)));
+            if seen.in_reasoning {
+                // The server was splitting the reasoning off: its block is what is closed.
+                seen.in_reasoning = false;
+            }
+            gen.text(&text);
+            raw.push_str(&text);
+            budget.forced(count(self, &text, cancelled).await);
+            report(&budget, None);
+            let mut continued = messages.clone();
+            continued.push(ChatMessage::new(Role::Assistant, raw.clone()));
+            let extra = [
+                ("continue_final_message", Value::Bool(true)),
+                ("add_generation_prompt", Value::Bool(false)),
+            ];
+            seen.finish = None;
+            seen.done_marker = false;
+            parser = sse::SseParser::new();
+            response = match self.open(&continued, &extra, cancelled, refused).await {
+                Ok(Some(r)) => r,
+                Ok(None) => break 'legs StopReason::Cancelled,
+                Err(Opened::Failed(e)) => return Err(e),
+                Err(Opened::Refused(field, said)) => {
+                    let _ = self.events.send(EngineEvent::Warning(format!(
+                        "{} cannot continue a message ({field}: {said}), so after the forced \
+                         end of thinking the answer could not be written; the answer ends here",
+                        self.client.label
+                    )));
+                    break 'legs StopReason::MaxTokens;
+                }
+            };
+        };
         if seen.in_reasoning {
             gen.tag(TagToken::close(Channel::Thinking));
         }
-        self.finish(gen, &messages, stop, raw, seen, started, prompt_done)
-            .await
+        let mut done = self
+            .finish(gen, &messages, stop, raw, seen, started, prompt_done)
+            .await?;
+        if budget.active() {
+            done.0.budget = Some(budget.report().clone());
+        }
+        Ok(done)
     }
 
     /// How the stream ended when it ended: as the server said, or cut short.
