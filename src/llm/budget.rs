@@ -194,10 +194,12 @@ impl Budget {
         Act::Force(text)
     }
 
-    /// The user asked for the answer now: forced at the next token, while thinking. Returns
-    /// whether it applies (not once the answer has begun).
+    /// The user asked for the answer now: forced at the next token while thinking, or as soon
+    /// as thinking opens when it has not yet. Returns whether it applies (not once the answer
+    /// has begun).
     pub fn answer_now(&mut self, channel: Channel) -> bool {
-        if channel == Channel::Output || self.report.forced_by.is_some() {
+        let answering = channel == Channel::Output && self.thought;
+        if answering || self.report.forced_by.is_some() {
             return false;
         }
         self.answer_now = true;
@@ -221,9 +223,13 @@ impl Budget {
             return Act::Nothing;
         }
         if !thinking {
-            // The model ended its thinking itself.
-            self.phase = Phase::Done;
-            self.answer_now = false;
+            if self.thought {
+                // The model ended its thinking itself.
+                self.phase = Phase::Done;
+                self.answer_now = false;
+            }
+            // Else thinking has not opened yet (a line break before `<thinking>`, or its
+            // tag arriving in pieces): nothing to charge or end.
             return Act::Nothing;
         }
         if self.answer_now && t.char_complete {
@@ -254,6 +260,7 @@ impl Budget {
     pub fn extend(&mut self) -> Option<String> {
         let min = self.settings.min_thinking?;
         if self.report.forced_by.is_some()
+            || self.answer_now
             || self.report.used >= min
             || self.report.extensions >= self.settings.max_extensions
         {
@@ -418,6 +425,41 @@ mod tests {
             .collect();
         assert_eq!(acts, [false, false, true, false]);
         assert_eq!(b.report().used, 3);
+    }
+
+    #[test]
+    fn tokens_before_thinking_opens_neither_count_nor_end_the_budget() {
+        // Reflection's tags arriving as text: "<", "thinking", ">" sit at the top level (the
+        // router reports Output) until the tag is whole.
+        let mut b = Budget::new(limit(3, 0), &reflection_format());
+        for _ in 0..3 {
+            assert_eq!(b.after(token(Channel::Output)), Act::Nothing);
+        }
+        assert_eq!(b.report().used, 0);
+        b.after(token(Channel::Thinking));
+        b.after(token(Channel::Thinking));
+        assert!(
+            matches!(b.after(token(Channel::Thinking)), Act::Force(_)),
+            "still watched"
+        );
+        // Answer-now asked before thinking opens waits for it.
+        let mut b = Budget::new(BudgetSettings::default(), &reflection_format());
+        assert!(b.answer_now(Channel::Output));
+        assert_eq!(b.after(token(Channel::Output)), Act::Nothing);
+        assert!(matches!(b.after(token(Channel::Thinking)), Act::Force(_)));
+        assert_eq!(b.report().forced_by, Some(ForcedBy::User));
+    }
+
+    #[test]
+    fn answer_now_is_not_undone_by_an_extension() {
+        let settings = BudgetSettings {
+            min_thinking: Some(100),
+            ..BudgetSettings::default()
+        };
+        let mut b = Budget::new(settings, &reflection_format());
+        b.after(token(Channel::Thinking));
+        assert!(b.answer_now(Channel::Thinking));
+        assert_eq!(b.extend(), None, "the user asked for the answer");
     }
 
     #[test]

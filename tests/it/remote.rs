@@ -447,6 +447,48 @@ fn a_thinking_budget_against_the_server_cuts_and_continues_the_answer() {
     let thinking = v["thinking"].as_str().unwrap();
     assert!(thinking.ends_with("w50"), "{thinking}");
     assert!(!thinking.contains("w51"), "{thinking}");
+    // Budget 0: the answer is asked for as the continuation of a forced `<output>`.
+    let (code, out, err) = run_args(
+        &m,
+        &[
+            "--endpoint",
+            &server.url(),
+            "--think-budget",
+            "0",
+            "--format",
+            "json",
+            "q",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out, &err);
+    assert_eq!(
+        (v["thinking"].as_str(), v["output"].as_str()),
+        (Some(""), Some("The answer is 4.")),
+        "{v}"
+    );
+    assert_eq!(v["budget"]["forced_by"], "no_thinking");
+    // --max-tokens covers both requests: 60 in all, so the answer's continuation gets 8.
+    let (_, out, err) = run_args(
+        &m,
+        &[
+            "--endpoint",
+            &server.url(),
+            "--think-budget",
+            "20",
+            "--max-tokens",
+            "60",
+            "--format",
+            "json",
+            "q",
+        ],
+    );
+    let v = json(&out, &err);
+    assert!(
+        v["usage"]["completion_tokens"].as_u64().unwrap() <= 60,
+        "{}",
+        v["usage"]
+    );
     // --min-think cannot take back what a server sent: said plainly.
     let (code, _, err) = run_args(&m, &["--endpoint", &server.url(), "--min-think", "50", "q"]);
     assert_eq!(code, 0, "{err}");

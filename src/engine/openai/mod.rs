@@ -391,6 +391,22 @@ async fn count(job: &Job<'_>, text: &str, cancelled: &impl Fn() -> bool) -> u32 
     (text.len() as u32).div_ceil(3)
 }
 
+/// The field that asks a server to continue the last assistant message.
+const CONTINUE: &str = "continue_final_message";
+
+/// The fields of a request that continues the last assistant message, with what is left of
+/// `max_tokens`.
+fn continuation(max_tokens: Option<u32>) -> Vec<(&'static str, Value)> {
+    let mut extra = vec![
+        (CONTINUE, Value::Bool(true)),
+        ("add_generation_prompt", Value::Bool(false)),
+    ];
+    if let Some(m) = max_tokens {
+        extra.push(("max_tokens", Value::from(m)));
+    }
+    extra
+}
+
 /// Why a stream did not open.
 enum Opened {
     Failed(EngineError),
@@ -511,11 +527,42 @@ impl Job<'_> {
             let done = gen.finish(StopReason::Cancelled, Timings::default(), String::new());
             Ok((done, false))
         };
-        let mut response = match self.open(&messages, &[], cancelled, refused).await {
+        let report = |budget: &Budget, step: Option<BudgetStep>| {
+            let _ = self.events.send(EngineEvent::Budget {
+                id: self.req.id,
+                report: budget.report().clone(),
+                step,
+            });
+        };
+        let mut raw = String::new();
+        // A budget of 0: the answer is asked for as the continuation of the forced opening.
+        let mut opening: Vec<ChatMessage> = messages.clone();
+        let mut extra: Vec<(&str, Value)> = Vec::new();
+        if let Act::Force(text) = budget.at_start() {
+            if refused.iter().any(|f| f == CONTINUE) {
+                let _ = self.events.send(EngineEvent::Warning(format!(
+                    "{} cannot continue a message, so --think-budget 0 cannot stop it thinking",
+                    self.client.label
+                )));
+            } else {
+                report(&budget, Some(BudgetStep::Forced(ForcedBy::NoThinking)));
+                gen.text(&text);
+                raw.push_str(&text);
+                budget.forced(count(self, &text, cancelled).await);
+                opening.push(ChatMessage::new(Role::Assistant, raw.clone()));
+                extra = continuation(None);
+            }
+        }
+        let mut response = match self.open(&opening, &extra, cancelled, refused).await {
             Ok(Some(r)) => r,
             Ok(None) => return cancelled_early(gen),
             Err(Opened::Failed(e)) => return Err(e),
-            Err(Opened::Refused(..)) => unreachable!("no extra fields asked for"),
+            Err(Opened::Refused(field, said)) => {
+                return Err(self.client.error(
+                    RemoteErrorKind::Server,
+                    format!("it cannot continue a message ({field}: {said}), which --think-budget 0 needs; lift the budget or use another server"),
+                ))
+            }
         };
         let _ = self.events.send(EngineEvent::PromptProcessed {
             id: self.req.id,
@@ -524,17 +571,12 @@ impl Job<'_> {
         });
         let prompt_done = Instant::now();
         let mut parser = sse::SseParser::new();
-        let mut raw = String::new();
         let mut seen = Seen::default();
         let thinking = self.req.router.tags.thinking.first().cloned();
-        let report = |budget: &Budget, step: Option<BudgetStep>| {
-            let _ = self.events.send(EngineEvent::Budget {
-                id: self.req.id,
-                report: budget.report().clone(),
-                step,
-            });
-        };
         let mut asked = false;
+        // Tokens of the legs before the current one (the server reports the last leg's only).
+        let mut earlier = 0u32;
+        let mut continued_once = !extra.is_empty();
         let stop = 'legs: loop {
             let mut forced = None;
             let stop = loop {
@@ -596,6 +638,10 @@ impl Job<'_> {
                         line_end: raw.ends_with('\n'),
                     });
                     if let Act::Force(text) = act {
+                        if refused.iter().any(|f| f == CONTINUE) {
+                            // Said when it was refused: this server's answers are not cut.
+                            continue;
+                        }
                         forced = Some(text);
                         break;
                     }
@@ -618,36 +664,73 @@ impl Job<'_> {
             let by = budget.report().forced_by.unwrap_or(ForcedBy::Budget);
             report(&budget, Some(BudgetStep::Forced(by)));
             if seen.in_reasoning {
-                // The server was splitting the reasoning off: its block is what is closed.
+                // The server was splitting the reasoning off: its block is closed as it was
+                // opened, structurally, and the answer's tag (if the format has one) opened.
                 seen.in_reasoning = false;
+                gen.tag(TagToken::close(Channel::Thinking));
+                let output = self
+                    .req
+                    .router
+                    .tags
+                    .canonical(TagToken::open(Channel::Output));
+                if text.ends_with(&output) {
+                    gen.tag(TagToken::open(Channel::Output));
+                }
+            } else {
+                gen.text(&text);
             }
-            gen.text(&text);
             raw.push_str(&text);
             budget.forced(count(self, &text, cancelled).await);
             report(&budget, None);
+            // The tokens so far (counted as they streamed, and the forced ones): the server
+            // will report only the next leg's.
+            earlier = gen.usage.completion_tokens + budget.report().forced;
+            let left = self.req.max_tokens.map(|m| m.saturating_sub(earlier));
+            if left == Some(0) {
+                break 'legs StopReason::MaxTokens;
+            }
             let mut continued = messages.clone();
             continued.push(ChatMessage::new(Role::Assistant, raw.clone()));
-            let extra = [
-                ("continue_final_message", Value::Bool(true)),
-                ("add_generation_prompt", Value::Bool(false)),
-            ];
             seen.finish = None;
             seen.done_marker = false;
+            continued_once = true;
             parser = sse::SseParser::new();
-            response = match self.open(&continued, &extra, cancelled, refused).await {
+            response = match self
+                .open(&continued, &continuation(left), cancelled, refused)
+                .await
+            {
                 Ok(Some(r)) => r,
                 Ok(None) => break 'legs StopReason::Cancelled,
-                Err(Opened::Failed(e)) => return Err(e),
-                Err(Opened::Refused(field, said)) => {
+                Err(Opened::Failed(e)) => {
+                    // What was written so far is kept.
                     let _ = self.events.send(EngineEvent::Warning(format!(
-                        "{} cannot continue a message ({field}: {said}), so after the forced \
-                         end of thinking the answer could not be written; the answer ends here",
+                        "{}: continuing the answer after the forced end of thinking failed: {e}",
                         self.client.label
                     )));
-                    break 'legs StopReason::MaxTokens;
+                    break 'legs StopReason::StreamCut;
+                }
+                Err(Opened::Refused(field, said)) => {
+                    refused.push(field.clone());
+                    let _ = self.events.send(EngineEvent::Warning(format!(
+                        "{} cannot continue a message ({field}: {said}), so after the forced \
+                         end of thinking the answer could not be written; it ends here, and \
+                         later answers on this server are not cut",
+                        self.client.label
+                    )));
+                    break 'legs StopReason::StreamCut;
                 }
             };
         };
+        if continued_once {
+            // The server reported the last leg alone: its completion is added to the earlier
+            // legs', and the prompt (which held the earlier text) is counted afresh.
+            seen.usage = seen.usage.map(|u| ServerUsage {
+                prompt_tokens: None,
+                completion_tokens: u.completion_tokens.map(|n| n + earlier),
+                cached_tokens: None,
+                cost: None,
+            });
+        }
         if seen.in_reasoning {
             gen.tag(TagToken::close(Channel::Thinking));
         }

@@ -22,6 +22,10 @@ impl App {
     fn redoable(&mut self, what: &str) -> Option<usize> {
         let why = if self.conv.running().is_some() || self.conv.queued() > 0 {
             "wait for the answer to finish, or press Esc to stop it"
+        } else if self.engine_gone {
+            "the engine stopped; restart reflect"
+        } else if matches!(self.load, super::Load::Failed(_)) {
+            "the model did not load"
         } else if self.conv.turns.is_empty() {
             "no message has been sent yet"
         } else {
@@ -134,10 +138,12 @@ impl App {
             ),
             many => format!("Removed {} messages from the queue", many.len()),
         };
+        let first = remove[0];
         for i in remove.into_iter().rev() {
             self.conv.turns.remove(i);
         }
-        if self.ui.selected.is_some_and(|s| s >= self.conv.turns.len()) {
+        // A selection at or after a removed turn would now point at another one.
+        if self.ui.selected.is_some_and(|s| s >= first) {
             self.select_live();
         }
         self.caches.clear();

@@ -6,6 +6,7 @@
 
 use super::super::fit::{fit_context, room_to_answer};
 use super::super::memo::Memo;
+use super::super::sampler_chain::PENALTY_LAST_N;
 use super::prefill::Prefilled;
 use super::{is_hidden, Loaded};
 use crate::llm::budget::{Act, Budget, BudgetStep, ForcedBy, Token};
@@ -61,13 +62,17 @@ impl Loaded<'_> {
         for chunk in tokens.chunks(n_batch) {
             st.batch.clear();
             let last = chunk.len() - 1;
+            let at = self.cached.len();
             for (i, t) in chunk.iter().enumerate() {
                 st.batch
-                    .add(*t, self.cached.len() as i32, &[0], i == last)
+                    .add(*t, (at + i) as i32, &[0], i == last)
                     .map_err(|e| EngineError::Decode(e.to_string()))?;
-                self.cached.push(*t);
             }
-            self.ctx.decode(st.batch).map_err(super::decode_error)?;
+            match self.ctx.decode(st.batch) {
+                Ok(()) => self.cached.extend_from_slice(chunk),
+                Err(DecodeError::NoKvCacheSlot) => return Ok(None),
+                Err(e) => return Err(super::decode_error(e)),
+            }
         }
         Ok(Some(tokens.len() as u32))
     }
@@ -230,6 +235,15 @@ pub(in crate::engine::llama) fn run(
         if tag == Some(end_of_thinking) {
             // Thinking that ends too soon is extended: the end is not taken, the message is.
             if let Some(text) = budget.extend() {
+                // Sampling accepted the end into the sampler's history (its penalties); it never
+                // entered the context, so the history is rebuilt from what did.
+                sampler.reset();
+                let from = s
+                    .cached
+                    .len()
+                    .saturating_sub(PENALTY_LAST_N)
+                    .max(tokens.len());
+                sampler.accept_many(&s.cached[from..]);
                 let n = budget.report().extensions;
                 pending = Some((text, BudgetStep::Extended(n)));
                 continue;

@@ -199,6 +199,11 @@ impl Input {
         let clamp = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
         self.area
             .move_cursor(CursorMove::Jump(clamp(line), clamp(col)));
+        // The editor's jump takes 16-bit columns: a longer line (a pasted blob) is walked the
+        // rest of the way.
+        for _ in usize::from(u16::MAX)..col {
+            self.area.move_cursor(CursorMove::Forward);
+        }
     }
 
     pub fn newline(&mut self) {

@@ -199,3 +199,28 @@ fn esc_says_that_the_next_queued_message_starts() {
     let req = generate(&fx).expect("the queued message starts");
     assert_eq!(user_messages(req).last(), Some(&"waiting Think carefully."));
 }
+
+#[test]
+fn retry_keeps_the_answer_when_nothing_could_answer_again() {
+    let mut a = two_turns();
+    a.update(Msg::Engine(EngineEvent::Error(
+        crate::llm::EngineError::Gone,
+    )));
+    let fx = send(&mut a, "/retry");
+    assert!(generate(&fx).is_none());
+    assert!(banner(&a).contains("the engine stopped"), "{}", banner(&a));
+    assert_eq!(a.turns()[1].answer, "two", "the answer stays");
+    assert!(a.turns().iter().all(|t| !t.is_queued()));
+}
+
+#[test]
+fn unqueue_before_a_selected_turn_goes_back_to_the_live_one() {
+    let mut a = two_turns();
+    send(&mut a, "running now");
+    send(&mut a, "alpha");
+    send(&mut a, "bravo");
+    // The last queued message's turn (index 4) is selected; the one before it is removed.
+    a.ui.selected = Some(4);
+    send(&mut a, "/unqueue 1");
+    assert_eq!(a.ui().selected, None, "not left pointing at another turn");
+}
