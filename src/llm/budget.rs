@@ -255,15 +255,21 @@ impl Budget {
         Act::Nothing
     }
 
+    /// Whether an end of thinking now would be extended (what [`Budget::extend`] would do,
+    /// without doing it).
+    pub fn may_extend(&self) -> bool {
+        self.settings.min_thinking.is_some_and(|min| {
+            self.report.forced_by.is_none()
+                && !self.answer_now
+                && self.report.used < min
+                && self.report.extensions < self.settings.max_extensions
+        })
+    }
+
     /// The model is about to end its thinking (it generated the end-of-thinking tag): whether
     /// to extend instead, and with what. Charged thinking below the minimum, extensions left.
     pub fn extend(&mut self) -> Option<String> {
-        let min = self.settings.min_thinking?;
-        if self.report.forced_by.is_some()
-            || self.answer_now
-            || self.report.used >= min
-            || self.report.extensions >= self.settings.max_extensions
-        {
+        if !self.may_extend() {
             return None;
         }
         self.report.extensions += 1;

@@ -492,18 +492,31 @@ fn budget_zero_and_a_profiles_budget_through_the_binary() {
 }
 
 #[test]
-fn min_think_says_when_the_end_of_thinking_is_written_in_pieces() {
-    // Tags as plain text, split across tokens: the end cannot be held back.
+fn min_think_extends_an_end_of_thinking_written_in_pieces() {
+    // Tags as plain text: "</thin" + "king>" spell the end. Each time, the two are taken back
+    // out of the cache and "Wait," (in byte tokens, the last of which leads to "</thin" again)
+    // goes in instead, until the three extensions are spent.
     let m = model(vec![
-        t("<thin"),
-        t("king>short"),
-        t("</think"),
-        t("ing><output>OK</output>"),
+        t("<thinking>"),
+        t(" a0"),
+        ScriptItem::Byte(b','),
+        t("</thin"),
+        t("king>"),
+        t("<output>OK</output>"),
     ]);
-    let (code, out, err) = run(&m, &["q", "--min-think", "50"]);
-    assert_eq!((code, out.as_str()), (0, "OK\n"), "{err}");
-    assert!(
-        err.contains("--min-think needs the end of thinking (</thinking>)"),
-        "{err}"
+    let (code, v, err) = run_json(&m, &["q", "--min-think", "1000"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["thinking"], "a0,\nWait,\nWait,\nWait,", "{v}");
+    assert_eq!(v["output"], "OK");
+    let b = &v["budget"];
+    assert_eq!(
+        (b["extensions"].as_u64(), b["used"].as_u64()),
+        (Some(3), Some(4)),
+        "{b}"
     );
+    // Once a run ends without extending, the held text is the answer as written.
+    let (_, v, _) = run_json(&m, &["q", "--min-think", "2"]);
+    assert_eq!(v["budget"]["extensions"], 0);
+    assert_eq!(v["thinking"], "a0,");
+    assert_eq!(v["output"], "OK");
 }

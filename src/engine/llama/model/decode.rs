@@ -7,6 +7,7 @@
 use super::super::fit::{fit_context, room_to_answer};
 use super::super::memo::Memo;
 use super::super::sampler_chain::PENALTY_LAST_N;
+use super::end_guard::{EndGuard, Offer};
 use super::prefill::Prefilled;
 use super::{is_hidden, Loaded};
 use crate::llm::budget::{Act, Budget, BudgetStep, ForcedBy, Token};
@@ -161,14 +162,11 @@ pub(in crate::engine::llama) fn run(
     let mut piece = Vec::new();
     let mut budget = Budget::new(req.budget.clone(), &req.router);
     let end_of_thinking = TagToken::close(Channel::Thinking);
-    let can_extend = tag_tokens.values().any(|(_, t)| *t == end_of_thinking);
-    if req.budget.min_thinking.is_some() && !can_extend {
-        let _ = events.send(EngineEvent::Warning(format!(
-            "--min-think needs the end of thinking ({}) to be one token of this model's \
-             vocabulary, and here it is written in pieces: thinking is not extended",
-            req.router.tags.canonical(end_of_thinking)
-        )));
-    }
+    // Where the end of thinking is plain text, the tokens that may be spelling it wait for
+    // the router until they cannot be (only while an extension is possible).
+    let one_token_end = tag_tokens.values().any(|(_, t)| *t == end_of_thinking);
+    let mut guard = (req.budget.min_thinking.is_some() && !one_token_end)
+        .then(|| EndGuard::new(&req.router.tags.canonical(end_of_thinking)));
     let report = |budget: &Budget, step: Option<BudgetStep>| {
         let _ = events.send(EngineEvent::Budget {
             id: req.id,
@@ -251,28 +249,74 @@ pub(in crate::engine::llama) fn run(
         }
         piece.clear();
         vocab.token_to_piece_into(token, &mut piece, true, None);
-        memo.push(token, &piece);
-        if let Some(tag) = tag {
-            gen.tag(tag);
-        } else if !is_hidden(&vocab, token) {
-            gen.bytes(&piece);
+        // What reaches the router now: this token, or (while the end of thinking may be
+        // forming in text) what the guard lets through.
+        let route = match guard.as_mut() {
+            Some(g) if tag.is_none() && budget.may_extend() => {
+                match g.offer(token, &piece) {
+                    Offer::Route(r) => r,
+                    Offer::Complete { held, before } => {
+                        // The tag is complete: it is taken back out instead of ending the
+                        // thinking, and the text before it goes in again with the extension.
+                        let text = budget.extend().unwrap_or_default();
+                        let at = s.cached.len() - held;
+                        if s.ctx.kv_cache_seq_rm(0, Some(at as u32), None).is_err() {
+                            return Err(EngineError::Decode(
+                                "llama.cpp could not take tokens back out of its cache".into(),
+                            ));
+                        }
+                        s.cached.truncate(at);
+                        sampler.reset();
+                        let from = s
+                            .cached
+                            .len()
+                            .saturating_sub(PENALTY_LAST_N)
+                            .max(tokens.len());
+                        sampler.accept_many(&s.cached[from..]);
+                        let n = budget.report().extensions;
+                        let before = String::from_utf8_lossy(&before);
+                        pending = Some((format!("{before}{text}"), BudgetStep::Extended(n)));
+                        continue;
+                    }
+                }
+            }
+            Some(g) => {
+                let mut r = g.drain();
+                r.push((token, piece.clone()));
+                r
+            }
+            None => vec![(token, piece.clone())],
+        };
+        let mut closed = false;
+        for (tok, pc) in &route {
+            memo.push(*tok, pc);
+            let tag = tag_tokens.get(tok).map(|(_, tag)| *tag);
+            if let Some(tag) = tag {
+                gen.tag(tag);
+            } else if !is_hidden(&vocab, *tok) {
+                gen.bytes(pc);
+            }
+            gen.count(1);
+            if gen.answer_done() {
+                closed = true;
+                break;
+            }
+            let channel = gen.channel();
+            let act = budget.after(Token {
+                channel,
+                in_reflection: channel == Channel::Reflection,
+                char_complete: gen.char_complete(),
+                line_end: tag.is_some() || pc.ends_with(b"\n"),
+            });
+            if let Act::Force(text) = act {
+                let by = budget.report().forced_by.unwrap_or(ForcedBy::Budget);
+                pending = Some((text, BudgetStep::Forced(by)));
+            } else if channel != Channel::Output && budget.settings().active() {
+                report(&budget, None);
+            }
         }
-        gen.count(1);
-        if gen.answer_done() {
+        if closed {
             break StopReason::OutputClosed;
-        }
-        let channel = gen.channel();
-        let act = budget.after(Token {
-            channel,
-            in_reflection: channel == Channel::Reflection,
-            char_complete: gen.char_complete(),
-            line_end: tag.is_some() || piece.ends_with(b"\n"),
-        });
-        if let Act::Force(text) = act {
-            let by = budget.report().forced_by.unwrap_or(ForcedBy::Budget);
-            pending = Some((text, BudgetStep::Forced(by)));
-        } else if channel != Channel::Output && budget.settings().active() {
-            report(&budget, None);
         }
         batch.clear();
         batch
@@ -290,6 +334,12 @@ pub(in crate::engine::llama) fn run(
         logits_at = 0;
     };
 
+    // Tokens still held are in the cache: they are part of the answer as written.
+    for (tok, pc) in guard.as_mut().map(EndGuard::drain).unwrap_or_default() {
+        memo.push(tok, &pc);
+        gen.bytes(&pc);
+        gen.count(1);
+    }
     let ended = Instant::now();
     let ms = |d: std::time::Duration| d.as_millis() as u64;
     let generation = ended - prompt_done;

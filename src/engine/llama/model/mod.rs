@@ -4,6 +4,7 @@
 //! prompt into the cache) and `kv_file` (the cache on disk).
 
 mod decode;
+mod end_guard;
 mod kv_file;
 mod prefill;
 
