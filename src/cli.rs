@@ -308,6 +308,9 @@ pub enum Command {
     /// List and show the chat's themes.
     #[command(subcommand)]
     Themes(ThemesCommand),
+    /// Describe model files.
+    #[command(subcommand)]
+    Models(ModelsCommand),
     /// Print a shell completion script on stdout.
     #[command(
         after_help = "Install, e.g.: reflect completions bash > ~/.local/share/bash-completion/completions/reflect\n\
@@ -407,6 +410,18 @@ pub enum ThemesCommand {
     },
 }
 
+#[derive(Clone, Debug, PartialEq, Subcommand)]
+pub enum ModelsCommand {
+    /// What a GGUF file is: architecture, parameters, quantisation, training context, size, chat
+    /// template, reasoning tags as tokens, the memory it needs and the profile that fits.
+    /// Reads the vocabulary only, not the weights.
+    Info {
+        /// A GGUF model file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
 /// What a run does: decided in one place, [`Args::mode`], from the flags and whether stdin and
 /// stdout are terminals.
 #[derive(Clone, Debug, PartialEq)]
@@ -460,6 +475,9 @@ pub enum Mode {
     },
     Completions(Shell),
     Man,
+    ModelInfo {
+        file: PathBuf,
+    },
 }
 
 impl Args {
@@ -644,6 +662,7 @@ impl Command {
                     by: "themes show",
                 },
             },
+            Command::Models(ModelsCommand::Info { file }) => Mode::ModelInfo { file },
             Command::Completions { shell } => Mode::Completions(shell),
             Command::Man => Mode::Man,
         }

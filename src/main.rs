@@ -6,7 +6,7 @@ use reflect::exit::{code, Failure};
 use reflect::pipe::{self, PipeOptions, SaveTo};
 use reflect::session::{self, Session, SessionError, Store};
 use reflect::settings::{Context, Environment, Row};
-use reflect::{gguf, profile, prompt};
+use reflect::{gguf, profile, prompt, term_safe};
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 
@@ -80,12 +80,96 @@ fn run() -> Result<i32, Failure> {
         }
         Mode::ShowTheme { name, by } => show_theme(&load()?, &args, name.as_deref(), by),
         Mode::Completions(shell) => write_bytes(&cli::completions(shell)),
+        Mode::ModelInfo { file } => model_info(&file),
         Mode::Man => {
             let page = cli::man_page()
                 .map_err(|e| Failure::runtime(format!("cannot write the man page: {e}")))?;
             write_bytes(&page)
         }
     }
+}
+
+/// `reflect models info FILE`.
+fn model_info(file: &Path) -> Result<i32, Failure> {
+    use reflect::engine::llama::TemplateKind;
+    let f = reflect::engine::llama::model_facts(file).map_err(Failure::usage)?;
+    let i = &f.info;
+    let bytes = |b: u64| {
+        if b >= 1 << 30 {
+            format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30))
+        } else {
+            format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20))
+        }
+    };
+    let count = |n: u64| match n {
+        n if n >= 1_000_000_000 => format!("{:.1} B", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{:.1} M", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{:.1} K", n as f64 / 1e3),
+        n => format!("{n}"),
+    };
+    let template = match &f.template {
+        TemplateKind::Builtin(name) => format!("{name} (llama.cpp's built-in)"),
+        TemplateKind::Custom => "custom (llama.cpp applies it)".into(),
+        TemplateKind::Unrecognised => {
+            "custom, not one llama.cpp recognises (reflect uses the Llama 3 format)".into()
+        }
+        TemplateKind::Missing => "none (reflect uses the Llama 3 format)".into(),
+    };
+    let weights = match (i.file_type, i.main_tensor_type) {
+        (Some(t), _) => gguf::file_type_name(t).map_or(format!("file type {t}"), str::to_string),
+        (None, Some(t)) => format!(
+            "{} (the most common tensor type; the file does not name one)",
+            gguf::tensor_type_name(t).map_or(format!("type {t}"), str::to_string)
+        ),
+        (None, None) => "no tensors".into(),
+    };
+    let memory = match f.kv_bytes {
+        Some(kv) => format!(
+            "about {} at {} tokens: weights {} + KV cache {}",
+            bytes(i.file_size + kv),
+            f.default_context,
+            bytes(i.file_size),
+            bytes(kv)
+        ),
+        None => format!(
+            "at least {} (the file does not give its shape)",
+            bytes(i.file_size)
+        ),
+    };
+    let tags = if f.tag_tokens.is_empty() {
+        "none".to_string()
+    } else {
+        f.tag_tokens.join(" ")
+    };
+    let name = i.name.as_deref().unwrap_or("(no name)");
+    let rows = [
+        (
+            "file",
+            format!("{} ({})", file.display(), bytes(i.file_size)),
+        ),
+        (
+            "model",
+            format!("{} ({})", term_safe::neutralise(name), i.architecture),
+        ),
+        ("parameters", count(i.parameters)),
+        ("weights", weights),
+        (
+            "context",
+            match i.context_length {
+                Some(c) => format!("{c} tokens trained; {} by default", f.default_context),
+                None => format!("not stated; {} by default", f.default_context),
+            },
+        ),
+        ("chat template", template),
+        ("tags as tokens", tags),
+        ("memory", memory),
+        (
+            "profile",
+            format!("{} (--profile {})", f.profile(), f.profile()),
+        ),
+    ];
+    let text: String = rows.iter().map(|(k, v)| format!("{k:<15}{v}\n")).collect();
+    print(&text).map(|_| code::OK)
 }
 
 /// Asks one question (or prints its prompt): pipe mode.

@@ -3,6 +3,7 @@
 //!
 //! This module knows nothing of llama.cpp, the router or terminals.
 
+mod file_type;
 mod format;
 mod hf_tokenizer;
 mod llama;
@@ -13,6 +14,7 @@ mod writer;
 
 pub mod demo;
 
+pub use file_type::{file_type_name, tensor_type_name};
 pub use format::{GgufType, Value};
 pub use hf_tokenizer::tokenizer_json;
 pub use llama::{LlamaShape, LlamaVocabSpec, TokenKind, VocabToken};

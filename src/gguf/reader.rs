@@ -21,6 +21,18 @@ pub struct GgufInfo {
     pub sampling: HashMap<String, f64>,
     pub tensor_count: u64,
     pub file_size: u64,
+    /// Elements of all tensors: the parameter count.
+    pub parameters: u64,
+    /// `general.file_type`: llama.cpp's name for how the weights are stored (its `llama_ftype`).
+    pub file_type: Option<u32>,
+    /// The ggml type that holds the most elements (what the weights mostly are).
+    pub main_tensor_type: Option<u32>,
+    /// `{arch}.block_count`, `.attention.head_count`, `.attention.head_count_kv`,
+    /// `.embedding_length`: what the KV cache's size follows from.
+    pub layers: Option<u64>,
+    pub heads: Option<u64>,
+    pub heads_kv: Option<u64>,
+    pub embedding: Option<u64>,
 }
 
 /// Why a file cannot be a model llama.cpp will load.
@@ -409,11 +421,20 @@ fn read(c: &mut Cursor<impl Read>) -> Result<GgufInfo, String> {
             "'general.alignment' is {alignment}, which is not a power of two"
         ));
     }
-    info.context_length = numbers
-        .get(&format!("{}.context_length", info.architecture))
-        .map(|v| *v as u64);
+    let arch_key = |k: &str| {
+        numbers
+            .get(&format!("{}.{k}", info.architecture))
+            .map(|v| *v as u64)
+    };
+    info.context_length = arch_key("context_length");
+    info.layers = arch_key("block_count");
+    info.heads = arch_key("attention.head_count");
+    info.heads_kv = arch_key("attention.head_count_kv").or(info.heads);
+    info.embedding = arch_key("embedding_length");
+    info.file_type = numbers.get("general.file_type").map(|v| *v as u32);
 
     let mut data_needed = 0u64;
+    let mut by_type: HashMap<u32, u64> = HashMap::new();
     for _ in 0..n_tensors {
         let name = c.string("a tensor name")?;
         let n_dims = c.u32("a tensor description")?;
@@ -428,11 +449,18 @@ fn read(c: &mut Cursor<impl Read>) -> Result<GgufInfo, String> {
         }
         let ty = c.u32("a tensor description")?;
         let offset = c.u64("a tensor description")?;
+        info.parameters = info.parameters.saturating_add(elements);
+        let n = by_type.entry(ty).or_default();
+        *n = n.saturating_add(elements);
         if let Some((block_bytes, block_elems)) = type_layout(ty) {
             let bytes = (elements / block_elems).saturating_mul(block_bytes);
             data_needed = data_needed.max(offset.saturating_add(bytes));
         }
     }
+    info.main_tensor_type = by_type
+        .into_iter()
+        .max_by_key(|(ty, n)| (*n, std::cmp::Reverse(*ty)))
+        .map(|(ty, _)| ty);
     let data_start = pad_to(c.pos, alignment);
     let needed = data_start.saturating_add(data_needed);
     if data_needed > 0 && needed > c.size {

@@ -1112,3 +1112,62 @@ fn the_man_page_lists_every_subcommand() {
     }
     assert!(out.contains("Exit codes"), "{out}");
 }
+
+/// `reflect models info FILE` on scripted files whose facts are known.
+#[test]
+fn models_info_describes_a_file_without_loading_its_weights() {
+    let info = |m: &Model| {
+        let (code, out, err) = outcome({
+            let mut c = reflect(m.dir.path());
+            c.args(["models", "info"]).arg(&m.path);
+            c
+        });
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| {
+                let (k, v) = l.split_at(15);
+                (k.trim().to_string(), v.to_string())
+            })
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    // Reflection's six tags as special tokens, Llama 3's template.
+    let m = model(reflection_script());
+    let r = info(&m);
+    assert_eq!(r["model"], "reflect-scripted (llama)");
+    assert_eq!(r["chat template"], "llama3 (llama.cpp's built-in)");
+    assert_eq!(
+        r["tags as tokens"],
+        "<thinking> </thinking> <reflection> </reflection> <output> </output>"
+    );
+    assert_eq!(r["profile"], "reflection (--profile reflection)");
+    assert_eq!(r["context"], "4096 tokens trained; 4096 by default");
+    assert!(
+        r["weights"].starts_with("F32 (the most common tensor type"),
+        "{r:?}"
+    );
+    assert!(r["memory"].starts_with("about "), "{r:?}");
+    assert!(r["memory"].contains("at 4096 tokens: weights "), "{r:?}");
+    assert!(r["file"].ends_with(" MiB)"), "{r:?}");
+
+    // <think> tags, and no template at all.
+    let mut sm =
+        reflect::gguf::ScriptedModel::new(vec![s("<think>"), t("hm"), s("</think>"), t("4")]);
+    sm.template = reflect::gguf::TemplateStyle::Missing;
+    let m = write(sm);
+    let r = info(&m);
+    assert_eq!(r["tags as tokens"], "<think> </think>");
+    assert_eq!(r["profile"], "think (--profile think)");
+    assert_eq!(r["chat template"], "none (reflect uses the Llama 3 format)");
+
+    // Not a model: the pre-check's message, exit 2.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("notes.gguf");
+    std::fs::write(&bad, "hello").unwrap();
+    let (code, _, err) = outcome({
+        let mut c = reflect(dir.path());
+        c.args(["models", "info"]).arg(&bad);
+        c
+    });
+    assert_eq!(code, 2);
+    assert!(err.contains("notes.gguf: not a GGUF model file"), "{err}");
+}

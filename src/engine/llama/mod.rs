@@ -4,6 +4,7 @@
 //! the token loop, the KV state file), context fitting (`fit`), the tokenization memo (`memo`),
 //! the sampler chain (`sampler_chain`) and llama.cpp's log lines (`logs`).
 
+mod facts;
 mod fit;
 mod logs;
 mod memo;
@@ -12,6 +13,7 @@ mod sampler_chain;
 mod template;
 mod worker;
 
+pub use facts::{model_facts, ModelFacts, TemplateKind};
 pub use template::render_llama3;
 pub(super) use worker::run;
 

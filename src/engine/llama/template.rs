@@ -60,7 +60,7 @@ impl Template {
     }
 }
 
-fn to_llama(messages: &[ChatMessage]) -> Vec<LlamaChatMessage> {
+pub(super) fn to_llama(messages: &[ChatMessage]) -> Vec<LlamaChatMessage> {
     messages
         .iter()
         .filter_map(|m| {
@@ -70,7 +70,7 @@ fn to_llama(messages: &[ChatMessage]) -> Vec<LlamaChatMessage> {
 }
 
 /// A one-message conversation used to check that the model's template renders.
-fn probe() -> Vec<ChatMessage> {
+pub(super) fn probe() -> Vec<ChatMessage> {
     vec![
         ChatMessage::new(Role::System, "s"),
         ChatMessage::new(Role::User, "u"),
