@@ -24,6 +24,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+/// Rebuilds the sampler's history (what its repetition penalty looks back over) from the
+/// generated tokens in the cache, after tokens it had accepted were left out of the context
+/// (an extension took the end of thinking's place). `prompt` tokens come first in `cached`.
+fn rebuild_history(sampler: &mut LlamaSampler, cached: &[LlamaToken], prompt: usize) {
+    sampler.reset();
+    let from = cached.len().saturating_sub(PENALTY_LAST_N).max(prompt);
+    sampler.accept_many(&cached[from.min(cached.len())..]);
+}
+
 /// What forcing text touches: the generation's stream, memo, sampler and batch.
 struct Stream<'a, 'b> {
     gen: &'a mut Generation,
@@ -233,15 +242,9 @@ pub(in crate::engine::llama) fn run(
         if tag == Some(end_of_thinking) {
             // Thinking that ends too soon is extended: the end is not taken, the message is.
             if let Some(text) = budget.extend() {
-                // Sampling accepted the end into the sampler's history (its penalties); it never
-                // entered the context, so the history is rebuilt from what did.
-                sampler.reset();
-                let from = s
-                    .cached
-                    .len()
-                    .saturating_sub(PENALTY_LAST_N)
-                    .max(tokens.len());
-                sampler.accept_many(&s.cached[from..]);
+                // Sampling accepted the end into the sampler's history; it never entered the
+                // context.
+                rebuild_history(&mut sampler, &s.cached, tokens.len());
                 let n = budget.report().extensions;
                 pending = Some((text, BudgetStep::Extended(n)));
                 continue;
@@ -266,13 +269,7 @@ pub(in crate::engine::llama) fn run(
                             ));
                         }
                         s.cached.truncate(at);
-                        sampler.reset();
-                        let from = s
-                            .cached
-                            .len()
-                            .saturating_sub(PENALTY_LAST_N)
-                            .max(tokens.len());
-                        sampler.accept_many(&s.cached[from..]);
+                        rebuild_history(&mut sampler, &s.cached, tokens.len());
                         let n = budget.report().extensions;
                         let before = String::from_utf8_lossy(&before);
                         pending = Some((format!("{before}{text}"), BudgetStep::Extended(n)));
