@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use reflect::engine::{Engine, GpuLayers, LlamaConfig};
-use reflect::gguf::{ScriptItem, ScriptedModel};
+use reflect::gguf::ScriptItem;
 use reflect::llm::{
     BudgetReport, BudgetSettings, BudgetStep, ChatMessage, Command, Completion, EngineEvent,
     ForcedBy, GenerateRequest, Role, SamplingSettings, StopReason,
@@ -283,7 +283,7 @@ fn think_formats_are_cut_at_their_own_tag() {
 
 #[test]
 fn answer_now_forces_the_end_at_the_next_token() {
-    let m = slow_thinker();
+    let m = slow_thinker("a", 1500);
     let (engine, mut events) = start(&m, TagSet::default());
     engine
         .send(Command::Generate(request(
@@ -312,24 +312,6 @@ fn answer_now_forces_the_end_at_the_next_token() {
     assert!(b.used < 200, "stopped within a few tokens: {}", b.used);
     assert_eq!(seen.steps, [BudgetStep::Forced(ForcedBy::User)]);
     assert_eq!(seen.output.trim(), "The answer is 4.");
-}
-
-/// A thinker slow enough (a few ms a token) for the test to act mid-thought.
-fn slow_thinker() -> Model {
-    let mut items = vec![s("<thinking>")];
-    items.extend(words("a", 1500));
-    items.extend([
-        s("</thinking>"),
-        s("<output>"),
-        t("\nThe answer is 4."),
-        s("</output>"),
-    ]);
-    let mut sm = ScriptedModel::new(items);
-    sm.padding = reflect::gguf::Padding {
-        min_embd: 512,
-        layers: 8,
-    };
-    write(sm)
 }
 
 #[test]

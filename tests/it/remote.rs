@@ -412,16 +412,7 @@ fn the_chat_in_a_pseudo_terminal_against_the_server() {
 #[test]
 fn a_thinking_budget_against_the_server_cuts_and_continues_the_answer() {
     let Some(bin) = server_binary() else { return };
-    let mut items = vec![s("<thinking>")];
-    let words: String = (0..300).map(|i| format!(" w{i}")).collect();
-    reflect::gguf::push_prose(&words, &mut Default::default(), &mut items);
-    items.extend([
-        s("</thinking>"),
-        s("<output>"),
-        t("\nThe answer is 4."),
-        s("</output>"),
-    ]);
-    let m = model(items);
+    let m = model(thinker("w", 300));
     let server = Server::start(&bin, &m, &["--special", "-c", "2048"]);
     let (code, out, err) = run_args(
         &m,
@@ -508,21 +499,7 @@ fn answer_now_against_the_server() {
     };
     use reflect::stream::{Channel, RouterConfig};
     let Some(bin) = server_binary() else { return };
-    let mut items = vec![s("<thinking>")];
-    let words: String = (0..1500).map(|i| format!(" w{i}")).collect();
-    reflect::gguf::push_prose(&words, &mut Default::default(), &mut items);
-    items.extend([
-        s("</thinking>"),
-        s("<output>"),
-        t("\nThe answer is 4."),
-        s("</output>"),
-    ]);
-    let mut sm = reflect::gguf::ScriptedModel::new(items);
-    sm.padding = reflect::gguf::Padding {
-        min_embd: 512,
-        layers: 8,
-    };
-    let m = write(sm);
+    let m = slow_thinker("w", 1500);
     let server = Server::start(&bin, &m, &["--special", "-c", "4096"]);
     let (engine, mut events) = Engine::start(RemoteConfig::new(server.url()));
     loop {

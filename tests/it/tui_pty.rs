@@ -633,21 +633,7 @@ fn retry_and_edit_replace_the_last_turn_in_the_saved_session() {
 
 #[test]
 fn answer_now_ends_the_thinking_while_the_model_thinks() {
-    let text: String = (0..1500).map(|i| format!(" a{i}")).collect();
-    let mut items = vec![s_("<thinking>")];
-    reflect::gguf::push_prose(&text, &mut Default::default(), &mut items);
-    items.extend([
-        s_("</thinking>"),
-        s_("<output>"),
-        t("\nThe answer is 4."),
-        s_("</output>"),
-    ]);
-    let mut sm = reflect::gguf::ScriptedModel::new(items);
-    sm.padding = reflect::gguf::Padding {
-        min_embd: 512,
-        layers: 8,
-    };
-    let m = write(sm);
+    let m = slow_thinker("a", 1500);
     let mut s = start(&m, &[]);
     s.wait_text("reflect-scripted");
     s.send(b"q\r");

@@ -5,6 +5,7 @@
 use super::template::{probe, to_llama};
 use super::worker::backend;
 use crate::gguf::{self, GgufInfo};
+use crate::stream::{Channel, TagSet};
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::token_type::LlamaTokenAttr;
@@ -29,17 +30,21 @@ const BUILTIN_TEMPLATES: &[&str] = &[
     "exaone3",
 ];
 
-/// The reasoning tags looked for as single tokens.
-const REASONING_TAGS: &[&str] = &[
-    "<thinking>",
-    "</thinking>",
-    "<reflection>",
-    "</reflection>",
-    "<output>",
-    "</output>",
-    "<think>",
-    "</think>",
-];
+/// The reasoning tags looked for as single tokens: Reflection's six, then `<think>`'s pair.
+fn reasoning_tags() -> Vec<String> {
+    let think = TagSet::think();
+    TagSet::default()
+        .tags()
+        .into_iter()
+        .chain(
+            think
+                .tags()
+                .into_iter()
+                .filter(|(_, t)| t.channel == Channel::Thinking),
+        )
+        .map(|(text, _)| text)
+        .collect()
+}
 
 /// The chat template the file carries, as llama.cpp sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +66,7 @@ pub struct ModelFacts {
     pub info: GgufInfo,
     pub template: TemplateKind,
     /// The reasoning tags that are single special tokens.
-    pub tag_tokens: Vec<&'static str>,
+    pub tag_tokens: Vec<String>,
     /// The context reflect uses by default: the training context, at most 8192.
     pub default_context: u64,
     /// Bytes of the KV cache (f16 keys and values) at that context, when the file says its
@@ -72,7 +77,7 @@ pub struct ModelFacts {
 impl ModelFacts {
     /// The bundled profile whose tags the model has.
     pub fn profile(&self) -> &'static str {
-        let has = |t: &str| self.tag_tokens.contains(&t);
+        let has = |t: &str| self.tag_tokens.iter().any(|x| x == t);
         if has("<thinking>") || has("<output>") {
             "reflection"
         } else if has("<think>") {
@@ -97,9 +102,8 @@ pub fn model_facts(path: &Path) -> Result<ModelFacts, String> {
     })?;
     let template = template_kind(&model);
     let vocab = model.vocab();
-    let tag_tokens = REASONING_TAGS
-        .iter()
-        .copied()
+    let tag_tokens = reasoning_tags()
+        .into_iter()
         .filter(
             |tag| match vocab.tokenize(tag.as_bytes(), false, true)[..] {
                 [t] => {

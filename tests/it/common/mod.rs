@@ -217,6 +217,32 @@ pub fn reflection_script() -> Vec<ScriptItem> {
     ]
 }
 
+/// A Reflection answer that thinks `n` words (" {prefix}0 {prefix}1 …", a token each), then
+/// answers "The answer is 4.".
+pub fn thinker(prefix: &str, n: usize) -> Vec<ScriptItem> {
+    let words: String = (0..n).map(|i| format!(" {prefix}{i}")).collect();
+    let mut items = vec![s("<thinking>")];
+    reflect::gguf::push_prose(&words, &mut Default::default(), &mut items);
+    items.extend([
+        s("</thinking>"),
+        s("<output>"),
+        t("\nThe answer is 4."),
+        s("</output>"),
+    ]);
+    items
+}
+
+/// [`thinker`], slow enough (a few ms a token, padded with zero layers) for a test to act
+/// mid-thought.
+pub fn slow_thinker(prefix: &str, n: usize) -> Model {
+    let mut sm = ScriptedModel::new(thinker(prefix, n));
+    sm.padding = reflect::gguf::Padding {
+        min_embd: 512,
+        layers: 8,
+    };
+    write(sm)
+}
+
 /// A model that answers "w0 w1 … w{n-1}" slowly enough (a few ms a token, padded with zero
 /// layers) for a test to cancel, interrupt or signal it mid-generation.
 pub fn slow_words(n: usize) -> Model {

@@ -252,12 +252,13 @@ pub(in crate::engine::llama) fn run(
         }
         piece.clear();
         vocab.token_to_piece_into(token, &mut piece, true, None);
-        // What reaches the router now: this token, or (while the end of thinking may be
-        // forming in text) what the guard lets through.
-        let route = match guard.as_mut() {
+        // What reaches the router now: tokens the guard held (while the end of thinking may be
+        // forming in text) and, unless it holds it, this one. Without a guard: this one alone,
+        // with nothing allocated.
+        let (held, this) = match guard.as_mut() {
             Some(g) if tag.is_none() && budget.may_extend() => {
                 match g.offer(token, &piece) {
-                    Offer::Route(r) => r,
+                    Offer::Route(r) => (r, false),
                     Offer::Complete { held, before } => {
                         // The tag is complete: it is taken back out instead of ending the
                         // thinking, and the text before it goes in again with the extension.
@@ -277,20 +278,20 @@ pub(in crate::engine::llama) fn run(
                     }
                 }
             }
-            Some(g) => {
-                let mut r = g.drain();
-                r.push((token, piece.clone()));
-                r
-            }
-            None => vec![(token, piece.clone())],
+            Some(g) => (g.drain(), true),
+            None => (Vec::new(), true),
         };
+        let route = held
+            .iter()
+            .map(|(t, p)| (*t, p.as_slice()))
+            .chain(this.then_some((token, piece.as_slice())));
         let mut closed = false;
-        for (tok, pc) in &route {
-            memo.push(*tok, pc);
-            let tag = tag_tokens.get(tok).map(|(_, tag)| *tag);
+        for (tok, pc) in route {
+            memo.push(tok, pc);
+            let tag = tag_tokens.get(&tok).map(|(_, tag)| *tag);
             if let Some(tag) = tag {
                 gen.tag(tag);
-            } else if !is_hidden(&vocab, *tok) {
+            } else if !is_hidden(&vocab, tok) {
                 gen.bytes(pc);
             }
             gen.count(1);
