@@ -70,6 +70,8 @@ fn conversation(turns: u64) -> App {
             tags: p.tags.clone(),
             vocab_only: false,
             checked: None,
+            chat_template: None,
+            fetch: None,
         }
         .into(),
         sampling: SamplingSettings::default(),

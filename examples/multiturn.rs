@@ -317,6 +317,8 @@ fn run(args: Args) -> Result<(), String> {
         tags: tags.clone(),
         vocab_only: false,
         checked: None,
+        chat_template: None,
+        fetch: None,
     });
     let info = wait_loaded(&mut events)?;
     let local = info.local.clone().ok_or("not a local model")?;

@@ -55,6 +55,26 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["model", "endpoint"], help_heading = "Model")]
     pub demo: bool,
 
+    /// A GGUF model on Hugging Face, downloaded once into the Hugging Face cache
+    ///
+    /// ORG/REPO[:QUANT], e.g. bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M. Without QUANT: a
+    /// cached one, else Q4_K_M, else the largest that fits in memory. Honours HF_TOKEN,
+    /// HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE; `reflect models pull` downloads without asking.
+    #[arg(long, value_name = "ORG/REPO[:QUANT]", conflicts_with_all = ["model", "demo", "endpoint"], help_heading = "Model")]
+    pub hf: Option<String>,
+
+    /// The chat format when the model has no usable template: a llama.cpp built-in name
+    /// (llama3, chatml, gemma, mistral-v7, phi3, …), plain, or a file holding a Jinja template
+    /// llama.cpp recognises [default: the model's own, else chosen from its vocabulary]
+    /// [config: profile key chat_template].
+    #[arg(
+        long,
+        value_name = "NAME|FILE",
+        hide_short_help = true,
+        help_heading = "Model"
+    )]
+    pub chat_template: Option<String>,
+
     /// An OpenAI-compatible server: a name from config.toml or a URL
     ///
     /// vLLM, llama-server, Ollama, a hosted API: a name from config.toml's [endpoints.NAME] or
@@ -412,13 +432,29 @@ pub enum ThemesCommand {
 
 #[derive(Clone, Debug, PartialEq, Subcommand)]
 pub enum ModelsCommand {
-    /// What a GGUF file is: architecture, parameters, quantisation, training context, size, chat
-    /// template, reasoning tags as tokens, the memory it needs and the profile that fits.
-    /// Reads the vocabulary only, not the weights.
+    /// What a GGUF model is: architecture, parameters, quantisation, training context, size,
+    /// chat template, reasoning tags as tokens, the memory it needs and the profile that fits.
+    /// Reads the vocabulary only, not the weights (a Hugging Face model is downloaded first).
     Info {
-        /// A GGUF model file.
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
+        /// A GGUF file, or a Hugging Face model ORG/REPO[:QUANT].
+        #[arg(value_name = "FILE|ORG/REPO[:QUANT]")]
+        model: String,
+    },
+    /// Download a GGUF model from Hugging Face into the Hugging Face cache (resumes an
+    /// interrupted download); print its path.
+    Pull {
+        /// ORG/REPO[:QUANT]; without QUANT, Q4_K_M, else the largest that fits in memory.
+        #[arg(value_name = "ORG/REPO[:QUANT]")]
+        model: String,
+    },
+    /// List the GGUF models in the Hugging Face cache: repository, quantisation, size, last
+    /// use, path.
+    List,
+    /// Remove a model from the Hugging Face cache (every part of a split one).
+    Rm {
+        /// ORG/REPO:QUANT (ORG/REPO alone when only one quantisation of it is cached).
+        #[arg(value_name = "ORG/REPO[:QUANT]")]
+        model: String,
     },
 }
 
@@ -476,7 +512,14 @@ pub enum Mode {
     Completions(Shell),
     Man,
     ModelInfo {
-        file: PathBuf,
+        model: String,
+    },
+    ModelPull {
+        model: String,
+    },
+    ModelList,
+    ModelRemove {
+        model: String,
     },
 }
 
@@ -662,7 +705,12 @@ impl Command {
                     by: "themes show",
                 },
             },
-            Command::Models(ModelsCommand::Info { file }) => Mode::ModelInfo { file },
+            Command::Models(c) => match c {
+                ModelsCommand::Info { model } => Mode::ModelInfo { model },
+                ModelsCommand::Pull { model } => Mode::ModelPull { model },
+                ModelsCommand::List => Mode::ModelList,
+                ModelsCommand::Rm { model } => Mode::ModelRemove { model },
+            },
             Command::Completions { shell } => Mode::Completions(shell),
             Command::Man => Mode::Man,
         }
@@ -712,6 +760,7 @@ const SHORT_EXAMPLES: &str = "Examples:
 const LONG_FOOTER: &str = "Examples:
   reflect -m model.gguf                          open the full-screen chat
   reflect -m model.gguf \"why is the sky blue?\"   ask; the answer on stdout
+  reflect --hf ORG/REPO-GGUF:Q4_K_M              chat with a model from Hugging Face
   git diff | reflect -c \"and this change?\"       a follow-up in the last session
   reflect sessions export ID --to chat.md        a saved session as Markdown
   reflect -- sessions                            ask the word \"sessions\"
@@ -719,9 +768,11 @@ const LONG_FOOTER: &str = "Examples:
 A subcommand is only recognised as the first word; any other first word starts the prompt.
 
 Exit codes: 0 answered, 1 runtime failure (model cannot load, decode failed, server \
-unreachable or failing, stream cut), 2 usage or configuration error (also: a session that cannot \
-be found or read, a refused API key, an unknown model, a prompt the context cannot hold), 3 the \
-model produced no answer, 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP.";
+unreachable or failing, stream cut; a download that failed: no network, a full disk, a file \
+that did not match its sha256), 2 usage or configuration error (also: a session that cannot \
+be found or read, a refused API key, an unknown model, a prompt the context cannot hold; a \
+Hugging Face repository, file or quantisation that does not exist, one you may not access, or \
+one not cached with HF_HUB_OFFLINE set), 3 the model produced no answer, 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP.";
 
 /// `--max-tokens`: a limit, or none (which lifts a profile's limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod exit;
 pub mod gguf;
 pub mod hash;
+pub mod hub;
 pub mod llm;
 pub mod pipe;
 pub mod profile;

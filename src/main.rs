@@ -80,7 +80,16 @@ fn run() -> Result<i32, Failure> {
         }
         Mode::ShowTheme { name, by } => show_theme(&load()?, &args, name.as_deref(), by),
         Mode::Completions(shell) => write_bytes(&cli::completions(shell)),
-        Mode::ModelInfo { file } => model_info(&file),
+        Mode::ModelInfo { model } => model_info(&model),
+        Mode::ModelPull { model } => {
+            let (code, out) = reflect::hub::commands::pull(&load()?.env, &model)?;
+            print(&out).map(|_| code)
+        }
+        Mode::ModelList => {
+            let (code, out) = reflect::hub::commands::list(&load()?.env)?;
+            print(&out).map(|_| code)
+        }
+        Mode::ModelRemove { model } => reflect::hub::commands::remove(&load()?.env, &model),
         Mode::Man => {
             let page = cli::man_page()
                 .map_err(|e| Failure::runtime(format!("cannot write the man page: {e}")))?;
@@ -89,9 +98,21 @@ fn run() -> Result<i32, Failure> {
     }
 }
 
-/// `reflect models info FILE`.
-fn model_info(file: &Path) -> Result<i32, Failure> {
+/// `reflect models info FILE|ORG/REPO[:QUANT]` (a Hugging Face model is downloaded first).
+fn model_info(model: &str) -> Result<i32, Failure> {
     use reflect::engine::llama::TemplateKind;
+    let path = Path::new(model);
+    let looks_like_repo = !path.exists()
+        && !model.to_ascii_lowercase().ends_with(".gguf")
+        && reflect::hub::RepoSpec::parse(model).is_ok();
+    let fetched;
+    let file = if looks_like_repo {
+        let env = Environment::from_process();
+        fetched = reflect::hub::commands::fetch(&env, model)?.1;
+        fetched.as_path()
+    } else {
+        path
+    };
     let f = reflect::engine::llama::model_facts(file).map_err(Failure::usage)?;
     let i = &f.info;
     let bytes = |b: u64| {
@@ -110,10 +131,11 @@ fn model_info(file: &Path) -> Result<i32, Failure> {
     let template = match &f.template {
         TemplateKind::Builtin(name) => format!("{name} (llama.cpp's built-in)"),
         TemplateKind::Custom => "custom (llama.cpp applies it)".into(),
-        TemplateKind::Unrecognised => {
-            "custom, not one llama.cpp recognises (reflect uses the Llama 3 format)".into()
-        }
-        TemplateKind::Missing => "none (reflect uses the Llama 3 format)".into(),
+        TemplateKind::Unrecognised => format!(
+            "custom, not one llama.cpp recognises (reflect uses {})",
+            f.fallback.describe()
+        ),
+        TemplateKind::Missing => format!("none (reflect uses {})", f.fallback.describe()),
     };
     let weights = match (i.file_type, i.main_tensor_type) {
         (Some(t), _) => gguf::file_type_name(t).map_or(format!("file type {t}"), str::to_string),
@@ -172,8 +194,18 @@ fn model_info(file: &Path) -> Result<i32, Failure> {
     print(&text).map(|_| code::OK)
 }
 
+/// `--hf` made into `-m`: the file downloaded (progress on stderr) when it is not cached.
+fn with_hub_model(args: &Args, ctx: &Context) -> Result<Args, Failure> {
+    let mut args = args.clone();
+    if let Some(spec) = args.hf.take() {
+        args.model = Some(reflect::hub::commands::fetch(&ctx.env, &spec)?.1);
+    }
+    Ok(args)
+}
+
 /// Asks one question (or prints its prompt): pipe mode.
 fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
+    let args = &with_hub_model(args, ctx)?;
     let follow_up = follow_up(args, ctx)?;
     let stdin = read_stdin()?;
     let question = prompt::combine_input(stdin.as_deref(), &args.prompt);
@@ -358,8 +390,18 @@ fn chat(args: &Args) -> Result<i32, Failure> {
             Some(store.open(spec.as_deref()).map_err(session_failure)?)
         }
     };
-    // A resumed session runs on its own model unless -m (or --endpoint) names another.
+    // --hf: the file is chosen now (a wrong name or a refused token stops here, in plain
+    // text); a file not in the cache downloads in the chat's loading phase.
     let mut args = args.clone();
+    let mut fetch = None;
+    if let Some(spec) = args.hf.take() {
+        let (hub, plan) = reflect::hub::commands::plan(&ctx.env, &spec)?;
+        args.model = Some(plan.path(&hub));
+        if !plan.cached {
+            fetch = Some(reflect::hub::Fetch { hub, plan });
+        }
+    }
+    // A resumed session runs on its own model unless -m (or --endpoint) names another.
     let mut note = None;
     if let Some(s) = &session {
         let named = args.model.is_some() || args.endpoint.is_some() || args.demo;
@@ -385,7 +427,7 @@ fn chat(args: &Args) -> Result<i32, Failure> {
     let args = &args;
     let (profile, profile_error) = ctx.profile_or_default(args);
     let (theme, theme_error) = ctx.theme_or_default(args);
-    let settings = ctx
+    let mut settings = ctx
         .settings_for_profile(args, profile, demo_model, |path| gguf::inspect(path).ok())
         .map_err(|f| match &config_error {
             // config.toml was set aside, so its model (or endpoint) is missing too: its own
@@ -396,6 +438,9 @@ fn chat(args: &Args) -> Result<i32, Failure> {
             )),
             None => f,
         })?;
+    if let (Some(f), reflect::engine::BackendConfig::Llama(c)) = (fetch, &mut settings.engine) {
+        c.fetch = Some(f);
+    }
     let mut session = session.unwrap_or_else(|| {
         Session::new(
             "",

@@ -387,6 +387,8 @@ impl Context {
             tags: profile.tags.clone(),
             vocab_only: args.print_prompt,
             checked,
+            chat_template: self.chat_template(args, &profile)?,
+            fetch: None,
         });
         Ok(RunSettings::new(engine, sampling, profile, budget))
     }
@@ -568,6 +570,30 @@ impl Context {
                     dir.display()
                 )
             })
+    }
+
+    /// The chat format asked for: `--chat-template`, else the profile's `chat_template`;
+    /// a llama.cpp built-in name, `plain`, or a file that exists.
+    fn chat_template(&self, args: &Args, profile: &Profile) -> Result<Option<String>, Failure> {
+        let (spec, from) = match (&args.chat_template, &profile.chat_template) {
+            (Some(t), _) => (t.clone(), "--chat-template".to_string()),
+            (None, Some(t)) => (
+                t.clone(),
+                format!("profile '{}': chat_template", profile.name),
+            ),
+            (None, None) => return Ok(None),
+        };
+        if crate::engine::llama::CHAT_TEMPLATES.contains(&spec.as_str()) {
+            return Ok(Some(spec));
+        }
+        let path = crate::config::expand_home(Path::new(&spec));
+        if path.is_file() {
+            return Ok(Some(path.to_string_lossy().into_owned()));
+        }
+        Err(Failure::usage(format!(
+            "{from} {spec}: neither a chat format name nor a file; the names: {}",
+            crate::engine::llama::CHAT_TEMPLATES.join(", ")
+        )))
     }
 
     /// [`Context::run_settings_with`] reading the model file's sampling defaults.

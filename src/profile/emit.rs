@@ -18,6 +18,14 @@ impl Profile {
         );
         let _ = writeln!(out, "think_carefully = {}", self.think_carefully);
         let _ = writeln!(out, "history = {}", string(self.history.as_str()));
+        match &self.chat_template {
+            Some(t) => {
+                let _ = writeln!(out, "chat_template = {}", string(t));
+            }
+            None => out.push_str(
+                "# chat_template: unset — the model's own, else chosen from its vocabulary\n",
+            ),
+        }
         out.push('\n');
         super::budget::write_budget(&mut out, &self.budget);
 

@@ -90,6 +90,10 @@ pub struct Profile {
     pub tags: TagSet,
     pub start_in_thinking: bool,
     pub stop_after_output: bool,
+    /// The chat format when the model has no usable template (or to replace it): a llama.cpp
+    /// built-in name, `plain`, or a template file; `None`: the model's own, else chosen from
+    /// the file.
+    pub chat_template: Option<String>,
 }
 
 impl Profile {
@@ -107,6 +111,7 @@ impl Profile {
             tags: TagSet::default(),
             start_in_thinking: false,
             stop_after_output: true,
+            chat_template: None,
         }
     }
 

@@ -35,6 +35,9 @@ fn apply(p: &mut Profile, f: &ProfileFile) -> Result<(), ConfigError> {
     if let Some(v) = f.history {
         p.history = v;
     }
+    if let Some(v) = &f.chat_template {
+        p.chat_template = Some(v.clone());
+    }
     f.budget.apply(&mut p.budget);
     p.sampling = f.sampling.or(&p.sampling);
     let t = &f.tags;

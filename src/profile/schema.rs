@@ -36,6 +36,7 @@ pub const SCHEMA: Schema<'static> = &[
             "min_thinking",
             "extend_message",
             "max_extensions",
+            "chat_template",
             "sampling",
             "tags",
         ],
@@ -84,6 +85,7 @@ pub struct ProfileFile {
     pub instructions: Option<String>,
     pub think_carefully: Option<bool>,
     pub history: Option<History>,
+    pub chat_template: Option<String>,
     /// The thinking budget's keys (top level, beside `think_carefully`).
     pub budget: BudgetFile,
     pub sampling: SamplingOverrides,
@@ -144,6 +146,15 @@ impl ProfileFile {
                 "full" => History::Full,
                 _ => return Err(f.invalid("use \"answer\" or \"full\"")),
             });
+        }
+        if let Some(f) = root.get("chat_template") {
+            let v = f.str()?.trim();
+            if v.is_empty() {
+                return Err(f.invalid(
+                    "name a chat format (llama3, chatml, gemma, plain, …) or a template file; leave the key out for the model's own",
+                ));
+            }
+            out.chat_template = Some(v.to_string());
         }
         out.budget = BudgetFile::parse(&root)?;
         if let Some(f) = root.get("sampling") {

@@ -49,6 +49,8 @@ fn start(m: &Model, tags: TagSet) -> (Engine, UnboundedReceiver<EngineEvent>) {
         tags,
         vocab_only: false,
         checked: None,
+        chat_template: None,
+        fetch: None,
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

@@ -21,6 +21,8 @@ fn config(m: &Model) -> LlamaConfig {
         tags: TagSet::default(),
         vocab_only: false,
         checked: None,
+        chat_template: None,
+        fetch: None,
     }
 }
 

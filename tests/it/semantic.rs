@@ -57,6 +57,8 @@ fn start(m: &Model) -> (Engine, Events) {
         tags: TagSet::default(),
         vocab_only: false,
         checked: None,
+        chat_template: None,
+        fetch: None,
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

@@ -67,6 +67,8 @@ pub struct ModelFacts {
     pub template: TemplateKind,
     /// The reasoning tags that are single special tokens.
     pub tag_tokens: Vec<String>,
+    /// The format reflect uses when the file has no usable template.
+    pub fallback: super::Fallback,
     /// The context reflect uses by default: the training context, at most 8192.
     pub default_context: u64,
     /// Bytes of the KV cache (f16 keys and values) at that context, when the file says its
@@ -101,6 +103,9 @@ pub fn model_facts(path: &Path) -> Result<ModelFacts, String> {
         )
     })?;
     let template = template_kind(&model);
+    let fallback = super::fallback_for(&info.architecture, |t| {
+        super::template::special_token(&model, t).is_some()
+    });
     let vocab = model.vocab();
     let tag_tokens = reasoning_tags()
         .into_iter()
@@ -126,6 +131,7 @@ pub fn model_facts(path: &Path) -> Result<ModelFacts, String> {
         path: path.to_path_buf(),
         info,
         template,
+        fallback,
         tag_tokens,
         default_context,
         kv_bytes,

@@ -14,7 +14,7 @@ mod template;
 mod worker;
 
 pub use facts::{model_facts, ModelFacts, TemplateKind};
-pub use template::render_llama3;
+pub use template::{fallback_for, render_llama3, render_plain, Fallback, NAMES as CHAT_TEMPLATES};
 pub(super) use worker::run;
 
 use crate::stream::TagSet;
@@ -76,4 +76,10 @@ pub struct LlamaConfig {
     /// The file's pre-load check, when the settings already made it (for its sampling
     /// defaults): not read a second time (262k-token vocabularies take a while to read).
     pub checked: Option<std::sync::Arc<crate::gguf::GgufInfo>>,
+    /// `--chat-template` (or the profile's `chat_template`): a llama.cpp built-in name,
+    /// `plain`, or a file's path; `None`: the model's own, else a fallback chosen from the file.
+    pub chat_template: Option<String>,
+    /// A Hugging Face model still to download: fetched by the engine thread, with progress
+    /// events, before it loads `model_path` (the chat's loading phase).
+    pub fetch: Option<crate::hub::Fetch>,
 }

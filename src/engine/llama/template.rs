@@ -1,45 +1,218 @@
-//! Template detection and prompt rendering: the model's own chat template when llama.cpp can
-//! apply it, else the Llama 3 format written here (with a warning for the user).
+//! Template choice and prompt rendering: `--chat-template` when given; else the model's own
+//! template when llama.cpp can apply it; else a format chosen from the file itself (llama.cpp's
+//! built-ins by name: Gemma's for gemma architectures, Llama 3 when the vocabulary has its
+//! header tokens, ChatML when it has `<|im_start|>`, else reflect's plain format). The choice
+//! is said to the user, and the format's end-of-turn text is where generation stops when that
+//! text is not a single end-of-generation token.
 
 use crate::llm::{ChatMessage, Role};
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::token_type::LlamaTokenAttr;
 
 /// How prompts are rendered for this model.
-pub(super) enum Template {
-    /// The model's own template, which llama.cpp recognises.
-    Model(LlamaChatTemplate),
-    /// The Llama 3 format written by reflect.
-    Llama3Fallback,
+pub(super) struct Template {
+    kind: Kind,
+    /// Generation stops where this text appears (the format's end of turn), when it is not
+    /// one end-of-generation token.
+    pub(super) end_text: Option<String>,
 }
 
-impl Template {
-    /// Picks the model's template when llama.cpp can apply it; otherwise the fallback, with a
-    /// warning for the user.
-    pub(super) fn detect(model: &LlamaModel) -> (Template, Option<String>) {
-        match model.chat_template(None) {
-            Ok(t) => match model.apply_chat_template(&t, &to_llama(&probe()), true) {
-                Ok(_) => (Template::Model(t), None),
-                Err(_) => (
-                    Template::Llama3Fallback,
-                    Some("the model's chat template is not one llama.cpp recognises; using the Llama 3 format".into()),
-                ),
-            },
-            Err(_) => (
-                Template::Llama3Fallback,
-                Some("the model has no chat template (tokenizer.chat_template); using the Llama 3 format".into()),
-            ),
+enum Kind {
+    /// A template llama.cpp applies: the model's own, a built-in by name, or a file's.
+    Llama(LlamaChatTemplate),
+    /// reflect's plain format ([`render_plain`]).
+    Plain,
+}
+
+/// A chat format chosen without the model's template: a llama.cpp built-in name, or `plain`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fallback {
+    Builtin(&'static str),
+    Plain,
+}
+
+impl Fallback {
+    /// For the user: which format, and why.
+    pub fn describe(&self) -> String {
+        match self {
+            Fallback::Builtin("gemma") => "Gemma's format (llama.cpp's gemma), for a gemma architecture".into(),
+            Fallback::Builtin("llama3") => "the Llama 3 format (llama.cpp's llama3): the vocabulary has its header tokens".into(),
+            Fallback::Builtin("chatml") => "ChatML (llama.cpp's chatml): the vocabulary has <|im_start|>".into(),
+            Fallback::Builtin(name) => format!("llama.cpp's {name}"),
+            Fallback::Plain => "reflect's plain format (\"User: …\", \"Assistant: …\"): the vocabulary has no chat tokens".into(),
         }
     }
 }
 
+/// The format for a file with no usable template, from its architecture and whether its
+/// vocabulary has a text as one special token (`has_token`). Pure, so that it is tested on
+/// every shape.
+pub fn fallback_for(architecture: &str, has_token: impl Fn(&str) -> bool) -> Fallback {
+    if architecture.starts_with("gemma") {
+        Fallback::Builtin("gemma")
+    } else if has_token("<|start_header_id|>")
+        && has_token("<|end_header_id|>")
+        && has_token("<|eot_id|>")
+    {
+        Fallback::Builtin("llama3")
+    } else if has_token("<|im_start|>") {
+        Fallback::Builtin("chatml")
+    } else {
+        Fallback::Plain
+    }
+}
+
+/// The chat format names `--chat-template` takes: llama.cpp's built-ins, and `plain`.
+pub const NAMES: &[&str] = &[
+    "llama3",
+    "chatml",
+    "gemma",
+    "llama2",
+    "llama2-sys",
+    "mistral-v1",
+    "mistral-v3",
+    "mistral-v3-tekken",
+    "mistral-v7",
+    "phi3",
+    "phi4",
+    "falcon3",
+    "zephyr",
+    "monarch",
+    "openchat",
+    "vicuna",
+    "vicuna-orca",
+    "deepseek",
+    "deepseek2",
+    "deepseek3",
+    "command-r",
+    "chatglm3",
+    "chatglm4",
+    "minicpm",
+    "exaone3",
+    "rwkv-world",
+    "granite",
+    "gigachat",
+    "megrez",
+    "yandex",
+    "bailing",
+    "llama4",
+    "smolvlm",
+    "plain",
+];
+
+/// Whether `text` is one control (or user-defined special) token of the model's vocabulary.
+pub(super) fn special_token(
+    model: &LlamaModel,
+    text: &str,
+) -> Option<llama_cpp_2::token::LlamaToken> {
+    let vocab = model.vocab();
+    match vocab.tokenize(text.as_bytes(), false, true)[..] {
+        [t] => {
+            let attrs = vocab.attr(t).0;
+            (attrs.contains(LlamaTokenAttr::Control) || attrs.contains(LlamaTokenAttr::UserDefined))
+                .then_some(t)
+        }
+        _ => None,
+    }
+}
+
+fn architecture(model: &LlamaModel) -> String {
+    model
+        .meta_val_str("general.architecture")
+        .unwrap_or_default()
+}
+
 impl Template {
+    /// The template for `model`: `chosen` (`--chat-template`, a name, `plain` or a file's
+    /// text) when given, else the model's own when llama.cpp can apply it, else the fallback;
+    /// with a note for the user when it is not the model's own. Fails when `chosen` is not a
+    /// template llama.cpp can apply.
+    pub(super) fn detect(
+        model: &LlamaModel,
+        chosen: Option<&str>,
+    ) -> Result<(Template, Option<String>), String> {
+        let probe = to_llama(&probe());
+        if let Some(spec) = chosen {
+            let kind = if spec == "plain" {
+                Kind::Plain
+            } else {
+                let source = match std::fs::read_to_string(spec) {
+                    Ok(text) => text,
+                    Err(_) => spec.to_string(),
+                };
+                let t = LlamaChatTemplate::new(&source)
+                    .map_err(|e| format!("--chat-template {spec}: {e}"))?;
+                if model.apply_chat_template(&t, &probe, true).is_err() {
+                    return Err(format!(
+                        "--chat-template {spec}: not a template llama.cpp recognises; give a built-in name ({}) or a file with one of their Jinja templates",
+                        NAMES.join(", ")
+                    ));
+                }
+                Kind::Llama(t)
+            };
+            return Ok((Template::with_end(model, kind), None));
+        }
+        let why = match model.chat_template(None) {
+            Ok(t) => match model.apply_chat_template(&t, &probe, true) {
+                Ok(_) => return Ok((Template::with_end(model, Kind::Llama(t)), None)),
+                Err(_) => "the model's chat template is not one llama.cpp recognises",
+            },
+            Err(_) => "the model has no chat template (tokenizer.chat_template)",
+        };
+        let fallback = fallback_for(&architecture(model), |t| special_token(model, t).is_some());
+        let kind = match fallback {
+            Fallback::Builtin(name) => match LlamaChatTemplate::new(name) {
+                Ok(t) => Kind::Llama(t),
+                Err(_) => Kind::Plain,
+            },
+            Fallback::Plain => Kind::Plain,
+        };
+        let note = format!(
+            "{why}; using {} (--chat-template chooses another)",
+            fallback.describe()
+        );
+        Ok((Template::with_end(model, kind), Some(note)))
+    }
+
+    /// `kind` with its end-of-turn text, unless that text is one end-of-generation token
+    /// (llama.cpp stops there by itself).
+    fn with_end(model: &LlamaModel, kind: Kind) -> Template {
+        let mut t = Template {
+            kind,
+            end_text: None,
+        };
+        let end = t.end_of_turn(model);
+        t.end_text = end
+            .filter(|text| special_token(model, text).is_none_or(|tok| !model.vocab().is_eog(tok)));
+        t
+    }
+
+    /// The text the format writes after an assistant's message: what is left of a rendered
+    /// assistant turn after its content, without the white space.
+    fn end_of_turn(&self, model: &LlamaModel) -> Option<String> {
+        const MARK: &str = "\u{1}reflect-end\u{1}";
+        let messages = [
+            ChatMessage::new(Role::User, "u"),
+            ChatMessage::new(Role::Assistant, MARK),
+        ];
+        let rendered = match &self.kind {
+            Kind::Plain => return Some(PLAIN_END.trim().to_string()),
+            Kind::Llama(t) => model
+                .apply_chat_template(t, &to_llama(&messages), false)
+                .ok()?,
+        };
+        let after = &rendered[rendered.find(MARK)? + MARK.len()..];
+        let end = after.trim();
+        (!end.is_empty()).then(|| end.to_string())
+    }
+
     /// The prompt for `messages`, the assistant's turn open.
     pub(super) fn render(&self, model: &LlamaModel, messages: &[ChatMessage]) -> String {
-        match self {
-            Template::Model(t) => model
+        match &self.kind {
+            Kind::Llama(t) => model
                 .apply_chat_template(t, &to_llama(messages), true)
-                .unwrap_or_else(|_| render_llama3(messages)),
-            Template::Llama3Fallback => render_llama3(messages),
+                .unwrap_or_else(|_| render_plain(messages)),
+            Kind::Plain => render_plain(messages),
         }
     }
 
@@ -77,6 +250,33 @@ pub(super) fn probe() -> Vec<ChatMessage> {
     ]
 }
 
+/// What ends a turn in the plain format: the next speaker's label on a line of its own.
+const PLAIN_END: &str = "\nUser:";
+
+/// reflect's plain format, for models with no chat tokens: the system prompt, then
+/// `User: …` and `Assistant: …` paragraphs (contents trimmed), with the assistant's open.
+/// Generation stops at a line beginning `User:`.
+pub fn render_plain(messages: &[ChatMessage]) -> String {
+    let mut s = String::new();
+    for m in messages {
+        let label = match m.role {
+            Role::System => {
+                s.push_str(m.content.trim());
+                s.push_str("\n\n");
+                continue;
+            }
+            Role::User => "User",
+            Role::Assistant => "Assistant",
+        };
+        s.push_str(label);
+        s.push_str(": ");
+        s.push_str(m.content.trim());
+        s.push_str("\n\n");
+    }
+    s.push_str("Assistant:");
+    s
+}
+
 /// The Llama 3 chat format, as llama.cpp's built-in `llama3` template writes it (contents are
 /// trimmed; the begin-of-text token is added by the tokenizer), with the assistant header open.
 pub fn render_llama3(messages: &[ChatMessage]) -> String {
@@ -108,5 +308,38 @@ mod tests {
              <|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>\
              <|start_header_id|>assistant<|end_header_id|>\n\n"
         );
+    }
+
+    #[test]
+    fn plain_format() {
+        let msgs = [
+            ChatMessage::new(Role::System, "Be brief."),
+            ChatMessage::new(Role::User, " 2+2? "),
+            ChatMessage::new(Role::Assistant, "4"),
+            ChatMessage::new(Role::User, "and 3+3?"),
+        ];
+        assert_eq!(
+            render_plain(&msgs),
+            "Be brief.\n\nUser: 2+2?\n\nAssistant: 4\n\nUser: and 3+3?\n\nAssistant:"
+        );
+    }
+
+    #[test]
+    fn the_fallback_follows_the_architecture_and_the_vocabulary() {
+        let vocab = |tokens: &'static [&'static str]| move |t: &str| tokens.contains(&t);
+        let llama3 = &["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"][..];
+        let chatml = &["<|im_start|>", "<|im_end|>"][..];
+        // (architecture, vocabulary) → format
+        for (arch, tokens, want) in [
+            ("gemma3", &[][..], Fallback::Builtin("gemma")),
+            ("gemma", chatml, Fallback::Builtin("gemma")),
+            ("llama", llama3, Fallback::Builtin("llama3")),
+            ("qwen2", chatml, Fallback::Builtin("chatml")),
+            ("llama", chatml, Fallback::Builtin("chatml")),
+            ("llama", &["<|start_header_id|>"][..], Fallback::Plain),
+            ("llama", &[][..], Fallback::Plain),
+        ] {
+            assert_eq!(fallback_for(arch, vocab(tokens)), want, "{arch} {tokens:?}");
+        }
     }
 }

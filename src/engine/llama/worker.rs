@@ -37,19 +37,35 @@ pub(super) fn default_threads() -> u32 {
 }
 
 pub(crate) fn run(
-    config: LlamaConfig,
+    mut config: LlamaConfig,
     commands: mpsc::Receiver<Command>,
     events: EventSender,
     cancel: Arc<AtomicU64>,
     answer_now: Arc<AtomicU64>,
 ) {
+    let started = Instant::now();
+    let fetched = match config.fetch.take() {
+        Some(fetch) => match download(&fetch, &events, &cancel) {
+            Ok(path) => {
+                config.model_path = path;
+                true
+            }
+            Err(e) => {
+                let _ = events.send(EngineEvent::Error(EngineError::Load {
+                    path: config.model_path.clone(),
+                    message: e,
+                }));
+                return;
+            }
+        },
+        None => false,
+    };
     let load_error = |message: String| {
         EngineEvent::Error(EngineError::Load {
             path: config.model_path.clone(),
             message,
         })
     };
-    let started = Instant::now();
     let info = match config.checked.clone() {
         Some(info) => info,
         None => match gguf::inspect(&config.model_path) {
@@ -162,7 +178,13 @@ pub(crate) fn run(
         )));
     }
 
-    let (template, warning) = Template::detect(&model);
+    let (template, warning) = match Template::detect(&model, config.chat_template.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = events.send(load_error(e));
+            return;
+        }
+    };
     if let Some(w) = warning {
         let _ = events.send(EngineEvent::Warning(w));
     }
@@ -186,6 +208,8 @@ pub(crate) fn run(
             },
             threads,
             batch_size: n_batch,
+            file_sampling: fetched
+                .then(|| crate::profile::SamplingOverrides::from_gguf(&info.sampling)),
         }),
         tag_tokens: loaded
             .tag_tokens(&config.tags)
@@ -237,6 +261,69 @@ fn available_gib() -> Option<f64> {
     Some(kib / f64::from(1u32 << 20))
 }
 
+/// Downloads a Hugging Face model on the engine thread, reporting progress at most ten times
+/// a second; stops (keeping the partial file) when the engine is dropped.
+fn download(
+    fetch: &crate::hub::Fetch,
+    events: &EventSender,
+    cancel: &Arc<AtomicU64>,
+) -> Result<std::path::PathBuf, String> {
+    use crate::hub::{progress::Meter, Interrupt, Step};
+    let interrupt = Interrupt::never();
+    let stop = interrupt.flag();
+    let mut file = String::new();
+    let mut meter: Option<Meter> = None;
+    let mut sent: Option<Instant> = None;
+    let result = fetch.hub.fetch(
+        &fetch.plan,
+        &mut |step| {
+            if cancel.load(Ordering::SeqCst) == u64::MAX {
+                stop.store(libc::SIGTERM as usize, Ordering::SeqCst);
+            }
+            let now = Instant::now();
+            let (done, total) = match step {
+                Step::Start {
+                    name,
+                    part,
+                    parts,
+                    from,
+                    total,
+                } => {
+                    let base = name.rsplit('/').next().unwrap_or(&name).to_string();
+                    file = if parts > 1 {
+                        format!("{base} ({part}/{parts})")
+                    } else {
+                        base
+                    };
+                    meter = Some(Meter::new(now, from));
+                    sent = None;
+                    (from, total)
+                }
+                Step::Bytes { done, total } => {
+                    if let Some(m) = meter.as_mut() {
+                        m.record(now, done);
+                    }
+                    if sent.is_some_and(|s| now.duration_since(s).as_millis() < 100) && done < total
+                    {
+                        return;
+                    }
+                    (done, total)
+                }
+                Step::Retry { .. } | Step::Done { .. } => return,
+            };
+            sent = Some(now);
+            let _ = events.send(EngineEvent::Download(crate::llm::DownloadProgress {
+                file: file.clone(),
+                done,
+                total,
+                rate: meter.as_ref().and_then(Meter::rate),
+            }));
+        },
+        &interrupt,
+    );
+    result.map_err(|e| e.to_string())
+}
+
 /// A model loaded for its vocabulary only: renders prompts, refuses to generate.
 fn serve_prompts(
     model: &LlamaModel,
@@ -246,7 +333,16 @@ fn serve_prompts(
     commands: mpsc::Receiver<Command>,
     events: &EventSender,
 ) {
-    let (template, warning) = Template::detect(model);
+    let (template, warning) = match Template::detect(model, config.chat_template.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = events.send(EngineEvent::Error(EngineError::Load {
+                path: config.model_path.clone(),
+                message: e,
+            }));
+            return;
+        }
+    };
     if let Some(w) = warning {
         let _ = events.send(EngineEvent::Warning(w));
     }

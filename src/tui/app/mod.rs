@@ -76,6 +76,8 @@ pub struct App {
     /// Bumped when the theme changes (cached lines carry the old styles).
     pub(crate) theme_rev: u64,
     pub(crate) load: Load,
+    /// A Hugging Face model downloading before it loads (`--hf`).
+    pub(crate) download: Option<crate::llm::DownloadProgress>,
     pub(crate) model: Option<ModelInfo>,
     /// The engine thread stopped: nothing more can be generated.
     pub(crate) engine_gone: bool,
@@ -101,6 +103,7 @@ impl App {
             theme_name: init.theme_name,
             theme_rev: 0,
             load: Load::Loading(0.0),
+            download: None,
             model: None,
             engine_gone: false,
             conv: Conversation::default(),

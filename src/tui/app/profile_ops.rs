@@ -38,6 +38,10 @@ pub fn profile_from_settings(settings: &RunSettings, name: &str) -> Profile {
         tags: settings.router.tags.clone(),
         start_in_thinking: settings.router.start_in_thinking,
         stop_after_output: settings.router.stop_after_output,
+        chat_template: settings
+            .engine
+            .llama()
+            .and_then(|c| c.chat_template.clone()),
     }
 }
 

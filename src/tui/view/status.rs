@@ -3,6 +3,7 @@
 //! layers, the profile, "Think carefully.", the thinking budget's gauge, tokens per second and
 //! context use. Segments that do not fit are dropped, least important first.
 
+use crate::hub::progress::{bytes, short_duration};
 use crate::term_safe::neutralise;
 use crate::theme::Purpose;
 use crate::tui::app::{App, Phase};
@@ -39,7 +40,33 @@ pub fn phase_text(app: &App) -> String {
     let phase = app.phase();
     let queued = app.turns().iter().filter(|t| t.is_queued()).count();
     let mut s = match phase {
-        Phase::Loading(p) => format!("Loading {}", loading_bar(p)),
+        Phase::Loading(p) => match &app.download {
+            Some(d) => {
+                let share = if d.total > 0 {
+                    d.done as f32 / d.total as f32
+                } else {
+                    0.0
+                };
+                let rate = d
+                    .rate
+                    .filter(|r| *r > 0.0)
+                    .map(|r| {
+                        let eta = std::time::Duration::from_secs_f64(
+                            d.total.saturating_sub(d.done) as f64 / r,
+                        );
+                        format!(" · {}/s · ETA {}", bytes(r as u64), short_duration(eta))
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "Downloading {} {} {} / {}{rate}",
+                    d.file,
+                    loading_bar(share),
+                    bytes(d.done),
+                    bytes(d.total)
+                )
+            }
+            None => format!("Loading {}", loading_bar(p)),
+        },
         Phase::Prompt(Some(pct)) => format!("{} {pct}%", phase.label()),
         Phase::Prompt(None) | Phase::Thinking | Phase::Reflecting | Phase::Answering => {
             let pieces = app

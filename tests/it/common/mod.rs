@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_server;
+pub mod hub_server;
 
 use reflect::gguf::{ScriptItem, ScriptedModel};
 use std::ffi::OsStr;

@@ -7,7 +7,7 @@
 use super::super::fit::{fit_context, room_to_answer};
 use super::super::memo::Memo;
 use super::super::sampler_chain::PENALTY_LAST_N;
-use super::end_guard::{EndGuard, Offer};
+use super::end_guard::{EndGuard, Offer, Piece};
 use super::prefill::Prefilled;
 use super::{is_hidden, Loaded};
 use crate::llm::budget::{Act, Budget, BudgetStep, ForcedBy, Token};
@@ -176,6 +176,12 @@ pub(in crate::engine::llama) fn run(
     let one_token_end = tag_tokens.values().any(|(_, t)| *t == end_of_thinking);
     let mut guard = (req.budget.min_thinking.is_some() && !one_token_end)
         .then(|| EndGuard::new(&req.router.tags.canonical(end_of_thinking)));
+    // Where the chat format's end of turn is text (`<|im_end|>` split across tokens, or the
+    // plain format's "User:"), generation stops there; the tokens that may be spelling it
+    // wait for the router until they cannot be.
+    let mut turn_end = s.template.end_text.as_deref().map(EndGuard::new);
+    let mut turn_over = false;
+    let mut tail: Option<Vec<u8>> = None;
     let report = |budget: &Budget, step: Option<BudgetStep>| {
         let _ = events.send(EngineEvent::Budget {
             id: req.id,
@@ -285,6 +291,40 @@ pub(in crate::engine::llama) fn run(
             .iter()
             .map(|(t, p)| (*t, p.as_slice()))
             .chain(this.then_some((token, piece.as_slice())));
+        // With the end of the turn in text, the pieces pass its guard first.
+        let passed: Option<Vec<Piece>> = turn_end.as_mut().map(|g| {
+            let mut out = Vec::new();
+            for (tok, pc) in route.clone() {
+                if tag_tokens.contains_key(&tok) {
+                    out.extend(g.drain());
+                    out.push((tok, pc.to_vec()));
+                    continue;
+                }
+                let waiting = g.held().to_vec();
+                match g.offer(tok, pc) {
+                    Offer::Route(r) => out.extend(r),
+                    Offer::Complete { before, .. } => {
+                        // The turn is over: what came before its end is the last of the
+                        // answer; the tokens that spelled it stay in the cache, unrouted.
+                        for (t, p) in &waiting {
+                            memo.push(*t, p);
+                        }
+                        if tok != token {
+                            memo.push(tok, pc);
+                        }
+                        gen.count(waiting.len() as u32 + 1);
+                        tail = Some(before);
+                        turn_over = true;
+                        break;
+                    }
+                }
+            }
+            out
+        });
+        let route: Box<dyn Iterator<Item = (LlamaToken, &[u8])>> = match &passed {
+            Some(p) => Box::new(p.iter().map(|(t, p)| (*t, p.as_slice()))),
+            None => Box::new(route),
+        };
         let mut closed = false;
         for (tok, pc) in route {
             memo.push(tok, pc);
@@ -316,6 +356,12 @@ pub(in crate::engine::llama) fn run(
         if closed {
             break StopReason::OutputClosed;
         }
+        if turn_over {
+            if let Some(before) = tail.take() {
+                gen.bytes(&before);
+            }
+            break StopReason::EndOfTurn;
+        }
         batch.clear();
         batch
             .add(token, s.cached.len() as i32, &[0], true)
@@ -333,7 +379,13 @@ pub(in crate::engine::llama) fn run(
     };
 
     // Tokens still held are in the cache: they are part of the answer as written.
-    for (tok, pc) in guard.as_mut().map(EndGuard::drain).unwrap_or_default() {
+    let still_held = guard
+        .as_mut()
+        .map(EndGuard::drain)
+        .unwrap_or_default()
+        .into_iter();
+    let still_held = still_held.chain(turn_end.as_mut().map(EndGuard::drain).unwrap_or_default());
+    for (tok, pc) in still_held {
         memo.push(tok, &pc);
         gen.bytes(&pc);
         gen.count(1);

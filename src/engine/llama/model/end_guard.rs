@@ -61,6 +61,11 @@ impl EndGuard {
         Offer::Route(out)
     }
 
+    /// The tokens held now, in order.
+    pub(super) fn held(&self) -> &[Piece] {
+        &self.held
+    }
+
     /// Everything held, to route now (the guard is no longer needed, or the generation ends).
     pub(super) fn drain(&mut self) -> Vec<Piece> {
         std::mem::take(&mut self.held)

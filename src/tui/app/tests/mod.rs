@@ -35,6 +35,8 @@ pub(crate) fn settings() -> RunSettings {
             tags: p.tags.clone(),
             vocab_only: false,
             checked: None,
+            chat_template: None,
+            fetch: None,
         }
         .into(),
         sampling: SamplingSettings::default(),
@@ -89,6 +91,7 @@ pub(crate) fn model_info() -> ModelInfo {
             layers_offloaded: 81,
             threads: 16,
             batch_size: 2048,
+            file_sampling: None,
         }),
     }
 }

@@ -1,0 +1,441 @@
+//! The Hub's HTTP API, as `huggingface_hub` speaks it: the repository listing
+//! (`/api/models/ORG/REPO/revision/REV?blobs=true`), a file's metadata from a HEAD of its
+//! `resolve` URL (`x-repo-commit`, `x-linked-etag`, `x-linked-size`, the redirect to its
+//! storage), and ranged GETs. Errors become [`HubError`]s from the Hub's `X-Error-Code`.
+
+use super::error::HubError;
+use super::quant::RepoFile;
+use reqwest::header::{
+    HeaderMap, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, ETAG, LOCATION, RANGE,
+};
+use reqwest::StatusCode;
+use std::time::Duration;
+
+/// A file's metadata, from the HEAD of its `resolve` URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileMeta {
+    pub commit: String,
+    /// The blob's name in the cache: the LFS file's sha256, else the git blob's id.
+    pub etag: String,
+    pub size: u64,
+    /// Where the bytes are (the storage the Hub redirects to, else the `resolve` URL).
+    pub location: String,
+}
+
+impl FileMeta {
+    /// The sha256 the bytes must hash to, when the etag is one (LFS files).
+    pub fn sha256(&self) -> Option<&str> {
+        (self.etag.len() == 64 && self.etag.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then_some(&self.etag)
+    }
+}
+
+pub struct Client {
+    pub endpoint: String,
+    token: Option<String>,
+    /// For the API and HEADs: redirects are read, not followed.
+    api: reqwest::Client,
+    /// For the bytes: follows the storage's redirects.
+    data: reqwest::Client,
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl Client {
+    pub fn new(endpoint: &str, token: Option<String>) -> Result<Client, HubError> {
+        let build = |redirects: reqwest::redirect::Policy| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(15))
+                .read_timeout(Duration::from_secs(60))
+                .redirect(redirects)
+                .user_agent(concat!(
+                    "reflect/",
+                    env!("CARGO_PKG_VERSION"),
+                    "; hf_hub/compatible"
+                ))
+                .build()
+        };
+        let fail = |e: reqwest::Error| HubError::Network {
+            url: endpoint.to_string(),
+            message: format!("cannot start an HTTP client: {e}"),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| HubError::Disk(format!("cannot start the download runtime: {e}")))?;
+        // reqwest's clients need the runtime they will run on.
+        let (api, data) = {
+            let _inside = rt.enter();
+            (
+                build(reqwest::redirect::Policy::none()).map_err(fail)?,
+                build(reqwest::redirect::Policy::limited(10)).map_err(fail)?,
+            )
+        };
+        Ok(Client {
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            token,
+            api,
+            data,
+            rt,
+        })
+    }
+
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// The token goes to the Hub itself only, never to the storage it redirects to.
+    fn auth(&self, url: &str, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) if same_host(url, &self.endpoint) => {
+                req.header(AUTHORIZATION, format!("Bearer {t}"))
+            }
+            _ => req,
+        }
+    }
+
+    fn network(&self, url: &str, e: &reqwest::Error) -> HubError {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            message = s.to_string();
+            source = s.source();
+        }
+        HubError::Network {
+            url: url.to_string(),
+            message,
+        }
+    }
+
+    /// The commit `rev` is at, and the repository's files with their sizes.
+    pub fn repo_files(&self, repo: &str, rev: &str) -> Result<(String, Vec<RepoFile>), HubError> {
+        let url = format!(
+            "{}/api/models/{repo}/revision/{rev}?blobs=true",
+            self.endpoint
+        );
+        let resp = self
+            .rt
+            .block_on(async { self.auth(&url, self.api.get(&url)).send().await })
+            .map_err(|e| self.network(&url, &e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(refusal(
+                status,
+                resp.headers(),
+                repo,
+                None,
+                &self.endpoint,
+                self.has_token(),
+                &url,
+            ));
+        }
+        let body: serde_json::Value = self
+            .rt
+            .block_on(resp.bytes())
+            .map_err(|e| self.network(&url, &e))
+            .and_then(|b| {
+                serde_json::from_slice(&b).map_err(|e| HubError::Server {
+                    url: url.clone(),
+                    message: format!("the repository listing is not JSON ({e})"),
+                })
+            })?;
+        let bad = |what: &str| HubError::Server {
+            url: url.clone(),
+            message: format!("the repository listing has no {what}"),
+        };
+        let commit = body["sha"]
+            .as_str()
+            .ok_or_else(|| bad("commit (sha)"))?
+            .to_string();
+        let files = body["siblings"]
+            .as_array()
+            .ok_or_else(|| bad("file list (siblings)"))?
+            .iter()
+            .filter_map(|s| {
+                Some(RepoFile {
+                    name: s["rfilename"].as_str()?.to_string(),
+                    size: s["lfs"]["size"].as_u64().or_else(|| s["size"].as_u64()),
+                })
+            })
+            .collect();
+        Ok((commit, files))
+    }
+
+    /// The metadata of `name` at `rev`: a HEAD of its `resolve` URL, following only the
+    /// Hub's own relative redirects (a renamed repository), as `huggingface_hub` does.
+    pub fn head(&self, repo: &str, rev: &str, name: &str) -> Result<FileMeta, HubError> {
+        let mut url = format!(
+            "{}/{repo}/resolve/{rev}/{}",
+            self.endpoint,
+            encode_path(name)
+        );
+        for _ in 0..5 {
+            let resp = self
+                .rt
+                .block_on(async {
+                    self.auth(&url, self.api.head(&url))
+                        .header(ACCEPT_ENCODING, "identity")
+                        .send()
+                        .await
+                })
+                .map_err(|e| self.network(&url, &e))?;
+            let status = resp.status();
+            let h = resp.headers();
+            let text = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
+            if status.is_redirection() {
+                let location = text(LOCATION.as_str()).unwrap_or_default();
+                if location.starts_with('/') && text("x-repo-commit").is_none() {
+                    url = format!("{}{location}", self.endpoint);
+                    continue;
+                }
+            } else if !status.is_success() {
+                return Err(refusal(
+                    status,
+                    h,
+                    repo,
+                    Some(name),
+                    &self.endpoint,
+                    self.has_token(),
+                    &url,
+                ));
+            }
+            let bad = |what: &str| HubError::Server {
+                url: url.clone(),
+                message: format!("the answer has no {what}: is HF_ENDPOINT a Hugging Face Hub?"),
+            };
+            let commit = text("x-repo-commit").ok_or_else(|| bad("x-repo-commit header"))?;
+            let etag = text("x-linked-etag")
+                .or_else(|| text(ETAG.as_str()))
+                .map(|e| e.trim_start_matches("W/").trim_matches('"').to_string())
+                .filter(|e| !e.is_empty() && !e.contains(['/', '\\']) && e != "." && e != "..")
+                .ok_or_else(|| bad("etag"))?;
+            let size = text("x-linked-size")
+                .or_else(|| {
+                    (!status.is_redirection())
+                        .then(|| text(CONTENT_LENGTH.as_str()))
+                        .flatten()
+                })
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| bad("size (x-linked-size)"))?;
+            let location = match text(LOCATION.as_str()) {
+                Some(l) if l.starts_with('/') => format!("{}{l}", self.endpoint),
+                Some(l) => l,
+                None => url.clone(),
+            };
+            return Ok(FileMeta {
+                commit,
+                etag,
+                size,
+                location,
+            });
+        }
+        Err(HubError::Server {
+            url,
+            message: "too many redirects".into(),
+        })
+    }
+
+    /// Starts a GET of `url` from byte `from`.
+    pub fn get(&self, url: &str, from: u64) -> Result<reqwest::Response, HubError> {
+        self.rt
+            .block_on(async {
+                let mut req = self
+                    .auth(url, self.data.get(url))
+                    .header(ACCEPT_ENCODING, "identity");
+                if from > 0 {
+                    req = req.header(RANGE, format!("bytes={from}-"));
+                }
+                req.send().await
+            })
+            .map_err(|e| self.network(url, &e))
+    }
+}
+
+/// The error for a refused request, from its status and the Hub's `X-Error-Code`.
+pub fn refusal(
+    status: StatusCode,
+    headers: &HeaderMap,
+    repo: &str,
+    file: Option<&str>,
+    endpoint: &str,
+    token: bool,
+    url: &str,
+) -> HubError {
+    let code = headers
+        .get("x-error-code")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let message = headers
+        .get("x-error-message")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let page = format!("{}/{repo}", endpoint.trim_end_matches('/'));
+    match (status.as_u16(), code) {
+        (_, "GatedRepo") | (403, _) => HubError::Access {
+            repo: repo.into(),
+            status: status.as_u16(),
+            page,
+            gated: code == "GatedRepo",
+            token,
+        },
+        (401, "RepoNotFound") if !token => HubError::Access {
+            repo: repo.into(),
+            status: 401,
+            page,
+            gated: false,
+            token,
+        },
+        (_, "EntryNotFound") => HubError::NotFound {
+            what: format!("{repo} has no file {} (HTTP 404)", file.unwrap_or("?")),
+        },
+        (_, "RevisionNotFound") => HubError::NotFound {
+            what: format!("{repo} has no such revision (HTTP {})", status.as_u16()),
+        },
+        (401, _) => HubError::Access {
+            repo: repo.into(),
+            status: 401,
+            page,
+            gated: false,
+            token,
+        },
+        (404, _) | (_, "RepoNotFound") => HubError::NotFound {
+            what: match file {
+                Some(f) if code != "RepoNotFound" => format!("{repo} has no file {f} (HTTP 404)"),
+                _ => format!(
+                    "no model repository {repo} on {endpoint} (HTTP {}): check the name at {page}",
+                    status.as_u16()
+                ),
+            },
+        },
+        (s, _) => HubError::Server {
+            url: url.to_string(),
+            message: if message.is_empty() {
+                format!("HTTP {s}")
+            } else {
+                format!("HTTP {s}: {message}")
+            },
+        },
+    }
+}
+
+/// Whether two URLs name the same scheme, host and port.
+pub fn same_host(a: &str, b: &str) -> bool {
+    let origin = |u: &str| -> String {
+        let (scheme, rest) = u.split_once("://").unwrap_or(("", u));
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit('@').next().unwrap_or(host);
+        format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        )
+    };
+    origin(a) == origin(b)
+}
+
+/// A repository path in a URL: each segment percent-encoded, the slashes kept.
+fn encode_path(name: &str) -> String {
+    name.split('/')
+        .map(|seg| {
+            seg.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_stays_with_the_hub() {
+        assert!(same_host(
+            "https://huggingface.co/a/b",
+            "https://huggingface.co"
+        ));
+        assert!(same_host(
+            "http://127.0.0.1:8080/x",
+            "http://127.0.0.1:8080"
+        ));
+        assert!(!same_host(
+            "http://127.0.0.1:8081/x",
+            "http://127.0.0.1:8080"
+        ));
+        assert!(!same_host(
+            "https://cdn-lfs.hf.co/x",
+            "https://huggingface.co"
+        ));
+        assert!(!same_host(
+            "https://huggingface.co.evil.com/x",
+            "https://huggingface.co"
+        ));
+    }
+
+    #[test]
+    fn paths_are_encoded_by_segment() {
+        assert_eq!(encode_path("sub dir/m+1.gguf"), "sub%20dir/m%2B1.gguf");
+    }
+
+    #[test]
+    fn refusals_say_what_happened() {
+        let with = |code: &str| {
+            let mut h = HeaderMap::new();
+            if !code.is_empty() {
+                h.insert("x-error-code", code.parse().unwrap());
+            }
+            h
+        };
+        let r = |status: u16, code: &str, token: bool| {
+            refusal(
+                StatusCode::from_u16(status).unwrap(),
+                &with(code),
+                "o/r",
+                Some("m.gguf"),
+                "http://hub",
+                token,
+                "u",
+            )
+            .to_string()
+        };
+        assert!(r(401, "GatedRepo", false).contains(
+            "o/r is gated (HTTP 401): accept its licence at http://hub/o/r, then set HF_TOKEN"
+        ));
+        assert!(r(403, "GatedRepo", true).contains("your token has no access"));
+        assert!(r(401, "RepoNotFound", false).contains("private or gated"));
+        assert!(r(404, "RepoNotFound", true).contains("no model repository o/r on http://hub"));
+        assert!(r(404, "EntryNotFound", false).contains("o/r has no file m.gguf"));
+        assert!(r(503, "", false).contains("HTTP 503"));
+        assert_eq!(
+            refusal(
+                StatusCode::from_u16(404).unwrap(),
+                &with(""),
+                "o/r",
+                None,
+                "http://hub",
+                false,
+                "u"
+            )
+            .code(),
+            2
+        );
+        assert_eq!(
+            refusal(
+                StatusCode::from_u16(500).unwrap(),
+                &with(""),
+                "o/r",
+                None,
+                "http://hub",
+                false,
+                "u"
+            )
+            .code(),
+            1
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! One file into the cache, with the care a multi-gigabyte download needs: written to
+//! `blobs/ETAG.incomplete` and renamed only once whole and verified (sha256 against the LFS
+//! etag), resumed with HTTP Range after a dropped connection or an earlier run, free disk
+//! space checked first, and Ctrl+C leaving the partial file for the next run.
+
+use super::cache::Cache;
+use super::client::{Client, FileMeta};
+use super::error::HubError;
+use super::progress::{bytes, Step};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Attempts after a dropped connection, as long as each one makes progress.
+const RETRIES: usize = 5;
+
+/// Signals that stop a download (keeping what it has) instead of killing the process, for as
+/// long as it lives.
+pub struct Interrupt {
+    signal: Arc<AtomicUsize>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Interrupt {
+    /// Catches SIGINT, SIGTERM and SIGHUP.
+    pub fn catch() -> Interrupt {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let signal = Arc::new(AtomicUsize::new(0));
+        let ids = [SIGINT, SIGTERM, SIGHUP]
+            .into_iter()
+            .filter_map(|s| signal_hook::flag::register_usize(s, signal.clone(), s as usize).ok())
+            .collect();
+        Interrupt { signal, ids }
+    }
+
+    /// Never fires (the chat's engine thread: the chat cancels by dropping the engine).
+    pub fn never() -> Interrupt {
+        Interrupt {
+            signal: Arc::new(AtomicUsize::new(0)),
+            ids: Vec::new(),
+        }
+    }
+
+    /// The flag itself, for another stop condition to set (e.g. an engine being dropped).
+    pub fn flag(&self) -> Arc<AtomicUsize> {
+        self.signal.clone()
+    }
+
+    /// The signal received, if one was.
+    pub fn fired(&self) -> Option<i32> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            s => Some(s as i32),
+        }
+    }
+}
+
+impl std::ops::Drop for Interrupt {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+/// Bytes free for an unprivileged user on the file system holding `dir`.
+pub fn free_space(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: `c` is a valid NUL-terminated path and `s` a valid out-pointer.
+        if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+            return None;
+        }
+        Some(s.f_bavail as u64 * s.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// One file to download: which, and its place among a split model's parts.
+pub struct Target<'a> {
+    pub repo: &'a str,
+    pub name: &'a str,
+    pub meta: &'a FileMeta,
+    /// (this part, of how many), from 1.
+    pub part: (usize, usize),
+}
+
+/// Downloads `name` (described by `meta`) into `cache`'s blob for it, unless it is there.
+/// Returns whether the sha256 was verified.
+pub fn fetch_blob(
+    client: &Client,
+    cache: &Cache,
+    target: &Target<'_>,
+    progress: &mut dyn FnMut(Step),
+    interrupt: &Interrupt,
+) -> Result<bool, HubError> {
+    let Target {
+        repo,
+        name,
+        meta,
+        part: (part, parts),
+    } = *target;
+    let blob = cache.blob(repo, &meta.etag);
+    if std::fs::metadata(&blob).is_ok_and(|m| m.len() == meta.size) {
+        return Ok(false);
+    }
+    let dir = blob.parent().unwrap_or(&cache.root).to_path_buf();
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| HubError::Disk(format!("cannot create {}: {e}", dir.display())))?;
+    let partial = cache.incomplete(repo, &meta.etag);
+    let disk = |e: std::io::Error| {
+        let full = e.raw_os_error() == Some(libc::ENOSPC);
+        HubError::Disk(if full {
+            format!(
+                "the disk holding {} is full; the part downloaded is kept in {}: free some space and run the command again to resume",
+                dir.display(),
+                partial.display()
+            )
+        } else {
+            format!("cannot write {}: {e}", partial.display())
+        })
+    };
+    let mut have = std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
+    if have > meta.size {
+        std::fs::remove_file(&partial).map_err(disk)?;
+        have = 0;
+    }
+    if let Some(free) = free_space(&dir) {
+        let need = meta.size - have;
+        if free < need {
+            return Err(HubError::Disk(format!(
+                "{name} needs {} more and {} has {} free: free some space (or point HF_HOME elsewhere) and run again",
+                bytes(need),
+                dir.display(),
+                bytes(free)
+            )));
+        }
+    }
+    let mut hasher = Sha256::new();
+    if have > 0 {
+        // The bytes already there are part of the hash.
+        let mut f = std::fs::File::open(&partial).map_err(disk)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut read = 0u64;
+        while read < have {
+            let n = f.read(&mut buf).map_err(disk)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            read += n as u64;
+        }
+        have = read;
+    }
+    progress(Step::Start {
+        name: name.to_string(),
+        part,
+        parts,
+        from: have,
+        total: meta.size,
+    });
+    let started = Instant::now();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&partial)
+        .map_err(disk)?;
+    let mut attempts = 0;
+    while have < meta.size {
+        let before = have;
+        match stream(
+            client,
+            meta,
+            &mut file,
+            &mut hasher,
+            &mut have,
+            progress,
+            interrupt,
+        ) {
+            Ok(()) => {}
+            Err(Ended::Stopped(signal)) => {
+                let _ = file.flush();
+                return Err(HubError::Interrupted {
+                    signal,
+                    kept: partial,
+                    done: have,
+                    total: meta.size,
+                });
+            }
+            Err(Ended::Fatal(e)) => return Err(e),
+            Err(Ended::Disk(e)) => return Err(disk(e)),
+            Err(Ended::Restart) => {
+                // The server ignored the range: start again from the first byte.
+                file.set_len(0).map_err(disk)?;
+                hasher = Sha256::new();
+                have = 0;
+            }
+            Err(Ended::Broken(why)) => {
+                attempts = if have > before { 1 } else { attempts + 1 };
+                if attempts > RETRIES {
+                    return Err(HubError::Network {
+                        url: meta.location.clone(),
+                        message: format!(
+                            "{why}; {} of {} kept in {}, run again to resume",
+                            bytes(have),
+                            bytes(meta.size),
+                            partial.display()
+                        ),
+                    });
+                }
+                progress(Step::Retry {
+                    done: have,
+                    error: why,
+                });
+                std::thread::sleep(Duration::from_millis(200 * attempts as u64));
+            }
+        }
+    }
+    file.sync_all().map_err(disk)?;
+    drop(file);
+    let verified = match meta.sha256() {
+        Some(expected) => {
+            let got = format!("{:x}", hasher.finalize());
+            if !got.eq_ignore_ascii_case(expected) {
+                let _ = std::fs::remove_file(&partial);
+                return Err(HubError::Hash {
+                    file: name.to_string(),
+                    expected: expected.to_string(),
+                    got,
+                });
+            }
+            true
+        }
+        None => false,
+    };
+    std::fs::rename(&partial, &blob).map_err(disk)?;
+    progress(Step::Done {
+        name: name.to_string(),
+        bytes: meta.size,
+        took: started.elapsed(),
+        verified,
+    });
+    Ok(verified)
+}
+
+/// Why one GET ended before the file did.
+enum Ended {
+    /// A signal: stop, keeping the file.
+    Stopped(i32),
+    /// The connection broke (or never came): resume.
+    Broken(String),
+    /// The server ignored the range.
+    Restart,
+    Disk(std::io::Error),
+    Fatal(HubError),
+}
+
+/// One GET from `have` on, appending to `file` until the body ends.
+fn stream(
+    client: &Client,
+    meta: &FileMeta,
+    file: &mut std::fs::File,
+    hasher: &mut Sha256,
+    have: &mut u64,
+    progress: &mut dyn FnMut(Step),
+    interrupt: &Interrupt,
+) -> Result<(), Ended> {
+    if let Some(s) = interrupt.fired() {
+        return Err(Ended::Stopped(s));
+    }
+    let mut resp = match client.get(&meta.location, *have) {
+        Ok(r) => r,
+        Err(HubError::Network { message, .. }) => return Err(Ended::Broken(message)),
+        Err(e) => return Err(Ended::Fatal(e)),
+    };
+    let status = resp.status().as_u16();
+    match status {
+        206 => {
+            let start = resp
+                .headers()
+                .get(reqwest::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes "))
+                .and_then(|v| v.split('-').next())
+                .and_then(|v| v.parse::<u64>().ok());
+            if start != Some(*have) {
+                return Err(Ended::Restart);
+            }
+        }
+        200 if *have > 0 => return Err(Ended::Restart),
+        200 => {}
+        416 => return Err(Ended::Restart),
+        500..=599 => return Err(Ended::Broken(format!("HTTP {status}"))),
+        _ => {
+            return Err(Ended::Fatal(HubError::Server {
+                url: meta.location.clone(),
+                message: format!("HTTP {status} while downloading"),
+            }))
+        }
+    }
+    loop {
+        if let Some(s) = interrupt.fired() {
+            return Err(Ended::Stopped(s));
+        }
+        let next = client.rt.block_on(async {
+            tokio::time::timeout(Duration::from_millis(100), resp.chunk()).await
+        });
+        let chunk = match next {
+            Err(_) => continue,
+            Ok(Ok(Some(c))) => c,
+            Ok(Ok(None)) => {
+                return if *have < meta.size {
+                    Err(Ended::Broken(format!(
+                        "the server closed the connection at {}",
+                        bytes(*have)
+                    )))
+                } else {
+                    Ok(())
+                };
+            }
+            Ok(Err(e)) => return Err(Ended::Broken(e.to_string())),
+        };
+        let room = (meta.size - *have) as usize;
+        let chunk = &chunk[..chunk.len().min(room)];
+        file.write_all(chunk).map_err(Ended::Disk)?;
+        hasher.update(chunk);
+        *have += chunk.len() as u64;
+        progress(Step::Bytes {
+            done: *have,
+            total: meta.size,
+        });
+        if *have >= meta.size {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! `--hf` and `reflect models pull|list|rm|info` against a Hugging Face Hub on loopback
+//! (`common::hub_server`, pointed at with HF_ENDPOINT): the cache layout, quantisation
+//! choice, resume, hash checks, access errors, split files; and interoperability with the
+//! reference implementation, the `huggingface_hub` Python package.
+
+use crate::common::hub_server::{Fault, HubFile, HubRepo, HubServer};
+use crate::common::*;
+use reflect::gguf::ScriptedModel;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A scripted model's bytes: it answers "The answer is 4.".
+fn model_bytes(pad_layers: u64) -> Vec<u8> {
+    let mut sm = ScriptedModel::new(reflection_script());
+    sm.padding.layers = pad_layers;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.gguf");
+    sm.write(&path).unwrap();
+    std::fs::read(path).unwrap()
+}
+
+const REPO: &str = "test-org/Tiny-Reflect-GGUF";
+
+/// A repository with three quantisations (all the same scripted model, padded to differ in
+/// size) and a README.
+fn repo() -> HubRepo {
+    HubRepo::new(
+        REPO,
+        vec![
+            HubFile::lfs("Tiny-Reflect-Q2_K.gguf", model_bytes(1)),
+            HubFile::lfs("Tiny-Reflect-Q4_K_M.gguf", model_bytes(2)),
+            HubFile::lfs("Tiny-Reflect-Q8_0.gguf", model_bytes(3)),
+            HubFile {
+                name: "README.md".into(),
+                bytes: b"# tiny\n".to_vec(),
+                lfs: false,
+            },
+        ],
+    )
+}
+
+fn hub_cmd(base: &Path, server: &HubServer) -> assert_cmd::Command {
+    let mut cmd = reflect(base);
+    cmd.env("HF_ENDPOINT", server.url());
+    cmd
+}
+
+fn hub_dir(base: &Path) -> PathBuf {
+    base.join("huggingface").join("hub")
+}
+
+#[test]
+fn pull_writes_the_hugging_face_cache_layout_and_a_cached_file_needs_no_network() {
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "pull", &format!("{REPO}:q4_k_m")]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    let r = repo();
+    let commit = &r.commit;
+    let want = hub_dir(sb.path()).join(format!(
+        "models--test-org--Tiny-Reflect-GGUF/snapshots/{commit}/Tiny-Reflect-Q4_K_M.gguf"
+    ));
+    assert_eq!(out.trim(), want.display().to_string());
+    assert!(
+        err.contains("Tiny-Reflect-Q4_K_M.gguf (Q4_K_M"),
+        "says which file: {err}"
+    );
+    assert!(err.contains("sha256 verified"), "{err}");
+    // The layout huggingface_hub writes: a relative link into blobs/, named by the sha256.
+    let sha = r.files[1].sha256();
+    assert_eq!(
+        std::fs::read_link(&want).unwrap(),
+        PathBuf::from(format!("../../blobs/{sha}"))
+    );
+    assert_eq!(std::fs::read(&want).unwrap(), r.files[1].bytes);
+    let refs = hub_dir(sb.path()).join("models--test-org--Tiny-Reflect-GGUF/refs/main");
+    assert_eq!(std::fs::read_to_string(refs).unwrap(), *commit);
+    let blobs = hub_dir(sb.path()).join("models--test-org--Tiny-Reflect-GGUF/blobs");
+    let names: Vec<String> = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, [sha], "no .incomplete left behind");
+
+    // Asked again, and used for an answer: not one request more.
+    let before = server.seen().len();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["--hf", &format!("{REPO}:Q4_K_M"), "what is 2+2?"]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!((code, out.as_str()), (0, "The answer is 4.\n"), "{err}");
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["--hf", REPO, "what is 2+2?"]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 0, "without a quant, the cached one: {err}");
+    assert_eq!(
+        server.seen().len(),
+        before,
+        "a cached file is used without a network call"
+    );
+
+    // HF_HUB_OFFLINE: the cache only, and a clear line for what is not there.
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.env("HF_HUB_OFFLINE", "1")
+        .args(["--hf", &format!("{REPO}:Q8_0"), "q"]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("HF_HUB_OFFLINE is set"), "{err}");
+    assert_eq!(server.seen().len(), before);
+}
+
+#[test]
+fn without_a_quant_the_documented_rule_picks_and_says_so() {
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "pull", REPO]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim().ends_with("Tiny-Reflect-Q4_K_M.gguf"), "{out}");
+    assert!(
+        err.contains("Q4_K_M is picked when no quantisation is named"),
+        "{err}"
+    );
+
+    // No Q4_K_M: the largest that fits in memory (these all do).
+    let mut r = repo();
+    r.id = "test-org/No-Q4".into();
+    r.files.remove(1);
+    let server = HubServer::start(vec![r]);
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "pull", "test-org/No-Q4"]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim().ends_with("Tiny-Reflect-Q8_0.gguf"), "{out}");
+    assert!(err.contains("the largest that fits in"), "{err}");
+}
+
+#[test]
+fn a_quant_that_is_not_there_lists_the_ones_that_are() {
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["--hf", &format!("{REPO}:Q5_K_M"), "q"]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("has no Q5_K_M file; its quantisations: Q2_K, Q4_K_M, Q8_0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn access_errors_say_what_to_do_with_their_exit_codes() {
+    let mut gated = repo();
+    gated.id = "test-org/Gated-GGUF".into();
+    gated.gated = true;
+    let server = HubServer::start(vec![repo(), gated]);
+    let sb = Sandbox::new();
+    let run = |extra: &[(&str, &str)], spec: &str| {
+        let mut cmd = hub_cmd(sb.path(), &server);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.args(["models", "pull", spec]);
+        outcome(cmd)
+    };
+    let (code, _, err) = run(&[], "test-org/Gated-GGUF");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("test-org/Gated-GGUF is gated (HTTP 401): accept its licence at {}/test-org/Gated-GGUF, then set HF_TOKEN", server.url())),
+        "{err}"
+    );
+    // The token from the environment, then from the file `huggingface-cli login` writes.
+    let (code, _, err) = run(&[("HF_TOKEN", "hf_good")], "test-org/Gated-GGUF:Q2_K");
+    assert_eq!(code, 0, "{err}");
+    std::fs::create_dir_all(sb.path().join("huggingface")).unwrap();
+    std::fs::write(sb.path().join("huggingface/token"), "hf_good\n").unwrap();
+    let (code, _, err) = run(&[], "test-org/Gated-GGUF:Q8_0");
+    assert_eq!(code, 0, "{err}");
+    let auth: Vec<_> = server
+        .seen()
+        .into_iter()
+        .filter(|s| s.path.starts_with("/cdn/"))
+        .filter_map(|s| s.authorization)
+        .collect();
+    assert!(
+        auth.is_empty(),
+        "the token never goes to storage on another host: {auth:?}"
+    );
+
+    let (code, _, err) = run(&[], "test-org/No-Such-GGUF");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no model repository test-org/No-Such-GGUF"),
+        "{err}"
+    );
+
+    // No network: one line, exit 1.
+    let mut cmd = reflect(sb.path());
+    cmd.env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .args(["models", "pull", "test-org/x"]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.starts_with("reflect: cannot reach http://127.0.0.1:9")
+            && err.trim().lines().count() == 1,
+        "{err}"
+    );
+}
+
+#[test]
+fn a_dropped_connection_resumes_with_range_and_a_bad_hash_leaves_nothing() {
+    let server = HubServer::start(vec![repo()]);
+    server.set_fault(Fault::DropOnceAt(5000));
+    let sb = Sandbox::new();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "pull", &format!("{REPO}:Q2_K")]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("the connection dropped at"), "{err}");
+    let gets = server.data_gets();
+    assert_eq!(gets.len(), 2, "{gets:?}");
+    assert_eq!(gets[1].range.as_deref(), Some("bytes=5000-"));
+    assert_eq!(
+        std::fs::read(out.trim()).unwrap(),
+        repo().files[0].bytes,
+        "resumed bytes are whole"
+    );
+
+    server.set_fault(Fault::WrongBytes);
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "pull", &format!("{REPO}:Q8_0")]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("the download is corrupt") && err.contains("it was deleted"),
+        "{err}"
+    );
+    let blobs = hub_dir(sb.path()).join("models--test-org--Tiny-Reflect-GGUF/blobs");
+    let names: Vec<String> = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [repo().files[0].sha256()],
+        "no corrupt blob, no partial file"
+    );
+}
+
+#[test]
+fn ctrl_c_keeps_the_partial_file_and_the_next_run_resumes_it() {
+    let server = HubServer::start(vec![repo()]);
+    server.set_fault(Fault::Drip(2048, Duration::from_millis(30)));
+    let sb = Sandbox::new();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, sb.path());
+    cmd.env("HF_ENDPOINT", server.url())
+        .args(["models", "pull", &format!("{REPO}:Q2_K")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let blobs = hub_dir(sb.path()).join("models--test-org--Tiny-Reflect-GGUF/blobs");
+    let partial = blobs.join(format!("{}.incomplete", repo().files[0].sha256()));
+    // Interrupted once some bytes are on disk.
+    let start = std::time::Instant::now();
+    while std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0) < 8192 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the download never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("the next run resumes it"), "{err}");
+    let kept = std::fs::metadata(&partial).unwrap().len();
+    assert!(kept >= 8192, "{kept}");
+    assert!(
+        !blobs.join(repo().files[0].sha256()).exists(),
+        "no blob from a partial download"
+    );
+
+    server.set_fault(Fault::None);
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "pull", &format!("{REPO}:Q2_K")]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("resuming at"), "{err}");
+    let last = server.data_gets().pop().unwrap();
+    let from: u64 = last
+        .range
+        .unwrap()
+        .trim_start_matches("bytes=")
+        .trim_end_matches('-')
+        .parse()
+        .unwrap();
+    assert!(from >= kept, "resumed from {from}, kept {kept}");
+    assert_eq!(std::fs::read(out.trim()).unwrap(), repo().files[0].bytes);
+}
+
+#[test]
+fn list_shows_the_cache_and_rm_removes_from_it() {
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    for q in ["Q2_K", "Q8_0"] {
+        let mut cmd = hub_cmd(sb.path(), &server);
+        cmd.args(["models", "pull", &format!("{REPO}:{q}")]);
+        assert_eq!(outcome(cmd).0, 0);
+    }
+    let list = |sb: &Sandbox| {
+        let mut cmd = reflect(sb.path());
+        cmd.args(["models", "list"]);
+        outcome(cmd)
+    };
+    let (code, out, _) = list(&sb);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("REPO") && lines[0].contains("QUANT") && lines[0].contains("USED"),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with(REPO)
+            && l.contains("Q2_K")
+            && l.contains("KiB")
+            && l.contains("just now")),
+        "{out}"
+    );
+
+    let mut cmd = reflect(sb.path());
+    cmd.args(["models", "rm", REPO]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("several quantisations cached (Q2_K, Q8_0)"),
+        "{err}"
+    );
+    let mut cmd = reflect(sb.path());
+    cmd.args(["models", "rm", &format!("{REPO}:Q2_K")]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("freed"), "{err}");
+    let (_, out, _) = list(&sb);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(!out.contains("Q2_K"), "{out}");
+    let mut cmd = reflect(sb.path());
+    cmd.args(["models", "rm", REPO]);
+    assert_eq!(outcome(cmd).0, 0);
+    assert!(!hub_dir(sb.path())
+        .join("models--test-org--Tiny-Reflect-GGUF")
+        .exists());
+}
+
+#[test]
+fn models_info_takes_a_repository_too() {
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "info", &format!("{REPO}:Q2_K")]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Tiny-Reflect-Q2_K.gguf") && out.contains("llama3 (llama.cpp's built-in)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("tags as tokens <thinking> </thinking>"),
+        "{out}"
+    );
+}
+
+/// The `huggingface_hub` Python package, when it can be imported (CI installs it; elsewhere
+/// the test says how to run it).
+fn python_hub() -> Option<String> {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import huggingface_hub"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some("python3".into());
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "huggingface_hub is required in CI: scripts/bootstrap.sh installs it"
+    );
+    eprintln!("note: skipped: `pip install huggingface_hub` to run the interoperability tests");
+    None
+}
+
+fn python(base: &Path, server: &HubServer, code: &str) -> String {
+    let mut cmd = std::process::Command::new("python3");
+    seal(&mut cmd, base);
+    let out = cmd
+        .env("HF_ENDPOINT", server.url())
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        .args(["-c", code])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn huggingface_hub_finds_what_reflect_downloaded_and_reflect_uses_what_it_downloaded() {
+    let Some(_) = python_hub() else { return };
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "pull", &format!("{REPO}:Q4_K_M")]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    let found = python(
+        sb.path(),
+        &server,
+        &format!("from huggingface_hub import try_to_load_from_cache as f; print(f('{REPO}', 'Tiny-Reflect-Q4_K_M.gguf'))"),
+    );
+    assert_eq!(
+        found,
+        out.trim(),
+        "try_to_load_from_cache finds reflect's file"
+    );
+
+    // The other way: huggingface_hub downloads, reflect answers offline from its file.
+    let got = python(
+        sb.path(),
+        &server,
+        &format!("from huggingface_hub import hf_hub_download as d; print(d('{REPO}', 'Tiny-Reflect-Q8_0.gguf'))"),
+    );
+    let before = server.seen().len();
+    let mut cmd = reflect(sb.path());
+    cmd.env("HF_HUB_OFFLINE", "1")
+        .args(["--hf", &format!("{REPO}:Q8_0"), "what is 2+2?"]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!((code, out.as_str()), (0, "The answer is 4.\n"), "{err}");
+    assert_eq!(server.seen().len(), before);
+    let mut cmd = reflect(sb.path());
+    cmd.args(["models", "list"]);
+    let (_, listed, _) = outcome(cmd);
+    assert!(listed.contains(&got), "{listed}");
+}
