@@ -27,6 +27,14 @@ if [ ${#need[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# The Hugging Face download tests check reflect's cache against the reference implementation,
+# the huggingface_hub package (pinned: its cache layout is what is being checked).
+if ! python3 -c "import huggingface_hub" >/dev/null 2>&1; then
+  echo "== installing huggingface_hub (pip)"
+  python3 -m pip install --quiet "huggingface_hub==2.4.0" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "huggingface_hub==2.4.0"
+fi
+
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "== installing Rust (rustup)"
   curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy

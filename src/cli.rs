@@ -55,7 +55,7 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["model", "endpoint"], help_heading = "Model")]
     pub demo: bool,
 
-    /// A GGUF model on Hugging Face, downloaded once into the Hugging Face cache
+    /// A GGUF model from Hugging Face, downloaded once
     ///
     /// ORG/REPO[:QUANT], e.g. bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M. Without QUANT: a
     /// cached one, else Q4_K_M, else the largest that fits in memory. Honours HF_TOKEN,
@@ -164,7 +164,12 @@ pub struct Args {
     /// Open a saved session (default: the latest) in the chat
     ///
     /// [default: the most recent one].
-    #[arg(long, value_name = "ID", help_heading = "Sessions")]
+    #[arg(
+        long,
+        value_name = "ID",
+        hide_short_help = true,
+        help_heading = "Sessions"
+    )]
     pub resume: Option<Option<String>>,
 
     /// Do not save this conversation (sessions are saved after every finished turn in
@@ -250,7 +255,7 @@ pub struct Args {
 #[derive(Clone, Debug, Default, PartialEq, clap::Args)]
 #[command(next_help_heading = "Prompt and sampling")]
 pub struct ProfileFlags {
-    /// Stop after this many generated tokens; "none" lifts the profile's limit
+    /// Stop after N generated tokens; "none" lifts the profile's limit
     ///
     /// [default: the profile's, else no limit].
     #[arg(long, value_name = "N|none", value_parser = parse_max_tokens)]

@@ -1,10 +1,10 @@
 //! Writes the seed corpora of the `profile`, `theme` and `gguf` targets into `seeds/` (run from
 //! `fuzz/`: `cargo run --example seeds`). GGUF seeds come from reflect's own writer
-//! (`GgufWriter`, `write_llama`) with a vocabulary of a few tokens, so each is a few KB; a
+//! (`GgufWriter`, `write_llama_with`) with a vocabulary of a few tokens, so each is a few KB; a
 //! scripted model (262 base tokens, 64-wide) would be ~250 KB and slow every mutation.
 
 use reflect_fuzz::gguf::{
-    write_llama, GgufType, GgufWriter, LlamaShape, LlamaVocabSpec, TokenKind, Value, VocabToken,
+    write_llama_with, GgufType, GgufWriter, LlamaShape, LlamaVocabSpec, TokenKind, Value, VocabToken,
 };
 use reflect_fuzz::{profile, theme};
 use std::path::Path;
@@ -49,7 +49,7 @@ fn llama(vocab: &LlamaVocabSpec, ty: GgufType) -> Vec<u8> {
     };
     let dir = std::env::temp_dir().join(format!("reflect-seeds-{}", std::process::id()));
     let path = dir.join("m.gguf");
-    write_llama(&path, &shape, vocab, |_, dims| {
+    write_llama_with(&path, &shape, vocab, &[], |_, dims| {
         vec![0.5; dims.iter().product::<u64>() as usize]
     })
     .unwrap();

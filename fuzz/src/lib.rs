@@ -24,7 +24,7 @@ pub mod llm;
 pub use main_src::{config, exit, profile, prompt, stream, theme};
 
 /// The GGUF reader and the writers that make seed files. `src/gguf/mod.rs` does not export
-/// `inspect_read` or `write_llama`, so the files are listed one by one (the `path` makes this
+/// `inspect_read` or `write_llama_with`, so the files are listed one by one (the `path` makes this
 /// module's files those of the main crate's `src/gguf/`).
 #[path = "../../src/gguf"]
 pub mod gguf {
@@ -34,7 +34,7 @@ pub mod gguf {
     mod writer;
 
     pub use format::{GgufType, Value};
-    pub use llama::{write_llama, LlamaShape, LlamaVocabSpec, TokenKind, VocabToken};
+    pub use llama::{write_llama_with, LlamaShape, LlamaVocabSpec, TokenKind, VocabToken};
     pub use reader::{inspect, inspect_read, GgufInfo, ValidationError};
     pub use writer::GgufWriter;
 }

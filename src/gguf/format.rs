@@ -43,6 +43,7 @@ impl GgufType {
 /// A metadata value to write.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    U16(u16),
     U32(u32),
     I32(i32),
     F32(f32),

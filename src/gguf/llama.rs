@@ -48,6 +48,12 @@ pub const LLAMA3_TEMPLATE: &str = "{{- bos_token }}{%- for message in messages %
 impl LlamaVocabSpec {
     /// Ids 0..6 are `<unk>`, the Llama 3 control tokens; then the 256 byte tokens.
     pub fn base() -> Self {
+        Self::with_chat(ChatTokens::Llama3)
+    }
+
+    /// Like [`LlamaVocabSpec::base`] with another family's control tokens at ids 1..6 (begin,
+    /// end, two chat tokens, end of turn), and no chat template.
+    pub fn with_chat(chat: ChatTokens) -> Self {
         let mut v = LlamaVocabSpec {
             tokens: Vec::new(),
             bos: 1,
@@ -55,14 +61,11 @@ impl LlamaVocabSpec {
             eot: 5,
             chat_template: Some(LLAMA3_TEMPLATE.to_string()),
         };
+        if chat != ChatTokens::Llama3 {
+            v.chat_template = None;
+        }
         v.push("<unk>", TokenKind::Unknown);
-        for t in [
-            "<|begin_of_text|>",
-            "<|end_of_text|>",
-            "<|start_header_id|>",
-            "<|end_header_id|>",
-            "<|eot_id|>",
-        ] {
+        for t in chat.texts() {
             v.push(t, TokenKind::Control);
         }
         for b in 0..=255u8 {
@@ -96,6 +99,64 @@ impl LlamaVocabSpec {
     }
 }
 
+/// The control tokens a vocabulary is shaped by, for the chat-format fallback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatTokens {
+    /// `<|start_header_id|>`, `<|end_header_id|>`, `<|eot_id|>`.
+    Llama3,
+    /// `<|im_start|>`, but `<|im_end|>` only as text: its end of turn spans tokens.
+    ChatMlStartOnly,
+    /// `<|im_start|>` and `<|im_end|>`.
+    ChatMl,
+    /// `<start_of_turn>`, `<end_of_turn>`.
+    Gemma,
+    /// No chat tokens at all.
+    Bare,
+}
+
+impl ChatTokens {
+    /// Begin, end, two chat tokens, end of turn.
+    fn texts(self) -> [&'static str; 5] {
+        match self {
+            ChatTokens::Llama3 => [
+                "<|begin_of_text|>",
+                "<|end_of_text|>",
+                "<|start_header_id|>",
+                "<|end_header_id|>",
+                "<|eot_id|>",
+            ],
+            ChatTokens::ChatMlStartOnly => [
+                "<s>",
+                "</s>",
+                "<|im_start|>",
+                "<|reserved_0|>",
+                "<|endoftext|>",
+            ],
+            ChatTokens::ChatMl => [
+                "<s>",
+                "</s>",
+                "<|im_start|>",
+                "<|reserved_0|>",
+                "<|im_end|>",
+            ],
+            ChatTokens::Gemma => [
+                "<bos>",
+                "<eos>",
+                "<start_of_turn>",
+                "<pad>",
+                "<end_of_turn>",
+            ],
+            ChatTokens::Bare => [
+                "<s>",
+                "</s>",
+                "<reserved_1>",
+                "<reserved_2>",
+                "<reserved_3>",
+            ],
+        }
+    }
+}
+
 /// Model dimensions.
 #[derive(Clone, Debug)]
 pub struct LlamaShape {
@@ -111,46 +172,66 @@ pub struct LlamaShape {
     pub norm_ty: GgufType,
 }
 
-/// Writes a llama model. `weights(name, dims)` returns each tensor's values (ggml order).
-pub fn write_llama(
-    path: &Path,
-    shape: &LlamaShape,
-    vocab: &LlamaVocabSpec,
-    weights: impl FnMut(&str, &[u64]) -> Vec<f32>,
-) -> io::Result<()> {
-    write_llama_with(path, shape, vocab, &[], weights)
-}
-
-/// [`write_llama`] with extra metadata keys (e.g. `general.sampling.temp`), written after the
+/// Writes a llama model, with extra metadata keys (e.g. `general.sampling.temp`), written after the
 /// architecture and tokenizer keys.
 pub fn write_llama_with(
     path: &Path,
     shape: &LlamaShape,
     vocab: &LlamaVocabSpec,
     metadata: &[(String, Value)],
-    mut weights: impl FnMut(&str, &[u64]) -> Vec<f32>,
+    weights: impl FnMut(&str, &[u64]) -> Vec<f32>,
 ) -> io::Result<()> {
+    llama_writer(shape, vocab, metadata, "llama", weights).write_file(path)
+}
+
+/// The writer [`write_llama_with`] fills, its architecture's keys named `arch` (another name
+/// than `llama` makes a file that only its vocabulary can be read from).
+pub fn llama_writer(
+    shape: &LlamaShape,
+    vocab: &LlamaVocabSpec,
+    metadata: &[(String, Value)],
+    arch: &str,
+    mut weights: impl FnMut(&str, &[u64]) -> Vec<f32>,
+) -> GgufWriter {
     let mut w = GgufWriter::new();
     let n_vocab = vocab.len() as u64;
     let head_dim = shape.n_embd / shape.n_head;
-    w.kv("general.architecture", Value::Str("llama".into()))
+    w.kv("general.architecture", Value::Str(arch.into()))
         .kv("general.name", Value::Str(shape.name.clone()))
         .kv("general.alignment", Value::U32(32))
-        .kv("llama.context_length", Value::U32(shape.context_length))
-        .kv("llama.embedding_length", Value::U32(shape.n_embd as u32))
-        .kv("llama.block_count", Value::U32(shape.n_layer as u32))
-        .kv("llama.feed_forward_length", Value::U32(shape.n_ff as u32))
         .kv(
-            "llama.attention.head_count",
+            &format!("{arch}.context_length"),
+            Value::U32(shape.context_length),
+        )
+        .kv(
+            &format!("{arch}.embedding_length"),
+            Value::U32(shape.n_embd as u32),
+        )
+        .kv(
+            &format!("{arch}.block_count"),
+            Value::U32(shape.n_layer as u32),
+        )
+        .kv(
+            &format!("{arch}.feed_forward_length"),
+            Value::U32(shape.n_ff as u32),
+        )
+        .kv(
+            &format!("{arch}.attention.head_count"),
             Value::U32(shape.n_head as u32),
         )
         .kv(
-            "llama.attention.head_count_kv",
+            &format!("{arch}.attention.head_count_kv"),
             Value::U32(shape.n_head as u32),
         )
-        .kv("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5))
-        .kv("llama.rope.dimension_count", Value::U32(head_dim as u32))
-        .kv("llama.rope.freq_base", Value::F32(500_000.0))
+        .kv(
+            &format!("{arch}.attention.layer_norm_rms_epsilon"),
+            Value::F32(1e-5),
+        )
+        .kv(
+            &format!("{arch}.rope.dimension_count"),
+            Value::U32(head_dim as u32),
+        )
+        .kv(&format!("{arch}.rope.freq_base"), Value::F32(500_000.0))
         .kv("tokenizer.ggml.model", Value::Str("llama".into()))
         .kv(
             "tokenizer.ggml.tokens",
@@ -208,5 +289,5 @@ pub fn write_llama_with(
             add(&mut w, &format!("blk.{l}.{part}.weight"), &dims);
         }
     }
-    w.write_file(path)
+    w
 }

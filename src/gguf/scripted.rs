@@ -8,7 +8,7 @@
 //! come out the same under greedy and under temperature 0.7 / top_p 0.95 sampling.
 
 use super::format::GgufType;
-use super::llama::{write_llama, LlamaShape, LlamaVocabSpec, TokenKind};
+use super::llama::{llama_writer, ChatTokens, LlamaShape, LlamaVocabSpec, TokenKind};
 use std::collections::HashMap;
 use std::io;
 use std::path::Path;
@@ -49,6 +49,14 @@ pub enum TemplateStyle {
 pub struct ScriptedModel {
     pub name: String,
     pub items: Vec<ScriptItem>,
+    /// The vocabulary's chat control tokens (the template goes with Llama 3's only).
+    pub chat_tokens: ChatTokens,
+    /// `general.architecture`: another than `llama` makes a file llama.cpp reads the
+    /// vocabulary of (`--print-prompt`, `models info`) but cannot run.
+    pub architecture: String,
+    /// The byte the prompt ends with, which leads to the script: `\n` for the chat formats
+    /// that end with a newline, `:` for the plain format's "Assistant:".
+    pub start: u8,
     pub template: TemplateStyle,
     pub context_length: u32,
     /// Extra width and depth that change nothing in the output but make each token cost more
@@ -82,6 +90,9 @@ impl ScriptedModel {
         ScriptedModel {
             name: "reflect-scripted".into(),
             items,
+            chat_tokens: ChatTokens::Llama3,
+            architecture: "llama".into(),
+            start: b'\n',
             template: TemplateStyle::Llama3,
             context_length: 4096,
             padding: Padding::default(),
@@ -99,15 +110,16 @@ impl ScriptedModel {
     /// a token used twice, an empty piece, or a piece that is exactly "\n" (the start token).
     fn vocabulary(&self) -> io::Result<(LlamaVocabSpec, Vec<u32>)> {
         let bad = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
-        let mut vocab = LlamaVocabSpec::base();
+        let mut vocab = LlamaVocabSpec::with_chat(self.chat_tokens);
         vocab.chat_template = match self.template {
-            TemplateStyle::Llama3 => vocab.chat_template.take(),
+            TemplateStyle::Llama3 => Some(super::llama::LLAMA3_TEMPLATE.to_string())
+                .filter(|_| self.chat_tokens == ChatTokens::Llama3),
             TemplateStyle::Missing => None,
             TemplateStyle::Unrecognised => {
                 Some("{{ messages | tojson }} [[made-up format]]".into())
             }
         };
-        let start = LlamaVocabSpec::byte_token(b'\n');
+        let start = LlamaVocabSpec::byte_token(self.start);
         let mut seen: HashMap<String, u32> = vocab
             .tokens
             .iter()
@@ -119,7 +131,7 @@ impl ScriptedModel {
             let id = match item {
                 ScriptItem::Byte(b) => LlamaVocabSpec::byte_token(*b),
                 ScriptItem::Text(s) | ScriptItem::Special(s) => {
-                    if s.is_empty() || s == "\n" {
+                    if s.is_empty() || s.as_bytes() == [self.start] {
                         return Err(bad(format!("script piece {s:?} cannot be a token")));
                     }
                     let kind = match item {
@@ -169,19 +181,25 @@ impl ScriptedModel {
     /// token used twice, an empty piece, or a piece that is exactly "\n" (the start token).
     pub fn write(&self, path: &Path) -> io::Result<()> {
         let (vocab, chain) = self.vocabulary()?;
-        // Dimension 0 is shared by every token that is not part of the chain and leads to the
-        // end of the turn; each chain token gets a dimension of its own.
-        let contexts = chain.len() - 1;
+        let shape = self.shape(chain.len() - 1);
+        self.writer(&shape, &vocab, &chain)?.write_file(path)
+    }
+
+    /// Writes the model split into `parts` files (`PREFIX-00001-of-0000N.gguf`, …); returns
+    /// their paths, the one to load first.
+    pub fn write_split(&self, prefix: &Path, parts: usize) -> io::Result<Vec<std::path::PathBuf>> {
+        let (vocab, chain) = self.vocabulary()?;
+        let shape = self.shape(chain.len() - 1);
+        self.writer(&shape, &vocab, &chain)?
+            .write_split(prefix, parts)
+    }
+
+    /// Dimension 0 is shared by every token that is not part of the chain and leads to the
+    /// end of the turn; each of the `contexts` chain tokens gets a dimension of its own.
+    fn shape(&self, contexts: usize) -> LlamaShape {
         let n_embd =
             ((contexts as u64 + 1).div_ceil(64) * 64).max(self.padding.min_embd.div_ceil(64) * 64);
-        let n_vocab = vocab.len() as u64;
-        let mut dim_of = vec![0u64; vocab.len()];
-        for (i, id) in chain[..contexts].iter().enumerate() {
-            dim_of[*id as usize] = i as u64 + 1;
-        }
-        // After RMS normalisation a one-hot vector has the value sqrt(n_embd).
-        let weight = MARGIN / (n_embd as f32).sqrt();
-        let shape = LlamaShape {
+        LlamaShape {
             name: self.name.clone(),
             n_embd,
             n_layer: self.padding.layers.max(1),
@@ -190,28 +208,51 @@ impl ScriptedModel {
             context_length: self.context_length,
             ty: GgufType::F32,
             norm_ty: GgufType::F32,
-        };
-        write_llama(path, &shape, &vocab, |name, dims| {
-            let n: u64 = dims.iter().product();
-            let mut v = vec![0f32; n as usize];
-            match name {
-                "token_embd.weight" => {
-                    for tok in 0..n_vocab {
-                        v[(tok * n_embd + dim_of[tok as usize]) as usize] = 1.0;
+        }
+    }
+
+    fn writer(
+        &self,
+        shape: &LlamaShape,
+        vocab: &LlamaVocabSpec,
+        chain: &[u32],
+    ) -> io::Result<super::writer::GgufWriter> {
+        let contexts = chain.len() - 1;
+        let n_embd = shape.n_embd;
+        let n_vocab = vocab.len() as u64;
+        let mut dim_of = vec![0u64; vocab.len()];
+        for (i, id) in chain[..contexts].iter().enumerate() {
+            dim_of[*id as usize] = i as u64 + 1;
+        }
+        // After RMS normalisation a one-hot vector has the value sqrt(n_embd).
+        let weight = MARGIN / (n_embd as f32).sqrt();
+        Ok(llama_writer(
+            shape,
+            vocab,
+            &[],
+            &self.architecture,
+            |name, dims| {
+                let n: u64 = dims.iter().product();
+                let mut v = vec![0f32; n as usize];
+                match name {
+                    "token_embd.weight" => {
+                        for tok in 0..n_vocab {
+                            v[(tok * n_embd + dim_of[tok as usize]) as usize] = 1.0;
+                        }
                     }
-                }
-                "output.weight" => {
-                    v[(u64::from(vocab.eot) * n_embd) as usize] = weight;
-                    for pair in chain.windows(2) {
-                        let (ctx, next) = (pair[0], pair[1]);
-                        v[(u64::from(next) * n_embd + dim_of[ctx as usize]) as usize] = weight;
+                    "output.weight" => {
+                        v[(u64::from(vocab.eot) * n_embd) as usize] = weight;
+                        for pair in chain.windows(2) {
+                            let (ctx, next) = (pair[0], pair[1]);
+                            v[(u64::from(next) * n_embd + dim_of[ctx as usize]) as usize] = weight;
+                        }
                     }
+                    n if n.ends_with("norm.weight") => v.fill(1.0),
+                    _ => {}
                 }
-                n if n.ends_with("norm.weight") => v.fill(1.0),
-                _ => {}
-            }
-            v
-        })
+                v
+            },
+        ))
     }
 }
 

@@ -86,6 +86,46 @@ impl GgufWriter {
         Ok(())
     }
 
+    /// Writes the model split into `parts` files as llama.cpp's `gguf-split` does:
+    /// `PREFIX-00001-of-0000N.gguf` holds the metadata and `split.*` keys, every part some of
+    /// the tensors. Returns the paths, the first (the one to load) first.
+    pub fn write_split(
+        &self,
+        prefix: &std::path::Path,
+        parts: usize,
+    ) -> io::Result<Vec<std::path::PathBuf>> {
+        let parts = parts.clamp(1, self.tensors.len().max(1));
+        let per = self.tensors.len().div_ceil(parts);
+        let mut paths = Vec::new();
+        for (i, chunk) in self.tensors.chunks(per.max(1)).enumerate() {
+            let split = [
+                ("split.no", Value::U16(i as u16)),
+                ("split.count", Value::U16(parts as u16)),
+                ("split.tensors.count", Value::I32(self.tensors.len() as i32)),
+            ];
+            let mut kv: Vec<(String, Value)> = if i == 0 { self.kv.clone() } else { Vec::new() };
+            kv.extend(split.into_iter().map(|(k, v)| (k.to_string(), v)));
+            let part = GgufWriter {
+                kv,
+                tensors: chunk
+                    .iter()
+                    .map(|t| Tensor {
+                        name: t.name.clone(),
+                        dims: t.dims.clone(),
+                        ty: t.ty,
+                        data: t.data.clone(),
+                    })
+                    .collect(),
+            };
+            let mut name = prefix.as_os_str().to_owned();
+            name.push(format!("-{:05}-of-{parts:05}.gguf", i + 1));
+            let path = std::path::PathBuf::from(name);
+            part.write_file(&path)?;
+            paths.push(path);
+        }
+        Ok(paths)
+    }
+
     /// Writes the file atomically: a temporary file beside `path`, then a rename.
     pub fn write_file(&self, path: &std::path::Path) -> io::Result<()> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -136,6 +176,10 @@ impl<W: Write> Counting<'_, W> {
 
     fn value(&mut self, v: &Value) -> io::Result<()> {
         match v {
+            Value::U16(x) => {
+                self.put(&vtype::U16.to_le_bytes())?;
+                self.put(&x.to_le_bytes())
+            }
             Value::U32(x) => {
                 self.put(&vtype::U32.to_le_bytes())?;
                 self.put(&x.to_le_bytes())

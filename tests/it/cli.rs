@@ -1157,7 +1157,10 @@ fn models_info_describes_a_file_without_loading_its_weights() {
     let r = info(&m);
     assert_eq!(r["tags as tokens"], "<think> </think>");
     assert_eq!(r["profile"], "think (--profile think)");
-    assert_eq!(r["chat template"], "none (reflect uses the Llama 3 format)");
+    assert_eq!(
+        r["chat template"],
+        "none (reflect uses the Llama 3 format, llama.cpp's llama3: the vocabulary has its header tokens)"
+    );
 
     // Not a model: the pre-check's message, exit 2.
     let dir = tempfile::tempdir().unwrap();

@@ -449,3 +449,43 @@ fn huggingface_hub_finds_what_reflect_downloaded_and_reflect_uses_what_it_downlo
     let (_, listed, _) = outcome(cmd);
     assert!(listed.contains(&got), "{listed}");
 }
+
+#[test]
+fn a_split_model_downloads_every_part_and_loads_from_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let sm = ScriptedModel::new(reflection_script());
+    let paths = sm
+        .write_split(&dir.path().join("Tiny-Split-Q8_0"), 3)
+        .unwrap();
+    assert_eq!(paths.len(), 3);
+    let mut files: Vec<HubFile> = paths
+        .iter()
+        .map(|p| {
+            HubFile::lfs(
+                &format!("Q8_0/{}", p.file_name().unwrap().to_string_lossy()),
+                std::fs::read(p).unwrap(),
+            )
+        })
+        .collect();
+    files.push(HubFile::lfs("Tiny-Split-Q2_K.gguf", model_bytes(1)));
+    let server = HubServer::start(vec![HubRepo::new("test-org/Split-GGUF", files)]);
+    let sb = Sandbox::new();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["--hf", "test-org/Split-GGUF:Q8_0", "what is 2+2?"]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!((code, out.as_str()), (0, "The answer is 4.\n"), "{err}");
+    assert!(
+        err.contains("Q8_0/Tiny-Split-Q8_0-00001-of-00003.gguf (and 2 more parts)"),
+        "{err}"
+    );
+    assert!(err.contains("(3/3)"), "{err}");
+    assert_eq!(server.data_gets().len(), 3);
+    let mut cmd = reflect(sb.path());
+    cmd.args(["models", "list"]);
+    let (_, listed, _) = outcome(cmd);
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("Q8_0")).count(),
+        1,
+        "one row for the three parts: {listed}"
+    );
+}

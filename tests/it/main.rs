@@ -18,5 +18,6 @@ mod remote_faults;
 mod router_props;
 mod semantic;
 mod sessions;
+mod templates;
 mod tokenizer_counts;
 mod tui_pty;

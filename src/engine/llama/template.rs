@@ -35,11 +35,21 @@ impl Fallback {
     /// For the user: which format, and why.
     pub fn describe(&self) -> String {
         match self {
-            Fallback::Builtin("gemma") => "Gemma's format (llama.cpp's gemma), for a gemma architecture".into(),
-            Fallback::Builtin("llama3") => "the Llama 3 format (llama.cpp's llama3): the vocabulary has its header tokens".into(),
-            Fallback::Builtin("chatml") => "ChatML (llama.cpp's chatml): the vocabulary has <|im_start|>".into(),
+            Fallback::Builtin("gemma") => {
+                "Gemma's format, llama.cpp's gemma: a gemma architecture".into()
+            }
+            Fallback::Builtin("llama3") => {
+                "the Llama 3 format, llama.cpp's llama3: the vocabulary has its header tokens"
+                    .into()
+            }
+            Fallback::Builtin("chatml") => {
+                "ChatML, llama.cpp's chatml: the vocabulary has <|im_start|>".into()
+            }
             Fallback::Builtin(name) => format!("llama.cpp's {name}"),
-            Fallback::Plain => "reflect's plain format (\"User: …\", \"Assistant: …\"): the vocabulary has no chat tokens".into(),
+            Fallback::Plain => {
+                "reflect's plain format (User: …, Assistant: …): the vocabulary has no chat tokens"
+                    .into()
+            }
         }
     }
 }
