@@ -489,3 +489,59 @@ fn a_split_model_downloads_every_part_and_loads_from_the_first() {
         "one row for the three parts: {listed}"
     );
 }
+
+#[test]
+fn no_room_on_disk_is_said_before_downloading_and_a_failed_write_leaves_no_blob() {
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    server.set_fault(Fault::ClaimSize(1 << 60));
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "pull", &format!("{REPO}:Q2_K")]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("more and") && err.contains("free"), "{err}");
+    assert!(err.contains("free some space"), "{err}");
+    assert!(server.data_gets().is_empty(), "nothing was downloaded");
+
+    // A write that fails mid-file (a file size limit standing in for a full disk).
+    server.set_fault(Fault::None);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, sb.path());
+    cmd.env("HF_ENDPOINT", server.url())
+        .args(["models", "pull", &format!("{REPO}:Q2_K")]);
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: 20_000,
+                rlim_max: 20_000,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains(".incomplete"),
+        "{err}"
+    );
+    let blobs = hub_dir(sb.path()).join("models--test-org--Tiny-Reflect-GGUF/blobs");
+    let names: Vec<String> = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        names.iter().all(|n| n.ends_with(".incomplete")),
+        "no blob from a failed write: {names:?}"
+    );
+    // The next run, with room, resumes and completes.
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "pull", &format!("{REPO}:Q2_K")]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(out.trim()).unwrap(), repo().files[0].bytes);
+}

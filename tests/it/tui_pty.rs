@@ -35,6 +35,11 @@ fn start(m: &Model, extra: &[&str]) -> Session {
 
 /// `reflect ARGS` (no `-m` added) in a pseudo-terminal, sealed into the model's sandbox.
 fn start_args(m: &Model, args: &[&str]) -> Session {
+    start_env(m, args, &[])
+}
+
+/// [`start_args`] with environment variables set.
+fn start_env(m: &Model, args: &[&str], env: &[(&str, &str)]) -> Session {
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: ROWS,
@@ -47,6 +52,9 @@ fn start_args(m: &Model, args: &[&str]) -> Session {
     cmd.args(args);
     seal(&mut cmd, m.dir.path());
     cmd.env("TERM", "xterm-256color");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let child = pair.slave.spawn_command(cmd).expect("spawn reflect");
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().expect("reader");
@@ -649,4 +657,59 @@ fn answer_now_ends_the_thinking_while_the_model_thinks() {
     assert_eq!(turn["answer"].as_str().unwrap().trim(), "The answer is 4.");
     let used = turn["budget"]["used"].as_u64().unwrap();
     assert!((30..1500).contains(&used), "{used}");
+}
+
+#[test]
+fn a_hugging_face_model_downloads_in_the_loading_phase_then_answers() {
+    use crate::common::hub_server::{Fault, HubFile, HubRepo, HubServer};
+    let m = model(reflection_script());
+    let bytes = std::fs::read(&m.path).unwrap();
+    let server = HubServer::start(vec![HubRepo::new(
+        "test-org/Chat-GGUF",
+        vec![HubFile::lfs("Chat-Q4_K_M.gguf", bytes)],
+    )]);
+    server.set_fault(Fault::Drip(4096, Duration::from_millis(40)));
+    let url = server.url();
+    let mut s = start_env(
+        &m,
+        &["--hf", "test-org/Chat-GGUF"],
+        &[("HF_ENDPOINT", &url)],
+    );
+    let screen = s.wait_text("Downloading Chat-Q4_K_M.gguf");
+    assert!(screen.contains("%") && screen.contains(" KiB"), "{screen}");
+    server.set_fault(Fault::None);
+    s.wait_text("reflect-scripted");
+    s.send(b"what is 2+2?\r");
+    s.wait_text("The answer is 4.");
+    s.quit();
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
+fn models_pull_draws_a_progress_bar_on_a_terminal() {
+    use crate::common::hub_server::{Fault, HubFile, HubRepo, HubServer};
+    let m = model(reflection_script());
+    let bytes = std::fs::read(&m.path).unwrap();
+    let server = HubServer::start(vec![HubRepo::new(
+        "test-org/Bar-GGUF",
+        vec![HubFile::lfs("Bar-Q4_K_M.gguf", bytes)],
+    )]);
+    server.set_fault(Fault::Drip(8192, Duration::from_millis(50)));
+    let url = server.url();
+    let mut s = start_env(
+        &m,
+        &["models", "pull", "test-org/Bar-GGUF"],
+        &[("HF_ENDPOINT", &url)],
+    );
+    let screen = s.wait_for("the bar with a rate and an ETA", |t| {
+        t.contains("ETA") && t.contains("█")
+    });
+    assert!(screen.contains("Bar-Q4_K_M.gguf ["), "{screen}");
+    let screen = s.wait_text("sha256 verified");
+    assert!(
+        !screen.contains("ETA"),
+        "the bar is cleared at the end: {screen}"
+    );
+    assert_eq!(s.wait_exit(), 0);
 }

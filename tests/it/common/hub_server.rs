@@ -74,6 +74,8 @@ pub enum Fault {
     WrongBytes,
     /// Bytes come in chunks of this size, with this pause after each.
     Drip(usize, Duration),
+    /// The `resolve` headers claim this size (more than any disk has).
+    ClaimSize(u64),
 }
 
 /// One request, as the server saw it.
@@ -423,7 +425,11 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>, addr: SocketAddr) {
         let mut h = common;
         h.push(("ETag", format!("\"{}\"", file.git_id())));
         h.push(("X-Linked-Etag", format!("\"{}\"", file.sha256())));
-        h.push(("X-Linked-Size", file.bytes.len().to_string()));
+        let size = match fault {
+            Fault::ClaimSize(n) => n.to_string(),
+            _ => file.bytes.len().to_string(),
+        };
+        h.push(("X-Linked-Size", size));
         // Storage is another host, as the Hub's is: `localhost` rather than `127.0.0.1`.
         h.push((
             "Location",
