@@ -533,26 +533,13 @@ impl Context {
                 "no such file (give a tokenizer.json path or a Hugging Face repo id)".into(),
             );
         }
-        let hub = self
-            .env
-            .any_var("HF_HUB_CACHE")
-            .map(PathBuf::from)
-            .or_else(|| {
-                self.env
-                    .any_var("HF_HOME")
-                    .map(|h| PathBuf::from(h).join("hub"))
-            })
-            .or_else(|| {
-                self.env
-                    .any_var("XDG_CACHE_HOME")
-                    .map(|c| PathBuf::from(c).join("huggingface").join("hub"))
-            })
-            .or_else(|| dirs::home_dir().map(|h| h.join(".cache/huggingface/hub")))
+        let cache = crate::hub::cache_root(&self.env)
+            .map(crate::hub::Cache::new)
             .ok_or("no Hugging Face cache directory (set HF_HOME)")?;
-        let dir = hub.join(format!("models--{}", repo.replace('/', "--")));
-        let main = std::fs::read_to_string(dir.join("refs").join("main")).ok();
-        let mut snapshots: Vec<PathBuf> = main
-            .map(|rev| dir.join("snapshots").join(rev.trim()))
+        let dir = cache.repo_dir(repo);
+        let mut snapshots: Vec<PathBuf> = cache
+            .commit_of(repo, "main")
+            .map(|rev| dir.join("snapshots").join(rev))
             .into_iter()
             .collect();
         if let Ok(entries) = std::fs::read_dir(dir.join("snapshots")) {

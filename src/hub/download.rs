@@ -66,6 +66,70 @@ impl std::ops::Drop for Interrupt {
     }
 }
 
+/// `huggingface_hub`'s lock on a blob (`.locks/models--ORG--REPO/ETAG.lock`, an flock), held
+/// while it downloads: two downloads of one file, reflect's or `huggingface_hub`'s, never
+/// write it at once.
+struct BlobLock {
+    _file: std::fs::File,
+}
+
+impl BlobLock {
+    fn take(
+        cache: &Cache,
+        repo: &str,
+        etag: &str,
+        name: &str,
+        progress: &mut dyn FnMut(Step),
+        interrupt: &Interrupt,
+    ) -> Result<BlobLock, HubError> {
+        let dir = cache
+            .root
+            .join(".locks")
+            .join(format!("models--{}", repo.replace('/', "--")));
+        let path = dir.join(format!("{etag}.lock"));
+        let fail =
+            |e: std::io::Error| HubError::Disk(format!("cannot lock {}: {e}", path.display()));
+        std::fs::create_dir_all(&dir).map_err(fail)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(fail)?;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            let mut said = false;
+            // SAFETY: flock on a descriptor this function owns.
+            while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+                let e = std::io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                    // A file system without locks: go on unlocked, as huggingface_hub does.
+                    break;
+                }
+                if !said {
+                    progress(Step::Waiting {
+                        name: name.to_string(),
+                    });
+                    said = true;
+                }
+                if let Some(signal) = interrupt.fired() {
+                    let kept = cache.incomplete(repo, etag);
+                    let done = std::fs::metadata(&kept).map(|m| m.len()).unwrap_or(0);
+                    return Err(HubError::Interrupted {
+                        signal,
+                        kept,
+                        done,
+                        total: 0,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        Ok(BlobLock { _file: file })
+    }
+}
+
 /// Bytes free for an unprivileged user on the file system holding `dir`.
 pub fn free_space(dir: &Path) -> Option<u64> {
     #[cfg(unix)]
@@ -117,6 +181,11 @@ pub fn fetch_blob(
     let dir = blob.parent().unwrap_or(&cache.root).to_path_buf();
     std::fs::create_dir_all(&dir)
         .map_err(|e| HubError::Disk(format!("cannot create {}: {e}", dir.display())))?;
+    let _lock = BlobLock::take(cache, repo, &meta.etag, name, progress, interrupt)?;
+    // Another download may have finished it while this one waited.
+    if std::fs::metadata(&blob).is_ok_and(|m| m.len() == meta.size) {
+        return Ok(false);
+    }
     let partial = cache.incomplete(repo, &meta.etag);
     let disk = |e: std::io::Error| {
         let full = e.raw_os_error() == Some(libc::ENOSPC);

@@ -102,6 +102,9 @@ impl fmt::Display for HubError {
                 f,
                 "{file}: the download is corrupt (sha256 {got}, the Hub says {expected}); it was deleted: run the command again to download it afresh"
             ),
+            HubError::Interrupted { total: 0, .. } => f.write_str(
+                "stopped while waiting for another download of the same file; nothing was lost",
+            ),
             HubError::Interrupted {
                 kept, done, total, ..
             } => write!(

@@ -18,6 +18,8 @@ pub enum Step {
     },
     /// `done` of `total` bytes of the current file are on disk.
     Bytes { done: u64, total: u64 },
+    /// Another download of the same file (reflect's or huggingface_hub's) holds its lock.
+    Waiting { name: String },
     /// The connection dropped at `done` bytes; the download goes on from there.
     Retry { done: u64, error: String },
     /// The file is complete (`verified`: its sha256 was checked).
@@ -215,6 +217,12 @@ impl StderrProgress {
                     let _ = write!(err, "\r\x1b[2K{line}");
                     let _ = err.flush();
                 }
+            }
+            Step::Waiting { name } => {
+                let _ = writeln!(
+                    err,
+                    "reflect: waiting for another download of {name} to finish"
+                );
             }
             Step::Retry { done, error } => {
                 if self.tty {

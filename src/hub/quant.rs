@@ -81,12 +81,18 @@ pub fn label_of(name: &str) -> String {
         .map(|(p, _, _)| p)
         .or_else(|| base.strip_suffix(".gguf"))
         .unwrap_or(base);
-    let upper = stem.to_ascii_uppercase();
-    KNOWN
-        .iter()
-        .filter(|k| token_in(&upper, k))
-        .max_by_key(|k| k.len())
-        .map_or_else(|| stem.to_string(), |k| k.to_string())
+    // The file's own name first, then its folders (`Q4_K_M/model-00001-of-00002.gguf`).
+    let known = |text: &str| {
+        let upper = text.to_ascii_uppercase();
+        KNOWN
+            .iter()
+            .filter(|k| token_in(&upper, k))
+            .max_by_key(|k| k.len())
+            .map(|k| k.to_string())
+    };
+    known(stem)
+        .or_else(|| known(name.rsplit_once('/').map_or("", |(dirs, _)| dirs)))
+        .unwrap_or_else(|| stem.to_string())
 }
 
 /// A split model's parts seen so far: its prefix, its part count, the parts by number.
@@ -268,6 +274,7 @@ mod tests {
             ("Model-BF16.gguf", "BF16"),
             ("weird.gguf", "weird"),
             ("Q4_K_M/Model-Q4_K_M-00002-of-00002.gguf", "Q4_K_M"),
+            ("Q8_0/model-00001-of-00002.gguf", "Q8_0"),
         ] {
             assert_eq!(label_of(name), label, "{name}");
         }

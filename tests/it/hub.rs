@@ -545,3 +545,43 @@ fn no_room_on_disk_is_said_before_downloading_and_a_failed_write_leaves_no_blob(
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read(out.trim()).unwrap(), repo().files[0].bytes);
 }
+
+#[test]
+fn a_download_waits_for_another_holding_huggingface_hubs_lock() {
+    use std::io::{BufRead, BufReader};
+    use std::os::fd::AsRawFd;
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    let locks = hub_dir(sb.path()).join(".locks/models--test-org--Tiny-Reflect-GGUF");
+    std::fs::create_dir_all(&locks).unwrap();
+    let held =
+        std::fs::File::create(locks.join(format!("{}.lock", repo().files[0].sha256()))).unwrap();
+    // SAFETY: flock on a descriptor this test owns.
+    assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, sb.path());
+    let mut child = cmd
+        .env("HF_ENDPOINT", server.url())
+        .args(["models", "pull", &format!("{REPO}:Q2_K")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("waiting for another download") {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "reflect did not wait"
+        );
+    }
+    assert!(
+        server.data_gets().is_empty(),
+        "nothing downloaded while the lock is held"
+    );
+    drop(held);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(server.data_gets().len(), 1);
+}

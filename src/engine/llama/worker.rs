@@ -309,7 +309,7 @@ fn download(
                     }
                     (done, total)
                 }
-                Step::Retry { .. } | Step::Done { .. } => return,
+                Step::Retry { .. } | Step::Done { .. } | Step::Waiting { .. } => return,
             };
             sent = Some(now);
             let _ = events.send(EngineEvent::Download(crate::llm::DownloadProgress {
