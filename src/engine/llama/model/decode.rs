@@ -321,12 +321,17 @@ pub(in crate::engine::llama) fn run(
             }
             out
         });
-        let route: Box<dyn Iterator<Item = (LlamaToken, &[u8])>> = match &passed {
-            Some(p) => Box::new(p.iter().map(|(t, p)| (*t, p.as_slice()))),
-            None => Box::new(route),
-        };
+        // The guard's pieces when it is there, else the tokens straight (nothing allocated).
+        let guarded = passed
+            .as_ref()
+            .map(|p| p.iter().map(|(t, p)| (*t, p.as_slice())));
+        let straight = passed.is_none().then_some(route);
         let mut closed = false;
-        for (tok, pc) in route {
+        for (tok, pc) in guarded
+            .into_iter()
+            .flatten()
+            .chain(straight.into_iter().flatten())
+        {
             memo.push(tok, pc);
             let tag = tag_tokens.get(&tok).map(|(_, tag)| *tag);
             if let Some(tag) = tag {
