@@ -81,6 +81,7 @@ fn run() -> Result<i32, Failure> {
         Mode::ShowTheme { name, by } => show_theme(&load()?, &args, name.as_deref(), by),
         Mode::Completions(shell) => write_bytes(&cli::completions(shell)),
         Mode::ModelInfo { file } => model_info(&file),
+        Mode::Eval(e) => reflect::eval::run(&load()?, &e, &demo_model),
         Mode::Man => {
             let page = cli::man_page()
                 .map_err(|e| Failure::runtime(format!("cannot write the man page: {e}")))?;
