@@ -102,9 +102,11 @@ impl Expected {
                     (Some(c), None) if c.is_ascii_alphabetic() => {
                         Expected::Choice(c.to_ascii_uppercase())
                     }
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "\"{answer}\" is not a letter, which a \"choice\" match needs (e.g. \"B\")"
-                    )),
+                    ))
+                    }
                 }
             }
             MatchRule::Regex => Expected::Regex(

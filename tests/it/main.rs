@@ -10,6 +10,7 @@ mod bad_input;
 mod budget;
 mod cli;
 mod engine;
+mod eval;
 mod multiturn;
 mod profiles;
 mod remote;
