@@ -49,6 +49,11 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE.jsonl", help_heading = "Results")]
     pub resume: Option<PathBuf>,
 
+    /// Write a self-contained HTML report (the summary, and charts of accuracy per arm and of
+    /// thinking tokens against correctness) to this file.
+    #[arg(long, value_name = "FILE.html", help_heading = "Results")]
+    pub report: Option<PathBuf>,
+
     /// Absolute tolerance of "number" questions that give none [default: 0].
     #[arg(long, value_name = "X", value_parser = parse_tolerance, help_heading = "Results")]
     pub tolerance: Option<f64>,

@@ -9,6 +9,7 @@
 pub mod judge;
 pub mod progress;
 pub mod questions;
+pub mod report;
 pub mod results;
 pub mod runner;
 pub mod stats;
@@ -146,6 +147,13 @@ pub fn run(
         .and_then(|_| stdout.flush());
     if let Some(p) = appender.as_ref().map(Appender::path) {
         say!("reflect: results in {}", p.display());
+    }
+    if let Some(path) = &a.report {
+        let title = a.file.display().to_string();
+        let page = report::render(&title, &s, &records).map_err(Failure::runtime)?;
+        crate::config::write::write_atomic(path, &page)
+            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+        say!("reflect: report in {}", path.display());
     }
     if let Some(f) = outcome.failure {
         if out_path.is_some() {

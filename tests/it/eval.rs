@@ -615,3 +615,111 @@ fn parallel_sends_that_many_requests_at_once_and_counts_the_cost() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(most.load(Ordering::SeqCst), 1);
 }
+
+/// Debian's chromium (or another name for it), if installed. In CI (`CI` set) it is required
+/// (scripts/bootstrap.sh installs it); elsewhere the report test is skipped with a note.
+fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .filter_map(|name| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(name))
+                    .find(|p| p.is_file())
+            })
+        })
+        .next();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is required in CI: scripts/bootstrap.sh installs it (apt-get install chromium)"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: skipped: install chromium (apt-get install chromium) to check the HTML report in a browser"
+        );
+    }
+    found
+}
+
+/// Pixels of `png` in rows `rows` within `tol` of `colour`.
+fn pixels_like(png: &Path, rows: std::ops::Range<u32>, colour: [u8; 3], tol: u8) -> usize {
+    let decoder = png::Decoder::new(std::fs::File::open(png).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    assert!(channels >= 3, "{:?}", info.color_type);
+    let mut n = 0;
+    for y in rows.start..rows.end.min(info.height) {
+        for x in 0..info.width {
+            let i = y as usize * info.line_size + x as usize * channels;
+            let p = &buf[i..i + 3];
+            if p.iter().zip(colour).all(|(a, b)| a.abs_diff(b) <= tol) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn the_html_report_renders_its_charts_in_chromium() {
+    let m = model(reflection_script());
+    let lines: Vec<&str> = QUESTIONS.iter().map(|q| q.0).collect();
+    let file = write_questions(m.dir.path(), "q.jsonl", &lines);
+    let page = m.dir.path().join("report.html");
+    let (code, _, err) = eval(
+        m.dir.path(),
+        &[
+            file.to_str().unwrap(),
+            "-m",
+            m.path.to_str().unwrap(),
+            "--profiles",
+            "reflection,plain",
+            "--report",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("<script"));
+    assert_eq!(html.matches("<svg").count(), 2);
+
+    let Some(browser) = chromium() else { return };
+    // The browser gets a home and profile of its own inside the sandbox.
+    let shot = m.dir.path().join("shot.png");
+    let profile = m.dir.path().join("chromium-profile");
+    let status = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=760,700")
+        .arg(format!("file://{}", page.display()))
+        .env("HOME", m.dir.path().join("chromium-home"))
+        .env("XDG_CONFIG_HOME", m.dir.path().join("chromium-config"))
+        .env("XDG_CACHE_HOME", m.dir.path().join("chromium-cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "chromium failed: {status}");
+    // The accuracy chart is the page's first 320 rows: its bars are #4477AA.
+    let bars = pixels_like(&shot, 0..320, [0x44, 0x77, 0xAA], 8);
+    assert!(bars > 2000, "accuracy bars: {bars} pixels");
+    // The thinking chart is the next 320: green dots for right answers, red for wrong ones.
+    let green = pixels_like(&shot, 320..640, [0x22, 0x99, 0x33], 8);
+    let red = pixels_like(&shot, 320..640, [0xCC, 0x33, 0x11], 8);
+    assert!(
+        green > 40 && red > 40,
+        "dots: {green} green, {red} red pixels"
+    );
+    // And nothing of them outside their charts.
+    assert_eq!(pixels_like(&shot, 0..320, [0x22, 0x99, 0x33], 8), 0);
+}
