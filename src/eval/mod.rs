@@ -67,11 +67,14 @@ pub fn run(
         }
         None => Vec::new(),
     };
-    if a.parallel > 1 && arms[0].settings.engine.model_path().is_some() {
-        return Err(Failure::usage(format!(
-            "--parallel {}: a local model answers one question at a time in this version; --parallel applies to --endpoint",
-            a.parallel
-        )));
+    let local = arms[0].settings.engine.model_path().is_some();
+    if a.parallel > 1 && local {
+        if let Some(arm) = arms.iter().find(|arm| arm.settings.budget.active()) {
+            return Err(Failure::usage(format!(
+                "--parallel {} on a local model does not support a thinking budget or minimum (arm '{}'): run with --parallel 1, or without --think-budget / --min-think",
+                a.parallel, arm.name
+            )));
+        }
     }
 
     let done: HashSet<(String, String)> = earlier.iter().map(Record::key).collect();
@@ -193,8 +196,10 @@ fn answer_all(
     let texts: Vec<String> = questions.iter().map(|q| q.question.clone()).collect();
     let arms = Arc::new(arms);
     let queue = Queue::new(jobs);
-    let workers = (a.parallel as usize).min(counts.total).max(1);
-    let workers = Workers::start(workers, arms.clone(), Arc::new(texts), queue.clone());
+    let n = (a.parallel as usize).min(counts.total).max(1);
+    let local = arms[0].settings.engine.model_path().is_some();
+    let batched = (local && a.parallel > 1).then_some(n as u32);
+    let workers = Workers::start(n, batched, arms.clone(), Arc::new(texts), queue.clone());
     let signalled = on_signals(&workers, &queue);
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
@@ -332,7 +337,7 @@ fn judge_answer(q: &Question, arm: &str, ans: &runner::Answered, tolerance: f64)
         reflections: c.summary.reflections,
         time_ms: ans.time_ms,
         cost: c.cost,
-        seed: Some(ans.job.seed),
+        seed: c.seed.or(Some(ans.job.seed)),
     }
 }
 

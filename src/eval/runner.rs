@@ -1,7 +1,9 @@
-//! Runs the questions of `reflect eval` through the engine seam: one engine per worker thread
-//! (one for a local model; N concurrent requests to an endpoint with `--parallel N`), each
-//! pulling (question, arm) jobs from a shared queue and sending back what the model answered.
-//! Judging and writing happen on the caller's thread, in the order answers finish.
+//! Runs the questions of `reflect eval` through the engine seam and sends back what the model
+//! answered; judging and writing happen on the caller's thread, in the order answers finish.
+//! Against an endpoint, `--parallel N` is N engines, each on a thread of its own pulling
+//! (question, arm) jobs from a shared queue: N concurrent requests. A local model is one engine
+//! (one model in memory): one generation at a time, or with `--parallel N` all jobs in one
+//! `GenerateMany`, N sequences batched in one llama.cpp context.
 
 use crate::conversation;
 use crate::engine::{Canceller, Engine};
@@ -92,10 +94,12 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `n` engines on the first arm's backend, each on a thread of its own serving
-    /// jobs from `queue`.
+    /// Starts the engines on the first arm's backend: `n` of them, each on a thread of its
+    /// own serving jobs from `queue` one at a time; or, with `batched`, one serving them all
+    /// that many at once.
     pub fn start(
         n: usize,
+        batched: Option<u32>,
         arms: Arc<Vec<Arm>>,
         questions: Arc<Vec<String>>,
         queue: Arc<Queue>,
@@ -103,6 +107,7 @@ impl Workers {
         let (tx, reports) = mpsc::channel();
         let mut cancellers = Vec::new();
         let mut threads = Vec::new();
+        let n = if batched.is_some() { 1 } else { n };
         for _ in 0..n {
             let (engine, events) = Engine::start(arms[0].settings.engine.clone());
             cancellers.push(engine.canceller());
@@ -110,7 +115,17 @@ impl Workers {
                 (arms.clone(), questions.clone(), queue.clone(), tx.clone());
             let spawned = std::thread::Builder::new()
                 .name("reflect-eval".into())
-                .spawn(move || work(engine, events, &arms, &questions, &queue, &tx));
+                .spawn(move || {
+                    let Some(mut events) = loaded(events, &tx) else {
+                        return;
+                    };
+                    match batched {
+                        Some(at_once) => {
+                            work_many(engine, events, &arms, &questions, &queue, &tx, at_once)
+                        }
+                        None => work(engine, &mut events, &arms, &questions, &queue, &tx),
+                    }
+                });
             if let Ok(t) = spawned {
                 threads.push(t);
             }
@@ -137,19 +152,16 @@ impl Workers {
     }
 }
 
-fn work(
-    engine: Engine,
+/// Waits for the model; `None` (the failure reported) when it does not load.
+fn loaded(
     mut events: UnboundedReceiver<EngineEvent>,
-    arms: &[Arm],
-    questions: &[String],
-    queue: &Queue,
     tx: &mpsc::Sender<Report>,
-) {
+) -> Option<UnboundedReceiver<EngineEvent>> {
     loop {
         match events.blocking_recv() {
             Some(EngineEvent::Loaded(info)) => {
                 let _ = tx.send(Report::Loaded(info.name.clone()));
-                break;
+                return Some(events);
             }
             Some(EngineEvent::Warning(w)) => {
                 let _ = tx.send(Report::Warning(w));
@@ -159,37 +171,52 @@ fn work(
                     question: None,
                     error,
                 });
-                return;
+                return None;
             }
             None => {
                 let _ = tx.send(Report::Failed {
                     question: None,
                     error: EngineError::Gone,
                 });
-                return;
+                return None;
             }
             Some(_) => {}
         }
     }
+}
+
+/// The request of `job`, generation `id`: the arm's prompt and settings, the job's seed.
+fn request(job: &Job, id: u64, arms: &[Arm], questions: &[String]) -> GenerateRequest {
+    let s = &arms[job.arm].settings;
+    let sent = prompt::to_send(&questions[job.question], s.think_carefully);
+    let messages =
+        conversation::messages(s.system.as_deref(), s.history, &s.router.tags, &[], &sent);
+    let mut sampling = s.sampling.clone();
+    sampling.seed = Some(job.seed);
+    GenerateRequest {
+        id,
+        messages,
+        sampling,
+        max_tokens: s.max_tokens,
+        router: s.router.clone(),
+        budget: s.budget.clone(),
+    }
+}
+
+/// One generation at a time.
+fn work(
+    engine: Engine,
+    events: &mut UnboundedReceiver<EngineEvent>,
+    arms: &[Arm],
+    questions: &[String],
+    queue: &Queue,
+    tx: &mpsc::Sender<Report>,
+) {
     let mut id = 0u64;
     while let Some(job) = queue.next() {
         id += 1;
-        let arm = &arms[job.arm];
-        let s = &arm.settings;
-        let sent = prompt::to_send(&questions[job.question], s.think_carefully);
-        let messages =
-            conversation::messages(s.system.as_deref(), s.history, &s.router.tags, &[], &sent);
-        let mut sampling = s.sampling.clone();
-        sampling.seed = Some(job.seed);
         let started = Instant::now();
-        let request = GenerateRequest {
-            id,
-            messages,
-            sampling,
-            max_tokens: s.max_tokens,
-            router: s.router.clone(),
-            budget: s.budget.clone(),
-        };
+        let request = request(&job, id, arms, questions);
         if let Err(error) = engine.send(Command::Generate(request)) {
             let _ = tx.send(Report::Failed {
                 question: Some(job.question),
@@ -238,6 +265,95 @@ fn work(
         };
         if tx.send(Report::Answered(Box::new(answered))).is_err() {
             return;
+        }
+    }
+}
+
+/// Every job in one `GenerateMany`, `at_once` sequences at a time; answers come back as each
+/// sequence ends.
+fn work_many(
+    engine: Engine,
+    mut events: UnboundedReceiver<EngineEvent>,
+    arms: &[Arm],
+    questions: &[String],
+    queue: &Queue,
+    tx: &mpsc::Sender<Report>,
+    at_once: u32,
+) {
+    let mut jobs = Vec::new();
+    while let Some(job) = queue.next() {
+        jobs.push(job);
+    }
+    let requests: Vec<GenerateRequest> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, job)| request(job, i as u64 + 1, arms, questions))
+        .collect();
+    let started = Instant::now();
+    if let Err(error) = engine.send(Command::GenerateMany { requests, at_once }) {
+        let _ = tx.send(Report::Failed {
+            question: None,
+            error,
+        });
+        return;
+    }
+    let mut answers = vec![String::new(); jobs.len()];
+    let mut begun: Vec<Option<Instant>> = vec![None; jobs.len()];
+    let mut left = jobs.len();
+    let index = |id: u64| (id as usize).checked_sub(1).filter(|i| *i < jobs.len());
+    while left > 0 {
+        match events.blocking_recv() {
+            Some(EngineEvent::Text {
+                id,
+                channel: Channel::Output,
+                text,
+            }) => {
+                if let Some(i) = index(id) {
+                    answers[i].push_str(&text);
+                }
+            }
+            Some(EngineEvent::PromptProcessed { id, .. }) => {
+                if let Some(i) = index(id) {
+                    begun[i].get_or_insert_with(Instant::now);
+                }
+            }
+            Some(EngineEvent::Warning(w)) => {
+                let _ = tx.send(Report::Warning(w));
+            }
+            Some(EngineEvent::Done(done)) => {
+                left -= 1;
+                let Some(i) = index(done.id) else { continue };
+                if done.stop_reason == StopReason::Cancelled {
+                    continue;
+                }
+                // From its prompt being read to its end: the time this answer took.
+                let time_ms = begun[i].map_or(started, |b| b).elapsed().as_millis() as u64
+                    + done.timings.prompt_ms;
+                let answered = Answered {
+                    job: jobs[i].clone(),
+                    answer: std::mem::take(&mut answers[i]),
+                    completion: *done,
+                    time_ms,
+                };
+                if tx.send(Report::Answered(Box::new(answered))).is_err() {
+                    return;
+                }
+            }
+            Some(EngineEvent::Error(error)) => {
+                let _ = tx.send(Report::Failed {
+                    question: None,
+                    error,
+                });
+                return;
+            }
+            None => {
+                let _ = tx.send(Report::Failed {
+                    question: None,
+                    error: EngineError::Gone,
+                });
+                return;
+            }
+            Some(_) => {}
         }
     }
 }

@@ -377,6 +377,15 @@ fn resume_runs_only_what_is_missing() {
 
 #[test]
 fn ctrl_c_keeps_every_finished_line_and_resume_completes_the_run() {
+    ctrl_c_then_resume("1");
+}
+
+#[test]
+fn ctrl_c_with_batched_sequences_keeps_every_finished_line() {
+    ctrl_c_then_resume("3");
+}
+
+fn ctrl_c_then_resume(parallel: &str) {
     let m = slow_thinker("t", 150);
     let lines: Vec<String> = (0..8)
         .map(|i| {
@@ -395,7 +404,7 @@ fn ctrl_c_keeps_every_finished_line_and_resume_completes_the_run() {
             "-m",
             m.path.to_str().unwrap(),
         ])
-        .args(["--out", out.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap(), "--parallel", parallel])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -441,8 +450,60 @@ fn ctrl_c_keeps_every_finished_line_and_resume_completes_the_run() {
         .all(|r| r["correct"] == true && r["stop_reason"] == "output_closed"));
 }
 
+/// What a question's answer is, whichever way it was run: everything but the time.
+fn outcome_of(rs: &[serde_json::Value]) -> Vec<String> {
+    let mut v: Vec<String> = rs
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().unwrap().remove("time_ms");
+            r.to_string()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
-fn local_parallel_is_refused_until_batched_decoding_exists() {
+fn local_parallel_gives_the_sequential_results() {
+    // Two arms that answer differently, nine questions judged differently, three sequences at
+    // a time (so that finished ones are replaced): every record as the sequential run's, down
+    // to the seed the engine drew each answer with, which is each question's own.
+    let m = model(reflection_script());
+    let lines: Vec<&str> = QUESTIONS.iter().map(|q| q.0).collect();
+    let file = write_questions(m.dir.path(), "q.jsonl", &lines);
+    let run = |parallel: &str, out: &Path| {
+        let (code, _, err) = eval(
+            m.dir.path(),
+            &[
+                file.to_str().unwrap(),
+                "-m",
+                m.path.to_str().unwrap(),
+                "--profiles",
+                "reflection,plain",
+                "--parallel",
+                parallel,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        records(out)
+    };
+    let one = run("1", &m.dir.path().join("one.jsonl"));
+    let three = run("3", &m.dir.path().join("three.jsonl"));
+    assert_eq!(one.len(), 2 * QUESTIONS.len());
+    assert_eq!(outcome_of(&three), outcome_of(&one));
+    let seeds: HashSet<String> = three.iter().map(|r| r["seed"].to_string()).collect();
+    assert_eq!(
+        seeds.len(),
+        QUESTIONS.len(),
+        "a seed per question: {seeds:?}"
+    );
+}
+
+#[test]
+fn local_parallel_with_a_thinking_budget_is_refused() {
     let m = model(reflection_script());
     let file = write_questions(
         m.dir.path(),
@@ -457,10 +518,12 @@ fn local_parallel_is_refused_until_batched_decoding_exists() {
             m.path.to_str().unwrap(),
             "--parallel",
             "4",
+            "--think-budget",
+            "10",
         ],
     );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--parallel applies to --endpoint"), "{err}");
+    assert!(err.contains("does not support a thinking budget"), "{err}");
 }
 
 /// Eight number questions, "4" the answer of the even ones.
