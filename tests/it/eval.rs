@@ -786,3 +786,49 @@ fn the_html_report_renders_its_charts_in_chromium() {
     // And nothing of them outside their charts.
     assert_eq!(pixels_like(&shot, 0..320, [0x22, 0x99, 0x33], 8), 0);
 }
+
+#[test]
+fn on_a_terminal_progress_is_one_line_redrawn_with_accuracy_and_eta() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::Read;
+    let m = model(reflection_script());
+    let lines: Vec<&str> = QUESTIONS.iter().map(|q| q.0).collect();
+    let file = write_questions(m.dir.path(), "q.jsonl", &lines);
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 200,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("reflect"));
+    cmd.args([
+        "eval",
+        file.to_str().unwrap(),
+        "-m",
+        m.path.to_str().unwrap(),
+    ]);
+    cmd.args(["--compare", "think-carefully"]);
+    seal(&mut cmd, m.dir.path());
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let collected = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = reader.read_to_end(&mut all);
+        all
+    });
+    let status = child.wait().unwrap();
+    drop(pair.master);
+    let text = String::from_utf8_lossy(&collected.join().unwrap()).into_owned();
+    assert_eq!(status.exit_code(), 0, "{text}");
+    let last =
+        "[####################] 18/18 · think-carefully 33.3%, no-think-carefully 33.3% · ETA 0s";
+    assert!(text.contains(&format!("\r\x1b[K{last}")), "{text:?}");
+    assert!(text.contains("\r\x1b[K[#"), "redrawn in place: {text:?}");
+    assert!(
+        !text.contains("reflect: eval 1/18"),
+        "no log lines on a terminal: {text:?}"
+    );
+}
