@@ -173,9 +173,12 @@ fn seconds(ms: f64) -> String {
     }
 }
 
+/// How one row of the table shows an arm.
+type Cell = Box<dyn Fn(&ArmSummary) -> String>;
+
 /// The summary as a table for people: a column per arm, then one line per comparison.
 pub fn render(s: &Summary) -> String {
-    let rows: Vec<(&str, Box<dyn Fn(&ArmSummary) -> String>)> = vec![
+    let rows: Vec<(&str, Cell)> = vec![
         ("questions", Box::new(|a| a.n.to_string())),
         ("correct", Box::new(|a| a.correct.to_string())),
         (
@@ -252,7 +255,7 @@ pub fn render(s: &Summary) -> String {
         .unwrap_or(0);
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|(_, f)| s.arms.iter().map(|a| f(a)).collect())
+        .map(|(_, f)| s.arms.iter().map(f).collect())
         .collect();
     let widths: Vec<usize> = (0..s.arms.len())
         .map(|i| {
