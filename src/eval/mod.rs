@@ -144,10 +144,13 @@ pub fn run(
     };
 
     let s = summary::summarise(&arm_names, &ids, &records);
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(summary::render(&s).as_bytes())
-        .and_then(|_| stdout.flush());
+    // A run that failed before any answer (the model did not load) has nothing to sum up.
+    if !records.is_empty() || outcome.failure.is_none() {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(summary::render(&s).as_bytes())
+            .and_then(|_| stdout.flush());
+    }
     if let Some(p) = appender.as_ref().map(Appender::path) {
         say!("reflect: results in {}", p.display());
     }
@@ -272,6 +275,14 @@ fn answer_all(
         let _ = writeln!(std::io::stderr());
     }
     workers.join();
+    let secs = started.elapsed().as_secs_f64();
+    if counts.done > 0 && secs > 0.0 {
+        say!(
+            "reflect: eval: {} answers in {secs:.1} s ({:.1} a minute)",
+            counts.done,
+            counts.done as f64 * 60.0 / secs
+        );
+    }
     let signal = signalled.load(Ordering::SeqCst);
     if signal != 0 {
         say!(

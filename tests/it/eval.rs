@@ -832,3 +832,38 @@ fn on_a_terminal_progress_is_one_line_redrawn_with_accuracy_and_eta() {
         "no log lines on a terminal: {text:?}"
     );
 }
+
+#[test]
+fn a_model_that_cannot_load_is_exit_1_with_no_summary() {
+    let dir = Sandbox::new();
+    let bad = dir.path().join("bad.gguf");
+    std::fs::write(&bad, b"not a model").unwrap();
+    let file = write_questions(
+        dir.path(),
+        "q.jsonl",
+        &[r#"{"question": "2+2?", "answer": "4"}"#],
+    );
+    let out = dir.path().join("r.jsonl");
+    let (code, stdout, err) = eval(
+        dir.path(),
+        &[
+            file.to_str().unwrap(),
+            "-m",
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        err.contains("cannot load the model") && err.contains("bad.gguf"),
+        "{err}"
+    );
+    assert!(err.contains("--resume goes on from there"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "",
+        "no line written"
+    );
+}
