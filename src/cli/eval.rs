@@ -36,8 +36,8 @@ pub struct EvalArgs {
     )]
     pub profiles: Option<Vec<String>>,
 
-    /// Questions answered at once: concurrent requests to an endpoint. A local model answers
-    /// one at a time (1).
+    /// Questions answered at once: concurrent requests to an endpoint; on a local model,
+    /// sequences of one context decoded together (its KV cache holds N × --ctx-size tokens).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64), help_heading = "Arms")]
     pub parallel: u32,
 
