@@ -327,6 +327,36 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn normalising_is_idempotent_and_an_answer_matches_itself(s in "\\PC{0,40}") {
+            let once = normalise(&s);
+            proptest::prop_assert_eq!(normalise(&once), once.clone());
+            let e = Expected::new(MatchRule::Exact, &s, None).unwrap();
+            proptest::prop_assert!(e.judge(&s, 0.0).correct);
+        }
+
+        #[test]
+        fn a_text_is_found_inside_a_longer_answer(s in "[ -~]{0,40}") {
+            let c = Expected::new(MatchRule::Contains, &s, None).unwrap();
+            let padded = format!("so: {s} !");
+            proptest::prop_assert!(c.judge(&padded, 0.0).correct, "{:?}", padded);
+        }
+
+        #[test]
+        fn a_number_is_found_in_any_sentence_that_ends_with_it(
+            x in -1.0e6f64..1.0e6,
+            unit in proptest::sample::select(vec!["", " apples", "%", " dollars."]),
+        ) {
+            let x = (x * 100.0).round() / 100.0;
+            let e = Expected::new(MatchRule::Number, &x.to_string(), None).unwrap();
+            let answer = format!("After 3 steps, the total is {x}{unit}");
+            proptest::prop_assert!(e.judge(&answer, 0.0).correct, "{}", answer);
+            let off = format!("After 3 steps, the total is {}{unit}", x + 1.0);
+            proptest::prop_assert!(!e.judge(&off, 0.0).correct, "{}", off);
+        }
+    }
+
     #[test]
     fn tolerance_from_the_question_or_the_default() {
         let own = Expected::new(MatchRule::Number, "3.14", Some(0.01)).unwrap();

@@ -365,7 +365,16 @@ fn arms(
     };
     let mut arms: Vec<Arm> = Vec::new();
     for p in profiles {
-        let settings = ctx.run_settings(&a.to_args(p), demo_model)?;
+        let settings =
+            ctx.run_settings(&a.to_args(p), demo_model)
+                .map_err(|f| match &a.profiles {
+                    // The settings name the flag of one profile; the user gave a list.
+                    Some(_) => Failure {
+                        message: f.message.replacen("--profile ", "--profiles: ", 1),
+                        ..f
+                    },
+                    None => f,
+                })?;
         let base = if a.profiles.is_some() {
             Some(settings.profile.clone())
         } else {
