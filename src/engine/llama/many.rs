@@ -70,6 +70,24 @@ pub(super) fn run<'m>(
     if cached_ctx.as_ref().is_none_or(|(s, _)| *s != shape) {
         // The old one goes first: two KV caches at once may not fit.
         *cached_ctx = None;
+        let model = loaded.model();
+        let tokens = f64::from(shape.n_ctx_seq) * f64::from(shape.sequences);
+        // Keys and values (f16) for every layer and position, as the worker reckons them.
+        let kv_gib = 2.0
+            * 2.0
+            * tokens
+            * f64::from(model.n_layer())
+            * f64::from(model.n_head_kv().max(1))
+            * (f64::from(model.n_embd().max(1)) / f64::from(model.n_head().max(1)))
+            / f64::from(1u32 << 30);
+        if let (None, Some(free)) = (super::gpu_backend(), super::worker::available_gib()) {
+            if kv_gib > free {
+                return Err(EngineError::Unsupported(format!(
+                    "{} sequences × {} tokens need about {kv_gib:.1} GiB of KV cache, more than the {free:.1} GiB of memory available; lower --parallel or --ctx-size",
+                    shape.sequences, shape.n_ctx_seq
+                )));
+            }
+        }
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(
                 shape.n_ctx_seq.saturating_mul(shape.sequences),
@@ -79,9 +97,9 @@ pub(super) fn run<'m>(
             .with_n_ubatch(shape.n_batch.max(shape.sequences).min(512))
             .with_n_threads(shape.threads as i32)
             .with_n_threads_batch(shape.threads as i32);
-        let ctx = loaded.model().new_context(backend, params).map_err(|e| {
+        let ctx = model.new_context(backend, params).map_err(|e| {
             EngineError::Decode(format!(
-                "llama.cpp could not make a context of {} sequences × {} tokens ({e}); ask for fewer at once or a smaller --ctx-size",
+                "llama.cpp could not make a context of {} sequences × {} tokens ({e}); lower --parallel or --ctx-size",
                 shape.sequences, shape.n_ctx_seq
             ))
         })?;

@@ -246,7 +246,7 @@ pub(crate) fn run(
 }
 
 /// The memory available now (Linux: `MemAvailable`), in GiB.
-fn available_gib() -> Option<f64> {
+pub(super) fn available_gib() -> Option<f64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let kib: f64 = info
         .lines()
