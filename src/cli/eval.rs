@@ -55,7 +55,7 @@ pub struct EvalArgs {
     pub report: Option<PathBuf>,
 
     /// Absolute tolerance of "number" questions that give none [default: 0].
-    #[arg(long, value_name = "X", value_parser = parse_tolerance, help_heading = "Results")]
+    #[arg(long, value_name = "X", value_parser = parse_tolerance, allow_negative_numbers = true, help_heading = "Results")]
     pub tolerance: Option<f64>,
 
     /// GGUF model file [env: REFLECT_MODEL] [config: model]; with --endpoint, the server's model

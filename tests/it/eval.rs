@@ -867,3 +867,42 @@ fn a_model_that_cannot_load_is_exit_1_with_no_summary() {
         "no line written"
     );
 }
+
+#[test]
+fn usage_mistakes_are_exit_2_and_say_what_to_do() {
+    let m = model(reflection_script());
+    let file = write_questions(
+        m.dir.path(),
+        "q.jsonl",
+        &[r#"{"question": "2+2?", "answer": "4"}"#],
+    );
+    let not_results = write_questions(m.dir.path(), "notes.jsonl", &["{\"hello\": 1}"]);
+    let (f, mp) = (file.to_str().unwrap(), m.path.to_str().unwrap());
+    let table: [(&[&str], &str); 5] = [
+        (
+            &["--out", "a.jsonl", "--resume", "b.jsonl"],
+            "leave out --out a.jsonl",
+        ),
+        (
+            &["--resume", not_results.to_str().unwrap()],
+            "notes.jsonl:1: not a result line",
+        ),
+        (
+            &["--profiles", "reflection,nope"],
+            "--profiles: nope: there is no profile named 'nope'",
+        ),
+        (&["--tolerance", "-1"], "'-1' is not a tolerance"),
+        (
+            &["--compare", "sampling"],
+            "possible values: think-carefully",
+        ),
+    ];
+    for (args, want) in table {
+        let mut all = vec![f, "-m", mp];
+        all.extend_from_slice(args);
+        let (code, stdout, err) = eval(m.dir.path(), &all);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: want {want:?} in {err}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+    }
+}
