@@ -3,9 +3,11 @@
 //! `--profiles a,b`) that see the same questions with the same seed per question.
 //!
 //! Pure parts: the question file (`questions`), the judging rules (`judge`), the statistics
-//! (`stats`), the summary table (`summary`) and the progress text (`progress`). I/O: the
-//! results file (`results`) and the engines (`runner`); this module ties them together.
+//! (`stats`), the summary table (`summary`), the progress text (`progress`) and the HTML report
+//! (`report`). The rest: the arms' settings (`arms`), the results file (`results`) and the
+//! engines (`runner`); this module ties them together.
 
+mod arms;
 pub mod judge;
 pub mod progress;
 pub mod questions;
@@ -15,7 +17,7 @@ pub mod runner;
 pub mod stats;
 pub mod summary;
 
-use crate::cli::{Compare, EvalArgs};
+use crate::cli::EvalArgs;
 use crate::exit::{code, Failure};
 use crate::llm::EngineError;
 use crate::settings::Context;
@@ -43,7 +45,7 @@ pub fn run(
     demo_model: &dyn Fn() -> Result<PathBuf, Failure>,
 ) -> Result<i32, Failure> {
     let questions = questions::load(&a.file).map_err(|e| Failure::usage(e.to_string()))?;
-    let arms = arms(ctx, a, demo_model)?;
+    let arms = arms::resolve(ctx, a, demo_model)?;
     let out_path = match (&a.out, &a.resume) {
         (Some(out), Some(resume)) if out != resume => {
             return Err(Failure::usage(format!(
@@ -350,78 +352,6 @@ fn judge_answer(q: &Question, arm: &str, ans: &runner::Answered, tolerance: f64)
         cost: c.cost,
         seed: c.seed.or(Some(ans.job.seed)),
     }
-}
-
-/// The arms: each profile (the one in effect without `--profiles`), each with and without
-/// "Think carefully." under `--compare think-carefully`. All run on one backend.
-fn arms(
-    ctx: &Context,
-    a: &EvalArgs,
-    demo_model: &dyn Fn() -> Result<PathBuf, Failure>,
-) -> Result<Vec<Arm>, Failure> {
-    let profiles: Vec<Option<String>> = match &a.profiles {
-        Some(list) => list.iter().map(|p| Some(p.trim().to_string())).collect(),
-        None => vec![a.profile.clone()],
-    };
-    let mut arms: Vec<Arm> = Vec::new();
-    for p in profiles {
-        let settings =
-            ctx.run_settings(&a.to_args(p), demo_model)
-                .map_err(|f| match &a.profiles {
-                    // The settings name the flag of one profile; the user gave a list.
-                    Some(_) => Failure {
-                        message: f.message.replacen("--profile ", "--profiles: ", 1),
-                        ..f
-                    },
-                    None => f,
-                })?;
-        let base = if a.profiles.is_some() {
-            Some(settings.profile.clone())
-        } else {
-            None
-        };
-        let variants: Vec<(Option<bool>, &str)> = match a.compare {
-            Some(Compare::ThinkCarefully) => {
-                vec![
-                    (Some(true), "think-carefully"),
-                    (Some(false), "no-think-carefully"),
-                ]
-            }
-            None => vec![(None, "")],
-        };
-        for (think, suffix) in variants {
-            let mut s = settings.clone();
-            if let Some(t) = think {
-                s.think_carefully = t;
-            }
-            let name = match (&base, suffix) {
-                (Some(b), "") => b.clone(),
-                (Some(b), sfx) => format!("{b}:{sfx}"),
-                (None, "") => s.profile.clone(),
-                (None, sfx) => sfx.to_string(),
-            };
-            if arms.iter().any(|x| x.name == name) {
-                return Err(Failure::usage(format!(
-                    "--profiles names '{name}' twice; each arm needs a profile of its own"
-                )));
-            }
-            arms.push(Arm { name, settings: s });
-        }
-    }
-    let first = &arms[0].settings.engine;
-    for arm in &arms[1..] {
-        let e = &arm.settings.engine;
-        if e.model_path() != first.model_path() || e.endpoint() != first.endpoint() {
-            return Err(Failure::usage(format!(
-                "arm '{}' runs on {} but arm '{}' on {}: the arms of one eval share one model (set it with -m or --endpoint, not in the profiles)",
-                arm.name,
-                e.display_name(),
-                arms[0].name,
-                first.display_name()
-            )));
-        }
-    }
-    Ok(arms)
 }
 
 /// The first SIGINT, SIGTERM or SIGHUP stops handing out questions and cancels those running
