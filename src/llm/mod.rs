@@ -35,6 +35,15 @@ pub struct GenerateRequest {
 
 pub enum Command {
     Generate(GenerateRequest),
+    /// llama.cpp only: these generations, `at_once` at a time, as sequences of one context
+    /// decoded in one batch (`reflect eval --parallel`), each with its own sampler seeded as
+    /// alone. Each sends its events under its own id and ends with its `Done` (`Cancelled`
+    /// for one cancelled before it started); an `Error` ends them all. Thinking budgets are not
+    /// supported here. Other backends answer with [`EngineError::Unsupported`].
+    GenerateMany {
+        requests: Vec<GenerateRequest>,
+        at_once: u32,
+    },
     /// Render the prompt for these messages exactly as it would be sent; answered by `Prompt`.
     RenderPrompt(Vec<ChatMessage>),
     /// llama.cpp only: keep the KV cache in this state file (`None`: stop): restored before the

@@ -585,3 +585,23 @@ fn a_download_waits_for_another_holding_huggingface_hubs_lock() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(server.data_gets().len(), 1);
 }
+
+#[test]
+fn eval_takes_hf_as_it_takes_m() {
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    let questions = sb.path().join("q.jsonl");
+    std::fs::write(
+        &questions,
+        "{\"id\": \"sum\", \"question\": \"2+2?\", \"answer\": \"4\", \"match\": \"number\"}\n",
+    )
+    .unwrap();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["eval"])
+        .arg(&questions)
+        .args(["--hf", &format!("{REPO}:Q2_K")]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Tiny-Reflect-Q2_K.gguf"), "{err}");
+    assert!(out.contains("100.0%") || out.contains("1/1"), "{out}");
+}

@@ -10,6 +10,7 @@ mod bad_input;
 mod budget;
 mod cli;
 mod engine;
+mod eval;
 mod hub;
 mod multiturn;
 mod profiles;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn server_binary() -> Option<PathBuf> {
+pub(crate) fn server_binary() -> Option<PathBuf> {
     match std::env::var_os("REFLECT_LLAMA_SERVER") {
         Some(p) => {
             let p = PathBuf::from(p);
@@ -42,13 +42,13 @@ fn server_binary() -> Option<PathBuf> {
 }
 
 /// A llama-server child on 127.0.0.1, killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
 }
 
 impl Server {
-    fn start(bin: &PathBuf, model: &Model, args: &[&str]) -> Server {
+    pub(crate) fn start(bin: &PathBuf, model: &Model, args: &[&str]) -> Server {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
@@ -98,7 +98,7 @@ impl Server {
         s.starts_with("HTTP/1.1 200")
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/v1", self.port)
     }
 }

@@ -2,11 +2,13 @@
 //! worker checks and loads the model, then serves the engine's commands: template detection
 //! and rendering (`template`), the loaded model and a generation's stages (`model`: prefill,
 //! the token loop, the KV state file), context fitting (`fit`), the tokenization memo (`memo`),
-//! the sampler chain (`sampler_chain`) and llama.cpp's log lines (`logs`).
+//! the sampler chain (`sampler_chain`), llama.cpp's log lines (`logs`) and many generations
+//! batched in one context (`many`).
 
 mod facts;
 mod fit;
 mod logs;
+mod many;
 mod memo;
 mod model;
 mod sampler_chain;

@@ -221,9 +221,31 @@ pub(crate) fn run(
     let _ = events.send(EngineEvent::Loaded(Box::new(model_info)));
 
     let mut state_file = None;
+    // The context of `GenerateMany`, made on first use: (sequences, context).
+    let mut many_ctx = None;
     for command in commands.iter() {
         match command {
             Command::Shutdown => break,
+            Command::GenerateMany { requests, at_once } => {
+                let shape = super::many::Shape {
+                    sequences: at_once.max(1),
+                    n_ctx_seq: loaded.n_ctx(),
+                    n_batch,
+                    threads,
+                };
+                let ran = super::many::run(
+                    &loaded,
+                    backend,
+                    &mut many_ctx,
+                    shape,
+                    &requests,
+                    &events,
+                    &cancel,
+                );
+                if let Err(e) = ran {
+                    let _ = events.send(EngineEvent::Error(e));
+                }
+            }
             Command::StateFile(path) => state_file = path,
             Command::RenderPrompt(messages) => {
                 let _ = events.send(EngineEvent::Prompt(loaded.render_with_bos(&messages)));
@@ -248,7 +270,7 @@ pub(crate) fn run(
 }
 
 /// The memory available now (Linux: `MemAvailable`), in GiB.
-fn available_gib() -> Option<f64> {
+pub(super) fn available_gib() -> Option<f64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let kib: f64 = info
         .lines()
@@ -363,7 +385,7 @@ fn serve_prompts(
                 ));
             }
             Command::StateFile(_) => {}
-            Command::Generate(_) => {
+            Command::Generate(_) | Command::GenerateMany { .. } => {
                 let _ = events.send(EngineEvent::Error(EngineError::Unsupported(
                     "the model was loaded for its vocabulary only (--print-prompt)".into(),
                 )));

@@ -207,6 +207,12 @@ pub(super) fn run(
         match command {
             Command::Shutdown => break,
             Command::StateFile(None) => {}
+            Command::GenerateMany { .. } => {
+                let _ = events.send(EngineEvent::Error(EngineError::Unsupported(format!(
+                    "{}: batched generation is a llama.cpp feature; send concurrent requests instead",
+                    client.label
+                ))));
+            }
             Command::StateFile(Some(_)) => {
                 let _ = events.send(EngineEvent::Error(EngineError::Unsupported(format!(
                     "{}: a KV state file is a llama.cpp feature; the server keeps its own cache",

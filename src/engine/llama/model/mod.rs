@@ -75,6 +75,10 @@ impl<'m> Loaded<'m> {
         bytes.div_ceil(longest)
     }
 
+    pub(super) fn model(&self) -> &'m LlamaModel {
+        self.model
+    }
+
     pub(super) fn n_vocab(&self) -> i32 {
         self.model.n_vocab()
     }

@@ -1,0 +1,392 @@
+//! `reflect eval FILE.jsonl`: measures a reasoning model on the user's own questions, judged on
+//! the answer (`<output>`) alone, in one or more arms (`--compare think-carefully`,
+//! `--profiles a,b`) that see the same questions with the same seed per question.
+//!
+//! Pure parts: the question file (`questions`), the judging rules (`judge`), the statistics
+//! (`stats`), the summary table (`summary`), the progress text (`progress`) and the HTML report
+//! (`report`). The rest: the arms' settings (`arms`), the results file (`results`) and the
+//! engines (`runner`); this module ties them together.
+
+mod arms;
+pub mod judge;
+pub mod progress;
+pub mod questions;
+pub mod report;
+pub mod results;
+pub mod runner;
+pub mod stats;
+pub mod summary;
+
+use crate::cli::EvalArgs;
+use crate::exit::{code, Failure};
+use crate::llm::EngineError;
+use crate::settings::Context;
+use progress::Counts;
+use questions::Question;
+use results::{Appender, Record};
+use runner::{Arm, Job, Queue, Report, Workers};
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Runs `reflect eval`; returns the exit code.
+pub fn run(
+    ctx: &Context,
+    a: &EvalArgs,
+    demo_model: &dyn Fn() -> Result<PathBuf, Failure>,
+) -> Result<i32, Failure> {
+    let questions = questions::load(&a.file).map_err(|e| Failure::usage(e.to_string()))?;
+    let arms = arms::resolve(ctx, a, demo_model)?;
+    let out_path = match (&a.out, &a.resume) {
+        (Some(out), Some(resume)) if out != resume => {
+            return Err(Failure::usage(format!(
+                "--resume {} appends to that file: leave out --out {} (or give the same file)",
+                resume.display(),
+                out.display()
+            )))
+        }
+        (out, resume) => resume.clone().or_else(|| out.clone()),
+    };
+    let earlier = match &a.resume {
+        Some(path) => {
+            let done = results::read(path).map_err(Failure::usage)?;
+            if done.cut {
+                say!(
+                    "reflect: note: the last line of {} was cut short; that answer is asked again",
+                    path.display()
+                );
+            }
+            done.records
+        }
+        None => Vec::new(),
+    };
+    let local = arms[0].settings.engine.model_path().is_some();
+    if a.parallel > 1 && local {
+        if let Some(arm) = arms.iter().find(|arm| arm.settings.budget.active()) {
+            return Err(Failure::usage(format!(
+                "--parallel {} on a local model does not support a thinking budget or minimum (arm '{}'): run with --parallel 1, or without --think-budget / --min-think",
+                a.parallel, arm.name
+            )));
+        }
+    }
+
+    let done: HashSet<(String, String)> = earlier.iter().map(Record::key).collect();
+    let base_seed = a.flags.seed.unwrap_or(0);
+    let mut jobs = Vec::new();
+    for (qi, q) in questions.iter().enumerate() {
+        for (ai, arm) in arms.iter().enumerate() {
+            if !done.contains(&(q.id.clone(), arm.name.clone())) {
+                jobs.push(Job {
+                    question: qi,
+                    arm: ai,
+                    seed: runner::seed_for(base_seed, &q.id),
+                });
+            }
+        }
+    }
+    let arm_names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
+    let ids: Vec<String> = questions.iter().map(|q| q.id.clone()).collect();
+    let mut records: Vec<Record> = earlier
+        .into_iter()
+        .filter(|r| arm_names.contains(&r.arm) && ids.contains(&r.id))
+        .collect();
+    say!(
+        "reflect: eval: {} questions × {} arm{} ({}), {} to run{}",
+        questions.len(),
+        arms.len(),
+        if arms.len() == 1 { "" } else { "s" },
+        arm_names.join(", "),
+        jobs.len(),
+        if records.is_empty() {
+            String::new()
+        } else {
+            format!(", {} done already", records.len())
+        }
+    );
+    let mut appender = match &out_path {
+        Some(p) => Some(
+            Appender::open(p)
+                .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+
+    let mut counts = Counts {
+        total: jobs.len(),
+        done: 0,
+        arms: arm_names.iter().map(|n| (n.clone(), 0, 0)).collect(),
+        cost: None,
+    };
+    for r in &records {
+        if let Some(i) = arm_names.iter().position(|n| *n == r.arm) {
+            counts.judged(i, r.correct, r.cost);
+        }
+    }
+    let outcome = if jobs.is_empty() {
+        Outcome::default()
+    } else {
+        answer_all(
+            a,
+            &questions,
+            arms,
+            jobs,
+            &mut counts,
+            &mut records,
+            &mut appender,
+        )?
+    };
+
+    let s = summary::summarise(&arm_names, &ids, &records);
+    // A run that failed before any answer (the model did not load) has nothing to sum up.
+    if !records.is_empty() || outcome.failure.is_none() {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(summary::render(&s).as_bytes())
+            .and_then(|_| stdout.flush());
+    }
+    if let Some(p) = appender.as_ref().map(Appender::path) {
+        say!("reflect: results in {}", p.display());
+    }
+    if let Some(path) = &a.report {
+        let title = a.file.display().to_string();
+        let page = report::render(&title, &s, &records).map_err(Failure::runtime)?;
+        crate::config::write::write_atomic(path, &page)
+            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+        say!("reflect: report in {}", path.display());
+    }
+    if let Some(f) = outcome.failure {
+        if out_path.is_some() {
+            return Err(Failure {
+                code: f.code,
+                message: format!(
+                    "{}; the answers finished before it are kept: --resume goes on from there",
+                    f.message
+                ),
+            });
+        }
+        return Err(f);
+    }
+    if let Some(signal) = outcome.signal {
+        return Ok(code::for_signal(signal));
+    }
+    Ok(code::OK)
+}
+
+/// How the answering ended, when not with every job done.
+#[derive(Default)]
+struct Outcome {
+    failure: Option<Failure>,
+    signal: Option<i32>,
+}
+
+/// Runs the jobs; judges, records and shows each answer as it comes.
+fn answer_all(
+    a: &EvalArgs,
+    questions: &[Question],
+    arms: Vec<Arm>,
+    jobs: Vec<Job>,
+    counts: &mut Counts,
+    records: &mut Vec<Record>,
+    appender: &mut Option<Appender>,
+) -> Result<Outcome, Failure> {
+    let texts: Vec<String> = questions.iter().map(|q| q.question.clone()).collect();
+    let arms = Arc::new(arms);
+    let queue = Queue::new(jobs);
+    let n = (a.parallel as usize).min(counts.total).max(1);
+    let local = arms[0].settings.engine.model_path().is_some();
+    let batched = (local && a.parallel > 1).then_some(n as u32);
+    let workers = Workers::start(n, batched, arms.clone(), Arc::new(texts), queue.clone());
+    let signalled = on_signals(&workers, &queue);
+    let tty = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let mut warned = HashSet::new();
+    let mut loaded = false;
+    let mut outcome = Outcome::default();
+    while let Ok(report) = workers.reports.recv() {
+        match report {
+            Report::Loaded(name) => {
+                if !loaded {
+                    say!("reflect: eval: model {name}");
+                    loaded = true;
+                }
+            }
+            Report::Warning(w) => {
+                if warned.insert(w.clone()) {
+                    say!("{}reflect: warning: {w}", clear(tty));
+                }
+            }
+            Report::Failed { question, error } => {
+                queue.stop();
+                workers.cancel_all();
+                if outcome.failure.is_none() && signalled.load(Ordering::SeqCst) == 0 {
+                    let mut f = engine_failure(error);
+                    if let Some(q) = question.and_then(|i| questions.get(i)) {
+                        f.message = format!("question {} (line {}): {}", q.id, q.line, f.message);
+                    }
+                    outcome.failure = Some(f);
+                }
+            }
+            Report::Answered(ans) => {
+                let q = &questions[ans.job.question];
+                let arm = &arms[ans.job.arm];
+                let record = judge_answer(q, &arm.name, &ans, a.tolerance.unwrap_or(0.0));
+                if let Some(out) = appender.as_mut() {
+                    if let Err(e) = out.append(&record) {
+                        queue.stop();
+                        workers.cancel_all();
+                        outcome.failure.get_or_insert(Failure::runtime(format!(
+                            "cannot write {}: {e}",
+                            out.path().display()
+                        )));
+                        continue;
+                    }
+                }
+                counts.done += 1;
+                counts.judged(ans.job.arm, record.correct, record.cost);
+                let verdict = if record.no_answer {
+                    format!("no answer ({})", record.stop_reason)
+                } else if record.correct {
+                    format!("right ({})", record.why)
+                } else {
+                    format!("wrong ({})", record.why)
+                };
+                if tty {
+                    let width = terminal_width();
+                    let line = progress::bar_line(counts, started.elapsed(), width);
+                    let _ = write!(std::io::stderr(), "\r\x1b[K{line}");
+                } else {
+                    say!(
+                        "{}",
+                        progress::log_line(counts, &q.id, &arm.name, &verdict, started.elapsed())
+                    );
+                }
+                records.push(record);
+            }
+        }
+    }
+    if tty {
+        let _ = writeln!(std::io::stderr());
+    }
+    workers.join();
+    let secs = started.elapsed().as_secs_f64();
+    if counts.done > 0 && secs > 0.0 {
+        say!(
+            "reflect: eval: {} answers in {secs:.1} s ({:.1} a minute)",
+            counts.done,
+            counts.done as f64 * 60.0 / secs
+        );
+    }
+    let signal = signalled.load(Ordering::SeqCst);
+    if signal != 0 {
+        say!(
+            "reflect: eval stopped by a signal after {} of {} answers",
+            counts.done,
+            counts.total
+        );
+        outcome.signal = Some(signal);
+    }
+    Ok(outcome)
+}
+
+fn clear(tty: bool) -> &'static str {
+    if tty {
+        "\r\x1b[K"
+    } else {
+        ""
+    }
+}
+
+fn terminal_width() -> usize {
+    // SAFETY: TIOCGWINSZ fills the winsize it is given; stderr is a terminal here.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0 {
+            return ws.ws_col as usize;
+        }
+    }
+    80
+}
+
+/// The record of one answer, judged on its `<output>` alone.
+fn judge_answer(q: &Question, arm: &str, ans: &runner::Answered, tolerance: f64) -> Record {
+    let c = &ans.completion;
+    let answer = ans.answer.trim().to_string();
+    let no_answer = c.summary.answer_missing;
+    let (correct, why) = if no_answer {
+        let why = if c
+            .summary
+            .open_blocks
+            .contains(&crate::stream::Channel::Thinking)
+        {
+            "no answer: the thinking never ended"
+        } else {
+            "no answer: there was no output section"
+        };
+        (false, format!("{why} (stop: {})", c.stop_reason.as_str()))
+    } else {
+        let v = q.expected.judge(&answer, tolerance);
+        (v.correct, v.why)
+    };
+    Record {
+        id: q.id.clone(),
+        arm: arm.to_string(),
+        answer,
+        correct,
+        why,
+        no_answer,
+        stop_reason: c.stop_reason.as_str().to_string(),
+        thinking_tokens: c.usage.thinking_tokens,
+        reflection_tokens: c.usage.reflection_tokens,
+        output_tokens: c.usage.output_tokens,
+        reflections: c.summary.reflections,
+        time_ms: ans.time_ms,
+        cost: c.cost,
+        seed: c.seed.or(Some(ans.job.seed)),
+    }
+}
+
+/// The first SIGINT, SIGTERM or SIGHUP stops handing out questions and cancels those running
+/// (their answers are not recorded); what was judged is kept. A second one exits at once.
+fn on_signals(workers: &Workers, queue: &Arc<Queue>) -> Arc<AtomicI32> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let received = Arc::new(AtomicI32::new(0));
+    let seen = received.clone();
+    let cancellers = workers.cancellers.clone();
+    let queue = queue.clone();
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        std::thread::spawn(move || {
+            for signal in signals.forever() {
+                if let Err(first) =
+                    seen.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    std::process::exit(code::for_signal(first));
+                }
+                queue.stop();
+                for c in &cancellers {
+                    c.cancel(u64::MAX);
+                }
+            }
+        });
+    }
+    received
+}
+
+fn engine_failure(e: EngineError) -> Failure {
+    match e {
+        EngineError::PromptTooLong { .. } | EngineError::MessageTooLong { .. } => {
+            Failure::usage(e.to_string())
+        }
+        EngineError::Load { .. } => Failure::runtime(format!("cannot load the model: {e}")),
+        EngineError::Remote { kind, .. } if kind.is_usage() => Failure::usage(e.to_string()),
+        _ => Failure::runtime(e.to_string()),
+    }
+}
