@@ -28,15 +28,16 @@ def main():
     ap.add_argument("--parallel", default="1,4")
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--out", help="keep the model and results in this directory")
+    ap.add_argument("--weights", default="f16", choices=["f16", "q8_0"], help="the random model's matrices")
     a = ap.parse_args()
     for exe in (REFLECT, GEN):
         if not os.path.exists(exe):
             sys.exit(f"missing {exe}: cargo build --release --bin reflect --example gen_model")
     tmp = a.out or tempfile.mkdtemp(prefix="reflect-eval-bench-")
     os.makedirs(tmp, exist_ok=True)
-    model = os.path.join(tmp, "random.gguf")
+    model = os.path.join(tmp, f"random-{a.weights}.gguf")
     if not os.path.exists(model):
-        subprocess.run([GEN, "random", model], check=True)
+        subprocess.run([GEN, "random", model, "8", "768", "32000", a.weights], check=True)
     env = dict(os.environ)
     for k in ["REFLECT_MODEL", "REFLECT_PROFILE", "REFLECT_LOG", "REFLECT_ENDPOINT"]:
         env.pop(k, None)

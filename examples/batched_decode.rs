@@ -31,7 +31,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend = LlamaBackend::init()?;
     let model = LlamaModel::load_from_file(&backend, path, &LlamaModelParams::default())?;
     let mut first = None;
-    for n in [1u32, 2, 4, 8] {
+    let ns: Vec<u32> = std::env::var("NS")
+        .ok()
+        .map(|v| v.split(",").filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or(vec![1, 2, 4, 8]);
+    for n in ns {
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(per_seq * n))
             .with_n_seq_max(n)

@@ -1,7 +1,7 @@
 //! Writes the models reflect's benchmarks and manual checks run on, with reflect's own GGUF
 //! writer (nothing is downloaded):
 //!
-//!   cargo run --release --example gen_model -- random OUT.gguf [LAYERS EMBD VOCAB]
+//!   cargo run --release --example gen_model -- random OUT.gguf [LAYERS EMBD VOCAB [f16|q8_0]]
 //!   cargo run --release --example gen_model -- words OUT.gguf N [PAD_EMBD PAD_LAYERS CONTEXT]
 //!   cargo run --release --example gen_model -- loop OUT.gguf N [PAD_EMBD PAD_LAYERS CONTEXT]
 //!   cargo run --release --example gen_model -- demo OUT.gguf
@@ -34,6 +34,13 @@ fn run(args: &[String]) -> Result<(), String> {
                 n_layer: arg(args, 2, 8)?,
                 n_embd: arg(args, 3, 768)?,
                 n_vocab: arg(args, 4, 32_000)? as usize,
+                weight_type: match args.get(5).map(String::as_str) {
+                    None | Some("f16") => reflect::gguf::GgufType::F16,
+                    Some("q8_0") => reflect::gguf::GgufType::Q8_0,
+                    Some(other) => {
+                        return Err(format!("unknown weight type '{other}': use f16 or q8_0"))
+                    }
+                },
                 ..RandomModelSpec::default()
             };
             let spec = RandomModelSpec {

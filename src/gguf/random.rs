@@ -20,6 +20,8 @@ pub struct RandomModelSpec {
     pub scales: WeightScales,
     /// Extra metadata keys, e.g. `general.sampling.temp`.
     pub metadata: Vec<(String, Value)>,
+    /// The matrices' type: f16, or Q8_0 as quantised models are run (norms stay f32).
+    pub weight_type: GgufType,
 }
 
 /// Uniform ranges of the weight groups of a random model.
@@ -72,6 +74,7 @@ impl RandomModelSpec {
                 output: 0.45,
             },
             metadata: Vec::new(),
+            weight_type: GgufType::F16,
         }
     }
 }
@@ -89,6 +92,7 @@ impl Default for RandomModelSpec {
             seed: 42,
             scales: WeightScales::default(),
             metadata: Vec::new(),
+            weight_type: GgufType::F16,
         }
     }
 }
@@ -107,7 +111,7 @@ fn word(mut i: usize) -> String {
     String::from_utf8(s).unwrap_or_default()
 }
 
-/// Writes an f16 llama model with uniformly random weights.
+/// Writes a llama model with uniformly random weights (f16, or `spec.weight_type`).
 pub fn write_random_model(path: &Path, spec: &RandomModelSpec) -> io::Result<()> {
     let mut vocab = LlamaVocabSpec::base();
     let mut i = 0;
@@ -124,7 +128,7 @@ pub fn write_random_model(path: &Path, spec: &RandomModelSpec) -> io::Result<()>
         n_ff: spec.n_ff,
         n_head: spec.n_head,
         context_length: spec.context_length,
-        ty: GgufType::F16,
+        ty: spec.weight_type,
         norm_ty: GgufType::F32,
     };
     let mut state = spec.seed;

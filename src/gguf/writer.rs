@@ -35,15 +35,12 @@ impl GgufWriter {
             values.len(),
             "tensor {name}: shape and data disagree"
         );
-        let mut data = Vec::with_capacity(values.len() * ty.size());
-        match ty {
-            GgufType::F32 => values
-                .iter()
-                .for_each(|v| data.extend_from_slice(&v.to_le_bytes())),
-            GgufType::F16 => values
-                .iter()
-                .for_each(|v| data.extend_from_slice(&half::f16::from_f32(*v).to_le_bytes())),
-        }
+        assert!(
+            dims.first().is_some_and(|d| d % ty.block() == 0),
+            "tensor {name}: rows of {ty:?} must be a multiple of {}",
+            ty.block()
+        );
+        let data = ty.encode(values);
         self.tensors.push(Tensor {
             name: name.to_string(),
             dims: dims.to_vec(),

@@ -1174,3 +1174,36 @@ fn models_info_describes_a_file_without_loading_its_weights() {
     assert_eq!(code, 2);
     assert!(err.contains("notes.gguf: not a GGUF model file"), "{err}");
 }
+
+#[test]
+fn a_q8_0_model_written_here_loads_and_is_described_as_q8_0() {
+    let dir = Sandbox::new();
+    let path = dir.path().join("q8.gguf");
+    let spec = reflect::gguf::RandomModelSpec {
+        weight_type: reflect::gguf::GgufType::Q8_0,
+        ..reflect::gguf::RandomModelSpec::semantic()
+    };
+    reflect::gguf::write_random_model(&path, &spec).unwrap();
+    let mut cmd = reflect(dir.path());
+    cmd.args([
+        "-m",
+        path.to_str().unwrap(),
+        "--profile",
+        "plain",
+        "--max-tokens",
+        "8",
+        "--format",
+        "json",
+        "hello",
+    ]);
+    let (code, out, err) = outcome(cmd);
+    // A random model may end its turn at once (exit 3, no answer): it loaded and ran either way.
+    assert!(code == 0 || code == 3, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["usage"]["prompt_tokens"].as_u64().unwrap() > 0, "{v}");
+    let mut cmd = reflect(dir.path());
+    cmd.args(["models", "info", path.to_str().unwrap()]);
+    let (code, info, _) = outcome(cmd);
+    assert_eq!(code, 0);
+    assert!(info.contains("weights        Q8_0"), "{info}");
+}
