@@ -144,15 +144,20 @@ impl Client {
         };
         let commit = body["sha"]
             .as_str()
+            .filter(|c| safe_commit(c))
             .ok_or_else(|| bad("commit (sha)"))?
             .to_string();
+        // Names become paths in the cache: one that could leave it is not a file to fetch.
         let files = body["siblings"]
             .as_array()
             .ok_or_else(|| bad("file list (siblings)"))?
             .iter()
             .filter_map(|s| {
                 Some(RepoFile {
-                    name: s["rfilename"].as_str()?.to_string(),
+                    name: s["rfilename"]
+                        .as_str()
+                        .filter(|n| safe_name(n))?
+                        .to_string(),
                     size: s["lfs"]["size"].as_u64().or_else(|| s["size"].as_u64()),
                 })
             })
@@ -202,7 +207,9 @@ impl Client {
                 url: url.clone(),
                 message: format!("the answer has no {what}: is HF_ENDPOINT a Hugging Face Hub?"),
             };
-            let commit = text("x-repo-commit").ok_or_else(|| bad("x-repo-commit header"))?;
+            let commit = text("x-repo-commit")
+                .filter(|c| safe_commit(c))
+                .ok_or_else(|| bad("x-repo-commit header"))?;
             let etag = text("x-linked-etag")
                 .or_else(|| text(ETAG.as_str()))
                 .map(|e| e.trim_start_matches("W/").trim_matches('"').to_string())
@@ -317,6 +324,21 @@ pub fn refusal(
     }
 }
 
+/// A commit id that is safe as a folder name: letters and digits only.
+pub fn safe_commit(c: &str) -> bool {
+    !c.is_empty() && c.len() <= 128 && c.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A repository path that stays inside the folder it is joined to: relative, `/`-separated,
+/// with no empty, `.` or `..` part and no backslash or NUL.
+pub fn safe_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 1024
+        && !n.contains(['\\', '\0'])
+        && n.split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
 /// Whether two URLs name the same scheme, host and port.
 pub fn same_host(a: &str, b: &str) -> bool {
     let origin = |u: &str| -> String {
@@ -375,6 +397,29 @@ mod tests {
             "https://huggingface.co.evil.com/x",
             "https://huggingface.co"
         ));
+    }
+
+    #[test]
+    fn names_from_the_network_cannot_leave_the_cache() {
+        for ok in ["m.gguf", "Q4_K_M/m-00001-of-00002.gguf", "a.b/c..d.gguf"] {
+            assert!(safe_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x.gguf",
+            "a/../../x",
+            "a//b",
+            "./a",
+            "a\\b",
+            "a/..",
+        ] {
+            assert!(!safe_name(bad), "{bad}");
+        }
+        assert!(safe_commit("0123abcdef"));
+        for bad in ["", "../x", "a/b", "main;rm"] {
+            assert!(!safe_commit(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -605,3 +605,23 @@ fn eval_takes_hf_as_it_takes_m() {
     assert!(err.contains("Tiny-Reflect-Q2_K.gguf"), "{err}");
     assert!(out.contains("100.0%") || out.contains("1/1"), "{out}");
 }
+
+#[test]
+fn a_listing_whose_names_would_leave_the_cache_is_not_followed() {
+    let evil = HubRepo::new(
+        "test-org/Evil-GGUF",
+        vec![
+            HubFile::lfs("../../../escape-Q4_K_M.gguf", model_bytes(1)),
+            HubFile::lfs("/abs-Q8_0.gguf", model_bytes(1)),
+        ],
+    );
+    let server = HubServer::start(vec![evil]);
+    let sb = Sandbox::new();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["models", "pull", "test-org/Evil-GGUF"]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("has no GGUF file"), "{err}");
+    assert!(server.data_gets().is_empty());
+    assert!(!sb.path().join("escape-Q4_K_M.gguf").exists());
+}
