@@ -213,7 +213,6 @@ fn with_hub_model(args: &Args, ctx: &Context) -> Result<Args, Failure> {
 
 /// Asks one question (or prints its prompt): pipe mode.
 fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
-    let args = &with_hub_model(args, ctx)?;
     let follow_up = follow_up(args, ctx)?;
     let stdin = read_stdin()?;
     let question = prompt::combine_input(stdin.as_deref(), &args.prompt);
@@ -222,9 +221,12 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
             "no prompt: pass a question as an argument or on stdin (e.g. echo \"what is 2+2?\" | reflect -m model.gguf)",
         ));
     }
-    let settings = ctx.run_settings(args, demo_model)?;
-    // One-shot mode draws nothing, but a broken theme is reported now rather than later.
+    // One-shot mode draws nothing, but a broken theme is reported now rather than later;
+    // like a broken profile, before a model is downloaded for nothing.
     ctx.theme(args)?;
+    ctx.profile(args)?;
+    let args = &with_hub_model(args, ctx)?;
+    let settings = ctx.run_settings(args, demo_model)?;
     let opts = PipeOptions {
         format: args.format,
         show_thinking: args.show_thinking,

@@ -90,13 +90,17 @@ impl Cache {
             .collect::<PathBuf>()
             .join("blobs")
             .join(etag);
-        if std::fs::symlink_metadata(&pointer).is_ok() {
-            std::fs::remove_file(&pointer)?;
-        }
+        // Made beside the pointer and renamed over it: two downloads linking the same file at
+        // once both succeed (the last rename wins, pointing at the same blob).
+        let mut tmp = pointer.clone().into_os_string();
+        tmp.push(format!(".link{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let _ = std::fs::remove_file(&tmp);
         #[cfg(unix)]
-        std::os::unix::fs::symlink(&target, &pointer)?;
+        std::os::unix::fs::symlink(&target, &tmp)?;
         #[cfg(not(unix))]
-        std::fs::copy(self.blob(repo, etag), &pointer).map(|_| ())?;
+        std::fs::copy(self.blob(repo, etag), &tmp).map(|_| ())?;
+        std::fs::rename(&tmp, &pointer)?;
         Ok(pointer)
     }
 
@@ -189,7 +193,19 @@ impl Cache {
             .map(|mut d| d.next().is_some())
             .unwrap_or(false);
         if !snapshots_left {
-            std::fs::remove_dir_all(&dir)?;
+            // The folder goes once nothing is left in it; a download in progress (a
+            // `.incomplete` blob, perhaps another process's) is never touched.
+            let _ = std::fs::remove_dir(dir.join("snapshots"));
+            for r in std::fs::read_dir(dir.join("refs"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let _ = std::fs::remove_file(r.path());
+            }
+            let _ = std::fs::remove_dir(dir.join("refs"));
+            let _ = std::fs::remove_dir(dir.join("blobs"));
+            let _ = std::fs::remove_dir(&dir);
         }
         Ok(freed)
     }
@@ -281,8 +297,18 @@ mod tests {
             .into_iter()
             .filter(|f| f.commit == "c1")
             .collect();
+        // Another download in progress in the same repository.
+        std::fs::write(c.incomplete("o/r", "e2"), b"part").unwrap();
         assert_eq!(c.remove("o/r", &old).unwrap(), 0);
         assert!(c.blob("o/r", "e1").exists());
         assert_eq!(c.files("o/r").len(), 1);
+        let rest = c.files("o/r");
+        c.remove("o/r", &rest).unwrap();
+        assert!(!c.blob("o/r", "e1").exists());
+        assert_eq!(
+            std::fs::read(c.incomplete("o/r", "e2")).unwrap(),
+            b"part",
+            "left alone"
+        );
     }
 }

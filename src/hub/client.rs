@@ -3,6 +3,7 @@
 //! `resolve` URL (`x-repo-commit`, `x-linked-etag`, `x-linked-size`, the redirect to its
 //! storage), and ranged GETs. Errors become [`HubError`]s from the Hub's `X-Error-Code`.
 
+use super::download::Interrupt;
 use super::error::HubError;
 use super::quant::RepoFile;
 use reqwest::header::{
@@ -167,7 +168,13 @@ impl Client {
 
     /// The metadata of `name` at `rev`: a HEAD of its `resolve` URL, following only the
     /// Hub's own relative redirects (a renamed repository), as `huggingface_hub` does.
-    pub fn head(&self, repo: &str, rev: &str, name: &str) -> Result<FileMeta, HubError> {
+    pub fn head(
+        &self,
+        repo: &str,
+        rev: &str,
+        name: &str,
+        stop: &Interrupt,
+    ) -> Result<FileMeta, HubError> {
         let mut url = format!(
             "{}/{repo}/resolve/{rev}/{}",
             self.endpoint,
@@ -176,12 +183,15 @@ impl Client {
         for _ in 0..5 {
             let resp = self
                 .rt
-                .block_on(async {
-                    self.auth(&url, self.api.head(&url))
-                        .header(ACCEPT_ENCODING, "identity")
-                        .send()
-                        .await
-                })
+                .block_on(or_stop(
+                    async {
+                        self.auth(&url, self.api.head(&url))
+                            .header(ACCEPT_ENCODING, "identity")
+                            .send()
+                            .await
+                    },
+                    stop,
+                ))?
                 .map_err(|e| self.network(&url, &e))?;
             let status = resp.status();
             let h = resp.headers();
@@ -242,18 +252,42 @@ impl Client {
     }
 
     /// Starts a GET of `url` from byte `from`.
-    pub fn get(&self, url: &str, from: u64) -> Result<reqwest::Response, HubError> {
+    pub fn get(
+        &self,
+        url: &str,
+        from: u64,
+        stop: &Interrupt,
+    ) -> Result<reqwest::Response, HubError> {
         self.rt
-            .block_on(async {
-                let mut req = self
-                    .auth(url, self.data.get(url))
-                    .header(ACCEPT_ENCODING, "identity");
-                if from > 0 {
-                    req = req.header(RANGE, format!("bytes={from}-"));
-                }
-                req.send().await
-            })
+            .block_on(or_stop(
+                async {
+                    let mut req = self
+                        .auth(url, self.data.get(url))
+                        .header(ACCEPT_ENCODING, "identity");
+                    if from > 0 {
+                        req = req.header(RANGE, format!("bytes={from}-"));
+                    }
+                    req.send().await
+                },
+                stop,
+            ))?
             .map_err(|e| self.network(url, &e))
+    }
+}
+
+/// `fut`, unless `stop` fires first (checked every 50 ms): a request waiting on a slow
+/// server never holds up Ctrl+C or a chat that is quitting.
+async fn or_stop<F: std::future::Future>(fut: F, stop: &Interrupt) -> Result<F::Output, HubError> {
+    tokio::pin!(fut);
+    loop {
+        tokio::select! {
+            out = &mut fut => return Ok(out),
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {
+                if let Some(signal) = stop.fired() {
+                    return Err(HubError::Interrupted { signal, partial: None });
+                }
+            }
+        }
     }
 }
 
@@ -332,9 +366,16 @@ pub fn safe_commit(c: &str) -> bool {
 /// A repository path that stays inside the folder it is joined to: relative, `/`-separated,
 /// with no empty, `.` or `..` part and no backslash or NUL.
 pub fn safe_name(n: &str) -> bool {
+    // Names are also printed: no control characters (escape sequences) or bidirectional
+    // overrides.
+    let printable = |c: char| {
+        !c.is_control()
+            && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
     !n.is_empty()
         && n.len() <= 1024
-        && !n.contains(['\\', '\0'])
+        && !n.contains('\\')
+        && n.chars().all(printable)
         && n.split('/')
             .all(|part| !part.is_empty() && part != "." && part != "..")
 }
@@ -413,6 +454,9 @@ mod tests {
             "./a",
             "a\\b",
             "a/..",
+            "m\u{1b}]52;x.gguf",
+            "m\u{202e}fuggg.gguf",
+            "a\0b",
         ] {
             assert!(!safe_name(bad), "{bad}");
         }

@@ -17,41 +17,67 @@ use std::time::{Duration, Instant};
 /// Attempts after a dropped connection, as long as each one makes progress.
 const RETRIES: usize = 5;
 
-/// Signals that stop a download (keeping what it has) instead of killing the process, for as
-/// long as it lives.
+/// The signal a download was stopped by (0: none), set by [`on_signal`].
+static SIGNALLED: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn on_signal(signal: libc::c_int) {
+    SIGNALLED.store(signal as usize, Ordering::SeqCst);
+}
+
+/// What stops a download, keeping what it has: SIGINT, SIGTERM and SIGHUP caught while it
+/// lives (their earlier handling put back when it is dropped, so that a later Ctrl+C acts as
+/// before), or a flag another thread sets (the chat's engine, dropped mid-download).
 pub struct Interrupt {
-    signal: Arc<AtomicUsize>,
-    ids: Vec<signal_hook::SigId>,
+    flag: Arc<AtomicUsize>,
+    #[cfg(unix)]
+    saved: Vec<(libc::c_int, libc::sigaction)>,
 }
 
 impl Interrupt {
-    /// Catches SIGINT, SIGTERM and SIGHUP.
+    /// Catches SIGINT, SIGTERM and SIGHUP until dropped.
     pub fn catch() -> Interrupt {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        let signal = Arc::new(AtomicUsize::new(0));
-        let ids = [SIGINT, SIGTERM, SIGHUP]
-            .into_iter()
-            .filter_map(|s| signal_hook::flag::register_usize(s, signal.clone(), s as usize).ok())
-            .collect();
-        Interrupt { signal, ids }
+        SIGNALLED.store(0, Ordering::SeqCst);
+        let mut i = Interrupt::never();
+        #[cfg(unix)]
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: sigaction with a handler that only stores to an atomic, and a valid
+            // out-pointer for the action it replaces.
+            unsafe {
+                let mut new: libc::sigaction = std::mem::zeroed();
+                new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+                new.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut new.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, &new, &mut old) == 0 {
+                    i.saved.push((signal, old));
+                }
+            }
+        }
+        i
     }
 
-    /// Never fires (the chat's engine thread: the chat cancels by dropping the engine).
+    /// Stopped only through [`Interrupt::flag`].
     pub fn never() -> Interrupt {
         Interrupt {
-            signal: Arc::new(AtomicUsize::new(0)),
-            ids: Vec::new(),
+            flag: Arc::new(AtomicUsize::new(0)),
+            #[cfg(unix)]
+            saved: Vec::new(),
         }
     }
 
-    /// The flag itself, for another stop condition to set (e.g. an engine being dropped).
+    /// The flag itself, for another thread to stop the download with (a signal's number).
     pub fn flag(&self) -> Arc<AtomicUsize> {
-        self.signal.clone()
+        self.flag.clone()
     }
 
     /// The signal received, if one was.
     pub fn fired(&self) -> Option<i32> {
-        match self.signal.load(Ordering::SeqCst) {
+        let caught = if self.saved.is_empty() {
+            0
+        } else {
+            SIGNALLED.load(Ordering::SeqCst)
+        };
+        match caught.max(self.flag.load(Ordering::SeqCst)) {
             0 => None,
             s => Some(s as i32),
         }
@@ -60,8 +86,12 @@ impl Interrupt {
 
 impl std::ops::Drop for Interrupt {
     fn drop(&mut self) {
-        for id in self.ids.drain(..) {
-            signal_hook::low_level::unregister(id);
+        #[cfg(unix)]
+        for (signal, old) in self.saved.drain(..) {
+            // SAFETY: puts back the action sigaction returned for this signal.
+            unsafe {
+                libc::sigaction(signal, &old, std::ptr::null_mut());
+            }
         }
     }
 }
@@ -114,13 +144,9 @@ impl BlobLock {
                     said = true;
                 }
                 if let Some(signal) = interrupt.fired() {
-                    let kept = cache.incomplete(repo, etag);
-                    let done = std::fs::metadata(&kept).map(|m| m.len()).unwrap_or(0);
                     return Err(HubError::Interrupted {
                         signal,
-                        kept,
-                        done,
-                        total: 0,
+                        partial: None,
                     });
                 }
                 std::thread::sleep(Duration::from_millis(200));
@@ -261,9 +287,7 @@ pub fn fetch_blob(
                 let _ = file.flush();
                 return Err(HubError::Interrupted {
                     signal,
-                    kept: partial,
-                    done: have,
-                    total: meta.size,
+                    partial: Some((partial, have, meta.size)),
                 });
             }
             Err(Ended::Fatal(e)) => return Err(e),
@@ -347,8 +371,9 @@ fn stream(
     if let Some(s) = interrupt.fired() {
         return Err(Ended::Stopped(s));
     }
-    let mut resp = match client.get(&meta.location, *have) {
+    let mut resp = match client.get(&meta.location, *have, interrupt) {
         Ok(r) => r,
+        Err(HubError::Interrupted { signal, .. }) => return Err(Ended::Stopped(signal)),
         Err(HubError::Network { message, .. }) => return Err(Ended::Broken(message)),
         Err(e) => return Err(Ended::Fatal(e)),
     };

@@ -35,12 +35,11 @@ pub enum HubError {
     },
     /// Not enough disk space, or writing failed.
     Disk(String),
-    /// Ctrl+C (or SIGTERM, SIGHUP) during the download: the partial file is kept.
+    /// Ctrl+C (or SIGTERM, SIGHUP) during the download: the partial file (its path, the
+    /// bytes in it, the file's size) is kept; `None` when nothing had been written yet.
     Interrupted {
         signal: i32,
-        kept: PathBuf,
-        done: u64,
-        total: u64,
+        partial: Option<(PathBuf, u64, u64)>,
     },
 }
 
@@ -102,11 +101,12 @@ impl fmt::Display for HubError {
                 f,
                 "{file}: the download is corrupt (sha256 {got}, the Hub says {expected}); it was deleted: run the command again to download it afresh"
             ),
-            HubError::Interrupted { total: 0, .. } => f.write_str(
-                "stopped while waiting for another download of the same file; nothing was lost",
-            ),
+            HubError::Interrupted { partial: None, .. } => {
+                f.write_str("stopped before anything was downloaded")
+            }
             HubError::Interrupted {
-                kept, done, total, ..
+                partial: Some((kept, done, total)),
+                ..
             } => write!(
                 f,
                 "download stopped at {} of {}; the part downloaded is kept in {} and the next run resumes it",

@@ -264,7 +264,7 @@ impl Hub {
                 if self.cache.snapshot(repo, &plan.commit, &f.name).is_file() {
                     continue;
                 }
-                let meta = client.head(repo, &plan.commit, &f.name)?;
+                let meta = client.head(repo, &plan.commit, &f.name, interrupt)?;
                 let target = download::Target {
                     repo,
                     name: &f.name,
@@ -273,7 +273,7 @@ impl Hub {
                 };
                 download::fetch_blob(&client, &self.cache, &target, progress, interrupt)?;
                 self.cache
-                    .link(repo, &meta.commit, &f.name, &meta.etag)
+                    .link(repo, &plan.commit, &f.name, &meta.etag)
                     .map_err(|e| {
                         HubError::Disk(format!(
                             "cannot link {} in {}: {e}",

@@ -50,6 +50,7 @@ pub fn bytes(b: u64) -> String {
 pub fn short_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
+        s if s >= 100 * 3600 => "> 99h".into(),
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
@@ -97,7 +98,8 @@ pub fn bar_line(name: &str, done: u64, total: u64, rate: Option<f64>, width: usi
     };
     let rate_text = match rate {
         Some(r) if r > 0.0 => {
-            let eta = Duration::from_secs_f64(total.saturating_sub(done) as f64 / r);
+            let eta = Duration::try_from_secs_f64(total.saturating_sub(done) as f64 / r)
+                .unwrap_or(Duration::MAX);
             format!("  {}/s  ETA {}", bytes(r as u64), short_duration(eta))
         }
         _ => String::new(),

@@ -21,7 +21,9 @@ pub struct Quant {
 impl Quant {
     /// All parts together, when the listing gives their sizes.
     pub fn size(&self) -> Option<u64> {
-        self.files.iter().map(|f| f.size).sum()
+        self.files
+            .iter()
+            .try_fold(0u64, |sum, f| Some(sum.saturating_add(f.size?)))
     }
 
     /// The file llama.cpp is pointed at: the first part.
@@ -61,17 +63,12 @@ fn split_part(name: &str) -> Option<(&str, u32, u32)> {
 
 /// Whether `needle` appears in `name` (both upper-cased) with no letter or digit on either side.
 fn token_in(name: &str, needle: &str) -> bool {
-    let mut from = 0;
-    while let Some(at) = name[from..].find(needle) {
-        let start = from + at;
-        let end = start + needle.len();
-        let free = |c: Option<char>| c.is_none_or(|c| !c.is_ascii_alphanumeric());
-        if free(name[..start].chars().next_back()) && free(name[end..].chars().next()) {
-            return true;
-        }
-        from = start + 1;
-    }
-    false
+    let free = |c: Option<char>| c.is_none_or(|c| !c.is_ascii_alphanumeric());
+    !needle.is_empty()
+        && name.match_indices(needle).any(|(start, _)| {
+            let end = start + needle.len();
+            free(name[..start].chars().next_back()) && free(name[end..].chars().next())
+        })
 }
 
 /// The quantisation a file name states (`Q4_K_M`), upper-case, else its stem.
@@ -370,5 +367,12 @@ mod tests {
             })
         );
         assert_eq!(label(pick(&[], None, None)), Err(Miss::NoGguf));
+        // A quant of any characters is matched, never sliced mid-character.
+        assert!(matches!(
+            pick(&repo, Some("éQ4"), None),
+            Err(Miss::NoMatch { .. })
+        ));
+        let odd = quants(&[f("m-éé-Q4.gguf", 1)]);
+        assert!(pick(&odd, Some("é"), None).is_ok(), "found, not sliced");
     }
 }

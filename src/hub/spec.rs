@@ -38,6 +38,10 @@ impl RepoSpec {
             !p.is_empty()
                 && p.len() <= 96
                 && !p.starts_with(['.', '-'])
+                && !p.ends_with(['.', '-'])
+                // The cache folder joins the two parts with "--" (huggingface_hub's rule).
+                && !p.contains("--")
+                && !p.contains("..")
                 && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         };
@@ -110,6 +114,9 @@ mod tests {
             "org/repo:a/b",
             "../x",
             "org/.x",
+            "a--b/c",
+            "org/x..y",
+            "org/x-",
         ] {
             let e = RepoSpec::parse(bad).unwrap_err();
             assert!(e.contains(bad.trim()), "{bad}: {e}");

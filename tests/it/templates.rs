@@ -144,6 +144,22 @@ fn generation_stops_at_an_end_of_turn_spelled_across_tokens() {
     let (code, v, err) = run_json(&m, &["q", "--profile", "plain"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["output"], "Four.", "{v}");
+    // "User:" inside a line is not the end of the turn.
+    let m = shaped(
+        ChatTokens::Bare,
+        "llama",
+        b':',
+        vec![
+            t(" The field"),
+            t(" User:"),
+            t(" name."),
+            t("\nUser:"),
+            t(" more"),
+        ],
+    );
+    let (code, v, err) = run_json(&m, &["q", "--profile", "plain"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["output"], "The field User: name.", "{v}");
     // Text that only begins like the end is let through once it is not.
     let m = shaped(
         ChatTokens::Bare,

@@ -713,3 +713,40 @@ fn models_pull_draws_a_progress_bar_on_a_terminal() {
     );
     assert_eq!(s.wait_exit(), 0);
 }
+
+#[test]
+fn quitting_the_chat_mid_download_stops_it_and_keeps_the_part() {
+    use crate::common::hub_server::{Fault, HubFile, HubRepo, HubServer};
+    let m = model(reflection_script());
+    let bytes = std::fs::read(&m.path).unwrap();
+    let sha = HubFile::lfs("x", bytes.clone()).sha256();
+    let server = HubServer::start(vec![HubRepo::new(
+        "test-org/Slow-GGUF",
+        vec![HubFile::lfs("Slow-Q4_K_M.gguf", bytes)],
+    )]);
+    // Minutes for the whole file.
+    server.set_fault(Fault::Drip(1024, Duration::from_millis(300)));
+    let url = server.url();
+    let mut s = start_env(
+        &m,
+        &["--hf", "test-org/Slow-GGUF"],
+        &[("HF_ENDPOINT", &url)],
+    );
+    s.wait_text("Downloading Slow-Q4_K_M.gguf");
+    s.send(b"\x04");
+    assert_eq!(
+        s.wait_exit(),
+        0,
+        "the chat quits without waiting for the download"
+    );
+    s.assert_restored();
+    let partial = m
+        .dir
+        .path()
+        .join("huggingface/hub/models--test-org--Slow-GGUF/blobs")
+        .join(format!("{sha}.incomplete"));
+    assert!(
+        partial.exists(),
+        "the part downloaded is kept for the next run"
+    );
+}

@@ -146,9 +146,11 @@ impl Template {
             let kind = if spec == "plain" {
                 Kind::Plain
             } else {
-                let source = match std::fs::read_to_string(spec) {
-                    Ok(text) => text,
-                    Err(_) => spec.to_string(),
+                // A built-in name wins over a file of that name in the current folder.
+                let source = if NAMES.contains(&spec) {
+                    spec.to_string()
+                } else {
+                    std::fs::read_to_string(spec).unwrap_or_else(|_| spec.to_string())
                 };
                 let t = LlamaChatTemplate::new(&source)
                     .map_err(|e| format!("--chat-template {spec}: {e}"))?;
@@ -206,7 +208,8 @@ impl Template {
             ChatMessage::new(Role::Assistant, MARK),
         ];
         let rendered = match &self.kind {
-            Kind::Plain => return Some(PLAIN_END.trim().to_string()),
+            // At the start of a line only: "User:" inside a sentence is not the end of a turn.
+            Kind::Plain => return Some(PLAIN_END.to_string()),
             Kind::Llama(t) => model
                 .apply_chat_template(t, &to_llama(&messages), false)
                 .ok()?,

@@ -292,16 +292,28 @@ fn download(
 ) -> Result<std::path::PathBuf, String> {
     use crate::hub::{progress::Meter, Interrupt, Step};
     let interrupt = Interrupt::never();
+    // The engine dropped (the chat quitting) stops the download at once, wherever it waits:
+    // a watcher turns the engine's cancel into the download's stop flag.
     let stop = interrupt.flag();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (stop, done, cancel) = (stop.clone(), done.clone(), cancel.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                if cancel.load(Ordering::SeqCst) == u64::MAX {
+                    stop.store(libc::SIGTERM as usize, Ordering::SeqCst);
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        })
+    };
     let mut file = String::new();
     let mut meter: Option<Meter> = None;
     let mut sent: Option<Instant> = None;
     let result = fetch.hub.fetch(
         &fetch.plan,
         &mut |step| {
-            if cancel.load(Ordering::SeqCst) == u64::MAX {
-                stop.store(libc::SIGTERM as usize, Ordering::SeqCst);
-            }
             let now = Instant::now();
             let (done, total) = match step {
                 Step::Start {
@@ -343,6 +355,8 @@ fn download(
         },
         &interrupt,
     );
+    done.store(true, Ordering::SeqCst);
+    let _ = watcher.join();
     result.map_err(|e| e.to_string())
 }
 

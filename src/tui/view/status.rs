@@ -51,9 +51,10 @@ pub fn phase_text(app: &App) -> String {
                     .rate
                     .filter(|r| *r > 0.0)
                     .map(|r| {
-                        let eta = std::time::Duration::from_secs_f64(
+                        let eta = std::time::Duration::try_from_secs_f64(
                             d.total.saturating_sub(d.done) as f64 / r,
-                        );
+                        )
+                        .unwrap_or(std::time::Duration::MAX);
                         format!(" · {}/s · ETA {}", bytes(r as u64), short_duration(eta))
                     })
                     .unwrap_or_default();

@@ -291,10 +291,15 @@ pub(in crate::engine::llama) fn run(
             .iter()
             .map(|(t, p)| (*t, p.as_slice()))
             .chain(this.then_some((token, piece.as_slice())));
+        // The route ends with this token (not yet decoded) unless the thinking guard still
+        // holds it; every other piece in it is in the cache.
+        let current_last = this || guard.as_ref().is_none_or(|g| g.held().is_empty());
+        let pieces = held.len() + usize::from(this);
+        let in_cache = |j: usize| !(current_last && j + 1 == pieces);
         // With the end of the turn in text, the pieces pass its guard first.
         let passed: Option<Vec<Piece>> = turn_end.as_mut().map(|g| {
             let mut out = Vec::new();
-            for (tok, pc) in route.clone() {
+            for (i, (tok, pc)) in route.clone().enumerate() {
                 if tag_tokens.contains_key(&tok) {
                     out.extend(g.drain());
                     out.push((tok, pc.to_vec()));
@@ -305,14 +310,19 @@ pub(in crate::engine::llama) fn run(
                     Offer::Route(r) => out.extend(r),
                     Offer::Complete { before, .. } => {
                         // The turn is over: what came before its end is the last of the
-                        // answer; the tokens that spelled it stay in the cache, unrouted.
+                        // answer. The tokens that spelled it, and any after them, are not
+                        // routed; those in the cache stay in the memo.
+                        let mut spent = waiting.len() as u32;
                         for (t, p) in &waiting {
                             memo.push(*t, p);
                         }
-                        if tok != token {
-                            memo.push(tok, pc);
+                        for (j, (t, p)) in route.clone().enumerate().skip(i) {
+                            spent += 1;
+                            if in_cache(j) {
+                                memo.push(t, p);
+                            }
                         }
-                        gen.count(waiting.len() as u32 + 1);
+                        gen.count(spent);
                         tail = Some(before);
                         turn_over = true;
                         break;
@@ -364,6 +374,18 @@ pub(in crate::engine::llama) fn run(
         if turn_over {
             if let Some(before) = tail.take() {
                 gen.bytes(&before);
+            }
+            // What the thinking guard holds comes after the end of the turn: never routed;
+            // in the memo where it is in the cache (all of it but this token).
+            if let Some(g) = guard.as_mut() {
+                let mut rest = g.drain();
+                if !current_last {
+                    rest.pop();
+                }
+                for (t, p) in &rest {
+                    memo.push(*t, p);
+                }
+                gen.count(rest.len() as u32);
             }
             break StopReason::EndOfTurn;
         }
