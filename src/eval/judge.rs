@@ -179,7 +179,11 @@ impl Expected {
 pub fn normalise(s: &str) -> String {
     let words: Vec<&str> = s.split_whitespace().collect();
     let joined = words.join(" ").to_lowercase();
-    joined.trim_end_matches('.').trim_end().to_string()
+    // Periods and spaces at the end, in any order ("x. ." as "x."), so that normalising twice
+    // changes nothing.
+    joined
+        .trim_end_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_string()
 }
 
 fn clip(s: &str) -> String {
@@ -209,14 +213,17 @@ fn plain_number(s: &str) -> Option<f64> {
 }
 
 static NUMBER_WHOLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)$").expect("valid")
+    Regex::new(r"^(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)$").expect("valid")
 });
 
 /// A number in running text: a sign only at the start of a word, then an optional `$`, digits
 /// with optional thousands commas and decimals.
 static NUMBER_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^\w.,])([-+−]?)\$?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)")
-        .expect("valid")
+    // ASCII digits only (`\d` is any script's, which `parse` would not read).
+    Regex::new(
+        r"(?:^|[^\w.,])([-+−]?)\$?((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)",
+    )
+    .expect("valid")
 });
 
 /// The last number in `s`.
@@ -232,8 +239,10 @@ pub fn last_number(s: &str) -> Option<f64> {
 
 static CHOICE_LEAD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:\(([A-Za-z])\)|([A-Za-z])(?:[.):]|$))").expect("valid"));
+/// "answer is B", "Answer: (C)": the words in any case, the letter a capital (so that "the
+/// answer is a tricky one" names no letter).
 static CHOICE_SAID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:answer|option|choice)\s*(?:is|:)?\s*\(?([A-Z])\b").expect("valid")
+    Regex::new(r"(?i:answer|option|choice)\s*(?i:is|:)?\s*\(?([A-Z])\b").expect("valid")
 });
 static CHOICE_PAREN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\(([A-Z])\)").expect("valid"));
 
@@ -241,13 +250,19 @@ static CHOICE_PAREN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\(([A-Z])\)
 /// `B: …`), else the letter after "answer (is)", "option" or
 /// "choice", else the only letter in parentheses.
 pub fn choice_letter(s: &str) -> Option<char> {
-    let t = s.trim();
+    // Markdown emphasis and code marks around the letter do not count ("**B**", "`C`").
+    let plain: String = s
+        .chars()
+        .filter(|c| !matches!(c, '*' | '_' | '`'))
+        .collect();
+    let t = plain.trim();
     if let Some(c) = CHOICE_LEAD.captures(t) {
         let letter = c.get(1).or_else(|| c.get(2))?.as_str().chars().next()?;
         return Some(letter.to_ascii_uppercase());
     }
-    if let Some(c) = CHOICE_SAID.captures(t) {
-        return c[1].chars().next().map(|c| c.to_ascii_uppercase());
+    // The last one said: "option A is wrong; the answer is C" answers C.
+    if let Some(c) = CHOICE_SAID.captures_iter(t).last() {
+        return c[1].chars().next();
     }
     let mut parens = CHOICE_PAREN.captures_iter(t).map(|c| c[1].to_string());
     match (parens.next(), parens.next()) {
@@ -272,6 +287,7 @@ mod tests {
             ("exact", "Paris", "Paris", true),
             ("exact", "Paris", "  paris. ", true),
             ("exact", "New York", "new   york...", true),
+            ("exact", "A.", "a. .", true),
             ("exact", "new york", "New\nYork", true),
             ("exact", "Paris", "Paris, France", false),
             ("exact", "4", "The answer is 4.", false),
@@ -280,6 +296,7 @@ mod tests {
             ("number", "4", "4", true),
             ("number", "4", "4.0", true),
             ("number", "4", "4 apples", true),
+            ("number", "4", "4, not ٤٥", true),
             ("number", "4", "$4", true),
             ("number", "4", "The answer is 4.", true),
             ("number", "4", "2 + 2 = 4", true),
@@ -308,6 +325,10 @@ mod tests {
             ("choice", "A", "a cat", false),
             ("choice", "B", "(A) or (B)", false),
             ("choice", "C", "no idea", false),
+            ("choice", "C", "The answer is a tricky one, but (C)", true),
+            ("choice", "C", "Option A is wrong; the answer is C.", true),
+            ("choice", "B", "The answer is **B**.", true),
+            ("choice", "B", "**B**", true),
             // regex
             ("regex", "^4$", "4", true),
             ("regex", "^4$", "14", false),

@@ -54,6 +54,15 @@ pub fn run(
                 out.display()
             )))
         }
+        (Some(out), None) if std::fs::metadata(out).is_ok_and(|m| m.len() > 0) => {
+            // Appending would mix these answers with another run's (another model, other
+            // settings) in one file.
+            return Err(Failure::usage(format!(
+                "--out {}: the file already holds results; go on with them with --resume {}, or name a new file",
+                out.display(),
+                out.display()
+            )));
+        }
         (out, resume) => resume.clone().or_else(|| out.clone()),
     };
     let earlier = match &a.resume {

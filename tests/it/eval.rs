@@ -878,7 +878,12 @@ fn usage_mistakes_are_exit_2_and_say_what_to_do() {
     );
     let not_results = write_questions(m.dir.path(), "notes.jsonl", &["{\"hello\": 1}"]);
     let (f, mp) = (file.to_str().unwrap(), m.path.to_str().unwrap());
-    let table: [(&[&str], &str); 5] = [
+    let taken = not_results.to_str().unwrap();
+    let table: [(&[&str], &str); 6] = [
+        (
+            &["--out", taken],
+            "the file already holds results; go on with them with --resume",
+        ),
         (
             &["--out", "a.jsonl", "--resume", "b.jsonl"],
             "leave out --out a.jsonl",
