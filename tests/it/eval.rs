@@ -503,6 +503,59 @@ fn local_parallel_gives_the_sequential_results() {
 }
 
 #[test]
+fn local_parallel_stops_at_an_end_of_turn_spelled_in_text_as_a_generation_alone_does() {
+    // No chat tokens: the plain format, whose end of turn is a new "User:" line; the model
+    // writes one and goes on.
+    let mut sm = reflect::gguf::ScriptedModel::new(vec![
+        t(" Four"),
+        t("."),
+        t("\nUs"),
+        t("er"),
+        t(": and"),
+        t(" more"),
+    ]);
+    sm.chat_tokens = reflect::gguf::ChatTokens::Bare;
+    sm.template = reflect::gguf::TemplateStyle::Missing;
+    sm.start = b':';
+    let m = write(sm);
+    let lines: Vec<String> = (0..4)
+        .map(|i| {
+            format!(
+                r#"{{"id": "q{i}", "question": "{i}+{i}?", "answer": "Four.", "match": "exact"}}"#
+            )
+        })
+        .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let file = write_questions(m.dir.path(), "q.jsonl", &lines);
+    let run = |parallel: &str, out: &Path| {
+        let (code, _, err) = eval(
+            m.dir.path(),
+            &[
+                file.to_str().unwrap(),
+                "-m",
+                m.path.to_str().unwrap(),
+                "--profile",
+                "plain",
+                "--parallel",
+                parallel,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        records(out)
+    };
+    let one = run("1", &m.dir.path().join("one.jsonl"));
+    let two = run("2", &m.dir.path().join("two.jsonl"));
+    assert_eq!(outcome_of(&two), outcome_of(&one));
+    for r in &two {
+        assert_eq!(r["answer"], "Four.", "{r}");
+        assert_eq!(r["stop_reason"], "end_of_turn", "{r}");
+        assert_eq!(r["correct"], true, "{r}");
+    }
+}
+
+#[test]
 fn local_parallel_with_a_thinking_budget_is_refused() {
     let m = model(reflection_script());
     let file = write_questions(

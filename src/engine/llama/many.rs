@@ -5,7 +5,7 @@
 //! and seeded exactly as a generation alone builds it, its own router and counts; as one ends
 //! the next request takes its place. The thinking budget is not supported here.
 
-use super::model::{decode_error, is_hidden, Loaded};
+use super::model::{decode_error, is_hidden, EndGuard, Loaded, Offer};
 use crate::llm::{
     Completion, EngineError, EngineEvent, EventSender, GenerateRequest, Generation, StopReason,
     Timings, Usage,
@@ -46,6 +46,11 @@ struct Seq<'r> {
     next: LlamaToken,
     /// Everything generated, as written.
     text: Vec<u8>,
+    /// The chat format's end of turn, where it is text: the tokens that may be spelling it
+    /// wait here until they cannot be (as in a generation alone).
+    turn_end: Option<EndGuard>,
+    /// The last token's piece (one buffer for the whole generation).
+    piece: Vec<u8>,
     started: Instant,
     prompt_done: Instant,
     first_token: Option<Instant>,
@@ -173,6 +178,8 @@ pub(super) fn run<'m>(
                 pos: prompt.len() as u32,
                 next: LlamaToken(0),
                 text: Vec::new(),
+                turn_end: loaded.end_text().map(EndGuard::new),
+                piece: Vec::new(),
                 started,
                 prompt_done: Instant::now(),
                 first_token: None,
@@ -254,23 +261,74 @@ fn step(
         return Some(StopReason::EndOfTurn);
     }
     seq.first_token.get_or_insert_with(Instant::now);
-    let mut piece = Vec::new();
-    vocab.token_to_piece_into(token, &mut piece, true, None);
-    seq.text.extend_from_slice(&piece);
-    if let Some((_, tag)) = seq.tag_tokens.get(&token) {
-        seq.gen.tag(*tag);
-    } else if !is_hidden(vocab, token) {
-        seq.gen.bytes(&piece);
-    }
-    seq.gen.count(1);
-    if seq.gen.answer_done() {
-        return Some(StopReason::OutputClosed);
+    seq.piece.clear();
+    vocab.token_to_piece_into(token, &mut seq.piece, true, None);
+    seq.text.extend_from_slice(&seq.piece);
+    let tag = seq.tag_tokens.get(&token).map(|(_, t)| *t);
+    let piece = std::mem::take(&mut seq.piece);
+    let ended = match (seq.turn_end.as_mut(), tag) {
+        (Some(g), None) => match g.offer(token, &piece) {
+            Offer::Route(pieces) => {
+                let done = pieces.iter().any(|(t, p)| route(seq, vocab, *t, p, None));
+                done.then_some(StopReason::OutputClosed)
+            }
+            Offer::Complete { held, before } => {
+                // The end of the turn, spelled across tokens: what came before it is the last
+                // of the answer.
+                seq.gen.bytes(&before);
+                seq.gen.count(held as u32 + 1);
+                Some(StopReason::EndOfTurn)
+            }
+        },
+        (guard, tag) => {
+            let held = guard.map(EndGuard::drain).unwrap_or_default();
+            let done = held.iter().any(|(t, p)| route(seq, vocab, *t, p, None))
+                || route(seq, vocab, token, &piece, tag);
+            done.then_some(StopReason::OutputClosed)
+        }
+    };
+    seq.piece = piece;
+    if ended.is_some() {
+        return ended;
     }
     seq.next = token;
     None
 }
 
-fn finish(seq: Seq<'_>, stop: StopReason, events: &EventSender) {
+/// One piece to the router (a tag, or text unless the token is hidden), counted; whether the
+/// answer is complete.
+fn route(
+    seq: &mut Seq<'_>,
+    vocab: &llama_cpp_2::vocab::LlamaVocab<'_>,
+    token: LlamaToken,
+    piece: &[u8],
+    tag: Option<TagToken>,
+) -> bool {
+    if let Some(tag) = tag {
+        seq.gen.tag(tag);
+    } else if !is_hidden(vocab, token) {
+        seq.gen.bytes(piece);
+    }
+    seq.gen.count(1);
+    seq.gen.answer_done()
+}
+
+fn finish(mut seq: Seq<'_>, stop: StopReason, events: &EventSender) {
+    // Tokens still held (stopped for another reason) are part of the answer as written.
+    if matches!(
+        stop,
+        StopReason::MaxTokens | StopReason::ContextFull | StopReason::Cancelled
+    ) {
+        for (_, p) in seq
+            .turn_end
+            .as_mut()
+            .map(EndGuard::drain)
+            .unwrap_or_default()
+        {
+            seq.gen.bytes(&p);
+            seq.gen.count(1);
+        }
+    }
     let ended = Instant::now();
     let ms = |d: std::time::Duration| d.as_millis() as u64;
     let generation = ended - seq.prompt_done;

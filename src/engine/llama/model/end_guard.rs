@@ -7,11 +7,11 @@
 use llama_cpp_2::token::LlamaToken;
 
 /// A generated token and its piece.
-pub(super) type Piece = (LlamaToken, Vec<u8>);
+pub(in crate::engine::llama) type Piece = (LlamaToken, Vec<u8>);
 
 /// What to do with the token just offered.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Offer {
+pub(in crate::engine::llama) enum Offer {
     /// Route these now, in order (held ones first; the offered token when it is among them).
     /// The offered token is decoded either way.
     Route(Vec<Piece>),
@@ -21,13 +21,13 @@ pub(super) enum Offer {
     Complete { held: usize, before: Vec<u8> },
 }
 
-pub(super) struct EndGuard {
+pub(in crate::engine::llama) struct EndGuard {
     tag: Vec<u8>,
     held: Vec<Piece>,
 }
 
 impl EndGuard {
-    pub(super) fn new(tag: &str) -> EndGuard {
+    pub(in crate::engine::llama) fn new(tag: &str) -> EndGuard {
         EndGuard {
             tag: tag.as_bytes().to_vec(),
             held: Vec::new(),
@@ -35,7 +35,7 @@ impl EndGuard {
     }
 
     /// A token that is not a special tag, as generated.
-    pub(super) fn offer(&mut self, token: LlamaToken, piece: &[u8]) -> Offer {
+    pub(in crate::engine::llama) fn offer(&mut self, token: LlamaToken, piece: &[u8]) -> Offer {
         let mut bytes: Vec<u8> = self.held.iter().flat_map(|(_, p)| p.clone()).collect();
         bytes.extend_from_slice(piece);
         if let Some(at) = find(&bytes, &self.tag) {
@@ -62,12 +62,12 @@ impl EndGuard {
     }
 
     /// The tokens held now, in order.
-    pub(super) fn held(&self) -> &[Piece] {
+    pub(in crate::engine::llama) fn held(&self) -> &[Piece] {
         &self.held
     }
 
     /// Everything held, to route now (the guard is no longer needed, or the generation ends).
-    pub(super) fn drain(&mut self) -> Vec<Piece> {
+    pub(in crate::engine::llama) fn drain(&mut self) -> Vec<Piece> {
         std::mem::take(&mut self.held)
     }
 }

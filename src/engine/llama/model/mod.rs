@@ -9,6 +9,7 @@ mod kv_file;
 mod prefill;
 
 pub(super) use decode::run;
+pub(super) use end_guard::{EndGuard, Offer};
 
 use super::fit::Cut;
 use super::memo::Memo;
@@ -73,6 +74,11 @@ impl<'m> Loaded<'m> {
                 .max(1)
         });
         bytes.div_ceil(longest)
+    }
+
+    /// The chat format's end-of-turn text, when generation must watch for it in the text.
+    pub(super) fn end_text(&self) -> Option<&str> {
+        self.template.end_text.as_deref()
     }
 
     pub(super) fn model(&self) -> &'m LlamaModel {
