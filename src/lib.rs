@@ -15,6 +15,7 @@ pub mod gguf;
 pub mod hash;
 pub mod hub;
 pub mod llm;
+pub mod memory;
 pub mod pipe;
 pub mod profile;
 pub mod prompt;

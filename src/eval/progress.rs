@@ -48,24 +48,13 @@ impl Counts {
     }
 }
 
-fn short(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
-    } else if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 /// The line a terminal shows, `width` columns at most.
 pub fn bar_line(c: &Counts, elapsed: Duration, width: usize) -> String {
     const BAR: usize = 20;
     let filled = (c.done * BAR).checked_div(c.total).unwrap_or(BAR);
-    let eta = c
-        .eta(elapsed)
-        .map_or("ETA –".into(), |d| format!("ETA {}", short(d)));
+    let eta = c.eta(elapsed).map_or("ETA –".into(), |d| {
+        format!("ETA {}", crate::hub::progress::short_duration(d))
+    });
     let line = format!(
         "[{}{}] {}/{} · {} · {eta}{}",
         "#".repeat(filled),
@@ -80,9 +69,9 @@ pub fn bar_line(c: &Counts, elapsed: Duration, width: usize) -> String {
 
 /// The plain line for one judged answer, when stderr is not a terminal.
 pub fn log_line(c: &Counts, id: &str, arm: &str, verdict: &str, elapsed: Duration) -> String {
-    let eta = c
-        .eta(elapsed)
-        .map_or(String::new(), |d| format!(", ETA {}", short(d)));
+    let eta = c.eta(elapsed).map_or(String::new(), |d| {
+        format!(", ETA {}", crate::hub::progress::short_duration(d))
+    });
     format!(
         "reflect: eval {}/{}: {id} [{arm}] {verdict}; accuracy {}{eta}{}",
         c.done,

@@ -297,16 +297,7 @@ impl Hub {
 
 /// The machine's memory, for the rule that picks a quantisation.
 pub fn total_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: u64 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
+    crate::memory::meminfo_bytes("MemTotal")
 }
 
 /// For `models list`: the repository and quant a cached path belongs to, if it is in `cache`.

@@ -271,16 +271,7 @@ pub(crate) fn run(
 
 /// The memory available now (Linux: `MemAvailable`), in GiB.
 pub(super) fn available_gib() -> Option<f64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: f64 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / f64::from(1u32 << 20))
+    crate::memory::meminfo_bytes("MemAvailable").map(|b| b as f64 / f64::from(1u32 << 30))
 }
 
 /// Downloads a Hugging Face model on the engine thread, reporting progress at most ten times
