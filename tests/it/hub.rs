@@ -49,13 +49,27 @@ fn hub_dir(base: &Path) -> PathBuf {
     base.join("huggingface").join("hub")
 }
 
+/// `reflect models pull SPEC` against `server`: (exit code, stdout, stderr).
+fn pull(base: &Path, server: &HubServer, spec: &str) -> (i32, String, String) {
+    let mut cmd = hub_cmd(base, server);
+    cmd.args(["models", "pull", spec]);
+    outcome(cmd)
+}
+
+/// The files in the test repository's `blobs/`.
+fn blob_names(base: &Path) -> Vec<String> {
+    let blobs = hub_dir(base).join("models--test-org--Tiny-Reflect-GGUF/blobs");
+    std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect()
+}
+
 #[test]
 fn pull_writes_the_hugging_face_cache_layout_and_a_cached_file_needs_no_network() {
     let server = HubServer::start(vec![repo()]);
     let sb = Sandbox::new();
-    let mut cmd = hub_cmd(sb.path(), &server);
-    cmd.args(["models", "pull", &format!("{REPO}:q4_k_m")]);
-    let (code, out, err) = outcome(cmd);
+    let (code, out, err) = pull(sb.path(), &server, &format!("{REPO}:q4_k_m"));
     assert_eq!(code, 0, "{err}");
     let r = repo();
     let commit = &r.commit;
@@ -77,11 +91,7 @@ fn pull_writes_the_hugging_face_cache_layout_and_a_cached_file_needs_no_network(
     assert_eq!(std::fs::read(&want).unwrap(), r.files[1].bytes);
     let refs = hub_dir(sb.path()).join("models--test-org--Tiny-Reflect-GGUF/refs/main");
     assert_eq!(std::fs::read_to_string(refs).unwrap(), *commit);
-    let blobs = hub_dir(sb.path()).join("models--test-org--Tiny-Reflect-GGUF/blobs");
-    let names: Vec<String> = std::fs::read_dir(&blobs)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let names = blob_names(sb.path());
     assert_eq!(names, [sha], "no .incomplete left behind");
 
     // Asked again, and used for an answer: not one request more.
@@ -114,9 +124,7 @@ fn pull_writes_the_hugging_face_cache_layout_and_a_cached_file_needs_no_network(
 fn without_a_quant_the_documented_rule_picks_and_says_so() {
     let server = HubServer::start(vec![repo()]);
     let sb = Sandbox::new();
-    let mut cmd = hub_cmd(sb.path(), &server);
-    cmd.args(["models", "pull", REPO]);
-    let (code, out, err) = outcome(cmd);
+    let (code, out, err) = pull(sb.path(), &server, REPO);
     assert_eq!(code, 0, "{err}");
     assert!(out.trim().ends_with("Tiny-Reflect-Q4_K_M.gguf"), "{out}");
     assert!(
@@ -129,9 +137,7 @@ fn without_a_quant_the_documented_rule_picks_and_says_so() {
     r.id = "test-org/No-Q4".into();
     r.files.remove(1);
     let server = HubServer::start(vec![r]);
-    let mut cmd = hub_cmd(sb.path(), &server);
-    cmd.args(["models", "pull", "test-org/No-Q4"]);
-    let (code, out, err) = outcome(cmd);
+    let (code, out, err) = pull(sb.path(), &server, "test-org/No-Q4");
     assert_eq!(code, 0, "{err}");
     assert!(out.trim().ends_with("Tiny-Reflect-Q8_0.gguf"), "{out}");
     assert!(err.contains("the largest that fits in"), "{err}");
@@ -215,9 +221,7 @@ fn a_dropped_connection_resumes_with_range_and_a_bad_hash_leaves_nothing() {
     let server = HubServer::start(vec![repo()]);
     server.set_fault(Fault::DropOnceAt(5000));
     let sb = Sandbox::new();
-    let mut cmd = hub_cmd(sb.path(), &server);
-    cmd.args(["models", "pull", &format!("{REPO}:Q2_K")]);
-    let (code, out, err) = outcome(cmd);
+    let (code, out, err) = pull(sb.path(), &server, &format!("{REPO}:Q2_K"));
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("the connection dropped at"), "{err}");
     let gets = server.data_gets();
@@ -230,19 +234,13 @@ fn a_dropped_connection_resumes_with_range_and_a_bad_hash_leaves_nothing() {
     );
 
     server.set_fault(Fault::WrongBytes);
-    let mut cmd = hub_cmd(sb.path(), &server);
-    cmd.args(["models", "pull", &format!("{REPO}:Q8_0")]);
-    let (code, _, err) = outcome(cmd);
+    let (code, _, err) = pull(sb.path(), &server, &format!("{REPO}:Q8_0"));
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("the download is corrupt") && err.contains("it was deleted"),
         "{err}"
     );
-    let blobs = hub_dir(sb.path()).join("models--test-org--Tiny-Reflect-GGUF/blobs");
-    let names: Vec<String> = std::fs::read_dir(&blobs)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let names = blob_names(sb.path());
     assert_eq!(
         names,
         [repo().files[0].sha256()],
@@ -286,9 +284,7 @@ fn ctrl_c_keeps_the_partial_file_and_the_next_run_resumes_it() {
     );
 
     server.set_fault(Fault::None);
-    let mut cmd = hub_cmd(sb.path(), &server);
-    cmd.args(["models", "pull", &format!("{REPO}:Q2_K")]);
-    let (code, out, err) = outcome(cmd);
+    let (code, out, err) = pull(sb.path(), &server, &format!("{REPO}:Q2_K"));
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("resuming at"), "{err}");
     let last = server.data_gets().pop().unwrap();
@@ -416,9 +412,7 @@ fn huggingface_hub_finds_what_reflect_downloaded_and_reflect_uses_what_it_downlo
     let Some(_) = python_hub() else { return };
     let server = HubServer::start(vec![repo()]);
     let sb = Sandbox::new();
-    let mut cmd = hub_cmd(sb.path(), &server);
-    cmd.args(["models", "pull", &format!("{REPO}:Q4_K_M")]);
-    let (code, out, err) = outcome(cmd);
+    let (code, out, err) = pull(sb.path(), &server, &format!("{REPO}:Q4_K_M"));
     assert_eq!(code, 0, "{err}");
     let found = python(
         sb.path(),
@@ -495,9 +489,7 @@ fn no_room_on_disk_is_said_before_downloading_and_a_failed_write_leaves_no_blob(
     let server = HubServer::start(vec![repo()]);
     let sb = Sandbox::new();
     server.set_fault(Fault::ClaimSize(1 << 60));
-    let mut cmd = hub_cmd(sb.path(), &server);
-    cmd.args(["models", "pull", &format!("{REPO}:Q2_K")]);
-    let (code, _, err) = outcome(cmd);
+    let (code, _, err) = pull(sb.path(), &server, &format!("{REPO}:Q2_K"));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("more and") && err.contains("free"), "{err}");
     assert!(err.contains("free some space"), "{err}");
@@ -529,19 +521,13 @@ fn no_room_on_disk_is_said_before_downloading_and_a_failed_write_leaves_no_blob(
         err.contains("cannot write") && err.contains(".incomplete"),
         "{err}"
     );
-    let blobs = hub_dir(sb.path()).join("models--test-org--Tiny-Reflect-GGUF/blobs");
-    let names: Vec<String> = std::fs::read_dir(&blobs)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let names = blob_names(sb.path());
     assert!(
         names.iter().all(|n| n.ends_with(".incomplete")),
         "no blob from a failed write: {names:?}"
     );
     // The next run, with room, resumes and completes.
-    let mut cmd = hub_cmd(sb.path(), &server);
-    cmd.args(["models", "pull", &format!("{REPO}:Q2_K")]);
-    let (code, out, err) = outcome(cmd);
+    let (code, out, err) = pull(sb.path(), &server, &format!("{REPO}:Q2_K"));
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read(out.trim()).unwrap(), repo().files[0].bytes);
 }
@@ -617,9 +603,7 @@ fn a_listing_whose_names_would_leave_the_cache_is_not_followed() {
     );
     let server = HubServer::start(vec![evil]);
     let sb = Sandbox::new();
-    let mut cmd = hub_cmd(sb.path(), &server);
-    cmd.args(["models", "pull", "test-org/Evil-GGUF"]);
-    let (code, _, err) = outcome(cmd);
+    let (code, _, err) = pull(sb.path(), &server, "test-org/Evil-GGUF");
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("has no GGUF file"), "{err}");
     assert!(server.data_gets().is_empty());
