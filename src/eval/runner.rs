@@ -299,6 +299,7 @@ fn work_many(
     }
     let mut answers = vec![String::new(); jobs.len()];
     let mut begun: Vec<Option<Instant>> = vec![None; jobs.len()];
+    let mut finished = vec![false; jobs.len()];
     let mut left = jobs.len();
     let index = |id: u64| (id as usize).checked_sub(1).filter(|i| *i < jobs.len());
     while left > 0 {
@@ -323,6 +324,7 @@ fn work_many(
             Some(EngineEvent::Done(done)) => {
                 left -= 1;
                 let Some(i) = index(done.id) else { continue };
+                finished[i] = true;
                 if done.stop_reason == StopReason::Cancelled {
                     continue;
                 }
@@ -340,10 +342,13 @@ fn work_many(
                 }
             }
             Some(EngineEvent::Error(error)) => {
-                let _ = tx.send(Report::Failed {
-                    question: None,
-                    error,
-                });
+                // Sequences start in the order of the requests: a prompt that does not fit is
+                // the first one neither started nor finished.
+                let question = matches!(error, EngineError::PromptTooLong { .. })
+                    .then(|| (0..jobs.len()).find(|&i| begun[i].is_none() && !finished[i]))
+                    .flatten()
+                    .map(|i| jobs[i].question);
+                let _ = tx.send(Report::Failed { question, error });
                 return;
             }
             None => {

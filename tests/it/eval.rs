@@ -964,3 +964,41 @@ fn usage_mistakes_are_exit_2_and_say_what_to_do() {
         assert!(stdout.is_empty(), "{args:?}: {stdout}");
     }
 }
+
+#[test]
+fn a_question_too_long_for_the_context_is_named_in_parallel_as_alone() {
+    let m = model(reflection_script());
+    let long = format!(
+        r#"{{"id": "long", "question": "{}", "answer": "4"}}"#,
+        "word ".repeat(400)
+    );
+    let file = write_questions(
+        m.dir.path(),
+        "q.jsonl",
+        &[
+            r#"{"id": "short", "question": "2+2?", "answer": "4"}"#,
+            &long,
+        ],
+    );
+    for parallel in ["1", "2"] {
+        let (code, _, err) = eval(
+            m.dir.path(),
+            &[
+                file.to_str().unwrap(),
+                "-m",
+                m.path.to_str().unwrap(),
+                "--ctx-size",
+                "256",
+                "--profile",
+                "plain",
+                "--parallel",
+                parallel,
+            ],
+        );
+        assert_eq!(code, 2, "--parallel {parallel}: {err}");
+        assert!(
+            err.contains("question long (line 2)"),
+            "--parallel {parallel}: {err}"
+        );
+    }
+}
