@@ -122,9 +122,9 @@ pub fn model_facts(path: &Path) -> Result<ModelFacts, String> {
         .collect();
     let default_context = info.context_length.unwrap_or(8192).clamp(1, 8192);
     let kv_bytes = match (info.layers, info.heads, info.heads_kv, info.embedding) {
-        (Some(layers), Some(heads), Some(heads_kv), Some(embedding)) if heads > 0 => {
-            Some(2 * 2 * default_context * layers * heads_kv * (embedding / heads))
-        }
+        (Some(layers), Some(heads), Some(heads_kv), Some(embedding)) if heads > 0 => Some(
+            crate::memory::kv_cache_bytes(default_context, layers, heads, heads_kv, embedding),
+        ),
         _ => None,
     };
     Ok(ModelFacts {

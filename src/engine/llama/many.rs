@@ -76,15 +76,14 @@ pub(super) fn run<'m>(
         // The old one goes first: two KV caches at once may not fit.
         *cached_ctx = None;
         let model = loaded.model();
-        let tokens = f64::from(shape.n_ctx_seq) * f64::from(shape.sequences);
         // Keys and values (f16) for every layer and position, as the worker reckons them.
-        let kv_gib = 2.0
-            * 2.0
-            * tokens
-            * f64::from(model.n_layer())
-            * f64::from(model.n_head_kv().max(1))
-            * (f64::from(model.n_embd().max(1)) / f64::from(model.n_head().max(1)))
-            / f64::from(1u32 << 30);
+        let kv_gib = crate::memory::gib(crate::memory::kv_cache_bytes(
+            u64::from(shape.n_ctx_seq) * u64::from(shape.sequences),
+            u64::from(model.n_layer()),
+            u64::from(model.n_head().max(1)),
+            u64::from(model.n_head_kv().max(1)),
+            model.n_embd().max(1) as u64,
+        ));
         if let (None, Some(free)) = (super::gpu_backend(), super::worker::available_gib()) {
             if kv_gib > free {
                 return Err(EngineError::Unsupported(format!(

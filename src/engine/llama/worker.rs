@@ -139,13 +139,13 @@ pub(crate) fn run(
         .with_n_threads(threads as i32)
         .with_n_threads_batch(threads as i32);
     // The KV cache: keys and values (f16) for every layer and position.
-    let kv_gib = 2.0
-        * 2.0
-        * f64::from(n_ctx)
-        * f64::from(model.n_layer())
-        * f64::from(model.n_head_kv().max(1))
-        * (f64::from(model.n_embd().max(1)) / f64::from(model.n_head().max(1)))
-        / f64::from(1u32 << 30);
+    let kv_gib = crate::memory::gib(crate::memory::kv_cache_bytes(
+        u64::from(n_ctx),
+        u64::from(model.n_layer()),
+        u64::from(model.n_head().max(1)),
+        u64::from(model.n_head_kv().max(1)),
+        model.n_embd().max(1) as u64,
+    ));
     let too_big = |why: String| {
         load_error(format!(
             "a context of {n_ctx} tokens needs about {kv_gib:.1} GiB for its KV cache alone{why}; ask for a smaller context (the model was trained on {n_ctx_train})"
