@@ -500,31 +500,10 @@ mod tests {
         assert!(r(404, "RepoNotFound", true).contains("no model repository o/r on http://hub"));
         assert!(r(404, "EntryNotFound", false).contains("o/r has no file m.gguf"));
         assert!(r(503, "", false).contains("HTTP 503"));
-        assert_eq!(
-            refusal(
-                StatusCode::from_u16(404).unwrap(),
-                &with(""),
-                "o/r",
-                None,
-                "http://hub",
-                false,
-                "u"
-            )
-            .code(),
-            2
-        );
-        assert_eq!(
-            refusal(
-                StatusCode::from_u16(500).unwrap(),
-                &with(""),
-                "o/r",
-                None,
-                "http://hub",
-                false,
-                "u"
-            )
-            .code(),
-            1
-        );
+        let code = |status: u16| {
+            let s = StatusCode::from_u16(status).unwrap();
+            refusal(s, &with(""), "o/r", None, "http://hub", false, "u").code()
+        };
+        assert_eq!((code(404), code(500)), (2, 1));
     }
 }

@@ -451,6 +451,18 @@ fn ctrl_c_then_resume(parallel: &str) {
 }
 
 /// What a question's answer is, whichever way it was run: everything but the time.
+/// `reflect eval FILE -m MODEL ARGS --parallel N --out parallel-N.jsonl`, which must succeed:
+/// its records.
+fn run_parallel(m: &Model, file: &Path, args: &[&str], parallel: &str) -> Vec<serde_json::Value> {
+    let out = m.dir.path().join(format!("parallel-{parallel}.jsonl"));
+    let mut all = vec![file.to_str().unwrap(), "-m", m.path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    all.extend(["--parallel", parallel, "--out", out.to_str().unwrap()]);
+    let (code, _, err) = eval(m.dir.path(), &all);
+    assert_eq!(code, 0, "{err}");
+    records(&out)
+}
+
 fn outcome_of(rs: &[serde_json::Value]) -> Vec<String> {
     let mut v: Vec<String> = rs
         .iter()
@@ -472,26 +484,9 @@ fn local_parallel_gives_the_sequential_results() {
     let m = model(reflection_script());
     let lines: Vec<&str> = QUESTIONS.iter().map(|q| q.0).collect();
     let file = write_questions(m.dir.path(), "q.jsonl", &lines);
-    let run = |parallel: &str, out: &Path| {
-        let (code, _, err) = eval(
-            m.dir.path(),
-            &[
-                file.to_str().unwrap(),
-                "-m",
-                m.path.to_str().unwrap(),
-                "--profiles",
-                "reflection,plain",
-                "--parallel",
-                parallel,
-                "--out",
-                out.to_str().unwrap(),
-            ],
-        );
-        assert_eq!(code, 0, "{err}");
-        records(out)
-    };
-    let one = run("1", &m.dir.path().join("one.jsonl"));
-    let three = run("3", &m.dir.path().join("three.jsonl"));
+    let arms = ["--profiles", "reflection,plain"];
+    let one = run_parallel(&m, &file, &arms, "1");
+    let three = run_parallel(&m, &file, &arms, "3");
     assert_eq!(one.len(), 2 * QUESTIONS.len());
     assert_eq!(outcome_of(&three), outcome_of(&one));
     let seeds: HashSet<String> = three.iter().map(|r| r["seed"].to_string()).collect();
@@ -527,26 +522,8 @@ fn local_parallel_stops_at_an_end_of_turn_spelled_in_text_as_a_generation_alone_
         .collect();
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let file = write_questions(m.dir.path(), "q.jsonl", &lines);
-    let run = |parallel: &str, out: &Path| {
-        let (code, _, err) = eval(
-            m.dir.path(),
-            &[
-                file.to_str().unwrap(),
-                "-m",
-                m.path.to_str().unwrap(),
-                "--profile",
-                "plain",
-                "--parallel",
-                parallel,
-                "--out",
-                out.to_str().unwrap(),
-            ],
-        );
-        assert_eq!(code, 0, "{err}");
-        records(out)
-    };
-    let one = run("1", &m.dir.path().join("one.jsonl"));
-    let two = run("2", &m.dir.path().join("two.jsonl"));
+    let one = run_parallel(&m, &file, &["--profile", "plain"], "1");
+    let two = run_parallel(&m, &file, &["--profile", "plain"], "2");
     assert_eq!(outcome_of(&two), outcome_of(&one));
     for r in &two {
         assert_eq!(r["answer"], "Four.", "{r}");
