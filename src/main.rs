@@ -349,18 +349,18 @@ fn export_session(
 /// `reflect sessions rm ID`.
 fn remove_session(ctx: &Context, id: &str) -> Result<i32, Failure> {
     let store = store_or_fail(ctx)?;
-    let removed = store.remove(id).map_err(|e| match e {
+    let (removed, held) = store.remove(id).map_err(|e| match e {
         SessionError::NotFound { .. } => Failure::usage(format!(
             "sessions rm: no saved session '{id}' in {}; `reflect sessions list` lists them",
             store.dir().display()
         )),
         e => session_failure(e),
     })?;
-    eprintln!(
-        "reflect: removed session {} ({})",
-        removed.id,
-        removed.title()
-    );
+    let what = match held {
+        Ok(s) => term_safe::neutralise(&s.title()).into_owned(),
+        Err(_) => "a file that did not read back".to_string(),
+    };
+    eprintln!("reflect: removed session {removed} ({what})");
     Ok(code::OK)
 }
 
@@ -397,7 +397,10 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         None => None,
         Some(spec) => {
             let store = store_or_fail(&ctx)?;
-            Some(store.open(spec.as_deref()).map_err(session_failure)?)
+            Some(store.open(spec.as_deref()).map_err(|e| match e {
+                SessionError::LatestUnreadable { .. } => Failure::usage(format!("--resume: {e}")),
+                e => session_failure(e),
+            })?)
         }
     };
     // --hf: the file is chosen now (a wrong name or a refused token stops here, in plain

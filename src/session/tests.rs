@@ -185,7 +185,75 @@ fn a_broken_file_is_named_and_the_others_still_list_and_open() {
         table.contains(&good.id) && table.contains("fine"),
         "{table}"
     );
+    // The broken files were written after the good one: the latest session is broken, and
+    // --continue must not go on in the good one instead.
+    let err = store.latest().unwrap_err();
+    assert!(
+        matches!(err, SessionError::LatestUnreadable { .. }),
+        "{err}"
+    );
+}
+
+/// Sets a file's modification time.
+fn set_modified(path: &std::path::Path, t: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+#[test]
+fn latest_refuses_a_newer_file_that_does_not_read_back_but_not_an_older_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let mut good = session_with(&[answered("fine", "ok")]);
+    good.id = "20261206-100000-aaaa".into();
+    store.save(&good).unwrap();
+    let broken = store.path("20261205-090000-bbbb");
+    std::fs::write(&broken, "{\"version\":1").unwrap();
+    let now = std::time::SystemTime::now();
+    let hour = std::time::Duration::from_secs(3600);
+    set_modified(&store.path(&good.id), now);
+
+    // Written before the good session: an old broken file does not block --continue.
+    set_modified(&broken, now - hour);
     assert_eq!(store.latest().unwrap().id, good.id);
+
+    // Written after it: that file is the latest session, and it is named with what to do.
+    set_modified(&broken, now + hour);
+    let err = store.latest().unwrap_err();
+    assert!(
+        matches!(&err, SessionError::LatestUnreadable { id, .. } if id == "20261205-090000-bbbb"),
+        "{err}"
+    );
+    let msg = err.to_string();
+    for want in [
+        "20261205-090000-bbbb.json",
+        "line 1",
+        "`reflect sessions rm 20261205-090000-bbbb`",
+        "--session ID",
+    ] {
+        assert!(msg.contains(want), "{want}: {msg}");
+    }
+    assert!(!msg.contains("fix or delete it;"), "said once: {msg}");
+    // A given id still opens.
+    assert_eq!(store.open(Some("20261206")).unwrap().id, good.id);
+}
+
+#[test]
+fn remove_deletes_a_file_that_does_not_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    std::fs::write(store.path("20261205-090000-bbbb"), "{\"version\":1").unwrap();
+    let (id, held) = store.remove("20261205").unwrap();
+    assert_eq!(id, "20261205-090000-bbbb");
+    assert!(matches!(held, Err(SessionError::Invalid { .. })));
+    assert!(!store.path(&id).exists());
+    let err = store.remove("20261205").unwrap_err().to_string();
+    assert!(err.contains("`reflect sessions list` lists them"), "{err}");
+    assert!(!err.contains("--sessions"), "{err}");
 }
 
 #[test]
@@ -322,7 +390,7 @@ fn remove_deletes_one_session_and_prune_the_old_ones() {
         store.remove("nosuch"),
         Err(SessionError::NotFound { .. })
     ));
-    assert_eq!(store.remove("d").unwrap().id, "d");
+    assert_eq!(store.remove("d").unwrap().0, "d");
     assert!(!store.path("d").exists());
     let now = humantime::parse_rfc3339("2026-03-31T00:00:00Z").unwrap();
     let pruned = store

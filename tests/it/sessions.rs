@@ -269,7 +269,7 @@ fn no_save_writes_nothing_and_continue_needs_a_session() {
     let (code, _, err) = run(&m, &["--session", "nope", "Q2"]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("no saved session 'nope'") && err.contains("--sessions"),
+        err.contains("no saved session 'nope'") && err.contains("`reflect sessions list`"),
         "{err}"
     );
     assert!(!err.contains("panicked"));
@@ -294,8 +294,11 @@ fn a_broken_session_file_is_named_and_the_others_keep_working() {
         err.contains("20990101-000000-dead.json") && err.contains("line 1"),
         "{err}"
     );
-    // --continue takes the newest session that reads back.
-    let (code, v, err) = run_json(&m, &["--continue", "Q2"]);
+    // --continue stops: the broken file is the latest (sessions_follow_up.rs); --session
+    // still opens the others.
+    let (code, _, err) = run(&m, &["--continue", "Q2"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, v, err) = run_json(&m, &["--session", &id, "Q2"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["session"], id.as_str());
     let (code, _, err) = run(&m, &["--session", "20990101", "Q3"]);
