@@ -347,6 +347,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Session, SessionError> {
     if let Some(id) = session_id(path) {
         session.id = id;
     }
+    session.pin_turn_models();
     Ok(session)
 }
 
