@@ -383,7 +383,18 @@ fn export_session(
             print(&text)?;
         }
     } else {
-        reflect::config::write::write_atomic(to, &text)
+        // Like the session it comes from, readable by the user only; into a directory that
+        // exists (a mistyped one is not created).
+        let dir = to.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.exists()) {
+            return Err(Failure::usage(format!(
+                "cannot write {}: the directory {} does not exist; create it first, or export \
+                 elsewhere",
+                to.display(),
+                dir.display()
+            )));
+        }
+        reflect::config::write::replace(to, text.as_bytes(), true)
             .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", to.display())))?;
         eprintln!(
             "reflect: exported session {} to {}",
@@ -422,7 +433,7 @@ fn prune_sessions(ctx: &Context, older_than: std::time::Duration) -> Result<i32,
         eprintln!("reflect: left alone: {e}");
     }
     let n = pruned.removed.len();
-    let age = humantime::format_duration(older_than);
+    let age = session::age::describe(older_than);
     eprintln!(
         "reflect: removed {n} session{} last updated more than {age} ago from {}",
         if n == 1 { "" } else { "s" },
