@@ -456,8 +456,13 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         None => None,
         Some(spec) => {
             let store = store_or_fail(&ctx)?;
+            let flag = if args.continue_latest {
+                "--continue"
+            } else {
+                "--resume"
+            };
             Some(store.open(spec.as_deref()).map_err(|e| match e {
-                SessionError::LatestUnreadable { .. } => Failure::usage(format!("--resume: {e}")),
+                SessionError::LatestUnreadable { .. } => Failure::usage(format!("{flag}: {e}")),
                 e => session_failure(e),
             })?)
         }

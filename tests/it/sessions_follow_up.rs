@@ -106,11 +106,16 @@ fn a_damaged_latest_session_stops_continue_and_resume_and_nothing_is_appended() 
 
     // The chat: --resume, and -c without a question, stop before the screen opens.
     let path = m.path.to_str().unwrap();
-    for args in [&["-m", path, "--resume"][..], &["-m", path, "-c"][..]] {
+    for (args, flag) in [
+        (&["-m", path, "--resume"][..], "--resume"),
+        (&["-m", path, "-c"][..], "--continue"),
+    ] {
         let (code, text) = in_terminal(&m, args);
         assert_eq!(code, 2, "{args:?}: {text}");
         assert!(
-            text.contains(&format!("`reflect sessions rm {latest}`")),
+            text.contains(&format!(
+                "reflect: {flag}: the latest session cannot be read"
+            )) && text.contains(&format!("`reflect sessions rm {latest}`")),
             "{args:?}: {text}"
         );
         assert!(!text.contains("Resumed session"), "{args:?}: {text}");
