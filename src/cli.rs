@@ -150,11 +150,12 @@ pub struct Args {
     /// Ask a follow-up in the most recently updated saved session
     ///
     /// In pipe mode; without a question, in a terminal, it opens the chat on that session.
+    /// Without -m (or --endpoint, --hf, --demo) it uses the session's model.
     #[arg(short = 'c', long = "continue", conflicts_with_all = ["session", "resume"], help_heading = "Sessions")]
     pub continue_latest: bool,
 
     /// Ask a follow-up in saved session ID (an id from `reflect sessions list`, or its unique
-    /// start).
+    /// start), on the session's model unless -m names another.
     #[arg(
         long,
         value_name = "ID",
@@ -375,7 +376,8 @@ pub enum SessionsCommand {
     Export {
         /// A session id, or its unique start.
         id: String,
-        /// Where to write: a file, or - for stdout.
+        /// Where to write: a file (in a directory that exists; made private, 0600), or -
+        /// for stdout.
         #[arg(long, value_name = "PATH|-", default_value = "-")]
         to: PathBuf,
         /// The format [default: json for a .json file, else md].
@@ -385,7 +387,7 @@ pub enum SessionsCommand {
         #[arg(long)]
         raw: bool,
     },
-    /// Delete saved session ID.
+    /// Delete saved session ID (also one whose file does not read back).
     Rm {
         /// A session id, or its unique start.
         id: String,

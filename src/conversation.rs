@@ -84,6 +84,46 @@ pub struct Turn {
     /// Everything the model generated, tags included, as it wrote it: set when the turn ends
     /// with every block it opened closed (what a full history sends back), empty otherwise.
     pub raw: String,
+    /// The model that answered, once known (a saved session records it per turn).
+    pub model: Option<AnsweredBy>,
+}
+
+/// Which model answered a turn: its name, and the file or the server it ran on. Saved
+/// sessions spell it `{"name": …, "path": …}` or `{"name": …, "endpoint": …}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AnsweredBy {
+    /// The model's name (from the GGUF file, or the id the server answered as).
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<std::path::PathBuf>,
+    /// An endpoint's config name or its URL (never a key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+impl AnsweredBy {
+    /// Nothing known.
+    pub fn is_unknown(&self) -> bool {
+        self.name.is_empty() && self.path.is_none() && self.endpoint.is_none()
+    }
+}
+
+impl std::fmt::Display for AnsweredBy {
+    /// `name (path)`, `name on endpoint`, or what is known of them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = if self.name.is_empty() {
+            "a model"
+        } else {
+            &self.name
+        };
+        match (&self.path, &self.endpoint) {
+            (Some(p), _) if self.name.is_empty() => write!(f, "{}", p.display()),
+            (Some(p), _) => write!(f, "{name} ({})", p.display()),
+            (None, Some(e)) => write!(f, "{name} on {e}"),
+            (None, None) => write!(f, "{name}"),
+        }
+    }
 }
 
 impl Turn {
@@ -110,6 +150,7 @@ impl Turn {
             channel_before_reflection: None,
             cancel_requested: false,
             raw: String::new(),
+            model: None,
         }
     }
 

@@ -214,6 +214,11 @@ fn with_hub_model(args: &Args, ctx: &Context) -> Result<Args, Failure> {
 /// Asks one question (or prints its prompt): pipe mode.
 fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     let follow_up = follow_up(args, ctx)?;
+    let mut args = args.clone();
+    if let Some(s) = &follow_up {
+        use_session_model(&mut args, s)?;
+    }
+    let args = &args;
     let stdin = read_stdin()?;
     let question = prompt::combine_input(stdin.as_deref(), &args.prompt);
     if question.trim().is_empty() {
@@ -227,6 +232,14 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     ctx.profile(args)?;
     let args = &with_hub_model(args, ctx)?;
     let settings = ctx.run_settings(args, demo_model)?;
+    if let Some(s) = follow_up.as_ref().filter(|_| !args.print_prompt) {
+        if let Some((was, now)) = model_change(s, &settings.engine) {
+            eprintln!(
+                "reflect: note: session {} was answered by {was}; this turn is answered by {now}",
+                s.id
+            );
+        }
+    }
     let opts = PipeOptions {
         format: args.format,
         show_thinking: args.show_thinking,
@@ -285,8 +298,43 @@ fn follow_up(args: &Args, ctx: &Context) -> Result<Option<Session>, Failure> {
             SessionError::Empty { .. } => Failure::usage(format!(
                 "--continue: {e}; ask a first question without --continue to start one"
             )),
+            SessionError::LatestUnreadable { .. } => Failure::usage(format!("--continue: {e}")),
             e => session_failure(e),
         })
+}
+
+/// A follow-up (or a resumed chat) runs on its session's model unless -m, --hf, --endpoint or
+/// --demo names another. A session whose model file is gone stops here, saying so (exit 1, as
+/// any model that cannot be loaded).
+fn use_session_model(args: &mut Args, s: &Session) -> Result<(), Failure> {
+    if args.model.is_some() || args.endpoint.is_some() || args.demo || args.hf.is_some() {
+        return Ok(());
+    }
+    match (&s.model_path, &s.endpoint) {
+        (Some(path), _) if !path.exists() => Err(Failure::runtime(format!(
+            "session {} was answered by {}, which is no longer there; pass -m MODEL (or \
+             --endpoint) to go on with another model",
+            s.id,
+            path.display()
+        ))),
+        (Some(path), _) => {
+            args.model = Some(path.clone());
+            Ok(())
+        }
+        (None, Some(endpoint)) => {
+            args.endpoint = Some(endpoint.clone());
+            args.model = (!s.model.is_empty()).then(|| s.model.clone().into());
+            Ok(())
+        }
+        (None, None) => Ok(()),
+    }
+}
+
+/// The session's model and the one this run uses, when they differ.
+fn model_change(s: &Session, engine: &reflect::engine::BackendConfig) -> Option<(String, String)> {
+    let saved = s.model_ref()?;
+    let planned = session::planned_model(engine);
+    (!session::same_model(&saved, &planned)).then(|| (saved.to_string(), planned.to_string()))
 }
 
 /// `reflect sessions list` (`--sessions`): answered without a model.
@@ -335,7 +383,18 @@ fn export_session(
             print(&text)?;
         }
     } else {
-        reflect::config::write::write_atomic(to, &text)
+        // Like the session it comes from, readable by the user only; into a directory that
+        // exists (a mistyped one is not created).
+        let dir = to.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.exists()) {
+            return Err(Failure::usage(format!(
+                "cannot write {}: the directory {} does not exist; create it first, or export \
+                 elsewhere",
+                to.display(),
+                dir.display()
+            )));
+        }
+        reflect::config::write::replace(to, text.as_bytes(), true)
             .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", to.display())))?;
         eprintln!(
             "reflect: exported session {} to {}",
@@ -349,18 +408,18 @@ fn export_session(
 /// `reflect sessions rm ID`.
 fn remove_session(ctx: &Context, id: &str) -> Result<i32, Failure> {
     let store = store_or_fail(ctx)?;
-    let removed = store.remove(id).map_err(|e| match e {
+    let (removed, held) = store.remove(id).map_err(|e| match e {
         SessionError::NotFound { .. } => Failure::usage(format!(
             "sessions rm: no saved session '{id}' in {}; `reflect sessions list` lists them",
             store.dir().display()
         )),
         e => session_failure(e),
     })?;
-    eprintln!(
-        "reflect: removed session {} ({})",
-        removed.id,
-        removed.title()
-    );
+    let what = match held {
+        Ok(s) => term_safe::neutralise(&s.title()).into_owned(),
+        Err(_) => "a file that did not read back".to_string(),
+    };
+    eprintln!("reflect: removed session {removed} ({what})");
     Ok(code::OK)
 }
 
@@ -374,7 +433,7 @@ fn prune_sessions(ctx: &Context, older_than: std::time::Duration) -> Result<i32,
         eprintln!("reflect: left alone: {e}");
     }
     let n = pruned.removed.len();
-    let age = humantime::format_duration(older_than);
+    let age = session::age::describe(older_than);
     eprintln!(
         "reflect: removed {n} session{} last updated more than {age} ago from {}",
         if n == 1 { "" } else { "s" },
@@ -397,7 +456,15 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         None => None,
         Some(spec) => {
             let store = store_or_fail(&ctx)?;
-            Some(store.open(spec.as_deref()).map_err(session_failure)?)
+            let flag = if args.continue_latest {
+                "--continue"
+            } else {
+                "--resume"
+            };
+            Some(store.open(spec.as_deref()).map_err(|e| match e {
+                SessionError::LatestUnreadable { .. } => Failure::usage(format!("{flag}: {e}")),
+                e => session_failure(e),
+            })?)
         }
     };
     // --hf: the file is chosen now (a wrong name or a refused token stops here, in plain
@@ -412,27 +479,8 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         }
     }
     // A resumed session runs on its own model unless -m (or --endpoint) names another.
-    let mut note = None;
     if let Some(s) = &session {
-        let named = args.model.is_some() || args.endpoint.is_some() || args.demo;
-        match (&s.model_path, &s.endpoint) {
-            (Some(path), _) if !named => args.model = Some(path.clone()),
-            (None, Some(endpoint)) if !named => {
-                args.endpoint = Some(endpoint.clone());
-                args.model = Some(s.model.clone().into());
-            }
-            (Some(path), _) if args.model.as_ref().is_some_and(|m| m != path) => {
-                note = Some(format!(
-                    "this session was answered by {}; it goes on with {}",
-                    path.display(),
-                    args.model
-                        .as_ref()
-                        .map(|m| m.display().to_string())
-                        .unwrap_or_default()
-                ));
-            }
-            _ => {}
-        }
+        use_session_model(&mut args, s)?;
     }
     let args = &args;
     let (profile, profile_error) = ctx.profile_or_default(args);
@@ -451,14 +499,17 @@ fn chat(args: &Args) -> Result<i32, Failure> {
     if let (Some(f), reflect::engine::BackendConfig::Llama(c)) = (fetch, &mut settings.engine) {
         c.fetch = Some(f);
     }
-    let mut session = session.unwrap_or_else(|| {
-        Session::new(
-            "",
-            settings.engine.model_path().map(Path::to_path_buf),
-            &settings.profile,
-        )
+    let note = session.as_ref().and_then(|s| {
+        let (was, now) = model_change(s, &settings.engine)?;
+        Some(format!(
+            "this session was answered by {was}; it goes on with {now}"
+        ))
     });
-    session.endpoint = settings.engine.endpoint();
+    let mut session = session.unwrap_or_else(|| Session::new("", None, &settings.profile));
+    // New turns are answered by this model (the saver adds its name once it has loaded).
+    let planned = session::planned_model(&settings.engine);
+    session.model_path = planned.path;
+    session.endpoint = planned.endpoint;
     let startup_error = [config_error, profile_error, theme_error]
         .into_iter()
         .flatten()

@@ -231,9 +231,10 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         }
     };
     turn.finish(&done);
-    if session.model.is_empty() {
-        session.model = info.name.clone();
-    }
+    session.answered_by(crate::session::AnsweredBy {
+        name: info.name.clone(),
+        ..crate::session::planned_model(&settings.engine)
+    });
     let saved_id = match &opts.save {
         Some(to) => save_turn(to, &mut session, &turn, state_file.as_deref()),
         None => None,

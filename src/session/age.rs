@@ -38,6 +38,17 @@ pub fn parse_age(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("'{t}' is too long a time: {HINT}"))
 }
 
+/// A duration as [`parse_age`] reads it, in words: `30 days`, `1 day`, `2 weeks`, `12 hours`
+/// (the largest unit that divides it).
+pub fn describe(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (n, unit) = [(7 * 24 * HOUR, "week"), (24 * HOUR, "day"), (HOUR, "hour")]
+        .into_iter()
+        .find(|(size, _)| secs >= *size && secs.is_multiple_of(*size))
+        .map_or((secs, "second"), |(size, unit)| (secs / size, unit));
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 /// When a session last updated at `updated` (RFC 3339) is older than `age` at `now`; `None`
 /// when `updated` is not a time.
 pub fn older_than(updated: &str, age: Duration, now: SystemTime) -> Option<bool> {
@@ -84,6 +95,22 @@ mod tests {
                 "{text}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn durations_are_described_in_words_with_a_space() {
+        for (text, words) in [
+            ("30d", "30 days"),
+            ("1d", "1 day"),
+            ("7d", "1 week"),
+            ("2w", "2 weeks"),
+            ("1h", "1 hour"),
+            ("36h", "36 hours"),
+            ("48h", "2 days"),
+        ] {
+            assert_eq!(describe(parse_age(text).unwrap()), words, "{text}");
+        }
+        assert_eq!(describe(Duration::from_secs(90)), "90 seconds");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Exports a saved session: Markdown for people (`### Thinking`, `### Reflection N`,
-//! `### Output` per turn) or the session's JSON for programs.
+//! `### Output` per turn, and which model answered it) or the session's JSON for programs.
+//! The prompt, the thinking and the reflections are plain text: each of their lines becomes a
+//! paragraph, so that Markdown viewers keep the line breaks; the answer is Markdown already.
 
-use super::{SavedState, Session};
+use super::{AnsweredBy, SavedState, Session};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -42,13 +44,16 @@ pub fn markdown(session: &Session) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", session.title());
     let _ = writeln!(out, "- Session: `{}`", session.id);
-    let _ = writeln!(out, "- Model: {}", session.model);
+    let model = session
+        .model_ref()
+        .map_or_else(|| "unknown".to_string(), |m| model_md(&m));
+    let _ = writeln!(out, "- Model: {model}");
     let _ = writeln!(out, "- Profile: {}", session.profile);
     let _ = writeln!(out, "- Created: {}", session.created);
     let _ = writeln!(out, "- Updated: {}", session.updated);
     for (i, turn) in session.turns.iter().enumerate() {
         let _ = writeln!(out, "\n## Turn {}\n", i + 1);
-        for line in turn.prompt.lines() {
+        for line in paragraphs(&turn.prompt).lines() {
             if line.is_empty() {
                 out.push_str(">\n");
             } else {
@@ -57,13 +62,20 @@ pub fn markdown(session: &Session) -> String {
         }
         let thinking = turn.thinking_text();
         if !thinking.trim().is_empty() {
-            section(&mut out, "Thinking", &thinking);
+            section(&mut out, "Thinking", &paragraphs(&thinking));
         }
         for r in &turn.reflections {
-            section(&mut out, &format!("Reflection {}", r.n), &r.text);
+            section(
+                &mut out,
+                &format!("Reflection {}", r.n),
+                &paragraphs(&r.text),
+            );
         }
         section(&mut out, "Output", &turn.answer);
         let mut notes = Vec::new();
+        if let Some(m) = &turn.model {
+            notes.push(format!("answered by {}", model_md(m)));
+        }
         match turn.state {
             SavedState::Done => {}
             SavedState::Interrupted => notes.push("interrupted".to_string()),
@@ -89,6 +101,30 @@ pub fn markdown(session: &Session) -> String {
         }
     }
     out
+}
+
+/// Plain text with each line a paragraph of its own (blank lines between them): Markdown
+/// joins the lines of a paragraph into one.
+fn paragraphs(text: &str) -> String {
+    text.lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// A model as the export names it: its name, and its file or server in code spans.
+fn model_md(m: &AnsweredBy) -> String {
+    let name = if m.name.is_empty() {
+        "a model"
+    } else {
+        &m.name
+    };
+    match (&m.path, &m.endpoint) {
+        (Some(p), _) => format!("{name} (`{}`)", p.display()),
+        (None, Some(e)) => format!("{name} on `{e}`"),
+        (None, None) => name.to_string(),
+    }
 }
 
 fn section(out: &mut String, heading: &str, body: &str) {

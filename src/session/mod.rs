@@ -2,7 +2,8 @@
 //! that a chat can be resumed, continued from a script, listed and exported.
 //!
 //! The file format ([`Session`], version 1) is separate from the chat's live [`Turn`] so that it
-//! can stay stable while the chat's state changes; `store` reads and writes files (atomic,
+//! can stay stable while the chat's state changes (fields added since, such as each turn's
+//! model, are optional: older files read as they are); `store` reads and writes files (atomic,
 //! owner-only), `export` writes Markdown and JSON, `kv` names the llama.cpp state files that let
 //! a continued session skip re-reading its earlier turns.
 
@@ -14,6 +15,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
+pub use crate::conversation::AnsweredBy;
 pub use export::{markdown, ExportFormat};
 pub use listing::listing;
 pub use store::{Listed, Pruned, SessionError, Store};
@@ -36,7 +38,8 @@ pub struct Session {
     /// RFC 3339, UTC.
     pub created: String,
     pub updated: String,
-    /// The model's name when the session was last saved.
+    /// The model's name when the session was last saved: the one that answered last, and the
+    /// one a follow-up uses unless told otherwise (each turn names its own in `turns`).
     pub model: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_path: Option<PathBuf>,
@@ -82,6 +85,9 @@ pub struct SavedTurn {
     /// sends back (older files lack it; the history is then rebuilt from the parts above).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub raw: String,
+    /// The model that answered (older files lack it: it was the session's model then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<AnsweredBy>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +145,7 @@ impl SavedTurn {
             cost: t.cost,
             budget: t.budget.clone(),
             raw: t.raw.clone(),
+            model: t.model.clone(),
         })
     }
 
@@ -174,6 +181,7 @@ impl SavedTurn {
         t.cost = self.cost;
         t.budget.clone_from(&self.budget);
         t.raw = self.raw.clone();
+        t.model.clone_from(&self.model);
         t
     }
 
@@ -209,16 +217,64 @@ impl Session {
         }
     }
 
+    /// The finished turns of `turns` as saved; those that do not name their model were
+    /// answered by the session's (set with [`Session::answered_by`] first).
+    pub fn saved_turns<'a>(&self, turns: impl IntoIterator<Item = &'a Turn>) -> Vec<SavedTurn> {
+        turns
+            .into_iter()
+            .filter_map(SavedTurn::from_turn)
+            .map(|t| self.stamped(t))
+            .collect()
+    }
+
     /// Replaces the turns with the finished ones of `turns` and stamps the time.
     pub fn set_turns<'a>(&mut self, turns: impl IntoIterator<Item = &'a Turn>) {
-        self.turns = turns.into_iter().filter_map(SavedTurn::from_turn).collect();
+        self.turns = self.saved_turns(turns);
         self.touch();
     }
 
-    /// Adds one turn and stamps the time.
+    /// Adds one turn (answered by the session's model unless it names its own) and stamps the
+    /// time.
     pub fn push(&mut self, turn: SavedTurn) {
+        let turn = self.stamped(turn);
         self.turns.push(turn);
         self.touch();
+    }
+
+    /// `turn`, naming the session's model when it names none.
+    fn stamped(&self, mut turn: SavedTurn) -> SavedTurn {
+        if turn.model.is_none() {
+            turn.model = self.model_ref();
+        }
+        turn
+    }
+
+    /// The session's model (the one that answered last), when it names one.
+    pub fn model_ref(&self) -> Option<AnsweredBy> {
+        let m = AnsweredBy {
+            name: self.model.clone(),
+            path: self.model_path.clone(),
+            endpoint: self.endpoint.clone(),
+        };
+        (!m.is_unknown()).then_some(m)
+    }
+
+    /// The model that answers from now on: the turns saved so far keep theirs (those without
+    /// one are given the session's first), and the session names `m`.
+    pub fn answered_by(&mut self, m: AnsweredBy) {
+        self.pin_turn_models();
+        self.model = m.name;
+        self.model_path = m.path;
+        self.endpoint = m.endpoint;
+    }
+
+    /// Turns saved before turns named their model were answered by the session's.
+    pub(crate) fn pin_turn_models(&mut self) {
+        if let Some(m) = self.model_ref() {
+            for t in self.turns.iter_mut().filter(|t| t.model.is_none()) {
+                t.model = Some(m.clone());
+            }
+        }
     }
 
     fn touch(&mut self) {
@@ -239,6 +295,37 @@ impl Session {
             .find(|l| !l.is_empty())
             .unwrap_or("(empty)");
         shorten(line, 60)
+    }
+}
+
+/// The model a run's settings name, before it loads: its file (made absolute, so that a
+/// follow-up from another directory finds it) or its server and the model id asked for.
+pub fn planned_model(engine: &crate::engine::BackendConfig) -> AnsweredBy {
+    match engine {
+        crate::engine::BackendConfig::Llama(c) => AnsweredBy {
+            name: String::new(),
+            path: Some(std::path::absolute(&c.model_path).unwrap_or_else(|_| c.model_path.clone())),
+            endpoint: None,
+        },
+        crate::engine::BackendConfig::Remote(r) => AnsweredBy {
+            name: r.model.clone().unwrap_or_default(),
+            path: None,
+            endpoint: engine.endpoint(),
+        },
+    }
+}
+
+/// Whether `planned` ([`planned_model`]) is the model `saved` names: the same file, or the same
+/// server and (when the run asks for one) the same model id.
+pub fn same_model(saved: &AnsweredBy, planned: &AnsweredBy) -> bool {
+    let real = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    match (&saved.path, &planned.path) {
+        (Some(a), Some(b)) => real(a) == real(b),
+        (None, None) => {
+            saved.endpoint == planned.endpoint
+                && (planned.name.is_empty() || planned.name == saved.name)
+        }
+        _ => false,
     }
 }
 

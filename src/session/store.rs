@@ -11,7 +11,7 @@ use std::time::SystemTime;
 /// Why a session could not be found or read.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("no saved session '{id}' in {}; `reflect --sessions` lists them", dir.display())]
+    #[error("no saved session '{id}' in {}; `reflect sessions list` lists them", dir.display())]
     NotFound { id: String, dir: PathBuf },
     #[error("'{id}' matches several sessions ({matches}); give more of the id")]
     Ambiguous { id: String, matches: String },
@@ -21,6 +21,13 @@ pub enum SessionError {
     Invalid { path: PathBuf, message: String },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
+    /// The most recently written session file does not read back: going on in an older
+    /// session instead would put the follow-up in the wrong conversation.
+    #[error("{}", latest_unreadable(id, source))]
+    LatestUnreadable {
+        id: String,
+        source: Box<SessionError>,
+    },
 }
 
 /// One file of the directory and what it holds.
@@ -94,6 +101,11 @@ impl Store {
 
     /// The session whose id is `id` or starts with it.
     pub fn find(&self, id: &str) -> Result<Session, SessionError> {
+        self.read(&self.path(&self.resolve(id)?))
+    }
+
+    /// The id of the session file whose id is `id` or starts with it (not read).
+    fn resolve(&self, id: &str) -> Result<String, SessionError> {
         let not_found = || SessionError::NotFound {
             id: id.to_string(),
             dir: self.dir.clone(),
@@ -101,9 +113,8 @@ impl Store {
         if !valid_id(id) {
             return Err(not_found());
         }
-        let exact = self.path(id);
-        if exact.is_file() {
-            return self.read(&exact);
+        if self.path(id).is_file() {
+            return Ok(id.to_string());
         }
         let ids: Vec<String> = match fs::read_dir(&self.dir) {
             Ok(entries) => entries
@@ -115,7 +126,7 @@ impl Store {
         };
         match &ids[..] {
             [] => Err(not_found()),
-            [one] => self.read(&self.path(one)),
+            [one] => Ok(one.clone()),
             many => {
                 let mut many = many.to_vec();
                 many.sort();
@@ -135,14 +146,43 @@ impl Store {
         }
     }
 
-    /// The most recently updated session that reads back.
+    /// The most recently updated session. A file that does not read back but was written at
+    /// least as recently (by its modification time) is an error: the latest session is that
+    /// one, and going on in an older one would put a follow-up in the wrong conversation.
     pub fn latest(&self) -> Result<Session, SessionError> {
-        self.list()?
+        let mut newest = None;
+        let mut broken: Vec<(String, SessionError)> = Vec::new();
+        for listed in self.list()? {
+            match listed.session {
+                Ok(s) => {
+                    newest.get_or_insert(s);
+                }
+                Err(e) => broken.push((listed.id, e)),
+            }
+        }
+        let since = newest
+            .as_ref()
+            .and_then(|s| self.modified(&s.id))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let newest_broken = broken
             .into_iter()
-            .find_map(|l| l.session.ok())
-            .ok_or_else(|| SessionError::Empty {
-                dir: self.dir.clone(),
-            })
+            .filter_map(|(id, e)| Some((self.modified(&id)?, id, e)))
+            .filter(|(at, _, _)| *at >= since)
+            .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        if let Some((_, id, e)) = newest_broken {
+            return Err(SessionError::LatestUnreadable {
+                id,
+                source: Box::new(e),
+            });
+        }
+        newest.ok_or_else(|| SessionError::Empty {
+            dir: self.dir.clone(),
+        })
+    }
+
+    /// When session `id`'s file was last written.
+    fn modified(&self, id: &str) -> Option<SystemTime> {
+        fs::metadata(self.path(id)).and_then(|m| m.modified()).ok()
     }
 
     /// Writes `session` atomically, readable and writable by the user only.
@@ -185,6 +225,17 @@ impl Store {
     }
 }
 
+/// What to do about a latest session that does not read back.
+fn latest_unreadable(id: &str, source: &SessionError) -> String {
+    let why = source.to_string();
+    let why = why.strip_suffix("; fix or delete it").unwrap_or(&why);
+    format!(
+        "the latest session cannot be read: {why}; delete it with `reflect sessions rm {id}`, \
+         or name another session with --session ID or --resume ID (`reflect sessions list` \
+         lists them)"
+    )
+}
+
 /// What [`Store::prune`] did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -195,12 +246,17 @@ pub struct Pruned {
 }
 
 impl Store {
-    /// Deletes the session `id` names (an id or its unique start) and returns it.
-    pub fn remove(&self, id: &str) -> Result<Session, SessionError> {
-        let session = self.find(id)?;
-        let path = self.path(&session.id);
+    /// Deletes the session `id` names (an id or its unique start), whether or not its file
+    /// reads back: returns its id and what it held (or why that cannot be read).
+    pub fn remove(
+        &self,
+        id: &str,
+    ) -> Result<(String, Result<Session, SessionError>), SessionError> {
+        let found = self.resolve(id)?;
+        let path = self.path(&found);
+        let session = self.read(&path);
         fs::remove_file(&path).map_err(|source| SessionError::Io { path, source })?;
-        Ok(session)
+        Ok((found, session))
     }
 
     /// Deletes every session last updated more than `age` before `now`. Files that do not
@@ -291,6 +347,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Session, SessionError> {
     if let Some(id) = session_id(path) {
         session.id = id;
     }
+    session.pin_turn_models();
     Ok(session)
 }
 

@@ -185,7 +185,75 @@ fn a_broken_file_is_named_and_the_others_still_list_and_open() {
         table.contains(&good.id) && table.contains("fine"),
         "{table}"
     );
+    // The broken files were written after the good one: the latest session is broken, and
+    // --continue must not go on in the good one instead.
+    let err = store.latest().unwrap_err();
+    assert!(
+        matches!(err, SessionError::LatestUnreadable { .. }),
+        "{err}"
+    );
+}
+
+/// Sets a file's modification time.
+fn set_modified(path: &std::path::Path, t: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+#[test]
+fn latest_refuses_a_newer_file_that_does_not_read_back_but_not_an_older_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let mut good = session_with(&[answered("fine", "ok")]);
+    good.id = "20261206-100000-aaaa".into();
+    store.save(&good).unwrap();
+    let broken = store.path("20261205-090000-bbbb");
+    std::fs::write(&broken, "{\"version\":1").unwrap();
+    let now = std::time::SystemTime::now();
+    let hour = std::time::Duration::from_secs(3600);
+    set_modified(&store.path(&good.id), now);
+
+    // Written before the good session: an old broken file does not block --continue.
+    set_modified(&broken, now - hour);
     assert_eq!(store.latest().unwrap().id, good.id);
+
+    // Written after it: that file is the latest session, and it is named with what to do.
+    set_modified(&broken, now + hour);
+    let err = store.latest().unwrap_err();
+    assert!(
+        matches!(&err, SessionError::LatestUnreadable { id, .. } if id == "20261205-090000-bbbb"),
+        "{err}"
+    );
+    let msg = err.to_string();
+    for want in [
+        "20261205-090000-bbbb.json",
+        "line 1",
+        "`reflect sessions rm 20261205-090000-bbbb`",
+        "--session ID",
+    ] {
+        assert!(msg.contains(want), "{want}: {msg}");
+    }
+    assert!(!msg.contains("fix or delete it;"), "said once: {msg}");
+    // A given id still opens.
+    assert_eq!(store.open(Some("20261206")).unwrap().id, good.id);
+}
+
+#[test]
+fn remove_deletes_a_file_that_does_not_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    std::fs::write(store.path("20261205-090000-bbbb"), "{\"version\":1").unwrap();
+    let (id, held) = store.remove("20261205").unwrap();
+    assert_eq!(id, "20261205-090000-bbbb");
+    assert!(matches!(held, Err(SessionError::Invalid { .. })));
+    assert!(!store.path(&id).exists());
+    let err = store.remove("20261205").unwrap_err().to_string();
+    assert!(err.contains("`reflect sessions list` lists them"), "{err}");
+    assert!(!err.contains("--sessions"), "{err}");
 }
 
 #[test]
@@ -270,7 +338,7 @@ fn markdown_export_has_a_section_per_channel_and_turn() {
         "### Reflection 1\n\nwait, no\n",
         "### Output\n\nFour.\n",
         "## Turn 2\n\n> Second\n>\n> question\n",
-        "*interrupted · 40 prompt tokens, 12 generated · stop: output_closed*",
+        "*answered by tiny · interrupted · 40 prompt tokens, 12 generated · stop: output_closed*",
     ] {
         assert!(md.contains(want), "missing {want:?} in\n{md}");
     }
@@ -322,7 +390,7 @@ fn remove_deletes_one_session_and_prune_the_old_ones() {
         store.remove("nosuch"),
         Err(SessionError::NotFound { .. })
     ));
-    assert_eq!(store.remove("d").unwrap().id, "d");
+    assert_eq!(store.remove("d").unwrap().0, "d");
     assert!(!store.path("d").exists());
     let now = humantime::parse_rfc3339("2026-03-31T00:00:00Z").unwrap();
     let pruned = store
@@ -332,4 +400,125 @@ fn remove_deletes_one_session_and_prune_the_old_ones() {
     assert_eq!(pruned.unreadable.len(), 2, "{:?}", pruned.unreadable);
     assert!(store.path("b").exists() && store.path("c").exists());
     assert!(dir.path().join("broken.json").exists());
+}
+
+fn local(name: &str, path: &str) -> AnsweredBy {
+    AnsweredBy {
+        name: name.into(),
+        path: Some(path.into()),
+        endpoint: None,
+    }
+}
+
+#[test]
+fn each_turn_records_the_model_that_answered_it() {
+    let mut s = Session::new("", None, "reflection");
+    s.answered_by(local("Tiny", "/m/tiny.gguf"));
+    s.push(SavedTurn::from_turn(&answered("Q1", "A1")).unwrap());
+    s.answered_by(local("Other", "/m/other.gguf"));
+    s.push(SavedTurn::from_turn(&answered("Q2", "A2")).unwrap());
+    let models: Vec<Option<AnsweredBy>> = s.turns.iter().map(|t| t.model.clone()).collect();
+    assert_eq!(
+        models,
+        [
+            Some(local("Tiny", "/m/tiny.gguf")),
+            Some(local("Other", "/m/other.gguf"))
+        ]
+    );
+    assert_eq!(
+        s.model, "Other",
+        "the session names the model that answered last"
+    );
+    // Through a file and the chat's turns, each keeps its own.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    store.save(&s).unwrap();
+    let back = store.find(&s.id).unwrap();
+    assert_eq!(back, s);
+    let live = back.live_turns();
+    assert_eq!(back.saved_turns(&live), s.turns);
+    let text = std::fs::read_to_string(store.path(&s.id)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["turns"][0]["model"],
+        serde_json::json!({"name": "Tiny", "path": "/m/tiny.gguf"})
+    );
+    assert_eq!(
+        v["version"], 1,
+        "an optional field: the format stays version 1"
+    );
+}
+
+#[test]
+fn a_file_written_before_turns_named_their_model_still_loads_and_names_the_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let old = r#"{"version": 1, "id": "x", "created": "", "updated": "", "model": "Tiny",
+        "model_path": "/m/tiny.gguf", "profile": "reflection",
+        "turns": [{"prompt": "Q1", "answer": "A1", "state": "done"}]}"#;
+    std::fs::write(store.path("old"), old).unwrap();
+    let mut s = store.find("old").unwrap();
+    assert_eq!(s.turns[0].model, Some(local("Tiny", "/m/tiny.gguf")));
+    // Going on with another model leaves the earlier turn with the model that answered it.
+    s.answered_by(local("Other", "/m/other.gguf"));
+    s.push(SavedTurn::from_turn(&answered("Q2", "A2")).unwrap());
+    assert_eq!(s.turns[0].model, Some(local("Tiny", "/m/tiny.gguf")));
+    assert_eq!(s.turns[1].model, Some(local("Other", "/m/other.gguf")));
+    // A file that names no model at all leaves its turns without one.
+    let bare = r#"{"version": 1, "id": "x", "created": "", "updated": "", "model": "",
+        "profile": "reflection", "turns": [{"prompt": "Q1", "state": "done"}]}"#;
+    std::fs::write(store.path("bare"), bare).unwrap();
+    assert_eq!(store.find("bare").unwrap().turns[0].model, None);
+}
+
+#[test]
+fn same_model_compares_files_or_servers_and_model_ids() {
+    let on = |name: &str, endpoint: &str| AnsweredBy {
+        name: name.into(),
+        path: None,
+        endpoint: Some(endpoint.into()),
+    };
+    let planned = |path: &str| local("", path);
+    assert!(same_model(
+        &local("Tiny", "/m/a.gguf"),
+        &planned("/m/a.gguf")
+    ));
+    assert!(!same_model(
+        &local("Tiny", "/m/a.gguf"),
+        &planned("/m/b.gguf")
+    ));
+    assert!(!same_model(&on("llama", "box"), &planned("/m/a.gguf")));
+    assert!(same_model(&on("llama", "box"), &on("", "box")));
+    assert!(same_model(&on("llama", "box"), &on("llama", "box")));
+    assert!(!same_model(&on("llama", "box"), &on("qwen", "box")));
+    assert!(!same_model(&on("llama", "box"), &on("llama", "other")));
+}
+
+#[test]
+fn the_markdown_export_names_each_turns_model_and_keeps_line_breaks() {
+    let mut t = answered("line one\nline two", "Four.");
+    t.thinking = vec![crate::conversation::ThinkingPart::Text(
+        "first thought\nsecond thought\n\n\nthird".into(),
+    )];
+    t.reflections[0].text = "wait\nno".into();
+    let mut s = Session::new("", None, "reflection");
+    s.answered_by(local("Tiny", "/m/tiny.gguf"));
+    s.set_turns([&t]);
+    s.answered_by(AnsweredBy {
+        name: "qwen".into(),
+        path: None,
+        endpoint: Some("gpu-box".into()),
+    });
+    s.push(SavedTurn::from_turn(&answered("Q2", "A2")).unwrap());
+    let md = markdown(&s);
+    for want in [
+        "- Model: qwen on `gpu-box`\n",
+        "> line one\n>\n> line two\n",
+        "### Thinking\n\nfirst thought\n\nsecond thought\n\nthird\n",
+        "### Reflection 1\n\nwait\n\nno\n",
+        "*answered by Tiny (`/m/tiny.gguf`) · 40 prompt tokens",
+        "*answered by qwen on `gpu-box` · 40 prompt tokens",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in\n{md}");
+    }
 }

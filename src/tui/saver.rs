@@ -66,12 +66,13 @@ impl Saver {
     /// turn changed: a session opened and left alone keeps its file, model and time as they
     /// were, so it does not become the latest).
     pub fn save(&mut self, turns: &[Turn], model: Option<&str>) {
-        let saved: Vec<SavedTurn> = turns.iter().filter_map(SavedTurn::from_turn).collect();
-        if saved.is_empty() || saved == self.session.turns {
-            return;
-        }
         if let Some(m) = model {
             self.session.model = m.to_string();
+        }
+        // Each turn as saved names its model: new ones the session's (this chat's).
+        let saved: Vec<SavedTurn> = self.session.saved_turns(turns);
+        if saved.is_empty() || saved == self.session.turns {
+            return;
         }
         self.session.set_turns(turns);
         if let Some(tx) = &self.tx {

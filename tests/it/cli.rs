@@ -1002,7 +1002,7 @@ fn sessions_rm_and_prune_delete_and_say_so() {
     let (code, _, err) = bare(&m, &["sessions", "prune", "--older-than", "30d"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("removed 1 session last updated more than 30days ago"),
+        err.contains("removed 1 session last updated more than 30 days ago"),
         "{err}"
     );
     assert!(!files[1].exists() && files[2].exists());

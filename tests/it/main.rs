@@ -19,6 +19,7 @@ mod remote_faults;
 mod router_props;
 mod semantic;
 mod sessions;
+mod sessions_follow_up;
 mod templates;
 mod tokenizer_counts;
 mod tui_pty;

@@ -1,7 +1,7 @@
 //! End-to-end tests of saved sessions in pipe mode: the real binary and llama.cpp engine on
 //! scripted models; save after every turn, --continue / --session with KV-cache reuse across
 //! processes, --sessions, --export, history policies in --print-prompt, interrupted and killed
-//! runs, broken session files.
+//! runs, broken session files, and what the session commands say.
 
 use crate::common::*;
 use std::path::PathBuf;
@@ -269,7 +269,7 @@ fn no_save_writes_nothing_and_continue_needs_a_session() {
     let (code, _, err) = run(&m, &["--session", "nope", "Q2"]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("no saved session 'nope'") && err.contains("--sessions"),
+        err.contains("no saved session 'nope'") && err.contains("`reflect sessions list`"),
         "{err}"
     );
     assert!(!err.contains("panicked"));
@@ -294,8 +294,11 @@ fn a_broken_session_file_is_named_and_the_others_keep_working() {
         err.contains("20990101-000000-dead.json") && err.contains("line 1"),
         "{err}"
     );
-    // --continue takes the newest session that reads back.
-    let (code, v, err) = run_json(&m, &["--continue", "Q2"]);
+    // --continue stops: the broken file is the latest (sessions_follow_up.rs); --session
+    // still opens the others.
+    let (code, _, err) = run(&m, &["--continue", "Q2"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, v, err) = run_json(&m, &["--session", &id, "Q2"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["session"], id.as_str());
     let (code, _, err) = run(&m, &["--session", "20990101", "Q3"]);
@@ -533,4 +536,109 @@ fn resume_needs_a_terminal_and_says_what_to_use_instead() {
     let (code, _, err) = run(&m, &["--continue", "--session", "x", "q"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// `reflect ARGS` (no `-m` added), sealed into the model's sandbox.
+fn bare(m: &Model, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = reflect(m.dir.path());
+    cmd.args(args);
+    outcome(cmd)
+}
+
+#[test]
+fn session_commands_say_durations_with_a_space_and_point_to_sessions_list() {
+    let m = model(reflection_script());
+    for (age, words) in [
+        ("1d", "1 day"),
+        ("30d", "30 days"),
+        ("2w", "2 weeks"),
+        ("1h", "1 hour"),
+    ] {
+        let (code, _, err) = bare(&m, &["sessions", "prune", "--older-than", age]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains(&format!("last updated more than {words} ago")),
+            "{age}: {err}"
+        );
+    }
+    for args in [
+        &["sessions", "show", "nope"][..],
+        &["sessions", "export", "nope"],
+    ] {
+        let (code, _, err) = bare(&m, args);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("no saved session 'nope'") && err.contains("`reflect sessions list`"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("--sessions"),
+            "{args:?}: a hidden flag: {err}"
+        );
+    }
+}
+
+#[test]
+fn export_refuses_a_missing_directory_and_writes_private_files() {
+    let m = model(reflection_script());
+    let (code, first, err) = run_json(&m, &["Q"]);
+    assert_eq!(code, 0, "{err}");
+    let id = first["session"].as_str().unwrap();
+    let missing = m.dir.path().join("no").join("such");
+    let target = missing.join("x.md");
+    let (code, _, err) = bare(
+        &m,
+        &["sessions", "export", id, "--to", target.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&missing.display().to_string()) && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(!m.dir.path().join("no").exists(), "no directory made");
+
+    let target = m.dir.path().join("x.md");
+    std::fs::write(&target, "an older export").unwrap();
+    let (code, _, err) = bare(
+        &m,
+        &["sessions", "export", id, "--to", target.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .contains("### Output"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "as private as the session");
+    }
+}
+
+#[test]
+fn the_markdown_export_keeps_the_thinkings_line_breaks() {
+    let m = model(vec![
+        s("<thinking>"),
+        t("\nFirst I read the question.\nThen I add."),
+        s("<reflection>"),
+        t("\nNo wait.\nIt is 4."),
+        s("</reflection>"),
+        t("\nDone.\n"),
+        s("</thinking>"),
+        s("<output>"),
+        t("\nThe answer is 4.\n"),
+        s("</output>"),
+    ]);
+    let (code, first, err) = run_json(&m, &["line one\nline two"]);
+    assert_eq!(code, 0, "{err}");
+    let id = first["session"].as_str().unwrap();
+    let (code, md, err) = bare(&m, &["sessions", "show", id]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "> line one\n>\n> line two\n",
+        "### Thinking\n\nFirst I read the question.\n\nThen I add.\n\nDone.\n",
+        "### Reflection 1\n\nNo wait.\n\nIt is 4.\n",
+    ] {
+        assert!(md.contains(want), "{want:?} in\n{md}");
+    }
 }

@@ -92,7 +92,7 @@ impl Kind<'_> {
                 state_code(turn),
                 phase::of_turn(turn).label(),
                 turn.stop_reason.map(|s| s.as_str()),
-                turn.id == 0,
+                turn.sent.is_empty(),
                 ready,
             )),
             Kind::Thinking { text, gap } => hash((text.len(), gap)),
@@ -244,7 +244,8 @@ fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize, caches: &Caches
             (format!("… {}", phase::of_turn(turn).label()), note)
         }
         TurnState::Running => return Lines::from_runs(runs),
-        TurnState::Interrupted if turn.id == 0 => (
+        // Never sent: a resumed turn has no generation id but was sent (its text says so).
+        TurnState::Interrupted if turn.sent.is_empty() => (
             "⏹ cancelled before it was sent".into(),
             of(Purpose::Warning),
         ),
@@ -264,4 +265,60 @@ fn answer(turn: &Turn, ready: bool, theme: &Theme, width: usize, caches: &Caches
     wrap::plain(&text, s, width, &mut out);
     runs.push(Arc::new(out));
     Lines::from_runs(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::session::Session;
+    use crate::tui::app::tests::{app, key, loaded, send};
+    use crate::tui::app::App;
+    use ratatui::buffer::Buffer;
+    use ratatui::crossterm::event::KeyCode;
+    use ratatui::layout::Rect;
+
+    /// The chat as drawn at 100×30, one line a row (cells behind wide characters left out).
+    fn screen(app: &App) -> String {
+        let area = Rect::new(0, 0, 100, 30);
+        let mut buf = Buffer::empty(area);
+        crate::tui::view::draw(app, area, &mut buf);
+        (0..area.height)
+            .map(|y| {
+                let mut row = String::new();
+                let mut x = 0;
+                while x < area.width {
+                    let symbol = buf[(x, y)].symbol();
+                    row.push_str(symbol);
+                    x += (crate::tui::text::wrap::width(symbol) as u16).max(1);
+                }
+                row
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_resumed_interrupted_turn_says_interrupted_as_its_file_does() {
+        let file = r#"{"version": 1, "id": "20261206-100000-abcd", "created": "", "updated": "",
+            "model": "m", "profile": "reflection", "turns": [{"prompt": "tell me a story",
+            "answer": "Once upon a time", "state": "interrupted", "stop_reason": "cancelled"}]}"#;
+        let session: Session = serde_json::from_str(file).unwrap();
+        let mut a = loaded();
+        a.resume(
+            session.live_turns(),
+            "Resumed session 20261206-100000-abcd (1 turn)",
+        );
+        let s = screen(&a);
+        assert!(s.contains("Once upon a time"), "{s}");
+        assert!(s.contains("⏹ interrupted"), "{s}");
+        assert!(!s.contains("cancelled before it was sent"), "{s}");
+    }
+
+    #[test]
+    fn a_message_cancelled_before_it_was_sent_still_says_so() {
+        let mut a = app();
+        send(&mut a, "queued while loading");
+        a.update(key(KeyCode::Esc));
+        let s = screen(&a);
+        assert!(s.contains("⏹ cancelled before it was sent"), "{s}");
+    }
 }
