@@ -227,6 +227,7 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     ctx.profile(args)?;
     let args = &with_hub_model(args, ctx)?;
     let settings = ctx.run_settings(args, demo_model)?;
+    let profile_chosen = !ctx.profile_choice(args).is_default() || follow_up.is_some();
     let opts = PipeOptions {
         format: args.format,
         show_thinking: args.show_thinking,
@@ -237,6 +238,7 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
             cache_dir: dirs::cache_dir(),
         }),
         follow_up,
+        profile_chosen,
     };
     pipe::run(&settings, &question, &opts)
 }
@@ -448,6 +450,24 @@ fn chat(args: &Args) -> Result<i32, Failure> {
             )),
             None => f,
         })?;
+    // Which profile fits the model, when none was chosen: in the log, never on the terminal
+    // the chat draws on.
+    if session.is_none() && ctx.profile_choice(args).is_default() && args.log_file.is_some() {
+        if let Some(path) = settings.engine.model_path().filter(|p| p.is_file()) {
+            let tags: Vec<String> = settings
+                .router
+                .tags
+                .tags()
+                .into_iter()
+                .map(|(t, _)| t)
+                .collect();
+            if let Some(advice) =
+                reflect::engine::llama::profile_advice(path, &settings.profile, &tags)
+            {
+                tracing::info!("{advice}");
+            }
+        }
+    }
     if let (Some(f), reflect::engine::BackendConfig::Llama(c)) = (fetch, &mut settings.engine) {
         c.fetch = Some(f);
     }
