@@ -10,6 +10,7 @@
 //! word starts the prompt, and `reflect -- sessions` asks the word.
 
 mod eval;
+mod man;
 pub use eval::{Compare, EvalArgs};
 
 use crate::engine::GpuLayers;
@@ -757,11 +758,9 @@ pub fn completions(shell: Shell) -> Vec<u8> {
     out
 }
 
-/// The man page, roff.
+/// The man page, roff: one page, reflect(1), that describes the commands too.
 pub fn man_page() -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(Args::command_line()).render(&mut out)?;
-    Ok(out)
+    man::man_page(Args::command_line())
 }
 
 /// `-h`: no argument headings, only the options not hidden from the short help.

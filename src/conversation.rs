@@ -282,15 +282,29 @@ impl Turn {
     }
 }
 
-/// The text of a thinking flow without its reflection markers.
+/// The text of a thinking flow without its reflection markers. Where a reflection (or a
+/// forced end, or an extension) was taken out between two words, one space keeps them apart
+/// ("Let me add. Done.", not "Let me add.Done."); none is added next to whitespace.
 pub fn thinking_text(parts: &[ThinkingPart]) -> String {
-    parts
-        .iter()
-        .filter_map(|p| match p {
-            ThinkingPart::Text(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect()
+    let mut out = String::new();
+    // A marker was taken out since the last text.
+    let mut cut = false;
+    for part in parts {
+        match part {
+            ThinkingPart::Text(t) if t.is_empty() => {}
+            ThinkingPart::Text(t) => {
+                let glued = out.ends_with(|c: char| !c.is_whitespace())
+                    && t.starts_with(|c: char| !c.is_whitespace());
+                if cut && glued {
+                    out.push(' ');
+                }
+                cut = false;
+                out.push_str(t);
+            }
+            _ => cut = true,
+        }
+    }
+    out
 }
 
 /// All turns of the current conversation, and the next generation id.
@@ -636,7 +650,112 @@ mod tests {
             .map(|r| (r.n, r.text.as_str(), r.open))
             .collect();
         assert_eq!(numbered, [(1, "r1", false), (2, "r2", true)]);
-        assert_eq!(t.thinking_text(), "ab");
+        assert_eq!(t.thinking_text(), "a b");
         assert_eq!(t.pieces, 4);
+    }
+
+    fn text(t: &str) -> ThinkingPart {
+        ThinkingPart::Text(t.into())
+    }
+
+    #[test]
+    fn a_removed_reflection_leaves_one_space_between_words_and_none_beside_whitespace() {
+        let r = ThinkingPart::Reflection(1);
+        let cases: Vec<(Vec<ThinkingPart>, &str)> = vec![
+            (
+                vec![text("Let me add."), r.clone(), text("Done.")],
+                "Let me add. Done.",
+            ),
+            (
+                vec![text("Let me add. "), r.clone(), text("Done.")],
+                "Let me add. Done.",
+            ),
+            (
+                vec![text("Let me add."), r.clone(), text("\n\nDone.")],
+                "Let me add.\n\nDone.",
+            ),
+            (
+                vec![text("a"), r.clone(), ThinkingPart::Reflection(2), text("b")],
+                "a b",
+            ),
+            (vec![text("a"), r.clone(), text(""), text("b")], "a b"),
+            (vec![r.clone(), text("a")], "a"),
+            (vec![text("a"), r.clone()], "a"),
+            (vec![text("a"), text("b")], "ab"),
+            (
+                vec![
+                    text("a"),
+                    ThinkingPart::Forced(crate::llm::ForcedBy::User),
+                    text("b"),
+                ],
+                "a b",
+            ),
+            (
+                vec![text("a"), ThinkingPart::Extended(1), text("Wait,")],
+                "a Wait,",
+            ),
+        ];
+        for (parts, want) in cases {
+            assert_eq!(thinking_text(&parts), want, "{parts:?}");
+        }
+    }
+
+    mod thinking_text_props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn part() -> impl Strategy<Value = ThinkingPart> {
+            prop_oneof![
+                "[a-z. \n]{0,6}".prop_map(ThinkingPart::Text),
+                (1usize..4).prop_map(ThinkingPart::Reflection),
+            ]
+        }
+
+        fn concat(parts: &[ThinkingPart]) -> String {
+            parts
+                .iter()
+                .filter_map(|p| match p {
+                    ThinkingPart::Text(t) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn squeeze(s: &str) -> String {
+            s.chars().filter(|c| !c.is_whitespace()).collect()
+        }
+
+        proptest! {
+            /// Only whitespace is ever added, and at most one space per marker.
+            #[test]
+            fn only_spaces_are_added_one_per_marker_at_most(parts in prop::collection::vec(part(), 0..12)) {
+                let got = thinking_text(&parts);
+                let plain = concat(&parts);
+                prop_assert_eq!(squeeze(&got), squeeze(&plain));
+                let markers = parts.iter().filter(|p| !matches!(p, ThinkingPart::Text(_))).count();
+                prop_assert!(got.len() >= plain.len() && got.len() - plain.len() <= markers);
+            }
+
+            /// Words on either side of a marker are never glued together.
+            #[test]
+            fn words_around_markers_stay_apart(words in prop::collection::vec("[a-z.]{1,5}", 1..8)) {
+                let parts: Vec<ThinkingPart> = words
+                    .iter()
+                    .flat_map(|w| [text(w), ThinkingPart::Reflection(1)])
+                    .collect();
+                let got = thinking_text(&parts);
+                prop_assert_eq!(got.split_whitespace().collect::<Vec<_>>(), words);
+            }
+
+            /// Text that already has whitespace at the junction is left as it is.
+            #[test]
+            fn whitespace_already_there_is_kept_as_is(words in prop::collection::vec("[a-z.]{1,5}", 1..8)) {
+                let parts: Vec<ThinkingPart> = words
+                    .iter()
+                    .flat_map(|w| [text(&format!("{w} ")), ThinkingPart::Reflection(1)])
+                    .collect();
+                prop_assert_eq!(thinking_text(&parts), concat(&parts));
+            }
+        }
     }
 }

@@ -240,6 +240,7 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
             );
         }
     }
+    let profile_chosen = !ctx.profile_choice(args).is_default() || follow_up.is_some();
     let opts = PipeOptions {
         format: args.format,
         show_thinking: args.show_thinking,
@@ -250,6 +251,7 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
             cache_dir: dirs::cache_dir(),
         }),
         follow_up,
+        profile_chosen,
     };
     pipe::run(&settings, &question, &opts)
 }
@@ -496,6 +498,24 @@ fn chat(args: &Args) -> Result<i32, Failure> {
             )),
             None => f,
         })?;
+    // Which profile fits the model, when none was chosen: in the log, never on the terminal
+    // the chat draws on.
+    if session.is_none() && ctx.profile_choice(args).is_default() && args.log_file.is_some() {
+        if let Some(path) = settings.engine.model_path().filter(|p| p.is_file()) {
+            let tags: Vec<String> = settings
+                .router
+                .tags
+                .tags()
+                .into_iter()
+                .map(|(t, _)| t)
+                .collect();
+            if let Some(advice) =
+                reflect::engine::llama::profile_advice(path, &settings.profile, &tags)
+            {
+                tracing::info!("{advice}");
+            }
+        }
+    }
     if let (Some(f), reflect::engine::BackendConfig::Llama(c)) = (fetch, &mut settings.engine) {
         c.fetch = Some(f);
     }

@@ -63,12 +63,21 @@ impl fmt::Display for FileError {
             ),
             FileError::Lines { path, errors } => {
                 let n = errors.len();
+                // Lines are counted once however many problems each has; every problem is listed.
+                let mut lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+                lines.dedup();
+                let bad = lines.len();
+                let problems = if n == bad {
+                    String::new()
+                } else {
+                    format!(" ({n} problems)")
+                };
                 writeln!(
                     f,
-                    "{}: {n} bad line{}; nothing was run. Fix {} and run again:",
+                    "{}: {bad} bad line{}{problems}; nothing was run. Fix {} and run again:",
                     path.display(),
-                    if n == 1 { "" } else { "s" },
-                    if n == 1 { "it" } else { "them" }
+                    if bad == 1 { "" } else { "s" },
+                    if bad == 1 { "it" } else { "them" }
                 )?;
                 for (i, e) in errors.iter().enumerate() {
                     let field = e
@@ -360,5 +369,39 @@ mod tests {
             shown.contains("\n  q.jsonl:5, field \"mach\": unknown field"),
             "{shown}"
         );
+    }
+
+    /// Lines are counted, problems listed: one line with two problems is one bad line.
+    #[test]
+    fn the_count_is_of_lines_and_every_problem_is_listed() {
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &[r#"{"question": 3, "answer": "a", "tolerance": 1}"#],
+                "q.jsonl: 1 bad line (2 problems); nothing was run. Fix it and run again:",
+            ),
+            (
+                &[
+                    r#"{"question": "q"}"#,
+                    r#"{"question": 3, "answer": "a", "mach": 1}"#,
+                ],
+                "q.jsonl: 2 bad lines (3 problems); nothing was run. Fix them and run again:",
+            ),
+            (
+                &[r#"{"question": "q"}"#],
+                "q.jsonl: 1 bad line; nothing was run. Fix it and run again:",
+            ),
+        ];
+        for (lines, want) in cases {
+            let errors = parse(&lines.join("\n")).unwrap_err();
+            let n = errors.len();
+            let shown = FileError::Lines {
+                path: "q.jsonl".into(),
+                errors,
+            }
+            .to_string();
+            let mut rows = shown.lines();
+            assert_eq!(rows.next(), Some(want), "{shown}");
+            assert_eq!(rows.count(), n, "every problem listed: {shown}");
+        }
     }
 }

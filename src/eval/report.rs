@@ -1,54 +1,91 @@
-//! `reflect eval --report FILE.html`: one self-contained page (no scripts, nothing fetched)
-//! with the summary and two charts drawn by plotters as inline SVG: accuracy per arm with its
-//! 95% interval, and thinking tokens against correctness.
+//! `reflect eval --report FILE.html`: one self-contained page (no scripts, nothing fetched):
+//! the title, the summary as a table, then two charts drawn by plotters as inline SVG:
+//! accuracy per arm with its 95% interval, and thinking tokens against correctness. Readable
+//! in a 1200-pixel window and printable (print styles keep each chart on one page).
 
 use super::results::Record;
 use super::summary::{self, Summary};
 use plotters::prelude::*;
 
-/// Chart size in pixels; the page lays the charts out first, one under the other, so that a
-/// screenshot finds them where they are drawn.
+/// Chart size in pixels; the charts come after the summary, one under the other.
 pub const CHART: (u32, u32) = (760, 320);
 
 const BAR: RGBColor = RGBColor(0x44, 0x77, 0xAA);
 const RIGHT: RGBColor = RGBColor(0x22, 0x99, 0x33);
 const WRONG: RGBColor = RGBColor(0xCC, 0x33, 0x11);
 
+const STYLE: &str = "
+body { margin: 0 auto; max-width: 1100px; padding: 16px 24px; font-family: sans-serif;
+       background: #fff; color: #111; line-height: 1.4; }
+h1 { font-size: 1.6em; margin: 0 0 12px; }
+table { border-collapse: collapse; margin: 0 0 12px; font-size: 14px; }
+th, td { border: 1px solid #bbb; padding: 4px 10px; text-align: left; vertical-align: top; }
+thead th { background: #eee; }
+tbody th { font-weight: normal; white-space: nowrap; }
+td { font-variant-numeric: tabular-nums; }
+figure { margin: 16px 0; }
+figure svg { display: block; max-width: 100%; height: auto; }
+@media print {
+  @page { margin: 15mm; }
+  body { max-width: none; padding: 0; font-size: 11pt; }
+  table { font-size: 10pt; }
+  thead th { background: none; }
+  table, figure { break-inside: avoid; page-break-inside: avoid; }
+}
+";
+
 /// The page.
 pub fn render(title: &str, s: &Summary, records: &[Record]) -> Result<String, String> {
     let accuracy = accuracy_chart(s)?;
     let thinking = thinking_chart(s, records)?;
-    let table = escape(&summary::render(s));
     let title = escape(title);
+    let table = summary_table(s);
+    let comparisons: String = summary::comparisons(s)
+        .iter()
+        .map(|c| format!("<p class=\"comparison\">{}</p>\n", escape(c)))
+        .collect();
     Ok(format!(
         r#"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>reflect eval: {title}</title>
-<style>
-body {{ margin: 0; font-family: sans-serif; background: #fff; color: #111; }}
-figure {{ margin: 0; width: {w}px; height: {h}px; }}
-section {{ padding: 8px 12px; }}
-pre {{ font-size: 12px; white-space: pre-wrap; }}
-</style>
+<style>{STYLE}</style>
 </head>
 <body>
-<figure id="accuracy">{accuracy}</figure>
-<figure id="thinking">{thinking}</figure>
-<section>
 <h1>reflect eval: {title}</h1>
-<pre>{table}</pre>
-<p>Accuracy is judged on the answer (the output section) alone; the bars show each arm's accuracy
+{table}{comparisons}<p>Accuracy is judged on the answer (the output section) alone; the bars show each arm's accuracy
 and the whiskers its 95% Wilson interval. The dots show each answer's thinking tokens, green
 when right and red when wrong.</p>
-</section>
+<figure id="accuracy">{accuracy}</figure>
+<figure id="thinking">{thinking}</figure>
 </body>
 </html>
-"#,
-        w = CHART.0,
-        h = CHART.1,
+"#
     ))
+}
+
+/// The summary as an HTML table: a column per arm, a row per figure.
+fn summary_table(s: &Summary) -> String {
+    let head: String = s
+        .arms
+        .iter()
+        .map(|a| format!("<th scope=\"col\">{}</th>", escape(&a.arm)))
+        .collect();
+    let body: String = summary::rows(s)
+        .iter()
+        .map(|(label, cells)| {
+            let cells: String = cells
+                .iter()
+                .map(|c| format!("<td>{}</td>", escape(c)))
+                .collect();
+            format!("<tr><th scope=\"row\">{}</th>{cells}</tr>\n", escape(label))
+        })
+        .collect();
+    format!(
+        "<table id=\"summary\">\n<thead><tr><th scope=\"col\">arm</th>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n"
+    )
 }
 
 fn escape(s: &str) -> String {
@@ -232,5 +269,49 @@ mod tests {
         assert_eq!(page.matches("fill=\"#CC3311\"").count(), 1);
         assert!(page.contains("a&lt;x&gt;") && page.contains("t &amp; t"));
         assert!(!page.contains("a<x>"), "names are escaped");
+    }
+
+    /// Title first, then the summary as a table (no preformatted text), then the charts; and
+    /// print styles.
+    #[test]
+    fn the_title_comes_first_then_the_summary_table_then_the_charts() {
+        let arms = vec!["reflection".to_string(), "plain".to_string()];
+        let ids = vec!["q1".to_string()];
+        let records = vec![
+            rec("q1", "reflection", true, 10),
+            rec("q1", "plain", false, 3),
+        ];
+        let s = summarise(&arms, &ids, &records);
+        let page = render("q.jsonl", &s, &records).unwrap();
+        let at = |needle: &str| {
+            page.find(needle)
+                .unwrap_or_else(|| panic!("{needle} missing: {page}"))
+        };
+        let order = [
+            at("<h1>reflect eval: q.jsonl</h1>"),
+            at("<table id=\"summary\">"),
+            at("<figure id=\"accuracy\">"),
+            at("<figure id=\"thinking\">"),
+        ];
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}: {page}");
+        assert!(!page.contains("<pre"), "no preformatted block");
+        // Every figure of the text table is a row, with a cell per arm.
+        assert!(page.contains(
+            "<thead><tr><th scope=\"col\">arm</th><th scope=\"col\">reflection</th><th scope=\"col\">plain</th></tr></thead>"
+        ));
+        for (label, cells) in summary::rows(&s) {
+            let row = format!(
+                "<tr><th scope=\"row\">{}</th>{}</tr>",
+                escape(label),
+                cells
+                    .iter()
+                    .map(|c| format!("<td>{}</td>", escape(c)))
+                    .collect::<String>()
+            );
+            assert!(page.contains(&row), "{row} missing");
+        }
+        assert!(page.contains("<p class=\"comparison\">plain vs reflection ("));
+        assert!(page.contains("@media print"), "printable");
+        assert!(page.contains("max-width: 1100px"), "readable at 1200 px");
     }
 }

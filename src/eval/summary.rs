@@ -176,9 +176,10 @@ fn seconds(ms: f64) -> String {
 /// How one row of the table shows an arm.
 type Cell = Box<dyn Fn(&ArmSummary) -> String>;
 
-/// The summary as a table for people: a column per arm, then one line per comparison.
-pub fn render(s: &Summary) -> String {
-    let rows: Vec<(&str, Cell)> = vec![
+/// The summary's table: a row per figure (its label, then a cell per arm). The text table
+/// and the HTML report both show these.
+pub fn rows(s: &Summary) -> Vec<(&'static str, Vec<String>)> {
+    let rows: Vec<(&'static str, Cell)> = vec![
         ("questions", Box::new(|a| a.n.to_string())),
         ("correct", Box::new(|a| a.correct.to_string())),
         (
@@ -248,15 +249,47 @@ pub fn render(s: &Summary) -> String {
             Box::new(|a| a.cost.map_or("–".into(), crate::llm::format_usd)),
         ),
     ];
-    let label_w = rows
+    rows.into_iter()
+        .map(|(label, f)| (label, s.arms.iter().map(f).collect()))
+        .collect()
+}
+
+/// One sentence per comparison of an arm with the first.
+pub fn comparisons(s: &Summary) -> Vec<String> {
+    s.comparisons
+        .iter()
+        .map(|c| {
+            let p = &c.paired;
+            let diff = c
+                .difference
+                .map_or("–".into(), |d| format!("{:+.1} points", d * 100.0));
+            format!(
+                "{} vs {} ({} questions in both): {diff}; right in {} only {}, in {} only {}, in both {}, in neither {}; McNemar exact p = {}",
+                c.second,
+                c.first,
+                p.n(),
+                c.first,
+                p.first_only,
+                c.second,
+                p.second_only,
+                p.both_right,
+                p.both_wrong,
+                format_p(c.p_value)
+            )
+        })
+        .collect()
+}
+
+/// The summary as a table for people: a column per arm, then one line per comparison.
+pub fn render(s: &Summary) -> String {
+    let table = rows(s);
+    let label_w = table
         .iter()
         .map(|(l, _)| l.chars().count())
         .max()
-        .unwrap_or(0);
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|(_, f)| s.arms.iter().map(f).collect())
-        .collect();
+        .unwrap_or(0)
+        .max("arm".len());
+    let cells: Vec<&Vec<String>> = table.iter().map(|(_, c)| c).collect();
     let widths: Vec<usize> = (0..s.arms.len())
         .map(|i| {
             cells
@@ -277,27 +310,11 @@ pub fn render(s: &Summary) -> String {
     };
     let names: Vec<String> = s.arms.iter().map(|a| a.arm.clone()).collect();
     out.push_str(&line("arm", &names));
-    for ((label, _), values) in rows.iter().zip(&cells) {
+    for (label, values) in &table {
         out.push_str(&line(label, values));
     }
-    for c in &s.comparisons {
-        let p = &c.paired;
-        let diff = c
-            .difference
-            .map_or("–".into(), |d| format!("{:+.1} points", d * 100.0));
-        out.push_str(&format!(
-            "\n{} vs {} ({} questions in both): {diff}; right in {} only {}, in {} only {}, in both {}, in neither {}; McNemar exact p = {}\n",
-            c.second,
-            c.first,
-            p.n(),
-            c.first,
-            p.first_only,
-            c.second,
-            p.second_only,
-            p.both_right,
-            p.both_wrong,
-            format_p(c.p_value)
-        ));
+    for c in comparisons(s) {
+        out.push_str(&format!("\n{c}\n"));
     }
     out
 }

@@ -6,12 +6,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Bump when the script changes so cached copies are rewritten.
-const DEMO_VERSION: u32 = 1;
+const DEMO_VERSION: u32 = 2;
 
 const THINKING: &str = "\nThe user asked me a question, but I am the demo model built into reflect: a tiny scripted network, not a real language model. I could try to answer anyway.\n";
 const REFLECTION: &str = "\nWait, that would be wrong. I cannot really answer anything, so the honest reply is to say what I am and how to load a real model.\n";
 const AFTER: &str = "\nSo I will explain the demo and point to a real model.\n";
-const OUTPUT: &str = "\nThis is reflect's demo model: a tiny scripted network that always gives this answer, run through the real llama.cpp engine. You just watched its thinking, one reflection and this output being routed live.\n\nTo use a real reasoning model, download a GGUF file (for example Reflection-Llama-3.1-70B) and run:\n\n    reflect -m path/to/model.gguf \"your question\"\n";
+const OUTPUT: &str = "\nThis is reflect's demo model: a tiny scripted network that always gives this answer, run through the real llama.cpp engine. You just watched its thinking, one reflection and this output being routed live.\n\nTo use a real reasoning model from Hugging Face (for example a GGUF of Reflection-Llama-3.1-70B), one command downloads it once and asks it:\n\n    reflect --hf ORG/REPO-GGUF:Q4_K_M \"your question\"\n";
 
 /// The demo script: `<thinking>`, `<reflection>` and `<output>` as special tokens, as in
 /// Reflection-Llama-3.1-70B.

@@ -2,6 +2,8 @@
 //! stdout / stderr / JSON instead of panes.
 
 mod output;
+mod spacing;
+mod status;
 
 use crate::conversation::{self, Turn, TurnState};
 use crate::engine::Engine;
@@ -28,6 +30,9 @@ pub struct PipeOptions {
     pub save: Option<SaveTo>,
     /// The saved session this question follows up (--continue / --session).
     pub follow_up: Option<Session>,
+    /// The profile was chosen (by flag, environment, config.toml or the session): no advice
+    /// on which one fits the model.
+    pub profile_chosen: bool,
 }
 
 /// Where sessions are saved, and where llama.cpp state files are cached.
@@ -145,6 +150,9 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     if stderr_tty {
         say_raw!("{}", clear(true));
     }
+    if !opts.profile_chosen && !opts.print_prompt {
+        advise_profile(settings);
+    }
 
     if opts.print_prompt {
         engine
@@ -221,7 +229,10 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                     check(out.budget_step(step, &report), &engine);
                 }
             }
-            EngineEvent::Warning(w) => say!("reflect: warning: {w}"),
+            EngineEvent::Warning(w) => {
+                check(out.clear_status(), &engine);
+                say!("reflect: warning: {w}")
+            }
             EngineEvent::Done(done) => {
                 check(out.prompt_done(), &engine);
                 break done;
@@ -305,6 +316,24 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         return Ok(code::NO_ANSWER);
     }
     Ok(code::OK)
+}
+
+/// Says once which profile `models info` recommends, when the default one does not fit the
+/// model (no tags of its own as tokens, no chat template).
+fn advise_profile(settings: &RunSettings) {
+    let Some(path) = settings.engine.model_path() else {
+        return;
+    };
+    let tags: Vec<String> = settings
+        .router
+        .tags
+        .tags()
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect();
+    if let Some(advice) = crate::engine::llama::profile_advice(path, &settings.profile, &tags) {
+        say!("reflect: note: {advice}");
+    }
 }
 
 /// Appends the finished turn to its session file; returns the session id, or `None` (with a

@@ -1,6 +1,8 @@
 //! The three pipe-mode writers: plain text (answer on stdout, thinking on stderr on request),
 //! one JSON object, or JSON Lines events.
 
+use super::spacing::Spacing;
+use super::status::{Phase, Status};
 use crate::conversation::Turn;
 use crate::llm::{BudgetReport, BudgetStep, Completion, ForcedBy, Timings, Usage};
 use crate::settings::Format;
@@ -8,6 +10,7 @@ use crate::stream::Channel;
 use crate::term_safe::neutralise;
 use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
+use std::time::Instant;
 
 /// The final result, as `--format json` prints it and `--format jsonl` ends with.
 #[derive(Serialize)]
@@ -107,6 +110,15 @@ pub struct Output {
     progress_shown: bool,
     /// The last quarter of the prompt reported in a file.
     progress_quarter: u8,
+    /// The line breaks of the thinking shown on stderr.
+    spacing: Spacing,
+    /// The one-line status while the model thinks (stderr a terminal, thinking not shown).
+    status: Status,
+    /// Thinking and reflection pieces so far, and reflections begun: what the status says.
+    thinking_pieces: u32,
+    reflections: usize,
+    /// No answer text written yet: its leading newlines are dropped.
+    answer_start: bool,
 }
 
 impl Output {
@@ -122,14 +134,52 @@ impl Output {
             labels: !io::stderr().is_terminal(),
             progress_shown: false,
             progress_quarter: 0,
+            spacing: Spacing::default(),
+            status: Status::new(
+                io::stderr().is_terminal() && !show_thinking && format != Format::Jsonl,
+            ),
+            thinking_pieces: 0,
+            reflections: 0,
+            answer_start: true,
         }
+    }
+
+    /// Redraws the status line (at its bounded rate) with the thinking counted so far.
+    fn show_status(&mut self) -> io::Result<()> {
+        let phase = Phase::Thinking {
+            tokens: self.thinking_pieces,
+            reflections: self.reflections,
+        };
+        self.status
+            .update(phase, Instant::now(), &mut io::stderr().lock())
+    }
+
+    /// Erases the status line, before anything else is written to the terminal.
+    pub fn clear_status(&mut self) -> io::Result<()> {
+        self.status.clear(&mut io::stderr().lock())
     }
 
     /// Text routed to a channel, as it arrives.
     pub fn text(&mut self, channel: Channel, text: &str) -> io::Result<()> {
+        if channel == Channel::Output {
+            self.clear_status()?;
+        } else {
+            self.thinking_pieces = self.thinking_pieces.saturating_add(1);
+            self.show_status()?;
+        }
         match (self.format, channel) {
             (Format::Text, Channel::Output) => {
                 self.end_thinking()?;
+                // The answer starts with its first line, as the JSON `output` does.
+                let text = if std::mem::take(&mut self.answer_start) {
+                    text.trim_start_matches(['\n', '\r'])
+                } else {
+                    text
+                };
+                if text.is_empty() {
+                    self.answer_start = true;
+                    return Ok(());
+                }
                 self.wrote_output = true;
                 let text = if self.neutralise_out {
                     neutralise(text)
@@ -156,31 +206,48 @@ impl Output {
         }
     }
 
+    /// A reflection starts: set off from the thinking by one blank line, its text after the
+    /// marker on the same line.
     pub fn reflection_start(&mut self, n: usize) -> io::Result<()> {
         self.reflection = Some(n);
+        self.reflections = self.reflections.max(n);
+        self.show_status()?;
         if self.format == Format::Text && self.show_thinking {
-            let sep = if self.wrote_thinking { "\n\n" } else { "" };
-            self.thinking(&format!("{sep}↺ reflection {n}: "))?;
+            self.spacing.brk(2);
+            self.thinking(&format!("↺ reflection {n}: "))?;
+            self.spacing.glue();
         }
         Ok(())
     }
 
-    /// A reflection ended: what follows starts a paragraph of its own, as in the chat.
+    /// A reflection ended: what follows starts a paragraph of its own, as in the chat (one
+    /// blank line, however many newlines the model wrote around it).
     pub fn reflection_end(&mut self, _n: usize) -> io::Result<()> {
         self.reflection = None;
         if self.format == Format::Text && self.show_thinking {
-            self.thinking("\n\n")?;
+            self.spacing.brk(2);
         }
         Ok(())
     }
 
     /// Prompt decoding progress, with --show-thinking: a percentage rewritten in place on a
     /// terminal; in a file, a line at each quarter.
+    /// Without --show-thinking, the status line says it.
     pub fn prompt_progress(&mut self, done: u32, total: u32) -> io::Result<()> {
-        if self.format != Format::Text || !self.show_thinking || total == 0 {
+        if total == 0 {
             return Ok(());
         }
         let pct = u64::from(done.min(total)) * 100 / u64::from(total);
+        if !self.show_thinking {
+            return self.status.update(
+                Phase::Prompt(pct),
+                Instant::now(),
+                &mut io::stderr().lock(),
+            );
+        }
+        if self.format != Format::Text {
+            return Ok(());
+        }
         let mut err = io::stderr().lock();
         if self.stderr_tty {
             write!(
@@ -216,8 +283,10 @@ impl Output {
                 report.used
             ),
         };
-        let sep = if self.wrote_thinking { "\n" } else { "" };
-        self.thinking(&format!("{sep}{note}\n"))
+        self.spacing.brk(1);
+        self.thinking(&note)?;
+        self.spacing.brk(1);
+        Ok(())
     }
 
     /// The prompt is read: the in-place percentage goes.
@@ -231,8 +300,13 @@ impl Output {
     }
 
     /// Thinking and reflections on stderr, dimmed when stderr is a terminal, else opened with
-    /// a "Thinking…" line.
+    /// a "Thinking…" line; its line breaks as [`Spacing`] sets them.
     fn thinking(&mut self, text: &str) -> io::Result<()> {
+        let text = self.spacing.text(text);
+        if text.is_empty() {
+            return Ok(());
+        }
+        let text = text.as_str();
         let mut err = io::stderr().lock();
         if self.labels && !self.wrote_thinking {
             err.write_all("Thinking…\n".as_bytes())?;
@@ -248,6 +322,7 @@ impl Output {
 
     /// Ends the thinking shown on stderr before the answer starts.
     fn end_thinking(&mut self) -> io::Result<()> {
+        self.spacing.close();
         if self.wrote_thinking {
             self.wrote_thinking = false;
             let mut err = io::stderr().lock();
@@ -263,6 +338,8 @@ impl Output {
 
     /// Writes what comes at the end: the closing newline, or the JSON record.
     pub fn finish(&mut self, record: &Record<'_>) -> io::Result<()> {
+        self.clear_status()?;
+        self.spacing.close();
         let mut out = io::stdout().lock();
         match self.format {
             Format::Text => {
@@ -286,5 +363,12 @@ impl Output {
             )?,
         }
         out.flush()
+    }
+}
+
+/// The status line goes however the run ends: an error, a cancel, a closed pipe.
+impl Drop for Output {
+    fn drop(&mut self) {
+        let _ = self.clear_status();
     }
 }

@@ -1095,22 +1095,58 @@ fn completions_for_every_shell_list_every_subcommand() {
     }
 }
 
+/// The man page's text with roff's escapes and fonts undone.
+fn man_text(roff: &str) -> String {
+    roff.replace("\\fB", "")
+        .replace("\\fR", "")
+        .replace("\\fI", "")
+        .replace("\\-", "-")
+        .replace("\\(aq", "'")
+        .replace("\\*(Aq", "'")
+        .replace("\\&", "")
+        .replace("\\e", "\\")
+}
+
+/// The lines of section `name` of a man page (`.SH name` to the next `.SH`).
+fn man_section(roff: &str, name: &str) -> Vec<String> {
+    let text = man_text(roff);
+    let heading = |l: &str| {
+        l.strip_prefix(".SH ")
+            .map(|h| h.trim_matches('"').to_string())
+    };
+    text.lines()
+        .skip_while(|l| heading(l).as_deref() != Some(name))
+        .skip(1)
+        .take_while(|l| heading(l).is_none())
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
-fn the_man_page_lists_every_subcommand() {
+fn the_man_page_describes_every_subcommand_in_its_commands_section() {
     let m = model(reflection_script());
     let (code, out, err) = bare(&m, &["man"]);
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.starts_with(".ie") || out.contains(".TH reflect"),
-        "roff: {out}"
-    );
+    assert!(out.contains(".TH reflect"), "roff: {out}");
+    let commands = man_section(&out, "COMMANDS");
     for sub in subcommands() {
+        let prefix = format!("reflect {sub}");
+        let entry = commands
+            .iter()
+            .position(|l| l == &prefix || l.starts_with(&format!("{prefix} ")));
+        let entry = entry.unwrap_or_else(|| panic!("COMMANDS lacks {sub}: {commands:#?}"));
+        // Its description follows on the next line.
         assert!(
-            out.contains(&format!("reflect\\-{sub}")) || out.contains(&sub),
-            "the man page lacks {sub}"
+            commands.get(entry + 1).is_some_and(|l| !l.starts_with('.')),
+            "{sub} has no description: {commands:#?}"
         );
     }
-    assert!(out.contains("Exit codes"), "{out}");
+    assert!(
+        man_section(&out, "EXIT STATUS")
+            .concat()
+            .contains("Exit codes: 0 answered"),
+        "{out}"
+    );
 }
 
 /// `reflect models info FILE` on scripted files whose facts are known.
@@ -1206,4 +1242,56 @@ fn a_q8_0_model_written_here_loads_and_is_described_as_q8_0() {
     let (code, info, _) = outcome(cmd);
     assert_eq!(code, 0);
     assert!(info.contains("weights        Q8_0"), "{info}");
+}
+
+/// The man page's synopsis gives each option with its value (`[-m|--model <PATH>]`), a
+/// short-only flag without a stray space, and a line per command; the page refers to no page
+/// that does not exist (there is one page, reflect(1)).
+#[test]
+fn the_man_page_synopsis_shows_option_values_and_no_missing_page_is_referred_to() {
+    let m = model(reflection_script());
+    let (code, out, err) = bare(&m, &["man"]);
+    assert_eq!(code, 0, "{err}");
+    let synopsis = man_section(&out, "SYNOPSIS").join("\n");
+    for want in [
+        "[-m|--model <PATH>]",
+        "[--hf <ORG/REPO[:QUANT]>]",
+        "[-h]",
+        "[--show-thinking]",
+        "reflect sessions show",
+        "reflect sessions prune --older-than <DURATION>",
+        "reflect completions <SHELL>",
+        "reflect man",
+    ] {
+        assert!(synopsis.contains(want), "{want} not in {synopsis}");
+    }
+    assert!(!synopsis.contains("[-h ]"), "{synopsis}");
+    assert!(!synopsis.contains("[-m|--model]"), "{synopsis}");
+    let text = man_text(&out);
+    assert!(
+        !text.contains("(1)"),
+        "no reference to another page: {text}"
+    );
+    for sub in subcommands() {
+        assert!(!text.contains(&format!("reflect-{sub}")), "{sub}: {text}");
+    }
+    // groff reads it without a warning, where groff is installed.
+    let groff = std::process::Command::new("groff")
+        .args(["-k", "-man", "-Tutf8", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    if let Ok(mut child) = groff {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(out.as_bytes())
+            .unwrap();
+        let done = child.wait_with_output().unwrap();
+        assert!(done.status.success(), "groff failed");
+        let warnings = String::from_utf8_lossy(&done.stderr);
+        assert!(warnings.trim().is_empty(), "groff: {warnings}");
+    }
 }

@@ -736,25 +736,54 @@ fn chromium() -> Option<PathBuf> {
     found
 }
 
-/// Pixels of `png` in rows `rows` within `tol` of `colour`.
-fn pixels_like(png: &Path, rows: std::ops::Range<u32>, colour: [u8; 3], tol: u8) -> usize {
-    let decoder = png::Decoder::new(std::fs::File::open(png).unwrap());
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.color_type.samples();
-    assert!(channels >= 3, "{:?}", info.color_type);
-    let mut n = 0;
-    for y in rows.start..rows.end.min(info.height) {
-        for x in 0..info.width {
-            let i = y as usize * info.line_size + x as usize * channels;
-            let p = &buf[i..i + 3];
-            if p.iter().zip(colour).all(|(a, b)| a.abs_diff(b) <= tol) {
-                n += 1;
-            }
-        }
+/// A screenshot's pixels, decoded once.
+struct Shot {
+    width: usize,
+    rows: Vec<Vec<[u8; 3]>>,
+}
+
+impl Shot {
+    fn read(png: &Path) -> Shot {
+        let decoder = png::Decoder::new(std::fs::File::open(png).unwrap());
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let channels = info.color_type.samples();
+        assert!(channels >= 3, "{:?}", info.color_type);
+        let width = info.width as usize;
+        let rows = (0..info.height as usize)
+            .map(|y| {
+                (0..width)
+                    .map(|x| {
+                        let i = y * info.line_size + x * channels;
+                        [buf[i], buf[i + 1], buf[i + 2]]
+                    })
+                    .collect()
+            })
+            .collect();
+        Shot { width, rows }
     }
-    n
+
+    fn like(p: [u8; 3], colour: [u8; 3], tol: u8) -> bool {
+        p.iter().zip(colour).all(|(a, b)| a.abs_diff(b) <= tol)
+    }
+
+    /// Pixels in rows `rows` within `tol` of `colour`.
+    fn count(&self, rows: std::ops::Range<usize>, colour: [u8; 3], tol: u8) -> usize {
+        let end = rows.end.min(self.rows.len());
+        self.rows[rows.start.min(end)..end]
+            .iter()
+            .flatten()
+            .filter(|p| Shot::like(**p, colour, tol))
+            .count()
+    }
+
+    /// The rows with a pixel within `tol` of `colour`, top to bottom.
+    fn rows_with(&self, colour: [u8; 3], tol: u8) -> Vec<usize> {
+        (0..self.rows.len())
+            .filter(|&y| self.rows[y].iter().any(|p| Shot::like(*p, colour, tol)))
+            .collect()
+    }
 }
 
 #[test]
@@ -793,7 +822,7 @@ fn the_html_report_renders_its_charts_in_chromium() {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", shot.display()))
-        .arg("--window-size=760,700")
+        .arg("--window-size=1200,1400")
         .arg(format!("file://{}", page.display()))
         .env("HOME", m.dir.path().join("chromium-home"))
         .env("XDG_CONFIG_HOME", m.dir.path().join("chromium-config"))
@@ -803,18 +832,38 @@ fn the_html_report_renders_its_charts_in_chromium() {
         .status()
         .unwrap();
     assert!(status.success(), "chromium failed: {status}");
-    // The accuracy chart is the page's first 320 rows: its bars are #4477AA.
-    let bars = pixels_like(&shot, 0..320, [0x44, 0x77, 0xAA], 8);
+    const BLUE: [u8; 3] = [0x44, 0x77, 0xAA];
+    const GREEN: [u8; 3] = [0x22, 0x99, 0x33];
+    const RED: [u8; 3] = [0xCC, 0x33, 0x11];
+    const BORDER: [u8; 3] = [0xBB, 0xBB, 0xBB];
+    let shot = Shot::read(&shot);
+    assert_eq!(shot.width, 1200);
+    // The accuracy chart's bars are #4477AA.
+    let blue = shot.rows_with(BLUE, 8);
+    let (Some(&first_bar), Some(&last_bar)) = (blue.first(), blue.last()) else {
+        panic!("no accuracy bars in the screenshot")
+    };
+    let bars = shot.count(0..usize::MAX, BLUE, 8);
     assert!(bars > 2000, "accuracy bars: {bars} pixels");
-    // The thinking chart is the next 320: green dots for right answers, red for wrong ones.
-    let green = pixels_like(&shot, 320..640, [0x22, 0x99, 0x33], 8);
-    let red = pixels_like(&shot, 320..640, [0xCC, 0x33, 0x11], 8);
+    // The title and the summary table (its borders) come before the charts.
+    let borders = shot.count(0..first_bar, BORDER, 4);
+    assert!(
+        borders > 1000,
+        "table borders above the charts: {borders} pixels"
+    );
+    // The thinking chart comes after the accuracy chart: green dots for right answers, red for
+    // wrong ones, none of them beside the bars.
+    let (green, red) = (shot.rows_with(GREEN, 8), shot.rows_with(RED, 8));
+    assert!(
+        green.iter().chain(&red).all(|&y| y > last_bar),
+        "dots below the bars (last bar row {last_bar}): green {green:?}, red {red:?}"
+    );
+    let green = shot.count(last_bar..usize::MAX, GREEN, 8);
+    let red = shot.count(last_bar..usize::MAX, RED, 8);
     assert!(
         green > 40 && red > 40,
         "dots: {green} green, {red} red pixels"
     );
-    // And nothing of them outside their charts.
-    assert_eq!(pixels_like(&shot, 0..320, [0x22, 0x99, 0x33], 8), 0);
 }
 
 #[test]

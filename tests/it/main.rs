@@ -13,6 +13,7 @@ mod engine;
 mod eval;
 mod hub;
 mod multiturn;
+mod pipe_edges;
 mod profiles;
 mod remote;
 mod remote_faults;

@@ -77,7 +77,7 @@ pub struct ModelFacts {
 }
 
 impl ModelFacts {
-    /// The bundled profile whose tags the model has.
+    /// The bundled profile whose tags the model has: what `models info` recommends.
     pub fn profile(&self) -> &'static str {
         let has = |t: &str| self.tag_tokens.iter().any(|x| x == t);
         if has("<thinking>") || has("<output>") {
@@ -88,6 +88,31 @@ impl ModelFacts {
             "plain"
         }
     }
+
+    /// What to say when a run uses `profile` (with `profile_tags`) though nobody chose it, on
+    /// a model with none of those tags as tokens and no chat template: the profile
+    /// [`ModelFacts::profile`] recommends, if it is another.
+    pub fn profile_advice(&self, profile: &str, profile_tags: &[String]) -> Option<String> {
+        let has_tags = profile_tags.iter().any(|t| self.tag_tokens.contains(t));
+        let recommended = self.profile();
+        if has_tags || self.template != TemplateKind::Missing || recommended == profile {
+            return None;
+        }
+        Some(format!(
+            "this model has no reasoning tags in its vocabulary and no chat template; `reflect models info` recommends --profile {recommended} (pass it, or set REFLECT_PROFILE or profile in config.toml)"
+        ))
+    }
+}
+
+/// [`ModelFacts::profile_advice`] for the file at `path`: the cheap pre-check first (a file
+/// with a chat template needs no advice), then the vocabulary.
+pub fn profile_advice(path: &Path, profile: &str, profile_tags: &[String]) -> Option<String> {
+    if gguf::inspect(path).ok()?.has_chat_template {
+        return None;
+    }
+    model_facts(path)
+        .ok()?
+        .profile_advice(profile, profile_tags)
 }
 
 /// Reads `path`'s facts: the pre-check, then llama.cpp on the vocabulary alone.
@@ -155,4 +180,58 @@ fn template_kind(model: &LlamaModel) -> TemplateKind {
                 .is_some_and(|r| r == rendered)
         })
         .map_or(TemplateKind::Custom, |name| TemplateKind::Builtin(name))
+}
+
+#[cfg(test)]
+mod advice_tests {
+    use super::*;
+
+    fn facts(tags: &[&str], template: TemplateKind) -> ModelFacts {
+        ModelFacts {
+            path: PathBuf::new(),
+            info: GgufInfo::default(),
+            template,
+            tag_tokens: tags.iter().map(|t| t.to_string()).collect(),
+            fallback: super::super::Fallback::Plain,
+            default_context: 4096,
+            kv_bytes: None,
+        }
+    }
+
+    #[test]
+    fn advice_only_for_an_untemplated_model_without_the_profiles_tags() {
+        let reflection: Vec<String> = ["<thinking>", "</thinking>", "<output>", "</output>"]
+            .map(String::from)
+            .to_vec();
+        let cases = [
+            (
+                facts(&[], TemplateKind::Missing),
+                "reflection",
+                Some("plain"),
+            ),
+            (
+                facts(&["<think>", "</think>"], TemplateKind::Missing),
+                "reflection",
+                Some("think"),
+            ),
+            (facts(&[], TemplateKind::Custom), "reflection", None),
+            (
+                facts(&["<thinking>"], TemplateKind::Missing),
+                "reflection",
+                None,
+            ),
+            (facts(&[], TemplateKind::Missing), "plain", None),
+        ];
+        for (f, profile, want) in cases {
+            let got = f.profile_advice(profile, &reflection);
+            match want {
+                None => assert_eq!(got, None, "{profile} {:?}", f.tag_tokens),
+                Some(p) => {
+                    let got = got.unwrap();
+                    assert!(got.contains(&format!("recommends --profile {p} ")), "{got}");
+                    assert_eq!(p, f.profile(), "the rule models info uses");
+                }
+            }
+        }
+    }
 }

@@ -15,7 +15,7 @@ mod sampler_chain;
 mod template;
 mod worker;
 
-pub use facts::{model_facts, ModelFacts, TemplateKind};
+pub use facts::{model_facts, profile_advice, ModelFacts, TemplateKind};
 pub use template::{fallback_for, render_llama3, render_plain, Fallback, NAMES as CHAT_TEMPLATES};
 pub(super) use worker::run;
 

@@ -11,7 +11,7 @@ fn streamed_text_fills_thinking_reflections_and_answer() {
     let t = &a.turns()[0];
     assert_eq!(
         t.thinking_text(),
-        "Let me count the letters: s-t-r-a-w-b-e-r-r-y. I see two r's.So there are three r's."
+        "Let me count the letters: s-t-r-a-w-b-e-r-r-y. I see two r's. So there are three r's."
     );
     assert_eq!(t.thinking[1], ThinkingPart::Reflection(1));
     assert_eq!(t.reflections.len(), 1);
