@@ -179,15 +179,22 @@ fn pull_with(
 
 #[test]
 fn a_gated_repository_lists_its_files_and_its_download_is_refused_with_exit_2() {
-    for gate in [Gate::Auto, Gate::Manual] {
+    // What to do depends on the gate the listing names: accept the licence, or ask the
+    // authors.
+    let fixes = [
+        (Gate::Auto, "accept its licence at {page}, then set HF_TOKEN (or run `huggingface-cli login`)"),
+        (Gate::Manual, "its authors grant access: ask for it at {page}, then once granted set HF_TOKEN (or run `huggingface-cli login`)"),
+    ];
+    for (gate, fix) in fixes {
         let server = HubServer::start(vec![gated(gate)]);
         let sb = Sandbox::new();
         let (code, _, err) = pull(sb.path(), &server, "test-org/Gated-GGUF");
         assert_eq!(code, 2, "{gate:?}: {err}");
+        let fix = fix.replace("{page}", &format!("{}/test-org/Gated-GGUF", server.url()));
         // After the line that names the file picked, the refusal.
         assert_eq!(
             err.trim().lines().last().unwrap_or_default(),
-            format!("reflect: test-org/Gated-GGUF is gated (HTTP 401): accept its licence at {}/test-org/Gated-GGUF, then set HF_TOKEN (or run `huggingface-cli login`)", server.url()),
+            format!("reflect: test-org/Gated-GGUF is gated (HTTP 401): {fix}"),
             "{gate:?}"
         );
         // The listing answered; the file's own URL was refused.
@@ -215,24 +222,31 @@ fn a_gated_repository_lists_its_files_and_its_download_is_refused_with_exit_2() 
 
 #[test]
 fn a_token_without_access_to_a_gated_repository_is_told_so_with_exit_2() {
-    let server = HubServer::start(vec![gated(Gate::Manual)]);
-    let sb = Sandbox::new();
-    let (code, _, err) = pull_with(
-        sb.path(),
-        &server,
-        &[("HF_TOKEN", "hf_other")],
-        "test-org/Gated-GGUF:Q2_K",
-    );
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains(&format!("test-org/Gated-GGUF is gated (HTTP 403): your token has no access to it: accept its licence at {}/test-org/Gated-GGUF", server.url())),
-        "{err}"
-    );
-    let refused = server.seen().pop().unwrap();
-    assert_eq!(
-        (refused.status, refused.error_code.as_deref()),
-        (403, Some("GatedRepo"))
-    );
+    let fixes = [
+        (Gate::Auto, "your token has no access to it: accept its licence at {page} (logged in as the token's owner), or use a token that has access"),
+        (Gate::Manual, "its authors grant access and your token has none yet: ask for it at {page} (logged in as the token's owner) and wait for it, or use a token that has access"),
+    ];
+    for (gate, fix) in fixes {
+        let server = HubServer::start(vec![gated(gate)]);
+        let sb = Sandbox::new();
+        let (code, _, err) = pull_with(
+            sb.path(),
+            &server,
+            &[("HF_TOKEN", "hf_other")],
+            "test-org/Gated-GGUF:Q2_K",
+        );
+        assert_eq!(code, 2, "{gate:?}: {err}");
+        let fix = fix.replace("{page}", &format!("{}/test-org/Gated-GGUF", server.url()));
+        assert!(
+            err.contains(&format!("test-org/Gated-GGUF is gated (HTTP 403): {fix}")),
+            "{gate:?}: {err}"
+        );
+        let refused = server.seen().pop().unwrap();
+        assert_eq!(
+            (refused.status, refused.error_code.as_deref()),
+            (403, Some("GatedRepo"))
+        );
+    }
 }
 
 #[test]
