@@ -405,36 +405,38 @@ fn a_refused_field_is_named_and_the_request_sent_without_it() {
 
 #[test]
 fn a_cut_stream_keeps_the_partial_answer_and_exits_1() {
-    let server = FakeServer::start(|_, _| {
-        Reply::Stream(vec![
-            (
-                Duration::ZERO,
-                format!("data: {}\n\n", content("<output>Half an")).into_bytes(),
-            ),
-            (
-                Duration::ZERO,
-                format!("data: {}\n\n", content(" answer")).into_bytes(),
-            ),
-        ])
-    });
-    let base = Sandbox::new();
-    let (code, out, err) = ask(&base, &server.url(), &[], &["--format", "json", "q"]);
-    assert_eq!(code, 1, "{err}");
-    let v = json_of(&out, &err);
-    assert_eq!(v["output"], "Half an answer");
-    assert_eq!(v["stop_reason"], "stream_cut");
-    assert!(
-        err.contains("the stream ended before the answer did"),
-        "{err}"
-    );
-    let saved: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            sessions_dir(base.path()).join(format!("{}.json", v["session"].as_str().unwrap())),
+    // A body that ends before the answer did, and a server that dies mid-body (its chunked
+    // body never finished).
+    type Serve = fn(Vec<(Duration, Vec<u8>)>) -> Reply;
+    let cases: [(&str, Serve); 2] = [("ended", Reply::Stream), ("died", Reply::Cut)];
+    for (case, reply) in cases {
+        let server = FakeServer::start(move |_, _| {
+            reply(
+                [role(), content("<output>Half an"), content(" answer")]
+                    .iter()
+                    .map(|c| (Duration::ZERO, format!("data: {c}\n\n").into_bytes()))
+                    .collect(),
+            )
+        });
+        let base = Sandbox::new();
+        let (code, out, err) = ask(&base, &server.url(), &[], &["--format", "json", "q"]);
+        assert_eq!(code, 1, "{case}: {err}");
+        let v = json_of(&out, &err);
+        assert_eq!(v["output"], "Half an answer", "{case}");
+        assert_eq!(v["stop_reason"], "stream_cut", "{case}");
+        assert!(
+            err.contains("the stream ended before the answer did"),
+            "{case}: {err}"
+        );
+        let saved: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                sessions_dir(base.path()).join(format!("{}.json", v["session"].as_str().unwrap())),
+            )
+            .unwrap(),
         )
-        .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(saved["turns"][0]["state"], "interrupted");
+        .unwrap();
+        assert_eq!(saved["turns"][0]["state"], "interrupted", "{case}");
+    }
 }
 
 /// A slow stream: the answer, then babble for a long time.
