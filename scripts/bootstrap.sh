@@ -31,10 +31,13 @@ fi
 
 # The Hugging Face download tests check reflect's cache against the reference implementation,
 # the huggingface_hub package (pinned: its cache layout is what is being checked).
-if ! python3 -c "import huggingface_hub" >/dev/null 2>&1; then
-  echo "== installing huggingface_hub (pip)"
-  python3 -m pip install --quiet "huggingface_hub==2.4.0" 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages "huggingface_hub==2.4.0"
+# Another version installed (or none) is replaced by the pinned one.
+hf_hub_version="2.4.0"
+have="$(python3 -c "import huggingface_hub; print(huggingface_hub.__version__)" 2>/dev/null || true)"
+if [ "$have" != "$hf_hub_version" ]; then
+  echo "== installing huggingface_hub $hf_hub_version (pip; found: ${have:-none})"
+  python3 -m pip install --quiet "huggingface_hub==$hf_hub_version" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "huggingface_hub==$hf_hub_version"
 fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then

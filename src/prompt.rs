@@ -73,9 +73,10 @@ mod tests {
 
     #[test]
     fn system_prompt_is_the_model_cards() {
-        assert!(REFLECTION_SYSTEM_PROMPT.starts_with(
-            "You are a world-class AI system, capable of complex reasoning and reflection."
-        ));
+        assert_eq!(
+            REFLECTION_SYSTEM_PROMPT,
+            "You are a world-class AI system, capable of complex reasoning and reflection. Reason through the query inside <thinking> tags, and then provide your final response inside <output> tags. If you detect that you made a mistake in your reasoning at any point, correct yourself inside <reflection> tags."
+        );
         assert_eq!(to_send("hi", true), "hi Think carefully.");
         assert_eq!(to_send("hi", false), "hi");
     }

@@ -31,6 +31,33 @@ impl FileMeta {
     }
 }
 
+/// A repository's listing.
+pub struct Listing {
+    pub commit: String,
+    pub files: Vec<RepoFile>,
+    pub gate: Gate,
+}
+
+/// The listing's `gated`: `false`, `"auto"` (access on accepting the licence) or `"manual"`
+/// (the authors grant access).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Gate {
+    #[default]
+    Open,
+    Auto,
+    Manual,
+}
+
+impl Gate {
+    pub fn of(v: &serde_json::Value) -> Gate {
+        match v.as_str() {
+            Some("manual") => Gate::Manual,
+            Some(_) => Gate::Auto,
+            None => Gate::Open,
+        }
+    }
+}
+
 pub struct Client {
     pub endpoint: String,
     token: Option<String>,
@@ -107,8 +134,9 @@ impl Client {
         }
     }
 
-    /// The commit `rev` is at, and the repository's files with their sizes.
-    pub fn repo_files(&self, repo: &str, rev: &str) -> Result<(String, Vec<RepoFile>), HubError> {
+    /// The commit `rev` is at, the repository's files with their sizes, and how it is gated.
+    /// A gated repository lists its files as any other; only their downloads are refused.
+    pub fn repo_files(&self, repo: &str, rev: &str) -> Result<Listing, HubError> {
         let url = format!(
             "{}/api/models/{repo}/revision/{rev}?blobs=true",
             self.endpoint
@@ -163,7 +191,11 @@ impl Client {
                 })
             })
             .collect();
-        Ok((commit, files))
+        Ok(Listing {
+            commit,
+            files,
+            gate: Gate::of(&body["gated"]),
+        })
     }
 
     /// The metadata of `name` at `rev`: a HEAD of its `resolve` URL, following only the
@@ -316,6 +348,7 @@ pub fn refusal(
             status: status.as_u16(),
             page,
             gated: code == "GatedRepo",
+            manual: false,
             token,
         },
         (401, "RepoNotFound") if !token => HubError::Access {
@@ -323,6 +356,7 @@ pub fn refusal(
             status: 401,
             page,
             gated: false,
+            manual: false,
             token,
         },
         (_, "EntryNotFound") => HubError::NotFound {
@@ -336,6 +370,7 @@ pub fn refusal(
             status: 401,
             page,
             gated: false,
+            manual: false,
             token,
         },
         (404, _) | (_, "RepoNotFound") => HubError::NotFound {
@@ -496,6 +531,23 @@ mod tests {
             "o/r is gated (HTTP 401): accept its licence at http://hub/o/r, then set HF_TOKEN"
         ));
         assert!(r(403, "GatedRepo", true).contains("your token has no access"));
+        let manual = |token: bool| {
+            let e = refusal(
+                StatusCode::UNAUTHORIZED,
+                &with("GatedRepo"),
+                "o/r",
+                Some("m.gguf"),
+                "http://hub",
+                token,
+                "u",
+            );
+            (e.code(), e.manual_gate().to_string())
+        };
+        assert_eq!(manual(false), (2, "o/r is gated (HTTP 401): its authors grant access: ask for it at http://hub/o/r, then once granted set HF_TOKEN (or run `huggingface-cli login`)".to_string()));
+        assert_eq!(manual(true), (2, "o/r is gated (HTTP 401): its authors grant access and your token has none yet: ask for it at http://hub/o/r (logged in as the token's owner) and wait for it, or use a token that has access".to_string()));
+        assert_eq!(Gate::of(&serde_json::json!(false)), Gate::Open);
+        assert_eq!(Gate::of(&serde_json::json!("auto")), Gate::Auto);
+        assert_eq!(Gate::of(&serde_json::json!("manual")), Gate::Manual);
         assert!(r(401, "RepoNotFound", false).contains("private or gated"));
         assert!(r(404, "RepoNotFound", true).contains("no model repository o/r on http://hub"));
         assert!(r(404, "EntryNotFound", false).contains("o/r has no file m.gguf"));

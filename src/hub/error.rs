@@ -19,6 +19,8 @@ pub enum HubError {
         status: u16,
         page: String,
         gated: bool,
+        /// The listing says its authors grant access (`"gated": "manual"`).
+        manual: bool,
         token: bool,
     },
     /// 404: no such repository, revision or file.
@@ -63,6 +65,30 @@ impl HubError {
     }
 }
 
+impl HubError {
+    /// The same error, for a repository whose listing says its authors grant access.
+    pub fn manual_gate(self) -> HubError {
+        match self {
+            HubError::Access {
+                repo,
+                status,
+                page,
+                gated: true,
+                token,
+                ..
+            } => HubError::Access {
+                repo,
+                status,
+                page,
+                gated: true,
+                manual: true,
+                token,
+            },
+            other => other,
+        }
+    }
+}
+
 impl fmt::Display for HubError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -81,10 +107,15 @@ impl fmt::Display for HubError {
                 status,
                 page,
                 gated,
+                manual,
                 token,
             } => {
                 let what = if *gated { "is gated" } else { "is private or gated" };
-                let fix = if *token {
+                let fix = if *manual && *token {
+                    format!("its authors grant access and your token has none yet: ask for it at {page} (logged in as the token's owner) and wait for it, or use a token that has access")
+                } else if *manual {
+                    format!("its authors grant access: ask for it at {page}, then once granted set HF_TOKEN (or run `huggingface-cli login`)")
+                } else if *token {
                     format!("your token has no access to it: accept its licence at {page} (logged in as the token's owner), or use a token that has access")
                 } else {
                     format!("accept its licence at {page}, then set HF_TOKEN (or run `huggingface-cli login`)")

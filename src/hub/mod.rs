@@ -82,6 +82,9 @@ pub struct Plan {
     pub reason: Reason,
     /// Every part is in the cache: nothing to download.
     pub cached: bool,
+    /// How the Hub's listing says the repository is gated (`Open` when planned from the
+    /// cache).
+    pub gate: client::Gate,
 }
 
 impl Plan {
@@ -190,6 +193,7 @@ impl Hub {
                     quant: q.clone(),
                     reason,
                     cached: true,
+                    gate: client::Gate::Open,
                 });
             }
         }
@@ -209,7 +213,11 @@ impl Hub {
             });
         }
         let client = self.client()?;
-        let (commit, files) = client.repo_files(&spec.repo, "main")?;
+        let client::Listing {
+            commit,
+            files,
+            gate,
+        } = client.repo_files(&spec.repo, "main")?;
         let quants = quant::quants(&files);
         let (q, reason) = quant::pick(&quants, spec.quant.as_deref(), total_memory()).map_err(|m| {
             HubError::Pick(match m {
@@ -241,6 +249,7 @@ impl Hub {
             quant: q.clone(),
             reason,
             cached,
+            gate,
         })
     }
 
@@ -264,7 +273,12 @@ impl Hub {
                 if self.cache.snapshot(repo, &plan.commit, &f.name).is_file() {
                     continue;
                 }
-                let meta = client.head(repo, &plan.commit, &f.name, interrupt)?;
+                let meta = client
+                    .head(repo, &plan.commit, &f.name, interrupt)
+                    .map_err(|e| match plan.gate {
+                        client::Gate::Manual => e.manual_gate(),
+                        _ => e,
+                    })?;
                 let target = download::Target {
                     repo,
                     name: &f.name,

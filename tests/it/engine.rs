@@ -168,12 +168,14 @@ fn cancel_mid_generation_stops_within_a_few_tokens() {
     let (engine, mut events) = Engine::start(config(&m));
     loaded(&mut events);
     engine.send(Command::Generate(request(1, "q"))).unwrap();
+    // The tokens received when the cancel was sent: the count must not move on after it.
+    const AT_CANCEL: u32 = 5;
     let mut seen = 0u32;
     let done = loop {
         match events.blocking_recv().unwrap() {
             EngineEvent::Text { .. } => {
                 seen += 1;
-                if seen == 5 {
+                if seen == AT_CANCEL {
                     engine.cancel(1);
                 }
             }
@@ -184,12 +186,8 @@ fn cancel_mid_generation_stops_within_a_few_tokens() {
     };
     assert_eq!(done.stop_reason, StopReason::Cancelled);
     assert!(
-        done.usage.completion_tokens < 400,
-        "stopped before the script ended"
-    );
-    assert!(
-        done.usage.completion_tokens <= seen + 3,
-        "generated {} tokens, cancelled after {seen} had been received",
+        done.usage.completion_tokens <= AT_CANCEL + 3,
+        "generated {} tokens ({seen} received), cancelled when {AT_CANCEL} had been received",
         done.usage.completion_tokens
     );
 

@@ -634,39 +634,89 @@ fn an_endpoint_with_parallel_requests_gives_the_local_results() {
     assert!(row.contains("50.0%"), "{row}");
 }
 
+/// Requests being answered at once by a fake server's handler, each held until `hold` of them
+/// are there together: a client that sends that many at once is seen doing so however fast
+/// or slow the machine.
+struct InFlight {
+    now: usize,
+    most: usize,
+    hold: usize,
+    /// How long a request waits for the others before the hold is given up.
+    patience: std::time::Duration,
+}
+
+type Flight = (std::sync::Mutex<InFlight>, std::sync::Condvar);
+
+impl InFlight {
+    fn new(hold: usize, patience: std::time::Duration) -> InFlight {
+        InFlight {
+            now: 0,
+            most: 0,
+            hold,
+            patience,
+        }
+    }
+
+    /// One request arrived: waits until `hold` were in flight together, or `patience` passed
+    /// (then no later request waits: the test's count of `most` says what happened).
+    fn arrive(state: &Flight) {
+        let (lock, cv) = state;
+        let mut s = lock.lock().unwrap();
+        s.now += 1;
+        s.most = s.most.max(s.now);
+        cv.notify_all();
+        let deadline = std::time::Instant::now() + s.patience;
+        while s.most < s.hold {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                s.hold = 0;
+                break;
+            }
+            s = cv.wait_timeout(s, left).unwrap().0;
+        }
+    }
+
+    fn leave(state: &Flight) {
+        state.0.lock().unwrap().now -= 1;
+    }
+}
+
 #[test]
 fn parallel_sends_that_many_requests_at_once_and_counts_the_cost() {
     use crate::common::fake_server::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let (n, m2) = (now.clone(), most.clone());
+    use std::sync::{Arc, Condvar, Mutex};
+    // Held until four are in flight; a minute guards against a client that never sends four.
+    let flight = Arc::new((
+        Mutex::new(InFlight::new(4, std::time::Duration::from_secs(60))),
+        Condvar::new(),
+    ));
+    let f = flight.clone();
+    // Each answer's usage (100 prompt tokens, 20 completion tokens) comes with its last
+    // content, as vLLM's continuous usage stats send it: the client has it before it closes
+    // the stream at </output>.
+    let (prompt, completion) = (100u32, 20u32);
     let server = FakeServer::start(move |_, _| {
-        let in_flight = n.fetch_add(1, Ordering::SeqCst) + 1;
-        m2.fetch_max(in_flight, Ordering::SeqCst);
-        std::thread::sleep(std::time::Duration::from_millis(400));
-        n.fetch_sub(1, Ordering::SeqCst);
-        let events: Vec<serde_json::Value> = [
-            "<thinking>",
-            "\nHm.",
-            "</thinking>",
-            "<output>",
-            "4",
-            "</output>",
-        ]
-        .iter()
-        .map(|t| content(t))
-        .chain([finish("stop"), usage(100, 20)])
-        .collect();
+        InFlight::arrive(&f);
+        InFlight::leave(&f);
+        let mut events: Vec<serde_json::Value> =
+            ["<thinking>", "\nHm.", "</thinking>", "<output>", "4"]
+                .iter()
+                .map(|t| content(t))
+                .collect();
+        let mut last = content("</output>");
+        last["usage"] = serde_json::json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion});
+        events.extend([last, finish("stop")]);
         Reply::events(&events)
     });
     let base = Sandbox::new();
     let config = base.path().join("config").join("reflect");
     std::fs::create_dir_all(&config).unwrap();
+    // USD per million tokens.
+    let (input_price, output_price) = (1.0, 2.0);
     std::fs::write(
         config.join("config.toml"),
         format!(
-            "[endpoints.fake]\nurl = \"{}\"\nmodel = \"fake-model\"\nprice = {{ input = 1.0, output = 2.0 }}\nspecial_tokens = true\n",
+            "[endpoints.fake]\nurl = \"{}\"\nmodel = \"fake-model\"\nprice = {{ input = {input_price:.1}, output = {output_price:.1} }}\nspecial_tokens = true\n",
             server.url()
         ),
     )
@@ -686,15 +736,15 @@ fn parallel_sends_that_many_requests_at_once_and_counts_the_cost() {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(most.load(Ordering::SeqCst), 4, "four requests at once");
+    assert_eq!(flight.0.lock().unwrap().most, 4, "four requests at once");
     let rs = records(&out);
     assert_eq!(rs.len(), 8);
-    let costs: Vec<f64> = rs
-        .iter()
-        .map(|r| r["cost"].as_f64().expect("a cost"))
-        .collect();
-    let total: f64 = costs.iter().sum();
-    assert!(total > 0.0);
+    let each = (f64::from(prompt) * input_price + f64::from(completion) * output_price) / 1e6;
+    for r in &rs {
+        let cost = r["cost"].as_f64().expect("a cost");
+        assert!((cost - each).abs() < 1e-12, "{cost} vs {each}: {r}");
+    }
+    let total = each * 8.0;
     let row = stdout.lines().find(|l| l.starts_with("cost")).unwrap();
     assert!(
         row.contains(&reflect::llm::format_usd(total)),
@@ -702,11 +752,12 @@ fn parallel_sends_that_many_requests_at_once_and_counts_the_cost() {
     );
     assert!(err.contains("$"), "progress shows the cost so far: {err}");
 
-    // One at a time with --parallel 1.
-    most.store(0, Ordering::SeqCst);
+    // One at a time with --parallel 1: the first request is held for a while (a second one
+    // sent alongside it would arrive in that time), then none is.
+    *flight.0.lock().unwrap() = InFlight::new(2, std::time::Duration::from_millis(500));
     let (code, _, err) = eval(base.path(), &[file.to_str().unwrap(), "--endpoint", "fake"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(most.load(Ordering::SeqCst), 1);
+    assert_eq!(flight.0.lock().unwrap().most, 1);
 }
 
 /// Debian's chromium (or another name for it), if installed. In CI (`CI` set) it is required
@@ -727,10 +778,8 @@ fn chromium() -> Option<PathBuf> {
             std::env::var_os("CI").is_none(),
             "chromium is required in CI: scripts/bootstrap.sh installs it (apt-get install chromium)"
         );
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: skipped: install chromium (apt-get install chromium) to check the HTML report in a browser"
+        skip_note(
+            "install chromium (apt-get install chromium) to check the HTML report in a browser",
         );
     }
     found
@@ -813,24 +862,23 @@ fn the_html_report_renders_its_charts_in_chromium() {
     // The browser gets a home and profile of its own inside the sandbox.
     let shot = m.dir.path().join("shot.png");
     let profile = m.dir.path().join("chromium-profile");
-    let status = std::process::Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg("--window-size=1200,1400")
-        .arg(format!("file://{}", page.display()))
-        .env("HOME", m.dir.path().join("chromium-home"))
-        .env("XDG_CONFIG_HOME", m.dir.path().join("chromium-config"))
-        .env("XDG_CACHE_HOME", m.dir.path().join("chromium-cache"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
+    let mut run = std::process::Command::new(browser);
+    run.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .arg(format!("--screenshot={}", shot.display()))
+    .arg("--window-size=1200,1400")
+    .arg(format!("file://{}", page.display()))
+    .env("HOME", m.dir.path().join("chromium-home"))
+    .env("XDG_CONFIG_HOME", m.dir.path().join("chromium-config"))
+    .env("XDG_CACHE_HOME", m.dir.path().join("chromium-cache"))
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    let status = status_within(&mut run, std::time::Duration::from_secs(120));
     assert!(status.success(), "chromium failed: {status}");
     const BLUE: [u8; 3] = [0x44, 0x77, 0xAA];
     const GREEN: [u8; 3] = [0x22, 0x99, 0x33];

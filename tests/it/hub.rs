@@ -3,7 +3,7 @@
 //! choice, resume, hash checks, access errors, split files; and interoperability with the
 //! reference implementation, the `huggingface_hub` Python package.
 
-use crate::common::hub_server::{Fault, HubFile, HubRepo, HubServer};
+use crate::common::hub_server::{git_blob_id, Fault, Gate, HubFile, HubRepo, HubServer};
 use crate::common::*;
 use reflect::gguf::ScriptedModel;
 use std::path::{Path, PathBuf};
@@ -157,62 +157,176 @@ fn a_quant_that_is_not_there_lists_the_ones_that_are() {
     );
 }
 
+/// The test repository, gated as `gate`, under another name.
+fn gated(gate: Gate) -> HubRepo {
+    let mut r = repo();
+    r.id = "test-org/Gated-GGUF".into();
+    r.gated = gate;
+    r
+}
+
+/// `reflect models pull SPEC` with these extra variables.
+fn pull_with(
+    base: &Path,
+    server: &HubServer,
+    env: &[(&str, &str)],
+    spec: &str,
+) -> (i32, String, String) {
+    let mut cmd = hub_cmd(base, server);
+    cmd.envs(env.iter().copied()).args(["models", "pull", spec]);
+    outcome(cmd)
+}
+
 #[test]
-fn access_errors_say_what_to_do_with_their_exit_codes() {
-    let mut gated = repo();
-    gated.id = "test-org/Gated-GGUF".into();
-    gated.gated = true;
-    let server = HubServer::start(vec![repo(), gated]);
+fn a_gated_repository_lists_its_files_and_its_download_is_refused_with_exit_2() {
+    // What to do depends on the gate the listing names: accept the licence, or ask the
+    // authors.
+    let fixes = [
+        (Gate::Auto, "accept its licence at {page}, then set HF_TOKEN (or run `huggingface-cli login`)"),
+        (Gate::Manual, "its authors grant access: ask for it at {page}, then once granted set HF_TOKEN (or run `huggingface-cli login`)"),
+    ];
+    for (gate, fix) in fixes {
+        let server = HubServer::start(vec![gated(gate)]);
+        let sb = Sandbox::new();
+        let (code, _, err) = pull(sb.path(), &server, "test-org/Gated-GGUF");
+        assert_eq!(code, 2, "{gate:?}: {err}");
+        let fix = fix.replace("{page}", &format!("{}/test-org/Gated-GGUF", server.url()));
+        // After the line that names the file picked, the refusal.
+        assert_eq!(
+            err.trim().lines().last().unwrap_or_default(),
+            format!("reflect: test-org/Gated-GGUF is gated (HTTP 401): {fix}"),
+            "{gate:?}"
+        );
+        // The listing answered; the file's own URL was refused.
+        let seen = server.seen();
+        assert_eq!(
+            seen[0].path,
+            "/api/models/test-org/Gated-GGUF/revision/main"
+        );
+        assert_eq!(seen[0].status, 200, "{seen:?}");
+        let refused = seen.last().unwrap();
+        assert!(
+            refused.path.contains("/resolve/") && refused.path.ends_with("Q4_K_M.gguf"),
+            "{seen:?}"
+        );
+        assert_eq!(
+            (refused.status, refused.error_code.as_deref()),
+            (401, Some("GatedRepo"))
+        );
+        assert!(server.data_gets().is_empty(), "{seen:?}");
+        assert!(!hub_dir(sb.path())
+            .join("models--test-org--Gated-GGUF/snapshots")
+            .exists());
+    }
+}
+
+#[test]
+fn a_token_without_access_to_a_gated_repository_is_told_so_with_exit_2() {
+    let fixes = [
+        (Gate::Auto, "your token has no access to it: accept its licence at {page} (logged in as the token's owner), or use a token that has access"),
+        (Gate::Manual, "its authors grant access and your token has none yet: ask for it at {page} (logged in as the token's owner) and wait for it, or use a token that has access"),
+    ];
+    for (gate, fix) in fixes {
+        let server = HubServer::start(vec![gated(gate)]);
+        let sb = Sandbox::new();
+        let (code, _, err) = pull_with(
+            sb.path(),
+            &server,
+            &[("HF_TOKEN", "hf_other")],
+            "test-org/Gated-GGUF:Q2_K",
+        );
+        assert_eq!(code, 2, "{gate:?}: {err}");
+        let fix = fix.replace("{page}", &format!("{}/test-org/Gated-GGUF", server.url()));
+        assert!(
+            err.contains(&format!("test-org/Gated-GGUF is gated (HTTP 403): {fix}")),
+            "{gate:?}: {err}"
+        );
+        let refused = server.seen().pop().unwrap();
+        assert_eq!(
+            (refused.status, refused.error_code.as_deref()),
+            (403, Some("GatedRepo"))
+        );
+    }
+}
+
+#[test]
+fn the_token_comes_from_hf_token_or_the_login_file_and_never_goes_to_storage() {
+    let server = HubServer::start(vec![gated(Gate::Auto)]);
     let sb = Sandbox::new();
-    let run = |extra: &[(&str, &str)], spec: &str| {
-        let mut cmd = hub_cmd(sb.path(), &server);
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        cmd.args(["models", "pull", spec]);
-        outcome(cmd)
-    };
-    let (code, _, err) = run(&[], "test-org/Gated-GGUF");
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains(&format!("test-org/Gated-GGUF is gated (HTTP 401): accept its licence at {}/test-org/Gated-GGUF, then set HF_TOKEN", server.url())),
-        "{err}"
+    let (code, _, err) = pull_with(
+        sb.path(),
+        &server,
+        &[("HF_TOKEN", "hf_good")],
+        "test-org/Gated-GGUF:Q2_K",
     );
-    // The token from the environment, then from the file `huggingface-cli login` writes.
-    let (code, _, err) = run(&[("HF_TOKEN", "hf_good")], "test-org/Gated-GGUF:Q2_K");
     assert_eq!(code, 0, "{err}");
+    // The file `huggingface-cli login` writes.
     std::fs::create_dir_all(sb.path().join("huggingface")).unwrap();
     std::fs::write(sb.path().join("huggingface/token"), "hf_good\n").unwrap();
-    let (code, _, err) = run(&[], "test-org/Gated-GGUF:Q8_0");
+    let (code, _, err) = pull(sb.path(), &server, "test-org/Gated-GGUF:Q8_0");
     assert_eq!(code, 0, "{err}");
-    let auth: Vec<_> = server
-        .seen()
+    let seen = server.seen();
+    let resolves: Vec<_> = seen
+        .iter()
+        .filter(|s| s.path.contains("/resolve/"))
+        .collect();
+    assert_eq!(resolves.len(), 2, "{seen:?}");
+    assert!(
+        resolves
+            .iter()
+            .all(|s| s.authorization.as_deref() == Some("Bearer hf_good")),
+        "{seen:?}"
+    );
+    let to_storage: Vec<_> = server
+        .data_gets()
         .into_iter()
-        .filter(|s| s.path.starts_with("/cdn/"))
         .filter_map(|s| s.authorization)
         .collect();
+    assert_eq!(server.data_gets().len(), 2);
     assert!(
-        auth.is_empty(),
-        "the token never goes to storage on another host: {auth:?}"
+        to_storage.is_empty(),
+        "the token never goes to storage on another host: {to_storage:?}"
     );
+}
 
-    let (code, _, err) = run(&[], "test-org/No-Such-GGUF");
+#[test]
+fn a_missing_repository_is_named_with_exit_2() {
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    let (code, _, err) = pull(sb.path(), &server, "test-org/No-Such-GGUF");
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("no model repository test-org/No-Such-GGUF"),
+        err.contains(&format!(
+            "no model repository test-org/No-Such-GGUF on {} (HTTP 404)",
+            server.url()
+        )),
         "{err}"
     );
+}
 
-    // No network: one line, exit 1.
+#[test]
+fn no_network_is_one_line_with_exit_1() {
+    let sb = Sandbox::new();
+    let closed = ClosedPort::new();
+    let url = format!("http://{}", closed.addr());
     let mut cmd = reflect(sb.path());
-    cmd.env("HF_ENDPOINT", "http://127.0.0.1:9")
+    cmd.env("HF_ENDPOINT", &url)
         .args(["models", "pull", "test-org/x"]);
     let (code, _, err) = outcome(cmd);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.starts_with("reflect: cannot reach http://127.0.0.1:9")
-            && err.trim().lines().count() == 1,
+        err.starts_with(&format!("reflect: cannot reach {url}")) && err.trim().lines().count() == 1,
         "{err}"
+    );
+}
+
+#[test]
+fn the_fakes_blob_ids_are_gits() {
+    // `git hash-object` of an empty file and of "hello\n".
+    assert_eq!(git_blob_id(b""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    assert_eq!(
+        git_blob_id(b"hello\n"),
+        "ce013625030ba8dba906f756967f9e9ca394464a"
     );
 }
 
@@ -371,21 +485,33 @@ fn models_info_takes_a_repository_too() {
     );
 }
 
-/// The `huggingface_hub` Python package, when it can be imported (CI installs it; elsewhere
-/// the test says how to run it).
+/// The version of `huggingface_hub` the interoperability tests are written against (and
+/// scripts/bootstrap.sh installs).
+const HF_HUB_VERSION: &str = "2.4.0";
+
+/// The `huggingface_hub` Python package at [`HF_HUB_VERSION`], when it can be imported (CI
+/// installs it; elsewhere the test says how to run it, past the harness's capture).
 fn python_hub() -> Option<String> {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import huggingface_hub"])
+    let version = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import huggingface_hub; print(huggingface_hub.__version__)",
+        ])
         .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if version.as_deref() == Some(HF_HUB_VERSION) {
         return Some("python3".into());
     }
+    let found = version.map_or("not installed".to_string(), |v| format!("version {v}"));
     assert!(
         std::env::var_os("CI").is_none(),
-        "huggingface_hub is required in CI: scripts/bootstrap.sh installs it"
+        "huggingface_hub=={HF_HUB_VERSION} is required in CI ({found}): scripts/bootstrap.sh installs it"
     );
-    eprintln!("note: skipped: `pip install huggingface_hub` to run the interoperability tests");
+    skip_note(&format!(
+        "`pip install huggingface_hub=={HF_HUB_VERSION}` to run the interoperability tests ({found})"
+    ));
     None
 }
 
@@ -608,4 +734,25 @@ fn a_listing_whose_names_would_leave_the_cache_is_not_followed() {
     assert!(err.contains("has no GGUF file"), "{err}");
     assert!(server.data_gets().is_empty());
     assert!(!sb.path().join("escape-Q4_K_M.gguf").exists());
+}
+
+#[test]
+fn huggingface_hub_sees_the_gate_where_reflect_does() {
+    let Some(_) = python_hub() else { return };
+    let server = HubServer::start(vec![gated(Gate::Auto)]);
+    let sb = Sandbox::new();
+    let code = "from huggingface_hub import HfApi, hf_hub_download\n\
+                from huggingface_hub.errors import GatedRepoError\n\
+                print(HfApi().model_info('test-org/Gated-GGUF').gated)\n\
+                try:\n    hf_hub_download('test-org/Gated-GGUF', 'Tiny-Reflect-Q2_K.gguf')\n\
+                except GatedRepoError as e:\n    print(type(e).__name__, e.response.status_code)\n\
+                p = hf_hub_download('test-org/Gated-GGUF', 'README.md', token='hf_good')\n\
+                import os; print(os.path.basename(os.path.realpath(p)))";
+    let out = python(sb.path(), &server, code);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        ["auto", "GatedRepoError 401", &git_blob_id(b"# tiny\n")],
+        "{out}"
+    );
 }

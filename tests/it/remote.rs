@@ -30,12 +30,7 @@ pub(crate) fn server_binary() -> Option<PathBuf> {
             )
         }
         None => {
-            // Written past the test harness's capture, so that the skip is seen.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "note: skipped: set REFLECT_LLAMA_SERVER=\"$(bash scripts/llama-server.sh)\" to run the endpoint tests against llama-server"
-            );
+            skip_note("set REFLECT_LLAMA_SERVER=\"$(bash scripts/llama-server.sh)\" to run the endpoint tests against llama-server");
             None
         }
     }
@@ -48,23 +43,16 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// Starts llama-server on a port of its own choosing (`--port 0`: no port is picked here
+    /// and handed over, which a parallel test could take meanwhile), read from its log line
+    /// `listening on http://127.0.0.1:PORT`, and waits until it is healthy.
     pub(crate) fn start(bin: &PathBuf, model: &Model, args: &[&str]) -> Server {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let log = std::fs::File::create(model.dir.path().join("llama-server.log")).unwrap();
-        let child = Command::new(bin)
+        let log_path = model.dir.path().join("llama-server.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = Command::new(bin)
             .arg("-m")
             .arg(&model.path)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "-np",
-                "1",
-            ])
+            .args(["--host", "127.0.0.1", "--port", "0", "-np", "1"])
             .args(["--threads", "2", "--no-webui"])
             .args(args)
             .stdin(Stdio::null())
@@ -73,14 +61,28 @@ impl Server {
             .env("HOME", model.dir.home())
             .spawn()
             .expect("start llama-server");
-        let s = Server { child, port };
+        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            if let Some(port) = listening_port(&log()) {
+                break port;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("llama-server exited ({status}): {}", log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "llama-server did not say where it listens: {}",
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let s = Server { child, port };
         while !s.healthy() {
             assert!(
                 Instant::now() < deadline,
                 "llama-server did not start: {}",
-                std::fs::read_to_string(model.dir.path().join("llama-server.log"))
-                    .unwrap_or_default()
+                log()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -101,6 +103,13 @@ impl Server {
     pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/v1", self.port)
     }
+}
+
+/// The port in llama-server's `listening on http://127.0.0.1:PORT` log line.
+fn listening_port(log: &str) -> Option<u16> {
+    let (_, rest) = log.split_once("listening on http://127.0.0.1:")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok().filter(|&p| p != 0)
 }
 
 impl Drop for Server {
@@ -274,6 +283,25 @@ fn cancel_closes_the_stream_and_frees_the_servers_slot() {
     };
     let m = write(sm);
     let server = Server::start(&bin, &m, &["-c", "16384"]);
+    // Three words, as the slot answers them when it is free: the reference for the request
+    // after the cancel.
+    let three_words = || {
+        run_args(
+            &m,
+            &[
+                "--endpoint",
+                &server.url(),
+                "--profile",
+                "plain",
+                "--max-tokens",
+                "3",
+                "--no-save",
+                "again",
+            ],
+        )
+    };
+    let ((code, _, err), reference) = timed(three_words);
+    assert_eq!(code, 0, "{err}");
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
     seal(&mut cmd, m.dir.path());
     let mut child = cmd
@@ -303,26 +331,13 @@ fn cancel_closes_the_stream_and_frees_the_servers_slot() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
-    let started = Instant::now();
-    let (code, out, err) = run_args(
-        &m,
-        &[
-            "--endpoint",
-            &server.url(),
-            "--profile",
-            "plain",
-            "--max-tokens",
-            "3",
-            "--no-save",
-            "again",
-        ],
-    );
+    let ((code, out, err), took) = timed(three_words);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "w0 w1 w2\n");
+    let limit = bound(reference, Duration::ZERO);
     assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "the next request waited {:?}: the slot was still generating",
-        started.elapsed()
+        took < limit,
+        "the next request took {took:?}, more than {limit:?} ({reference:?} before the cancel): the slot was still generating"
     );
 }
 

@@ -22,6 +22,9 @@ struct Session {
     writer: Box<dyn Write + Send>,
     master: Box<dyn MasterPty + Send>,
     child: Box<dyn Child + Send + Sync>,
+    /// Says when the reader has read the terminal's last byte (the child and its terminal
+    /// are gone).
+    reader_done: std::sync::mpsc::Receiver<()>,
 }
 
 const COLS: u16 = 110;
@@ -64,8 +67,10 @@ fn start_env(m: &Model, args: &[&str], env: &[(&str, &str)]) -> Session {
         raw: Vec::new(),
     }));
     let feed = screen.clone();
+    let (done, reader_done) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
+        // Ends when the terminal's other side is closed: the child has exited.
         while let Ok(n) = reader.read(&mut buf) {
             if n == 0 {
                 break;
@@ -74,12 +79,14 @@ fn start_env(m: &Model, args: &[&str], env: &[(&str, &str)]) -> Session {
             s.parser.process(&buf[..n]);
             s.raw.extend_from_slice(&buf[..n]);
         }
+        let _ = done.send(());
     });
     Session {
         screen,
         writer,
         master: pair.master,
         child,
+        reader_done,
     }
 }
 
@@ -134,8 +141,15 @@ impl Session {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader drain what was written last.
-                std::thread::sleep(Duration::from_millis(200));
+                // Everything written last is on the screen once the reader has ended.
+                self.reader_done
+                    .recv_timeout(Duration::from_secs(30))
+                    .unwrap_or_else(|_| {
+                        panic!(
+                            "the terminal stayed open after reflect exited; screen:\n{}",
+                            self.contents()
+                        )
+                    });
                 return status.exit_code();
             }
             assert!(
@@ -427,8 +441,16 @@ fn resume_uses_the_sessions_model_and_leaves_an_untouched_session_as_it_was() {
     let m = model(reflection_script());
     let id = saved_question(&m, "first question");
     let file = sessions_dir(m.dir.path()).join(format!("{id}.json"));
+    // Its `updated` time put in the past: any rewrite of the file would change it.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let updated = serde_json::from_str::<serde_json::Value>(&text).unwrap()["updated"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let past = format!("2001{}", &updated[4..]);
+    std::fs::write(&file, text.replace(&updated, &past)).unwrap();
     let before = std::fs::read(&file).unwrap();
-    std::thread::sleep(Duration::from_millis(1100));
+    assert_ne!(before, text.as_bytes());
     // No -m: the session's own model.
     let mut s = start_args(&m, &["--resume"]);
     s.wait_text("Resumed session");

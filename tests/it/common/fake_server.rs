@@ -1,8 +1,13 @@
 //! A fault-injection stand-in for an OpenAI-compatible server, on 127.0.0.1 only: for what no
 //! real server does on demand (SSE edge cases, HTTP errors, an error object mid-stream, a cut
-//! stream, a slow drip, the field variants of vLLM, Ollama and OpenRouter). Each connection is
+//! stream, a slow drip, the field variants of vLLM, Ollama and OpenRouter). Each request is
 //! answered by the test's handler; what was asked is recorded, and so is a client that hung up
 //! while the stream was still being written.
+//!
+//! The wire is a real server's: status lines with their reason phrases, connections kept
+//! alive between requests, streams in chunked transfer encoding, chunks that carry `id`,
+//! `object`, `created` and `model` with the first delta holding `role: "assistant"`, and error
+//! bodies of the form `{"error": {"message", "type", "code"}}`.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -37,8 +42,11 @@ impl Request {
 pub enum Reply {
     /// A whole response: status, extra headers, body.
     Body(u16, Vec<(&'static str, String)>, String),
-    /// A 200 event stream: each piece of bytes is written (and flushed) after its pause.
+    /// A 200 event stream: each piece of bytes is written (and flushed) after its pause, as
+    /// one chunk of a chunked body, which then ends as it should.
     Stream(Vec<(Duration, Vec<u8>)>),
+    /// Like `Stream`, then the connection is closed mid-body: a server that died.
+    Cut(Vec<(Duration, Vec<u8>)>),
     /// Accept, read the request, and close without a word.
     Hangup,
     /// Accept, read the request, and say nothing for this long.
@@ -50,11 +58,19 @@ impl Reply {
         Reply::Body(status, Vec::new(), v.to_string())
     }
 
-    /// An event stream of these `data:` payloads (each a whole event, LF endings), then
-    /// `[DONE]`.
+    /// An error as OpenAI words it: `{"error": {"message", "type", "code"}}`.
+    pub fn error(status: u16, message: &str, kind: &str, code: Option<&str>) -> Reply {
+        Reply::json(
+            status,
+            serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": code}}),
+        )
+    }
+
+    /// An event stream as a real server sends it: a first chunk with the role, these
+    /// `data:` payloads (each a whole event, LF endings), then `[DONE]`.
     pub fn events(payloads: &[serde_json::Value]) -> Reply {
-        let mut pieces: Vec<(Duration, Vec<u8>)> = payloads
-            .iter()
+        let mut pieces: Vec<(Duration, Vec<u8>)> = std::iter::once(role())
+            .chain(payloads.iter().cloned())
             .map(|p| (Duration::ZERO, format!("data: {p}\n\n").into_bytes()))
             .collect();
         pieces.push((Duration::ZERO, b"data: [DONE]\n\n".to_vec()));
@@ -62,22 +78,69 @@ impl Reply {
     }
 }
 
+/// A `chat.completion.chunk` with these `choices` (and other fields), carrying what every
+/// chunk of a real server does: `id`, `object`, `created`, `model`.
+pub fn chunk(fields: serde_json::Value) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "id": "chatcmpl-fake0123456789",
+        "object": "chat.completion.chunk",
+        "created": 1_725_000_000,
+        "model": "fake-model",
+        "system_fingerprint": "fp_fake",
+    });
+    if let (Some(v), serde_json::Value::Object(extra)) = (v.as_object_mut(), fields) {
+        v.extend(extra);
+    }
+    v
+}
+
+/// The first chunk of a stream: the role, and empty content.
+pub fn role() -> serde_json::Value {
+    chunk(
+        serde_json::json!({"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}),
+    )
+}
+
 /// A chat chunk carrying `content`.
 pub fn content(text: &str) -> serde_json::Value {
-    serde_json::json!({"choices":[{"index":0,"delta":{"content":text},"finish_reason":null}]})
+    chunk(
+        serde_json::json!({"choices":[{"index":0,"delta":{"content":text},"logprobs":null,"finish_reason":null}]}),
+    )
 }
 
 /// A chat chunk carrying reasoning in `field` (`reasoning` or `reasoning_content`).
 pub fn reasoning(field: &str, text: &str) -> serde_json::Value {
-    serde_json::json!({"choices":[{"index":0,"delta":{field:text},"finish_reason":null}]})
+    chunk(
+        serde_json::json!({"choices":[{"index":0,"delta":{field:text},"logprobs":null,"finish_reason":null}]}),
+    )
 }
 
 pub fn finish(reason: &str) -> serde_json::Value {
-    serde_json::json!({"choices":[{"index":0,"delta":{},"finish_reason":reason}]})
+    chunk(
+        serde_json::json!({"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":reason}]}),
+    )
 }
 
 pub fn usage(prompt: u32, completion: u32) -> serde_json::Value {
-    serde_json::json!({"choices":[],"usage":{"prompt_tokens":prompt,"completion_tokens":completion,"total_tokens":prompt+completion}})
+    chunk(
+        serde_json::json!({"choices":[],"usage":{"prompt_tokens":prompt,"completion_tokens":completion,"total_tokens":prompt+completion}}),
+    )
+}
+
+/// The reason phrase of a status line.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
 }
 
 /// The model list of a server with these ids.
@@ -177,8 +240,8 @@ impl Drop for FakeServer {
     }
 }
 
-fn read_request(stream: &TcpStream) -> Option<Request> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
+/// The next request on a kept-alive connection; `None` when the client closed it.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
@@ -211,6 +274,7 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
     })
 }
 
+/// Answers requests on one connection until the client closes it (or a reply closes it).
 fn serve(
     mut stream: TcpStream,
     requests: &Mutex<Vec<Request>>,
@@ -220,51 +284,97 @@ fn serve(
     ids: &[String],
 ) {
     let _ = stream.set_nonblocking(false);
-    let Some(req) = read_request(&stream) else {
+    let Ok(reader) = stream.try_clone() else {
         return;
     };
-    requests.lock().unwrap().push(req.clone());
-    let reply = if req.path.ends_with("/chat/completions") {
-        let n = chats.fetch_add(1, Ordering::SeqCst);
-        handler(&req, n)
-    } else if req.path == "/v1/models" {
-        models(&ids.iter().map(String::as_str).collect::<Vec<_>>())
-    } else {
-        Reply::json(404, serde_json::json!({"error": {"message": "not found"}}))
-    };
+    let mut reader = BufReader::new(reader);
+    while let Some(req) = read_request(&mut reader) {
+        requests.lock().unwrap().push(req.clone());
+        let reply = if req.path.ends_with("/chat/completions") {
+            let n = chats.fetch_add(1, Ordering::SeqCst);
+            handler(&req, n)
+        } else if req.path == "/v1/models" {
+            models(&ids.iter().map(String::as_str).collect::<Vec<_>>())
+        } else {
+            Reply::error(
+                404,
+                &format!("Unknown request URL: {} {}", req.method, req.path),
+                "invalid_request_error",
+                Some("unknown_url"),
+            )
+        };
+        if !answer(&mut stream, reply, hung_up) {
+            break;
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}
+
+/// Writes `reply`; whether the connection can take another request.
+fn answer(stream: &mut TcpStream, reply: Reply, hung_up: &AtomicUsize) -> bool {
     match reply {
-        Reply::Hangup => {}
-        Reply::Stall(d) => std::thread::sleep(d),
+        Reply::Hangup => false,
+        Reply::Stall(d) => {
+            std::thread::sleep(d);
+            false
+        }
         Reply::Body(status, headers, body) => {
             let mut head = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+                reason(status),
                 body.len()
             );
             for (k, v) in headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
             head.push_str("\r\n");
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(body.as_bytes());
+            stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.write_all(body.as_bytes()))
+                .and_then(|()| stream.flush())
+                .is_ok()
         }
-        Reply::Stream(pieces) => {
-            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
-            if stream.write_all(head.as_bytes()).is_err() {
-                return;
-            }
-            let _ = stream.flush();
-            for (pause, bytes) in pieces {
-                std::thread::sleep(pause);
-                if stream
-                    .write_all(&bytes)
-                    .and_then(|()| stream.flush())
-                    .is_err()
-                {
-                    hung_up.fetch_add(1, Ordering::SeqCst);
-                    return;
-                }
-            }
+        Reply::Stream(pieces) => chunked(stream, pieces, hung_up, true),
+        Reply::Cut(pieces) => chunked(stream, pieces, hung_up, false),
+    }
+}
+
+/// A 200 event stream in chunked transfer encoding, one chunk per piece; with `end`, the
+/// last chunk that ends the body. Whether the connection can take another request.
+fn chunked(
+    stream: &mut TcpStream,
+    pieces: Vec<(Duration, Vec<u8>)>,
+    hung_up: &AtomicUsize,
+    end: bool,
+) -> bool {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n";
+    if stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.flush())
+        .is_err()
+    {
+        return false;
+    }
+    for (pause, bytes) in pieces {
+        std::thread::sleep(pause);
+        if bytes.is_empty() {
+            // A chunk of size 0 would end the body.
+            continue;
+        }
+        let mut piece = format!("{:x}\r\n", bytes.len()).into_bytes();
+        piece.extend_from_slice(&bytes);
+        piece.extend_from_slice(b"\r\n");
+        if stream
+            .write_all(&piece)
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            hung_up.fetch_add(1, Ordering::SeqCst);
+            return false;
         }
     }
-    let _ = stream.shutdown(std::net::Shutdown::Write);
+    end && stream
+        .write_all(b"0\r\n\r\n")
+        .and_then(|()| stream.flush())
+        .is_ok()
 }

@@ -2,9 +2,13 @@
 //! the `resolve` URLs with the Hub's real headers (`x-repo-commit`, `etag`, `x-linked-etag`,
 //! `x-linked-size`, the 302 to storage), storage answering Range with 206, and the faults a
 //! real Hub cannot be made to produce on demand: a connection dropped mid-file, bytes that do
-//! not match their hash, a gated repository, a missing one, a slow drip.
+//! not match their hash, a missing repository, a slow drip. A gated repository behaves as
+//! the Hub's does: its listing answers (with `"gated": "auto"` or `"manual"`) and only its
+//! files are refused, 401 without a token and 403 with one that has no access, each with
+//! `X-Error-Code: GatedRepo`.
 #![allow(dead_code)]
 
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -34,13 +38,53 @@ impl HubFile {
         format!("{:x}", Sha256::digest(&self.bytes))
     }
 
-    /// A git blob id, as the Hub gives small files as their etag.
+    /// What git stores for the file: the bytes, or for an LFS file its pointer.
+    pub fn git_bytes(&self) -> Vec<u8> {
+        if self.lfs {
+            format!(
+                "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize {}\n",
+                self.sha256(),
+                self.bytes.len()
+            )
+            .into_bytes()
+        } else {
+            self.bytes.clone()
+        }
+    }
+
+    /// The git blob id (`sha1("blob <len>\0" + bytes)`), the Hub's `blobId` and the etag of
+    /// a file that is not in LFS (for an LFS file, its pointer's).
     pub fn git_id(&self) -> String {
-        format!(
-            "{:x}",
-            Sha256::digest([b"blob ".as_slice(), &self.bytes].concat())
-        )[..40]
-            .to_string()
+        git_blob_id(&self.git_bytes())
+    }
+}
+
+/// The id git gives a blob of these bytes: the SHA-1 of `blob <len>\0` and the bytes.
+pub fn git_blob_id(bytes: &[u8]) -> String {
+    let mut h = Sha1::new();
+    h.update(format!("blob {}\0", bytes.len()).as_bytes());
+    h.update(bytes);
+    format!("{:x}", h.finalize())
+}
+
+/// Whether a repository is gated, and how access is granted: the Hub's `gated` field.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Gate {
+    /// `"gated": false`.
+    Open,
+    /// `"gated": "auto"`: access is granted on accepting the licence.
+    Auto,
+    /// `"gated": "manual"`: the authors grant access.
+    Manual,
+}
+
+impl Gate {
+    fn json(self) -> serde_json::Value {
+        match self {
+            Gate::Open => serde_json::Value::Bool(false),
+            Gate::Auto => "auto".into(),
+            Gate::Manual => "manual".into(),
+        }
     }
 }
 
@@ -49,8 +93,8 @@ pub struct HubRepo {
     pub id: String,
     pub commit: String,
     pub files: Vec<HubFile>,
-    /// Needs the token `hf_good`.
-    pub gated: bool,
+    /// Its files need the token `hf_good`; the listing does not.
+    pub gated: Gate,
 }
 
 impl HubRepo {
@@ -59,7 +103,7 @@ impl HubRepo {
             id: id.into(),
             commit: format!("{:x}", Sha256::digest(id.as_bytes()))[..40].to_string(),
             files,
-            gated: false,
+            gated: Gate::Open,
         }
     }
 }
@@ -85,6 +129,10 @@ pub struct Seen {
     pub path: String,
     pub range: Option<String>,
     pub authorization: Option<String>,
+    /// The status answered (0 while the answer is being written).
+    pub status: u16,
+    /// The `X-Error-Code` answered, if any.
+    pub error_code: Option<String>,
 }
 
 struct State {
@@ -156,14 +204,37 @@ impl Drop for HubServer {
     }
 }
 
+/// What a request was answered, for the record.
+struct Answer {
+    status: u16,
+    error_code: Option<String>,
+}
+
+/// The reason phrase the Hub's status lines carry.
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        206 => "Partial Content",
+        302 => "Found",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        416 => "Range Not Satisfiable",
+        _ => "Internal Server Error",
+    }
+}
+
 fn respond(
     stream: &mut TcpStream,
     status: u16,
     headers: &[(&str, String)],
     body: &[u8],
     head_only: bool,
-) {
-    let mut h = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+) -> Answer {
+    let mut h = format!(
+        "HTTP/1.1 {status} {}\r\nConnection: close\r\n",
+        reason(status)
+    );
     for (k, v) in headers {
         h.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -179,6 +250,10 @@ fn respond(
         let _ = stream.write_all(body);
     }
     let _ = stream.flush();
+    Answer {
+        status,
+        error_code: None,
+    }
 }
 
 fn error(
@@ -188,7 +263,7 @@ fn error(
     message: &str,
     head: bool,
     commit: Option<&str>,
-) {
+) -> Answer {
     let mut h = vec![
         ("X-Error-Code", code.to_string()),
         ("X-Error-Message", message.to_string()),
@@ -206,27 +281,31 @@ fn error(
             .as_bytes(),
         head,
     );
+    Answer {
+        status,
+        error_code: (!code.is_empty()).then(|| code.to_string()),
+    }
 }
 
-fn serve(mut stream: TcpStream, state: &Mutex<State>, addr: SocketAddr) {
-    let _ = stream.set_nonblocking(false);
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+/// A request, parsed.
+struct Asked {
+    method: String,
+    path: String,
+    query: String,
+    range: Option<String>,
+    authorization: Option<String>,
+}
+
+fn read_request(stream: &TcpStream) -> Option<Asked> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
+    reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
-    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return;
-    };
-    let (method, target) = (method.to_string(), target.to_string());
-    let mut range = None;
-    let mut authorization = None;
+    let (method, target) = (parts.next()?.to_string(), parts.next()?.to_string());
+    let (mut range, mut authorization) = (None, None);
     loop {
         let mut h = String::new();
-        if reader.read_line(&mut h).is_err() {
-            return;
-        }
+        reader.read_line(&mut h).ok()?;
         let h = h.trim_end();
         if h.is_empty() {
             break;
@@ -239,167 +318,231 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>, addr: SocketAddr) {
             }
         }
     }
-    let path = target.split('?').next().unwrap_or("").to_string();
-    let head = method == "HEAD";
-    let (repos, fault) = {
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    Some(Asked {
+        method,
+        path: path.to_string(),
+        query: query.to_string(),
+        range,
+        authorization,
+    })
+}
+
+fn serve(mut stream: TcpStream, state: &Mutex<State>, addr: SocketAddr) {
+    let _ = stream.set_nonblocking(false);
+    let Some(asked) = read_request(&stream) else {
+        return;
+    };
+    let (repos, fault, at) = {
         let mut st = state.lock().unwrap();
         st.seen.push(Seen {
-            method: method.clone(),
-            path: path.clone(),
-            range: range.clone(),
-            authorization: authorization.clone(),
+            method: asked.method.clone(),
+            path: asked.path.clone(),
+            range: asked.range.clone(),
+            authorization: asked.authorization.clone(),
+            status: 0,
+            error_code: None,
         });
-        (st.repos.clone(), st.fault.clone())
+        (st.repos.clone(), st.fault.clone(), st.seen.len() - 1)
     };
-    let allowed = |r: &HubRepo| !r.gated || authorization.as_deref() == Some("Bearer hf_good");
-    let find = |id: &str| repos.iter().find(|r| r.id == id);
+    let answer = if let Some(rest) = asked.path.strip_prefix("/api/models/") {
+        listing(&mut stream, &asked, &repos, rest)
+    } else if let Some(sha) = asked.path.strip_prefix("/cdn/") {
+        storage(&mut stream, &asked, state, &repos, &fault, sha)
+    } else {
+        resolve(&mut stream, &asked, &repos, &fault, addr)
+    };
+    let mut st = state.lock().unwrap();
+    st.seen[at].status = answer.status;
+    st.seen[at].error_code = answer.error_code;
+}
 
-    if let Some(rest) = path.strip_prefix("/api/models/") {
-        let Some((id, _rev)) = rest.split_once("/revision/") else {
-            return error(&mut stream, 404, "", "not found", head, None);
-        };
-        let Some(repo) = find(id) else {
-            return error(
-                &mut stream,
-                404,
-                "RepoNotFound",
-                "Repository not found",
+fn not_found(stream: &mut TcpStream, head: bool) -> Answer {
+    error(
+        stream,
+        404,
+        "RepoNotFound",
+        "Repository not found",
+        head,
+        None,
+    )
+}
+
+/// The refusal of a gated repository's files, as the Hub words it: 401 without a token,
+/// 403 with a token that has no access.
+fn gate(repo: &HubRepo, authorization: Option<&str>) -> Option<(u16, String)> {
+    if repo.gated == Gate::Open || authorization == Some("Bearer hf_good") {
+        return None;
+    }
+    let id = &repo.id;
+    Some(match authorization {
+        None => (401, format!("Access to model {id} is restricted. You must have access to it and be authenticated to access it. Please log in.")),
+        Some(_) => (403, format!("Access to model {id} is restricted and you are not in the authorized list. Visit https://huggingface.co/{id} to ask for access.")),
+    })
+}
+
+/// `/api/models/{id}` and `/api/models/{id}/revision/{rev}`: answered for a gated
+/// repository too (its `gated` field says so); sizes, blob ids and LFS details only with
+/// `blobs=true`.
+fn listing(stream: &mut TcpStream, asked: &Asked, repos: &[HubRepo], rest: &str) -> Answer {
+    let head = asked.method == "HEAD";
+    let (id, rev) = match rest.split_once("/revision/") {
+        Some((id, rev)) => (id, Some(rev)),
+        None => (rest, None),
+    };
+    let Some(repo) = repos.iter().find(|r| r.id == id) else {
+        return not_found(stream, head);
+    };
+    if rev.is_some_and(|r| r != "main" && r != repo.commit) {
+        let message = format!("Invalid rev id: {}", rev.unwrap_or_default());
+        return error(stream, 404, "RevisionNotFound", &message, head, None);
+    }
+    let blobs = asked.query.split('&').any(|kv| kv == "blobs=true");
+    let siblings: Vec<serde_json::Value> = repo
+        .files
+        .iter()
+        .map(|f| {
+            if !blobs {
+                return serde_json::json!({ "rfilename": f.name });
+            }
+            let mut v = serde_json::json!({ "rfilename": f.name, "size": f.bytes.len(), "blobId": f.git_id() });
+            if f.lfs {
+                v["lfs"] = serde_json::json!({ "sha256": f.sha256(), "size": f.bytes.len(), "pointerSize": f.git_bytes().len() });
+            }
+            v
+        })
+        .collect();
+    let body = serde_json::json!({ "_id": "0123456789abcdef01234567", "id": id, "modelId": id, "sha": repo.commit, "siblings": siblings, "gated": repo.gated.json(), "private": false, "disabled": false, "tags": ["gguf"] });
+    respond(
+        stream,
+        200,
+        &[("Content-Type", "application/json".into())],
+        body.to_string().as_bytes(),
+        head,
+    )
+}
+
+/// Storage: a blob by its sha256, honouring Range, with the faults set.
+fn storage(
+    stream: &mut TcpStream,
+    asked: &Asked,
+    state: &Mutex<State>,
+    repos: &[HubRepo],
+    fault: &Fault,
+    sha: &str,
+) -> Answer {
+    let head = asked.method == "HEAD";
+    let Some(file) = repos
+        .iter()
+        .flat_map(|r| r.files.iter())
+        .find(|f| f.sha256() == sha)
+    else {
+        return error(stream, 404, "", "no such blob", head, None);
+    };
+    let mut bytes = file.bytes.clone();
+    if *fault == Fault::WrongBytes {
+        let mid = bytes.len() / 2;
+        bytes[mid] = bytes[mid].wrapping_add(1);
+    }
+    let total = bytes.len();
+    let start = asked
+        .range
+        .as_deref()
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|r| r.parse::<usize>().ok());
+    let mut headers = vec![
+        ("Accept-Ranges", "bytes".to_string()),
+        ("ETag", format!("\"{sha}\"")),
+    ];
+    let (status, body) = match start {
+        Some(s) if s >= total => {
+            return respond(
+                stream,
+                416,
+                &[("Content-Range", format!("bytes */{total}"))],
+                b"",
                 head,
-                None,
             );
-        };
-        if !allowed(repo) {
-            return error(&mut stream, 401, "GatedRepo", &format!("Access to model {id} is restricted. You must have access to it and be authenticated to access it. Please log in."), head, None);
         }
-        let siblings: Vec<serde_json::Value> = repo
-            .files
-            .iter()
-            .map(|f| {
-                let mut v = serde_json::json!({ "rfilename": f.name, "size": f.bytes.len(), "blobId": f.git_id() });
-                if f.lfs {
-                    v["lfs"] = serde_json::json!({ "sha256": f.sha256(), "size": f.bytes.len(), "pointerSize": 134 });
-                    v["size"] = serde_json::json!(f.bytes.len());
-                }
-                v
-            })
-            .collect();
-        let body = serde_json::json!({ "id": id, "modelId": id, "sha": repo.commit, "siblings": siblings, "gated": repo.gated, "private": false });
-        return respond(
-            &mut stream,
-            200,
-            &[("Content-Type", "application/json".into())],
-            body.to_string().as_bytes(),
-            head,
-        );
+        Some(s) => {
+            headers.push(("Content-Range", format!("bytes {s}-{}/{total}", total - 1)));
+            (206, bytes[s..].to_vec())
+        }
+        None => (200, bytes),
+    };
+    let done = Answer {
+        status,
+        error_code: None,
+    };
+    headers.push(("Content-Length", body.len().to_string()));
+    let mut h = format!(
+        "HTTP/1.1 {status} {}\r\nConnection: close\r\n",
+        reason(status)
+    );
+    for (k, v) in &headers {
+        h.push_str(&format!("{k}: {v}\r\n"));
     }
-    if let Some(sha) = path.strip_prefix("/cdn/") {
-        let Some(file) = repos
-            .iter()
-            .flat_map(|r| r.files.iter())
-            .find(|f| f.sha256() == sha)
-        else {
-            return error(&mut stream, 404, "", "no such blob", head, None);
-        };
-        let mut bytes = file.bytes.clone();
-        if fault == Fault::WrongBytes {
-            let mid = bytes.len() / 2;
-            bytes[mid] = bytes[mid].wrapping_add(1);
-        }
-        let total = bytes.len();
-        let start = range
-            .as_deref()
-            .and_then(|r| r.strip_prefix("bytes="))
-            .and_then(|r| r.strip_suffix('-'))
-            .and_then(|r| r.parse::<usize>().ok());
-        let mut headers = vec![
-            ("Accept-Ranges", "bytes".to_string()),
-            ("ETag", format!("\"{sha}\"")),
-        ];
-        let (status, body) = match start {
-            Some(s) if s >= total => {
-                return respond(
-                    &mut stream,
-                    416,
-                    &[("Content-Range", format!("bytes */{total}"))],
-                    b"",
-                    head,
-                );
-            }
-            Some(s) => {
-                headers.push(("Content-Range", format!("bytes {s}-{}/{total}", total - 1)));
-                (206, bytes[s..].to_vec())
-            }
-            None => (200, bytes),
-        };
-        headers.push(("Content-Length", body.len().to_string()));
-        let mut h = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
-        for (k, v) in &headers {
-            h.push_str(&format!("{k}: {v}\r\n"));
-        }
-        h.push_str("\r\n");
-        if stream.write_all(h.as_bytes()).is_err() || head {
-            return;
-        }
-        let first_time = {
-            let mut st = state.lock().unwrap();
-            let first = !st.dropped.contains(&sha.to_string());
-            if first {
-                st.dropped.push(sha.to_string());
-            }
-            first
-        };
-        match fault {
-            Fault::DropOnceAt(at) if first_time => {
-                let _ = stream.write_all(&body[..at.min(body.len())]);
-                let _ = stream.flush();
-                let _ = stream.shutdown(std::net::Shutdown::Both);
-            }
-            Fault::Drip(chunk, pause) => {
-                for c in body.chunks(chunk.max(1)) {
-                    if stream.write_all(c).and_then(|()| stream.flush()).is_err() {
-                        return;
-                    }
-                    std::thread::sleep(pause);
-                }
-            }
-            _ => {
-                let _ = stream.write_all(&body);
-            }
-        }
-        return;
+    h.push_str("\r\n");
+    if stream.write_all(h.as_bytes()).is_err() || head {
+        return done;
     }
-    // /{org}/{repo}/resolve/{rev}/{path}
-    let trimmed = path.trim_start_matches('/');
+    let first_time = {
+        let mut st = state.lock().unwrap();
+        let first = !st.dropped.contains(&sha.to_string());
+        if first {
+            st.dropped.push(sha.to_string());
+        }
+        first
+    };
+    match *fault {
+        Fault::DropOnceAt(at) if first_time => {
+            let _ = stream.write_all(&body[..at.min(body.len())]);
+            let _ = stream.flush();
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        Fault::Drip(chunk, pause) => {
+            for c in body.chunks(chunk.max(1)) {
+                if stream.write_all(c).and_then(|()| stream.flush()).is_err() {
+                    return done;
+                }
+                std::thread::sleep(pause);
+            }
+        }
+        _ => {
+            let _ = stream.write_all(&body);
+        }
+    }
+    done
+}
+
+/// `/{org}/{repo}/resolve/{rev}/{path}`: the file's headers, and a 302 to storage for an LFS
+/// file or the bytes for another.
+fn resolve(
+    stream: &mut TcpStream,
+    asked: &Asked,
+    repos: &[HubRepo],
+    fault: &Fault,
+    addr: SocketAddr,
+) -> Answer {
+    let head = asked.method == "HEAD";
+    let trimmed = asked.path.trim_start_matches('/');
     let Some((id, rest)) = trimmed.split_once("/resolve/") else {
-        return error(&mut stream, 404, "", "not found", head, None);
+        return error(stream, 404, "", "not found", head, None);
     };
     let Some((rev, name)) = rest.split_once('/') else {
-        return error(&mut stream, 404, "", "not found", head, None);
+        return error(stream, 404, "", "not found", head, None);
     };
     let name = percent_decode(name);
-    let Some(repo) = find(id) else {
-        return error(
-            &mut stream,
-            404,
-            "RepoNotFound",
-            "Repository not found",
-            head,
-            None,
-        );
+    let Some(repo) = repos.iter().find(|r| r.id == id) else {
+        return not_found(stream, head);
     };
-    if !allowed(repo) {
-        return error(
-            &mut stream,
-            401,
-            "GatedRepo",
-            &format!("Access to model {id} is restricted."),
-            head,
-            None,
-        );
+    if let Some((status, message)) = gate(repo, asked.authorization.as_deref()) {
+        return error(stream, status, "GatedRepo", &message, head, None);
     }
     if rev != "main" && rev != repo.commit {
         return error(
-            &mut stream,
+            stream,
             404,
             "RevisionNotFound",
             "Invalid rev id",
@@ -408,39 +551,36 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>, addr: SocketAddr) {
         );
     }
     let Some(file) = repo.files.iter().find(|f| f.name == name) else {
+        let message = format!("{name} does not exist on \"{rev}\"");
         return error(
-            &mut stream,
+            stream,
             404,
             "EntryNotFound",
-            &format!("{name} does not exist on \"{rev}\""),
+            &message,
             head,
             Some(&repo.commit),
         );
     };
-    let common = vec![
+    let mut h = vec![
         ("X-Repo-Commit", repo.commit.clone()),
         ("Accept-Ranges", "bytes".to_string()),
+        ("ETag", format!("\"{}\"", file.git_id())),
     ];
-    if file.lfs {
-        let mut h = common;
-        h.push(("ETag", format!("\"{}\"", file.git_id())));
-        h.push(("X-Linked-Etag", format!("\"{}\"", file.sha256())));
-        let size = match fault {
-            Fault::ClaimSize(n) => n.to_string(),
-            _ => file.bytes.len().to_string(),
-        };
-        h.push(("X-Linked-Size", size));
-        // Storage is another host, as the Hub's is: `localhost` rather than `127.0.0.1`.
-        h.push((
-            "Location",
-            format!("http://localhost:{}/cdn/{}", addr.port(), file.sha256()),
-        ));
-        respond(&mut stream, 302, &h, b"", head);
-    } else {
-        let mut h = common;
-        h.push(("ETag", format!("\"{}\"", file.git_id())));
-        respond(&mut stream, 200, &h, &file.bytes, head);
+    if !file.lfs {
+        return respond(stream, 200, &h, &file.bytes, head);
     }
+    h.push(("X-Linked-Etag", format!("\"{}\"", file.sha256())));
+    let size = match fault {
+        Fault::ClaimSize(n) => n.to_string(),
+        _ => file.bytes.len().to_string(),
+    };
+    h.push(("X-Linked-Size", size));
+    // Storage is another host, as the Hub's is: `localhost` rather than `127.0.0.1`.
+    h.push((
+        "Location",
+        format!("http://localhost:{}/cdn/{}", addr.port(), file.sha256()),
+    ));
+    respond(stream, 302, &h, b"", head)
 }
 
 fn percent_decode(s: &str) -> String {

@@ -273,3 +273,101 @@ pub fn spawn_piped(m: &Model, args: &[&str]) -> std::process::Child {
         .spawn()
         .expect("spawn reflect")
 }
+
+/// Says why a test is skipped, past the test harness's capture (which swallows `eprintln!`),
+/// so that a skip is seen in the run's output.
+pub fn skip_note(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "note: skipped: {why}");
+}
+
+/// A port on 127.0.0.1 that refuses connections for as long as this lives: a socket bound to
+/// it that does not listen. Unlike a listener bound and dropped, no other test can take the
+/// port in the meantime.
+pub struct ClosedPort {
+    fd: std::os::fd::OwnedFd,
+    addr: std::net::SocketAddr,
+}
+
+impl ClosedPort {
+    pub fn new() -> ClosedPort {
+        use std::os::fd::FromRawFd;
+        // SAFETY: a fresh socket, owned at once; `bind` and `getsockname` write only into the
+        // address structures passed with their sizes.
+        unsafe {
+            let raw = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(raw >= 0, "socket: {}", std::io::Error::last_os_error());
+            let fd = std::os::fd::OwnedFd::from_raw_fd(raw);
+            let mut sa: libc::sockaddr_in = std::mem::zeroed();
+            sa.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let sp = &mut sa as *mut libc::sockaddr_in as *mut libc::sockaddr;
+            assert_eq!(libc::bind(raw, sp, len), 0, "bind 127.0.0.1:0");
+            let mut got = len;
+            assert_eq!(libc::getsockname(raw, sp, &mut got), 0);
+            let port = u16::from_be(sa.sin_port);
+            ClosedPort {
+                fd,
+                addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            }
+        }
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        let _ = &self.fd;
+        self.addr
+    }
+}
+
+impl Default for ClosedPort {
+    fn default() -> Self {
+        ClosedPort::new()
+    }
+}
+
+/// Runs `cmd` to its end, or kills it once `limit` has passed and fails the test, saying so:
+/// for outside programs (a browser) that can hang.
+pub fn status_within(
+    cmd: &mut std::process::Command,
+    limit: std::time::Duration,
+) -> std::process::ExitStatus {
+    let name = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(status) => {
+            let _ = waiter.join();
+            status.unwrap()
+        }
+        Err(_) => {
+            // SAFETY: the child is not reaped until the waiter's `wait` returns, so the pid is
+            // still the child's.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            let _ = waiter.join();
+            panic!("{name} did not finish within {limit:?}: killed");
+        }
+    }
+}
+
+/// How long `f` took, with what it returned.
+pub fn timed<T>(f: impl FnOnce() -> T) -> (T, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let out = f();
+    (out, started.elapsed())
+}
+
+/// The longest a run may take, derived from a `reference` run of the same kind measured in
+/// the same test (so that it scales with the machine and its load) rather than a fixed
+/// number of seconds: ten references, plus twice the waits the run is told to make (a
+/// timeout, a Retry-After). A run that waits for something it should not (a stalled server,
+/// a back-off) takes far longer.
+pub fn bound(reference: std::time::Duration, waits: std::time::Duration) -> std::time::Duration {
+    reference * 10 + waits * 2
+}
