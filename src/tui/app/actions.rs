@@ -278,22 +278,22 @@ impl App {
         if height == 0 {
             return;
         }
-        let total = crate::tui::text::pane_lines::total_lines(
-            &self.text_source(),
-            pane,
-            self.pane_width(pane),
-        );
-        self.ui.scroll[pane.index()].by(delta, total, height);
+        let (src, width) = (self.text_source(), self.pane_width(pane));
+        let total = crate::tui::text::pane_lines::total_lines(&src, pane, width);
+        let below = crate::tui::text::pane_lines::follow_below(&src, pane, width, height);
+        self.ui.scroll[pane.index()].by_to(delta, total, total - below, height);
     }
 
-    /// Alt+Up / Alt+Down: an earlier or later turn; past the latest, the live turn.
+    /// Alt+Up / Alt+Down: an earlier or later turn; at the live one (the running turn, else the
+    /// latest) or past the latest, the live turn.
     fn select_step(&mut self, step: isize) {
         let Some(last) = self.conv.turns.len().checked_sub(1) else {
             return;
         };
-        let at = self.ui.selected.unwrap_or(last) as isize;
+        let live = self.text_source().live_turn().unwrap_or(last);
+        let at = self.ui.selected.unwrap_or(live) as isize;
         let to = (at + step).clamp(0, last as isize) as usize;
-        if to >= last {
+        if to == live || (to == last && self.ui.selected == Some(last)) {
             self.select_live();
         } else {
             self.select(to, true);
