@@ -214,13 +214,15 @@ impl App {
         }
     }
 
-    /// Ctrl+Y: the selected turn's answer, else the last one.
+    /// Ctrl+Y: the selected turn's answer, else the last one, as the screen shows it.
     fn copy(&mut self) -> Vec<Effect> {
         let answer = match self.ui.selected.and_then(|i| self.conv.turns.get(i)) {
             Some(t) => Some(t.answer.trim()).filter(|a| !a.is_empty()),
             None => self.conv.last_answer(),
         };
-        match answer.map(str::to_string) {
+        // What the screen shows: the model's control characters as their stand-ins, so that
+        // pasting the copy cannot replay an escape sequence.
+        match answer.map(|a| crate::term_safe::neutralise(a).into_owned()) {
             Some(text) => {
                 let n = text.chars().count();
                 self.notify(Level::Info, format!("Copied the answer ({n} characters)"));

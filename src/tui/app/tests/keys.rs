@@ -158,6 +158,30 @@ fn ctrl_y_copies_the_last_answer() {
 }
 
 #[test]
+fn ctrl_y_copies_the_stand_ins_the_screen_shows_never_control_characters() {
+    let mut a = loaded();
+    send(&mut a, "q");
+    a.update(text(
+        1,
+        Channel::Output,
+        "Safe \u{1b}]52;c;aGk=\u{7} \u{1b}[2J \u{1b}]0;t\u{7}\r\u{9b}1m\tok\ndone",
+    ));
+    a.update(done(1, StopReason::OutputClosed));
+    let fx = a.update(ctrl('y'));
+    let Some(Effect::Copy(copied)) = fx.iter().find(|e| matches!(e, Effect::Copy(_))) else {
+        panic!("nothing copied")
+    };
+    assert_eq!(
+        copied,
+        "Safe \u{241b}]52;c;aGk=\u{2407} \u{241b}[2J \u{241b}]0;t\u{2407}\u{240d}<U+009B>1m\tok\ndone"
+    );
+    assert!(
+        !copied.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{copied:?}"
+    );
+}
+
+#[test]
 fn ctrl_n_starts_over_and_cancels_what_runs() {
     let mut a = mid_stream();
     let fx = a.update(ctrl('n'));
