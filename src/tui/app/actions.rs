@@ -170,7 +170,7 @@ impl App {
                 } else {
                     format!("the next of {queued} queued messages")
                 };
-                self.notify(
+                self.notify_while_busy(
                     Level::Info,
                     format!(
                         "Stopping this answer; {more} starts next (Esc again stops that too, \
@@ -205,7 +205,7 @@ impl App {
             }
             Phase::Cancelling => Vec::new(),
             _ => {
-                self.notify(
+                self.notify_while_busy(
                     Level::Info,
                     "Answering now: the thinking ends at the next token",
                 );

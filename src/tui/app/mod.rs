@@ -117,6 +117,7 @@ impl App {
                 banner: init.startup_error.map(|text| Notice {
                     level: Level::Error,
                     text,
+                    until_idle: false,
                 }),
                 size: init.size,
             },
@@ -138,6 +139,7 @@ impl App {
             Msg::Key(_) | Msg::Paste(_) | Msg::Mouse(_) | Msg::Resize(..)
         );
         let effects = self.reduce(msg);
+        self.expire_banner();
         if edits {
             self.fit_input();
             // An emptied box edits nothing any more.
@@ -306,8 +308,26 @@ impl App {
         self.ui.banner = Some(Notice {
             level,
             text: text.into(),
+            until_idle: false,
         });
         self.dirty = true;
+    }
+
+    /// A notice about the generation under way: it goes when nothing runs or waits any more.
+    pub(crate) fn notify_while_busy(&mut self, level: Level, text: impl Into<String>) {
+        self.notify(level, text);
+        if let Some(b) = &mut self.ui.banner {
+            b.until_idle = true;
+        }
+    }
+
+    /// Drops a notice about a generation once none runs or waits.
+    fn expire_banner(&mut self) {
+        let idle = self.conv.running().is_none() && self.conv.queued() == 0;
+        if idle && self.ui.banner.as_ref().is_some_and(|b| b.until_idle) {
+            self.ui.banner = None;
+            self.dirty = true;
+        }
     }
 
     fn set_focus(&mut self, focus: Focus) {
