@@ -176,7 +176,9 @@ fn ctrl_y_copies_the_stand_ins_the_screen_shows_never_control_characters() {
         "Safe \u{241b}]52;c;aGk=\u{2407} \u{241b}[2J \u{241b}]0;t\u{2407}\u{240d}<U+009B>1m\tok\ndone"
     );
     assert!(
-        !copied.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+        !copied
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
         "{copied:?}"
     );
 }

@@ -216,7 +216,10 @@ fn the_retry_banner_goes_when_the_retry_is_stopped_or_ends() {
             a.update(key(KeyCode::Esc));
         }
         a.update(text(3, Channel::Thinking, "still at it"));
-        assert!(banner(&a).contains("Regenerating"), "{end:?}: while it runs");
+        assert!(
+            banner(&a).contains("Regenerating"),
+            "{end:?}: while it runs"
+        );
         a.update(done(3, end));
         assert_eq!(a.banner(), None, "{end:?}");
     }

@@ -157,7 +157,11 @@ fn home_from_the_message_box_goes_to_the_top_as_end_follows() {
     let mut a = long_conversation(3);
     a.update(key(KeyCode::PageUp));
     a.update(key(KeyCode::Home));
-    assert_eq!(a.ui().scroll(Pane::Output), Scroll::TOP, "Home on an empty box");
+    assert_eq!(
+        a.ui().scroll(Pane::Output),
+        Scroll::TOP,
+        "Home on an empty box"
+    );
     a.update(key(KeyCode::End));
     assert!(a.ui().scroll(Pane::Output).follow);
     // With text, Home moves the cursor.
@@ -177,7 +181,10 @@ fn running_with_queued(queued: usize) -> App {
     let answer: Vec<String> = (0..30).map(|l| format!("running line {l}")).collect();
     a.update(text(2, Channel::Output, &answer.join("\n\n")));
     for i in 0..queued {
-        send(&mut a, &format!("waiting message {i}\n{}", "more\n".repeat(12)));
+        send(
+            &mut a,
+            &format!("waiting message {i}\n{}", "more\n".repeat(12)),
+        );
     }
     a
 }
@@ -194,14 +201,23 @@ fn conversation_rows(a: &App) -> Vec<String> {
     );
     w.rows
         .iter()
-        .map(|r| r.lines.get(r.index).map(|l| l.to_string()).unwrap_or_default())
+        .map(|r| {
+            r.lines
+                .get(r.index)
+                .map(|l| l.to_string())
+                .unwrap_or_default()
+        })
         .collect()
 }
 
 #[test]
 fn a_queued_message_leaves_the_side_panes_and_the_conversation_on_the_running_turn() {
     let mut a = running_with_queued(2);
-    assert_eq!(a.shown_turn(), Some(1), "the running turn, not the queued one");
+    assert_eq!(
+        a.shown_turn(),
+        Some(1),
+        "the running turn, not the queued one"
+    );
     let thinking = pane_lines::blocks(&a.text_source(), Pane::Thinking);
     assert_eq!(thinking[0].turn, Some(1));
     // Its newest text stays in view, the queued messages below it as far as they fit.
@@ -211,15 +227,24 @@ fn a_queued_message_leaves_the_side_panes_and_the_conversation_on_the_running_tu
         rows.iter().any(|r| r.contains("the newest line")),
         "{rows:#?}"
     );
-    assert!(rows.iter().any(|r| r.contains("waiting message 0")), "{rows:#?}");
+    assert!(
+        rows.iter().any(|r| r.contains("waiting message 0")),
+        "{rows:#?}"
+    );
     // Scrolling down shows the rest of the queue; End follows the running turn again.
     a.update(key(KeyCode::PageDown));
     a.update(key(KeyCode::PageDown));
     let rows = conversation_rows(&a);
-    assert!(rows.iter().any(|r| r.contains("waiting message 1")), "{rows:#?}");
+    assert!(
+        rows.iter().any(|r| r.contains("waiting message 1")),
+        "{rows:#?}"
+    );
     a.update(key(KeyCode::End));
     let rows = conversation_rows(&a);
-    assert!(rows.iter().any(|r| r.contains("the newest line")), "{rows:#?}");
+    assert!(
+        rows.iter().any(|r| r.contains("the newest line")),
+        "{rows:#?}"
+    );
     // Selecting another turn moves the side panes; back to live, the running one.
     a.update(alt(KeyCode::Up));
     assert_eq!(a.shown_turn(), Some(0));
