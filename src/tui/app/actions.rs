@@ -5,7 +5,7 @@ use super::commands::{self, Line};
 use super::keymap::{self, Action, Focus};
 use super::{App, Level, Load, Phase};
 use crate::conversation::{Turn, TurnState};
-use crate::tui::layout::Pane;
+use crate::tui::layout::{Pane, SidePanes, WIDE};
 use crate::tui::msg::Effect;
 use crate::tui::scroll::Scroll;
 use ratatui::crossterm::event::KeyEvent;
@@ -51,8 +51,11 @@ impl App {
             }
             Action::EditLast => self.edit_last(),
             Action::AnswerNow => return self.answer_now(),
-            Action::FocusNext => self.cycle_focus(1),
-            Action::FocusPrev => self.cycle_focus(-1),
+            Action::FocusNext | Action::FocusPrev => {
+                self.cycle_focus(if action == Action::FocusNext { 1 } else { -1 });
+                // Tab reaches only the conversation: say where the other panes went.
+                self.too_small_for_side_panes();
+            }
             Action::FocusInput => self.set_focus(Focus::Input),
             Action::ScrollLines(n) => self.scroll_by(self.target_pane(), n),
             Action::ScrollPages(n) => {
@@ -92,11 +95,20 @@ impl App {
             Action::SelectPrev => self.select_step(-1),
             Action::SelectNext => self.select_step(1),
             Action::SelectLive => self.select_live(),
-            Action::TogglePane(pane) => self.toggle_pane(pane),
+            // Too small for side panes, F2, F3 and F4 would change only what a larger window
+            // shows: they say why instead.
+            Action::TogglePane(pane) => {
+                if !self.too_small_for_side_panes() {
+                    self.toggle_pane(pane);
+                }
+            }
             Action::Maximise => {
-                let pane = self.target_pane();
-                let panes = &mut self.ui.panes;
-                panes.maximised = (panes.maximised != Some(pane)).then_some(pane);
+                // (A maximised pane leaves the side panes `Off`: F4 restores it.)
+                if !self.too_small_for_side_panes() {
+                    let pane = self.target_pane();
+                    let panes = &mut self.ui.panes;
+                    panes.maximised = (panes.maximised != Some(pane)).then_some(pane);
+                }
             }
             Action::DismissBanner => self.ui.banner = None,
             Action::Edit(_) | Action::Nothing => {}
@@ -323,6 +335,24 @@ impl App {
         self.ui.selected = None;
         self.ui.scroll = [Scroll::FOLLOW; 3];
         self.dirty = true;
+    }
+
+    /// When the side panes are wanted but the window is too small for them, says so and what
+    /// brings them back, and returns true.
+    fn too_small_for_side_panes(&mut self) -> bool {
+        let SidePanes::TooSmall { rows } = self.side_panes() else {
+            return false;
+        };
+        let (w, h) = self.ui.size;
+        let back = match rows {
+            Some(rows) => format!("{rows} rows or {WIDE} columns"),
+            None => format!("{WIDE} columns"),
+        };
+        self.notify(
+            Level::Info,
+            format!("Side panes hidden: {w}×{h} is too small; they show at {back}."),
+        );
+        true
     }
 
     fn toggle_pane(&mut self, pane: Pane) {

@@ -24,7 +24,7 @@ use crate::llm::{Command, GenerateRequest, ModelInfo};
 use crate::prompt;
 use crate::settings::RunSettings;
 use crate::theme::{Purpose, Theme};
-use crate::tui::layout::{self, LayoutParams, Pane, PaneSet, Screen};
+use crate::tui::layout::{self, LayoutParams, Pane, PaneSet, Screen, SidePanes};
 use crate::tui::msg::{Effect, Msg};
 pub use crate::tui::notice::{Level, Notice};
 pub use crate::tui::phase::{self, Load, Phase};
@@ -249,6 +249,12 @@ impl App {
         crate::tui::text::pane_lines::Source {
             turns: &self.conv.turns,
             load: &self.load,
+            // Only the welcome text, before the first turn, says where thinking shows.
+            side_panes: if self.conv.turns.is_empty() {
+                self.side_panes()
+            } else {
+                SidePanes::Shown
+            },
             selected: self.ui.selected,
             theme: &self.theme,
             theme_rev: self.theme_rev,
@@ -266,21 +272,31 @@ impl App {
             .map_or(0, Turn::context_used)
     }
 
-    /// The layout for a terminal of `width` × `height`.
-    pub fn screen_for(&self, width: u16, height: u16) -> Screen {
+    /// What the layout for a terminal of `width` × `height` depends on.
+    fn layout_params(&self, width: u16, height: u16) -> LayoutParams {
         let banner_lines = self
             .ui
             .banner
             .as_ref()
             .map_or(0, |n| crate::tui::text::banner::line_count(n, width));
-        layout::layout(&LayoutParams {
+        LayoutParams {
             width,
             height,
             panes: self.ui.panes,
             banner_lines,
             input_lines: u16::try_from(self.input.row_count(layout::input_width(width, height)))
                 .unwrap_or(u16::MAX),
-        })
+        }
+    }
+
+    /// The layout for a terminal of `width` × `height`.
+    pub fn screen_for(&self, width: u16, height: u16) -> Screen {
+        layout::layout(&self.layout_params(width, height))
+    }
+
+    /// Whether the side panes are on screen now, and if not, why.
+    pub fn side_panes(&self) -> SidePanes {
+        layout::side_panes(&self.layout_params(self.ui.size.0, self.ui.size.1))
     }
 
     /// The layout at the current terminal size.

@@ -9,7 +9,7 @@ use super::line_cache::{Key, Lines};
 use super::Caches;
 use crate::conversation::{ThinkingPart, Turn};
 use crate::theme::Theme;
-use crate::tui::layout::Pane;
+use crate::tui::layout::{Pane, SidePanes};
 use crate::tui::phase::Load;
 use crate::tui::scroll::Scroll;
 use ratatui::layout::Rect;
@@ -20,6 +20,8 @@ use ratatui::layout::Rect;
 pub struct Source<'a> {
     pub turns: &'a [Turn],
     pub load: &'a Load,
+    /// Whether the side panes are on screen (for the welcome text).
+    pub side_panes: SidePanes,
     /// The turn the side panes show, when not the live one.
     pub selected: Option<usize>,
     pub theme: &'a Theme,
@@ -70,7 +72,10 @@ fn output_blocks<'a>(src: &Source<'a>) -> Vec<Block<'a>> {
         return vec![Block {
             key: Key::new(0, 0, 0, 0),
             turn: None,
-            kind: Kind::Welcome { load: src.load },
+            kind: Kind::Welcome {
+                load: src.load,
+                side_panes: src.side_panes,
+            },
         }];
     }
     let ready = *src.load == Load::Ready;

@@ -351,3 +351,47 @@ fn up_and_down_move_by_wrapped_rows_and_recall_only_from_an_empty_box() {
     let y = a.input_text().find('Y').unwrap();
     assert!(y > 38, "and Down back to the second row ({y})");
 }
+
+/// A loaded 40×12 app: too small for the side panes.
+fn small() -> App {
+    let mut a = app_sized(40, 12);
+    a.update(loaded_msg());
+    a
+}
+
+#[test]
+fn too_small_for_side_panes_f2_f3_f4_and_tab_say_why_and_change_nothing_hidden() {
+    use crate::tui::layout::{PaneSet, SidePanes};
+    let mut a = small();
+    assert_eq!(a.side_panes(), SidePanes::TooSmall { rows: Some(18) });
+    for k in [KeyCode::F(2), KeyCode::F(3), KeyCode::F(4), KeyCode::Tab] {
+        a.update(key(KeyCode::Esc)); // dismiss the last notice
+        a.update(key(k));
+        let said = a.banner().map(|b| b.text.clone()).unwrap_or_default();
+        assert!(
+            said.contains("too small") && said.contains("18 rows or 100 columns"),
+            "{k:?}: {said}"
+        );
+        assert_eq!(
+            a.ui().panes,
+            PaneSet::default(),
+            "{k:?}: nothing hidden changed"
+        );
+    }
+    // Widening shows the panes as they were, nothing maximised.
+    a.update(Msg::Resize(120, 40));
+    assert_eq!(a.side_panes(), SidePanes::Shown);
+    let areas = *a.screen().areas().unwrap();
+    assert!(areas.thinking.is_some() && areas.reflection.is_some());
+    // Where they are shown, F2 and F4 act as before and say nothing.
+    a.update(key(KeyCode::Esc));
+    a.update(key(KeyCode::F(2)));
+    assert!(!a.ui().panes.thinking);
+    a.update(key(KeyCode::F(4)));
+    assert_eq!(a.ui().panes.maximised, Some(Pane::Output));
+    assert_eq!(a.banner(), None);
+    // A pane maximised on a large window is restored by F4 on a small one.
+    a.update(Msg::Resize(40, 12));
+    a.update(key(KeyCode::F(4)));
+    assert_eq!(a.ui().panes.maximised, None);
+}
