@@ -8,12 +8,32 @@ use crate::conversation::{Turn, TurnState};
 use crate::tui::layout::{Pane, SidePanes, WIDE};
 use crate::tui::msg::Effect;
 use crate::tui::scroll::Scroll;
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let action = keymap::action(key, &self.key_context());
         self.act(action)
+    }
+
+    /// A run of plain characters: each as its key while one may do more than type (the first
+    /// closes the help, focuses the box, or `?` on an empty box opens the help), then the rest
+    /// of the run into the box at once, as those keys would type it.
+    pub(super) fn on_typed(&mut self, text: &str) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut rest = text.chars();
+        while self.ui.focus != Focus::Input || self.ui.help.is_some() || self.input.is_empty() {
+            let Some(c) = rest.next() else {
+                return effects;
+            };
+            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            effects.extend(self.on_key(key));
+        }
+        if !rest.as_str().is_empty() {
+            self.input.type_str(rest.as_str());
+            self.dirty = true;
+        }
+        effects
     }
 
     /// Applies one action.

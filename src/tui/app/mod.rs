@@ -136,7 +136,7 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         let edits = matches!(
             msg,
-            Msg::Key(_) | Msg::Paste(_) | Msg::Mouse(_) | Msg::Resize(..)
+            Msg::Key(_) | Msg::Paste(_) | Msg::Typed(_) | Msg::Mouse(_) | Msg::Resize(..)
         );
         let effects = self.reduce(msg);
         self.expire_banner();
@@ -167,6 +167,7 @@ impl App {
                 self.dirty = true;
                 Vec::new()
             }
+            Msg::Typed(text) => self.on_typed(&text),
             Msg::Mouse(m) => self.on_mouse(m),
             Msg::Resize(w, h) => {
                 self.ui.size = (w, h);

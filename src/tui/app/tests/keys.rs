@@ -395,3 +395,48 @@ fn too_small_for_side_panes_f2_f3_f4_and_tab_say_why_and_change_nothing_hidden()
     a.update(key(KeyCode::F(4)));
     assert_eq!(a.ui().panes.maximised, None);
 }
+
+/// What a run of typed characters leaves: the box, the focus, the help, the banner.
+fn after_typing(a: &App) -> (String, Focus, Option<u16>, Option<String>) {
+    (
+        a.input_text(),
+        a.ui().focus,
+        a.ui().help,
+        a.banner().map(|b| b.text.clone()),
+    )
+}
+
+#[test]
+fn a_burst_of_typed_characters_ends_as_the_same_keys_one_by_one() {
+    type Setup = fn(&mut App);
+    let setups: [(&str, Setup); 5] = [
+        ("empty box", |_| {}),
+        ("text in the box", |a| type_text(a, "draft ")),
+        ("a pane focused", |a| {
+            a.update(key(KeyCode::Tab));
+        }),
+        ("the help open", |a| {
+            a.update(key(KeyCode::F(1)));
+        }),
+        ("a recalled prompt", |a| {
+            send(a, "earlier");
+            a.update(done(1, StopReason::OutputClosed));
+            a.update(key(KeyCode::Up));
+            a.update(key(KeyCode::Up));
+        }),
+    ];
+    for (what, setup) in setups {
+        for burst in ["?Why not", "plain words, Upper Case", "x", "é✓ ünïcode"] {
+            let (mut keys, mut typed) = (loaded(), loaded());
+            setup(&mut keys);
+            setup(&mut typed);
+            type_text(&mut keys, burst);
+            typed.update(Msg::Typed(burst.into()));
+            assert_eq!(
+                after_typing(&typed),
+                after_typing(&keys),
+                "{what}: {burst:?}"
+            );
+        }
+    }
+}
