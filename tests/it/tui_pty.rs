@@ -619,8 +619,20 @@ fn retry_and_edit_replace_the_last_turn_in_the_saved_session() {
     s.wait_text("The answer is 4.");
     wait_idle(&s);
     s.send(b"/retry\r");
-    s.wait_text("Regenerating the last answer with seed 8");
+    // The banner lasts while the answer is regenerated, and goes with it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !String::from_utf8_lossy(&s.screen.lock().unwrap().raw)
+        .contains("Regenerating the last answer with seed 8")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no retry banner:\n{}",
+            s.contents()
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
     wait_idle(&s);
+    assert!(!s.contents().contains("Regenerating"), "{}", s.contents());
     // Up on the empty box: the message is back; sending the edit replaces the turn.
     s.send(b"\x1b[A");
     s.wait_text("editing the last message");
