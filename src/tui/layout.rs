@@ -159,6 +159,43 @@ impl Screen {
     }
 }
 
+/// Whether the side panes are on screen, and if not, why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SidePanes {
+    Shown,
+    /// Hidden by the user: F2 and F3 turned both off, or F4 maximised a pane.
+    Off,
+    /// Wanted but the terminal is too small for them: they come back from `rows` rows at this
+    /// width (`None`: not at this width), or at [`WIDE`] columns.
+    TooSmall {
+        rows: Option<u16>,
+    },
+}
+
+/// Whether the layout for `p` shows the side panes, and if not, why.
+pub fn side_panes(p: &LayoutParams) -> SidePanes {
+    let shown = |p: &LayoutParams| match layout(p) {
+        Screen::Normal(a) => a.thinking.is_some() || a.reflection.is_some(),
+        Screen::TooSmall(_) => false,
+    };
+    if shown(p) {
+        return SidePanes::Shown;
+    }
+    if p.panes.maximised.is_some() || !(p.panes.thinking || p.panes.reflection) {
+        return SidePanes::Off;
+    }
+    // Without a banner (a notice comes and goes; Esc dismisses it). Rows count up by one; a few
+    // dozen more than now always suffice when any do.
+    let rows = (p.height..=p.height.saturating_add(64)).find(|h| {
+        shown(&LayoutParams {
+            height: *h,
+            banner_lines: 0,
+            ..*p
+        })
+    });
+    SidePanes::TooSmall { rows }
+}
+
 /// The text columns of the input box on a `width` × `height` terminal: what its text wraps at.
 pub fn input_width(width: u16, height: u16) -> u16 {
     if height >= BORDER_MIN_HEIGHT {
@@ -371,6 +408,26 @@ mod tests {
         };
         assert!(a.output.inner.height >= 3, "{a:?}");
         assert_eq!(a.input.inner.height, 1);
+    }
+
+    #[test]
+    fn side_panes_say_why_they_are_hidden_and_what_brings_them_back() {
+        let at = |w, h| side_panes(&params(w, h));
+        assert_eq!(at(100, 30), SidePanes::Shown);
+        assert_eq!(at(100, 8), SidePanes::Shown, "side by side at any height");
+        assert_eq!(at(40, 18), SidePanes::Shown);
+        assert_eq!(at(40, 12), SidePanes::TooSmall { rows: Some(18) });
+        assert_eq!(at(80, 17), SidePanes::TooSmall { rows: Some(18) });
+        assert_eq!(at(19, 40), SidePanes::TooSmall { rows: None });
+        let mut p = params(40, 12);
+        p.banner_lines = 2;
+        assert_eq!(side_panes(&p), SidePanes::TooSmall { rows: Some(18) });
+        p.panes.maximised = Some(Pane::Output);
+        assert_eq!(side_panes(&p), SidePanes::Off);
+        let mut p = params(100, 30);
+        p.panes.thinking = false;
+        p.panes.reflection = false;
+        assert_eq!(side_panes(&p), SidePanes::Off);
     }
 
     #[test]

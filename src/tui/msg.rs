@@ -11,6 +11,10 @@ use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 pub enum Msg {
     Key(KeyEvent),
     Paste(String),
+    /// Plain characters that arrived together as keys (typed faster than a person types: a
+    /// paste without bracketed paste, `tmux send-keys`): the state ends as after those keys
+    /// one by one, but a run of them goes into the message box in one insertion.
+    Typed(String),
     Mouse(MouseEvent),
     /// The terminal's new size (columns, rows).
     Resize(u16, u16),

@@ -13,4 +13,7 @@ pub enum Level {
 pub struct Notice {
     pub level: Level,
     pub text: String,
+    /// It describes what is being generated ("Regenerating the last answer…", "…the queued
+    /// message starts next"): it goes once nothing runs or waits any more.
+    pub until_idle: bool,
 }

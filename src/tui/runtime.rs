@@ -11,7 +11,7 @@ use super::terminal::Tui;
 use super::view::view;
 use crate::engine::Engine;
 use crate::settings::Context;
-use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -129,26 +129,64 @@ fn event_loop(
             }
             continue;
         };
-        // Apply everything already waiting, bounded so input stays responsive under a flood.
+        // Apply everything already waiting, bounded so input stays responsive under a flood;
+        // a burst of typed characters goes in as one message.
         let started = Instant::now();
         let mut msg = Some(first);
         while let Some(m) = msg {
+            let (m, after) = coalesce(m, rx);
             for effect in app.update(m) {
                 run_effect(effect, app, io, tx)?;
             }
             if app.should_quit() {
                 return Ok(());
             }
-            msg = if started.elapsed() < BATCH {
-                rx.try_recv().ok()
-            } else {
-                None
-            };
+            msg = after.or_else(|| {
+                if started.elapsed() < BATCH {
+                    rx.try_recv().ok()
+                } else {
+                    None
+                }
+            });
         }
         if app.is_dirty() && last_draw.elapsed() >= FRAME {
             draw(app, io.terminal)?;
             last_draw = Instant::now();
         }
+    }
+}
+
+/// The character a key types when it is plain typing (no Ctrl, no Alt).
+fn typed_char(msg: &Msg) -> Option<char> {
+    match msg {
+        Msg::Key(k) if k.modifiers.difference(KeyModifiers::SHIFT).is_empty() => match k.code {
+            KeyCode::Char(c) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `msg`, or when it types a character and more such keys are already waiting, all of them as
+/// one [`Msg::Typed`]; and the message taken after them, if any.
+fn coalesce(msg: Msg, rx: &Receiver<Msg>) -> (Msg, Option<Msg>) {
+    let Some(c) = typed_char(&msg) else {
+        return (msg, None);
+    };
+    let mut text = String::from(c);
+    let after = loop {
+        match rx.try_recv() {
+            Ok(next) => match typed_char(&next) {
+                Some(c) => text.push(c),
+                None => break Some(next),
+            },
+            Err(_) => break None,
+        }
+    };
+    if text.len() == c.len_utf8() {
+        (msg, after)
+    } else {
+        (Msg::Typed(text), after)
     }
 }
 
@@ -295,7 +333,52 @@ fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::base64;
+    use super::{base64, coalesce};
+    use crate::tui::msg::Msg;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> Msg {
+        Msg::Key(KeyEvent::new(code, modifiers))
+    }
+
+    /// What a message is, for comparing.
+    fn show(m: &Msg) -> String {
+        match m {
+            Msg::Key(k) if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                format!("ctrl {:?}", k.code)
+            }
+            Msg::Key(k) => format!("key {:?}", k.code),
+            Msg::Typed(t) => format!("typed {t}"),
+            _ => "other".into(),
+        }
+    }
+
+    #[test]
+    fn waiting_typed_characters_go_in_as_one_message_up_to_the_first_other_key() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for c in "bc D".chars() {
+            let mods = if c.is_uppercase() {
+                KeyModifiers::SHIFT
+            } else {
+                KeyModifiers::NONE
+            };
+            tx.send(key(KeyCode::Char(c), mods)).unwrap();
+        }
+        tx.send(key(KeyCode::Enter, KeyModifiers::NONE)).unwrap();
+        tx.send(key(KeyCode::Char('e'), KeyModifiers::NONE))
+            .unwrap();
+        tx.send(key(KeyCode::Char('c'), KeyModifiers::CONTROL))
+            .unwrap();
+        let (m, after) = coalesce(key(KeyCode::Char('a'), KeyModifiers::NONE), &rx);
+        assert_eq!(show(&m), "typed abc D");
+        assert_eq!(after.as_ref().map(show).as_deref(), Some("key Enter"));
+        // A lone character stays a key; Ctrl+C is not typing.
+        let (m, after) = coalesce(rx.try_recv().unwrap(), &rx);
+        assert_eq!(show(&m), "key Char('e')");
+        assert_eq!(after.as_ref().map(show).as_deref(), Some("ctrl Char('c')"));
+        let (m, after) = coalesce(key(KeyCode::Char('z'), KeyModifiers::NONE), &rx);
+        assert_eq!((show(&m), after.is_none()), ("key Char('z')".into(), true));
+    }
 
     #[test]
     fn base64_matches_the_standard_alphabet_and_padding() {

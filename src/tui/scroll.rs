@@ -41,14 +41,25 @@ impl Scroll {
     /// Moves by `delta` lines (negative: up). Moving up stops following; reaching the bottom
     /// follows again.
     pub fn by(&mut self, delta: isize, total: usize, height: usize) {
+        self.by_to(delta, total, total, height);
+    }
+
+    /// [`Scroll::by`] where following shows the lines up to `end` (at most `total`), not to the
+    /// last: reaching that point follows again; below it, the position is held.
+    pub fn by_to(&mut self, delta: isize, total: usize, end: usize, height: usize) {
         let last_top = total.saturating_sub(height);
-        let from = self.first_line(total, height);
+        let follow_top = end.min(total).saturating_sub(height);
+        let from = if self.follow {
+            follow_top
+        } else {
+            self.top.min(last_top)
+        };
         let to = if delta < 0 {
             from.saturating_sub(delta.unsigned_abs())
         } else {
             from.saturating_add(delta.unsigned_abs()).min(last_top)
         };
-        *self = if to >= last_top {
+        *self = if to == follow_top {
             Scroll::FOLLOW
         } else {
             Scroll {
@@ -82,6 +93,22 @@ mod tests {
         assert!(s.follow);
         s.by(-500, 100, 10);
         assert_eq!(s, Scroll::TOP);
+    }
+
+    #[test]
+    fn following_short_of_the_end_holds_below_it_and_follows_again_there() {
+        // 100 lines, following shows up to line 80 in a window of 10.
+        let mut s = Scroll::FOLLOW;
+        s.by_to(-5, 100, 80, 10);
+        assert_eq!(s, Scroll::hold(65));
+        s.by_to(5, 100, 80, 10);
+        assert!(s.follow, "back at the followed point");
+        s.by_to(3, 100, 80, 10);
+        assert_eq!(s, Scroll::hold(73), "below it: held, the rest can be read");
+        s.by_to(50, 100, 80, 10);
+        assert_eq!(s, Scroll::hold(90), "the very end, held");
+        s.by_to(-20, 100, 80, 10);
+        assert!(s.follow);
     }
 
     #[test]

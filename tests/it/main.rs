@@ -8,6 +8,7 @@ mod common;
 
 mod bad_input;
 mod budget;
+mod chat_pty;
 mod cli;
 mod engine;
 mod eval;

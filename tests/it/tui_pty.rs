@@ -12,16 +12,16 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-struct Screen {
-    parser: vt100::Parser,
-    raw: Vec<u8>,
+pub(crate) struct Screen {
+    pub(crate) parser: vt100::Parser,
+    pub(crate) raw: Vec<u8>,
 }
 
-struct Session {
-    screen: Arc<Mutex<Screen>>,
-    writer: Box<dyn Write + Send>,
+pub(crate) struct Session {
+    pub(crate) screen: Arc<Mutex<Screen>>,
+    pub(crate) writer: Box<dyn Write + Send>,
     master: Box<dyn MasterPty + Send>,
-    child: Box<dyn Child + Send + Sync>,
+    pub(crate) child: Box<dyn Child + Send + Sync>,
     /// Says when the reader has read the terminal's last byte (the child and its terminal
     /// are gone).
     reader_done: std::sync::mpsc::Receiver<()>,
@@ -30,7 +30,7 @@ struct Session {
 const COLS: u16 = 110;
 const ROWS: u16 = 34;
 
-fn start(m: &Model, extra: &[&str]) -> Session {
+pub(crate) fn start(m: &Model, extra: &[&str]) -> Session {
     let mut args = vec!["-m", m.path.to_str().unwrap()];
     args.extend_from_slice(extra);
     start_args(m, &args)
@@ -91,11 +91,11 @@ fn start_env(m: &Model, args: &[&str], env: &[(&str, &str)]) -> Session {
 }
 
 impl Session {
-    fn contents(&self) -> String {
+    pub(crate) fn contents(&self) -> String {
         self.screen.lock().unwrap().parser.screen().contents()
     }
 
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let text = self.contents();
@@ -110,20 +110,20 @@ impl Session {
         }
     }
 
-    fn wait_text(&self, needle: &str) -> String {
+    pub(crate) fn wait_text(&self, needle: &str) -> String {
         self.wait_for(needle, |s| s.contains(needle))
     }
 
     /// Ctrl+D once the status bar says idle: while an answer is still finishing, Ctrl+D
     /// cancels it rather than quitting.
-    fn quit(&mut self) {
+    pub(crate) fn quit(&mut self) {
         self.wait_for("the idle phase", |t| {
             t.lines().any(|l| l.trim_start().starts_with("idle"))
         });
         self.send(b"\x04");
     }
 
-    fn send(&mut self, bytes: &[u8]) {
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
         self.writer.flush().unwrap();
     }
@@ -137,7 +137,7 @@ impl Session {
         t.c_lflag & libc::ICANON != 0 && t.c_lflag & libc::ECHO != 0
     }
 
-    fn wait_exit(&mut self) -> u32 {
+    pub(crate) fn wait_exit(&mut self) -> u32 {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -162,7 +162,7 @@ impl Session {
     }
 
     /// The terminal is back as it was: main screen, modes off, cooked mode.
-    fn assert_restored(&self) {
+    pub(crate) fn assert_restored(&self) {
         let s = self.screen.lock().unwrap();
         assert!(
             !s.parser.screen().alternate_screen(),
@@ -369,7 +369,7 @@ fn saved_question(m: &Model, question: &str) -> String {
 }
 
 /// The sessions the chat saved under the model's directory: (file, parsed).
-fn saved_sessions(m: &Model) -> Vec<serde_json::Value> {
+pub(crate) fn saved_sessions(m: &Model) -> Vec<serde_json::Value> {
     let dir = sessions_dir(m.dir.path());
     let mut out = Vec::new();
     for e in std::fs::read_dir(&dir).into_iter().flatten() {
@@ -626,7 +626,7 @@ fn ctrl_y_copies_the_answer_over_osc_52_and_save_profile_writes_a_file() {
 }
 
 /// Waits until the status bar says idle.
-fn wait_idle(s: &Session) {
+pub(crate) fn wait_idle(s: &Session) {
     s.wait_for("the idle phase", |t| {
         t.lines().any(|l| l.trim_start().starts_with("idle"))
     });
@@ -641,8 +641,20 @@ fn retry_and_edit_replace_the_last_turn_in_the_saved_session() {
     s.wait_text("The answer is 4.");
     wait_idle(&s);
     s.send(b"/retry\r");
-    s.wait_text("Regenerating the last answer with seed 8");
+    // The banner lasts while the answer is regenerated, and goes with it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !String::from_utf8_lossy(&s.screen.lock().unwrap().raw)
+        .contains("Regenerating the last answer with seed 8")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no retry banner:\n{}",
+            s.contents()
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
     wait_idle(&s);
+    assert!(!s.contents().contains("Regenerating"), "{}", s.contents());
     // Up on the empty box: the message is back; sending the edit replaces the turn.
     s.send(b"\x1b[A");
     s.wait_text("editing the last message");

@@ -5,15 +5,35 @@ use super::commands::{self, Line};
 use super::keymap::{self, Action, Focus};
 use super::{App, Level, Load, Phase};
 use crate::conversation::{Turn, TurnState};
-use crate::tui::layout::Pane;
+use crate::tui::layout::{Pane, SidePanes, WIDE};
 use crate::tui::msg::Effect;
 use crate::tui::scroll::Scroll;
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let action = keymap::action(key, &self.key_context());
         self.act(action)
+    }
+
+    /// A run of plain characters: each as its key while one may do more than type (the first
+    /// closes the help, focuses the box, or `?` on an empty box opens the help), then the rest
+    /// of the run into the box at once, as those keys would type it.
+    pub(super) fn on_typed(&mut self, text: &str) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut rest = text.chars();
+        while self.ui.focus != Focus::Input || self.ui.help.is_some() || self.input.is_empty() {
+            let Some(c) = rest.next() else {
+                return effects;
+            };
+            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            effects.extend(self.on_key(key));
+        }
+        if !rest.as_str().is_empty() {
+            self.input.type_str(rest.as_str());
+            self.dirty = true;
+        }
+        effects
     }
 
     /// Applies one action.
@@ -51,8 +71,11 @@ impl App {
             }
             Action::EditLast => self.edit_last(),
             Action::AnswerNow => return self.answer_now(),
-            Action::FocusNext => self.cycle_focus(1),
-            Action::FocusPrev => self.cycle_focus(-1),
+            Action::FocusNext | Action::FocusPrev => {
+                self.cycle_focus(if action == Action::FocusNext { 1 } else { -1 });
+                // Tab reaches only the conversation: say where the other panes went.
+                self.too_small_for_side_panes();
+            }
             Action::FocusInput => self.set_focus(Focus::Input),
             Action::ScrollLines(n) => self.scroll_by(self.target_pane(), n),
             Action::ScrollPages(n) => {
@@ -92,11 +115,20 @@ impl App {
             Action::SelectPrev => self.select_step(-1),
             Action::SelectNext => self.select_step(1),
             Action::SelectLive => self.select_live(),
-            Action::TogglePane(pane) => self.toggle_pane(pane),
+            // Too small for side panes, F2, F3 and F4 would change only what a larger window
+            // shows: they say why instead.
+            Action::TogglePane(pane) => {
+                if !self.too_small_for_side_panes() {
+                    self.toggle_pane(pane);
+                }
+            }
             Action::Maximise => {
-                let pane = self.target_pane();
-                let panes = &mut self.ui.panes;
-                panes.maximised = (panes.maximised != Some(pane)).then_some(pane);
+                // (A maximised pane leaves the side panes `Off`: F4 restores it.)
+                if !self.too_small_for_side_panes() {
+                    let pane = self.target_pane();
+                    let panes = &mut self.ui.panes;
+                    panes.maximised = (panes.maximised != Some(pane)).then_some(pane);
+                }
             }
             Action::DismissBanner => self.ui.banner = None,
             Action::Edit(_) | Action::Nothing => {}
@@ -170,7 +202,7 @@ impl App {
                 } else {
                     format!("the next of {queued} queued messages")
                 };
-                self.notify(
+                self.notify_while_busy(
                     Level::Info,
                     format!(
                         "Stopping this answer; {more} starts next (Esc again stops that too, \
@@ -205,7 +237,7 @@ impl App {
             }
             Phase::Cancelling => Vec::new(),
             _ => {
-                self.notify(
+                self.notify_while_busy(
                     Level::Info,
                     "Answering now: the thinking ends at the next token",
                 );
@@ -214,13 +246,15 @@ impl App {
         }
     }
 
-    /// Ctrl+Y: the selected turn's answer, else the last one.
+    /// Ctrl+Y: the selected turn's answer, else the last one, as the screen shows it.
     fn copy(&mut self) -> Vec<Effect> {
         let answer = match self.ui.selected.and_then(|i| self.conv.turns.get(i)) {
             Some(t) => Some(t.answer.trim()).filter(|a| !a.is_empty()),
             None => self.conv.last_answer(),
         };
-        match answer.map(str::to_string) {
+        // What the screen shows: the model's control characters as their stand-ins, so that
+        // pasting the copy cannot replay an escape sequence.
+        match answer.map(|a| crate::term_safe::neutralise(a).into_owned()) {
             Some(text) => {
                 let n = text.chars().count();
                 self.notify(Level::Info, format!("Copied the answer ({n} characters)"));
@@ -278,22 +312,22 @@ impl App {
         if height == 0 {
             return;
         }
-        let total = crate::tui::text::pane_lines::total_lines(
-            &self.text_source(),
-            pane,
-            self.pane_width(pane),
-        );
-        self.ui.scroll[pane.index()].by(delta, total, height);
+        let (src, width) = (self.text_source(), self.pane_width(pane));
+        let total = crate::tui::text::pane_lines::total_lines(&src, pane, width);
+        let below = crate::tui::text::pane_lines::follow_below(&src, pane, width, height);
+        self.ui.scroll[pane.index()].by_to(delta, total, total - below, height);
     }
 
-    /// Alt+Up / Alt+Down: an earlier or later turn; past the latest, the live turn.
+    /// Alt+Up / Alt+Down: an earlier or later turn; at the live one (the running turn, else the
+    /// latest) or past the latest, the live turn.
     fn select_step(&mut self, step: isize) {
         let Some(last) = self.conv.turns.len().checked_sub(1) else {
             return;
         };
-        let at = self.ui.selected.unwrap_or(last) as isize;
+        let live = self.text_source().live_turn().unwrap_or(last);
+        let at = self.ui.selected.unwrap_or(live) as isize;
         let to = (at + step).clamp(0, last as isize) as usize;
-        if to >= last {
+        if to == live || (to == last && self.ui.selected == Some(last)) {
             self.select_live();
         } else {
             self.select(to, true);
@@ -321,6 +355,24 @@ impl App {
         self.ui.selected = None;
         self.ui.scroll = [Scroll::FOLLOW; 3];
         self.dirty = true;
+    }
+
+    /// When the side panes are wanted but the window is too small for them, says so and what
+    /// brings them back, and returns true.
+    fn too_small_for_side_panes(&mut self) -> bool {
+        let SidePanes::TooSmall { rows } = self.side_panes() else {
+            return false;
+        };
+        let (w, h) = self.ui.size;
+        let back = match rows {
+            Some(rows) => format!("{rows} rows or {WIDE} columns"),
+            None => format!("{WIDE} columns"),
+        };
+        self.notify(
+            Level::Info,
+            format!("Side panes hidden: {w}×{h} is too small; they show at {back}."),
+        );
+        true
     }
 
     fn toggle_pane(&mut self, pane: Pane) {

@@ -8,6 +8,7 @@
 //! | Tab / Shift+Tab                  | focus the next / previous pane (input, conversation, …)   |
 //! | PgUp / PgDn                      | scroll the focused pane (the conversation from the input) |
 //! | Up / Down, Home / End (on a pane)| scroll a line, to the top, to the end (End follows again) |
+//! | Home / End (empty message box)   | the conversation's top / its end, following again         |
 //! | mouse wheel / click              | scroll the pane under the pointer / focus it, select turn |
 //! | Esc, Ctrl+C, Ctrl+D (generating) | cancel; the partial answer is kept, marked interrupted    |
 //! | Ctrl+C (idle)                    | clear the input; quit when it is empty                    |
@@ -131,7 +132,10 @@ pub const HELP: &[(&str, &str)] = &[
         "PgUp / PgDn",
         "scroll the focused pane (or the conversation)",
     ),
-    ("Up/Down, Home/End", "on a pane: scroll; End follows again"),
+    (
+        "Up/Down, Home/End",
+        "on a pane (Home/End: empty box too): scroll; End follows",
+    ),
     (
         "Mouse wheel / click",
         "scroll the pane under it / focus, select turn",
@@ -243,10 +247,10 @@ pub fn action(key: KeyEvent, cx: &KeyContext) -> Action {
         KeyCode::Enter if on_input => Action::Send,
         KeyCode::Enter => Action::FocusInput,
         KeyCode::Char('?') if cx.input_empty && plain(&key) => Action::ShowHelp,
-        // End follows the answer again from the message box too: always with Ctrl, and
-        // without when there is no text whose cursor it would move.
+        // End follows the answer again from the message box too, and Home goes to the top:
+        // always with Ctrl, and without when there is no text whose cursor they would move.
         KeyCode::End if ctrl || (on_input && cx.input_empty && plain(&key)) => Action::Follow,
-        KeyCode::Home if ctrl => Action::ScrollTop,
+        KeyCode::Home if ctrl || (on_input && cx.input_empty && plain(&key)) => Action::ScrollTop,
         _ if on_input => input_key(key, cx),
         _ => pane_key(key),
     }
@@ -350,6 +354,8 @@ mod tests {
             (key(End, NONE), on_output, Action::Follow),
             (key(End, NONE), typing, Action::Edit(key(End, NONE))),
             (key(End, NONE), idle(), Action::Follow),
+            (key(Home, NONE), idle(), Action::ScrollTop),
+            (key(Home, NONE), typing, Action::Edit(key(Home, NONE))),
             (key(End, CTRL), typing, Action::Follow),
             (key(Home, CTRL), typing, Action::ScrollTop),
             (key(PageUp, NONE), idle(), Action::ScrollPages(-1)),

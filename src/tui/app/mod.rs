@@ -24,7 +24,7 @@ use crate::llm::{Command, GenerateRequest, ModelInfo};
 use crate::prompt;
 use crate::settings::RunSettings;
 use crate::theme::{Purpose, Theme};
-use crate::tui::layout::{self, LayoutParams, Pane, PaneSet, Screen};
+use crate::tui::layout::{self, LayoutParams, Pane, PaneSet, Screen, SidePanes};
 use crate::tui::msg::{Effect, Msg};
 pub use crate::tui::notice::{Level, Notice};
 pub use crate::tui::phase::{self, Load, Phase};
@@ -117,6 +117,7 @@ impl App {
                 banner: init.startup_error.map(|text| Notice {
                     level: Level::Error,
                     text,
+                    until_idle: false,
                 }),
                 size: init.size,
             },
@@ -135,9 +136,10 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         let edits = matches!(
             msg,
-            Msg::Key(_) | Msg::Paste(_) | Msg::Mouse(_) | Msg::Resize(..)
+            Msg::Key(_) | Msg::Paste(_) | Msg::Typed(_) | Msg::Mouse(_) | Msg::Resize(..)
         );
         let effects = self.reduce(msg);
+        self.expire_banner();
         if edits {
             self.fit_input();
             // An emptied box edits nothing any more.
@@ -165,6 +167,7 @@ impl App {
                 self.dirty = true;
                 Vec::new()
             }
+            Msg::Typed(text) => self.on_typed(&text),
             Msg::Mouse(m) => self.on_mouse(m),
             Msg::Resize(w, h) => {
                 self.ui.size = (w, h);
@@ -247,6 +250,12 @@ impl App {
         crate::tui::text::pane_lines::Source {
             turns: &self.conv.turns,
             load: &self.load,
+            // Only the welcome text, before the first turn, says where thinking shows.
+            side_panes: if self.conv.turns.is_empty() {
+                self.side_panes()
+            } else {
+                SidePanes::Shown
+            },
             selected: self.ui.selected,
             theme: &self.theme,
             theme_rev: self.theme_rev,
@@ -264,21 +273,31 @@ impl App {
             .map_or(0, Turn::context_used)
     }
 
-    /// The layout for a terminal of `width` × `height`.
-    pub fn screen_for(&self, width: u16, height: u16) -> Screen {
+    /// What the layout for a terminal of `width` × `height` depends on.
+    fn layout_params(&self, width: u16, height: u16) -> LayoutParams {
         let banner_lines = self
             .ui
             .banner
             .as_ref()
             .map_or(0, |n| crate::tui::text::banner::line_count(n, width));
-        layout::layout(&LayoutParams {
+        LayoutParams {
             width,
             height,
             panes: self.ui.panes,
             banner_lines,
             input_lines: u16::try_from(self.input.row_count(layout::input_width(width, height)))
                 .unwrap_or(u16::MAX),
-        })
+        }
+    }
+
+    /// The layout for a terminal of `width` × `height`.
+    pub fn screen_for(&self, width: u16, height: u16) -> Screen {
+        layout::layout(&self.layout_params(width, height))
+    }
+
+    /// Whether the side panes are on screen now, and if not, why.
+    pub fn side_panes(&self) -> SidePanes {
+        layout::side_panes(&self.layout_params(self.ui.size.0, self.ui.size.1))
     }
 
     /// The layout at the current terminal size.
@@ -306,8 +325,26 @@ impl App {
         self.ui.banner = Some(Notice {
             level,
             text: text.into(),
+            until_idle: false,
         });
         self.dirty = true;
+    }
+
+    /// A notice about the generation under way: it goes when nothing runs or waits any more.
+    pub(crate) fn notify_while_busy(&mut self, level: Level, text: impl Into<String>) {
+        self.notify(level, text);
+        if let Some(b) = &mut self.ui.banner {
+            b.until_idle = true;
+        }
+    }
+
+    /// Drops a notice about a generation once none runs or waits.
+    fn expire_banner(&mut self) {
+        let idle = self.conv.running().is_none() && self.conv.queued() == 0;
+        if idle && self.ui.banner.as_ref().is_some_and(|b| b.until_idle) {
+            self.ui.banner = None;
+            self.dirty = true;
+        }
     }
 
     fn set_focus(&mut self, focus: Focus) {

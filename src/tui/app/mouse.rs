@@ -42,7 +42,7 @@ impl App {
                         areas.output.inner,
                         m.row,
                     ) {
-                        if turn + 1 == self.conv.turns.len() {
+                        if Some(turn) == self.text_source().live_turn() {
                             self.select_live();
                         } else {
                             self.select(turn, false);

@@ -53,7 +53,7 @@ impl App {
             Some(s) => format!("Regenerating the last answer with seed {s}"),
             None => "Regenerating the last answer with a new random seed".into(),
         };
-        self.notify(Level::Info, said);
+        self.notify_while_busy(Level::Info, said);
         self.dispatch_next()
     }
 

@@ -15,6 +15,7 @@ use crate::llm::ForcedBy;
 use crate::llm::StopReason;
 use crate::term_safe::neutralise;
 use crate::theme::{Purpose, Theme};
+use crate::tui::layout::{SidePanes, WIDE};
 use crate::tui::phase::{self, Load};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -26,6 +27,7 @@ use std::sync::Arc;
 pub enum Kind<'a> {
     Welcome {
         load: &'a Load,
+        side_panes: SidePanes,
     },
     User {
         turn: &'a Turn,
@@ -77,11 +79,14 @@ impl Kind<'_> {
     /// Changes whenever the block's lines would.
     pub fn fingerprint(&self) -> u64 {
         match self {
-            Kind::Welcome { load } => hash(match load {
-                Load::Loading(_) => 0,
-                Load::Ready => 1,
-                Load::Failed(_) => 2,
-            }),
+            Kind::Welcome { load, side_panes } => hash((
+                match load {
+                    Load::Loading(_) => 0,
+                    Load::Ready => 1,
+                    Load::Failed(_) => 2,
+                },
+                side_panes,
+            )),
             Kind::User {
                 turn,
                 selected,
@@ -108,7 +113,7 @@ impl Kind<'_> {
         let of = |p| style::of(theme, p);
         let mut out = Vec::new();
         match *self {
-            Kind::Welcome { load } => welcome(load, theme, width, &mut out),
+            Kind::Welcome { load, side_panes } => welcome(load, side_panes, theme, width, &mut out),
             Kind::User {
                 turn,
                 selected,
@@ -191,7 +196,33 @@ impl Kind<'_> {
     }
 }
 
-fn welcome(load: &Load, theme: &Theme, width: usize, out: &mut Vec<Line<'static>>) {
+/// Where the model's thinking and reflections show, as the side panes stand.
+fn where_thinking_shows(side_panes: SidePanes) -> String {
+    match side_panes {
+        SidePanes::Shown => "Its thinking and reflections show in the side panes.".into(),
+        SidePanes::Off => {
+            "Its thinking and reflections have side panes, hidden now: F2, F3 (F4 when a pane \
+             is maximised) bring them back."
+                .into()
+        }
+        SidePanes::TooSmall { rows: Some(rows) } => format!(
+            "Its thinking and reflections have side panes, hidden at this size: they show from \
+             {rows} rows or {WIDE} columns."
+        ),
+        SidePanes::TooSmall { rows: None } => format!(
+            "Its thinking and reflections have side panes, hidden at this size: they show from \
+             {WIDE} columns."
+        ),
+    }
+}
+
+fn welcome(
+    load: &Load,
+    side_panes: SidePanes,
+    theme: &Theme,
+    width: usize,
+    out: &mut Vec<Line<'static>>,
+) {
     let text = style::of(theme, Purpose::Text);
     let muted = style::of(theme, Purpose::Muted);
     wrap::plain(
@@ -209,12 +240,13 @@ fn welcome(load: &Load, theme: &Theme, width: usize, out: &mut Vec<Line<'static>
     let state = match load {
         Load::Loading(_) => {
             "The model is loading. You can type now: a message sent early waits until it is ready."
+                .to_string()
         }
-        Load::Ready => "The model is ready. Its thinking and reflections show in the side panes.",
-        Load::Failed(_) => "The model did not load (see above); slash commands still work.",
+        Load::Ready => format!("The model is ready. {}", where_thinking_shows(side_panes)),
+        Load::Failed(_) => "The model did not load (see above); slash commands still work.".into(),
     };
     out.push(Line::default());
-    wrap::plain(state, muted, width, out);
+    wrap::plain(&state, muted, width, out);
 }
 
 /// A blank line, the Markdown (its finished blocks a run shared with `md_memo`), and a note

@@ -9,7 +9,7 @@ use super::line_cache::{Key, Lines};
 use super::Caches;
 use crate::conversation::{ThinkingPart, Turn};
 use crate::theme::Theme;
-use crate::tui::layout::Pane;
+use crate::tui::layout::{Pane, SidePanes};
 use crate::tui::phase::Load;
 use crate::tui::scroll::Scroll;
 use ratatui::layout::Rect;
@@ -20,6 +20,8 @@ use ratatui::layout::Rect;
 pub struct Source<'a> {
     pub turns: &'a [Turn],
     pub load: &'a Load,
+    /// Whether the side panes are on screen (for the welcome text).
+    pub side_panes: SidePanes,
     /// The turn the side panes show, when not the live one.
     pub selected: Option<usize>,
     pub theme: &'a Theme,
@@ -29,10 +31,19 @@ pub struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// The turn the side panes show: the selected one, else the latest.
+    /// The turn the side panes show: the selected one, else the one being generated (messages
+    /// queued after it wait their turn), else the latest.
     pub fn shown_turn(&self) -> Option<usize> {
         self.selected
             .filter(|i| *i < self.turns.len())
+            .or_else(|| self.live_turn())
+    }
+
+    /// The turn the side panes follow when none is selected: the running one, else the latest.
+    pub fn live_turn(&self) -> Option<usize> {
+        self.turns
+            .iter()
+            .rposition(Turn::is_running)
             .or_else(|| self.turns.len().checked_sub(1))
     }
 }
@@ -61,7 +72,10 @@ fn output_blocks<'a>(src: &Source<'a>) -> Vec<Block<'a>> {
         return vec![Block {
             key: Key::new(0, 0, 0, 0),
             turn: None,
-            kind: Kind::Welcome { load: src.load },
+            kind: Kind::Welcome {
+                load: src.load,
+                side_panes: src.side_panes,
+            },
         }];
     }
     let ready = *src.load == Load::Ready;
@@ -178,7 +192,15 @@ fn reflection_blocks<'a>(src: &Source<'a>) -> Vec<Block<'a>> {
     };
     let turn = &src.turns[t];
     if turn.reflections.is_empty() {
-        return note(2, "No reflections in this turn.");
+        // "none" only once the turn can no longer reflect.
+        return note(
+            2,
+            if turn.is_running() || turn.is_queued() {
+                "No reflections yet."
+            } else {
+                "No reflections in this turn."
+            },
+        );
     }
     turn.reflections
         .iter()
@@ -214,7 +236,8 @@ pub struct Row {
 #[derive(Clone, Debug, Default)]
 pub struct Window {
     pub rows: Vec<Row>,
-    /// Lines hidden below the window (0 when following).
+    /// Lines hidden below the window (when following, the queued messages' lines that
+    /// [`follow_below`] leaves out).
     pub below: usize,
     /// Lines hidden above, when known (not computed while following).
     pub above: Option<usize>,
@@ -229,10 +252,14 @@ pub fn window(src: &Source<'_>, pane: Pane, scroll: Scroll, width: u16, height: 
     let blocks = blocks(src, pane);
     if scroll.follow {
         // From the bottom up, only as far as the window reaches.
+        let below = follow_below(src, pane, width, height);
+        let mut skip = below;
         let mut rows = Vec::with_capacity(height);
         for b in blocks.iter().rev() {
             let lines = lines_of(src, b, width);
-            for index in (0..lines.len()).rev() {
+            let shown = lines.len().saturating_sub(skip);
+            skip -= lines.len() - shown;
+            for index in (0..shown).rev() {
                 rows.push(Row {
                     lines: lines.clone(),
                     index,
@@ -249,7 +276,7 @@ pub fn window(src: &Source<'_>, pane: Pane, scroll: Scroll, width: u16, height: 
         rows.reverse();
         return Window {
             rows,
-            below: 0,
+            below,
             above: None,
         };
     }
@@ -286,6 +313,24 @@ pub fn window(src: &Source<'_>, pane: Pane, scroll: Scroll, width: u16, height: 
         above: Some(first),
         rows,
     }
+}
+
+/// Lines of the conversation that following leaves below a `height`-row window: while a turn
+/// is generated, the messages queued after it may take at most half the window, so that the
+/// running answer stays in view. 0 for the side panes, and when nothing waits.
+pub fn follow_below(src: &Source<'_>, pane: Pane, width: u16, height: usize) -> usize {
+    let Some(running) = src.turns.iter().rposition(Turn::is_running) else {
+        return 0;
+    };
+    if pane != Pane::Output || running + 1 == src.turns.len() || width == 0 {
+        return 0;
+    }
+    let after: usize = blocks(src, pane)
+        .iter()
+        .filter(|b| b.turn.is_some_and(|t| t > running))
+        .map(|b| lines_of(src, b, width).len())
+        .sum();
+    after.saturating_sub(height / 2)
 }
 
 /// All lines of `pane` at `width`.

@@ -40,7 +40,8 @@ fn text(app: &App, r: Rect, buf: &mut Buffer) {
         let placeholder = ta.placeholder_style().unwrap_or(style);
         // The cursor's cell first, then the hint.
         let room = usize::from(r.width - 1);
-        buf.set_stringn(r.x + 1, r.y, ta.placeholder_text(), room, placeholder);
+        let hint = fit_hint(ta.placeholder_text(), room);
+        buf.set_stringn(r.x + 1, r.y, hint, room, placeholder);
         buf.set_style(Rect::new(r.x, r.y, 1, 1), ta.cursor_style());
         return;
     }
@@ -88,6 +89,54 @@ fn text(app: &App, r: Rect, buf: &mut Buffer) {
                 Rect::new(cx, ry, 1, 1),
                 Style::default().patch(ta.cursor_style()),
             );
+        }
+    }
+}
+
+/// The start of the box's hint that fits in `room` columns, never cut inside a word: whole
+/// " · " segments, else whole words of the first one, else nothing.
+pub fn fit_hint(hint: &str, room: usize) -> &str {
+    let fits = |end: usize| crate::tui::text::wrap::width(&hint[..end]) <= room;
+    let ends = |sep: &str| {
+        hint.match_indices(sep)
+            .map(|(i, _)| i)
+            .chain([hint.len()])
+            .collect::<Vec<_>>()
+    };
+    let segments = ends(" · ");
+    if let Some(end) = segments.iter().rev().find(|e| fits(**e)) {
+        return &hint[..*end];
+    }
+    let first = &hint[..segments[0]];
+    let end = first
+        .match_indices(' ')
+        .map(|(i, _)| i)
+        .rfind(|e| fits(*e))
+        .unwrap_or(0);
+    &hint[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_hint;
+
+    #[test]
+    fn the_hint_drops_whole_segments_then_whole_words_never_part_of_one() {
+        let hint = "Ask anything · Enter sends · Alt+Enter new line · F1 help";
+        let table = [
+            (80, hint),
+            (57, hint),
+            (56, "Ask anything · Enter sends · Alt+Enter new line"),
+            (38, "Ask anything · Enter sends"),
+            (26, "Ask anything · Enter sends"),
+            (25, "Ask anything"),
+            (12, "Ask anything"),
+            (11, "Ask"),
+            (2, ""),
+            (0, ""),
+        ];
+        for (room, want) in table {
+            assert_eq!(fit_hint(hint, room), want, "{room} columns");
         }
     }
 }

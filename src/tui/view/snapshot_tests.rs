@@ -131,3 +131,15 @@ fn a_long_message_wraps_in_the_box() {
         "{rows:#?}"
     );
 }
+
+/// At 40×12 the side panes do not fit: the welcome text does not promise them, the status bar
+/// says what brings them back, F2 says why it changes nothing, and the box's hint is cut only
+/// between its parts.
+#[test]
+fn a_40x12_terminal_says_why_the_side_panes_are_hidden() {
+    let mut a = app_sized(40, 12);
+    a.update(crate::tui::app::tests::loaded_msg());
+    insta::assert_snapshot!("small_40x12", render(&a, 40, 12).backend());
+    a.update(Msg::Key(KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE)));
+    insta::assert_snapshot!("small_40x12_after_f2", render(&a, 40, 12).backend());
+}

@@ -1,12 +1,14 @@
 //! The status bar: the phase on the left (loading with a percentage bar, reading the prompt,
 //! thinking, reflecting, answering, idle); on the right the model, its back end and offloaded
 //! layers, the profile, "Think carefully.", the thinking budget's gauge, tokens per second and
-//! context use. Segments that do not fit are dropped, least important first.
+//! context use; first, while the window is too small for the side panes, why they are hidden.
+//! Segments that do not fit are dropped, least important first.
 
 use crate::hub::progress::{bytes, short_duration};
 use crate::term_safe::neutralise;
 use crate::theme::Purpose;
 use crate::tui::app::{App, Phase};
+use crate::tui::layout::{SidePanes, WIDE};
 use crate::tui::text::style;
 use crate::tui::text::wrap::width;
 use ratatui::buffer::Buffer;
@@ -130,11 +132,34 @@ pub fn budget_gauge(app: &App) -> Option<(String, Option<Purpose>)> {
     Some((text, colour))
 }
 
+/// Why the side panes are not shown and what brings them back, in at most `room` columns:
+/// `None` when they are shown or hidden by the user.
+pub fn side_panes_hint(app: &App, room: usize) -> Option<String> {
+    let SidePanes::TooSmall { rows } = app.side_panes() else {
+        return None;
+    };
+    let forms = match rows {
+        Some(rows) => vec![
+            format!("side panes hidden: need {rows} rows or {WIDE} cols"),
+            format!("panes hidden: need {rows} rows"),
+            format!("panes: {rows}+ rows"),
+        ],
+        None => vec![
+            format!("side panes hidden: need {WIDE} cols"),
+            format!("panes: {WIDE}+ cols"),
+        ],
+    };
+    forms.into_iter().find(|f| width(f) <= room)
+}
+
 /// The right-hand segments in display order, each with its priority (lower: kept longer) and
-/// its colour when it has one of its own.
-fn segments(app: &App) -> Vec<(u8, String, Option<Purpose>)> {
+/// its colour when it has one of its own; `room` is the width left of the status bar.
+fn segments(app: &App, room: usize) -> Vec<(u8, String, Option<Purpose>)> {
     let settings = app.settings();
     let mut out = Vec::new();
+    if let Some(hint) = side_panes_hint(app, room.saturating_sub(width(SEP))) {
+        out.push((0, hint, Some(Purpose::Warning)));
+    }
     let name = match app.model() {
         Some(m) => m.name.clone(),
         None => settings.engine.display_name(),
@@ -214,7 +239,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         area.width,
     );
     // The right-hand segments that fit, most important first, shown in display order.
-    let segs = segments(app);
+    let segs = segments(app, total.saturating_sub(phase_w + 1));
     let mut order: Vec<usize> = (0..segs.len()).collect();
     order.sort_by_key(|i| segs[*i].0);
     let mut keep = vec![false; segs.len()];

@@ -221,6 +221,12 @@ impl Input {
         self.recall = None;
     }
 
+    /// Types `text` (plain characters, no line break) at the cursor, as its keys would.
+    pub fn type_str(&mut self, text: &str) {
+        self.area.insert_str(text);
+        self.recall = None;
+    }
+
     /// Puts `text` (an earlier message) back in the box for editing; Up then goes on to the
     /// prompts before it.
     pub fn put_back(&mut self, text: &str) {

@@ -158,6 +158,32 @@ fn ctrl_y_copies_the_last_answer() {
 }
 
 #[test]
+fn ctrl_y_copies_the_stand_ins_the_screen_shows_never_control_characters() {
+    let mut a = loaded();
+    send(&mut a, "q");
+    a.update(text(
+        1,
+        Channel::Output,
+        "Safe \u{1b}]52;c;aGk=\u{7} \u{1b}[2J \u{1b}]0;t\u{7}\r\u{9b}1m\tok\ndone",
+    ));
+    a.update(done(1, StopReason::OutputClosed));
+    let fx = a.update(ctrl('y'));
+    let Some(Effect::Copy(copied)) = fx.iter().find(|e| matches!(e, Effect::Copy(_))) else {
+        panic!("nothing copied")
+    };
+    assert_eq!(
+        copied,
+        "Safe \u{241b}]52;c;aGk=\u{2407} \u{241b}[2J \u{241b}]0;t\u{2407}\u{240d}<U+009B>1m\tok\ndone"
+    );
+    assert!(
+        !copied
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{copied:?}"
+    );
+}
+
+#[test]
 fn ctrl_n_starts_over_and_cancels_what_runs() {
     let mut a = mid_stream();
     let fx = a.update(ctrl('n'));
@@ -324,4 +350,93 @@ fn up_and_down_move_by_wrapped_rows_and_recall_only_from_an_empty_box() {
     type_text(&mut a, "Y");
     let y = a.input_text().find('Y').unwrap();
     assert!(y > 38, "and Down back to the second row ({y})");
+}
+
+/// A loaded 40×12 app: too small for the side panes.
+fn small() -> App {
+    let mut a = app_sized(40, 12);
+    a.update(loaded_msg());
+    a
+}
+
+#[test]
+fn too_small_for_side_panes_f2_f3_f4_and_tab_say_why_and_change_nothing_hidden() {
+    use crate::tui::layout::{PaneSet, SidePanes};
+    let mut a = small();
+    assert_eq!(a.side_panes(), SidePanes::TooSmall { rows: Some(18) });
+    for k in [KeyCode::F(2), KeyCode::F(3), KeyCode::F(4), KeyCode::Tab] {
+        a.update(key(KeyCode::Esc)); // dismiss the last notice
+        a.update(key(k));
+        let said = a.banner().map(|b| b.text.clone()).unwrap_or_default();
+        assert!(
+            said.contains("too small") && said.contains("18 rows or 100 columns"),
+            "{k:?}: {said}"
+        );
+        assert_eq!(
+            a.ui().panes,
+            PaneSet::default(),
+            "{k:?}: nothing hidden changed"
+        );
+    }
+    // Widening shows the panes as they were, nothing maximised.
+    a.update(Msg::Resize(120, 40));
+    assert_eq!(a.side_panes(), SidePanes::Shown);
+    let areas = *a.screen().areas().unwrap();
+    assert!(areas.thinking.is_some() && areas.reflection.is_some());
+    // Where they are shown, F2 and F4 act as before and say nothing.
+    a.update(key(KeyCode::Esc));
+    a.update(key(KeyCode::F(2)));
+    assert!(!a.ui().panes.thinking);
+    a.update(key(KeyCode::F(4)));
+    assert_eq!(a.ui().panes.maximised, Some(Pane::Output));
+    assert_eq!(a.banner(), None);
+    // A pane maximised on a large window is restored by F4 on a small one.
+    a.update(Msg::Resize(40, 12));
+    a.update(key(KeyCode::F(4)));
+    assert_eq!(a.ui().panes.maximised, None);
+}
+
+/// What a run of typed characters leaves: the box, the focus, the help, the banner.
+fn after_typing(a: &App) -> (String, Focus, Option<u16>, Option<String>) {
+    (
+        a.input_text(),
+        a.ui().focus,
+        a.ui().help,
+        a.banner().map(|b| b.text.clone()),
+    )
+}
+
+#[test]
+fn a_burst_of_typed_characters_ends_as_the_same_keys_one_by_one() {
+    type Setup = fn(&mut App);
+    let setups: [(&str, Setup); 5] = [
+        ("empty box", |_| {}),
+        ("text in the box", |a| type_text(a, "draft ")),
+        ("a pane focused", |a| {
+            a.update(key(KeyCode::Tab));
+        }),
+        ("the help open", |a| {
+            a.update(key(KeyCode::F(1)));
+        }),
+        ("a recalled prompt", |a| {
+            send(a, "earlier");
+            a.update(done(1, StopReason::OutputClosed));
+            a.update(key(KeyCode::Up));
+            a.update(key(KeyCode::Up));
+        }),
+    ];
+    for (what, setup) in setups {
+        for burst in ["?Why not", "plain words, Upper Case", "x", "é✓ ünïcode"] {
+            let (mut keys, mut typed) = (loaded(), loaded());
+            setup(&mut keys);
+            setup(&mut typed);
+            type_text(&mut keys, burst);
+            typed.update(Msg::Typed(burst.into()));
+            assert_eq!(
+                after_typing(&typed),
+                after_typing(&keys),
+                "{what}: {burst:?}"
+            );
+        }
+    }
 }

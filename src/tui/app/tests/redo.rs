@@ -198,6 +198,37 @@ fn esc_says_that_the_next_queued_message_starts() {
     let fx = a.update(done(3, StopReason::Cancelled));
     let req = generate(&fx).expect("the queued message starts");
     assert_eq!(user_messages(req).last(), Some(&"waiting Think carefully."));
+    assert!(
+        banner(&a).contains("Esc again stops that too"),
+        "still true while the queued message runs"
+    );
+    a.update(done(4, StopReason::OutputClosed));
+    assert_eq!(a.banner(), None, "the queue is empty: nothing starts next");
+}
+
+#[test]
+fn the_retry_banner_goes_when_the_retry_is_stopped_or_ends() {
+    for end in [StopReason::Cancelled, StopReason::OutputClosed] {
+        let mut a = two_turns();
+        send(&mut a, "/retry");
+        assert!(banner(&a).contains("Regenerating the last answer"));
+        if end == StopReason::Cancelled {
+            a.update(key(KeyCode::Esc));
+        }
+        a.update(text(3, Channel::Thinking, "still at it"));
+        assert!(
+            banner(&a).contains("Regenerating"),
+            "{end:?}: while it runs"
+        );
+        a.update(done(3, end));
+        assert_eq!(a.banner(), None, "{end:?}");
+    }
+    // A notice about something else stays until dismissed.
+    let mut a = two_turns();
+    send(&mut a, "/budget");
+    let said = banner(&a);
+    a.update(key(KeyCode::Char('x')));
+    assert_eq!(banner(&a), said);
 }
 
 #[test]

@@ -151,3 +151,122 @@ fn a_click_on_a_question_selects_its_turn() {
     a.update(mouse(MouseEventKind::Down(MouseButton::Left), 5, 27));
     assert_eq!(a.ui().focus, Focus::Input);
 }
+
+#[test]
+fn home_from_the_message_box_goes_to_the_top_as_end_follows() {
+    let mut a = long_conversation(3);
+    a.update(key(KeyCode::PageUp));
+    a.update(key(KeyCode::Home));
+    assert_eq!(
+        a.ui().scroll(Pane::Output),
+        Scroll::TOP,
+        "Home on an empty box"
+    );
+    a.update(key(KeyCode::End));
+    assert!(a.ui().scroll(Pane::Output).follow);
+    // With text, Home moves the cursor.
+    type_text(&mut a, "draft");
+    a.update(key(KeyCode::Home));
+    assert!(a.ui().scroll(Pane::Output).follow, "Home moved the cursor");
+    type_text(&mut a, "a ");
+    assert_eq!(a.input_text(), "a draft");
+}
+
+/// A loaded app whose turn 1 thinks (no reflection yet) and writes a long answer while
+/// `queued` more messages wait.
+fn running_with_queued(queued: usize) -> App {
+    let mut a = long_conversation(1);
+    send(&mut a, "the running question");
+    a.update(text(2, Channel::Thinking, "running thoughts"));
+    let answer: Vec<String> = (0..30).map(|l| format!("running line {l}")).collect();
+    a.update(text(2, Channel::Output, &answer.join("\n\n")));
+    for i in 0..queued {
+        send(
+            &mut a,
+            &format!("waiting message {i}\n{}", "more\n".repeat(12)),
+        );
+    }
+    a
+}
+
+/// The conversation's rows on screen now, as text.
+fn conversation_rows(a: &App) -> Vec<String> {
+    let inner = a.screen().areas().expect("usable").output.inner;
+    let w = pane_lines::window(
+        &a.text_source(),
+        Pane::Output,
+        a.ui().scroll(Pane::Output),
+        inner.width,
+        inner.height,
+    );
+    w.rows
+        .iter()
+        .map(|r| {
+            r.lines
+                .get(r.index)
+                .map(|l| l.to_string())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn a_queued_message_leaves_the_side_panes_and_the_conversation_on_the_running_turn() {
+    let mut a = running_with_queued(2);
+    assert_eq!(
+        a.shown_turn(),
+        Some(1),
+        "the running turn, not the queued one"
+    );
+    let thinking = pane_lines::blocks(&a.text_source(), Pane::Thinking);
+    assert_eq!(thinking[0].turn, Some(1));
+    // Its newest text stays in view, the queued messages below it as far as they fit.
+    a.update(text(2, Channel::Output, "\n\nthe newest line"));
+    let rows = conversation_rows(&a);
+    assert!(
+        rows.iter().any(|r| r.contains("the newest line")),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.contains("waiting message 0")),
+        "{rows:#?}"
+    );
+    // Scrolling down shows the rest of the queue; End follows the running turn again.
+    a.update(key(KeyCode::PageDown));
+    a.update(key(KeyCode::PageDown));
+    let rows = conversation_rows(&a);
+    assert!(
+        rows.iter().any(|r| r.contains("waiting message 1")),
+        "{rows:#?}"
+    );
+    a.update(key(KeyCode::End));
+    let rows = conversation_rows(&a);
+    assert!(
+        rows.iter().any(|r| r.contains("the newest line")),
+        "{rows:#?}"
+    );
+    // Selecting another turn moves the side panes; back to live, the running one.
+    a.update(alt(KeyCode::Up));
+    assert_eq!(a.shown_turn(), Some(0));
+    a.update(alt(KeyCode::Down));
+    assert_eq!(a.ui().selected, None);
+    assert_eq!(a.shown_turn(), Some(1));
+    // Once it ends, the next one runs and the panes follow it.
+    a.update(done(2, StopReason::OutputClosed));
+    assert_eq!(a.shown_turn(), Some(2));
+}
+
+#[test]
+fn reflections_say_none_yet_while_the_turn_runs() {
+    let note = |a: &App| match pane_lines::blocks(&a.text_source(), Pane::Reflection)[0].kind {
+        crate::tui::text::display_block::Kind::Note(n) => n,
+        _ => "(reflections)",
+    };
+    let mut a = loaded();
+    send(&mut a, "q");
+    assert_eq!(note(&a), "No reflections yet.");
+    a.update(text(1, Channel::Thinking, "hmm"));
+    assert_eq!(note(&a), "No reflections yet.");
+    a.update(done(1, StopReason::OutputClosed));
+    assert_eq!(note(&a), "No reflections in this turn.");
+}
