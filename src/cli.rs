@@ -7,10 +7,12 @@
 //! Management lives under subcommands (`reflect sessions list`); the flags they replace
 //! (`--sessions`, `--export`, `--list-profiles`, …) still work, hidden from `--help`, and lead
 //! to the same [`Mode`]s. A subcommand is recognised only as the first word: any other first
-//! word starts the prompt, and `reflect -- sessions` asks the word.
+//! word starts the prompt, `reflect -- sessions` asks the word, and a subcommand written after
+//! options is a usage error that shows the right order (`order`).
 
 mod eval;
 mod man;
+mod order;
 pub use eval::{Compare, EvalArgs};
 
 use crate::engine::GpuLayers;
@@ -543,8 +545,7 @@ impl Args {
     /// Parses the process's arguments; on a mistake (or --help, --version) prints clap's
     /// message and exits (2 for a usage error, 0 for help).
     pub fn parse_process() -> Args {
-        let matches = Args::command_line().get_matches();
-        Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+        Args::try_parse_line(std::env::args_os()).unwrap_or_else(|e| e.exit())
     }
 
     /// Parses `args` (the first is the program's name) as [`Args::parse_process`] does.
@@ -553,8 +554,59 @@ impl Args {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let matches = Args::command_line().try_get_matches_from(args)?;
-        Args::from_arg_matches(&matches)
+        let raw: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        let cmd = Args::command_line();
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        let parses = |words: &[std::ffi::OsString]| cmd.clone().try_get_matches_from(words).is_ok();
+        let misplaced = |found: order::Misplaced| {
+            let shown = [&found.reordered, &found.alone]
+                .into_iter()
+                .find(|words| parses(words))
+                .map(Vec::as_slice);
+            cmd.clone().error(
+                clap::error::ErrorKind::InvalidSubcommand,
+                order::message(&found, &raw, shown),
+            )
+        };
+        let parsed = cmd
+            .clone()
+            .try_get_matches_from(&raw)
+            .and_then(|m| Args::from_arg_matches(&m));
+        match parsed {
+            // `reflect -m x eval q.jsonl`: the command's name taken for the prompt's first word.
+            Ok(args)
+                if args.command.is_none()
+                    && args.prompt.first().is_some_and(|w| names.contains(w))
+                    && !order::prompt_after_dashes(&raw, args.prompt.len()) =>
+            {
+                let first = &args.prompt[0];
+                let found = order::misplaced_commands(&raw, &names).find(|f| &f.command == first);
+                Err(found.map_or_else(
+                    || {
+                        cmd.clone().error(
+                            clap::error::ErrorKind::InvalidSubcommand,
+                            format!("'{first}' is a command: put it first"),
+                        )
+                    },
+                    misplaced,
+                ))
+            }
+            Ok(args) => Ok(args),
+            // `reflect -m x eval q.jsonl --out r.jsonl`: the command's own options refused.
+            Err(e)
+                if !matches!(
+                    e.kind(),
+                    clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+                ) =>
+            {
+                let found = order::misplaced_commands(&raw, &names).find(|f| parses(&f.reordered));
+                Err(found.map_or(e, misplaced))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The whole command line as clap sees it, with the short help's footer, which names
@@ -780,7 +832,8 @@ const LONG_FOOTER: &str = "Examples:
   reflect sessions export ID --to chat.md        a saved session as Markdown
   reflect -- sessions                            ask the word \"sessions\"
 
-A subcommand is only recognised as the first word; any other first word starts the prompt.
+A subcommand is only recognised as the first word, before the options; any other first word \
+starts the prompt.
 
 Exit codes: 0 answered, 1 runtime failure (model cannot load, decode failed, server \
 unreachable or failing, stream cut; a download that failed: no network, a full disk, a file \

@@ -131,9 +131,19 @@ fn a_subcommand_is_only_the_first_word_and_any_other_word_is_the_prompt() {
     let a = parse(&["--", "sessions"]).unwrap();
     assert_eq!(a.command, None);
     assert_eq!(a.prompt, ["sessions"]);
-    // After a flag, too: the subcommand must come first.
-    let a = parse(&["--demo", "sessions", "list"]).unwrap();
+    // After a flag, a subcommand's name is a mistake that shows the right order (it would
+    // otherwise ask the model "sessions list"); after `--` it asks.
+    let e = parse(&["--demo", "sessions", "list"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'sessions' is a command, and a command comes first"),
+        "{e}"
+    );
+    let a = parse(&["--demo", "--", "sessions", "list"]).unwrap();
     assert_eq!(a.prompt, ["sessions", "list"]);
+    let a = parse(&["--demo", "what", "sessions"]).unwrap();
+    assert_eq!(a.prompt, ["what", "sessions"]);
     // `help` is no subcommand: it asks.
     assert_eq!(parse(&["help", "me"]).unwrap().prompt, ["help", "me"]);
     let a = parse(&["sessions", "list"]).unwrap();

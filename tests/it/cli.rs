@@ -924,6 +924,77 @@ fn a_first_word_that_is_no_subcommand_is_the_prompt_and_dash_dash_asks_the_word(
     assert_eq!(v["turns"][0]["prompt"], "sessions");
 }
 
+/// `reflect -m x eval q.jsonl`: every command written after options is a usage error (exit 2)
+/// that shows the right order and asks nothing, and saves nothing; after `--` the word asks.
+#[test]
+fn a_command_after_options_is_refused_with_the_right_order_unless_dashes_came_first() {
+    let m = model(reflection_script());
+    let q = m.dir.path().join("q.jsonl");
+    std::fs::write(&q, "{\"question\": \"2+2?\", \"answer\": \"4\"}\n").unwrap();
+    let q = q.to_str().unwrap();
+    let path = m.path.to_str().unwrap();
+    for sub in subcommands() {
+        let (code, out, err) = outcome({
+            let mut c = reflect(m.dir.path());
+            c.args(["-m", path, &sub, "x"]);
+            c
+        });
+        assert_eq!((code, out.as_str()), (2, ""), "{sub}: {err}");
+        assert!(
+            err.contains(&format!("'{sub}' is a command, and a command comes first")),
+            "{sub}: {err}"
+        );
+    }
+    // The right order, shown whole when it parses, with the command's own options too.
+    let (code, _, err) = outcome({
+        let mut c = reflect(m.dir.path());
+        c.args(["-m", path, "eval", q, "--out", "r.jsonl"]);
+        c
+    });
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "before the options:\n  reflect eval {q} --out r.jsonl -m {path}"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "put -- before the question:\n  reflect -m {path} -- eval {q}"
+        )),
+        "{err}"
+    );
+    let (code, _, err) = outcome({
+        let mut c = reflect(m.dir.path());
+        c.args(["--demo", "models", "list"]);
+        c
+    });
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("\n  reflect models list    (the options before it are not its own"),
+        "{err}"
+    );
+    assert!(
+        !sessions_dir(m.dir.path()).exists()
+            || std::fs::read_dir(sessions_dir(m.dir.path()))
+                .unwrap()
+                .next()
+                .is_none(),
+        "nothing was asked, nothing saved"
+    );
+    // After `--` the command's name is the question's first word.
+    let (code, out, err) = outcome({
+        let mut c = reflect(m.dir.path());
+        c.args(["-m", path, "--print-prompt", "--", "eval", "this"]);
+        c
+    });
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\n\neval this Think carefully.<|eot_id|>"),
+        "{out}"
+    );
+}
+
 #[test]
 fn every_hidden_alias_answers_as_its_subcommand() {
     let m = model(reflection_script());
