@@ -3,43 +3,13 @@
 //! its closing advice, and the JSON thinking around a removed reflection.
 
 use crate::common::*;
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-use std::io::Read;
 
 const COLS: u16 = 120;
 const ROWS: u16 = 30;
 
-/// `reflect ARGS` in a pseudo-terminal (stdin, stdout and stderr all on it) to its end: the
-/// exit code and every byte it wrote.
+/// `reflect ARGS` in a pseudo-terminal of this window's size, to its end.
 fn in_pty(m: &Model, args: &[&str]) -> (u32, String) {
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("open a pseudo-terminal");
-    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("reflect"));
-    cmd.args(args);
-    seal(&mut cmd, m.dir.path());
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn reflect");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let collected = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let _ = reader.read_to_end(&mut all);
-        all
-    });
-    let status = child.wait().expect("wait for reflect");
-    // The reader ends when the master goes (on Linux the slave's close alone may not end it).
-    drop(pair.master);
-    let bytes = collected.join().expect("reader thread");
-    (
-        status.exit_code(),
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+    run_in_pty(m, args, ROWS, COLS)
 }
 
 /// What a terminal shows after `raw`.
@@ -70,9 +40,14 @@ fn on_a_terminal_a_status_shows_the_thinking_and_is_erased_before_the_answer() {
         "the status is erased before the answer: {:?}",
         &before[last..]
     );
-    // Redrawn in place, at a bounded rate: never once per token.
+    // Redrawn in place: each draw erases the line it replaces. (Its rate, at most one draw per
+    // 100 ms, is `pipe::status`'s unit test: here a loaded machine may take longer per token.)
     let draws = before.matches("thinking… ").count();
-    assert!((1..40).contains(&draws), "{draws} draws: {raw:?}");
+    let erased = before.matches("\r\x1b[2K\x1b[2mthinking… ").count();
+    assert!(
+        draws >= 1 && erased == draws,
+        "{draws} draws, {erased} in place: {raw:?}"
+    );
     let shown = screen(&raw);
     assert!(shown.contains("The answer is 4."), "{shown}");
     assert!(!shown.contains("thinking…"), "nothing of it stays: {shown}");

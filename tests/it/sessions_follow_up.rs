@@ -47,37 +47,7 @@ fn bare(m: &Model, args: &[&str]) -> (i32, String, String) {
 
 /// `reflect ARGS` in a pseudo-terminal, to its end: (exit code, everything it wrote).
 fn in_terminal(m: &Model, args: &[&str]) -> (u32, String) {
-    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-    use std::io::Read;
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 200,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("open a pseudo-terminal");
-    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("reflect"));
-    cmd.args(args);
-    seal(&mut cmd, m.dir.path());
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn reflect");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    // Ends with the child: EOF, or EIO once the terminal's last user has gone.
-    while let Ok(n) = reader.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    let status = child.wait().expect("wait for reflect");
-    (
-        status.exit_code(),
-        String::from_utf8_lossy(&out).into_owned(),
-    )
+    run_in_pty(m, args, 24, 200)
 }
 
 #[test]

@@ -371,3 +371,38 @@ pub fn timed<T>(f: impl FnOnce() -> T) -> (T, std::time::Duration) {
 pub fn bound(reference: std::time::Duration, waits: std::time::Duration) -> std::time::Duration {
     reference * 10 + waits * 2
 }
+
+/// `reflect ARGS` in a pseudo-terminal (stdin, stdout and stderr all on it) to its end: the
+/// exit code and every byte it wrote.
+pub fn run_in_pty(m: &Model, args: &[&str], rows: u16, cols: u16) -> (u32, String) {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::Read;
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("open a pseudo-terminal");
+    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("reflect"));
+    cmd.args(args);
+    seal(&mut cmd, m.dir.path());
+    cmd.env("TERM", "xterm-256color");
+    let mut child = pair.slave.spawn_command(cmd).expect("spawn reflect");
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().expect("reader");
+    let collected = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = reader.read_to_end(&mut all);
+        all
+    });
+    let status = child.wait().expect("wait for reflect");
+    // The reader ends when the master goes (on Linux the slave's close alone may not end it).
+    drop(pair.master);
+    let bytes = collected.join().expect("reader thread");
+    (
+        status.exit_code(),
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
