@@ -23,5 +23,6 @@ pub mod session;
 pub mod settings;
 pub mod stream;
 pub mod term_safe;
+pub mod term_size;
 pub mod theme;
 pub mod tui;

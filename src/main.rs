@@ -501,19 +501,8 @@ fn chat(args: &Args) -> Result<i32, Failure> {
     // Which profile fits the model, when none was chosen: in the log, never on the terminal
     // the chat draws on.
     if session.is_none() && ctx.profile_choice(args).is_default() && args.log_file.is_some() {
-        if let Some(path) = settings.engine.model_path().filter(|p| p.is_file()) {
-            let tags: Vec<String> = settings
-                .router
-                .tags
-                .tags()
-                .into_iter()
-                .map(|(t, _)| t)
-                .collect();
-            if let Some(advice) =
-                reflect::engine::llama::profile_advice(path, &settings.profile, &tags)
-            {
-                tracing::info!("{advice}");
-            }
+        if let Some(advice) = reflect::pipe::profile_advice(&settings) {
+            tracing::info!("{advice}");
         }
     }
     if let (Some(f), reflect::engine::BackendConfig::Llama(c)) = (fetch, &mut settings.engine) {

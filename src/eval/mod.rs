@@ -315,14 +315,7 @@ fn clear(tty: bool) -> &'static str {
 }
 
 fn terminal_width() -> usize {
-    // SAFETY: TIOCGWINSZ fills the winsize it is given; stderr is a terminal here.
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 && ws.ws_col > 0 {
-            return ws.ws_col as usize;
-        }
-    }
-    80
+    crate::term_size::stderr_columns().unwrap_or(80)
 }
 
 /// The record of one answer, judged on its `<output>` alone.

@@ -81,6 +81,10 @@ fn on_signals(engine: &Engine) -> Stopped {
                 if let Err(first) =
                     seen.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
                 {
+                    // No destructor runs: erase the thinking status line here.
+                    if io::stderr().is_terminal() {
+                        let _ = io::stderr().write_all(b"\r\x1b[2K");
+                    }
                     std::process::exit(code::for_signal(first));
                 }
                 canceller.cancel(u64::MAX);
@@ -241,6 +245,9 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
             _ => {}
         }
     };
+    // The status line goes before anything else can be written (a warning that the session
+    // was not saved, the record).
+    check(out.clear_status(), &engine);
     turn.finish(&done);
     session.answered_by(crate::session::AnsweredBy {
         name: info.name.clone(),
@@ -321,9 +328,16 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
 /// Says once which profile `models info` recommends, when the default one does not fit the
 /// model (no tags of its own as tokens, no chat template).
 fn advise_profile(settings: &RunSettings) {
-    let Some(path) = settings.engine.model_path() else {
-        return;
-    };
+    if let Some(advice) = profile_advice(settings) {
+        say!("reflect: note: {advice}");
+    }
+}
+
+/// Which profile `models info` recommends for the local model, when the one in effect does
+/// not fit it (no tags of its own as tokens, no chat template); `None` when it fits or the
+/// model is no file.
+pub fn profile_advice(settings: &RunSettings) -> Option<String> {
+    let path = settings.engine.model_path().filter(|p| p.is_file())?;
     let tags: Vec<String> = settings
         .router
         .tags
@@ -331,9 +345,7 @@ fn advise_profile(settings: &RunSettings) {
         .into_iter()
         .map(|(text, _)| text)
         .collect();
-    if let Some(advice) = crate::engine::llama::profile_advice(path, &settings.profile, &tags) {
-        say!("reflect: note: {advice}");
-    }
+    crate::engine::llama::profile_advice(path, &settings.profile, &tags)
 }
 
 /// Appends the finished turn to its session file; returns the session id, or `None` (with a

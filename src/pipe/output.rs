@@ -144,8 +144,13 @@ impl Output {
         }
     }
 
-    /// Redraws the status line (at its bounded rate) with the thinking counted so far.
+    /// Redraws the status line (at its bounded rate) with the thinking counted so far; never
+    /// once the answer has begun, whose line it would erase (a reflection inside `<output>`,
+    /// thinking after untagged text).
     fn show_status(&mut self) -> io::Result<()> {
+        if self.wrote_output {
+            return Ok(());
+        }
         let phase = Phase::Thinking {
             tokens: self.thinking_pieces,
             reflections: self.reflections,

@@ -55,6 +55,8 @@ impl Phase {
 #[derive(Debug)]
 pub struct Status {
     enabled: bool,
+    /// The terminal's width, asked at each draw (the window may be resized).
+    columns: fn() -> Option<usize>,
     shown: bool,
     drawn: Option<(Instant, Phase)>,
 }
@@ -64,6 +66,7 @@ impl Status {
     pub fn new(enabled: bool) -> Self {
         Status {
             enabled,
+            columns: crate::term_size::stderr_columns,
             shown: false,
             drawn: None,
         }
@@ -80,7 +83,9 @@ impl Status {
         }
         self.drawn = Some((now, phase));
         self.shown = true;
-        write!(w, "{ERASE}\x1b[2m{}\x1b[22m", phase.line())?;
+        let line = phase.line();
+        let line = crate::term_size::fit(&line, (self.columns)());
+        write!(w, "{ERASE}\x1b[2m{line}\x1b[22m")?;
         w.flush()
     }
 
@@ -115,6 +120,17 @@ mod tests {
         );
         assert_eq!(thinking(1, 0).line(), "thinking… 1 token, 0 reflections");
         assert_eq!(Phase::Prompt(34).line(), "reading the prompt… 34%");
+    }
+
+    #[test]
+    fn in_a_narrow_terminal_the_line_is_cut_so_that_it_cannot_wrap() {
+        let mut s = Status::new(true);
+        s.columns = || Some(12);
+        let mut out = Vec::new();
+        s.update(thinking(312, 1), Instant::now(), &mut out)
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "\r\x1b[2K\x1b[2mthinking… 3\x1b[22m");
     }
 
     #[test]

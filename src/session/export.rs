@@ -53,7 +53,7 @@ pub fn markdown(session: &Session) -> String {
     let _ = writeln!(out, "- Updated: {}", session.updated);
     for (i, turn) in session.turns.iter().enumerate() {
         let _ = writeln!(out, "\n## Turn {}\n", i + 1);
-        for line in paragraphs(&turn.prompt).lines() {
+        for line in hard_breaks(&turn.prompt).lines() {
             if line.is_empty() {
                 out.push_str(">\n");
             } else {
@@ -62,13 +62,13 @@ pub fn markdown(session: &Session) -> String {
         }
         let thinking = turn.thinking_text();
         if !thinking.trim().is_empty() {
-            section(&mut out, "Thinking", &paragraphs(&thinking));
+            section(&mut out, "Thinking", &hard_breaks(&thinking));
         }
         for r in &turn.reflections {
             section(
                 &mut out,
                 &format!("Reflection {}", r.n),
-                &paragraphs(&r.text),
+                &hard_breaks(&r.text),
             );
         }
         section(&mut out, "Output", &turn.answer);
@@ -103,14 +103,32 @@ pub fn markdown(session: &Session) -> String {
     out
 }
 
-/// Plain text with each line a paragraph of its own (blank lines between them): Markdown
-/// joins the lines of a paragraph into one.
-fn paragraphs(text: &str) -> String {
-    text.lines()
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n\n")
+/// Plain text with its line breaks kept in Markdown, which would join the lines of a
+/// paragraph into one: a line followed by another ends with a hard break (two spaces, which
+/// stay invisible inside a code block too); runs of blank lines become one blank line, and blank
+/// lines at either end go.
+fn hard_breaks(text: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text.lines().map(str::trim_end) {
+        if line.is_empty() && lines.last().is_none_or(|l| l.is_empty()) {
+            continue;
+        }
+        lines.push(line);
+    }
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(line);
+        if !line.is_empty() && lines.get(i + 1).is_some_and(|next| !next.is_empty()) {
+            out.push_str("  ");
+        }
+    }
+    out
 }
 
 /// A model as the export names it: its name, and its file or server in code spans.

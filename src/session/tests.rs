@@ -513,9 +513,9 @@ fn the_markdown_export_names_each_turns_model_and_keeps_line_breaks() {
     let md = markdown(&s);
     for want in [
         "- Model: qwen on `gpu-box`\n",
-        "> line one\n>\n> line two\n",
-        "### Thinking\n\nfirst thought\n\nsecond thought\n\nthird\n",
-        "### Reflection 1\n\nwait\n\nno\n",
+        "> line one  \n> line two\n",
+        "### Thinking\n\nfirst thought  \nsecond thought\n\nthird\n",
+        "### Reflection 1\n\nwait  \nno\n",
         "*answered by Tiny (`/m/tiny.gguf`) · 40 prompt tokens",
         "*answered by qwen on `gpu-box` · 40 prompt tokens",
     ] {

@@ -23,7 +23,9 @@ const FRAME: Duration = Duration::from_millis(16);
 /// How long one batch of messages may take before a frame is drawn anyway.
 const BATCH: Duration = Duration::from_millis(8);
 
-/// Reads terminal events on a thread of their own.
+/// Reads terminal events on a thread of their own, with the blocking `event::read()`: under
+/// crossterm's `use-dev-tty` reader (Cargo.toml) a zero-timeout `event::poll` does not return
+/// events already buffered (crossterm-rs/crossterm#839), so never poll with `Duration::ZERO`.
 fn spawn_input(tx: Sender<Msg>) {
     std::thread::spawn(move || loop {
         let msg = match event::read() {

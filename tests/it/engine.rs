@@ -168,14 +168,18 @@ fn cancel_mid_generation_stops_within_a_few_tokens() {
     let (engine, mut events) = Engine::start(config(&m));
     loaded(&mut events);
     engine.send(Command::Generate(request(1, "q"))).unwrap();
-    // The tokens received when the cancel was sent: the count must not move on after it.
+    // The tokens received when the cancel was sent, and the events already generated but not
+    // yet received then (a test thread paused on a busy machine lets the engine run ahead):
+    // the count must not move on by more than a few tokens after them.
     const AT_CANCEL: u32 = 5;
     let mut seen = 0u32;
+    let mut queued = 0u32;
     let done = loop {
         match events.blocking_recv().unwrap() {
             EngineEvent::Text { .. } => {
                 seen += 1;
                 if seen == AT_CANCEL {
+                    queued = events.len() as u32;
                     engine.cancel(1);
                 }
             }
@@ -186,8 +190,9 @@ fn cancel_mid_generation_stops_within_a_few_tokens() {
     };
     assert_eq!(done.stop_reason, StopReason::Cancelled);
     assert!(
-        done.usage.completion_tokens <= AT_CANCEL + 3,
-        "generated {} tokens ({seen} received), cancelled when {AT_CANCEL} had been received",
+        done.usage.completion_tokens <= AT_CANCEL + queued + 3,
+        "generated {} tokens ({seen} received), cancelled when {AT_CANCEL} had been received \
+         and {queued} more events were queued",
         done.usage.completion_tokens
     );
 

@@ -411,10 +411,15 @@ fn ctrl_c_then_resume(parallel: &str) {
         .spawn()
         .unwrap();
     // Wait for two finished lines however slow the machine is; a run that ends first is the
-    // failure (no clock: a loaded machine only makes it slower).
+    // failure. The deadline only guards against a hang (minutes, then the child is killed).
+    let hang = std::time::Instant::now() + std::time::Duration::from_secs(600);
     while std::fs::read_to_string(&out).map_or(0, |t| t.lines().count()) < 2 {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("eval ended ({status}) before two answers were written");
+        }
+        if std::time::Instant::now() > hang {
+            let _ = child.kill();
+            panic!("no answer line in 10 minutes: eval hangs");
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

@@ -53,6 +53,38 @@ fn on_a_terminal_a_status_shows_the_thinking_and_is_erased_before_the_answer() {
     assert!(!shown.contains("thinking…"), "nothing of it stays: {shown}");
 }
 
+/// A reflection inside the answer: the status line must not come back over the answer's line
+/// (its erase would wipe what was printed).
+#[test]
+fn once_the_answer_has_begun_no_status_is_drawn_over_it() {
+    let m = model(vec![
+        s("<thinking>"),
+        t(" I add."),
+        s("</thinking>"),
+        s("<output>"),
+        t("First half"),
+        s("<reflection>"),
+        t(" a late check"),
+        s("</reflection>"),
+        t(" and the rest.\n"),
+        s("</output>"),
+    ]);
+    let path = m.path.to_str().unwrap().to_string();
+    let (code, raw) = in_pty(&m, &["-m", &path, "--no-save", "q"]);
+    assert_eq!(code, 0, "{raw:?}");
+    let answer = raw.find("First half").expect("the answer");
+    assert!(
+        !raw[answer..].contains("thinking…"),
+        "a status after the answer began: {raw:?}"
+    );
+    let shown = screen(&raw);
+    assert!(
+        shown.contains("First half") && shown.contains("and the rest."),
+        "{shown}"
+    );
+    assert!(!shown.contains("thinking…"), "{shown}");
+}
+
 #[test]
 fn with_stderr_piped_no_status_is_written() {
     let m = model(reflection_script());

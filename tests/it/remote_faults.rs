@@ -696,8 +696,8 @@ fn timeouts_and_tls_failures_are_one_line() {
         err.contains("no answer within 1 s (first_byte_timeout)"),
         "{err}"
     );
-    let limit = bound(reference, Duration::from_secs(1));
-    assert!(limit < stall_for, "the bound must be below the stall");
+    // Below the stall whatever the reference: a run that waited for the stall must fail.
+    let limit = bound(reference, Duration::from_secs(1)).min(stall_for * 3 / 4);
     assert!(took < limit, "took {took:?}, more than {limit:?}");
     assert_eq!(err.lines().count(), 1, "{err}");
 
@@ -830,8 +830,8 @@ fn a_stream_that_stalls_is_closed_after_first_byte_timeout_and_kept() {
         )
     });
     assert_eq!(code, 1, "{err}");
-    let limit = bound(reference, timeout);
-    assert!(limit < stall_for, "the bound must be below the stall");
+    // Below the stall whatever the reference: a run that waited for the stall must fail.
+    let limit = bound(reference, timeout).min(stall_for * 3 / 4);
     assert!(took < limit, "took {took:?}, more than {limit:?}");
     assert!(err.contains("no data for 1 s"), "{err}");
     let v = json_of(&out, &err);

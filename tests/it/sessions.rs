@@ -635,9 +635,9 @@ fn the_markdown_export_keeps_the_thinkings_line_breaks() {
     let (code, md, err) = bare(&m, &["sessions", "show", id]);
     assert_eq!(code, 0, "{err}");
     for want in [
-        "> line one\n>\n> line two\n",
-        "### Thinking\n\nFirst I read the question.\n\nThen I add.\n\nDone.\n",
-        "### Reflection 1\n\nNo wait.\n\nIt is 4.\n",
+        "> line one  \n> line two\n",
+        "### Thinking\n\nFirst I read the question.  \nThen I add.  \nDone.\n",
+        "### Reflection 1\n\nNo wait.  \nIt is 4.\n",
     ] {
         assert!(md.contains(want), "{want:?} in\n{md}");
     }

@@ -117,7 +117,7 @@ impl App {
                 banner: init.startup_error.map(|text| Notice {
                     level: Level::Error,
                     text,
-                    until_idle: false,
+                    until_done: None,
                 }),
                 size: init.size,
             },
@@ -325,23 +325,32 @@ impl App {
         self.ui.banner = Some(Notice {
             level,
             text: text.into(),
-            until_idle: false,
+            until_done: None,
         });
         self.dirty = true;
     }
 
-    /// A notice about the generation under way: it goes when nothing runs or waits any more.
+    /// A notice about the generation under way (or, when none runs, the next to start): it goes
+    /// when that generation ends.
     pub(crate) fn notify_while_busy(&mut self, level: Level, text: impl Into<String>) {
         self.notify(level, text);
+        let running = self.conv.running();
         if let Some(b) = &mut self.ui.banner {
-            b.until_idle = true;
+            b.until_done = Some(crate::tui::notice::Generation { turn: running });
         }
     }
 
-    /// Drops a notice about a generation once none runs or waits.
+    /// Drops a notice about a generation once that generation has ended.
     fn expire_banner(&mut self) {
-        let idle = self.conv.running().is_none() && self.conv.queued() == 0;
-        if idle && self.ui.banner.as_ref().is_some_and(|b| b.until_idle) {
+        let running = self.conv.running();
+        let idle = running.is_none() && self.conv.queued() == 0;
+        let ended = self
+            .ui
+            .banner
+            .as_mut()
+            .and_then(|b| b.until_done.as_mut())
+            .is_some_and(|g| g.ended(running, idle));
+        if ended {
             self.ui.banner = None;
             self.dirty = true;
         }

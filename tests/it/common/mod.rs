@@ -397,8 +397,20 @@ pub fn run_in_pty(m: &Model, args: &[&str], rows: u16, cols: u16) -> (u32, Strin
         let _ = reader.read_to_end(&mut all);
         all
     });
-    let status = child.wait().expect("wait for reflect");
-    // The reader ends when the master goes (on Linux the slave's close alone may not end it).
+    // A guard against a hang only (no speed is assumed): minutes, then the child is killed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for reflect") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("reflect {args:?} was still running after 5 minutes: a hang");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // The reader ends with EIO once the child, and so every user of the terminal's slave side,
+    // is gone.
     drop(pair.master);
     let bytes = collected.join().expect("reader thread");
     (

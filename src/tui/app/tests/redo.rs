@@ -198,12 +198,25 @@ fn esc_says_that_the_next_queued_message_starts() {
     let fx = a.update(done(3, StopReason::Cancelled));
     let req = generate(&fx).expect("the queued message starts");
     assert_eq!(user_messages(req).last(), Some(&"waiting Think carefully."));
-    assert!(
-        banner(&a).contains("Esc again stops that too"),
-        "still true while the queued message runs"
+    assert_eq!(
+        a.banner(),
+        None,
+        "the stopped answer has ended and the queued one started: the notice is done"
     );
-    a.update(done(4, StopReason::OutputClosed));
-    assert_eq!(a.banner(), None, "the queue is empty: nothing starts next");
+    // With two queued, the notice goes as the first of them starts, not when the queue empties.
+    let mut a = two_turns();
+    send(&mut a, "running now");
+    send(&mut a, "first waiting");
+    send(&mut a, "second waiting");
+    a.update(key(KeyCode::Esc));
+    assert!(banner(&a).contains("the next of 2 queued messages starts next"));
+    a.update(text(3, Channel::Thinking, "still stopping"));
+    assert!(
+        banner(&a).contains("starts next"),
+        "while the stop is under way"
+    );
+    a.update(done(3, StopReason::Cancelled));
+    assert_eq!(a.banner(), None, "the next one runs: the notice is done");
 }
 
 #[test]
