@@ -313,6 +313,13 @@ fn use_session_model(args: &mut Args, s: &Session) -> Result<(), Failure> {
         return Ok(());
     }
     match (&s.model_path, &s.endpoint) {
+        (Some(path), _) if !path.exists() && path.is_relative() => Err(Failure::runtime(format!(
+            "session {} names its model by the relative path {} (saved by an older \
+                 reflect), which is not found from here; run from the directory it was saved \
+                 in, or pass -m MODEL",
+            s.id,
+            path.display()
+        ))),
         (Some(path), _) if !path.exists() => Err(Failure::runtime(format!(
             "session {} was answered by {}, which is no longer there; pass -m MODEL (or \
              --endpoint) to go on with another model",

@@ -257,4 +257,17 @@ fn a_session_file_from_before_per_turn_models_still_continues() {
     let a = m.path.to_str().unwrap();
     assert_eq!(turn_model(&v, 0), ("reflect-scripted".into(), a.into()));
     assert_eq!(turn_model(&v, 1), ("reflect-scripted".into(), a.into()));
+
+    // Older files may name the model by a path relative to where reflect ran: from elsewhere,
+    // the message says so rather than that the model is gone.
+    let mut old = old;
+    old["model_path"] = "model.gguf".into();
+    std::fs::write(&path, serde_json::to_string_pretty(&old).unwrap()).unwrap();
+    let (code, _, err) = bare(&m, &["-c", "Q3"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("by the relative path model.gguf (saved by an older reflect)")
+            && err.contains("run from the directory it was saved in, or pass -m MODEL"),
+        "{err}"
+    );
 }
