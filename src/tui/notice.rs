@@ -16,6 +16,8 @@ pub struct Notice {
     /// It describes a generation ("Regenerating the last answer…", "Stopping this answer; the
     /// queued message starts next"): it goes when that generation ends.
     pub until_done: Option<Generation>,
+    /// It says that the window is too small for the side panes: it goes once they fit.
+    pub while_too_small: bool,
 }
 
 /// The generation a notice describes: the turn that was running when it was shown, or, when

@@ -150,3 +150,26 @@ fn ctrl_y_copies_the_stand_ins_not_the_models_escape_sequences() {
     assert_eq!(sess.wait_exit(), 0);
     sess.assert_restored();
 }
+
+/// At 40x12 the side panes cannot show: the status line says so and what brings them back,
+/// F2 and F4 say why instead of changing hidden state, and widening the window again shows
+/// the panes, not a conversation left maximised by the F4 pressed while they were hidden.
+#[test]
+fn a_window_too_small_for_the_side_panes_says_why_and_widening_brings_them_back() {
+    let m = model(reflection_script());
+    let mut s = start(&m, &[]);
+    s.wait_text("reflect-scripted");
+    assert!(s.contents().contains("Thinking"), "{}", s.contents());
+    s.resize(12, 40);
+    s.wait_text("panes hidden: need 18 rows");
+    s.send(b"\x1bOQ"); // F2
+    s.wait_text("Side panes hidden: 40×12 is too small");
+    s.send(b"\x1bOS"); // F4
+    s.resize(30, 110);
+    let shown = s.wait_for("the side panes again", |t| {
+        t.contains("╭ Thinking") && !t.contains("panes hidden")
+    });
+    assert!(!shown.contains("maximised"), "{shown}");
+    s.quit();
+    assert_eq!(s.wait_exit(), 0);
+}

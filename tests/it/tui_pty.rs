@@ -123,6 +123,19 @@ impl Session {
         self.send(b"\x04");
     }
 
+    /// Resizes the terminal (the child gets SIGWINCH) and the screen that reads it.
+    pub(crate) fn resize(&self, rows: u16, cols: u16) {
+        self.screen.lock().unwrap().parser.set_size(rows, cols);
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize the pseudo-terminal");
+    }
+
     pub(crate) fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
         self.writer.flush().unwrap();

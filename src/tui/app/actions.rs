@@ -372,6 +372,9 @@ impl App {
             Level::Info,
             format!("Side panes hidden: {w}×{h} is too small; they show at {back}."),
         );
+        if let Some(b) = &mut self.ui.banner {
+            b.while_too_small = true;
+        }
         true
     }
 

@@ -118,6 +118,7 @@ impl App {
                     level: Level::Error,
                     text,
                     until_done: None,
+                    while_too_small: false,
                 }),
                 size: init.size,
             },
@@ -326,6 +327,7 @@ impl App {
             level,
             text: text.into(),
             until_done: None,
+            while_too_small: false,
         });
         self.dirty = true;
     }
@@ -344,12 +346,13 @@ impl App {
     fn expire_banner(&mut self) {
         let running = self.conv.running();
         let idle = running.is_none() && self.conv.queued() == 0;
-        let ended = self
-            .ui
-            .banner
-            .as_mut()
-            .and_then(|b| b.until_done.as_mut())
-            .is_some_and(|g| g.ended(running, idle));
+        let fits = !matches!(self.side_panes(), SidePanes::TooSmall { .. });
+        let ended = self.ui.banner.as_mut().is_some_and(|b| {
+            (b.while_too_small && fits)
+                || b.until_done
+                    .as_mut()
+                    .is_some_and(|g| g.ended(running, idle))
+        });
         if ended {
             self.ui.banner = None;
             self.dirty = true;
