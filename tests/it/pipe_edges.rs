@@ -141,6 +141,15 @@ fn no_profile_advice_when_the_profile_was_chosen_or_fits() {
     let (_, _, err) = run(&m, &["--no-save", "q?"]);
     assert!(!err.contains("recommends"), "{err}");
 
+    // A follow-up goes on with its session's profile: the advice came with the first turn.
+    let fresh = base_model();
+    let (code, _, err) = run(&fresh, &["q?"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("recommends"), "{err}");
+    let (code, _, err) = run(&fresh, &["-c", "and?"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("recommends"), "{err}");
+
     // The model has the tags (no template): it fits.
     let mut sm = reflect::gguf::ScriptedModel::new(reflection_script());
     sm.template = reflect::gguf::TemplateStyle::Missing;
