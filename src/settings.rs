@@ -24,8 +24,8 @@ use crate::config::{
 };
 use crate::engine::{ApiKey, BackendConfig, GpuLayers, LlamaConfig, Price, RemoteConfig};
 use crate::exit::Failure;
-use crate::llm::{BudgetSettings, SamplingSettings};
-use crate::profile::{self, History, Profile, SamplingOverrides};
+use crate::llm::{BudgetSettings, SamplingOverrides, SamplingSettings};
+use crate::profile::{self, History, Profile};
 use crate::stream::RouterConfig;
 use crate::theme::{self, Theme};
 use env::parse_count;

@@ -13,7 +13,7 @@ mod utf8;
 pub use budget::{BudgetReport, BudgetSettings, BudgetStep, ForcedBy};
 pub use generation::Generation;
 pub use message::{drop_oldest_turn, ChatMessage, Role};
-pub use sampling::SamplingSettings;
+pub use sampling::{SamplingOverrides, SamplingSettings};
 pub use utf8::Utf8Decoder;
 
 use crate::stream::{Anomaly, Channel, RouterConfig, Summary};
@@ -83,7 +83,7 @@ pub struct LocalModel {
     /// The file's own sampling defaults (`general.sampling.*`), when the settings were made
     /// before the file was there (downloaded by the engine): the front end applies them.
     #[serde(skip)]
-    pub file_sampling: Option<crate::profile::SamplingOverrides>,
+    pub file_sampling: Option<SamplingOverrides>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
