@@ -19,7 +19,6 @@ pub mod summary;
 
 use crate::cli::EvalArgs;
 use crate::exit::{code, Failure};
-use crate::llm::EngineError;
 use crate::settings::Context;
 use progress::Counts;
 use questions::Question;
@@ -237,7 +236,7 @@ fn answer_all(
                 queue.stop();
                 workers.cancel_all();
                 if outcome.failure.is_none() && signalled.load(Ordering::SeqCst) == 0 {
-                    let mut f = engine_failure(error);
+                    let mut f = Failure::from(error);
                     if let Some(q) = question.and_then(|i| questions.get(i)) {
                         f.message = format!("question {} (line {}): {}", q.id, q.line, f.message);
                     }
@@ -387,15 +386,4 @@ fn on_signals(workers: &Workers, queue: &Arc<Queue>) -> Arc<AtomicI32> {
         });
     }
     received
-}
-
-fn engine_failure(e: EngineError) -> Failure {
-    match e {
-        EngineError::PromptTooLong { .. } | EngineError::MessageTooLong { .. } => {
-            Failure::usage(e.to_string())
-        }
-        EngineError::Load { .. } => Failure::runtime(format!("cannot load the model: {e}")),
-        EngineError::Remote { kind, .. } if kind.is_usage() => Failure::usage(e.to_string()),
-        _ => Failure::runtime(e.to_string()),
-    }
 }

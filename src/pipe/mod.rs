@@ -141,9 +141,9 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 if let Some(signal) = stopped.signal() {
                     return Ok(code::for_signal(signal));
                 }
-                return Err(engine_failure(e));
+                return Err(Failure::from(e));
             }
-            None => return Err(engine_failure(EngineError::Gone)),
+            None => return Err(Failure::from(EngineError::Gone)),
             Some(_) => {}
         }
     };
@@ -157,7 +157,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     if opts.print_prompt {
         engine
             .send(Command::RenderPrompt(messages))
-            .map_err(engine_failure)?;
+            .map_err(Failure::from)?;
         while let Some(event) = events.blocking_recv() {
             if let EngineEvent::Prompt(p) = event {
                 // --format json / jsonl: the prompt as a JSON string, for programs.
@@ -176,7 +176,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 };
             }
         }
-        return Err(engine_failure(EngineError::Gone));
+        return Err(Failure::from(EngineError::Gone));
     }
 
     let id = 1;
@@ -189,7 +189,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
             router: settings.router.clone(),
             budget: settings.budget.clone(),
         }))
-        .map_err(engine_failure)?;
+        .map_err(Failure::from)?;
 
     let mut out = Output::new(opts.format, opts.show_thinking, opts.raw);
     let mut turn = Turn::queued(question);
@@ -204,7 +204,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     };
     let done = loop {
         let Some(event) = events.blocking_recv() else {
-            return Err(engine_failure(EngineError::Gone));
+            return Err(Failure::from(EngineError::Gone));
         };
         match event {
             EngineEvent::Text { channel, text, .. } => {
@@ -237,7 +237,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 check(out.prompt_done(), &engine);
                 break done;
             }
-            EngineEvent::Error(e) => return Err(engine_failure(e)),
+            EngineEvent::Error(e) => return Err(Failure::from(e)),
             _ => {}
         }
     };
@@ -362,16 +362,5 @@ fn clear(tty: bool) -> &'static str {
         "\r\x1b[K"
     } else {
         ""
-    }
-}
-
-fn engine_failure(e: EngineError) -> Failure {
-    match e {
-        EngineError::PromptTooLong { .. } | EngineError::MessageTooLong { .. } => {
-            Failure::usage(e.to_string())
-        }
-        EngineError::Load { .. } => Failure::runtime(format!("cannot load the model: {e}")),
-        EngineError::Remote { kind, .. } if kind.is_usage() => Failure::usage(e.to_string()),
-        _ => Failure::runtime(e.to_string()),
     }
 }
