@@ -21,6 +21,7 @@ pub mod profile;
 pub mod prompt;
 pub mod session;
 pub mod settings;
+pub mod signals;
 pub mod stream;
 pub mod term_safe;
 pub mod theme;

@@ -12,12 +12,11 @@ use crate::llm::{Command, EngineError, EngineEvent, GenerateRequest, ModelInfo, 
 use crate::prompt;
 use crate::session::{kv, SavedTurn, Session, Store};
 use crate::settings::{Format, RunSettings};
+use crate::signals::Signals;
 use crate::stream::Channel;
 use output::{Output, Record};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
 
 /// What to do besides generating.
 pub struct PipeOptions {
@@ -58,36 +57,12 @@ macro_rules! say {
     }};
 }
 
-/// The signal that asked reflect to stop, if one did (0: none).
-struct Stopped(Arc<AtomicI32>);
-
-impl Stopped {
-    fn signal(&self) -> Option<i32> {
-        Some(self.0.load(Ordering::SeqCst)).filter(|s| *s != 0)
-    }
-}
-
 /// Ctrl+C (SIGINT), SIGTERM and SIGHUP cancel the generation, so that what was answered so far
 /// is printed and the turn saved, marked interrupted; the exit code then names the signal
 /// ([`code::for_signal`]). A second signal exits at once.
-fn on_signals(engine: &Engine) -> Stopped {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let received = Arc::new(AtomicI32::new(0));
+fn on_signals(engine: &Engine) -> Signals {
     let canceller = engine.canceller();
-    let seen = received.clone();
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
-        std::thread::spawn(move || {
-            for signal in signals.forever() {
-                if let Err(first) =
-                    seen.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
-                {
-                    std::process::exit(code::for_signal(first));
-                }
-                canceller.cancel(u64::MAX);
-            }
-        });
-    }
-    Stopped(received)
+    Signals::catch_once(move |_| canceller.cancel(u64::MAX))
 }
 
 fn broken_pipe(e: &io::Error) -> bool {
@@ -138,7 +113,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 say!("{}reflect: warning: {w}", clear(stderr_tty))
             }
             Some(EngineEvent::Error(e)) => {
-                if let Some(signal) = stopped.signal() {
+                if let Some(signal) = stopped.first() {
                     return Ok(code::for_signal(signal));
                 }
                 return Err(Failure::from(e));
@@ -252,7 +227,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     };
     // After SIGHUP the terminal may be gone: the turn is saved, and the signal is what ended it.
     let signalled = stopped
-        .signal()
+        .first()
         .filter(|_| done.stop_reason == StopReason::Cancelled);
     if let Some(e) = write_failed {
         if let Some(signal) = signalled {
