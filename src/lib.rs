@@ -12,6 +12,7 @@ pub mod engine;
 pub mod eval;
 pub mod exit;
 pub mod gguf;
+pub mod gpu_layers;
 pub mod hash;
 pub mod hub;
 pub mod llm;
