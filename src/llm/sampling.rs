@@ -20,16 +20,22 @@ pub struct SamplingSettings {
     pub seed: Option<u32>,
 }
 
+impl SamplingSettings {
+    /// reflect's own defaults, under the profile's and the model file's: the one statement of
+    /// them (the saved profile's comments use it; `--help` and the README are tested against it).
+    pub const DEFAULT: SamplingSettings = SamplingSettings {
+        temperature: 0.7,
+        top_p: 0.95,
+        top_k: 40,
+        min_p: 0.05,
+        repeat_penalty: 1.0,
+        seed: None,
+    };
+}
+
 impl Default for SamplingSettings {
     fn default() -> Self {
-        SamplingSettings {
-            temperature: 0.7,
-            top_p: 0.95,
-            top_k: 40,
-            min_p: 0.05,
-            repeat_penalty: 1.0,
-            seed: None,
-        }
+        SamplingSettings::DEFAULT
     }
 }
 
