@@ -15,10 +15,10 @@ mod man;
 mod order;
 pub use eval::{Compare, EvalArgs};
 
-use crate::engine::GpuLayers;
 use crate::exit::Failure;
+use crate::gpu_layers::{parse_gpu_layers, GpuLayers};
 use crate::session::age::parse_age;
-use crate::settings::{parse_gpu_layers, Format};
+use crate::settings::Format;
 use clap::{ArgAction, ArgGroup, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 use std::path::PathBuf;

@@ -8,6 +8,11 @@ pub fn meminfo_bytes(field: &str) -> Option<u64> {
     parse(&info, field)
 }
 
+/// The memory available now (Linux: `MemAvailable`), in GiB; `None` where it is not known.
+pub fn available_gib() -> Option<f64> {
+    meminfo_bytes("MemAvailable").map(gib)
+}
+
 /// Bytes of a KV cache of `tokens` positions: f16 keys and values for every layer, each
 /// `heads_kv` heads of `embedding / heads` wide (what llama.cpp allocates by default).
 pub fn kv_cache_bytes(tokens: u64, layers: u64, heads: u64, heads_kv: u64, embedding: u64) -> u64 {

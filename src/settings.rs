@@ -17,15 +17,16 @@ mod values;
 
 pub use env::{config_dir, Environment, VARS};
 pub use flags::{apply_flags, profile_flags};
-pub use values::{parse_gpu_layers, Format};
+pub use values::Format;
 
 use crate::config::{
     valid_name, Catalog, ConfigError, ConfigFile, Listed, PROFILES_DIR, THEMES_DIR,
 };
-use crate::engine::{ApiKey, BackendConfig, GpuLayers, LlamaConfig, Price, RemoteConfig};
+use crate::engine::{ApiKey, BackendConfig, LlamaConfig, Price, RemoteConfig};
 use crate::exit::Failure;
-use crate::llm::{BudgetSettings, SamplingSettings};
-use crate::profile::{self, History, Profile, SamplingOverrides};
+use crate::gpu_layers::{parse_gpu_layers, GpuLayers};
+use crate::llm::{BudgetSettings, SamplingOverrides, SamplingSettings};
+use crate::profile::{self, History, Profile};
 use crate::stream::RouterConfig;
 use crate::theme::{self, Theme};
 use env::parse_count;

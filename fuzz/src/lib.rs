@@ -1,8 +1,7 @@
 //! The parts of reflect that the fuzz targets test, compiled from the main crate's own source
 //! files by path (no copy), so that no fuzz build compiles llama.cpp. The module tree mirrors
 //! the main crate's where those files expect it (`crate::config`, `crate::stream`, …); `llm`
-//! takes the real message and sampling files by path, and `engine`, which wraps llama.cpp, is a
-//! stand-in (`engine.rs`) with the one type the included files name.
+//! takes the real message and sampling files by path (not `engine`, which wraps llama.cpp).
 
 #![allow(dead_code, unused_imports)]
 
@@ -12,16 +11,16 @@
 mod main_src {
     pub mod config;
     pub mod exit;
+    pub mod gpu_layers;
     pub mod profile;
     pub mod prompt;
     pub mod stream;
     pub mod theme;
 }
 
-pub mod engine;
 pub mod llm;
 
-pub use main_src::{config, exit, profile, prompt, stream, theme};
+pub use main_src::{config, exit, gpu_layers, profile, prompt, stream, theme};
 
 /// The GGUF reader and the writers that make seed files. `src/gguf/mod.rs` does not export
 /// `inspect_read` or `write_llama_with`, so the files are listed one by one (the `path` makes this

@@ -10,4 +10,4 @@ mod sampling;
 
 pub use budget::BudgetSettings;
 pub use message::{ChatMessage, Role};
-pub use sampling::SamplingSettings;
+pub use sampling::{SamplingOverrides, SamplingSettings};

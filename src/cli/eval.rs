@@ -3,8 +3,7 @@
 //! command's flags), turned back into [`Args`] for the settings to resolve.
 
 use super::{Args, ProfileFlags};
-use crate::engine::GpuLayers;
-use crate::settings::parse_gpu_layers;
+use crate::gpu_layers::{parse_gpu_layers, GpuLayers};
 use clap::ValueEnum;
 use std::path::PathBuf;
 

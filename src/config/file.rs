@@ -4,7 +4,7 @@
 use super::catalog::{expand_home, read_text};
 use super::error::ConfigError;
 use super::strict_toml::Source;
-use crate::engine::GpuLayers;
+use crate::gpu_layers::{parse_gpu_layers, GpuLayers};
 use crate::profile::budget;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -124,8 +124,9 @@ impl ConfigFile {
                 GpuLayers::Count(u32::try_from(n).map_err(|_| f.out_of_range("must be 0 or more"))?)
             } else {
                 match f.str() {
-                    Ok(s) if s.eq_ignore_ascii_case("all") => GpuLayers::All,
-                    Ok(_) => return Err(f.invalid("use a number or \"all\"")),
+                    Ok(s) => {
+                        parse_gpu_layers(s).map_err(|_| f.invalid("use a number or \"all\""))?
+                    }
                     Err(_) => {
                         return Err(f.error(format!(
                             "{} must be a number or \"all\", not {}",
@@ -325,6 +326,15 @@ mod tests {
         );
         assert_eq!(
             parse("gpu_layers = 12").unwrap().gpu_layers,
+            Some(GpuLayers::Count(12))
+        );
+        // Written as the flag and REFLECT_GPU_LAYERS take it: one parser for all three.
+        assert_eq!(
+            parse("gpu_layers = \"ALL\"").unwrap().gpu_layers,
+            Some(GpuLayers::All)
+        );
+        assert_eq!(
+            parse("gpu_layers = \"12\"").unwrap().gpu_layers,
             Some(GpuLayers::Count(12))
         );
         assert_eq!(

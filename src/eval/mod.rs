@@ -19,8 +19,8 @@ pub mod summary;
 
 use crate::cli::EvalArgs;
 use crate::exit::{code, Failure};
-use crate::llm::EngineError;
 use crate::settings::Context;
+use crate::signals::Signals;
 use progress::Counts;
 use questions::Question;
 use results::{Appender, Record};
@@ -28,7 +28,6 @@ use runner::{Arm, Job, Queue, Report, Workers};
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -236,8 +235,8 @@ fn answer_all(
             Report::Failed { question, error } => {
                 queue.stop();
                 workers.cancel_all();
-                if outcome.failure.is_none() && signalled.load(Ordering::SeqCst) == 0 {
-                    let mut f = engine_failure(error);
+                if outcome.failure.is_none() && signalled.first().is_none() {
+                    let mut f = Failure::from(error);
                     if let Some(q) = question.and_then(|i| questions.get(i)) {
                         f.message = format!("question {} (line {}): {}", q.id, q.line, f.message);
                     }
@@ -294,8 +293,7 @@ fn answer_all(
             counts.done as f64 * 60.0 / secs
         );
     }
-    let signal = signalled.load(Ordering::SeqCst);
-    if signal != 0 {
+    if let Some(signal) = signalled.first() {
         say!(
             "reflect: eval stopped by a signal after {} of {} answers",
             counts.done,
@@ -358,37 +356,13 @@ fn judge_answer(q: &Question, arm: &str, ans: &runner::Answered, tolerance: f64)
 
 /// The first SIGINT, SIGTERM or SIGHUP stops handing out questions and cancels those running
 /// (their answers are not recorded); what was judged is kept. A second one exits at once.
-fn on_signals(workers: &Workers, queue: &Arc<Queue>) -> Arc<AtomicI32> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let received = Arc::new(AtomicI32::new(0));
-    let seen = received.clone();
+fn on_signals(workers: &Workers, queue: &Arc<Queue>) -> Signals {
     let cancellers = workers.cancellers.clone();
     let queue = queue.clone();
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
-        std::thread::spawn(move || {
-            for signal in signals.forever() {
-                if let Err(first) =
-                    seen.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
-                {
-                    std::process::exit(code::for_signal(first));
-                }
-                queue.stop();
-                for c in &cancellers {
-                    c.cancel(u64::MAX);
-                }
-            }
-        });
-    }
-    received
-}
-
-fn engine_failure(e: EngineError) -> Failure {
-    match e {
-        EngineError::PromptTooLong { .. } | EngineError::MessageTooLong { .. } => {
-            Failure::usage(e.to_string())
+    Signals::catch_once(move |_| {
+        queue.stop();
+        for c in &cancellers {
+            c.cancel(u64::MAX);
         }
-        EngineError::Load { .. } => Failure::runtime(format!("cannot load the model: {e}")),
-        EngineError::Remote { kind, .. } if kind.is_usage() => Failure::usage(e.to_string()),
-        _ => Failure::runtime(e.to_string()),
-    }
+    })
 }

@@ -3,8 +3,8 @@
 //! `resolve` URL (`x-repo-commit`, `x-linked-etag`, `x-linked-size`, the redirect to its
 //! storage), and ranged GETs. Errors become [`HubError`]s from the Hub's `X-Error-Code`.
 
-use super::download::Interrupt;
 use super::error::HubError;
+use super::interrupt::Interrupt;
 use super::quant::RepoFile;
 use reqwest::header::{
     HeaderMap, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, ETAG, LOCATION, RANGE,

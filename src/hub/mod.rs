@@ -9,13 +9,14 @@ pub mod client;
 pub mod commands;
 pub mod download;
 pub mod error;
+pub mod interrupt;
 pub mod progress;
 pub mod quant;
 pub mod spec;
 
 pub use cache::{Cache, CachedFile};
-pub use download::Interrupt;
 pub use error::HubError;
+pub use interrupt::Interrupt;
 pub use progress::{StderrProgress, Step};
 pub use quant::{Quant, Reason, RepoFile};
 pub use spec::RepoSpec;

@@ -13,7 +13,7 @@ mod utf8;
 pub use budget::{BudgetReport, BudgetSettings, BudgetStep, ForcedBy};
 pub use generation::Generation;
 pub use message::{drop_oldest_turn, ChatMessage, Role};
-pub use sampling::SamplingSettings;
+pub use sampling::{SamplingOverrides, SamplingSettings};
 pub use utf8::Utf8Decoder;
 
 use crate::stream::{Anomaly, Channel, RouterConfig, Summary};
@@ -83,7 +83,7 @@ pub struct LocalModel {
     /// The file's own sampling defaults (`general.sampling.*`), when the settings were made
     /// before the file was there (downloaded by the engine): the front end applies them.
     #[serde(skip)]
-    pub file_sampling: Option<crate::profile::SamplingOverrides>,
+    pub file_sampling: Option<SamplingOverrides>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,6 +225,23 @@ impl RemoteErrorKind {
     }
 }
 
+/// The exit code and message an engine error ends a pipe or eval run with: a prompt too long
+/// for the context and a server refusing the user's input or configuration are usage errors
+/// (2); the rest, runtime errors (1).
+impl From<EngineError> for crate::exit::Failure {
+    fn from(e: EngineError) -> Self {
+        use crate::exit::Failure;
+        match e {
+            EngineError::PromptTooLong { .. } | EngineError::MessageTooLong { .. } => {
+                Failure::usage(e.to_string())
+            }
+            EngineError::Load { .. } => Failure::runtime(format!("cannot load the model: {e}")),
+            EngineError::Remote { kind, .. } if kind.is_usage() => Failure::usage(e.to_string()),
+            _ => Failure::runtime(e.to_string()),
+        }
+    }
+}
+
 pub enum EngineEvent {
     /// A Hugging Face model is downloading before it loads (the chat's `--hf`).
     Download(DownloadProgress),
@@ -312,5 +329,52 @@ impl EventSender {
     /// Delivers an event; `false` when nobody listens any more.
     pub fn send(&self, event: EngineEvent) -> bool {
         (self.0)(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{code, Failure};
+
+    #[test]
+    fn engine_errors_map_to_the_documented_exit_codes() {
+        let remote = |kind| EngineError::Remote {
+            endpoint: "http://h".into(),
+            kind,
+            message: "no".into(),
+        };
+        let table = [
+            (
+                EngineError::PromptTooLong {
+                    prompt_tokens: 9,
+                    n_ctx: 4,
+                },
+                code::USAGE,
+            ),
+            (
+                EngineError::MessageTooLong {
+                    bytes: 9,
+                    at_least: 9,
+                    n_ctx: 4,
+                },
+                code::USAGE,
+            ),
+            (remote(RemoteErrorKind::Auth), code::USAGE),
+            (remote(RemoteErrorKind::Connect), code::RUNTIME),
+            (EngineError::Decode("x".into()), code::RUNTIME),
+            (EngineError::Gone, code::RUNTIME),
+        ];
+        for (e, want) in table {
+            let shown = e.to_string();
+            let f = Failure::from(e);
+            assert_eq!((f.code, f.message.as_str()), (want, shown.as_str()));
+        }
+        let load = Failure::from(EngineError::Load {
+            path: "m.gguf".into(),
+            message: "bad magic".into(),
+        });
+        assert_eq!(load.code, code::RUNTIME);
+        assert_eq!(load.message, "cannot load the model: m.gguf: bad magic");
     }
 }

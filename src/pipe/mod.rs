@@ -12,12 +12,11 @@ use crate::llm::{Command, EngineError, EngineEvent, GenerateRequest, ModelInfo, 
 use crate::prompt;
 use crate::session::{kv, SavedTurn, Session, Store};
 use crate::settings::{Format, RunSettings};
+use crate::signals::Signals;
 use crate::stream::Channel;
 use output::{Output, Record};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
 
 /// What to do besides generating.
 pub struct PipeOptions {
@@ -58,40 +57,12 @@ macro_rules! say {
     }};
 }
 
-/// The signal that asked reflect to stop, if one did (0: none).
-struct Stopped(Arc<AtomicI32>);
-
-impl Stopped {
-    fn signal(&self) -> Option<i32> {
-        Some(self.0.load(Ordering::SeqCst)).filter(|s| *s != 0)
-    }
-}
-
 /// Ctrl+C (SIGINT), SIGTERM and SIGHUP cancel the generation, so that what was answered so far
 /// is printed and the turn saved, marked interrupted; the exit code then names the signal
 /// ([`code::for_signal`]). A second signal exits at once.
-fn on_signals(engine: &Engine) -> Stopped {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let received = Arc::new(AtomicI32::new(0));
+fn on_signals(engine: &Engine) -> Signals {
     let canceller = engine.canceller();
-    let seen = received.clone();
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
-        std::thread::spawn(move || {
-            for signal in signals.forever() {
-                if let Err(first) =
-                    seen.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
-                {
-                    // No destructor runs: erase the thinking status line here.
-                    if io::stderr().is_terminal() {
-                        let _ = io::stderr().write_all(b"\r\x1b[2K");
-                    }
-                    std::process::exit(code::for_signal(first));
-                }
-                canceller.cancel(u64::MAX);
-            }
-        });
-    }
-    Stopped(received)
+    Signals::catch_once(move |_| canceller.cancel(u64::MAX))
 }
 
 fn broken_pipe(e: &io::Error) -> bool {
@@ -142,12 +113,12 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 say!("{}reflect: warning: {w}", clear(stderr_tty))
             }
             Some(EngineEvent::Error(e)) => {
-                if let Some(signal) = stopped.signal() {
+                if let Some(signal) = stopped.first() {
                     return Ok(code::for_signal(signal));
                 }
-                return Err(engine_failure(e));
+                return Err(Failure::from(e));
             }
-            None => return Err(engine_failure(EngineError::Gone)),
+            None => return Err(Failure::from(EngineError::Gone)),
             Some(_) => {}
         }
     };
@@ -161,7 +132,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     if opts.print_prompt {
         engine
             .send(Command::RenderPrompt(messages))
-            .map_err(engine_failure)?;
+            .map_err(Failure::from)?;
         while let Some(event) = events.blocking_recv() {
             if let EngineEvent::Prompt(p) = event {
                 // --format json / jsonl: the prompt as a JSON string, for programs.
@@ -180,7 +151,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 };
             }
         }
-        return Err(engine_failure(EngineError::Gone));
+        return Err(Failure::from(EngineError::Gone));
     }
 
     let id = 1;
@@ -193,7 +164,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
             router: settings.router.clone(),
             budget: settings.budget.clone(),
         }))
-        .map_err(engine_failure)?;
+        .map_err(Failure::from)?;
 
     let mut out = Output::new(opts.format, opts.show_thinking, opts.raw);
     let mut turn = Turn::queued(question);
@@ -208,7 +179,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     };
     let done = loop {
         let Some(event) = events.blocking_recv() else {
-            return Err(engine_failure(EngineError::Gone));
+            return Err(Failure::from(EngineError::Gone));
         };
         match event {
             EngineEvent::Text { channel, text, .. } => {
@@ -241,7 +212,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
                 check(out.prompt_done(), &engine);
                 break done;
             }
-            EngineEvent::Error(e) => return Err(engine_failure(e)),
+            EngineEvent::Error(e) => return Err(Failure::from(e)),
             _ => {}
         }
     };
@@ -259,7 +230,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     };
     // After SIGHUP the terminal may be gone: the turn is saved, and the signal is what ended it.
     let signalled = stopped
-        .signal()
+        .first()
         .filter(|_| done.stop_reason == StopReason::Cancelled);
     if let Some(e) = write_failed {
         if let Some(signal) = signalled {
@@ -374,16 +345,5 @@ fn clear(tty: bool) -> &'static str {
         "\r\x1b[K"
     } else {
         ""
-    }
-}
-
-fn engine_failure(e: EngineError) -> Failure {
-    match e {
-        EngineError::PromptTooLong { .. } | EngineError::MessageTooLong { .. } => {
-            Failure::usage(e.to_string())
-        }
-        EngineError::Load { .. } => Failure::runtime(format!("cannot load the model: {e}")),
-        EngineError::Remote { kind, .. } if kind.is_usage() => Failure::usage(e.to_string()),
-        _ => Failure::runtime(e.to_string()),
     }
 }

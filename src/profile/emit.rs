@@ -3,6 +3,7 @@
 
 use super::Profile;
 use crate::config::write::{float, preamble, string, string_array};
+use crate::llm::SamplingSettings;
 use std::fmt::Write;
 
 impl Profile {
@@ -32,6 +33,7 @@ impl Profile {
         let s = &self.sampling;
         out.push_str("\n[sampling]\n");
         let gguf = "the model's general.sampling";
+        let d = SamplingSettings::DEFAULT;
         let mut line = |key: &str, value: Option<String>, unset: String| {
             let _ = match value {
                 Some(v) => writeln!(out, "{key} = {v}"),
@@ -41,32 +43,35 @@ impl Profile {
         line(
             "temperature",
             s.temperature.map(float),
-            format!("{gguf}.temp, else 0.7"),
+            format!("{gguf}.temp, else {}", float(d.temperature)),
         );
         line(
             "top_p",
             s.top_p.map(float),
-            format!("{gguf}.top_p, else 0.95"),
+            format!("{gguf}.top_p, else {}", float(d.top_p)),
         );
         line(
             "top_k",
             s.top_k.map(|v| v.to_string()),
-            format!("{gguf}.top_k, else 40"),
+            format!("{gguf}.top_k, else {}", d.top_k),
         );
         line(
             "min_p",
             s.min_p.map(float),
-            format!("{gguf}.min_p, else 0.05"),
+            format!("{gguf}.min_p, else {}", float(d.min_p)),
         );
         line(
             "repeat_penalty",
             s.repeat_penalty.map(float),
-            format!("{gguf}.penalty_repeat, else 1.0"),
+            format!("{gguf}.penalty_repeat, else {}", float(d.repeat_penalty)),
         );
         line(
             "seed",
             s.seed.map(|v| v.to_string()),
-            format!("{gguf}.seed, else random"),
+            format!(
+                "{gguf}.seed, else {}",
+                d.seed.map_or("random".to_string(), |v| v.to_string())
+            ),
         );
         line(
             "max_tokens",

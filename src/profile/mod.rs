@@ -11,12 +11,10 @@
 pub(crate) mod budget;
 mod emit;
 mod resolve;
-mod sampling;
 mod save;
 pub(crate) mod schema;
 mod values;
 
-pub use sampling::SamplingOverrides;
 pub use save::{save, Saved};
 pub use schema::{ProfileFile, TagsFile, SCHEMA};
 pub use values::{
@@ -26,7 +24,7 @@ pub use values::{
 };
 
 use crate::config::{Bundled, Catalog, ConfigError, Entry};
-use crate::llm::BudgetSettings;
+use crate::llm::{BudgetSettings, SamplingOverrides};
 use crate::prompt::REFLECTION_SYSTEM_PROMPT;
 use crate::stream::{RouterConfig, TagSet};
 use std::path::PathBuf;

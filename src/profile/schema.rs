@@ -2,9 +2,9 @@
 //! names) with errors naming file, line and key (the thinking-budget keys in `budget`).
 
 use super::budget::BudgetFile;
-use super::sampling::SamplingOverrides;
 use super::History;
 use crate::config::{ConfigError, Entry, Extends, Field, Inherits, Origin, Schema, Source, Table};
+use crate::llm::SamplingOverrides;
 use crate::stream::TagSet;
 
 /// The sampling keys of a profile (also what the chat's `/set` accepts).

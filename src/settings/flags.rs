@@ -6,7 +6,8 @@
 //! module, and nothing else in the library imports `cli`.
 
 pub(super) use crate::cli::Args;
-use crate::profile::{Profile, SamplingOverrides};
+use crate::llm::SamplingOverrides;
+use crate::profile::Profile;
 
 /// Command-line flags over a profile.
 pub fn apply_flags(mut p: Profile, args: &Args) -> Profile {

@@ -22,6 +22,7 @@ use crate::engine::Engine;
 use crate::exit::Failure;
 use crate::session::{Session, Store};
 use crate::settings::Context;
+use crate::signals::Signals;
 use app::{App, AppInit};
 
 /// Where the chat saves its conversation, and the saved session it continues.
@@ -44,6 +45,12 @@ pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Fa
     let to_loop = tx.clone();
     let engine = Engine::start_with(init.settings.engine.clone(), move |e| {
         to_loop.send(msg::Msg::Engine(e)).is_ok()
+    });
+    // SIGTERM, SIGHUP (and a SIGINT sent from outside: in raw mode Ctrl+C is a key) ask the app
+    // to save and quit; caught until the terminal is restored, and the first one names the exit.
+    let to_loop = tx.clone();
+    let signals = Signals::catch(move |_| {
+        let _ = to_loop.send(msg::Msg::Terminate);
     });
     // Syntax definitions take tens of milliseconds to load: not on the first frame's path.
     std::thread::spawn(view::preload);
@@ -73,7 +80,7 @@ pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Fa
     let result = runtime::run(app, &engine, (tx, rx), ctx, &mut terminal, session);
     terminal::restore();
     drop(engine);
-    let (signal, saved) = result.map_err(|e| Failure::runtime(format!("terminal error: {e}")))?;
+    let saved = result.map_err(|e| Failure::runtime(format!("terminal error: {e}")))?;
     // Where the conversation went, for people (a script reading stderr gets nothing).
     if let Some(id) = saved {
         use std::io::{IsTerminal, Write};
@@ -84,5 +91,7 @@ pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Fa
             );
         }
     }
-    Ok(signal.map_or(crate::exit::code::OK, crate::exit::code::for_signal))
+    Ok(signals
+        .first()
+        .map_or(crate::exit::code::OK, crate::exit::code::for_signal))
 }

@@ -13,9 +13,7 @@ use crate::engine::Engine;
 use crate::settings::Context;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// At most ~60 frames per second.
@@ -40,22 +38,6 @@ fn spawn_input(tx: Sender<Msg>) {
             return;
         }
     });
-}
-
-/// SIGTERM, SIGHUP (and a SIGINT sent from outside: in raw mode Ctrl+C is a key) ask the app
-/// to save and quit; the first one's number is kept in `received` for the exit code.
-fn spawn_signals(tx: Sender<Msg>, received: Arc<AtomicI32>) {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT]) {
-        std::thread::spawn(move || {
-            for signal in signals.forever() {
-                let _ = received.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
-                if tx.send(Msg::Terminate).is_err() {
-                    return;
-                }
-            }
-        });
-    }
 }
 
 /// The notice that lists profiles or themes.
@@ -83,8 +65,8 @@ pub struct Io<'a> {
 }
 
 /// Runs the app until it quits, then saves the session (waiting for the write). `channel` is
-/// the loop's message channel, which the engine already delivers to. Returns the signal that
-/// ended the chat, if one did, and the id of the session saved, if any.
+/// the loop's message channel, which the engine and the signals already deliver to. Returns the
+/// id of the session saved, if any.
 pub fn run(
     mut app: App,
     engine: &Engine,
@@ -92,10 +74,8 @@ pub fn run(
     ctx: &Context,
     terminal: &mut Tui,
     session: super::SessionInit,
-) -> io::Result<(Option<i32>, Option<String>)> {
+) -> io::Result<Option<String>> {
     spawn_input(tx.clone());
-    let signal = Arc::new(AtomicI32::new(0));
-    spawn_signals(tx.clone(), signal.clone());
     let mut io = Io {
         engine,
         ctx,
@@ -106,12 +86,7 @@ pub fn run(
     let result = event_loop(&mut app, &mut io, &tx, &rx);
     let Io { saver, .. } = io;
     let saved = saver.finish(app.turns(), app.model_name());
-    result.map(|()| {
-        (
-            Some(signal.load(Ordering::SeqCst)).filter(|s| *s != 0),
-            saved,
-        )
-    })
+    result.map(|()| saved)
 }
 
 fn event_loop(

@@ -1396,3 +1396,53 @@ fn the_man_page_synopsis_shows_option_values_and_no_missing_page_is_referred_to(
         assert!(warnings.trim().is_empty(), "groff: {warnings}");
     }
 }
+
+/// The sampling defaults are stated once (`SamplingSettings::DEFAULT`): `--help`, every
+/// command's, and the README's flag table say what it says.
+#[test]
+fn help_and_readme_state_the_one_set_of_sampling_defaults() {
+    let d = reflect::llm::SamplingSettings::DEFAULT;
+    let shown = |v: f32| {
+        let s = v.to_string();
+        if s.contains('.') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    };
+    let want = [
+        ("temperature", shown(d.temperature)),
+        ("top_p", shown(d.top_p)),
+        ("top_k", d.top_k.to_string()),
+        ("min_p", shown(d.min_p)),
+        ("repeat_penalty", shown(d.repeat_penalty)),
+        ("seed", d.seed.map_or("random".into(), |s| s.to_string())),
+    ];
+    let cmd = reflect::cli::Args::command_line();
+    let mut seen = Vec::new();
+    for c in std::iter::once(&cmd).chain(cmd.get_subcommands()) {
+        for a in c.get_arguments() {
+            let Some((id, value)) = want.iter().find(|(id, _)| a.get_id() == *id) else {
+                continue;
+            };
+            let help = a.get_long_help().or(a.get_help()).map(|h| h.to_string());
+            let help = help.unwrap_or_default();
+            assert!(
+                help.contains(&format!("else {value}]")),
+                "{} --{id}: {help}",
+                c.get_name()
+            );
+            seen.push(*id);
+        }
+    }
+    for (id, _) in &want {
+        assert!(seen.contains(id), "no --{id} in the help");
+    }
+    let readme = include_str!("../../README.md");
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `--temperature T`"))
+        .expect("the README's sampling row");
+    let values: Vec<&str> = want.iter().map(|(_, v)| v.as_str()).collect();
+    assert!(row.contains(&format!("| {} |", values.join(", "))), "{row}");
+}

@@ -84,7 +84,7 @@ pub(super) fn run<'m>(
             u64::from(model.n_head_kv().max(1)),
             model.n_embd().max(1) as u64,
         ));
-        if let (None, Some(free)) = (super::gpu_backend(), super::worker::available_gib()) {
+        if let (None, Some(free)) = (super::gpu_backend(), crate::memory::available_gib()) {
             if kv_gib > free {
                 return Err(EngineError::Unsupported(format!(
                     "{} sequences × {} tokens need about {kv_gib:.1} GiB of KV cache, more than the {free:.1} GiB of memory available; lower --parallel or --ctx-size",

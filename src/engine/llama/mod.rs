@@ -22,12 +22,7 @@ pub(super) use worker::run;
 use crate::stream::TagSet;
 use std::path::PathBuf;
 
-/// How many layers to put on the GPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GpuLayers {
-    All,
-    Count(u32),
-}
+pub use crate::gpu_layers::GpuLayers;
 
 impl GpuLayers {
     /// The default: all layers when a GPU back end is compiled in, none otherwise.

@@ -153,7 +153,7 @@ pub(crate) fn run(
     };
     // On the CPU, more than the memory there is would make llama.cpp try for a long time (and
     // tens of GB) before it fails: refuse at once.
-    if let (None, Some(free)) = (gpu_backend(), available_gib()) {
+    if let (None, Some(free)) = (gpu_backend(), crate::memory::available_gib()) {
         if kv_gib > free {
             let _ = events.send(too_big(format!(
                 ", more than the {free:.1} GiB of memory available"
@@ -209,7 +209,7 @@ pub(crate) fn run(
             threads,
             batch_size: n_batch,
             file_sampling: fetched
-                .then(|| crate::profile::SamplingOverrides::from_gguf(&info.sampling)),
+                .then(|| crate::llm::SamplingOverrides::from_gguf(&info.sampling)),
         }),
         tag_tokens: loaded
             .tag_tokens(&config.tags)
@@ -267,11 +267,6 @@ pub(crate) fn run(
             }
         }
     }
-}
-
-/// The memory available now (Linux: `MemAvailable`), in GiB.
-pub(super) fn available_gib() -> Option<f64> {
-    crate::memory::meminfo_bytes("MemAvailable").map(|b| b as f64 / f64::from(1u32 << 30))
 }
 
 /// Downloads a Hugging Face model on the engine thread, reporting progress at most ten times

@@ -2,8 +2,8 @@
 //! changes one value, `/set` alone describes them.
 
 use super::commands::Setting;
-use crate::llm::SamplingSettings;
-use crate::profile::{Profile, SamplingOverrides};
+use crate::llm::{SamplingOverrides, SamplingSettings};
+use crate::profile::Profile;
 use crate::settings::RunSettings;
 
 /// Applies a loaded profile over the settings: system prompt, "Think carefully.", history,

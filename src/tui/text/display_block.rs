@@ -9,6 +9,7 @@ use super::markdown::{MdStyles, Memos};
 use super::md_memo;
 use super::style;
 use super::wrap::{self, Logical};
+use super::wrap_memo;
 use super::Caches;
 use crate::conversation::{Reflection, ThinkingPart, Turn, TurnState};
 use crate::llm::ForcedBy;
@@ -138,7 +139,7 @@ impl Kind<'_> {
                         spans: &spans,
                         hard: false,
                     };
-                    wrap::wrap_with(Some(&caches.wrap), &l, width, &mut out);
+                    wrap_memo::wrap_with(Some(&caches.wrap), &l, width, &mut out);
                 }
             }
             Kind::Answer { turn, ready } => return answer(turn, ready, theme, width, caches),

@@ -5,6 +5,7 @@
 
 use super::highlight::highlight;
 use super::wrap::{self, Logical};
+use super::wrap_memo;
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -224,7 +225,7 @@ impl Md<'_> {
 
     fn emit(&mut self, spans: &[Span<'static>], hard: bool) {
         let (first, rest) = self.prefix_spans();
-        wrap::wrap_with(
+        wrap_memo::wrap_with(
             self.memos.wrap,
             &Logical {
                 first: &first,

@@ -3,7 +3,6 @@
 //! carry a prefix for its first row and another for the rows it wraps onto (list bullets,
 //! quote bars, indentation).
 
-use super::wrap_memo::{self, WrapMemo};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_segmentation::UnicodeSegmentation;
@@ -120,23 +119,8 @@ fn graphemes<'a>(spans: &'a [Span<'static>], from: Pos) -> Vec<G<'a>> {
 
 /// Wraps `l` to `width` columns, appending the rows to `out` (at least one row).
 pub fn wrap(l: &Logical<'_>, width: usize, out: &mut Vec<Line<'static>>) {
-    wrap_with(None, l, width, out);
-}
-
-/// [`wrap`], keeping long lines in `memo` (when given) so that a line that grows is wrapped
-/// again only from its last rows.
-pub fn wrap_with(
-    memo: Option<&WrapMemo>,
-    l: &Logical<'_>,
-    width: usize,
-    out: &mut Vec<Line<'static>>,
-) {
-    if width == 0 {
-        return;
-    }
-    match memo {
-        Some(m) if m.applies(l) => wrap_memo::wrap(m, l, width, out),
-        _ => wrap_from(l, width, None, &mut Vec::new(), out),
+    if width > 0 {
+        wrap_from(l, width, None, &mut Vec::new(), out);
     }
 }
 

@@ -10,6 +10,23 @@ use super::wrap::{wrap_from, Logical, Mark, Pos};
 use ratatui::text::{Line, Span};
 use std::cell::{Cell, RefCell};
 
+/// [`wrap`](super::wrap::wrap), keeping long lines in `memo` (when given) so that a line that
+/// grows is wrapped again only from its last rows.
+pub fn wrap_with(
+    memo: Option<&WrapMemo>,
+    l: &Logical<'_>,
+    width: usize,
+    out: &mut Vec<Line<'static>>,
+) {
+    if width == 0 {
+        return;
+    }
+    match memo {
+        Some(m) if m.applies(l) => wrap(m, l, width, out),
+        _ => wrap_from(l, width, None, &mut Vec::new(), out),
+    }
+}
+
 /// Lines shorter than this (in bytes) are wrapped from scratch: cheap, and not worth a copy.
 /// Small under test, so that the property tests exercise the memo with short texts.
 const LONG: usize = if cfg!(test) { 24 } else { 512 };

@@ -426,7 +426,7 @@ fn a_download_shows_in_the_loading_phase_then_the_files_sampling_applies() {
     // set none).
     let mut info = crate::tui::app::tests::model_info();
     if let Some(l) = info.local.as_mut() {
-        l.file_sampling = Some(crate::profile::SamplingOverrides {
+        l.file_sampling = Some(crate::llm::SamplingOverrides {
             temperature: Some(0.25),
             ..Default::default()
         });
