@@ -647,7 +647,9 @@ pub(crate) fn wait_idle(s: &Session) {
 
 #[test]
 fn retry_and_edit_replace_the_last_turn_in_the_saved_session() {
-    let m = model(reflection_script());
+    // Slow enough (150 thinking tokens, a few ms each) that the retry lasts for frames: a
+    // scripted answer of ten tokens can end before the banner is ever drawn.
+    let m = slow_thinker("t", 150);
     let mut s = start(&m, &["--seed", "7"]);
     s.wait_text("reflect-scripted");
     s.send(b"what is 2+2?\r");
