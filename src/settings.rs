@@ -29,7 +29,7 @@ use crate::profile::{self, History, Profile, SamplingOverrides};
 use crate::stream::RouterConfig;
 use crate::theme::{self, Theme};
 use env::parse_count;
-use flags::Args;
+use flags::RunFlags;
 use std::path::{Path, PathBuf};
 
 /// Everything a one-shot run needs, resolved.
@@ -54,6 +54,14 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
+    /// For `--print-prompt`: a local model loads its vocabulary only, not its weights.
+    pub fn vocab_only(mut self) -> RunSettings {
+        if let BackendConfig::Llama(c) = &mut self.engine {
+            c.vocab_only = true;
+        }
+        self
+    }
+
     /// The settings for `engine`, with what the profile holds and `budget` (the profile's with
     /// the levels above it applied).
     fn new(
@@ -148,22 +156,22 @@ impl Context {
 
     /// For the TUI: the profile as [`Context::profile`] resolves it, or, when that fails, the
     /// bundled default profile with the flags applied, and the error to show.
-    pub fn profile_or_default(&self, args: &Args) -> (Profile, Option<ConfigError>) {
-        match self.profile(args) {
+    pub fn profile_or_default(&self, run: &RunFlags) -> (Profile, Option<ConfigError>) {
+        match self.profile(run) {
             Ok(p) => (p, None),
             Err(e) => {
                 let fallback =
                     profile::load_spec(&profile::catalog(None), profile::DEFAULT_PROFILE, None)
                         .unwrap_or_else(|_| Profile::builtin());
-                (apply_flags(fallback, args), Some(e))
+                (apply_flags(fallback, &run.profile_flags), Some(e))
             }
         }
     }
 
     /// For the TUI: the theme in effect, or, when it cannot be loaded, the bundled default
     /// (monochrome under NO_COLOR), and the error to show.
-    pub fn theme_or_default(&self, args: &Args) -> (Theme, Option<ConfigError>) {
-        match self.theme(args) {
+    pub fn theme_or_default(&self, theme: &Option<String>) -> (Theme, Option<ConfigError>) {
+        match self.theme(theme) {
             Ok(t) => (t, None),
             Err(e) => {
                 let name = if self.env.no_color() {
@@ -216,9 +224,9 @@ impl Context {
     }
 
     /// The profile to use: `--profile` > `REFLECT_PROFILE` > config.toml > `reflection`.
-    pub fn profile_choice(&self, args: &Args) -> Choice {
+    pub fn profile_choice(&self, run: &RunFlags) -> Choice {
         self.choose(
-            ("--profile", &args.profile),
+            ("--profile", &run.profile),
             "REFLECT_PROFILE",
             "profile",
             &self.config.profile,
@@ -228,14 +236,14 @@ impl Context {
 
     /// The theme to use: `--theme` > `REFLECT_THEME` > config.toml > `monochrome` when
     /// `NO_COLOR` is set > `dark`. (no-color.org: explicit configuration overrides NO_COLOR.)
-    pub fn theme_choice(&self, args: &Args) -> Choice {
+    pub fn theme_choice(&self, theme: &Option<String>) -> Choice {
         let default = if self.env.no_color() {
             theme::MONOCHROME_THEME
         } else {
             theme::DEFAULT_THEME
         };
         self.choose(
-            ("--theme", &args.theme),
+            ("--theme", theme),
             "REFLECT_THEME",
             "theme",
             &self.config.theme,
@@ -295,15 +303,15 @@ impl Context {
     }
 
     /// The chosen profile with the command-line flags applied over it (flags > profile).
-    pub fn profile(&self, args: &Args) -> Result<Profile, ConfigError> {
-        let choice = self.profile_choice(args);
+    pub fn profile(&self, run: &RunFlags) -> Result<Profile, ConfigError> {
+        let choice = self.profile_choice(run);
         let p = self.load_choice(&choice, &self.profiles, profile::load_spec)?;
-        Ok(apply_flags(p, args))
+        Ok(apply_flags(p, &run.profile_flags))
     }
 
     /// The theme in effect.
-    pub fn theme(&self, args: &Args) -> Result<Theme, ConfigError> {
-        let choice = self.theme_choice(args);
+    pub fn theme(&self, theme: &Option<String>) -> Result<Theme, ConfigError> {
+        let choice = self.theme_choice(theme);
         self.load_choice(&choice, &self.themes, theme::load_spec)
     }
 
@@ -312,25 +320,25 @@ impl Context {
     /// engine then reports the problem).
     pub fn run_settings_with(
         &self,
-        args: &Args,
+        run: &RunFlags,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
         gguf: impl FnOnce(&Path) -> Option<crate::gguf::GgufInfo>,
     ) -> Result<RunSettings, Failure> {
-        self.settings_for_profile(args, self.profile(args)?, demo_model, gguf)
+        self.settings_for_profile(run, self.profile(run)?, demo_model, gguf)
     }
 
     /// Like [`Context::run_settings_with`], for a profile already resolved (the TUI passes the
     /// fallback from [`Context::profile_or_default`]).
     pub fn settings_for_profile(
         &self,
-        args: &Args,
+        run: &RunFlags,
         profile: Profile,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
         gguf: impl FnOnce(&Path) -> Option<crate::gguf::GgufInfo>,
     ) -> Result<RunSettings, Failure> {
         let env = &self.env;
-        let budget = self.budget(args, &profile)?;
-        if let Some(remote) = self.endpoint(args, &profile)? {
+        let budget = self.budget(run, &profile)?;
+        if let Some(remote) = self.endpoint(run, &profile)? {
             // A server's model file is not here: no general.sampling.* defaults to read.
             let sampling = profile.sampling.finish(&SamplingSettings::default());
             return Ok(RunSettings::new(
@@ -340,9 +348,9 @@ impl Context {
                 budget,
             ));
         }
-        let model_path = if args.demo {
+        let model_path = if run.demo {
             demo_model()?
-        } else if let Some(m) = args
+        } else if let Some(m) = run
             .model
             .clone()
             .or_else(|| env.path("REFLECT_MODEL"))
@@ -354,16 +362,16 @@ impl Context {
                 "no model given: pass -m path/to/model.gguf, set REFLECT_MODEL, set model in config.toml, or try --demo",
             ));
         };
-        let gpu_layers = args
+        let gpu_layers = run
             .gpu_layers
             .or(env.parse("REFLECT_GPU_LAYERS", parse_gpu_layers)?)
             .or(self.config.gpu_layers)
             .unwrap_or_else(GpuLayers::default_for_build);
-        let ctx_size = args
+        let ctx_size = run
             .ctx_size
             .or(env.parse("REFLECT_CTX_SIZE", crate::profile::parse_ctx_size)?)
             .or(self.config.ctx_size);
-        let threads = args
+        let threads = run
             .threads
             .or(env.parse("REFLECT_THREADS", |v| parse_count(v, 1, 1024))?)
             .or(self.config.threads);
@@ -383,11 +391,11 @@ impl Context {
             gpu_layers,
             ctx_size,
             threads,
-            batch_size: args.batch_size,
+            batch_size: run.batch_size,
             tags: profile.tags.clone(),
-            vocab_only: args.print_prompt,
+            vocab_only: false,
             checked,
-            chat_template: self.chat_template(args, &profile)?,
+            chat_template: self.chat_template(run, &profile)?,
             fetch: None,
         });
         Ok(RunSettings::new(engine, sampling, profile, budget))
@@ -397,9 +405,9 @@ impl Context {
     /// `thinking_budget` > the profile's, and the minimum likewise (`--min-think`,
     /// `REFLECT_MIN_THINK`, `min_thinking`); "none" at a level lifts the levels below. The rest
     /// (grace, messages, extensions) is the profile's. `p` has the flags applied already.
-    fn budget(&self, args: &Args, p: &Profile) -> Result<BudgetSettings, Failure> {
+    fn budget(&self, run: &RunFlags, p: &Profile) -> Result<BudgetSettings, Failure> {
         let mut b = p.budget.clone();
-        let flags = &args.profile_flags;
+        let flags = &run.profile_flags;
         if flags.think_budget.is_none() {
             let env = self
                 .env
@@ -423,11 +431,11 @@ impl Context {
     /// `endpoint`; a name is looked up in config.toml's `[endpoints]`, anything with `://` is a
     /// URL. The API key comes from the endpoint's `api_key_env` variable, else
     /// `REFLECT_API_KEY`; `-m` names the model id.
-    fn endpoint(&self, args: &Args, profile: &Profile) -> Result<Option<RemoteConfig>, Failure> {
-        if args.demo {
+    fn endpoint(&self, run: &RunFlags, profile: &Profile) -> Result<Option<RemoteConfig>, Failure> {
+        if run.demo {
             return Ok(None);
         }
-        let (spec, from) = match (&args.endpoint, self.env.var("REFLECT_ENDPOINT")) {
+        let (spec, from) = match (&run.endpoint, self.env.var("REFLECT_ENDPOINT")) {
             (Some(e), _) => (e.clone(), "--endpoint".to_string()),
             (None, Some(e)) => (e.to_string(), "REFLECT_ENDPOINT".to_string()),
             (None, None) => match &self.config.endpoint {
@@ -474,10 +482,10 @@ impl Context {
             }
             r
         };
-        if let Some(m) = &args.model {
+        if let Some(m) = &run.model {
             remote.model = Some(m.to_string_lossy().into_owned());
         }
-        let tokenizer = match (&args.tokenizer, spec.contains("://")) {
+        let tokenizer = match (&run.tokenizer, spec.contains("://")) {
             (Some(t), _) => Some((t.clone(), "--tokenizer".to_string(), None)),
             (None, false) => self
                 .config
@@ -561,8 +569,8 @@ impl Context {
 
     /// The chat format asked for: `--chat-template`, else the profile's `chat_template`;
     /// a llama.cpp built-in name, `plain`, or a file that exists.
-    fn chat_template(&self, args: &Args, profile: &Profile) -> Result<Option<String>, Failure> {
-        let (spec, from) = match (&args.chat_template, &profile.chat_template) {
+    fn chat_template(&self, run: &RunFlags, profile: &Profile) -> Result<Option<String>, Failure> {
+        let (spec, from) = match (&run.chat_template, &profile.chat_template) {
             (Some(t), _) => (t.clone(), "--chat-template".to_string()),
             (None, Some(t)) => (
                 t.clone(),
@@ -586,23 +594,23 @@ impl Context {
     /// [`Context::run_settings_with`] reading the model file's sampling defaults.
     pub fn run_settings(
         &self,
-        args: &Args,
+        run: &RunFlags,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
     ) -> Result<RunSettings, Failure> {
-        self.run_settings_with(args, demo_model, |path| crate::gguf::inspect(path).ok())
+        self.run_settings_with(run, demo_model, |path| crate::gguf::inspect(path).ok())
     }
 
     /// The profile `--save-profile NAME` saves: the chosen profile with the flags applied,
     /// named NAME, inheritance flattened.
-    pub fn profile_to_save(&self, args: &Args, name: &str) -> Result<Profile, Failure> {
-        self.profile_to_save_as(args, name, "--save-profile")
+    pub fn profile_to_save(&self, run: &RunFlags, name: &str) -> Result<Profile, Failure> {
+        self.profile_to_save_as(run, name, "--save-profile")
     }
 
     /// [`Context::profile_to_save`], its errors naming `by`, what the user typed to save
     /// (`--save-profile`, `profiles save`).
     pub fn profile_to_save_as(
         &self,
-        args: &Args,
+        run: &RunFlags,
         name: &str,
         by: &str,
     ) -> Result<Profile, Failure> {
@@ -611,9 +619,9 @@ impl Context {
                 "{by}: '{name}' cannot be a profile name: it must not be empty, start with '.' or hold '/' or '\\'"
             )));
         }
-        let base = self.profile_choice(args).spec;
-        let mut p = self.profile(args)?;
-        let flags = profile_flags(args);
+        let base = self.profile_choice(run).spec;
+        let mut p = self.profile(run)?;
+        let flags = profile_flags(&run.profile_flags);
         p.description = if flags.is_empty() {
             format!("Saved from profile '{base}'")
         } else {

@@ -61,7 +61,7 @@ fn bad_values_are_rejected_with_the_reason() {
 
 #[test]
 fn the_thinking_budget_flags_take_a_count_or_none_and_stay_out_of_the_short_help() {
-    let flags = |a: &[&str]| parse(a).unwrap().profile_flags;
+    let flags = |a: &[&str]| parse(a).unwrap().run.profile_flags;
     let f = flags(&["--think-budget", "0", "--min-think", "none", "q"]);
     assert_eq!(f.think_budget, Some(TokenLimit(Some(0))));
     assert_eq!(f.min_think, Some(TokenLimit(None)));
@@ -74,8 +74,8 @@ fn the_thinking_budget_flags_take_a_count_or_none_and_stay_out_of_the_short_help
         true,
         true,
     ) {
-        Ok(Mode::SaveProfile { flags, .. }) => {
-            assert_eq!(flags.think_budget, Some(TokenLimit(Some(500))))
+        Ok(Mode::SaveProfile { run, .. }) => {
+            assert_eq!(run.profile_flags.think_budget, Some(TokenLimit(Some(500))))
         }
         m => panic!("{m:?}"),
     }
@@ -91,7 +91,7 @@ fn the_thinking_budget_flags_take_a_count_or_none_and_stay_out_of_the_short_help
 
 #[test]
 fn the_words_the_chat_takes_work_as_flags_too() {
-    let flags = |a: &[&str]| parse(a).unwrap().profile_flags;
+    let flags = |a: &[&str]| parse(a).unwrap().run.profile_flags;
     assert_eq!(
         flags(&["--max-tokens", "none"]).max_tokens,
         Some(MaxTokens(None))
@@ -248,12 +248,7 @@ fn every_alias_and_subcommand_leads_to_the_same_mode_and_never_to_the_chat() {
         })
     );
     let saved = |a: &[&str]| match mode(a, true, true).unwrap() {
-        Mode::SaveProfile {
-            name,
-            profile,
-            flags,
-            ..
-        } => (name, profile, flags),
+        Mode::SaveProfile { name, run, .. } => (name, run.profile, run.profile_flags),
         m => panic!("{a:?}: {m:?}"),
     };
     assert_eq!(
@@ -379,12 +374,61 @@ fn the_short_help_is_one_screen_and_the_long_one_hides_the_aliases() {
 }
 
 #[test]
-fn profiles_save_resolves_from_the_same_flags() {
-    let a = Args::for_profile(
-        Some("plain".into()),
-        parse(&["--temperature", "0.3"]).unwrap().profile_flags,
-    );
-    assert_eq!(a.profile.as_deref(), Some("plain"));
-    assert_eq!(a.profile_flags.temperature, Some(0.3));
-    assert!(a.prompt.is_empty() && a.command.is_none());
+fn profiles_save_takes_the_profile_and_its_flags_and_no_model() {
+    match mode(
+        &[
+            "-m",
+            "x.gguf",
+            "--save-profile",
+            "m",
+            "--profile",
+            "plain",
+            "--temperature",
+            "0.3",
+        ],
+        true,
+        true,
+    ) {
+        Ok(Mode::SaveProfile { run, .. }) => {
+            assert_eq!(run.profile.as_deref(), Some("plain"));
+            assert_eq!(run.profile_flags.temperature, Some(0.3));
+            assert_eq!(run.model, None, "a saved profile holds no model");
+        }
+        m => panic!("{m:?}"),
+    }
+}
+
+#[test]
+fn the_main_command_and_eval_take_the_same_model_flags_with_one_help_text() {
+    let main = Args::command_line();
+    let eval = main.find_subcommand("eval").expect("eval").clone();
+    let group = <RunFlags as clap::Args>::augment_args(clap::Command::new("group"));
+    let ids: Vec<_> = group.get_arguments().map(|a| a.get_id().clone()).collect();
+    assert!(ids.len() > 20, "{ids:?}");
+    for id in ids {
+        let find = |cmd: &clap::Command| {
+            cmd.get_arguments()
+                .find(|a| a.get_id() == &id)
+                .map(|a| {
+                    let text = |s: Option<&clap::builder::StyledStr>| s.map(|s| s.to_string());
+                    (
+                        a.get_long().map(str::to_string),
+                        text(a.get_help()),
+                        text(a.get_long_help()),
+                    )
+                })
+                .unwrap_or_else(|| panic!("{}: no --{id}", cmd.get_name()))
+        };
+        assert_eq!(find(&main), find(&eval), "--{id}");
+    }
+    let e = match mode(
+        &["eval", "q.jsonl", "--batch-size", "64", "--top-k", "5"],
+        true,
+        true,
+    ) {
+        Ok(Mode::Eval(e)) => e,
+        m => panic!("{m:?}"),
+    };
+    assert_eq!(e.run.batch_size, Some(64));
+    assert_eq!(e.run.profile_flags.top_k, Some(5));
 }
