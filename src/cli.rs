@@ -120,7 +120,7 @@ pub struct Args {
     /// Write llama.cpp's and reflect's logs to this file.
     #[arg(
         long,
-        env = "REFLECT_LOG",
+        env = crate::settings::var::LOG,
         value_name = "PATH",
         hide_env_values = true,
         hide_short_help = true,

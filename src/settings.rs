@@ -15,7 +15,7 @@ mod env;
 mod flags;
 mod values;
 
-pub use env::{config_dir, Environment, VARS};
+pub use env::{config_dir, var, Environment, FLAG_VARS, VARS};
 pub use flags::{apply_flags, profile_flags};
 pub use values::{parse_gpu_layers, Format};
 
@@ -227,7 +227,7 @@ impl Context {
     pub fn profile_choice(&self, run: &RunFlags) -> Choice {
         self.choose(
             ("--profile", &run.profile),
-            "REFLECT_PROFILE",
+            var::PROFILE,
             "profile",
             &self.config.profile,
             profile::DEFAULT_PROFILE,
@@ -244,7 +244,7 @@ impl Context {
         };
         self.choose(
             ("--theme", theme),
-            "REFLECT_THEME",
+            var::THEME,
             "theme",
             &self.config.theme,
             default,
@@ -353,27 +353,28 @@ impl Context {
         } else if let Some(m) = run
             .model
             .clone()
-            .or_else(|| env.path("REFLECT_MODEL"))
+            .or_else(|| env.path(var::MODEL))
             .or_else(|| self.config.model.clone())
         {
             m
         } else {
-            return Err(Failure::usage(
-                "no model given: pass -m path/to/model.gguf, set REFLECT_MODEL, set model in config.toml, or try --demo",
-            ));
+            return Err(Failure::usage(format!(
+                "no model given: pass -m path/to/model.gguf, set {}, set model in config.toml, or try --demo",
+                var::MODEL
+            )));
         };
         let gpu_layers = run
             .gpu_layers
-            .or(env.parse("REFLECT_GPU_LAYERS", parse_gpu_layers)?)
+            .or(env.parse(var::GPU_LAYERS, parse_gpu_layers)?)
             .or(self.config.gpu_layers)
             .unwrap_or_else(GpuLayers::default_for_build);
         let ctx_size = run
             .ctx_size
-            .or(env.parse("REFLECT_CTX_SIZE", crate::profile::parse_ctx_size)?)
+            .or(env.parse(var::CTX_SIZE, crate::profile::parse_ctx_size)?)
             .or(self.config.ctx_size);
         let threads = run
             .threads
-            .or(env.parse("REFLECT_THREADS", |v| parse_count(v, 1, 1024))?)
+            .or(env.parse(var::THREADS, |v| parse_count(v, 1, 1024))?)
             .or(self.config.threads);
 
         // The pre-load check, made once: its sampling defaults here, the rest for the engine.
@@ -411,15 +412,13 @@ impl Context {
         if flags.think_budget.is_none() {
             let env = self
                 .env
-                .parse("REFLECT_THINK_BUDGET", profile::parse_think_budget)?;
+                .parse(var::THINK_BUDGET, profile::parse_think_budget)?;
             if let Some(v) = env.or(self.config.thinking_budget) {
                 b.limit = v;
             }
         }
         if flags.min_think.is_none() {
-            let env = self
-                .env
-                .parse("REFLECT_MIN_THINK", profile::parse_min_think)?;
+            let env = self.env.parse(var::MIN_THINK, profile::parse_min_think)?;
             if let Some(v) = env.or(self.config.min_thinking) {
                 b.min_thinking = v;
             }
@@ -435,9 +434,9 @@ impl Context {
         if run.demo {
             return Ok(None);
         }
-        let (spec, from) = match (&run.endpoint, self.env.var("REFLECT_ENDPOINT")) {
+        let (spec, from) = match (&run.endpoint, self.env.var(var::ENDPOINT)) {
             (Some(e), _) => (e.clone(), "--endpoint".to_string()),
-            (None, Some(e)) => (e.to_string(), "REFLECT_ENDPOINT".to_string()),
+            (None, Some(e)) => (e.to_string(), var::ENDPOINT.to_string()),
             (None, None) => match &self.config.endpoint {
                 Some(e) => (e.clone(), format!("{}: endpoint", self.config.label)),
                 None => return Ok(None),
@@ -509,12 +508,12 @@ impl Context {
         let key = self
             .env
             .any_var(&remote.api_key_env)
-            .or_else(|| self.env.var("REFLECT_API_KEY").map(str::to_string));
+            .or_else(|| self.env.var(var::API_KEY).map(str::to_string));
         if key.is_some()
-            && remote.api_key_env != "REFLECT_API_KEY"
+            && remote.api_key_env != var::API_KEY
             && self.env.any_var(&remote.api_key_env).is_none()
         {
-            remote.api_key_env = format!("{} (or REFLECT_API_KEY)", remote.api_key_env);
+            remote.api_key_env = format!("{} (or {})", remote.api_key_env, var::API_KEY);
         }
         remote.api_key = key.map(ApiKey::new);
         remote.tags = profile.tags.clone();

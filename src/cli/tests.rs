@@ -432,3 +432,74 @@ fn the_main_command_and_eval_take_the_same_model_flags_with_one_help_text() {
     assert_eq!(e.run.batch_size, Some(64));
     assert_eq!(e.run.profile_flags.top_k, Some(5));
 }
+
+/// (flag, variable) pairs, sorted.
+fn pairs(it: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut v: Vec<_> = it.into_iter().collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn each_environment_variable_is_declared_once_and_help_readme_and_settings_agree() {
+    use crate::settings::{FLAG_VARS, VARS};
+    let declared = pairs(
+        FLAG_VARS
+            .iter()
+            .map(|(f, v)| (f.to_string(), v.to_string())),
+    );
+    // The help: `[env: X]` in a flag's text, or clap's own `env`.
+    let env_in_text = regex::Regex::new(r"\[env: ([A-Z_]+)\]").unwrap();
+    let cmd = Args::command_line();
+    let in_help = pairs(cmd.get_arguments().flat_map(|a| {
+        let long = a.get_long().unwrap_or_default().to_string();
+        let text = format!(
+            "{} {}",
+            a.get_help().map(|s| s.to_string()).unwrap_or_default(),
+            a.get_long_help().map(|s| s.to_string()).unwrap_or_default()
+        );
+        let mut vars: Vec<String> = env_in_text
+            .captures_iter(&text)
+            .map(|c| c[1].to_string())
+            .collect();
+        vars.extend(a.get_env().map(|e| e.to_string_lossy().into_owned()));
+        vars.into_iter().map(move |v| (long.clone(), v))
+    }));
+    assert_eq!(in_help, declared, "the flags' help against FLAG_VARS");
+    // The README's options table: `(also `REFLECT_X`)` in a flag's row.
+    let readme = include_str!("../../README.md");
+    let table: Vec<String> = readme
+        .split("### Options")
+        .nth(1)
+        .expect("README has ### Options")
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.replace("\\|", "/"))
+        .collect();
+    let flag = regex::Regex::new(r"--([a-z-]+)").unwrap();
+    let var = regex::Regex::new(r"`(REFLECT_[A-Z_]+|NO_COLOR)`").unwrap();
+    let in_readme = pairs(table.iter().flat_map(|row| {
+        let cell = row.split('|').nth(1).unwrap_or_default();
+        let first = flag
+            .captures(cell)
+            .map(|c| c[1].to_string())
+            .unwrap_or_default();
+        let meaning = row.split('|').nth(2).unwrap_or_default().to_string();
+        var.captures_iter(&meaning)
+            .map(|c| (first.clone(), c[1].to_string()))
+            .collect::<Vec<_>>()
+    }));
+    assert_eq!(
+        in_readme, declared,
+        "the README's options table against FLAG_VARS"
+    );
+    // What settings read: every variable standing in for a flag is captured, or read by clap.
+    for (f, v) in FLAG_VARS {
+        let by_clap = cmd
+            .get_arguments()
+            .any(|a| a.get_long() == Some(*f) && a.get_env().is_some());
+        assert!(VARS.contains(v) || by_clap, "--{f}: {v} is read by nothing");
+    }
+}
