@@ -559,9 +559,11 @@ impl Args {
             return Ok(Mode::ShortHelp);
         }
         if let Some(command) = &self.command {
-            return Ok(command.mode());
+            return Ok(command.mode(None));
         }
-        let managed = self.alias_mode();
+        let managed = self
+            .alias_command()
+            .map(|(command, flag)| command.mode(Some(flag)));
         if managed.is_none()
             && self.prompt.is_empty()
             && !self.print_prompt
@@ -598,55 +600,43 @@ impl Args {
         })
     }
 
-    /// The mode a hidden alias flag (`--sessions`, `--list-profiles`, …) asks for: the only
-    /// list of them, so that a new one cannot open the chat by mistake.
-    fn alias_mode(&self) -> Option<Mode> {
-        if self.list_profiles {
-            return Some(Mode::ListProfiles);
-        }
-        if self.list_themes {
-            return Some(Mode::ListThemes);
-        }
-        if let Some(name) = &self.show_profile {
-            return Some(Mode::ShowProfile {
-                name: name.clone(),
-                by: "--show-profile",
-            });
-        }
-        if let Some(name) = &self.show_theme {
-            return Some(Mode::ShowTheme {
-                name: name.clone(),
-                by: "--show-theme",
-            });
-        }
-        if let Some(name) = &self.save_profile {
-            return Some(Mode::SaveProfile {
-                name: name.clone(),
-                run: Box::new(RunFlags {
-                    profile: self.run.profile.clone(),
-                    profile_flags: self.run.profile_flags.clone(),
-                    ..RunFlags::default()
-                }),
-                by: "--save-profile",
-            });
-        }
-        if self.sessions {
-            return Some(Mode::ListSessions);
-        }
-        if let Some(id) = &self.export {
-            return Some(Mode::ExportSession {
-                id: id.clone(),
-                to: self.to.clone(),
-                json: self.format == Format::Json,
-                raw: self.raw,
-            });
-        }
-        None
+    /// The subcommand a hidden alias flag (`--sessions`, `--list-profiles`, …) stands for, and
+    /// the flag, which errors name: the only list of the aliases, so that a new one cannot open
+    /// the chat by mistake, and the one way from an alias to its [`Mode`] (through the
+    /// subcommand's).
+    fn alias_command(&self) -> Option<(Command, &'static str)> {
+        use {Command as C, ProfilesCommand as P, SessionsCommand as S, ThemesCommand as T};
+        let export = |id| S::Export {
+            id,
+            to: self.to.clone(),
+            format: (self.format == Format::Json).then_some(ExportAs::Json),
+            raw: self.raw,
+        };
+        let save = |name| P::Save {
+            name,
+            profile: self.run.profile.clone(),
+            flags: self.run.profile_flags.clone(),
+        };
+        let aliases = [
+            self.list_profiles
+                .then_some((C::Profiles(P::List), "--list-profiles")),
+            self.list_themes
+                .then_some((C::Themes(T::List), "--list-themes")),
+            (self.show_profile.clone())
+                .map(|name| (C::Profiles(P::Show { name }), "--show-profile")),
+            (self.show_theme.clone()).map(|name| (C::Themes(T::Show { name }), "--show-theme")),
+            (self.save_profile.clone()).map(|name| (C::Profiles(save(name)), "--save-profile")),
+            self.sessions
+                .then_some((C::Sessions(S::List), "--sessions")),
+            (self.export.clone()).map(|id| (C::Sessions(export(id)), "--export")),
+        ];
+        aliases.into_iter().flatten().next()
     }
 }
 
 impl Command {
-    fn mode(&self) -> Mode {
+    /// What the subcommand does; `alias`: the hidden flag it was given as, for errors.
+    fn mode(&self, alias: Option<&'static str>) -> Mode {
         match self.clone() {
             Command::Sessions(c) => match c {
                 SessionsCommand::List => Mode::ListSessions,
@@ -669,7 +659,7 @@ impl Command {
                 ProfilesCommand::List => Mode::ListProfiles,
                 ProfilesCommand::Show { name } => Mode::ShowProfile {
                     name,
-                    by: "profiles show",
+                    by: alias.unwrap_or("profiles show"),
                 },
                 ProfilesCommand::Save {
                     name,
@@ -682,14 +672,14 @@ impl Command {
                         profile_flags: flags,
                         ..RunFlags::default()
                     }),
-                    by: "profiles save",
+                    by: alias.unwrap_or("profiles save"),
                 },
             },
             Command::Themes(c) => match c {
                 ThemesCommand::List => Mode::ListThemes,
                 ThemesCommand::Show { name } => Mode::ShowTheme {
                     name,
-                    by: "themes show",
+                    by: alias.unwrap_or("themes show"),
                 },
             },
             Command::Models(c) => match c {

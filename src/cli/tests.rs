@@ -196,29 +196,56 @@ fn every_combination_of_flags_and_terminals_that_decides_a_mode() {
 }
 
 #[test]
-fn every_alias_and_subcommand_leads_to_the_same_mode_and_never_to_the_chat() {
-    let same = [
-        (&["--sessions"][..], &["sessions", "list"][..]),
-        (&["--list-profiles"][..], &["profiles", "list"][..]),
-        (&["--list-themes"][..], &["themes", "list"][..]),
-        (&["--export", "x"][..], &["sessions", "export", "x"][..]),
+fn each_alias_flag_stands_for_its_subcommand() {
+    type Row<'a> = (&'a [&'a str], &'a [&'a str], &'a str);
+    let table: &[Row] = &[
+        (&["--sessions"], &["sessions", "list"], "--sessions"),
         (
-            &["--export", "x", "--format", "json"][..],
-            &["sessions", "export", "x", "--format", "json"][..],
+            &["--list-profiles"],
+            &["profiles", "list"],
+            "--list-profiles",
+        ),
+        (&["--list-themes"], &["themes", "list"], "--list-themes"),
+        (&["--export", "x"], &["sessions", "export", "x"], "--export"),
+        (
+            &["--export", "x", "--format", "json", "--to", "a.md", "--raw"],
+            &[
+                "sessions", "export", "x", "--format", "json", "--to", "a.md", "--raw",
+            ],
+            "--export",
         ),
         (
-            &["--export", "x", "--to", "a.md"][..],
-            &["sessions", "export", "x", "--to", "a.md"][..],
+            &["--show-profile", "p"],
+            &["profiles", "show", "p"],
+            "--show-profile",
+        ),
+        (&["--show-theme"], &["themes", "show"], "--show-theme"),
+        (
+            &["--show-theme", "t"],
+            &["themes", "show", "t"],
+            "--show-theme",
+        ),
+        (
+            &["--save-profile", "m", "--profile", "plain", "--top-k", "5"],
+            &[
+                "profiles",
+                "save",
+                "m",
+                "--profile",
+                "plain",
+                "--top-k",
+                "5",
+            ],
+            "--save-profile",
         ),
     ];
-    for (alias, command) in same {
-        assert_eq!(
-            mode(alias, true, true),
-            mode(command, true, true),
-            "{alias:?} = {command:?}"
-        );
+    for (alias, command, flag) in table {
+        let by_alias = parse(alias).unwrap().alias_command();
+        let by_name = parse(command).unwrap().command;
+        assert!(by_name.is_some(), "{command:?}");
+        assert_eq!(by_alias, by_name.map(|c| (c, *flag)), "{alias:?}");
     }
-    // The aliases name themselves in errors, the subcommands theirs.
+    // Errors name what was typed: the alias, or the subcommand.
     assert_eq!(
         mode(&["--show-profile", "p"], true, true),
         Ok(Mode::ShowProfile {
@@ -233,43 +260,10 @@ fn every_alias_and_subcommand_leads_to_the_same_mode_and_never_to_the_chat() {
             by: "profiles show"
         })
     );
-    assert_eq!(
-        mode(&["--show-theme"], true, true),
-        Ok(Mode::ShowTheme {
-            name: None,
-            by: "--show-theme"
-        })
-    );
-    assert_eq!(
-        mode(&["themes", "show", "light"], true, true),
-        Ok(Mode::ShowTheme {
-            name: Some("light".into()),
-            by: "themes show"
-        })
-    );
-    let saved = |a: &[&str]| match mode(a, true, true).unwrap() {
-        Mode::SaveProfile { name, run, .. } => (name, run.profile, run.profile_flags),
-        m => panic!("{a:?}: {m:?}"),
-    };
-    assert_eq!(
-        saved(&[
-            "--save-profile",
-            "m",
-            "--profile",
-            "plain",
-            "--temperature",
-            "0.2"
-        ]),
-        saved(&[
-            "profiles",
-            "save",
-            "m",
-            "--profile",
-            "plain",
-            "--temperature",
-            "0.2"
-        ]),
-    );
+}
+
+#[test]
+fn the_session_subcommands_without_an_alias_lead_to_their_modes() {
     assert_eq!(
         mode(&["sessions", "prune", "--older-than", "2w"], true, true),
         Ok(Mode::PruneSessions {
