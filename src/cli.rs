@@ -1,8 +1,9 @@
 //! The command line: every flag and subcommand (clap), and the one decision of what a run does,
 //! [`Args::mode`]. What a value means (a valid temperature, an output format, GPU layers) is
-//! decided in `profile` and `settings`, which the chat's slash commands use too; resolving the
-//! flags together with the environment, config.toml, profiles and model defaults happens in
-//! `settings` (its `flags` module is the only one that reads [`Args`]).
+//! decided in `profile` and `settings`, which the chat's slash commands use too. The model,
+//! profile and sampling flags ([`RunFlags`], shared with `eval`) become a plain
+//! `settings::Request`, which `settings` resolves with the environment, config.toml, profiles
+//! and model defaults; `settings` never sees [`Args`].
 //!
 //! Management lives under subcommands (`reflect sessions list`); the flags they replace
 //! (`--sessions`, `--export`, `--list-profiles`, …) still work, hidden from `--help`, and lead

@@ -63,7 +63,7 @@ fn run() -> Result<i32, Failure> {
         Mode::PruneSessions { older_than } => prune_sessions(&load()?, older_than),
         Mode::ListProfiles => {
             let ctx = load()?;
-            let active = ctx.profile_choice(&args.run).spec;
+            let active = ctx.profile_choice(&args.run.request()).spec;
             listing(&ctx.list_profiles()?, |p| &p.description, &active)
         }
         Mode::ShowProfile { name, by } => show_profile(&load()?, &name, by),
@@ -220,10 +220,10 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     // One-shot mode draws nothing, but a broken theme is reported now rather than later;
     // like a broken profile, before a model is downloaded for nothing.
     ctx.theme(&args.theme)?;
-    ctx.profile(&args.run)?;
+    ctx.profile(&args.run.request())?;
     with_hub_model(&mut args.run, ctx)?;
     let args = &args;
-    let settings = ctx.run_settings(&args.run, demo_model)?;
+    let settings = ctx.run_settings(&args.run.request(), demo_model)?;
     let settings = if args.print_prompt {
         settings.vocab_only()
     } else {
@@ -237,7 +237,8 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
             );
         }
     }
-    let profile_chosen = !ctx.profile_choice(&args.run).is_default() || follow_up.is_some();
+    let profile_chosen =
+        !ctx.profile_choice(&args.run.request()).is_default() || follow_up.is_some();
     let opts = PipeOptions {
         format: args.format,
         show_thinking: args.show_thinking,
@@ -486,10 +487,10 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         use_session_model(&mut args, s)?;
     }
     let args = &args;
-    let (profile, profile_error) = ctx.profile_or_default(&args.run);
+    let (profile, profile_error) = ctx.profile_or_default(&args.run.request());
     let (theme, theme_error) = ctx.theme_or_default(&args.theme);
     let mut settings = ctx
-        .settings_for_profile(&args.run, profile, demo_model, |path| {
+        .settings_for_profile(&args.run.request(), profile, demo_model, |path| {
             gguf::inspect(path).ok()
         })
         .map_err(|f| match &config_error {
@@ -503,7 +504,10 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         })?;
     // Which profile fits the model, when none was chosen: in the log, never on the terminal
     // the chat draws on.
-    if session.is_none() && ctx.profile_choice(&args.run).is_default() && args.log_file.is_some() {
+    if session.is_none()
+        && ctx.profile_choice(&args.run.request()).is_default()
+        && args.log_file.is_some()
+    {
         if let Some(path) = settings.engine.model_path().filter(|p| p.is_file()) {
             let tags: Vec<String> = settings
                 .router
@@ -610,7 +614,7 @@ fn show_theme(
 /// `reflect profiles save NAME` (`--save-profile NAME`): the profile `args` resolve to, saved
 /// as user profile NAME; its path on stdout.
 fn save_profile(ctx: &Context, run: &RunFlags, name: &str, by: &str) -> Result<i32, Failure> {
-    let p = ctx.profile_to_save_as(run, name, by)?;
+    let p = ctx.profile_to_save_as(&run.request(), name, by)?;
     let dir = ctx.profile_dir()?;
     let saved = profile::save(dir, &p).map_err(|e| {
         Failure::runtime(format!("cannot save the profile in {}: {e}", dir.display()))

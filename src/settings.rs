@@ -13,10 +13,12 @@
 
 mod env;
 mod flags;
+mod request;
 mod values;
 
 pub use env::{config_dir, var, Environment, FLAG_VARS, VARS};
 pub use flags::{apply_flags, profile_flags};
+pub use request::{Overrides, Request};
 pub use values::{parse_gpu_layers, Format};
 
 use crate::config::{
@@ -29,7 +31,6 @@ use crate::profile::{self, History, Profile, SamplingOverrides};
 use crate::stream::RouterConfig;
 use crate::theme::{self, Theme};
 use env::parse_count;
-use flags::RunFlags;
 use std::path::{Path, PathBuf};
 
 /// Everything a one-shot run needs, resolved.
@@ -156,14 +157,14 @@ impl Context {
 
     /// For the TUI: the profile as [`Context::profile`] resolves it, or, when that fails, the
     /// bundled default profile with the flags applied, and the error to show.
-    pub fn profile_or_default(&self, run: &RunFlags) -> (Profile, Option<ConfigError>) {
+    pub fn profile_or_default(&self, run: &Request) -> (Profile, Option<ConfigError>) {
         match self.profile(run) {
             Ok(p) => (p, None),
             Err(e) => {
                 let fallback =
                     profile::load_spec(&profile::catalog(None), profile::DEFAULT_PROFILE, None)
                         .unwrap_or_else(|_| Profile::builtin());
-                (apply_flags(fallback, &run.profile_flags), Some(e))
+                (apply_flags(fallback, &run.overrides), Some(e))
             }
         }
     }
@@ -224,7 +225,7 @@ impl Context {
     }
 
     /// The profile to use: `--profile` > `REFLECT_PROFILE` > config.toml > `reflection`.
-    pub fn profile_choice(&self, run: &RunFlags) -> Choice {
+    pub fn profile_choice(&self, run: &Request) -> Choice {
         self.choose(
             ("--profile", &run.profile),
             var::PROFILE,
@@ -303,10 +304,10 @@ impl Context {
     }
 
     /// The chosen profile with the command-line flags applied over it (flags > profile).
-    pub fn profile(&self, run: &RunFlags) -> Result<Profile, ConfigError> {
+    pub fn profile(&self, run: &Request) -> Result<Profile, ConfigError> {
         let choice = self.profile_choice(run);
         let p = self.load_choice(&choice, &self.profiles, profile::load_spec)?;
-        Ok(apply_flags(p, &run.profile_flags))
+        Ok(apply_flags(p, &run.overrides))
     }
 
     /// The theme in effect.
@@ -320,7 +321,7 @@ impl Context {
     /// engine then reports the problem).
     pub fn run_settings_with(
         &self,
-        run: &RunFlags,
+        run: &Request,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
         gguf: impl FnOnce(&Path) -> Option<crate::gguf::GgufInfo>,
     ) -> Result<RunSettings, Failure> {
@@ -331,7 +332,7 @@ impl Context {
     /// fallback from [`Context::profile_or_default`]).
     pub fn settings_for_profile(
         &self,
-        run: &RunFlags,
+        run: &Request,
         profile: Profile,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
         gguf: impl FnOnce(&Path) -> Option<crate::gguf::GgufInfo>,
@@ -406,9 +407,9 @@ impl Context {
     /// `thinking_budget` > the profile's, and the minimum likewise (`--min-think`,
     /// `REFLECT_MIN_THINK`, `min_thinking`); "none" at a level lifts the levels below. The rest
     /// (grace, messages, extensions) is the profile's. `p` has the flags applied already.
-    fn budget(&self, run: &RunFlags, p: &Profile) -> Result<BudgetSettings, Failure> {
+    fn budget(&self, run: &Request, p: &Profile) -> Result<BudgetSettings, Failure> {
         let mut b = p.budget.clone();
-        let flags = &run.profile_flags;
+        let flags = &run.overrides;
         if flags.think_budget.is_none() {
             let env = self
                 .env
@@ -430,7 +431,7 @@ impl Context {
     /// `endpoint`; a name is looked up in config.toml's `[endpoints]`, anything with `://` is a
     /// URL. The API key comes from the endpoint's `api_key_env` variable, else
     /// `REFLECT_API_KEY`; `-m` names the model id.
-    fn endpoint(&self, run: &RunFlags, profile: &Profile) -> Result<Option<RemoteConfig>, Failure> {
+    fn endpoint(&self, run: &Request, profile: &Profile) -> Result<Option<RemoteConfig>, Failure> {
         if run.demo {
             return Ok(None);
         }
@@ -568,7 +569,7 @@ impl Context {
 
     /// The chat format asked for: `--chat-template`, else the profile's `chat_template`;
     /// a llama.cpp built-in name, `plain`, or a file that exists.
-    fn chat_template(&self, run: &RunFlags, profile: &Profile) -> Result<Option<String>, Failure> {
+    fn chat_template(&self, run: &Request, profile: &Profile) -> Result<Option<String>, Failure> {
         let (spec, from) = match (&run.chat_template, &profile.chat_template) {
             (Some(t), _) => (t.clone(), "--chat-template".to_string()),
             (None, Some(t)) => (
@@ -593,7 +594,7 @@ impl Context {
     /// [`Context::run_settings_with`] reading the model file's sampling defaults.
     pub fn run_settings(
         &self,
-        run: &RunFlags,
+        run: &Request,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
     ) -> Result<RunSettings, Failure> {
         self.run_settings_with(run, demo_model, |path| crate::gguf::inspect(path).ok())
@@ -601,7 +602,7 @@ impl Context {
 
     /// The profile `--save-profile NAME` saves: the chosen profile with the flags applied,
     /// named NAME, inheritance flattened.
-    pub fn profile_to_save(&self, run: &RunFlags, name: &str) -> Result<Profile, Failure> {
+    pub fn profile_to_save(&self, run: &Request, name: &str) -> Result<Profile, Failure> {
         self.profile_to_save_as(run, name, "--save-profile")
     }
 
@@ -609,7 +610,7 @@ impl Context {
     /// (`--save-profile`, `profiles save`).
     pub fn profile_to_save_as(
         &self,
-        run: &RunFlags,
+        run: &Request,
         name: &str,
         by: &str,
     ) -> Result<Profile, Failure> {
@@ -620,7 +621,7 @@ impl Context {
         }
         let base = self.profile_choice(run).spec;
         let mut p = self.profile(run)?;
-        let flags = profile_flags(&run.profile_flags);
+        let flags = profile_flags(&run.overrides);
         p.description = if flags.is_empty() {
             format!("Saved from profile '{base}'")
         } else {

@@ -3,7 +3,7 @@
 
 use super::ProfileFlags;
 use crate::engine::GpuLayers;
-use crate::settings::parse_gpu_layers;
+use crate::settings::{parse_gpu_layers, Overrides, Request};
 use std::path::PathBuf;
 
 /// Which model, with what profile and sampling: the flags every run that asks a model takes.
@@ -90,4 +90,48 @@ pub struct RunFlags {
     /// What the flags set over the profile: system prompt, "Think carefully.", sampling.
     #[command(flatten)]
     pub profile_flags: ProfileFlags,
+}
+
+impl RunFlags {
+    /// The request these flags make: what settings resolve. `--hf` is fetched, and named by
+    /// `model`, before this (by the caller, which reports the download).
+    pub fn request(&self) -> Request {
+        Request {
+            model: self.model.clone(),
+            demo: self.demo,
+            endpoint: self.endpoint.clone(),
+            tokenizer: self.tokenizer.clone(),
+            chat_template: self.chat_template.clone(),
+            gpu_layers: self.gpu_layers,
+            ctx_size: self.ctx_size,
+            threads: self.threads,
+            batch_size: self.batch_size,
+            profile: self.profile.clone(),
+            overrides: self.profile_flags.overrides(),
+        }
+    }
+}
+
+impl ProfileFlags {
+    /// What these flags set over the profile.
+    pub fn overrides(&self) -> Overrides {
+        let think_carefully = match (self.think_carefully, self.no_think_carefully) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        };
+        Overrides {
+            system: self.system.clone(),
+            think_carefully,
+            temperature: self.temperature,
+            top_p: self.top_p,
+            top_k: self.top_k,
+            min_p: self.min_p,
+            repeat_penalty: self.repeat_penalty,
+            seed: self.seed,
+            max_tokens: self.max_tokens.map(|m| m.0),
+            think_budget: self.think_budget.map(|t| t.0),
+            min_think: self.min_think.map(|t| t.0),
+        }
+    }
 }

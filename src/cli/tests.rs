@@ -497,3 +497,50 @@ fn each_environment_variable_is_declared_once_and_help_readme_and_settings_agree
         assert!(VARS.contains(v) || by_clap, "--{f}: {v} is read by nothing");
     }
 }
+
+#[test]
+fn the_flags_become_one_plain_request() {
+    use crate::engine::GpuLayers;
+    use crate::settings::{Overrides, Request};
+    let words = [
+        "-m",
+        "x.gguf",
+        "--gpu-layers",
+        "all",
+        "--ctx-size",
+        "512",
+        "--batch-size",
+        "64",
+        "--profile",
+        "plain",
+        "--temperature",
+        "0.2",
+        "--max-tokens",
+        "none",
+        "--think-budget",
+        "0",
+        "--think-carefully",
+        "--no-think-carefully",
+    ];
+    assert_eq!(
+        parse(&words).unwrap().run.request(),
+        Request {
+            model: Some("x.gguf".into()),
+            gpu_layers: Some(GpuLayers::All),
+            ctx_size: Some(512),
+            batch_size: Some(64),
+            profile: Some("plain".into()),
+            overrides: Overrides {
+                temperature: Some(0.2),
+                max_tokens: Some(None),
+                think_budget: Some(Some(0)),
+                think_carefully: Some(false),
+                ..Overrides::default()
+            },
+            ..Request::default()
+        }
+    );
+    let think = |a: &[&str]| parse(a).unwrap().run.request().overrides.think_carefully;
+    assert_eq!(think(&["--think-carefully"]), Some(true));
+    assert_eq!(think(&[]), None);
+}

@@ -25,16 +25,16 @@ pub(super) fn resolve(
             profile: p,
             ..a.run.clone()
         };
-        let settings = ctx
-            .run_settings(&run, demo_model)
-            .map_err(|f| match &a.profiles {
-                // The settings name the flag of one profile; the user gave a list.
-                Some(_) => Failure {
-                    message: f.message.replacen("--profile ", "--profiles: ", 1),
-                    ..f
-                },
-                None => f,
-            })?;
+        let settings =
+            ctx.run_settings(&run.request(), demo_model)
+                .map_err(|f| match &a.profiles {
+                    // The settings name the flag of one profile; the user gave a list.
+                    Some(_) => Failure {
+                        message: f.message.replacen("--profile ", "--profiles: ", 1),
+                        ..f
+                    },
+                    None => f,
+                })?;
         let base = if a.profiles.is_some() {
             Some(settings.profile.clone())
         } else {

@@ -1,24 +1,17 @@
-//! The command-line flags that act at the profile level (system prompt, "Think carefully.",
-//! sampling, max tokens, the thinking budget and minimum), applied over a resolved profile.
-//!
-//! The one place below the binary that names the parsed flags ([`RunFlags`], the group the
-//! main command and `eval` share): the rest of `settings` merges them with the environment,
-//! config.toml and the profile.
+//! A request's [`Overrides`] at the profile level (system prompt, "Think carefully.",
+//! sampling, max tokens, the thinking budget and minimum), applied over a resolved profile, and
+//! described as the flags that give them.
 
-use crate::cli::ProfileFlags;
-pub(super) use crate::cli::RunFlags;
+use super::Overrides;
 use crate::profile::{Profile, SamplingOverrides};
 
-/// Command-line flags over a profile.
-pub fn apply_flags(mut p: Profile, flags: &ProfileFlags) -> Profile {
+/// The overrides over a profile.
+pub fn apply_flags(mut p: Profile, flags: &Overrides) -> Profile {
     if let Some(s) = &flags.system {
         p.system = Some(s.clone()).filter(|s| !s.trim().is_empty());
     }
-    if flags.think_carefully {
-        p.think_carefully = true;
-    }
-    if flags.no_think_carefully {
-        p.think_carefully = false;
+    if let Some(t) = flags.think_carefully {
+        p.think_carefully = t;
     }
     let over = SamplingOverrides {
         temperature: flags.temperature,
@@ -27,26 +20,26 @@ pub fn apply_flags(mut p: Profile, flags: &ProfileFlags) -> Profile {
         min_p: flags.min_p,
         repeat_penalty: flags.repeat_penalty,
         seed: flags.seed,
-        max_tokens: flags.max_tokens.and_then(|m| m.0),
+        max_tokens: flags.max_tokens.flatten(),
     };
     p.sampling = over.or(&p.sampling);
     // --max-tokens none lifts the profile's limit.
-    if flags.max_tokens.is_some_and(|m| m.0.is_none()) {
+    if flags.max_tokens.is_some_and(|m| m.is_none()) {
         p.sampling.max_tokens = None;
     }
     // So do --think-budget none and --min-think none.
     if let Some(v) = flags.think_budget {
-        p.budget.limit = v.0;
+        p.budget.limit = v;
     }
     if let Some(v) = flags.min_think {
-        p.budget.min_thinking = v.0;
+        p.budget.min_thinking = v;
     }
     p
 }
 
 /// The profile-level flags given, as typed (`--temperature 0.2`), for a saved profile's
 /// description.
-pub fn profile_flags(flags: &ProfileFlags) -> Vec<String> {
+pub fn profile_flags(flags: &Overrides) -> Vec<String> {
     let mut out = Vec::new();
     let mut add = |flag: &str, v: Option<String>| {
         if let Some(v) = v {
@@ -72,17 +65,16 @@ pub fn profile_flags(flags: &ProfileFlags) -> Vec<String> {
         "--max-tokens",
         flags
             .max_tokens
-            .map(|m| m.0.map_or("none".to_string(), |v| v.to_string())),
+            .map(|m| m.map_or("none".to_string(), |v| v.to_string())),
     );
-    let tokens = |v: crate::cli::TokenLimit| v.0.map_or("none".to_string(), |v| v.to_string());
+    let tokens = |v: Option<u32>| v.map_or("none".to_string(), |v| v.to_string());
     add("--think-budget", flags.think_budget.map(tokens));
     add("--min-think", flags.min_think.map(tokens));
     add("--system", flags.system.as_ref().map(|s| format!("{s:?}")));
-    if flags.think_carefully {
-        out.push("--think-carefully".into());
-    }
-    if flags.no_think_carefully {
-        out.push("--no-think-carefully".into());
+    match flags.think_carefully {
+        Some(true) => out.push("--think-carefully".into()),
+        Some(false) => out.push("--no-think-carefully".into()),
+        None => {}
     }
     out
 }

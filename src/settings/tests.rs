@@ -10,8 +10,8 @@ fn parsed(a: &[&str]) -> Args {
     Args::try_parse_from(std::iter::once("reflect").chain(a.iter().copied())).unwrap()
 }
 
-fn args(a: &[&str]) -> RunFlags {
-    parsed(a).run
+fn args(a: &[&str]) -> Request {
+    parsed(a).run.request()
 }
 
 /// A config directory holding `config.toml` (when given) and these user profiles.
@@ -113,17 +113,16 @@ fn engine_settings_flags_over_environment_over_config_file() {
         (Some(2048), Some(3))
     );
 
-    let flags = [
-        "-m",
-        "flag.gguf",
-        "--gpu-layers",
-        "1",
-        "--ctx-size",
-        "512",
-        "--threads",
-        "4",
-    ];
-    let s = settings(&ctx(d, &env), &flags).unwrap();
+    let asked = Request {
+        model: Some("flag.gguf".into()),
+        gpu_layers: Some(GpuLayers::Count(1)),
+        ctx_size: Some(512),
+        threads: Some(4),
+        ..Request::default()
+    };
+    let s = ctx(d, &env)
+        .run_settings_with(&asked, || unreachable!(), no_gguf)
+        .unwrap();
     assert_eq!(
         s.engine.llama().unwrap().model_path,
         PathBuf::from("flag.gguf")
