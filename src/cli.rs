@@ -1,8 +1,9 @@
 //! The command line: every flag and subcommand (clap), and the one decision of what a run does,
 //! [`Args::mode`]. What a value means (a valid temperature, an output format, GPU layers) is
-//! decided in `profile` and `settings`, which the chat's slash commands use too; resolving the
-//! flags together with the environment, config.toml, profiles and model defaults happens in
-//! `settings` (its `flags` module is the only one that reads [`Args`]).
+//! decided in `profile` and `settings`, which the chat's slash commands use too. The model,
+//! profile and sampling flags ([`RunFlags`], shared with `eval`) become a plain
+//! `settings::Request`, which `settings` resolves with the environment, config.toml, profiles
+//! and model defaults; `settings` never sees [`Args`].
 //!
 //! Management lives under subcommands (`reflect sessions list`); the flags they replace
 //! (`--sessions`, `--export`, `--list-profiles`, …) still work, hidden from `--help`, and lead
@@ -13,10 +14,11 @@
 mod eval;
 mod man;
 mod order;
+mod run_flags;
 pub use eval::{Compare, EvalArgs};
+pub use run_flags::RunFlags;
 
 use crate::exit::Failure;
-use crate::gpu_layers::{parse_gpu_layers, GpuLayers};
 use crate::session::age::parse_age;
 use crate::settings::Format;
 use clap::{ArgAction, ArgGroup, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -49,87 +51,9 @@ pub struct Args {
     #[arg(value_name = "PROMPT")]
     pub prompt: Vec<String>,
 
-    /// GGUF model file
-    ///
-    /// [env: REFLECT_MODEL] [config: model]; with --endpoint, the server's model id.
-    #[arg(short, long, value_name = "PATH", help_heading = "Model")]
-    pub model: Option<PathBuf>,
-
-    /// Run on the built-in demo model
-    ///
-    /// It is written to the cache directory on first use.
-    #[arg(long, conflicts_with_all = ["model", "endpoint"], help_heading = "Model")]
-    pub demo: bool,
-
-    /// A GGUF model from Hugging Face, downloaded once
-    ///
-    /// ORG/REPO[:QUANT], e.g. bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M. Without QUANT: a
-    /// cached one, else Q4_K_M, else the largest that fits in memory. Honours HF_TOKEN,
-    /// HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE; `reflect models pull` downloads without asking.
-    #[arg(long, value_name = "ORG/REPO[:QUANT]", conflicts_with_all = ["model", "demo", "endpoint"], help_heading = "Model")]
-    pub hf: Option<String>,
-
-    /// The chat format when the model has no usable template: a llama.cpp built-in name
-    /// (llama3, chatml, gemma, mistral-v7, phi3, …), plain, or a file holding a Jinja template
-    /// llama.cpp recognises [default: the model's own, else chosen from its vocabulary]
-    /// [config: profile key chat_template].
-    #[arg(
-        long,
-        value_name = "NAME|FILE",
-        hide_short_help = true,
-        help_heading = "Model"
-    )]
-    pub chat_template: Option<String>,
-
-    /// An OpenAI-compatible server: a name from config.toml or a URL
-    ///
-    /// vLLM, llama-server, Ollama, a hosted API: a name from config.toml's [endpoints.NAME] or
-    /// a base URL such as http://gpu-box:8000/v1. With it,
-    /// -m names the server's model id (default: the only one it lists). The API key comes from
-    /// the endpoint's api_key_env variable, else REFLECT_API_KEY [env: REFLECT_ENDPOINT]
-    /// [config: endpoint].
-    #[arg(long, value_name = "NAME|URL", help_heading = "Model")]
-    pub endpoint: Option<String>,
-
-    /// With --endpoint: the model's tokenizer.json, a path or a Hugging Face repo id found in
-    /// the local HF cache, for exact per-channel token counts [config: endpoints.NAME.tokenizer].
-    #[arg(
-        long,
-        value_name = "PATH|REPO",
-        requires = "endpoint",
-        hide_short_help = true,
-        help_heading = "Model"
-    )]
-    pub tokenizer: Option<String>,
-
-    /// Layers to offload to the GPU: a number or "all" [default: all with a GPU build, else 0]
-    /// [env: REFLECT_GPU_LAYERS] [config: gpu_layers].
-    #[arg(long, value_name = "N|all", value_parser = parse_gpu_layers, hide_short_help = true, help_heading = "Model")]
-    pub gpu_layers: Option<GpuLayers>,
-
-    /// Context size in tokens [default: the smaller of 8192 and the model's training context]
-    /// [env: REFLECT_CTX_SIZE] [config: ctx_size].
-    #[arg(long, value_name = "N", value_parser = crate::profile::parse_ctx_size, hide_short_help = true, help_heading = "Model")]
-    pub ctx_size: Option<u32>,
-
-    /// CPU threads [default: the number of physical cores] [env: REFLECT_THREADS]
-    /// [config: threads].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024), hide_short_help = true, help_heading = "Model")]
-    pub threads: Option<u32>,
-
-    /// Prompt tokens decoded per batch [default: 2048].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), hide_short_help = true, help_heading = "Model")]
-    pub batch_size: Option<u32>,
-
-    /// Prompt profile: a name (see `reflect profiles list`) or a .toml file
-    ///
-    /// [default: reflection] [env: REFLECT_PROFILE] [config: profile].
-    #[arg(long, value_name = "NAME|PATH", help_heading = "Prompt and sampling")]
-    pub profile: Option<String>,
-
-    /// What the flags set over the profile: system prompt, "Think carefully.", sampling.
+    /// The model, profile and sampling flags, shared with `eval`.
     #[command(flatten)]
-    pub profile_flags: ProfileFlags,
+    pub run: RunFlags,
 
     /// Also write the thinking and reflections to stderr.
     #[arg(long, help_heading = "Output")]
@@ -197,7 +121,7 @@ pub struct Args {
     /// Write llama.cpp's and reflect's logs to this file.
     #[arg(
         long,
-        env = "REFLECT_LOG",
+        env = crate::settings::var::LOG,
         value_name = "PATH",
         hide_env_values = true,
         hide_short_help = true,
@@ -513,9 +437,8 @@ pub enum Mode {
     },
     SaveProfile {
         name: String,
-        /// The profile to start from.
-        profile: Option<String>,
-        flags: ProfileFlags,
+        /// The profile to start from and the profile flags given; no model.
+        run: Box<RunFlags>,
         /// What the user typed, for errors: `--save-profile` or `profiles save`.
         by: &'static str,
     },
@@ -629,15 +552,6 @@ impl Args {
             .to_string()
     }
 
-    /// The flags of a run with no arguments but `profile` and `flags`: what `profiles save`
-    /// resolves its profile from.
-    pub fn for_profile(profile: Option<String>, flags: ProfileFlags) -> Args {
-        let mut args = Args::try_parse_line(["reflect"]).expect("no arguments parse");
-        args.profile = profile;
-        args.profile_flags = flags;
-        args
-    }
-
     /// What this run does. The one place that decides: the subcommand, else a hidden alias
     /// flag, else the chat (no prompt, nothing asked of stdout, terminals on both ends), else
     /// asking. A usage mistake (a combination that would be ignored) is an error.
@@ -646,9 +560,11 @@ impl Args {
             return Ok(Mode::ShortHelp);
         }
         if let Some(command) = &self.command {
-            return Ok(command.mode());
+            return Ok(command.mode(None));
         }
-        let managed = self.alias_mode();
+        let managed = self
+            .alias_command()
+            .map(|(command, flag)| command.mode(Some(flag)));
         if managed.is_none()
             && self.prompt.is_empty()
             && !self.print_prompt
@@ -685,52 +601,43 @@ impl Args {
         })
     }
 
-    /// The mode a hidden alias flag (`--sessions`, `--list-profiles`, …) asks for: the only
-    /// list of them, so that a new one cannot open the chat by mistake.
-    fn alias_mode(&self) -> Option<Mode> {
-        if self.list_profiles {
-            return Some(Mode::ListProfiles);
-        }
-        if self.list_themes {
-            return Some(Mode::ListThemes);
-        }
-        if let Some(name) = &self.show_profile {
-            return Some(Mode::ShowProfile {
-                name: name.clone(),
-                by: "--show-profile",
-            });
-        }
-        if let Some(name) = &self.show_theme {
-            return Some(Mode::ShowTheme {
-                name: name.clone(),
-                by: "--show-theme",
-            });
-        }
-        if let Some(name) = &self.save_profile {
-            return Some(Mode::SaveProfile {
-                name: name.clone(),
-                profile: self.profile.clone(),
-                flags: self.profile_flags.clone(),
-                by: "--save-profile",
-            });
-        }
-        if self.sessions {
-            return Some(Mode::ListSessions);
-        }
-        if let Some(id) = &self.export {
-            return Some(Mode::ExportSession {
-                id: id.clone(),
-                to: self.to.clone(),
-                json: self.format == Format::Json,
-                raw: self.raw,
-            });
-        }
-        None
+    /// The subcommand a hidden alias flag (`--sessions`, `--list-profiles`, …) stands for, and
+    /// the flag, which errors name: the only list of the aliases, so that a new one cannot open
+    /// the chat by mistake, and the one way from an alias to its [`Mode`] (through the
+    /// subcommand's).
+    fn alias_command(&self) -> Option<(Command, &'static str)> {
+        use {Command as C, ProfilesCommand as P, SessionsCommand as S, ThemesCommand as T};
+        let export = |id| S::Export {
+            id,
+            to: self.to.clone(),
+            format: (self.format == Format::Json).then_some(ExportAs::Json),
+            raw: self.raw,
+        };
+        let save = |name| P::Save {
+            name,
+            profile: self.run.profile.clone(),
+            flags: self.run.profile_flags.clone(),
+        };
+        let aliases = [
+            self.list_profiles
+                .then_some((C::Profiles(P::List), "--list-profiles")),
+            self.list_themes
+                .then_some((C::Themes(T::List), "--list-themes")),
+            (self.show_profile.clone())
+                .map(|name| (C::Profiles(P::Show { name }), "--show-profile")),
+            (self.show_theme.clone()).map(|name| (C::Themes(T::Show { name }), "--show-theme")),
+            (self.save_profile.clone()).map(|name| (C::Profiles(save(name)), "--save-profile")),
+            self.sessions
+                .then_some((C::Sessions(S::List), "--sessions")),
+            (self.export.clone()).map(|id| (C::Sessions(export(id)), "--export")),
+        ];
+        aliases.into_iter().flatten().next()
     }
 }
 
 impl Command {
-    fn mode(&self) -> Mode {
+    /// What the subcommand does; `alias`: the hidden flag it was given as, for errors.
+    fn mode(&self, alias: Option<&'static str>) -> Mode {
         match self.clone() {
             Command::Sessions(c) => match c {
                 SessionsCommand::List => Mode::ListSessions,
@@ -753,7 +660,7 @@ impl Command {
                 ProfilesCommand::List => Mode::ListProfiles,
                 ProfilesCommand::Show { name } => Mode::ShowProfile {
                     name,
-                    by: "profiles show",
+                    by: alias.unwrap_or("profiles show"),
                 },
                 ProfilesCommand::Save {
                     name,
@@ -761,16 +668,19 @@ impl Command {
                     flags,
                 } => Mode::SaveProfile {
                     name,
-                    profile,
-                    flags,
-                    by: "profiles save",
+                    run: Box::new(RunFlags {
+                        profile,
+                        profile_flags: flags,
+                        ..RunFlags::default()
+                    }),
+                    by: alias.unwrap_or("profiles save"),
                 },
             },
             Command::Themes(c) => match c {
                 ThemesCommand::List => Mode::ListThemes,
                 ThemesCommand::Show { name } => Mode::ShowTheme {
                     name,
-                    by: "themes show",
+                    by: alias.unwrap_or("themes show"),
                 },
             },
             Command::Models(c) => match c {

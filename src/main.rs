@@ -1,7 +1,7 @@
 //! The `reflect` binary: parse flags, read the prompt, run, map every failure to one line and a
 //! documented exit code.
 
-use reflect::cli::{self, Args, Mode};
+use reflect::cli::{self, Args, Mode, RunFlags};
 use reflect::exit::{code, Failure};
 use reflect::pipe::{self, PipeOptions, SaveTo};
 use reflect::session::{self, Session, SessionError, Store};
@@ -63,19 +63,14 @@ fn run() -> Result<i32, Failure> {
         Mode::PruneSessions { older_than } => prune_sessions(&load()?, older_than),
         Mode::ListProfiles => {
             let ctx = load()?;
-            let active = ctx.profile_choice(&args).spec;
+            let active = ctx.profile_choice(&args.run.request()).spec;
             listing(&ctx.list_profiles()?, |p| &p.description, &active)
         }
         Mode::ShowProfile { name, by } => show_profile(&load()?, &name, by),
-        Mode::SaveProfile {
-            name,
-            profile,
-            flags,
-            by,
-        } => save_profile(&load()?, &Args::for_profile(profile, flags), &name, by),
+        Mode::SaveProfile { name, run, by } => save_profile(&load()?, &run, &name, by),
         Mode::ListThemes => {
             let ctx = load()?;
-            let active = ctx.theme_choice(&args).spec;
+            let active = ctx.theme_choice(&args.theme).spec;
             listing(&ctx.list_themes()?, |t| &t.description, &active)
         }
         Mode::ShowTheme { name, by } => show_theme(&load()?, &args, name.as_deref(), by),
@@ -92,10 +87,8 @@ fn run() -> Result<i32, Failure> {
         Mode::ModelRemove { model } => reflect::hub::commands::remove(&load()?.env, &model),
         Mode::Eval(mut e) => {
             let ctx = load()?;
-            // --hf made into -m: downloaded (with progress) before the questions run.
-            if let Some(spec) = e.hf.take() {
-                e.model = Some(reflect::hub::commands::fetch(&ctx.env, &spec)?.1);
-            }
+            // Downloaded (with progress) before the questions run.
+            with_hub_model(&mut e.run, &ctx)?;
             reflect::eval::run(&ctx, &e, &demo_model)
         }
         Mode::Man => {
@@ -203,12 +196,11 @@ fn model_info(model: &str) -> Result<i32, Failure> {
 }
 
 /// `--hf` made into `-m`: the file downloaded (progress on stderr) when it is not cached.
-fn with_hub_model(args: &Args, ctx: &Context) -> Result<Args, Failure> {
-    let mut args = args.clone();
-    if let Some(spec) = args.hf.take() {
-        args.model = Some(reflect::hub::commands::fetch(&ctx.env, &spec)?.1);
+fn with_hub_model(run: &mut RunFlags, ctx: &Context) -> Result<(), Failure> {
+    if let Some(spec) = run.hf.take() {
+        run.model = Some(reflect::hub::commands::fetch(&ctx.env, &spec)?.1);
     }
-    Ok(args)
+    Ok(())
 }
 
 /// Asks one question (or prints its prompt): pipe mode.
@@ -218,7 +210,6 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     if let Some(s) = &follow_up {
         use_session_model(&mut args, s)?;
     }
-    let args = &args;
     let stdin = read_stdin()?;
     let question = prompt::combine_input(stdin.as_deref(), &args.prompt);
     if question.trim().is_empty() {
@@ -228,10 +219,16 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     }
     // One-shot mode draws nothing, but a broken theme is reported now rather than later;
     // like a broken profile, before a model is downloaded for nothing.
-    ctx.theme(args)?;
-    ctx.profile(args)?;
-    let args = &with_hub_model(args, ctx)?;
-    let settings = ctx.run_settings(args, demo_model)?;
+    ctx.theme(&args.theme)?;
+    ctx.profile(&args.run.request())?;
+    with_hub_model(&mut args.run, ctx)?;
+    let args = &args;
+    let settings = ctx.run_settings(&args.run.request(), demo_model)?;
+    let settings = if args.print_prompt {
+        settings.vocab_only()
+    } else {
+        settings
+    };
     if let Some(s) = follow_up.as_ref().filter(|_| !args.print_prompt) {
         if let Some((was, now)) = model_change(s, &settings.engine) {
             eprintln!(
@@ -240,7 +237,8 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
             );
         }
     }
-    let profile_chosen = !ctx.profile_choice(args).is_default() || follow_up.is_some();
+    let profile_chosen =
+        !ctx.profile_choice(&args.run.request()).is_default() || follow_up.is_some();
     let opts = PipeOptions {
         format: args.format,
         show_thinking: args.show_thinking,
@@ -309,7 +307,11 @@ fn follow_up(args: &Args, ctx: &Context) -> Result<Option<Session>, Failure> {
 /// --demo names another. A session whose model file is gone stops here, saying so (exit 1, as
 /// any model that cannot be loaded).
 fn use_session_model(args: &mut Args, s: &Session) -> Result<(), Failure> {
-    if args.model.is_some() || args.endpoint.is_some() || args.demo || args.hf.is_some() {
+    if args.run.model.is_some()
+        || args.run.endpoint.is_some()
+        || args.run.demo
+        || args.run.hf.is_some()
+    {
         return Ok(());
     }
     match (&s.model_path, &s.endpoint) {
@@ -327,12 +329,12 @@ fn use_session_model(args: &mut Args, s: &Session) -> Result<(), Failure> {
             path.display()
         ))),
         (Some(path), _) => {
-            args.model = Some(path.clone());
+            args.run.model = Some(path.clone());
             Ok(())
         }
         (None, Some(endpoint)) => {
-            args.endpoint = Some(endpoint.clone());
-            args.model = (!s.model.is_empty()).then(|| s.model.clone().into());
+            args.run.endpoint = Some(endpoint.clone());
+            args.run.model = (!s.model.is_empty()).then(|| s.model.clone().into());
             Ok(())
         }
         (None, None) => Ok(()),
@@ -480,9 +482,9 @@ fn chat(args: &Args) -> Result<i32, Failure> {
     // text); a file not in the cache downloads in the chat's loading phase.
     let mut args = args.clone();
     let mut fetch = None;
-    if let Some(spec) = args.hf.take() {
+    if let Some(spec) = args.run.hf.take() {
         let (hub, plan) = reflect::hub::commands::plan(&ctx.env, &spec)?;
-        args.model = Some(plan.path(&hub));
+        args.run.model = Some(plan.path(&hub));
         if !plan.cached {
             fetch = Some(reflect::hub::Fetch { hub, plan });
         }
@@ -492,10 +494,12 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         use_session_model(&mut args, s)?;
     }
     let args = &args;
-    let (profile, profile_error) = ctx.profile_or_default(args);
-    let (theme, theme_error) = ctx.theme_or_default(args);
+    let (profile, profile_error) = ctx.profile_or_default(&args.run.request());
+    let (theme, theme_error) = ctx.theme_or_default(&args.theme);
     let mut settings = ctx
-        .settings_for_profile(args, profile, demo_model, |path| gguf::inspect(path).ok())
+        .settings_for_profile(&args.run.request(), profile, demo_model, |path| {
+            gguf::inspect(path).ok()
+        })
         .map_err(|f| match &config_error {
             // config.toml was set aside, so its model (or endpoint) is missing too: its own
             // mistake is what the user must fix first.
@@ -507,7 +511,10 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         })?;
     // Which profile fits the model, when none was chosen: in the log, never on the terminal
     // the chat draws on.
-    if session.is_none() && ctx.profile_choice(args).is_default() && args.log_file.is_some() {
+    if session.is_none()
+        && ctx.profile_choice(&args.run.request()).is_default()
+        && args.log_file.is_some()
+    {
         if let Some(advice) = reflect::pipe::profile_advice(&settings) {
             tracing::info!("{advice}");
         }
@@ -583,13 +590,13 @@ fn show_theme(
     let (theme, why) = match name {
         Some(spec) => (ctx.named_theme(spec, by)?, String::new()),
         None => {
-            let choice = ctx.theme_choice(args);
+            let choice = ctx.theme_choice(&args.theme);
             let why = if choice.is_default() && ctx.env.no_color() {
                 " (the theme in effect: NO_COLOR is set)"
             } else {
                 " (the theme in effect)"
             };
-            (ctx.theme(args)?, why.to_string())
+            (ctx.theme(&args.theme)?, why.to_string())
         }
     };
     let header = format!(
@@ -602,8 +609,8 @@ fn show_theme(
 
 /// `reflect profiles save NAME` (`--save-profile NAME`): the profile `args` resolve to, saved
 /// as user profile NAME; its path on stdout.
-fn save_profile(ctx: &Context, args: &Args, name: &str, by: &str) -> Result<i32, Failure> {
-    let p = ctx.profile_to_save_as(args, name, by)?;
+fn save_profile(ctx: &Context, run: &RunFlags, name: &str, by: &str) -> Result<i32, Failure> {
+    let p = ctx.profile_to_save_as(&run.request(), name, by)?;
     let dir = ctx.profile_dir()?;
     let saved = profile::save(dir, &p).map_err(|e| {
         Failure::runtime(format!("cannot save the profile in {}: {e}", dir.display()))

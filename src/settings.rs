@@ -13,10 +13,12 @@
 
 mod env;
 mod flags;
+mod request;
 mod values;
 
-pub use env::{config_dir, Environment, VARS};
+pub use env::{config_dir, var, Environment, FLAG_VARS, VARS};
 pub use flags::{apply_flags, profile_flags};
+pub use request::{Overrides, Request};
 pub use values::Format;
 
 use crate::config::{
@@ -30,7 +32,6 @@ use crate::profile::{self, History, Profile};
 use crate::stream::RouterConfig;
 use crate::theme::{self, Theme};
 use env::parse_count;
-use flags::Args;
 use std::path::{Path, PathBuf};
 
 /// Everything a one-shot run needs, resolved.
@@ -55,6 +56,14 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
+    /// For `--print-prompt`: a local model loads its vocabulary only, not its weights.
+    pub fn vocab_only(mut self) -> RunSettings {
+        if let BackendConfig::Llama(c) = &mut self.engine {
+            c.vocab_only = true;
+        }
+        self
+    }
+
     /// The settings for `engine`, with what the profile holds and `budget` (the profile's with
     /// the levels above it applied).
     fn new(
@@ -149,22 +158,22 @@ impl Context {
 
     /// For the TUI: the profile as [`Context::profile`] resolves it, or, when that fails, the
     /// bundled default profile with the flags applied, and the error to show.
-    pub fn profile_or_default(&self, args: &Args) -> (Profile, Option<ConfigError>) {
-        match self.profile(args) {
+    pub fn profile_or_default(&self, run: &Request) -> (Profile, Option<ConfigError>) {
+        match self.profile(run) {
             Ok(p) => (p, None),
             Err(e) => {
                 let fallback =
                     profile::load_spec(&profile::catalog(None), profile::DEFAULT_PROFILE, None)
                         .unwrap_or_else(|_| Profile::builtin());
-                (apply_flags(fallback, args), Some(e))
+                (apply_flags(fallback, &run.overrides), Some(e))
             }
         }
     }
 
     /// For the TUI: the theme in effect, or, when it cannot be loaded, the bundled default
     /// (monochrome under NO_COLOR), and the error to show.
-    pub fn theme_or_default(&self, args: &Args) -> (Theme, Option<ConfigError>) {
-        match self.theme(args) {
+    pub fn theme_or_default(&self, theme: &Option<String>) -> (Theme, Option<ConfigError>) {
+        match self.theme(theme) {
             Ok(t) => (t, None),
             Err(e) => {
                 let name = if self.env.no_color() {
@@ -217,10 +226,10 @@ impl Context {
     }
 
     /// The profile to use: `--profile` > `REFLECT_PROFILE` > config.toml > `reflection`.
-    pub fn profile_choice(&self, args: &Args) -> Choice {
+    pub fn profile_choice(&self, run: &Request) -> Choice {
         self.choose(
-            ("--profile", &args.profile),
-            "REFLECT_PROFILE",
+            ("--profile", &run.profile),
+            var::PROFILE,
             "profile",
             &self.config.profile,
             profile::DEFAULT_PROFILE,
@@ -229,15 +238,15 @@ impl Context {
 
     /// The theme to use: `--theme` > `REFLECT_THEME` > config.toml > `monochrome` when
     /// `NO_COLOR` is set > `dark`. (no-color.org: explicit configuration overrides NO_COLOR.)
-    pub fn theme_choice(&self, args: &Args) -> Choice {
+    pub fn theme_choice(&self, theme: &Option<String>) -> Choice {
         let default = if self.env.no_color() {
             theme::MONOCHROME_THEME
         } else {
             theme::DEFAULT_THEME
         };
         self.choose(
-            ("--theme", &args.theme),
-            "REFLECT_THEME",
+            ("--theme", theme),
+            var::THEME,
             "theme",
             &self.config.theme,
             default,
@@ -296,15 +305,15 @@ impl Context {
     }
 
     /// The chosen profile with the command-line flags applied over it (flags > profile).
-    pub fn profile(&self, args: &Args) -> Result<Profile, ConfigError> {
-        let choice = self.profile_choice(args);
+    pub fn profile(&self, run: &Request) -> Result<Profile, ConfigError> {
+        let choice = self.profile_choice(run);
         let p = self.load_choice(&choice, &self.profiles, profile::load_spec)?;
-        Ok(apply_flags(p, args))
+        Ok(apply_flags(p, &run.overrides))
     }
 
     /// The theme in effect.
-    pub fn theme(&self, args: &Args) -> Result<Theme, ConfigError> {
-        let choice = self.theme_choice(args);
+    pub fn theme(&self, theme: &Option<String>) -> Result<Theme, ConfigError> {
+        let choice = self.theme_choice(theme);
         self.load_choice(&choice, &self.themes, theme::load_spec)
     }
 
@@ -313,25 +322,25 @@ impl Context {
     /// engine then reports the problem).
     pub fn run_settings_with(
         &self,
-        args: &Args,
+        run: &Request,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
         gguf: impl FnOnce(&Path) -> Option<crate::gguf::GgufInfo>,
     ) -> Result<RunSettings, Failure> {
-        self.settings_for_profile(args, self.profile(args)?, demo_model, gguf)
+        self.settings_for_profile(run, self.profile(run)?, demo_model, gguf)
     }
 
     /// Like [`Context::run_settings_with`], for a profile already resolved (the TUI passes the
     /// fallback from [`Context::profile_or_default`]).
     pub fn settings_for_profile(
         &self,
-        args: &Args,
+        run: &Request,
         profile: Profile,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
         gguf: impl FnOnce(&Path) -> Option<crate::gguf::GgufInfo>,
     ) -> Result<RunSettings, Failure> {
         let env = &self.env;
-        let budget = self.budget(args, &profile)?;
-        if let Some(remote) = self.endpoint(args, &profile)? {
+        let budget = self.budget(run, &profile)?;
+        if let Some(remote) = self.endpoint(run, &profile)? {
             // A server's model file is not here: no general.sampling.* defaults to read.
             let sampling = profile.sampling.finish(&SamplingSettings::default());
             return Ok(RunSettings::new(
@@ -341,32 +350,33 @@ impl Context {
                 budget,
             ));
         }
-        let model_path = if args.demo {
+        let model_path = if run.demo {
             demo_model()?
-        } else if let Some(m) = args
+        } else if let Some(m) = run
             .model
             .clone()
-            .or_else(|| env.path("REFLECT_MODEL"))
+            .or_else(|| env.path(var::MODEL))
             .or_else(|| self.config.model.clone())
         {
             m
         } else {
-            return Err(Failure::usage(
-                "no model given: pass -m path/to/model.gguf, set REFLECT_MODEL, set model in config.toml, or try --demo",
-            ));
+            return Err(Failure::usage(format!(
+                "no model given: pass -m path/to/model.gguf, set {}, set model in config.toml, or try --demo",
+                var::MODEL
+            )));
         };
-        let gpu_layers = args
+        let gpu_layers = run
             .gpu_layers
-            .or(env.parse("REFLECT_GPU_LAYERS", parse_gpu_layers)?)
+            .or(env.parse(var::GPU_LAYERS, parse_gpu_layers)?)
             .or(self.config.gpu_layers)
             .unwrap_or_else(GpuLayers::default_for_build);
-        let ctx_size = args
+        let ctx_size = run
             .ctx_size
-            .or(env.parse("REFLECT_CTX_SIZE", crate::profile::parse_ctx_size)?)
+            .or(env.parse(var::CTX_SIZE, crate::profile::parse_ctx_size)?)
             .or(self.config.ctx_size);
-        let threads = args
+        let threads = run
             .threads
-            .or(env.parse("REFLECT_THREADS", |v| parse_count(v, 1, 1024))?)
+            .or(env.parse(var::THREADS, |v| parse_count(v, 1, 1024))?)
             .or(self.config.threads);
 
         // The pre-load check, made once: its sampling defaults here, the rest for the engine.
@@ -384,11 +394,11 @@ impl Context {
             gpu_layers,
             ctx_size,
             threads,
-            batch_size: args.batch_size,
+            batch_size: run.batch_size,
             tags: profile.tags.clone(),
-            vocab_only: args.print_prompt,
+            vocab_only: false,
             checked,
-            chat_template: self.chat_template(args, &profile)?,
+            chat_template: self.chat_template(run, &profile)?,
             fetch: None,
         });
         Ok(RunSettings::new(engine, sampling, profile, budget))
@@ -398,21 +408,19 @@ impl Context {
     /// `thinking_budget` > the profile's, and the minimum likewise (`--min-think`,
     /// `REFLECT_MIN_THINK`, `min_thinking`); "none" at a level lifts the levels below. The rest
     /// (grace, messages, extensions) is the profile's. `p` has the flags applied already.
-    fn budget(&self, args: &Args, p: &Profile) -> Result<BudgetSettings, Failure> {
+    fn budget(&self, run: &Request, p: &Profile) -> Result<BudgetSettings, Failure> {
         let mut b = p.budget.clone();
-        let flags = &args.profile_flags;
+        let flags = &run.overrides;
         if flags.think_budget.is_none() {
             let env = self
                 .env
-                .parse("REFLECT_THINK_BUDGET", profile::parse_think_budget)?;
+                .parse(var::THINK_BUDGET, profile::parse_think_budget)?;
             if let Some(v) = env.or(self.config.thinking_budget) {
                 b.limit = v;
             }
         }
         if flags.min_think.is_none() {
-            let env = self
-                .env
-                .parse("REFLECT_MIN_THINK", profile::parse_min_think)?;
+            let env = self.env.parse(var::MIN_THINK, profile::parse_min_think)?;
             if let Some(v) = env.or(self.config.min_thinking) {
                 b.min_thinking = v;
             }
@@ -424,13 +432,13 @@ impl Context {
     /// `endpoint`; a name is looked up in config.toml's `[endpoints]`, anything with `://` is a
     /// URL. The API key comes from the endpoint's `api_key_env` variable, else
     /// `REFLECT_API_KEY`; `-m` names the model id.
-    fn endpoint(&self, args: &Args, profile: &Profile) -> Result<Option<RemoteConfig>, Failure> {
-        if args.demo {
+    fn endpoint(&self, run: &Request, profile: &Profile) -> Result<Option<RemoteConfig>, Failure> {
+        if run.demo {
             return Ok(None);
         }
-        let (spec, from) = match (&args.endpoint, self.env.var("REFLECT_ENDPOINT")) {
+        let (spec, from) = match (&run.endpoint, self.env.var(var::ENDPOINT)) {
             (Some(e), _) => (e.clone(), "--endpoint".to_string()),
-            (None, Some(e)) => (e.to_string(), "REFLECT_ENDPOINT".to_string()),
+            (None, Some(e)) => (e.to_string(), var::ENDPOINT.to_string()),
             (None, None) => match &self.config.endpoint {
                 Some(e) => (e.clone(), format!("{}: endpoint", self.config.label)),
                 None => return Ok(None),
@@ -475,10 +483,10 @@ impl Context {
             }
             r
         };
-        if let Some(m) = &args.model {
+        if let Some(m) = &run.model {
             remote.model = Some(m.to_string_lossy().into_owned());
         }
-        let tokenizer = match (&args.tokenizer, spec.contains("://")) {
+        let tokenizer = match (&run.tokenizer, spec.contains("://")) {
             (Some(t), _) => Some((t.clone(), "--tokenizer".to_string(), None)),
             (None, false) => self
                 .config
@@ -502,12 +510,12 @@ impl Context {
         let key = self
             .env
             .any_var(&remote.api_key_env)
-            .or_else(|| self.env.var("REFLECT_API_KEY").map(str::to_string));
+            .or_else(|| self.env.var(var::API_KEY).map(str::to_string));
         if key.is_some()
-            && remote.api_key_env != "REFLECT_API_KEY"
+            && remote.api_key_env != var::API_KEY
             && self.env.any_var(&remote.api_key_env).is_none()
         {
-            remote.api_key_env = format!("{} (or REFLECT_API_KEY)", remote.api_key_env);
+            remote.api_key_env = format!("{} (or {})", remote.api_key_env, var::API_KEY);
         }
         remote.api_key = key.map(ApiKey::new);
         remote.tags = profile.tags.clone();
@@ -562,8 +570,8 @@ impl Context {
 
     /// The chat format asked for: `--chat-template`, else the profile's `chat_template`;
     /// a llama.cpp built-in name, `plain`, or a file that exists.
-    fn chat_template(&self, args: &Args, profile: &Profile) -> Result<Option<String>, Failure> {
-        let (spec, from) = match (&args.chat_template, &profile.chat_template) {
+    fn chat_template(&self, run: &Request, profile: &Profile) -> Result<Option<String>, Failure> {
+        let (spec, from) = match (&run.chat_template, &profile.chat_template) {
             (Some(t), _) => (t.clone(), "--chat-template".to_string()),
             (None, Some(t)) => (
                 t.clone(),
@@ -587,23 +595,23 @@ impl Context {
     /// [`Context::run_settings_with`] reading the model file's sampling defaults.
     pub fn run_settings(
         &self,
-        args: &Args,
+        run: &Request,
         demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
     ) -> Result<RunSettings, Failure> {
-        self.run_settings_with(args, demo_model, |path| crate::gguf::inspect(path).ok())
+        self.run_settings_with(run, demo_model, |path| crate::gguf::inspect(path).ok())
     }
 
     /// The profile `--save-profile NAME` saves: the chosen profile with the flags applied,
     /// named NAME, inheritance flattened.
-    pub fn profile_to_save(&self, args: &Args, name: &str) -> Result<Profile, Failure> {
-        self.profile_to_save_as(args, name, "--save-profile")
+    pub fn profile_to_save(&self, run: &Request, name: &str) -> Result<Profile, Failure> {
+        self.profile_to_save_as(run, name, "--save-profile")
     }
 
     /// [`Context::profile_to_save`], its errors naming `by`, what the user typed to save
     /// (`--save-profile`, `profiles save`).
     pub fn profile_to_save_as(
         &self,
-        args: &Args,
+        run: &Request,
         name: &str,
         by: &str,
     ) -> Result<Profile, Failure> {
@@ -612,9 +620,9 @@ impl Context {
                 "{by}: '{name}' cannot be a profile name: it must not be empty, start with '.' or hold '/' or '\\'"
             )));
         }
-        let base = self.profile_choice(args).spec;
-        let mut p = self.profile(args)?;
-        let flags = profile_flags(args);
+        let base = self.profile_choice(run).spec;
+        let mut p = self.profile(run)?;
+        let flags = profile_flags(&run.overrides);
         p.description = if flags.is_empty() {
             format!("Saved from profile '{base}'")
         } else {

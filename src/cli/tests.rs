@@ -61,7 +61,7 @@ fn bad_values_are_rejected_with_the_reason() {
 
 #[test]
 fn the_thinking_budget_flags_take_a_count_or_none_and_stay_out_of_the_short_help() {
-    let flags = |a: &[&str]| parse(a).unwrap().profile_flags;
+    let flags = |a: &[&str]| parse(a).unwrap().run.profile_flags;
     let f = flags(&["--think-budget", "0", "--min-think", "none", "q"]);
     assert_eq!(f.think_budget, Some(TokenLimit(Some(0))));
     assert_eq!(f.min_think, Some(TokenLimit(None)));
@@ -74,8 +74,8 @@ fn the_thinking_budget_flags_take_a_count_or_none_and_stay_out_of_the_short_help
         true,
         true,
     ) {
-        Ok(Mode::SaveProfile { flags, .. }) => {
-            assert_eq!(flags.think_budget, Some(TokenLimit(Some(500))))
+        Ok(Mode::SaveProfile { run, .. }) => {
+            assert_eq!(run.profile_flags.think_budget, Some(TokenLimit(Some(500))))
         }
         m => panic!("{m:?}"),
     }
@@ -91,7 +91,7 @@ fn the_thinking_budget_flags_take_a_count_or_none_and_stay_out_of_the_short_help
 
 #[test]
 fn the_words_the_chat_takes_work_as_flags_too() {
-    let flags = |a: &[&str]| parse(a).unwrap().profile_flags;
+    let flags = |a: &[&str]| parse(a).unwrap().run.profile_flags;
     assert_eq!(
         flags(&["--max-tokens", "none"]).max_tokens,
         Some(MaxTokens(None))
@@ -196,29 +196,56 @@ fn every_combination_of_flags_and_terminals_that_decides_a_mode() {
 }
 
 #[test]
-fn every_alias_and_subcommand_leads_to_the_same_mode_and_never_to_the_chat() {
-    let same = [
-        (&["--sessions"][..], &["sessions", "list"][..]),
-        (&["--list-profiles"][..], &["profiles", "list"][..]),
-        (&["--list-themes"][..], &["themes", "list"][..]),
-        (&["--export", "x"][..], &["sessions", "export", "x"][..]),
+fn each_alias_flag_stands_for_its_subcommand() {
+    type Row<'a> = (&'a [&'a str], &'a [&'a str], &'a str);
+    let table: &[Row] = &[
+        (&["--sessions"], &["sessions", "list"], "--sessions"),
         (
-            &["--export", "x", "--format", "json"][..],
-            &["sessions", "export", "x", "--format", "json"][..],
+            &["--list-profiles"],
+            &["profiles", "list"],
+            "--list-profiles",
+        ),
+        (&["--list-themes"], &["themes", "list"], "--list-themes"),
+        (&["--export", "x"], &["sessions", "export", "x"], "--export"),
+        (
+            &["--export", "x", "--format", "json", "--to", "a.md", "--raw"],
+            &[
+                "sessions", "export", "x", "--format", "json", "--to", "a.md", "--raw",
+            ],
+            "--export",
         ),
         (
-            &["--export", "x", "--to", "a.md"][..],
-            &["sessions", "export", "x", "--to", "a.md"][..],
+            &["--show-profile", "p"],
+            &["profiles", "show", "p"],
+            "--show-profile",
+        ),
+        (&["--show-theme"], &["themes", "show"], "--show-theme"),
+        (
+            &["--show-theme", "t"],
+            &["themes", "show", "t"],
+            "--show-theme",
+        ),
+        (
+            &["--save-profile", "m", "--profile", "plain", "--top-k", "5"],
+            &[
+                "profiles",
+                "save",
+                "m",
+                "--profile",
+                "plain",
+                "--top-k",
+                "5",
+            ],
+            "--save-profile",
         ),
     ];
-    for (alias, command) in same {
-        assert_eq!(
-            mode(alias, true, true),
-            mode(command, true, true),
-            "{alias:?} = {command:?}"
-        );
+    for (alias, command, flag) in table {
+        let by_alias = parse(alias).unwrap().alias_command();
+        let by_name = parse(command).unwrap().command;
+        assert!(by_name.is_some(), "{command:?}");
+        assert_eq!(by_alias, by_name.map(|c| (c, *flag)), "{alias:?}");
     }
-    // The aliases name themselves in errors, the subcommands theirs.
+    // Errors name what was typed: the alias, or the subcommand.
     assert_eq!(
         mode(&["--show-profile", "p"], true, true),
         Ok(Mode::ShowProfile {
@@ -233,48 +260,10 @@ fn every_alias_and_subcommand_leads_to_the_same_mode_and_never_to_the_chat() {
             by: "profiles show"
         })
     );
-    assert_eq!(
-        mode(&["--show-theme"], true, true),
-        Ok(Mode::ShowTheme {
-            name: None,
-            by: "--show-theme"
-        })
-    );
-    assert_eq!(
-        mode(&["themes", "show", "light"], true, true),
-        Ok(Mode::ShowTheme {
-            name: Some("light".into()),
-            by: "themes show"
-        })
-    );
-    let saved = |a: &[&str]| match mode(a, true, true).unwrap() {
-        Mode::SaveProfile {
-            name,
-            profile,
-            flags,
-            ..
-        } => (name, profile, flags),
-        m => panic!("{a:?}: {m:?}"),
-    };
-    assert_eq!(
-        saved(&[
-            "--save-profile",
-            "m",
-            "--profile",
-            "plain",
-            "--temperature",
-            "0.2"
-        ]),
-        saved(&[
-            "profiles",
-            "save",
-            "m",
-            "--profile",
-            "plain",
-            "--temperature",
-            "0.2"
-        ]),
-    );
+}
+
+#[test]
+fn the_session_subcommands_without_an_alias_lead_to_their_modes() {
     assert_eq!(
         mode(&["sessions", "prune", "--older-than", "2w"], true, true),
         Ok(Mode::PruneSessions {
@@ -379,12 +368,179 @@ fn the_short_help_is_one_screen_and_the_long_one_hides_the_aliases() {
 }
 
 #[test]
-fn profiles_save_resolves_from_the_same_flags() {
-    let a = Args::for_profile(
-        Some("plain".into()),
-        parse(&["--temperature", "0.3"]).unwrap().profile_flags,
+fn profiles_save_takes_the_profile_and_its_flags_and_no_model() {
+    match mode(
+        &[
+            "-m",
+            "x.gguf",
+            "--save-profile",
+            "m",
+            "--profile",
+            "plain",
+            "--temperature",
+            "0.3",
+        ],
+        true,
+        true,
+    ) {
+        Ok(Mode::SaveProfile { run, .. }) => {
+            assert_eq!(run.profile.as_deref(), Some("plain"));
+            assert_eq!(run.profile_flags.temperature, Some(0.3));
+            assert_eq!(run.model, None, "a saved profile holds no model");
+        }
+        m => panic!("{m:?}"),
+    }
+}
+
+#[test]
+fn the_main_command_and_eval_take_the_same_model_flags_with_one_help_text() {
+    let main = Args::command_line();
+    let eval = main.find_subcommand("eval").expect("eval").clone();
+    let group = <RunFlags as clap::Args>::augment_args(clap::Command::new("group"));
+    let ids: Vec<_> = group.get_arguments().map(|a| a.get_id().clone()).collect();
+    assert!(ids.len() > 20, "{ids:?}");
+    for id in ids {
+        let find = |cmd: &clap::Command| {
+            cmd.get_arguments()
+                .find(|a| a.get_id() == &id)
+                .map(|a| {
+                    let text = |s: Option<&clap::builder::StyledStr>| s.map(|s| s.to_string());
+                    (
+                        a.get_long().map(str::to_string),
+                        text(a.get_help()),
+                        text(a.get_long_help()),
+                    )
+                })
+                .unwrap_or_else(|| panic!("{}: no --{id}", cmd.get_name()))
+        };
+        assert_eq!(find(&main), find(&eval), "--{id}");
+    }
+    let e = match mode(
+        &["eval", "q.jsonl", "--batch-size", "64", "--top-k", "5"],
+        true,
+        true,
+    ) {
+        Ok(Mode::Eval(e)) => e,
+        m => panic!("{m:?}"),
+    };
+    assert_eq!(e.run.batch_size, Some(64));
+    assert_eq!(e.run.profile_flags.top_k, Some(5));
+}
+
+/// (flag, variable) pairs, sorted.
+fn pairs(it: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut v: Vec<_> = it.into_iter().collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn each_environment_variable_is_declared_once_and_help_readme_and_settings_agree() {
+    use crate::settings::{FLAG_VARS, VARS};
+    let declared = pairs(
+        FLAG_VARS
+            .iter()
+            .map(|(f, v)| (f.to_string(), v.to_string())),
     );
-    assert_eq!(a.profile.as_deref(), Some("plain"));
-    assert_eq!(a.profile_flags.temperature, Some(0.3));
-    assert!(a.prompt.is_empty() && a.command.is_none());
+    // The help: `[env: X]` in a flag's text, or clap's own `env`.
+    let env_in_text = regex::Regex::new(r"\[env: ([A-Z_]+)\]").unwrap();
+    let cmd = Args::command_line();
+    let in_help = pairs(cmd.get_arguments().flat_map(|a| {
+        let long = a.get_long().unwrap_or_default().to_string();
+        let text = format!(
+            "{} {}",
+            a.get_help().map(|s| s.to_string()).unwrap_or_default(),
+            a.get_long_help().map(|s| s.to_string()).unwrap_or_default()
+        );
+        let mut vars: Vec<String> = env_in_text
+            .captures_iter(&text)
+            .map(|c| c[1].to_string())
+            .collect();
+        vars.extend(a.get_env().map(|e| e.to_string_lossy().into_owned()));
+        vars.into_iter().map(move |v| (long.clone(), v))
+    }));
+    assert_eq!(in_help, declared, "the flags' help against FLAG_VARS");
+    // The README's options table: `(also `REFLECT_X`)` in a flag's row.
+    let readme = include_str!("../../README.md");
+    let table: Vec<String> = readme
+        .split("### Options")
+        .nth(1)
+        .expect("README has ### Options")
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.replace("\\|", "/"))
+        .collect();
+    let flag = regex::Regex::new(r"--([a-z-]+)").unwrap();
+    let var = regex::Regex::new(r"`(REFLECT_[A-Z_]+|NO_COLOR)`").unwrap();
+    let in_readme = pairs(table.iter().flat_map(|row| {
+        let cell = row.split('|').nth(1).unwrap_or_default();
+        let first = flag
+            .captures(cell)
+            .map(|c| c[1].to_string())
+            .unwrap_or_default();
+        let meaning = row.split('|').nth(2).unwrap_or_default().to_string();
+        var.captures_iter(&meaning)
+            .map(|c| (first.clone(), c[1].to_string()))
+            .collect::<Vec<_>>()
+    }));
+    assert_eq!(
+        in_readme, declared,
+        "the README's options table against FLAG_VARS"
+    );
+    // What settings read: every variable standing in for a flag is captured, or read by clap.
+    for (f, v) in FLAG_VARS {
+        let by_clap = cmd
+            .get_arguments()
+            .any(|a| a.get_long() == Some(*f) && a.get_env().is_some());
+        assert!(VARS.contains(v) || by_clap, "--{f}: {v} is read by nothing");
+    }
+}
+
+#[test]
+fn the_flags_become_one_plain_request() {
+    use crate::engine::GpuLayers;
+    use crate::settings::{Overrides, Request};
+    let words = [
+        "-m",
+        "x.gguf",
+        "--gpu-layers",
+        "all",
+        "--ctx-size",
+        "512",
+        "--batch-size",
+        "64",
+        "--profile",
+        "plain",
+        "--temperature",
+        "0.2",
+        "--max-tokens",
+        "none",
+        "--think-budget",
+        "0",
+        "--think-carefully",
+        "--no-think-carefully",
+    ];
+    assert_eq!(
+        parse(&words).unwrap().run.request(),
+        Request {
+            model: Some("x.gguf".into()),
+            gpu_layers: Some(GpuLayers::All),
+            ctx_size: Some(512),
+            batch_size: Some(64),
+            profile: Some("plain".into()),
+            overrides: Overrides {
+                temperature: Some(0.2),
+                max_tokens: Some(None),
+                think_budget: Some(Some(0)),
+                think_carefully: Some(false),
+                ..Overrides::default()
+            },
+            ..Request::default()
+        }
+    );
+    let think = |a: &[&str]| parse(a).unwrap().run.request().overrides.think_carefully;
+    assert_eq!(think(&["--think-carefully"]), Some(true));
+    assert_eq!(think(&[]), None);
 }

@@ -3,7 +3,7 @@
 //! one-shot run's settings are; all on one backend.
 
 use super::runner::Arm;
-use crate::cli::{Compare, EvalArgs};
+use crate::cli::{Compare, EvalArgs, RunFlags};
 use crate::exit::Failure;
 use crate::settings::Context;
 use std::path::PathBuf;
@@ -17,12 +17,16 @@ pub(super) fn resolve(
 ) -> Result<Vec<Arm>, Failure> {
     let profiles: Vec<Option<String>> = match &a.profiles {
         Some(list) => list.iter().map(|p| Some(p.trim().to_string())).collect(),
-        None => vec![a.profile.clone()],
+        None => vec![a.run.profile.clone()],
     };
     let mut arms: Vec<Arm> = Vec::new();
     for p in profiles {
+        let run = RunFlags {
+            profile: p,
+            ..a.run.clone()
+        };
         let settings =
-            ctx.run_settings(&a.to_args(p), demo_model)
+            ctx.run_settings(&run.request(), demo_model)
                 .map_err(|f| match &a.profiles {
                     // The settings name the flag of one profile; the user gave a list.
                     Some(_) => Failure {

@@ -88,7 +88,7 @@ pub fn run(
     }
 
     let done: HashSet<(String, String)> = earlier.iter().map(Record::key).collect();
-    let base_seed = a.flags.seed.unwrap_or(0);
+    let base_seed = a.run.profile_flags.seed.unwrap_or(0);
     let mut jobs = Vec::new();
     for (qi, q) in questions.iter().enumerate() {
         for (ai, arm) in arms.iter().enumerate() {

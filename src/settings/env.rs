@@ -6,19 +6,51 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// The environment variables reflect reads.
+/// The names of the environment variables reflect reads: the one place each is spelled.
+pub mod var {
+    pub const MODEL: &str = "REFLECT_MODEL";
+    pub const PROFILE: &str = "REFLECT_PROFILE";
+    pub const THEME: &str = "REFLECT_THEME";
+    pub const GPU_LAYERS: &str = "REFLECT_GPU_LAYERS";
+    pub const CTX_SIZE: &str = "REFLECT_CTX_SIZE";
+    pub const THREADS: &str = "REFLECT_THREADS";
+    pub const THINK_BUDGET: &str = "REFLECT_THINK_BUDGET";
+    pub const MIN_THINK: &str = "REFLECT_MIN_THINK";
+    pub const ENDPOINT: &str = "REFLECT_ENDPOINT";
+    pub const API_KEY: &str = "REFLECT_API_KEY";
+    pub const NO_COLOR: &str = "NO_COLOR";
+    /// Read by the command line itself (clap's `env` on `--log-file`), not by settings.
+    pub const LOG: &str = "REFLECT_LOG";
+}
+
+/// The variables that stand in for a flag, with that flag's long name: what the flags' help
+/// (`[env: …]`), the README's options table and [`VARS`] are tested against.
+pub const FLAG_VARS: &[(&str, &str)] = &[
+    ("model", var::MODEL),
+    ("profile", var::PROFILE),
+    ("theme", var::THEME),
+    ("gpu-layers", var::GPU_LAYERS),
+    ("ctx-size", var::CTX_SIZE),
+    ("threads", var::THREADS),
+    ("think-budget", var::THINK_BUDGET),
+    ("min-think", var::MIN_THINK),
+    ("endpoint", var::ENDPOINT),
+    ("log-file", var::LOG),
+];
+
+/// The environment variables an [`Environment`] captures.
 pub const VARS: &[&str] = &[
-    "REFLECT_MODEL",
-    "REFLECT_PROFILE",
-    "REFLECT_THEME",
-    "REFLECT_GPU_LAYERS",
-    "REFLECT_CTX_SIZE",
-    "REFLECT_THREADS",
-    "REFLECT_THINK_BUDGET",
-    "REFLECT_MIN_THINK",
-    "REFLECT_ENDPOINT",
-    "REFLECT_API_KEY",
-    "NO_COLOR",
+    var::MODEL,
+    var::PROFILE,
+    var::THEME,
+    var::GPU_LAYERS,
+    var::CTX_SIZE,
+    var::THREADS,
+    var::THINK_BUDGET,
+    var::MIN_THINK,
+    var::ENDPOINT,
+    var::API_KEY,
+    var::NO_COLOR,
 ];
 
 /// The environment, captured once: the variables in [`VARS`] and the config directory.
@@ -105,7 +137,7 @@ impl Environment {
 
     /// `NO_COLOR` is set to something (see no-color.org).
     pub fn no_color(&self) -> bool {
-        self.vars.get("NO_COLOR").is_some_and(|v| !v.is_empty())
+        self.vars.get(var::NO_COLOR).is_some_and(|v| !v.is_empty())
     }
 
     /// Parses a variable; a bad value is a usage error naming it.

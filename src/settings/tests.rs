@@ -1,12 +1,17 @@
 //! Unit tests of the precedence order, with an injected environment and config directory.
 
 use super::*;
+use crate::cli::Args;
 use crate::prompt::REFLECTION_SYSTEM_PROMPT;
 use clap::Parser;
 use std::ffi::OsString;
 
-fn args(a: &[&str]) -> Args {
+fn parsed(a: &[&str]) -> Args {
     Args::try_parse_from(std::iter::once("reflect").chain(a.iter().copied())).unwrap()
+}
+
+fn args(a: &[&str]) -> Request {
+    parsed(a).run.request()
 }
 
 /// A config directory holding `config.toml` (when given) and these user profiles.
@@ -108,17 +113,16 @@ fn engine_settings_flags_over_environment_over_config_file() {
         (Some(2048), Some(3))
     );
 
-    let flags = [
-        "-m",
-        "flag.gguf",
-        "--gpu-layers",
-        "1",
-        "--ctx-size",
-        "512",
-        "--threads",
-        "4",
-    ];
-    let s = settings(&ctx(d, &env), &flags).unwrap();
+    let asked = Request {
+        model: Some("flag.gguf".into()),
+        gpu_layers: Some(GpuLayers::Count(1)),
+        ctx_size: Some(512),
+        threads: Some(4),
+        ..Request::default()
+    };
+    let s = ctx(d, &env)
+        .run_settings_with(&asked, || unreachable!(), no_gguf)
+        .unwrap();
     assert_eq!(
         s.engine.llama().unwrap().model_path,
         PathBuf::from("flag.gguf")
@@ -270,7 +274,7 @@ fn a_profile_path_in_the_config_file_is_relative_to_the_config_directory() {
 
 #[test]
 fn themes_follow_no_color_unless_chosen() {
-    let name = |c: &Context, a: &[&str]| c.theme(&args(a)).unwrap().name;
+    let name = |c: &Context, a: &[&str]| c.theme(&parsed(a).theme).unwrap().name;
     assert_eq!(name(&ctx(None, &[]), &[]), "dark");
     let no_color = [("NO_COLOR", "1")];
     assert_eq!(name(&ctx(None, &no_color), &[]), "monochrome");
@@ -354,7 +358,7 @@ fn the_tui_falls_back_to_defaults_and_keeps_the_error() {
         .unwrap()
         .to_string()
         .contains("broken.toml:2: sampling.temperature = -1"));
-    let (t, err) = c.theme_or_default(&args(&[]));
+    let (t, err) = c.theme_or_default(&None);
     assert_eq!(t.name, "monochrome");
     assert!(err.unwrap().to_string().contains("theme = \"nope\""));
 
