@@ -7,7 +7,7 @@ use crate::common::*;
 fn s_(text: &str) -> reflect::gguf::ScriptItem {
     reflect::gguf::ScriptItem::special(text)
 }
-use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use portable_pty::{Child, MasterPty, PtySize};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,25 +43,9 @@ fn start_args(m: &Model, args: &[&str]) -> Session {
 
 /// [`start_args`] with environment variables set.
 fn start_env(m: &Model, args: &[&str], env: &[(&str, &str)]) -> Session {
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("open a pseudo-terminal");
-    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("reflect"));
-    cmd.args(args);
-    seal(&mut cmd, m.dir.path());
-    cmd.env("TERM", "xterm-256color");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = pair.slave.spawn_command(cmd).expect("spawn reflect");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let writer = pair.master.take_writer().expect("writer");
+    let (master, child) = spawn_in_pty(m, args, env, ROWS, COLS);
+    let mut reader = master.try_clone_reader().expect("reader");
+    let writer = master.take_writer().expect("writer");
     let screen = Arc::new(Mutex::new(Screen {
         parser: vt100::Parser::new(ROWS, COLS, 0),
         raw: Vec::new(),
@@ -84,7 +68,7 @@ fn start_env(m: &Model, args: &[&str], env: &[(&str, &str)]) -> Session {
     Session {
         screen,
         writer,
-        master: pair.master,
+        master,
         child,
         reader_done,
     }

@@ -375,23 +375,9 @@ pub fn bound(reference: std::time::Duration, waits: std::time::Duration) -> std:
 /// `reflect ARGS` in a pseudo-terminal (stdin, stdout and stderr all on it) to its end: the
 /// exit code and every byte it wrote.
 pub fn run_in_pty(m: &Model, args: &[&str], rows: u16, cols: u16) -> (u32, String) {
-    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
     use std::io::Read;
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows,
-            cols,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("open a pseudo-terminal");
-    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("reflect"));
-    cmd.args(args);
-    seal(&mut cmd, m.dir.path());
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn reflect");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
+    let (master, mut child) = spawn_in_pty(m, args, &[], rows, cols);
+    let mut reader = master.try_clone_reader().expect("reader");
     let collected = std::thread::spawn(move || {
         let mut all = Vec::new();
         let _ = reader.read_to_end(&mut all);
@@ -411,10 +397,42 @@ pub fn run_in_pty(m: &Model, args: &[&str], rows: u16, cols: u16) -> (u32, Strin
     };
     // The reader ends with EIO once the child, and so every user of the terminal's slave side,
     // is gone.
-    drop(pair.master);
+    drop(master);
     let bytes = collected.join().expect("reader thread");
     (
         status.exit_code(),
         String::from_utf8_lossy(&bytes).into_owned(),
     )
+}
+
+/// The terminal's master side, and `reflect ARGS` (sealed into the model's sandbox, with `env`
+/// set) started on a pseudo-terminal of `rows` × `cols` as stdin, stdout and stderr.
+pub fn spawn_in_pty(
+    m: &Model,
+    args: &[&str],
+    env: &[(&str, &str)],
+    rows: u16,
+    cols: u16,
+) -> (
+    Box<dyn portable_pty::MasterPty + Send>,
+    Box<dyn portable_pty::Child + Send + Sync>,
+) {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("open a pseudo-terminal");
+    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("reflect"));
+    cmd.args(args);
+    seal(&mut cmd, m.dir.path());
+    cmd.env("TERM", "xterm-256color");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = pair.slave.spawn_command(cmd).expect("spawn reflect");
+    (pair.master, child)
 }
