@@ -8,7 +8,10 @@ mod status;
 use crate::conversation::{self, Turn, TurnState};
 use crate::engine::Engine;
 use crate::exit::{code, Failure};
-use crate::llm::{Command, EngineError, EngineEvent, GenerateRequest, ModelInfo, StopReason};
+use crate::llm::{
+    ChatMessage, Command, Completion, EngineError, EngineEvent, GenerateRequest, ModelInfo,
+    StopReason,
+};
 use crate::prompt;
 use crate::session::{kv, SavedTurn, Session, Store};
 use crate::settings::{Format, RunSettings};
@@ -17,6 +20,7 @@ use crate::stream::Channel;
 use output::{Output, Record};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// What to do besides generating.
 pub struct PipeOptions {
@@ -130,28 +134,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     }
 
     if opts.print_prompt {
-        engine
-            .send(Command::RenderPrompt(messages))
-            .map_err(Failure::from)?;
-        while let Some(event) = events.blocking_recv() {
-            if let EngineEvent::Prompt(p) = event {
-                // --format json / jsonl: the prompt as a JSON string, for programs.
-                let p = match opts.format {
-                    Format::Text => p,
-                    Format::Json | Format::Jsonl => {
-                        format!("{}\n", serde_json::json!({"prompt": p, "model": info.name}))
-                    }
-                };
-                let mut out = io::stdout().lock();
-                return match out.write_all(p.as_bytes()).and_then(|_| out.flush()) {
-                    Err(e) if !broken_pipe(&e) => {
-                        Err(Failure::runtime(format!("cannot write to stdout: {e}")))
-                    }
-                    _ => Ok(code::OK),
-                };
-            }
-        }
-        return Err(Failure::from(EngineError::Gone));
+        return print_prompt(&engine, &mut events, messages, opts.format, &info.name);
     }
 
     let id = 1;
@@ -263,6 +246,44 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     if let Some(signal) = signalled {
         return Ok(code::for_signal(signal));
     }
+    Ok(closing_note(&done, &info, settings, saved_id.is_some()))
+}
+
+/// --print-prompt: the rendered prompt on stdout (a JSON string with --format json/jsonl).
+fn print_prompt(
+    engine: &Engine,
+    events: &mut UnboundedReceiver<EngineEvent>,
+    messages: Vec<ChatMessage>,
+    format: Format,
+    name: &str,
+) -> Result<i32, Failure> {
+    engine
+        .send(Command::RenderPrompt(messages))
+        .map_err(Failure::from)?;
+    while let Some(event) = events.blocking_recv() {
+        if let EngineEvent::Prompt(p) = event {
+            // --format json / jsonl: the prompt as a JSON string, for programs.
+            let p = match format {
+                Format::Text => p,
+                Format::Json | Format::Jsonl => {
+                    format!("{}\n", serde_json::json!({"prompt": p, "model": name}))
+                }
+            };
+            let mut out = io::stdout().lock();
+            return match out.write_all(p.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if !broken_pipe(&e) => {
+                    Err(Failure::runtime(format!("cannot write to stdout: {e}")))
+                }
+                _ => Ok(code::OK),
+            };
+        }
+    }
+    Err(Failure::from(EngineError::Gone))
+}
+
+/// The note a finished answer ends with on stderr (a full context, --max-tokens, a cut stream,
+/// no answer), and the exit code it gives.
+fn closing_note(done: &Completion, info: &ModelInfo, settings: &RunSettings, saved: bool) -> i32 {
     match done.stop_reason {
         StopReason::ContextFull => say!(
             "reflect: note: the context ({} tokens) is full; the answer may be cut short (raise --ctx-size)",
@@ -275,9 +296,9 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
             say!(
                 "reflect: {}: the stream ended before the answer did; what came was kept{}",
                 info.backend,
-                if saved_id.is_some() { " and saved (marked interrupted)" } else { "" }
+                if saved { " and saved (marked interrupted)" } else { "" }
             );
-            return Ok(code::RUNTIME);
+            return code::RUNTIME;
         }
         _ => {}
     }
@@ -291,9 +312,9 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
             "reflect: warning: the model produced no answer: {why} (stop reason: {})",
             done.stop_reason.as_str()
         );
-        return Ok(code::NO_ANSWER);
+        return code::NO_ANSWER;
     }
-    Ok(code::OK)
+    code::OK
 }
 
 /// Says once which profile `models info` recommends, when the default one does not fit the
