@@ -27,4 +27,5 @@ pub mod stream;
 pub mod term_safe;
 pub mod term_size;
 pub mod theme;
+pub mod tools;
 pub mod tui;

@@ -1,0 +1,12 @@
+//! Tools the model may call: the calls it writes (in its answer only, never in its thinking)
+//! and the parsers that read them in each model family's own format.
+//!
+//! The stream router decides what is thinking and what is the answer; only the answer channel
+//! is handed to a [`parse::CallParser`], so call-shaped text inside `<thinking>`,
+//! `<reflection>` or `<think>` can never become a call.
+
+pub mod call;
+pub mod parse;
+
+pub use call::ToolCall;
+pub use parse::{CallFormat, CallParser, Piece};
