@@ -5,8 +5,15 @@
 //! is handed to a [`parse::CallParser`], so call-shaped text inside `<thinking>`,
 //! `<reflection>` or `<think>` can never become a call.
 
+pub mod builtin;
 pub mod call;
 pub mod parse;
+pub mod policy;
+pub mod result;
+pub mod workspace;
 
 pub use call::ToolCall;
 pub use parse::{CallFormat, CallParser, Piece};
+pub use policy::{Policies, Policy};
+pub use result::Outcome;
+pub use workspace::Workspace;

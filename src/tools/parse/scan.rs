@@ -48,14 +48,6 @@ pub(super) fn partial_marker(s: &str, markers: &[&str]) -> usize {
         .unwrap_or(0)
 }
 
-/// The first marker of `markers` in `s`: its position and the marker.
-pub(super) fn find_marker<'m>(s: &str, markers: &[&'m str]) -> Option<(usize, &'m str)> {
-    markers
-        .iter()
-        .filter_map(|m| s.find(m).map(|at| (at, *m)))
-        .min_by_key(|(at, m)| (*at, usize::MAX - m.len()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,15 +82,5 @@ mod tests {
         ] {
             assert_eq!(partial_marker(s, &m), held, "{s}");
         }
-    }
-
-    #[test]
-    fn the_first_marker_wins() {
-        let m = ["[TOOL_CALLS]", "<|python_tag|>"];
-        assert_eq!(
-            find_marker("a<|python_tag|>[TOOL_CALLS]", &m),
-            Some((1, "<|python_tag|>"))
-        );
-        assert_eq!(find_marker("none", &m), None);
     }
 }
