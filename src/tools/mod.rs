@@ -7,6 +7,7 @@
 
 pub mod builtin;
 pub mod call;
+pub mod deltas;
 pub mod parse;
 pub mod policy;
 pub mod result;
