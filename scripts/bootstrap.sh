@@ -19,6 +19,16 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 # The test of `reflect eval --report` opens the HTML report in headless Chromium.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The chat-template tests render each bundled tool template with Python's jinja2 too, set up
+# as transformers sets it up: the reference for what a Jinja chat template produces.
+jinja2_version="3.1.6"
+have="$(python3 -c "import jinja2; print(jinja2.__version__)" 2>/dev/null || true)"
+if [ "$have" != "$jinja2_version" ]; then
+  echo "== installing jinja2 $jinja2_version (pip; found: ${have:-none})"
+  python3 -m pip install --quiet "jinja2==$jinja2_version" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "jinja2==$jinja2_version"
+fi
+
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   command -v curl >/dev/null 2>&1 || need+=(curl)
   need+=(ca-certificates)

@@ -15,6 +15,7 @@ pub mod gguf;
 pub mod gpu_layers;
 pub mod hash;
 pub mod hub;
+pub mod jinja;
 pub mod llm;
 pub mod memory;
 pub mod pipe;

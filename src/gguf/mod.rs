@@ -17,7 +17,7 @@ pub mod demo;
 pub use file_type::{file_type_name, tensor_type_name};
 pub use format::{GgufType, Value};
 pub use hf_tokenizer::tokenizer_json;
-pub use llama::{ChatTokens, LlamaShape, LlamaVocabSpec, TokenKind, VocabToken};
+pub use llama::{ChatTokens, LlamaShape, LlamaVocabSpec, TokenKind, VocabToken, LLAMA3_TEMPLATE};
 pub use random::{write_random_model, RandomModelSpec, WeightScales};
 pub use reader::{inspect, GgufInfo, ValidationError};
 pub use scripted::{push_prose, Padding, ScriptItem, ScriptedModel, TemplateStyle};

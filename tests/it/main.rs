@@ -13,6 +13,7 @@ mod cli;
 mod engine;
 mod eval;
 mod hub;
+mod jinja;
 mod multiturn;
 mod pipe_edges;
 mod profiles;
