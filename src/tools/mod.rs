@@ -5,6 +5,7 @@
 //! is handed to a [`parse::CallParser`], so call-shaped text inside `<thinking>`,
 //! `<reflection>` or `<think>` can never become a call.
 
+pub mod approval;
 pub mod builtin;
 pub mod call;
 pub mod deltas;
