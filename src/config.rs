@@ -13,6 +13,7 @@ mod file;
 pub mod listing;
 mod strict_toml;
 pub(crate) mod suggest;
+pub mod tokens;
 pub mod write;
 
 pub use catalog::{
@@ -23,6 +24,7 @@ pub use error::ConfigError;
 pub use file::{ConfigFile, CONFIG_KEYS};
 pub use strict_toml::{Doc, Field, Schema, Source, Table};
 pub use suggest::{closest, did_you_mean, distance};
+pub use tokens::CONTEXT_STEP;
 
 /// The file name of the config file inside the config directory.
 pub const CONFIG_FILE: &str = "config.toml";
