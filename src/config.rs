@@ -1,10 +1,11 @@
-//! reflect's configuration files: `config.toml`, and the machinery shared with prompt profiles
-//! and themes: strict TOML reading whose every error names file, line and key (`doc`), "did
-//! you mean" suggestions (`suggest`), TOML writing and atomic saves (`write`), the `--list-*`
-//! table (`listing`), and named files that are bundled in the binary or added by the user, with
-//! `extends` chains (`catalog`).
+//! reflect's configuration files: `config.toml` (`file`), and the machinery shared with prompt
+//! profiles and themes, which build on it (it imports neither): strict TOML reading whose every
+//! error names file, line and key (`strict_toml`, `error`), "did you mean" suggestions
+//! (`suggest`), the token counts both write (`tokens`), TOML writing and atomic saves
+//! (`write`), the `--list-*` table (`listing`), and named files that are bundled in the binary
+//! or added by the user, with `extends` chains (`catalog`).
 //!
-//! Directory layout (see `settings::Environment` for how the directory is found):
+//! Directory layout (the `Environment` says where the directory is):
 //! `config.toml`, `prompts/NAME.toml`, `themes/NAME.toml`.
 
 mod catalog;
