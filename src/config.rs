@@ -1,10 +1,11 @@
-//! reflect's configuration files: `config.toml`, and the machinery shared with prompt profiles
-//! and themes: strict TOML reading whose every error names file, line and key (`doc`), "did
-//! you mean" suggestions (`suggest`), TOML writing and atomic saves (`write`), the `--list-*`
-//! table (`listing`), and named files that are bundled in the binary or added by the user, with
-//! `extends` chains (`catalog`).
+//! reflect's configuration files: `config.toml` (`file`), and the machinery shared with prompt
+//! profiles and themes, which build on it (it imports neither): strict TOML reading whose every
+//! error names file, line and key (`strict_toml`, `error`), "did you mean" suggestions
+//! (`suggest`), the token counts both write (`tokens`), TOML writing and atomic saves
+//! (`write`), the `--list-*` table (`listing`), and named files that are bundled in the binary
+//! or added by the user, with `extends` chains (`catalog`).
 //!
-//! Directory layout (see `settings::Environment` for how the directory is found):
+//! Directory layout (the `Environment` says where the directory is):
 //! `config.toml`, `prompts/NAME.toml`, `themes/NAME.toml`.
 
 mod catalog;
@@ -13,6 +14,7 @@ mod file;
 pub mod listing;
 mod strict_toml;
 pub(crate) mod suggest;
+pub mod tokens;
 pub mod write;
 
 pub use catalog::{
@@ -23,6 +25,7 @@ pub use error::ConfigError;
 pub use file::{ConfigFile, CONFIG_KEYS};
 pub use strict_toml::{Doc, Field, Schema, Source, Table};
 pub use suggest::{closest, did_you_mean, distance};
+pub use tokens::CONTEXT_STEP;
 
 /// The file name of the config file inside the config directory.
 pub const CONFIG_FILE: &str = "config.toml";

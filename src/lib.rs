@@ -1,8 +1,14 @@
-//! reflect: a terminal app for reasoning models that run locally through llama.cpp.
+//! reflect: a terminal app for reasoning models (they think in `<thinking>`, correct themselves
+//! in `<reflection>` and answer in `<output>`), run locally through llama.cpp or on an
+//! OpenAI-compatible server.
 //!
-//! `stream` routes a model's output into thinking / reflection / output; `engine` owns llama.cpp
-//! on its own thread; `pipe` is the one-shot front end; `gguf` writes the tiny models tests run
-//! on and checks model files before llama.cpp reads them.
+//! The way through: `cli` turns the command line into a plain `settings::Request`; `settings`
+//! resolves it with the environment, `config` and a `profile` into a run's settings; `engine`
+//! starts a backend (llama.cpp on its own thread, or an HTTP client) that speaks `llm`'s
+//! vocabulary; `stream` routes the model's output into thinking / reflection / output; the
+//! front ends show it: `tui` the full-screen chat, `pipe` one answer, `eval` a question file.
+//! `hub` gets models from Hugging Face, `session` keeps conversations, `gguf` writes the tiny
+//! models the tests run on and checks model files before llama.cpp reads them.
 
 pub mod abort;
 pub mod cli;

@@ -4,8 +4,8 @@
 use super::catalog::{expand_home, read_text};
 use super::error::ConfigError;
 use super::strict_toml::Source;
+use super::tokens::{self, CONTEXT_STEP};
 use crate::gpu_layers::{parse_gpu_layers, GpuLayers};
-use crate::profile::budget;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -139,7 +139,7 @@ impl ConfigFile {
         }
         if let Some(f) = root.get("ctx_size") {
             let n = f.int()?;
-            let step = crate::profile::CONTEXT_STEP;
+            let step = CONTEXT_STEP;
             out.ctx_size = Some(
                 u32::try_from(n)
                     .ok()
@@ -162,11 +162,11 @@ impl ConfigFile {
         }
         out.thinking_budget = root
             .get("thinking_budget")
-            .map(|f| budget::budget(&f))
+            .map(|f| tokens::budget(&f))
             .transpose()?;
         out.min_thinking = root
             .get("min_thinking")
-            .map(|f| budget::minimum(&f))
+            .map(|f| tokens::minimum(&f))
             .transpose()?;
         out.endpoint = root.str("endpoint")?;
         if let Some(f) = root.get("endpoints") {

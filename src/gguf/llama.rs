@@ -191,10 +191,20 @@ pub fn llama_writer(
     vocab: &LlamaVocabSpec,
     metadata: &[(String, Value)],
     arch: &str,
-    mut weights: impl FnMut(&str, &[u64]) -> Vec<f32>,
+    weights: impl FnMut(&str, &[u64]) -> Vec<f32>,
 ) -> GgufWriter {
     let mut w = GgufWriter::new();
-    let n_vocab = vocab.len() as u64;
+    architecture_keys(&mut w, shape, arch);
+    vocab_keys(&mut w, vocab);
+    for (key, value) in metadata {
+        w.kv(key, value.clone());
+    }
+    tensors(&mut w, shape, vocab.len() as u64, weights);
+    w
+}
+
+/// `general.*` and the architecture's dimensions, named `arch.*`.
+fn architecture_keys(w: &mut GgufWriter, shape: &LlamaShape, arch: &str) {
     let head_dim = shape.n_embd / shape.n_head;
     w.kv("general.architecture", Value::Str(arch.into()))
         .kv("general.name", Value::Str(shape.name.clone()))
@@ -231,8 +241,12 @@ pub fn llama_writer(
             &format!("{arch}.rope.dimension_count"),
             Value::U32(head_dim as u32),
         )
-        .kv(&format!("{arch}.rope.freq_base"), Value::F32(500_000.0))
-        .kv("tokenizer.ggml.model", Value::Str("llama".into()))
+        .kv(&format!("{arch}.rope.freq_base"), Value::F32(500_000.0));
+}
+
+/// The tokenizer's keys: the vocabulary, its special tokens and the chat template.
+fn vocab_keys(w: &mut GgufWriter, vocab: &LlamaVocabSpec) {
+    w.kv("tokenizer.ggml.model", Value::Str("llama".into()))
         .kv(
             "tokenizer.ggml.tokens",
             Value::StrArray(vocab.tokens.iter().map(|t| t.text.clone()).collect()),
@@ -255,10 +269,15 @@ pub fn llama_writer(
     if let Some(t) = &vocab.chat_template {
         w.kv("tokenizer.chat_template", Value::Str(t.clone()));
     }
-    for (key, value) in metadata {
-        w.kv(key, value.clone());
-    }
+}
 
+/// The tensors of a llama model of this shape over `n_vocab` tokens, valued by `weights`.
+fn tensors(
+    w: &mut GgufWriter,
+    shape: &LlamaShape,
+    n_vocab: u64,
+    mut weights: impl FnMut(&str, &[u64]) -> Vec<f32>,
+) {
     let (e, f) = (shape.n_embd, shape.n_ff);
     // Norm vectors stay f32, as in real model files: ggml's CPU back end cannot multiply an
     // f32 activation by an f16 vector.
@@ -271,9 +290,9 @@ pub fn llama_writer(
         };
         w.tensor(name, dims, ty, &values);
     };
-    add(&mut w, "token_embd.weight", &[e, n_vocab]);
-    add(&mut w, "output_norm.weight", &[e]);
-    add(&mut w, "output.weight", &[e, n_vocab]);
+    add(w, "token_embd.weight", &[e, n_vocab]);
+    add(w, "output_norm.weight", &[e]);
+    add(w, "output.weight", &[e, n_vocab]);
     for l in 0..shape.n_layer {
         for (part, dims) in [
             ("attn_norm", vec![e]),
@@ -286,8 +305,7 @@ pub fn llama_writer(
             ("ffn_up", vec![e, f]),
             ("ffn_down", vec![f, e]),
         ] {
-            add(&mut w, &format!("blk.{l}.{part}.weight"), &dims);
+            add(w, &format!("blk.{l}.{part}.weight"), &dims);
         }
     }
-    w
 }

@@ -362,6 +362,27 @@ pub fn inspect_read(r: impl Read, size: u64) -> Result<GgufInfo, String> {
 }
 
 fn read(c: &mut Cursor<impl Read>) -> Result<GgufInfo, String> {
+    let (n_tensors, n_kv) = header(c)?;
+    let mut info = GgufInfo {
+        tensor_count: n_tensors,
+        file_size: c.size,
+        ..Default::default()
+    };
+    let alignment = metadata(c, n_kv, &mut info)?;
+    let data_needed = tensors(c, n_tensors, &mut info)?;
+    let data_start = pad_to(c.pos, alignment);
+    let needed = data_start.saturating_add(data_needed);
+    if data_needed > 0 && needed > c.size {
+        return Err(format!(
+            "the file is truncated: its tensors need {needed} bytes but the file has {} (an interrupted download?)",
+            c.size
+        ));
+    }
+    Ok(info)
+}
+
+/// The signature, the version and the counts of tensors and metadata keys.
+fn header(c: &mut Cursor<impl Read>) -> Result<(u64, u64), String> {
     let magic = c
         .bytes(4.min(c.size), "the header")
         .map_err(|_| "not a GGUF model file (too short)".to_string())?;
@@ -381,11 +402,11 @@ fn read(c: &mut Cursor<impl Read>) -> Result<GgufInfo, String> {
             "the header is corrupt: it claims {n_tensors} tensors and {n_kv} metadata keys"
         ));
     }
-    let mut info = GgufInfo {
-        tensor_count: n_tensors,
-        file_size: c.size,
-        ..Default::default()
-    };
+    Ok((n_tensors, n_kv))
+}
+
+/// The `n_kv` metadata keys, into `info`; returns the data's alignment.
+fn metadata(c: &mut Cursor<impl Read>, n_kv: u64, info: &mut GgufInfo) -> Result<u64, String> {
     let mut alignment = ALIGNMENT;
     let mut numbers: HashMap<String, f64> = HashMap::new();
     for _ in 0..n_kv {
@@ -432,7 +453,12 @@ fn read(c: &mut Cursor<impl Read>) -> Result<GgufInfo, String> {
     info.heads_kv = arch_key("attention.head_count_kv").or(info.heads);
     info.embedding = arch_key("embedding_length");
     info.file_type = numbers.get("general.file_type").map(|v| *v as u32);
+    Ok(alignment)
+}
 
+/// The tensor table, into `info` (parameters, the main type); returns how many bytes of data
+/// after the table the tensors need.
+fn tensors(c: &mut Cursor<impl Read>, n_tensors: u64, info: &mut GgufInfo) -> Result<u64, String> {
     let mut data_needed = 0u64;
     let mut by_type: HashMap<u32, u64> = HashMap::new();
     for _ in 0..n_tensors {
@@ -461,15 +487,7 @@ fn read(c: &mut Cursor<impl Read>) -> Result<GgufInfo, String> {
         .into_iter()
         .max_by_key(|(ty, n)| (*n, std::cmp::Reverse(*ty)))
         .map(|(ty, _)| ty);
-    let data_start = pad_to(c.pos, alignment);
-    let needed = data_start.saturating_add(data_needed);
-    if data_needed > 0 && needed > c.size {
-        return Err(format!(
-            "the file is truncated: its tensors need {needed} bytes but the file has {} (an interrupted download?)",
-            c.size
-        ));
-    }
-    Ok(info)
+    Ok(data_needed)
 }
 
 fn check_unique(tokens: &Vocab) -> Result<(), String> {

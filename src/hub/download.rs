@@ -10,7 +10,7 @@ use super::interrupt::Interrupt;
 use super::progress::{bytes, Step};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Attempts after a dropped connection, as long as each one makes progress.
@@ -121,7 +121,8 @@ pub fn fetch_blob(
         part: (part, parts),
     } = *target;
     let blob = cache.blob(repo, &meta.etag);
-    if std::fs::metadata(&blob).is_ok_and(|m| m.len() == meta.size) {
+    let whole = || std::fs::metadata(&blob).is_ok_and(|m| m.len() == meta.size);
+    if whole() {
         return Ok(false);
     }
     let dir = blob.parent().unwrap_or(&cache.root).to_path_buf();
@@ -129,134 +130,21 @@ pub fn fetch_blob(
         .map_err(|e| HubError::Disk(format!("cannot create {}: {e}", dir.display())))?;
     let _lock = BlobLock::take(cache, repo, &meta.etag, name, progress, interrupt)?;
     // Another download may have finished it while this one waited.
-    if std::fs::metadata(&blob).is_ok_and(|m| m.len() == meta.size) {
+    if whole() {
         return Ok(false);
     }
-    let partial = cache.incomplete(repo, &meta.etag);
-    let disk = |e: std::io::Error| {
-        let full = e.raw_os_error() == Some(libc::ENOSPC);
-        HubError::Disk(if full {
-            format!(
-                "the disk holding {} is full; the part downloaded is kept in {}: free some space and run the command again to resume",
-                dir.display(),
-                partial.display()
-            )
-        } else {
-            format!("cannot write {}: {e}", partial.display())
-        })
-    };
-    let mut have = std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
-    if have > meta.size {
-        std::fs::remove_file(&partial).map_err(disk)?;
-        have = 0;
-    }
-    if let Some(free) = free_space(&dir) {
-        let need = meta.size - have;
-        if free < need {
-            return Err(HubError::Disk(format!(
-                "{name} needs {} more and {} has {} free: free some space (or point HF_HOME elsewhere) and run again",
-                bytes(need),
-                dir.display(),
-                bytes(free)
-            )));
-        }
-    }
-    let mut hasher = Sha256::new();
-    if have > 0 {
-        // The bytes already there are part of the hash.
-        let mut f = std::fs::File::open(&partial).map_err(disk)?;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut read = 0u64;
-        while read < have {
-            let n = f.read(&mut buf).map_err(disk)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            read += n as u64;
-        }
-        have = read;
-    }
+    let mut incomplete = Incomplete::resume(cache.incomplete(repo, &meta.etag), dir, name, meta)?;
     progress(Step::Start {
         name: name.to_string(),
         part,
         parts,
-        from: have,
+        from: incomplete.have,
         total: meta.size,
     });
     let started = Instant::now();
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&partial)
-        .map_err(disk)?;
-    let mut attempts = 0;
-    while have < meta.size {
-        let before = have;
-        match stream(
-            client,
-            meta,
-            &mut file,
-            &mut hasher,
-            &mut have,
-            progress,
-            interrupt,
-        ) {
-            Ok(()) => {}
-            Err(Ended::Stopped(signal)) => {
-                let _ = file.flush();
-                return Err(HubError::Interrupted {
-                    signal,
-                    partial: Some((partial, have, meta.size)),
-                });
-            }
-            Err(Ended::Fatal(e)) => return Err(e),
-            Err(Ended::Disk(e)) => return Err(disk(e)),
-            Err(Ended::Restart) => {
-                // The server ignored the range: start again from the first byte.
-                file.set_len(0).map_err(disk)?;
-                hasher = Sha256::new();
-                have = 0;
-            }
-            Err(Ended::Broken(why)) => {
-                attempts = if have > before { 1 } else { attempts + 1 };
-                if attempts > RETRIES {
-                    return Err(HubError::Network {
-                        url: meta.location.clone(),
-                        message: format!(
-                            "{why}; {} of {} kept in {}, run again to resume",
-                            bytes(have),
-                            bytes(meta.size),
-                            partial.display()
-                        ),
-                    });
-                }
-                progress(Step::Retry {
-                    done: have,
-                    error: why,
-                });
-                std::thread::sleep(Duration::from_millis(200 * attempts as u64));
-            }
-        }
-    }
-    file.sync_all().map_err(disk)?;
-    drop(file);
-    let verified = match meta.sha256() {
-        Some(expected) => {
-            let got = format!("{:x}", hasher.finalize());
-            if !got.eq_ignore_ascii_case(expected) {
-                let _ = std::fs::remove_file(&partial);
-                return Err(HubError::Hash {
-                    file: name.to_string(),
-                    expected: expected.to_string(),
-                    got,
-                });
-            }
-            true
-        }
-        None => false,
-    };
-    std::fs::rename(&partial, &blob).map_err(disk)?;
+    incomplete.receive(client, meta, progress, interrupt)?;
+    let verified = incomplete.verify(name, meta)?;
+    std::fs::rename(&incomplete.path, &blob).map_err(|e| incomplete.disk(e))?;
     progress(Step::Done {
         name: name.to_string(),
         bytes: meta.size,
@@ -264,6 +152,174 @@ pub fn fetch_blob(
         verified,
     });
     Ok(verified)
+}
+
+/// A blob being written: its `.incomplete` file beside it, how much of it is there, and the
+/// hash of that much.
+struct Incomplete {
+    path: PathBuf,
+    /// The folder holding it (and the blob).
+    dir: PathBuf,
+    have: u64,
+    hasher: Sha256,
+}
+
+impl Incomplete {
+    /// The part already at `path` (one longer than the file is removed) with its hash, once
+    /// the disk has room for the rest.
+    fn resume(
+        path: PathBuf,
+        dir: PathBuf,
+        name: &str,
+        meta: &FileMeta,
+    ) -> Result<Incomplete, HubError> {
+        let mut this = Incomplete {
+            have: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+            path,
+            dir,
+            hasher: Sha256::new(),
+        };
+        if this.have > meta.size {
+            std::fs::remove_file(&this.path).map_err(|e| this.disk(e))?;
+            this.have = 0;
+        }
+        if let Some(free) = free_space(&this.dir) {
+            let need = meta.size - this.have;
+            if free < need {
+                return Err(HubError::Disk(format!(
+                    "{name} needs {} more and {} has {} free: free some space (or point HF_HOME elsewhere) and run again",
+                    bytes(need),
+                    this.dir.display(),
+                    bytes(free)
+                )));
+            }
+        }
+        if this.have > 0 {
+            this.have = this.hash_existing().map_err(|e| this.disk(e))?;
+        }
+        Ok(this)
+    }
+
+    /// Hashes the bytes already there (they are part of the hash); returns how many it read.
+    fn hash_existing(&mut self) -> std::io::Result<u64> {
+        let mut f = std::fs::File::open(&self.path)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut read = 0u64;
+        while read < self.have {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            self.hasher.update(&buf[..n]);
+            read += n as u64;
+        }
+        Ok(read)
+    }
+
+    /// GETs the rest until the file is whole: resumes after a dropped connection as long as
+    /// the attempts make progress, starts over when the server ignores the range, and stops on
+    /// a signal keeping what is there. The file is synced when whole.
+    fn receive(
+        &mut self,
+        client: &Client,
+        meta: &FileMeta,
+        progress: &mut dyn FnMut(Step),
+        interrupt: &Interrupt,
+    ) -> Result<(), HubError> {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| self.disk(e))?;
+        let mut attempts = 0;
+        while self.have < meta.size {
+            let before = self.have;
+            let got = stream(
+                client,
+                meta,
+                &mut file,
+                &mut self.hasher,
+                &mut self.have,
+                progress,
+                interrupt,
+            );
+            match got {
+                Ok(()) => {}
+                Err(Ended::Stopped(signal)) => {
+                    let _ = file.flush();
+                    return Err(HubError::Interrupted {
+                        signal,
+                        partial: Some((self.path.clone(), self.have, meta.size)),
+                    });
+                }
+                Err(Ended::Fatal(e)) => return Err(e),
+                Err(Ended::Disk(e)) => return Err(self.disk(e)),
+                Err(Ended::Restart) => {
+                    // The server ignored the range: start again from the first byte.
+                    file.set_len(0).map_err(|e| self.disk(e))?;
+                    self.hasher = Sha256::new();
+                    self.have = 0;
+                }
+                Err(Ended::Broken(why)) => {
+                    attempts = if self.have > before { 1 } else { attempts + 1 };
+                    if attempts > RETRIES {
+                        return Err(self.gave_up(meta, why));
+                    }
+                    progress(Step::Retry {
+                        done: self.have,
+                        error: why,
+                    });
+                    std::thread::sleep(Duration::from_millis(200 * attempts as u64));
+                }
+            }
+        }
+        file.sync_all().map_err(|e| self.disk(e))
+    }
+
+    /// The sha256 of the whole file against the one the Hub gave (a file that does not match
+    /// is removed); whether there was one to check.
+    fn verify(&mut self, name: &str, meta: &FileMeta) -> Result<bool, HubError> {
+        let Some(expected) = meta.sha256() else {
+            return Ok(false);
+        };
+        let got = format!("{:x}", std::mem::take(&mut self.hasher).finalize());
+        if !got.eq_ignore_ascii_case(expected) {
+            let _ = std::fs::remove_file(&self.path);
+            return Err(HubError::Hash {
+                file: name.to_string(),
+                expected: expected.to_string(),
+                got,
+            });
+        }
+        Ok(true)
+    }
+
+    /// The connection kept breaking without progress.
+    fn gave_up(&self, meta: &FileMeta, why: String) -> HubError {
+        HubError::Network {
+            url: meta.location.clone(),
+            message: format!(
+                "{why}; {} of {} kept in {}, run again to resume",
+                bytes(self.have),
+                bytes(meta.size),
+                self.path.display()
+            ),
+        }
+    }
+
+    /// A write that failed, said for people: a full disk keeps the part for a resume.
+    fn disk(&self, e: std::io::Error) -> HubError {
+        let full = e.raw_os_error() == Some(libc::ENOSPC);
+        HubError::Disk(if full {
+            format!(
+                "the disk holding {} is full; the part downloaded is kept in {}: free some space and run the command again to resume",
+                self.dir.display(),
+                self.path.display()
+            )
+        } else {
+            format!("cannot write {}: {e}", self.path.display())
+        })
+    }
 }
 
 /// Why one GET ended before the file did.

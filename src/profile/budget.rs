@@ -1,19 +1,16 @@
 //! The thinking-budget keys of a profile file (`thinking_budget`, `budget_grace`,
 //! `budget_message`, `min_thinking`, `extend_message`, `max_extensions`): read and checked with
 //! errors naming file, line and key, folded over a parent's, and written back. The two that
-//! config.toml takes too (`thinking_budget`, `min_thinking`) are read by the same functions.
+//! config.toml takes too (`thinking_budget`, `min_thinking`) are read by `config::tokens`.
 
-use crate::config::{ConfigError, Field, Table};
+use crate::config::tokens::{budget, minimum};
+use crate::config::{ConfigError, Table};
 use crate::llm::budget::{DEFAULT_EXTEND_MESSAGE, DEFAULT_GRACE, DEFAULT_MAX_EXTENSIONS};
 use crate::llm::BudgetSettings;
 use std::fmt::Write;
 
 /// Extensions at most that a profile may ask for.
 pub const MAX_EXTENSIONS: u32 = 32;
-
-const BUDGET_RULE: &str =
-    "must be between 0 and 4294967295 (0 answers without thinking; \"none\" for no limit)";
-const MINIMUM_RULE: &str = "must be between 1 and 4294967295 (\"none\" for no minimum)";
 
 /// The budget keys as written: each may be unset (the parent's value stays). `Some(None)` is
 /// an explicit "none", which lifts a parent's limit or minimum.
@@ -88,41 +85,6 @@ impl BudgetFile {
         if let Some(v) = self.max_extensions {
             b.max_extensions = v;
         }
-    }
-}
-
-/// `thinking_budget`: a whole number of tokens from 0, or "none" / "off".
-pub fn budget(f: &Field<'_>) -> Result<Option<u32>, ConfigError> {
-    tokens_or_none(f, 0, BUDGET_RULE, "for no limit")
-}
-
-/// `min_thinking`: a whole number of tokens from 1, or "none" / "off".
-pub fn minimum(f: &Field<'_>) -> Result<Option<u32>, ConfigError> {
-    tokens_or_none(f, 1, MINIMUM_RULE, "for no minimum")
-}
-
-fn tokens_or_none(
-    f: &Field<'_>,
-    min: u32,
-    rule: &str,
-    none: &str,
-) -> Result<Option<u32>, ConfigError> {
-    if f.is_int() {
-        let n = f.int()?;
-        return u32::try_from(n)
-            .ok()
-            .filter(|n| *n >= min)
-            .map(Some)
-            .ok_or_else(|| f.out_of_range(rule));
-    }
-    match f.str() {
-        Ok(s) if matches!(s.trim(), "none" | "off") => Ok(None),
-        Ok(_) => Err(f.invalid(format!("use a whole number of tokens, or \"none\" {none}"))),
-        Err(_) => Err(f.error(format!(
-            "{} must be a whole number of tokens or \"none\", not {}",
-            f.path,
-            f.written()
-        ))),
     }
 }
 

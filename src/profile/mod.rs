@@ -15,12 +15,13 @@ mod save;
 pub(crate) mod schema;
 mod values;
 
+/// Beside the value parsers that check it; it lives below profiles, in `config::tokens`.
+pub use crate::config::CONTEXT_STEP;
 pub use save::{save, Saved};
 pub use schema::{ProfileFile, TagsFile, SCHEMA};
 pub use values::{
     parse_ctx_size, parse_max_tokens, parse_min_think, parse_positive, parse_seed,
-    parse_temperature, parse_think_budget, parse_unit_closed, parse_unit_open, CONTEXT_STEP,
-    RANDOM_SEED,
+    parse_temperature, parse_think_budget, parse_unit_closed, parse_unit_open, RANDOM_SEED,
 };
 
 use crate::config::{Bundled, Catalog, ConfigError, Entry};

@@ -2,6 +2,8 @@
 //! environment variable and a `/set` command: limits that "none" lifts, seeds that "random"
 //! draws, the ranges of temperature, top-p, min-p and the repetition penalty.
 
+use crate::config::CONTEXT_STEP;
+
 /// llama.cpp's "draw a seed" value (`LLAMA_DEFAULT_SEED`): a seed of this value is never used
 /// as such, the sampler takes one from the clock (and reports it).
 pub const RANDOM_SEED: u32 = u32::MAX;
@@ -62,9 +64,6 @@ pub fn parse_seed(v: &str) -> Result<u32, String> {
             .ok_or_else(|| format!("'{t}' is not a seed: use 0 to 4294967294, or random")),
     }
 }
-
-/// The smallest context llama.cpp allocates: it rounds a context up to a multiple of this.
-pub const CONTEXT_STEP: u32 = 256;
 
 /// A context size: a whole number of tokens, at least [`CONTEXT_STEP`].
 pub fn parse_ctx_size(v: &str) -> Result<u32, String> {

@@ -72,7 +72,7 @@
 //!
 //! # Layout
 //! `channel` and `tags` name things; `trie` matches tag text, `scan` finds the next byte that
-//! matters, `fence` tracks code fences, `blocks` is the table above, `writer` shapes
+//! matters, `fence` tracks code fences, `open_blocks` is the table above, `writer` shapes
 //! whitespace, `router` ties them together, `sink` is the output side. [`check`] holds the
 //! invariants shared by the property tests (`tests/it/router_props.rs`) and the fuzz target
 //! (`fuzz/`, which includes this directory by path: hence std only and `super::` paths only).

@@ -23,6 +23,7 @@ mod router_props;
 mod semantic;
 mod sessions;
 mod sessions_follow_up;
+mod shape;
 mod templates;
 mod tokenizer_counts;
 mod tui_pty;

@@ -106,106 +106,134 @@ pub fn check_nothing_lost(config: &RouterConfig, pieces: &[Piece]) -> Result<(),
 /// fence; no text tag is recognised inside a fence. Also: every text event is non-empty and goes
 /// to the channel the block table says.
 pub fn check_no_tags(config: &RouterConfig, pieces: &[Piece]) -> Result<(), String> {
-    let tags: Vec<String> = config.tags.tags().into_iter().map(|t| t.0).collect();
-    let raw = !config.trim_whitespace;
     let outcome = feed(config, pieces);
-    let mut blocks = Blocks::new(config.start_in_thinking);
-    let mut fence = FenceModel::new();
-    let mut segment = String::new();
-    let mut tag_starts: Vec<usize> = Vec::new();
-    let mut token_next = false;
-    let mut stopped = false;
-
-    // The text between two tag events (one channel), and where a tag could start in it.
-    let check_segment =
-        |segment: &mut String, starts: &mut Vec<usize>, output: bool| -> Result<(), String> {
-            let found = if !output {
-                tags.iter().find(|t| segment.contains(t.as_str()))
-            } else {
-                starts.iter().find_map(|&s| {
-                    tags.iter().find(|t| {
-                        segment
-                            .get(s..)
-                            .is_some_and(|rest| rest.starts_with(t.as_str()))
-                    })
-                })
-            };
-            if let Some(t) = found {
-                return Err(format!("channel text {segment:?} holds tag {t:?}"));
-            }
-            starts.clear();
-            segment.clear();
-            Ok(())
-        };
-
+    let mut walk = NoTags {
+        config,
+        tags: config.tags.tags().into_iter().map(|t| t.0).collect(),
+        raw: !config.trim_whitespace,
+        blocks: Blocks::new(config.start_in_thinking),
+        fence: FenceModel::new(),
+        segment: String::new(),
+        tag_starts: Vec::new(),
+        token_next: false,
+        stopped: false,
+    };
     for (i, event) in outcome.events.iter().enumerate() {
         match event {
-            Event::TokenPushed => token_next = true,
-            Event::Text(channel, text) => {
-                if text.is_empty() {
-                    return Err("empty text event".into());
-                }
-                if stopped {
-                    return Err(format!("text {text:?} after the answer was complete"));
-                }
-                if *channel != blocks.channel() {
-                    return Err(format!("{text:?} sent to {channel:?}, expected {blocks:?}"));
-                }
-                if *channel != Channel::Output {
-                    segment.push_str(text);
-                } else if raw {
-                    // Only positions outside a fence count (the model needs the raw text).
-                    for c in text.chars() {
-                        fence.step(c);
-                        if c == '<' && fence.open.is_none() {
-                            tag_starts.push(segment.len());
-                        }
-                        segment.push(c);
-                    }
-                }
-            }
-            Event::Tag(tag, text) => {
-                let token = std::mem::take(&mut token_next);
-                let in_output = blocks.channel() == Channel::Output;
-                if !token && in_output && raw {
-                    fence.step('<');
-                    if fence.open.is_some() {
-                        return Err(format!("tag {text:?} recognised inside a code fence"));
-                    }
-                }
-                check_segment(&mut segment, &mut tag_starts, in_output)?;
-                match blocks.apply(*tag) {
-                    Effect::Dropped(why) => {
-                        let expected = match why {
-                            Dropped::Stray => Anomaly::StrayClosingTag(text.clone()),
-                            Dropped::Repeated => Anomaly::RepeatedOpeningTag(text.clone()),
-                        };
-                        if outcome.events.get(i + 1) != Some(&Event::Anomaly(expected.clone())) {
-                            return Err(format!("dropped tag {text:?} without {expected:?}"));
-                        }
-                        if token {
-                            fence = FenceModel::new();
-                        } else {
-                            text.chars().skip(1).for_each(|c| fence.step(c));
-                        }
-                    }
-                    Effect::Moved { next, .. } => {
-                        blocks = next;
-                        fence = FenceModel::new();
-                        if *tag == TagToken::close(Channel::Output) {
-                            stopped = config.stop_after_output;
-                        }
-                    }
-                }
-            }
+            Event::TokenPushed => walk.token_next = true,
+            Event::Text(channel, text) => walk.text(*channel, text)?,
+            Event::Tag(tag, text) => walk.tag(*tag, text, outcome.events.get(i + 1))?,
             Event::ReflectionStart(_)
             | Event::ReflectionEnd(_)
             | Event::Anomaly(_)
             | Event::Ignored(_) => {}
         }
     }
-    let in_output = blocks.channel() == Channel::Output;
-    check_segment(&mut segment, &mut tag_starts, in_output)
+    walk.end_segment()
+}
+
+/// [`check_no_tags`]'s walk over the events: the block table's channel, the fence model of
+/// the Output text, and the text since the last tag event with where a tag could start in it.
+struct NoTags<'a> {
+    config: &'a RouterConfig,
+    tags: Vec<String>,
+    raw: bool,
+    blocks: Blocks,
+    fence: FenceModel,
+    segment: String,
+    tag_starts: Vec<usize>,
+    /// The next tag event comes from a tag token (not from text).
+    token_next: bool,
+    /// The answer is complete: no text may follow.
+    stopped: bool,
+}
+
+impl NoTags<'_> {
+    fn text(&mut self, channel: Channel, text: &str) -> Result<(), String> {
+        if text.is_empty() {
+            return Err("empty text event".into());
+        }
+        if self.stopped {
+            return Err(format!("text {text:?} after the answer was complete"));
+        }
+        if channel != self.blocks.channel() {
+            let blocks = &self.blocks;
+            return Err(format!("{text:?} sent to {channel:?}, expected {blocks:?}"));
+        }
+        if channel != Channel::Output {
+            self.segment.push_str(text);
+        } else if self.raw {
+            // Only positions outside a fence count (the model needs the raw text).
+            for c in text.chars() {
+                self.fence.step(c);
+                if c == '<' && self.fence.open.is_none() {
+                    self.tag_starts.push(self.segment.len());
+                }
+                self.segment.push(c);
+            }
+        }
+        Ok(())
+    }
+
+    /// A tag event, `next` the event after it (the anomaly a dropped tag must come with).
+    fn tag(&mut self, tag: TagToken, text: &str, next: Option<&Event>) -> Result<(), String> {
+        let token = std::mem::take(&mut self.token_next);
+        let in_output = self.blocks.channel() == Channel::Output;
+        if !token && in_output && self.raw {
+            self.fence.step('<');
+            if self.fence.open.is_some() {
+                return Err(format!("tag {text:?} recognised inside a code fence"));
+            }
+        }
+        self.end_segment()?;
+        match self.blocks.apply(tag) {
+            Effect::Dropped(why) => {
+                let expected = match why {
+                    Dropped::Stray => Anomaly::StrayClosingTag(text.to_string()),
+                    Dropped::Repeated => Anomaly::RepeatedOpeningTag(text.to_string()),
+                };
+                if next != Some(&Event::Anomaly(expected.clone())) {
+                    return Err(format!("dropped tag {text:?} without {expected:?}"));
+                }
+                if token {
+                    self.fence = FenceModel::new();
+                } else {
+                    text.chars().skip(1).for_each(|c| self.fence.step(c));
+                }
+            }
+            Effect::Moved { next, .. } => {
+                self.blocks = next;
+                self.fence = FenceModel::new();
+                if tag == TagToken::close(Channel::Output) {
+                    self.stopped = self.config.stop_after_output;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The text between two tag events (one channel) holds no tag; starts the next.
+    fn end_segment(&mut self) -> Result<(), String> {
+        let output = self.blocks.channel() == Channel::Output;
+        let segment = &self.segment;
+        let found = if !output {
+            self.tags.iter().find(|t| segment.contains(t.as_str()))
+        } else {
+            self.tag_starts.iter().find_map(|&s| {
+                self.tags.iter().find(|t| {
+                    segment
+                        .get(s..)
+                        .is_some_and(|rest| rest.starts_with(t.as_str()))
+                })
+            })
+        };
+        if let Some(t) = found {
+            return Err(format!("channel text {segment:?} holds tag {t:?}"));
+        }
+        self.tag_starts.clear();
+        self.segment.clear();
+        Ok(())
+    }
 }
 
 fn non_ws(text: &str) -> String {

@@ -303,8 +303,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn table() {
+    /// The contexts the tables below press keys in.
+    struct Contexts {
+        typing: KeyContext,
+        busy: KeyContext,
+        busy_typing: KeyContext,
+        on_output: KeyContext,
+        selected: KeyContext,
+        banner: KeyContext,
+        recalling: KeyContext,
+        help: KeyContext,
+    }
+
+    fn contexts() -> Contexts {
         let typing = KeyContext {
             input_empty: false,
             ..idle()
@@ -313,32 +324,52 @@ mod tests {
             busy: true,
             ..idle()
         };
-        let busy_typing = KeyContext {
-            busy: true,
-            ..typing
-        };
-        let on_output = KeyContext {
-            focus: Focus::Output,
-            ..idle()
-        };
-        let selected = KeyContext {
-            selected: true,
-            ..idle()
-        };
-        let banner = KeyContext {
-            banner: true,
-            ..idle()
-        };
-        let recalling = KeyContext {
-            recalling: true,
-            ..typing
-        };
-        let help = KeyContext {
-            help: true,
-            ..idle()
-        };
+        Contexts {
+            typing,
+            busy,
+            busy_typing: KeyContext {
+                busy: true,
+                ..typing
+            },
+            on_output: KeyContext {
+                focus: Focus::Output,
+                ..idle()
+            },
+            selected: KeyContext {
+                selected: true,
+                ..idle()
+            },
+            banner: KeyContext {
+                banner: true,
+                ..idle()
+            },
+            recalling: KeyContext {
+                recalling: true,
+                ..typing
+            },
+            help: KeyContext {
+                help: true,
+                ..idle()
+            },
+        }
+    }
+
+    fn check(table: Vec<(KeyEvent, KeyContext, Action)>) {
+        for (k, cx, want) in table {
+            assert_eq!(action(k, &cx), want, "{k:?} in {cx:?}");
+        }
+    }
+
+    #[test]
+    fn sending_newlines_and_history() {
+        let Contexts {
+            typing,
+            on_output,
+            recalling,
+            ..
+        } = contexts();
         let x = key(Char('x'), NONE);
-        let table: Vec<(KeyEvent, KeyContext, Action)> = vec![
+        check(vec![
             (key(Enter, NONE), typing, Action::Send),
             (key(Enter, ALT), typing, Action::Newline),
             (key(Enter, SHIFT), typing, Action::Newline),
@@ -348,6 +379,25 @@ mod tests {
             (key(Down, NONE), idle(), Action::HistoryNext),
             (key(Up, NONE), recalling, Action::HistoryPrev),
             (key(Up, NONE), typing, Action::Edit(key(Up, NONE))),
+            (x, typing, Action::Edit(x)),
+            (
+                x,
+                KeyContext {
+                    focus: Focus::Thinking,
+                    ..typing
+                },
+                Action::TypeInInput(x),
+            ),
+            (key(Char('x'), CTRL), on_output, Action::Nothing),
+        ]);
+    }
+
+    #[test]
+    fn scrolling_and_selecting() {
+        let Contexts {
+            typing, on_output, ..
+        } = contexts();
+        check(vec![
             (key(Up, NONE), on_output, Action::ScrollLines(-1)),
             (key(Down, NONE), on_output, Action::ScrollLines(1)),
             (key(Home, NONE), on_output, Action::ScrollTop),
@@ -360,8 +410,23 @@ mod tests {
             (key(Home, CTRL), typing, Action::ScrollTop),
             (key(PageUp, NONE), idle(), Action::ScrollPages(-1)),
             (key(PageDown, NONE), on_output, Action::ScrollPages(1)),
-            (key(Tab, NONE), idle(), Action::FocusNext),
-            (key(BackTab, SHIFT), idle(), Action::FocusPrev),
+            (key(Up, ALT), idle(), Action::SelectPrev),
+            (key(Down, ALT), typing, Action::SelectNext),
+        ]);
+    }
+
+    #[test]
+    fn cancelling_quitting_and_escaping() {
+        let Contexts {
+            typing,
+            busy,
+            busy_typing,
+            on_output,
+            selected,
+            banner,
+            ..
+        } = contexts();
+        check(vec![
             (key(Esc, NONE), busy, Action::Cancel),
             (key(Esc, NONE), busy_typing, Action::Cancel),
             (key(Char('c'), CTRL), busy, Action::Cancel),
@@ -378,19 +443,23 @@ mod tests {
             (key(Esc, NONE), banner, Action::DismissBanner),
             (key(Esc, NONE), on_output, Action::FocusInput),
             (key(Esc, NONE), idle(), Action::Nothing),
+        ]);
+    }
+
+    #[test]
+    fn focus_panes_and_commands() {
+        let Contexts {
+            typing,
+            busy,
+            on_output,
+            ..
+        } = contexts();
+        check(vec![
+            (key(Tab, NONE), idle(), Action::FocusNext),
+            (key(BackTab, SHIFT), idle(), Action::FocusPrev),
             (key(Char('t'), CTRL), idle(), Action::ToggleThink),
             (key(Char('y'), CTRL), typing, Action::Copy),
             (key(Char('n'), CTRL), busy, Action::NewConversation),
-            (key(Up, ALT), idle(), Action::SelectPrev),
-            (key(Down, ALT), typing, Action::SelectNext),
-            (key(F(1), NONE), typing, Action::ShowHelp),
-            (key(Char('?'), NONE), idle(), Action::ShowHelp),
-            (key(Char('?'), SHIFT), on_output, Action::ShowHelp),
-            (
-                key(Char('?'), NONE),
-                typing,
-                Action::Edit(key(Char('?'), NONE)),
-            ),
             (key(F(2), NONE), idle(), Action::TogglePane(Pane::Thinking)),
             (
                 key(F(3), NONE),
@@ -399,16 +468,21 @@ mod tests {
             ),
             (key(F(4), NONE), idle(), Action::Maximise),
             (key(Char('z'), CTRL), idle(), Action::Maximise),
-            (x, typing, Action::Edit(x)),
+            (key(F(1), NONE), typing, Action::ShowHelp),
+            (key(Char('?'), NONE), idle(), Action::ShowHelp),
+            (key(Char('?'), SHIFT), on_output, Action::ShowHelp),
             (
-                x,
-                KeyContext {
-                    focus: Focus::Thinking,
-                    ..typing
-                },
-                Action::TypeInInput(x),
+                key(Char('?'), NONE),
+                typing,
+                Action::Edit(key(Char('?'), NONE)),
             ),
-            (key(Char('x'), CTRL), on_output, Action::Nothing),
+        ]);
+    }
+
+    #[test]
+    fn the_help_overlay() {
+        let help = contexts().help;
+        check(vec![
             (key(Esc, NONE), help, Action::CloseHelp),
             (key(Char('q'), NONE), help, Action::CloseHelp),
             (key(F(1), NONE), help, Action::CloseHelp),
@@ -420,10 +494,7 @@ mod tests {
             ),
             (key(Down, NONE), help, Action::HelpScroll(1)),
             (key(PageUp, NONE), help, Action::HelpScroll(-10)),
-        ];
-        for (k, cx, want) in table {
-            assert_eq!(action(k, &cx), want, "{k:?} in {cx:?}");
-        }
+        ]);
     }
 
     #[test]
