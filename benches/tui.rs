@@ -71,7 +71,6 @@ fn conversation(turns: u64) -> App {
             vocab_only: false,
             checked: None,
             chat_template: None,
-            fetch: None,
         }
         .into(),
         sampling: SamplingSettings::default(),

@@ -318,7 +318,6 @@ fn run(args: Args) -> Result<(), String> {
         vocab_only: false,
         checked: None,
         chat_template: None,
-        fetch: None,
     });
     let info = wait_loaded(&mut events)?;
     let local = info.local.clone().ok_or("not a local model")?;

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod conversation;
 pub mod engine;
+pub mod env;
 pub mod eval;
 pub mod exit;
 pub mod gguf;

@@ -457,58 +457,15 @@ fn prune_sessions(ctx: &Context, older_than: std::time::Duration) -> Result<i32,
 /// chat (which falls back to defaults) instead of stopping it; a missing model still stops.
 fn chat(args: &Args) -> Result<i32, Failure> {
     let (ctx, config_error) = Context::load_or_defaults(Environment::from_process());
-    // --continue and --session without a question open the chat on that session, as --resume.
-    let resume = args
-        .resume
-        .clone()
-        .or_else(|| args.session.clone().map(Some))
-        .or_else(|| args.continue_latest.then_some(None));
-    let session = match &resume {
-        None => None,
-        Some(spec) => {
-            let store = store_or_fail(&ctx)?;
-            let flag = if args.continue_latest {
-                "--continue"
-            } else {
-                "--resume"
-            };
-            Some(store.open(spec.as_deref()).map_err(|e| match e {
-                SessionError::LatestUnreadable { .. } => Failure::usage(format!("{flag}: {e}")),
-                e => session_failure(e),
-            })?)
-        }
-    };
-    // --hf: the file is chosen now (a wrong name or a refused token stops here, in plain
-    // text); a file not in the cache downloads in the chat's loading phase.
+    let session = resumed_session(&ctx, args)?;
     let mut args = args.clone();
-    let mut fetch = None;
-    if let Some(spec) = args.run.hf.take() {
-        let (hub, plan) = reflect::hub::commands::plan(&ctx.env, &spec)?;
-        args.run.model = Some(plan.path(&hub));
-        if !plan.cached {
-            fetch = Some(reflect::hub::Fetch { hub, plan });
-        }
-    }
-    // A resumed session runs on its own model unless -m (or --endpoint) names another.
-    if let Some(s) = &session {
-        use_session_model(&mut args, s)?;
-    }
+    let ChatStart {
+        settings,
+        download,
+        profile_error,
+    } = chat_settings(&ctx, &mut args, session.as_ref(), config_error.as_ref())?;
     let args = &args;
-    let (profile, profile_error) = ctx.profile_or_default(&args.run.request());
     let (theme, theme_error) = ctx.theme_or_default(&args.theme);
-    let mut settings = ctx
-        .settings_for_profile(&args.run.request(), profile, demo_model, |path| {
-            gguf::inspect(path).ok()
-        })
-        .map_err(|f| match &config_error {
-            // config.toml was set aside, so its model (or endpoint) is missing too: its own
-            // mistake is what the user must fix first.
-            Some(e) => Failure::usage(format!(
-                "{e} (the chat cannot start without it: {})",
-                f.message
-            )),
-            None => f,
-        })?;
     // Which profile fits the model, when none was chosen: in the log, never on the terminal
     // the chat draws on.
     if session.is_none()
@@ -518,9 +475,6 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         if let Some(advice) = reflect::pipe::profile_advice(&settings) {
             tracing::info!("{advice}");
         }
-    }
-    if let (Some(f), reflect::engine::BackendConfig::Llama(c)) = (fetch, &mut settings.engine) {
-        c.fetch = Some(f);
     }
     let note = session.as_ref().and_then(|s| {
         let (was, now) = model_change(s, &settings.engine)?;
@@ -555,16 +509,95 @@ fn chat(args: &Args) -> Result<i32, Failure> {
         prompt_history,
     };
     let save = if args.no_save { None } else { store(&ctx) };
-    reflect::tui::run(
-        init,
-        &ctx,
-        reflect::tui::SessionInit {
-            store: save,
-            session,
-            note,
-            history,
-        },
-    )
+    let session = reflect::tui::SessionInit {
+        store: save,
+        session,
+        note,
+        history,
+    };
+    reflect::tui::run(init, &ctx, session, download)
+}
+
+/// The session the chat opens on: --resume, and --continue and --session without a question.
+fn resumed_session(ctx: &Context, args: &Args) -> Result<Option<Session>, Failure> {
+    let resume = args
+        .resume
+        .clone()
+        .or_else(|| args.session.clone().map(Some))
+        .or_else(|| args.continue_latest.then_some(None));
+    let Some(spec) = resume else {
+        return Ok(None);
+    };
+    let store = store_or_fail(ctx)?;
+    let flag = if args.continue_latest {
+        "--continue"
+    } else {
+        "--resume"
+    };
+    store.open(spec.as_deref()).map(Some).map_err(|e| match e {
+        SessionError::LatestUnreadable { .. } => Failure::usage(format!("{flag}: {e}")),
+        e => session_failure(e),
+    })
+}
+
+/// What the chat starts from besides the terminal and the session.
+struct ChatStart {
+    settings: reflect::settings::RunSettings,
+    /// --hf naming a file not in the cache: the download the chat makes first.
+    download: Option<reflect::tui::Download>,
+    /// The profile's problem (the chat falls back to the default profile).
+    profile_error: Option<reflect::config::ConfigError>,
+}
+
+/// The chat's settings. With --hf naming a file not in the cache, also the download the chat
+/// makes first: the settings are made again once the file is there, for its
+/// `general.sampling.*`.
+fn chat_settings(
+    ctx: &Context,
+    args: &mut Args,
+    session: Option<&Session>,
+    config_error: Option<&reflect::config::ConfigError>,
+) -> Result<ChatStart, Failure> {
+    // --hf: the file is chosen now (a wrong name or a refused token stops here, in plain
+    // text); a file not in the cache downloads in the chat, which opens at once.
+    let mut fetch = None;
+    if let Some(spec) = args.run.hf.take() {
+        let (hub, plan) = reflect::hub::commands::plan(&ctx.env, &spec)?;
+        args.run.model = Some(plan.path(&hub));
+        fetch = (!plan.cached).then_some((hub, plan));
+    }
+    // A resumed session runs on its own model unless -m (or --endpoint) names another.
+    if let Some(s) = session {
+        use_session_model(args, s)?;
+    }
+    let request = args.run.request();
+    let (profile, profile_error) = ctx.profile_or_default(&request);
+    // The model file's own sampling defaults count: read from it when it is there.
+    let resolve = |ctx: &Context, request: &reflect::settings::Request, profile| {
+        ctx.settings_for_profile(request, profile, demo_model, |p| gguf::inspect(p).ok())
+    };
+    let settings = resolve(ctx, &request, profile.clone()).map_err(|f| match config_error {
+        // config.toml was set aside, so its model (or endpoint) is missing too: its own
+        // mistake is what the user must fix first.
+        Some(e) => Failure::usage(format!(
+            "{e} (the chat cannot start without it: {})",
+            f.message
+        )),
+        None => f,
+    })?;
+    let download = fetch.map(|(hub, plan)| {
+        let ctx = ctx.clone();
+        reflect::tui::Download {
+            hub,
+            plan,
+            settings: Box::new(move || resolve(&ctx, &request, profile)),
+        }
+    });
+    Ok(ChatStart {
+        settings,
+        download,
+        profile_error,
+    })
 }
 
 /// `reflect profiles show NAME` (`--show-profile NAME`); errors name `by`.

@@ -11,12 +11,11 @@
 //! may be set at every level above it (flags, environment, config.toml). The process
 //! environment is read once into an [`Environment`], so that tests can inject one.
 
-mod env;
 mod flags;
 mod request;
 mod values;
 
-pub use env::{config_dir, var, Environment, FLAG_VARS, VARS};
+pub use crate::env::{config_dir, var, Environment, FLAG_VARS, VARS};
 pub use flags::{apply_flags, profile_flags};
 pub use request::{Overrides, Request};
 pub use values::Format;
@@ -25,13 +24,13 @@ use crate::config::{
     valid_name, Catalog, ConfigError, ConfigFile, Listed, PROFILES_DIR, THEMES_DIR,
 };
 use crate::engine::{ApiKey, BackendConfig, LlamaConfig, Price, RemoteConfig};
+use crate::env::parse_count;
 use crate::exit::Failure;
 use crate::gpu_layers::{parse_gpu_layers, GpuLayers};
 use crate::llm::{BudgetSettings, SamplingOverrides, SamplingSettings};
 use crate::profile::{self, History, Profile};
 use crate::stream::RouterConfig;
 use crate::theme::{self, Theme};
-use env::parse_count;
 use std::path::{Path, PathBuf};
 
 /// Everything a one-shot run needs, resolved.
@@ -399,7 +398,6 @@ impl Context {
             vocab_only: false,
             checked,
             chat_template: self.chat_template(run, &profile)?,
-            fetch: None,
         });
         Ok(RunSettings::new(engine, sampling, profile, budget))
     }

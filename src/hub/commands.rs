@@ -1,9 +1,9 @@
 //! The command line's side of the Hub: `reflect models pull|list|rm`, and `--hf` resolved to a
 //! file before a run (downloading, with progress on stderr, when it is not cached).
 
-use super::{progress, quant, Hub, Interrupt, Plan, RepoSpec, StderrProgress};
+use super::{progress, quant, Hub, Interrupt, Job, Plan, RepoSpec, StderrProgress};
+use crate::env::Environment;
 use crate::exit::{code, Failure};
-use crate::settings::Environment;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -25,13 +25,20 @@ pub fn fetch(env: &Environment, spec_text: &str) -> Result<(Plan, PathBuf), Fail
         eprintln!("reflect: {}", plan.describe());
     }
     let mut bar = StderrProgress::new(std::io::stderr().is_terminal());
-    let path = hub.fetch(&plan, &mut |s| bar.step(&s), &Interrupt::catch())?;
+    let job = Job::spawn(
+        hub,
+        plan.clone(),
+        Interrupt::catch(),
+        move |s| bar.step(&s),
+        |r| r,
+    );
+    let path = job.wait()?;
     Ok((plan, path))
 }
 
 /// The plan for `--hf` in the chat: resolved before the chat opens (so that a wrong name or a
-/// refused token is one line in the terminal); the download itself happens in the chat's
-/// loading phase.
+/// refused token is one line in the terminal); the download itself is a [`Job`] the chat runs
+/// in its loading phase.
 pub fn plan(env: &Environment, spec_text: &str) -> Result<(Hub, Plan), Failure> {
     let hub = hub(env)?;
     let plan = hub.plan(&spec(spec_text)?)?;

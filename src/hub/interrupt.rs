@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 /// What stops a download, keeping what it has: SIGINT, SIGTERM and SIGHUP caught while it
 /// lives (with none caught after it, a later Ctrl+C acts as before: see [`crate::signals`]),
-/// or a flag another thread sets (the chat's engine, dropped mid-download).
+/// or a flag another thread sets (a [`super::Job`] stopped: the chat quitting mid-download).
 pub struct Interrupt {
     flag: Arc<AtomicUsize>,
     signals: Option<Signals>,

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod download;
 pub mod error;
 pub mod interrupt;
+pub mod job;
 pub mod progress;
 pub mod quant;
 pub mod spec;
@@ -17,11 +18,12 @@ pub mod spec;
 pub use cache::{Cache, CachedFile};
 pub use error::HubError;
 pub use interrupt::Interrupt;
+pub use job::{Job, Progress};
 pub use progress::{StderrProgress, Step};
 pub use quant::{Quant, Reason, RepoFile};
 pub use spec::RepoSpec;
 
-use crate::settings::Environment;
+use crate::env::Environment;
 use std::path::{Path, PathBuf};
 
 /// Where models come from and go: the endpoint, the token and the cache.
@@ -44,13 +46,6 @@ impl std::fmt::Debug for Hub {
             .field("offline", &self.offline)
             .finish()
     }
-}
-
-/// A download left to the engine thread (the chat's loading phase): where from, and what.
-#[derive(Clone, Debug)]
-pub struct Fetch {
-    pub hub: Hub,
-    pub plan: Plan,
 }
 
 /// `HF_HUB_CACHE`, else `HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else

@@ -80,10 +80,6 @@ pub struct LocalModel {
     pub layers_offloaded: u32,
     pub threads: u32,
     pub batch_size: u32,
-    /// The file's own sampling defaults (`general.sampling.*`), when the settings were made
-    /// before the file was there (downloaded by the engine): the front end applies them.
-    #[serde(skip)]
-    pub file_sampling: Option<SamplingOverrides>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,8 +239,6 @@ impl From<EngineError> for crate::exit::Failure {
 }
 
 pub enum EngineEvent {
-    /// A Hugging Face model is downloading before it loads (the chat's `--hf`).
-    Download(DownloadProgress),
     /// Loading progress, 0.0 to 1.0, from llama.cpp's own callback.
     LoadProgress(f32),
     Loaded(Box<ModelInfo>),
@@ -291,17 +285,6 @@ pub enum EngineEvent {
     },
     Done(Box<Completion>),
     Error(EngineError),
-}
-
-/// Where a download stands, for the chat's loading phase.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DownloadProgress {
-    /// The file's name (its base name), with its part of a split model.
-    pub file: String,
-    pub done: u64,
-    pub total: u64,
-    /// Bytes per second over the last seconds, once measured.
-    pub rate: Option<f64>,
 }
 
 /// A cost in USD as people read it: cents for a cent or more, else enough digits to see it.

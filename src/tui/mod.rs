@@ -1,11 +1,13 @@
 //! The full-screen chat: `app` holds the state and its pure reducer, `view` draws it, `msg` is
-//! their vocabulary; `runtime` and `terminal` are the only parts that touch the terminal.
+//! their vocabulary; `runtime` and `terminal` are the only parts that touch the terminal;
+//! `download` fetches a model the chat must wait for.
 //!
 //! Layers, each importing only those below it: `runtime` → `view` (draws) → `app` (state and
 //! reducer) → `text` (lays out and measures the panes' text for both) → `layout`, `scroll`,
 //! `phase`, `notice` (plain values).
 
 pub mod app;
+pub mod download;
 pub mod layout;
 pub mod msg;
 pub mod notice;
@@ -18,12 +20,12 @@ mod terminal;
 pub mod text;
 pub mod view;
 
-use crate::engine::Engine;
 use crate::exit::Failure;
 use crate::session::{Session, Store};
 use crate::settings::Context;
 use crate::signals::Signals;
 use app::{App, AppInit};
+pub use download::Download;
 
 /// Where the chat saves its conversation, and the saved session it continues.
 pub struct SessionInit {
@@ -38,14 +40,20 @@ pub struct SessionInit {
 }
 
 /// Opens the chat and runs it until the user quits. The model starts loading before the first
-/// frame, so the user can type while it loads.
-pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Failure> {
-    // The engine puts its events straight into the loop's channel: one hop per token.
+/// frame, so the user can type while it loads; with a `download`, the chat opens at once and
+/// the engine starts once the file is there.
+pub fn run(
+    init: AppInit,
+    ctx: &Context,
+    session: SessionInit,
+    download: Option<Download>,
+) -> Result<i32, Failure> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let to_loop = tx.clone();
-    let engine = Engine::start_with(init.settings.engine.clone(), move |e| {
-        to_loop.send(msg::Msg::Engine(e)).is_ok()
-    });
+    let mut engine = match download {
+        Some(_) => None,
+        None => Some(runtime::start_engine(init.settings.engine.clone(), &tx)),
+    };
+    let job = download.map(|d| download::start(d, tx.clone()));
     // SIGTERM, SIGHUP (and a SIGINT sent from outside: in raw mode Ctrl+C is a key) ask the app
     // to save and quit; caught until the terminal is restored, and the first one names the exit.
     let to_loop = tx.clone();
@@ -77,8 +85,13 @@ pub fn run(init: AppInit, ctx: &Context, session: SessionInit) -> Result<i32, Fa
             ),
         );
     }
-    let result = runtime::run(app, &engine, (tx, rx), ctx, &mut terminal, session);
+    let result = runtime::run(app, &mut engine, (tx, rx), ctx, &mut terminal, session);
+    // A download still running stops at once (its partial file stays for the next run).
+    if let Some(job) = &job {
+        job.stop();
+    }
     terminal::restore();
+    drop(job);
     drop(engine);
     let saved = result.map_err(|e| Failure::runtime(format!("terminal error: {e}")))?;
     // Where the conversation went, for people (a script reading stderr gets nothing).

@@ -2,8 +2,10 @@
 //! pure; the runtime turns effects into I/O (engine commands, clipboard, files) and feeds the
 //! results back as messages.
 
+use crate::engine::BackendConfig;
 use crate::llm::{Command, EngineEvent};
 use crate::profile::Profile;
+use crate::settings::RunSettings;
 use crate::theme::Theme;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
@@ -19,6 +21,11 @@ pub enum Msg {
     /// The terminal's new size (columns, rows).
     Resize(u16, u16),
     Engine(EngineEvent),
+    /// Where the model's download stands (`--hf` naming a file not in the cache).
+    Download(crate::hub::Progress),
+    /// The download ended: the settings made from the file (the engine starts on them), or
+    /// why there is no model.
+    Downloaded(Result<Box<RunSettings>, String>),
     /// Answer to `Effect::LoadProfile`: the profile, or a message to show.
     ProfileLoaded(Result<Profile, String>),
     /// Answer to `Effect::LoadTheme`.
@@ -34,6 +41,8 @@ pub enum Msg {
 
 /// What the reducer asks the runtime to do.
 pub enum Effect {
+    /// Start the engine on this config (the model was downloaded first).
+    StartEngine(BackendConfig),
     /// Send a command to the engine (Generate, RenderPrompt, …).
     Engine(Command),
     /// Cancel generation `id` (and any earlier one).

@@ -1,15 +1,15 @@
-//! The TUI's event loop and effect runner. Terminal input, engine events and signals arrive on
-//! their own threads (the engine's events straight from the engine thread, see
-//! `Engine::start_with`) and are funnelled into one channel of `Msg`s; the loop applies them to the
-//! app (pure), runs the effects it returns, and draws at most once per frame interval, only
-//! when the state changed. When nothing happens the loop sleeps on the channel: no busy wait.
+//! The TUI's event loop and effect runner. Terminal input, engine events, a download's
+//! progress and signals arrive on their own threads (the engine's events straight from the
+//! engine thread, see `Engine::start_with`) and are funnelled into one channel of `Msg`s; the
+//! loop applies them to the app (pure), runs the effects it returns, and draws at most once per
+//! frame interval, only when the state changed. When nothing happens the loop sleeps on the channel: no busy wait.
 
 use super::app::App;
 use super::msg::{Effect, Msg};
 use super::saver::Saver;
 use super::terminal::Tui;
 use super::view::view;
-use crate::engine::Engine;
+use crate::engine::{BackendConfig, Engine};
 use crate::settings::Context;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use std::io::{self, Write};
@@ -54,9 +54,16 @@ fn listing(what: &str, usage: &str, names: Result<Vec<String>, crate::config::Co
     }
 }
 
+/// Starts the engine, its events straight into the loop's channel: one hop per token.
+pub fn start_engine(config: BackendConfig, tx: &Sender<Msg>) -> Engine {
+    let to_loop = tx.clone();
+    Engine::start_with(config, move |e| to_loop.send(Msg::Engine(e)).is_ok())
+}
+
 /// What the effect runner needs besides the app.
 pub struct Io<'a> {
-    pub engine: &'a Engine,
+    /// `None` until the model is there (`--hf` downloading it).
+    pub engine: &'a mut Option<Engine>,
     pub ctx: &'a Context,
     pub terminal: &'a mut Tui,
     pub saver: Saver,
@@ -69,7 +76,7 @@ pub struct Io<'a> {
 /// id of the session saved, if any.
 pub fn run(
     mut app: App,
-    engine: &Engine,
+    engine: &mut Option<Engine>,
     (tx, rx): (Sender<Msg>, Receiver<Msg>),
     ctx: &Context,
     terminal: &mut Tui,
@@ -194,16 +201,9 @@ fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> i
         let _ = tx.send(m);
     };
     match effect {
-        Effect::Engine(command) => {
-            if let Err(e) = io.engine.send(command) {
-                reply(Msg::Notice {
-                    text: e.to_string(),
-                    error: true,
-                });
-            }
+        Effect::StartEngine(_) | Effect::Engine(_) | Effect::Cancel(_) | Effect::AnswerNow(_) => {
+            engine_effect(effect, io.engine, tx)
         }
-        Effect::Cancel(id) => io.engine.cancel(id),
-        Effect::AnswerNow(id) => io.engine.answer_now(id),
         Effect::Copy(text) => {
             let out = io.terminal.backend_mut();
             write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;
@@ -284,6 +284,35 @@ fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> i
         Effect::Quit => {}
     }
     Ok(())
+}
+
+/// The engine's effects: start it (once the model is there), send it a command, stop or
+/// hurry a generation. Before it starts, a command is answered with a notice.
+fn engine_effect(effect: Effect, engine: &mut Option<Engine>, tx: &Sender<Msg>) {
+    match effect {
+        Effect::StartEngine(config) => *engine = Some(start_engine(config, tx)),
+        Effect::Engine(command) => {
+            let sent = match engine.as_ref() {
+                Some(engine) => engine.send(command).map_err(|e| e.to_string()),
+                None => Err("the model is not there yet: wait for its download".into()),
+            };
+            if let Err(text) = sent {
+                let _ = tx.send(Msg::Notice { text, error: true });
+            }
+        }
+        Effect::Cancel(id) => {
+            if let Some(engine) = engine.as_ref() {
+                engine.cancel(id);
+            }
+        }
+        Effect::AnswerNow(id) => {
+            if let Some(engine) = engine.as_ref() {
+                engine.answer_now(id);
+            }
+        }
+        // Not the engine's: `run_effect` runs them.
+        _ => {}
+    }
 }
 
 /// Standard base64 (for OSC 52).

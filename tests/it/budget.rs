@@ -50,7 +50,6 @@ fn start(m: &Model, tags: TagSet) -> (Engine, UnboundedReceiver<EngineEvent>) {
         vocab_only: false,
         checked: None,
         chat_template: None,
-        fetch: None,
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

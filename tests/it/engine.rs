@@ -22,7 +22,6 @@ fn config(m: &Model) -> LlamaConfig {
         vocab_only: false,
         checked: None,
         chat_template: None,
-        fetch: None,
     }
 }
 

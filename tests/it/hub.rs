@@ -756,3 +756,47 @@ fn huggingface_hub_sees_the_gate_where_reflect_does() {
         "{out}"
     );
 }
+
+#[test]
+fn a_download_job_stops_when_asked_and_keeps_the_part() {
+    use reflect::hub::{Hub, HubError, Interrupt, Job, Step};
+    let server = HubServer::start(vec![repo()]);
+    // Minutes for the whole file.
+    server.set_fault(Fault::Drip(1024, Duration::from_millis(300)));
+    let base = tempfile::tempdir().unwrap();
+    let cache = hub_dir(base.path());
+    let url = server.url();
+    let env = reflect::env::Environment::new(
+        None,
+        [
+            ("HF_ENDPOINT", url.as_str()),
+            ("HF_HUB_CACHE", cache.to_str().unwrap()),
+        ],
+    );
+    let hub = Hub::from_env(&env).unwrap();
+    let spec = reflect::hub::RepoSpec::parse(&format!("{REPO}:Q4_K_M")).unwrap();
+    let plan = hub.plan(&spec).unwrap();
+    let (tx, steps) = std::sync::mpsc::channel();
+    let job = Job::spawn(
+        hub,
+        plan,
+        Interrupt::never(),
+        move |step| {
+            let _ = tx.send(step);
+        },
+        |fetched| fetched,
+    );
+    // Bytes are on disk: stop it there.
+    while !matches!(steps.recv().unwrap(), Step::Bytes { done, .. } if done > 0) {}
+    job.stop();
+    match job.wait() {
+        Err(HubError::Interrupted {
+            partial: Some((path, have, size)),
+            ..
+        }) => {
+            assert!(path.exists(), "the part is kept: {}", path.display());
+            assert!(have > 0 && have < size, "{have} of {size}");
+        }
+        other => panic!("stopped, keeping the part: {other:?}"),
+    }
+}

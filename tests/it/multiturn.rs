@@ -26,7 +26,6 @@ fn start(m: &Model) -> (Engine, UnboundedReceiver<EngineEvent>) {
         vocab_only: false,
         checked: None,
         chat_template: None,
-        fetch: None,
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

@@ -58,7 +58,6 @@ fn start(m: &Model) -> (Engine, Events) {
         vocab_only: false,
         checked: None,
         chat_template: None,
-        fetch: None,
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

@@ -750,36 +750,99 @@ fn models_pull_draws_a_progress_bar_on_a_terminal() {
 #[test]
 fn quitting_the_chat_mid_download_stops_it_and_keeps_the_part() {
     use crate::common::hub_server::{Fault, HubFile, HubRepo, HubServer};
-    let m = model(reflection_script());
-    let bytes = std::fs::read(&m.path).unwrap();
-    let sha = HubFile::lfs("x", bytes.clone()).sha256();
+    // Ctrl+D quits; SIGTERM asks the chat to quit and names the exit.
+    let ways: [(&str, Option<i32>, u32); 2] =
+        [("Ctrl+D", None, 0), ("SIGTERM", Some(libc::SIGTERM), 143)];
+    for (way, signal, code) in ways {
+        let m = model(reflection_script());
+        let bytes = std::fs::read(&m.path).unwrap();
+        let sha = HubFile::lfs("x", bytes.clone()).sha256();
+        let server = HubServer::start(vec![HubRepo::new(
+            "test-org/Slow-GGUF",
+            vec![HubFile::lfs("Slow-Q4_K_M.gguf", bytes)],
+        )]);
+        // Minutes for the whole file.
+        server.set_fault(Fault::Drip(1024, Duration::from_millis(300)));
+        let url = server.url();
+        let mut s = start_env(
+            &m,
+            &["--hf", "test-org/Slow-GGUF"],
+            &[("HF_ENDPOINT", &url)],
+        );
+        s.wait_text("Downloading Slow-Q4_K_M.gguf");
+        match signal {
+            None => s.send(b"\x04"),
+            Some(signal) => {
+                let pid = s.child.process_id().expect("pid") as i32;
+                // SAFETY: signalling our own child.
+                assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+            }
+        }
+        assert_eq!(
+            s.wait_exit(),
+            code,
+            "{way}: the chat quits without waiting for the download"
+        );
+        s.assert_restored();
+        let partial = m
+            .dir
+            .path()
+            .join("huggingface/hub/models--test-org--Slow-GGUF/blobs")
+            .join(format!("{sha}.incomplete"));
+        assert!(
+            partial.exists(),
+            "{way}: the part downloaded is kept for the next run"
+        );
+    }
+}
+
+#[test]
+fn a_downloaded_models_own_sampling_applies_from_the_first_turn() {
+    use crate::common::hub_server::{Fault, HubFile, HubRepo, HubServer};
+    let dir = Sandbox::new();
+    let path = dir.path().join("temp.gguf");
+    let spec = reflect::gguf::RandomModelSpec {
+        metadata: vec![(
+            "general.sampling.temp".into(),
+            reflect::gguf::Value::F32(0.25),
+        )],
+        ..reflect::gguf::RandomModelSpec::semantic()
+    };
+    reflect::gguf::write_random_model(&path, &spec).unwrap();
+    let m = Model { dir, path };
     let server = HubServer::start(vec![HubRepo::new(
-        "test-org/Slow-GGUF",
-        vec![HubFile::lfs("Slow-Q4_K_M.gguf", bytes)],
+        "test-org/Temp-GGUF",
+        vec![HubFile::lfs(
+            "Temp-Q4_K_M.gguf",
+            std::fs::read(&m.path).unwrap(),
+        )],
     )]);
-    // Minutes for the whole file.
-    server.set_fault(Fault::Drip(1024, Duration::from_millis(300)));
+    server.set_fault(Fault::Drip(4096, Duration::from_millis(40)));
     let url = server.url();
+    // The plain profile leaves sampling to the model.
     let mut s = start_env(
         &m,
-        &["--hf", "test-org/Slow-GGUF"],
+        &[
+            "--hf",
+            "test-org/Temp-GGUF",
+            "--profile",
+            "plain",
+            "--max-tokens",
+            "4",
+        ],
         &[("HF_ENDPOINT", &url)],
     );
-    s.wait_text("Downloading Slow-Q4_K_M.gguf");
-    s.send(b"\x04");
-    assert_eq!(
-        s.wait_exit(),
-        0,
-        "the chat quits without waiting for the download"
-    );
+    s.wait_text("Downloading Temp-Q4_K_M.gguf");
+    // Typed during the download: waits for the model, then is its first turn.
+    s.send(b"early bird\r");
+    s.wait_text("early bird");
+    server.set_fault(Fault::None);
+    s.wait_text("reflect-random");
+    s.send(b"/set\r");
+    s.wait_text("temperature 0.25");
+    s.quit();
+    assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
-    let partial = m
-        .dir
-        .path()
-        .join("huggingface/hub/models--test-org--Slow-GGUF/blobs")
-        .join(format!("{sha}.incomplete"));
-    assert!(
-        partial.exists(),
-        "the part downloaded is kept for the next run"
-    );
+    let saved = saved_sessions(&m);
+    assert_eq!(saved[0]["turns"][0]["prompt"], "early bird", "{saved:#?}");
 }

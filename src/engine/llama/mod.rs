@@ -76,7 +76,4 @@ pub struct LlamaConfig {
     /// `--chat-template` (or the profile's `chat_template`): a llama.cpp built-in name,
     /// `plain`, or a file's path; `None`: the model's own, else a fallback chosen from the file.
     pub chat_template: Option<String>,
-    /// A Hugging Face model still to download: fetched by the engine thread, with progress
-    /// events, before it loads `model_path` (the chat's loading phase).
-    pub fetch: Option<crate::hub::Fetch>,
 }

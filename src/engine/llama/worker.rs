@@ -1,4 +1,5 @@
-//! The engine thread: checks and loads the model, then serves commands until shutdown.
+//! The engine thread: checks and loads the model (`load`, `new_context`), says what it loaded
+//! (`describe`), then serves commands until shutdown (`serve`).
 
 use super::logs::capture_errors;
 use super::model::{self, Loaded};
@@ -7,6 +8,7 @@ use super::{gpu_backend, GpuLayers, LlamaConfig};
 use crate::gguf;
 use crate::llm::{Command, EngineError, EngineEvent, EventSender, LocalModel, ModelInfo};
 use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
@@ -36,64 +38,70 @@ pub(super) fn default_threads() -> u32 {
     num_cpus::get_physical().max(1) as u32
 }
 
+/// The engine thread: loads the model (with progress events), says what was loaded, then
+/// serves commands until shutdown. A failure to load is one `Load` error event.
 pub(crate) fn run(
-    mut config: LlamaConfig,
+    config: LlamaConfig,
     commands: mpsc::Receiver<Command>,
     events: EventSender,
     cancel: Arc<AtomicU64>,
     answer_now: Arc<AtomicU64>,
 ) {
     let started = Instant::now();
-    let fetched = match config.fetch.take() {
-        Some(fetch) => match download(&fetch, &events, &cancel) {
-            Ok(path) => {
-                config.model_path = path;
-                true
-            }
-            Err(e) => {
-                let _ = events.send(EngineEvent::Error(EngineError::Load {
-                    path: config.model_path.clone(),
-                    message: e,
-                }));
-                return;
-            }
-        },
-        None => false,
-    };
-    let load_error = |message: String| {
-        EngineEvent::Error(EngineError::Load {
+    let fail = |message: String| {
+        let _ = events.send(EngineEvent::Error(EngineError::Load {
             path: config.model_path.clone(),
             message,
-        })
+        }));
     };
+    let (info, backend, model) = match load(&config, &events, &cancel) {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(e),
+    };
+    if config.vocab_only {
+        return serve_prompts(&model, &info, &config, started, commands, &events);
+    }
+    let (ctx, shape) = match new_context(&model, backend, &config, &events) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let (template, warning) = match Template::detect(&model, config.chat_template.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    if let Some(w) = warning {
+        let _ = events.send(EngineEvent::Warning(w));
+    }
+    let load_ms = started.elapsed().as_millis() as u64;
+    let loaded = Loaded::new(&model, ctx, template, load_ms);
+    let model_info = describe(&loaded, &info, &config, &shape, load_ms);
+    let _ = events.send(EngineEvent::Loaded(Box::new(model_info)));
+    let gen = Generation {
+        events: &events,
+        cancel: &cancel,
+        answer_now: &answer_now,
+    };
+    serve(loaded, backend, &shape, commands, &gen);
+}
+
+/// The file's pre-load check (unless the settings made it), llama.cpp's backend, and the
+/// model's weights, with load progress events; the engine's cancel (its drop) stops the load.
+fn load(
+    config: &LlamaConfig,
+    events: &EventSender,
+    cancel: &Arc<AtomicU64>,
+) -> Result<(Arc<gguf::GgufInfo>, &'static LlamaBackend, LlamaModel), String> {
     let info = match config.checked.clone() {
         Some(info) => info,
-        None => match gguf::inspect(&config.model_path) {
-            Ok(info) => Arc::new(info),
-            Err(e) => {
-                let _ = events.send(load_error(e.problem));
-                return;
-            }
-        },
+        None => Arc::new(gguf::inspect(&config.model_path).map_err(|e| e.problem)?),
     };
-    let backend = match backend() {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = events.send(load_error(format!("llama.cpp failed to start: {e}")));
-            return;
-        }
-    };
-
+    let backend = backend().map_err(|e| format!("llama.cpp failed to start: {e}"))?;
     let progress = events.clone();
     let abort = cancel.clone();
     let mut last = -1.0f32;
-    let gpu_layers = match config.gpu_layers {
-        GpuLayers::All => u32::MAX,
-        GpuLayers::Count(n) => n,
-    };
     let params = LlamaModelParams::default()
         .with_vocab_only(config.vocab_only)
-        .with_n_gpu_layers(gpu_layers)
+        .with_n_gpu_layers(gpu_layers(config))
         .with_progress_callback(move |p| {
             if p >= 1.0 || p - last >= 0.01 {
                 last = p;
@@ -104,21 +112,39 @@ pub(crate) fn run(
         });
     let (model, reason) =
         capture_errors(|| LlamaModel::load_from_file(backend, &config.model_path, &params));
-    let model = match model {
-        Ok(m) => m,
-        Err(e) => {
-            let why = reason.unwrap_or_else(|| e.to_string());
-            let _ = events.send(load_error(format!(
-                "llama.cpp could not load this model (architecture '{}'): {why}",
-                info.architecture
-            )));
-            return;
-        }
-    };
+    let model = model.map_err(|e| {
+        let why = reason.unwrap_or_else(|| e.to_string());
+        format!(
+            "llama.cpp could not load this model (architecture '{}'): {why}",
+            info.architecture
+        )
+    })?;
+    Ok((info, backend, model))
+}
 
-    if config.vocab_only {
-        return serve_prompts(&model, &info, &config, started, commands, &events);
+/// The layers asked for on the GPU, as llama.cpp counts them.
+fn gpu_layers(config: &LlamaConfig) -> u32 {
+    match config.gpu_layers {
+        GpuLayers::All => u32::MAX,
+        GpuLayers::Count(n) => n,
     }
+}
+
+/// The context's shape, as made: what generation and the description need.
+struct Shape {
+    n_ctx_train: u32,
+    threads: u32,
+    n_batch: u32,
+}
+
+/// The context: the size asked for (else the smaller of 8192 and the training context),
+/// refused at once when its KV cache cannot fit in memory.
+fn new_context<'m>(
+    model: &'m LlamaModel,
+    backend: &LlamaBackend,
+    config: &LlamaConfig,
+    events: &EventSender,
+) -> Result<(LlamaContext<'m>, Shape), String> {
     let n_ctx_train = model.n_ctx_train();
     let n_ctx = config
         .ctx_size
@@ -147,29 +173,22 @@ pub(crate) fn run(
         model.n_embd().max(1) as u64,
     ));
     let too_big = |why: String| {
-        load_error(format!(
+        format!(
             "a context of {n_ctx} tokens needs about {kv_gib:.1} GiB for its KV cache alone{why}; ask for a smaller context (the model was trained on {n_ctx_train})"
-        ))
+        )
     };
     // On the CPU, more than the memory there is would make llama.cpp try for a long time (and
     // tens of GB) before it fails: refuse at once.
     if let (None, Some(free)) = (gpu_backend(), crate::memory::available_gib()) {
         if kv_gib > free {
-            let _ = events.send(too_big(format!(
+            return Err(too_big(format!(
                 ", more than the {free:.1} GiB of memory available"
             )));
-            return;
         }
     }
-    let ctx = match model.new_context(backend, ctx_params) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = events.send(too_big(format!(
-                " and llama.cpp could not allocate it ({e})"
-            )));
-            return;
-        }
-    };
+    let ctx = model
+        .new_context(backend, ctx_params)
+        .map_err(|e| too_big(format!(" and llama.cpp could not allocate it ({e})")))?;
     if let Some(asked) = config.ctx_size.filter(|c| *c != ctx.n_ctx()) {
         let _ = events.send(EngineEvent::Warning(format!(
             "the context is {} tokens, not {asked}: llama.cpp allocates it in steps of {}",
@@ -177,39 +196,41 @@ pub(crate) fn run(
             crate::profile::CONTEXT_STEP
         )));
     }
-
-    let (template, warning) = match Template::detect(&model, config.chat_template.as_deref()) {
-        Ok(t) => t,
-        Err(e) => {
-            let _ = events.send(load_error(e));
-            return;
-        }
+    let shape = Shape {
+        n_ctx_train,
+        threads,
+        n_batch,
     };
-    if let Some(w) = warning {
-        let _ = events.send(EngineEvent::Warning(w));
-    }
-    let load_ms = started.elapsed().as_millis() as u64;
+    Ok((ctx, shape))
+}
+
+/// What was loaded, for the front end.
+fn describe(
+    loaded: &Loaded<'_>,
+    info: &gguf::GgufInfo,
+    config: &LlamaConfig,
+    shape: &Shape,
+    load_ms: u64,
+) -> ModelInfo {
+    let model = loaded.model();
     let layers = model.n_layer();
-    let mut loaded = Loaded::new(&model, ctx, template, load_ms);
-    let model_info = ModelInfo {
-        name: model_name(&info, &config),
+    ModelInfo {
+        name: model_name(info, config),
         backend: gpu_backend().unwrap_or("CPU").to_string(),
         context_size: loaded.n_ctx(),
         local: Some(LocalModel {
             path: config.model_path.clone(),
             parameters: model.n_params(),
             size_bytes: model.size(),
-            context_train: n_ctx_train,
+            context_train: shape.n_ctx_train,
             layers,
             layers_offloaded: if gpu_backend().is_some() {
-                gpu_layers.min(layers + 1)
+                gpu_layers(config).min(layers + 1)
             } else {
                 0
             },
-            threads,
-            batch_size: n_batch,
-            file_sampling: fetched
-                .then(|| crate::llm::SamplingOverrides::from_gguf(&info.sampling)),
+            threads: shape.threads,
+            batch_size: shape.n_batch,
         }),
         tag_tokens: loaded
             .tag_tokens(&config.tags)
@@ -217,9 +238,25 @@ pub(crate) fn run(
             .map(|(text, _)| text)
             .collect(),
         load_ms,
-    };
-    let _ = events.send(EngineEvent::Loaded(Box::new(model_info)));
+    }
+}
 
+/// Where a generation reports, and what stops it.
+struct Generation<'a> {
+    events: &'a EventSender,
+    cancel: &'a Arc<AtomicU64>,
+    answer_now: &'a Arc<AtomicU64>,
+}
+
+/// Serves the engine's commands until shutdown (or until the engine is dropped).
+fn serve(
+    mut loaded: Loaded<'_>,
+    backend: &LlamaBackend,
+    shape: &Shape,
+    commands: mpsc::Receiver<Command>,
+    gen: &Generation<'_>,
+) {
+    let events = gen.events;
     let mut state_file = None;
     // The context of `GenerateMany`, made on first use: (sequences, context).
     let mut many_ctx = None;
@@ -227,20 +264,20 @@ pub(crate) fn run(
         match command {
             Command::Shutdown => break,
             Command::GenerateMany { requests, at_once } => {
-                let shape = super::many::Shape {
+                let many = super::many::Shape {
                     sequences: at_once.max(1),
                     n_ctx_seq: loaded.n_ctx(),
-                    n_batch,
-                    threads,
+                    n_batch: shape.n_batch,
+                    threads: shape.threads,
                 };
                 let ran = super::many::run(
                     &loaded,
                     backend,
                     &mut many_ctx,
-                    shape,
+                    many,
                     &requests,
-                    &events,
-                    &cancel,
+                    events,
+                    gen.cancel,
                 );
                 if let Err(e) = ran {
                     let _ = events.send(EngineEvent::Error(e));
@@ -254,7 +291,8 @@ pub(crate) fn run(
                 if let Some(path) = &state_file {
                     loaded.restore_state(path);
                 }
-                let event = match model::run(&mut loaded, &req, &events, &cancel, &answer_now) {
+                let event = match model::run(&mut loaded, &req, events, gen.cancel, gen.answer_now)
+                {
                     Ok(done) => EngineEvent::Done(Box::new(done)),
                     Err(e) => EngineEvent::Error(e),
                 };
@@ -267,83 +305,6 @@ pub(crate) fn run(
             }
         }
     }
-}
-
-/// Downloads a Hugging Face model on the engine thread, reporting progress at most ten times
-/// a second; stops (keeping the partial file) when the engine is dropped.
-fn download(
-    fetch: &crate::hub::Fetch,
-    events: &EventSender,
-    cancel: &Arc<AtomicU64>,
-) -> Result<std::path::PathBuf, String> {
-    use crate::hub::{progress::Meter, Interrupt, Step};
-    let interrupt = Interrupt::never();
-    // The engine dropped (the chat quitting) stops the download at once, wherever it waits:
-    // a watcher turns the engine's cancel into the download's stop flag.
-    let stop = interrupt.flag();
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watcher = {
-        let (stop, done, cancel) = (stop.clone(), done.clone(), cancel.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::SeqCst) {
-                if cancel.load(Ordering::SeqCst) == u64::MAX {
-                    stop.store(libc::SIGTERM as usize, Ordering::SeqCst);
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-        })
-    };
-    let mut file = String::new();
-    let mut meter: Option<Meter> = None;
-    let mut sent: Option<Instant> = None;
-    let result = fetch.hub.fetch(
-        &fetch.plan,
-        &mut |step| {
-            let now = Instant::now();
-            let (done, total) = match step {
-                Step::Start {
-                    name,
-                    part,
-                    parts,
-                    from,
-                    total,
-                } => {
-                    let base = name.rsplit('/').next().unwrap_or(&name).to_string();
-                    file = if parts > 1 {
-                        format!("{base} ({part}/{parts})")
-                    } else {
-                        base
-                    };
-                    meter = Some(Meter::new(now, from));
-                    sent = None;
-                    (from, total)
-                }
-                Step::Bytes { done, total } => {
-                    if let Some(m) = meter.as_mut() {
-                        m.record(now, done);
-                    }
-                    if sent.is_some_and(|s| now.duration_since(s).as_millis() < 100) && done < total
-                    {
-                        return;
-                    }
-                    (done, total)
-                }
-                Step::Retry { .. } | Step::Done { .. } | Step::Waiting { .. } => return,
-            };
-            sent = Some(now);
-            let _ = events.send(EngineEvent::Download(crate::llm::DownloadProgress {
-                file: file.clone(),
-                done,
-                total,
-                rate: meter.as_ref().and_then(Meter::rate),
-            }));
-        },
-        &interrupt,
-    );
-    done.store(true, Ordering::SeqCst);
-    let _ = watcher.join();
-    result.map_err(|e| e.to_string())
 }
 
 /// A model loaded for its vocabulary only: renders prompts, refuses to generate.

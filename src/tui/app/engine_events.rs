@@ -11,15 +11,7 @@ use crate::tui::msg::Effect;
 impl App {
     pub(super) fn on_engine(&mut self, event: EngineEvent) -> Vec<Effect> {
         match event {
-            EngineEvent::Download(d) => {
-                if let Load::Loading(_) = self.load {
-                    self.download = Some(d);
-                    self.dirty = true;
-                }
-                Vec::new()
-            }
             EngineEvent::LoadProgress(p) => {
-                self.download = None;
                 if let Load::Loading(_) = self.load {
                     self.load = Load::Loading(if p.is_finite() {
                         p.clamp(0.0, 1.0)
@@ -31,17 +23,6 @@ impl App {
                 Vec::new()
             }
             EngineEvent::Loaded(info) => {
-                self.download = None;
-                // A downloaded file's sampling defaults were not known when the settings
-                // were made: they fill in what the profile, the flags and /set left unset.
-                if let Some(from_file) = info.local.as_ref().and_then(|l| l.file_sampling.as_ref())
-                {
-                    self.settings.sampling = self
-                        .settings
-                        .overrides
-                        .or(from_file)
-                        .finish(&crate::llm::SamplingSettings::default());
-                }
                 self.model = Some(*info);
                 self.load = Load::Ready;
                 self.dirty = true;
@@ -141,7 +122,7 @@ impl App {
         effects
     }
 
-    fn on_error(&mut self, e: EngineError) -> Vec<Effect> {
+    pub(super) fn on_error(&mut self, e: EngineError) -> Vec<Effect> {
         // The context size cannot change inside the chat: say what can be done here.
         let text = match &e {
             EngineError::PromptTooLong { prompt_tokens, n_ctx } => format!(

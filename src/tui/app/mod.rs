@@ -1,14 +1,15 @@
 //! The TUI's state and its reducer: [`App::update`] turns a [`Msg`] into a new state and the
 //! [`Effect`]s the runtime must run. Pure: no I/O, no clock, no terminal.
 //!
-//! `keymap` maps keys to actions and `actions` applies them; `engine_events` applies what the
-//! engine reports; `commands` parses slash commands and `slash` runs them (the turns themselves live in
+//! `keymap` maps keys to actions and `actions` applies them; `download` follows the model's
+//! download before the engine starts; `engine_events` applies what the engine reports; `commands` parses slash commands and `slash` runs them (the turns themselves live in
 //! `crate::conversation`); `input` is the editor and prompt history;
 //! `layout` is the pure screen layout shared with the view; `scroll` a pane's position;
 //! `phase` what the status bar says the app is doing; `profile_ops` profiles ⇄ settings.
 
 mod actions;
 pub mod commands;
+mod download;
 mod engine_events;
 pub mod input;
 pub mod keymap;
@@ -77,7 +78,7 @@ pub struct App {
     pub(crate) theme_rev: u64,
     pub(crate) load: Load,
     /// A Hugging Face model downloading before it loads (`--hf`).
-    pub(crate) download: Option<crate::llm::DownloadProgress>,
+    pub(crate) download: Option<crate::hub::Progress>,
     pub(crate) model: Option<ModelInfo>,
     /// The engine thread stopped: nothing more can be generated.
     pub(crate) engine_gone: bool,
@@ -176,6 +177,8 @@ impl App {
                 Vec::new()
             }
             Msg::Engine(event) => self.on_engine(event),
+            Msg::Download(progress) => self.on_download(progress),
+            Msg::Downloaded(result) => self.on_downloaded(result),
             Msg::ProfileLoaded(r) => self.on_profile(r),
             Msg::ThemeLoaded(r) => self.on_theme(r),
             Msg::Notice { text, error } => {

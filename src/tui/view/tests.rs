@@ -405,32 +405,23 @@ fn the_budget_gauge_counts_up_and_changes_colour_at_80_and_100_percent() {
 }
 
 #[test]
-fn a_download_shows_in_the_loading_phase_then_the_files_sampling_applies() {
-    use crate::llm::DownloadProgress;
+fn a_download_shows_in_the_loading_phase_then_the_model_loads() {
     let mut a = crate::tui::app::tests::app();
-    a.update(Msg::Engine(EngineEvent::Download(DownloadProgress {
+    a.update(Msg::Download(crate::hub::Progress {
         file: "m-Q4_K_M.gguf".into(),
         done: 1 << 20,
         total: 4 << 20,
         rate: Some(f64::from(1u32 << 19)),
-    })));
+    }));
     let status = crate::tui::view::status::phase_text(&a);
     assert!(
         status.starts_with("Downloading m-Q4_K_M.gguf ▕")
             && status.contains(" 25% 1.0 MiB / 4.0 MiB · 512.0 KiB/s · ETA 6s"),
         "{status}"
     );
+    let from_file = Box::new(crate::tui::app::tests::settings());
+    a.update(Msg::Downloaded(Ok(from_file)));
+    assert!(crate::tui::view::status::phase_text(&a).starts_with("Loading "));
     a.update(Msg::Engine(EngineEvent::LoadProgress(0.5)));
     assert!(crate::tui::view::status::phase_text(&a).starts_with("Loading "));
-    // The file's own temperature, unknown until it was downloaded, now applies (the profile
-    // set none).
-    let mut info = crate::tui::app::tests::model_info();
-    if let Some(l) = info.local.as_mut() {
-        l.file_sampling = Some(crate::llm::SamplingOverrides {
-            temperature: Some(0.25),
-            ..Default::default()
-        });
-    }
-    a.update(Msg::Engine(EngineEvent::Loaded(Box::new(info))));
-    assert_eq!(a.settings.sampling.temperature, 0.25);
 }

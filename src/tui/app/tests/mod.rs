@@ -1,6 +1,7 @@
 //! Reducer tests: messages in, state and effects out. Shared fixtures live here.
 
 pub(crate) mod budget;
+mod download;
 mod keys;
 mod redo;
 mod scroll;
@@ -36,7 +37,6 @@ pub(crate) fn settings() -> RunSettings {
             vocab_only: false,
             checked: None,
             chat_template: None,
-            fetch: None,
         }
         .into(),
         sampling: SamplingSettings::default(),
@@ -91,7 +91,6 @@ pub(crate) fn model_info() -> ModelInfo {
             layers_offloaded: 81,
             threads: 16,
             batch_size: 2048,
-            file_sampling: None,
         }),
     }
 }
