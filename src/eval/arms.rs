@@ -1,18 +1,18 @@
 //! The arms of `reflect eval`: one per profile (`--profiles`, else the profile in effect), each
-//! twice with `--compare think-carefully`, resolved from the flags, environment and config as a
-//! one-shot run's settings are; all on one backend.
+//! twice with `--compare think-carefully`, resolved from the request, environment and config as
+//! a one-shot run's settings are; all on one backend.
 
 use super::runner::Arm;
-use crate::cli::{Compare, EvalArgs, RunFlags};
+use super::{Compare, EvalRequest};
 use crate::exit::Failure;
-use crate::settings::Context;
+use crate::settings::{Context, Request};
 use std::path::PathBuf;
 
 /// The arms: each profile (the one in effect without `--profiles`), each with and without
 /// "Think carefully." under `--compare think-carefully`. All run on one backend.
 pub(super) fn resolve(
     ctx: &Context,
-    a: &EvalArgs,
+    a: &EvalRequest,
     demo_model: &dyn Fn() -> Result<PathBuf, Failure>,
 ) -> Result<Vec<Arm>, Failure> {
     let profiles: Vec<Option<String>> = match &a.profiles {
@@ -21,20 +21,20 @@ pub(super) fn resolve(
     };
     let mut arms: Vec<Arm> = Vec::new();
     for p in profiles {
-        let run = RunFlags {
+        let run = Request {
             profile: p,
             ..a.run.clone()
         };
-        let settings =
-            ctx.run_settings(&run.request(), demo_model)
-                .map_err(|f| match &a.profiles {
-                    // The settings name the flag of one profile; the user gave a list.
-                    Some(_) => Failure {
-                        message: f.message.replacen("--profile ", "--profiles: ", 1),
-                        ..f
-                    },
-                    None => f,
-                })?;
+        let settings = ctx
+            .run_settings(&run, demo_model)
+            .map_err(|f| match &a.profiles {
+                // The settings name the flag of one profile; the user gave a list.
+                Some(_) => Failure {
+                    message: f.message.replacen("--profile ", "--profiles: ", 1),
+                    ..f
+                },
+                None => f,
+            })?;
         let base = if a.profiles.is_some() {
             Some(settings.profile.clone())
         } else {
