@@ -89,7 +89,7 @@ fn run() -> Result<i32, Failure> {
             let ctx = load()?;
             // Downloaded (with progress) before the questions run.
             with_hub_model(&mut e.run, &ctx)?;
-            reflect::eval::run(&ctx, &e, &demo_model)
+            reflect::eval::run(&ctx, &e.request(), &demo_model)
         }
         Mode::Man => {
             let page = cli::man_page()

@@ -13,13 +13,12 @@
 
 mod env;
 mod flags;
+mod generate;
 mod request;
-mod values;
 
 pub use env::{config_dir, var, Environment, FLAG_VARS, VARS};
 pub use flags::{apply_flags, profile_flags};
 pub use request::{Overrides, Request};
-pub use values::Format;
 
 use crate::config::{
     valid_name, Catalog, ConfigError, ConfigFile, Listed, PROFILES_DIR, THEMES_DIR,
