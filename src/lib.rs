@@ -17,6 +17,7 @@ pub mod hash;
 pub mod hub;
 pub mod llm;
 pub mod memory;
+pub mod models;
 pub mod pipe;
 pub mod profile;
 pub mod prompt;
