@@ -99,7 +99,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         let _ = engine.send(Command::StateFile(Some(path.clone())));
     }
     let info = match wait_for_model(&mut events, &stopped)? {
-        Load::Loaded(info) => info,
+        Load::Loaded(info) => *info,
         Load::Signalled(signal) => return Ok(code::for_signal(signal)),
     };
     if !opts.profile_chosen && !opts.print_prompt {
@@ -154,7 +154,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
 
 /// How waiting for the model ended, when not with a failure.
 enum Load {
-    Loaded(ModelInfo),
+    Loaded(Box<ModelInfo>),
     /// A signal stopped the load.
     Signalled(i32),
 }
@@ -170,7 +170,7 @@ fn wait_for_model(
             Some(EngineEvent::LoadProgress(p)) if stderr_tty => {
                 say_raw!("\rLoading model… {:3.0}%", p * 100.0);
             }
-            Some(EngineEvent::Loaded(info)) => break *info,
+            Some(EngineEvent::Loaded(info)) => break info,
             Some(EngineEvent::Warning(w)) => {
                 say!("{}reflect: warning: {w}", clear(stderr_tty))
             }
