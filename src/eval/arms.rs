@@ -83,3 +83,91 @@ pub(super) fn resolve(
     }
     Ok(arms)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::code;
+    use crate::settings::Environment;
+
+    /// An eval of a model file with these profiles and comparison, the rest by default.
+    fn eval(profiles: Option<&[&str]>, compare: Option<Compare>) -> EvalRequest {
+        let run = Request {
+            model: Some("x.gguf".into()),
+            ..Request::default()
+        };
+        EvalRequest {
+            profiles: profiles.map(|p| p.iter().map(|s| s.to_string()).collect()),
+            compare,
+            ..EvalRequest::new("q.jsonl", run)
+        }
+    }
+
+    fn arms(r: &EvalRequest) -> Result<Vec<Arm>, Failure> {
+        let ctx = Context::load(Environment::new(None, [])).unwrap();
+        resolve(&ctx, r, &|| unreachable!())
+    }
+
+    /// A row: the profiles, the comparison, and each arm's name and "Think carefully.".
+    type Row<'a> = (
+        Option<&'a [&'a str]>,
+        Option<Compare>,
+        &'a [(&'a str, bool)],
+    );
+
+    #[test]
+    fn one_arm_per_profile_each_twice_with_a_comparison() {
+        let tc = Some(Compare::ThinkCarefully);
+        let table: [Row; 4] = [
+            (None, None, &[("reflection", true)]),
+            (
+                None,
+                tc,
+                &[("think-carefully", true), ("no-think-carefully", false)],
+            ),
+            (
+                Some(&["plain", " think"]),
+                None,
+                &[("plain", false), ("think", false)],
+            ),
+            (
+                Some(&["reflection"]),
+                tc,
+                &[
+                    ("reflection:think-carefully", true),
+                    ("reflection:no-think-carefully", false),
+                ],
+            ),
+        ];
+        for (profiles, compare, want) in table {
+            let got: Vec<(String, bool)> = arms(&eval(profiles, compare))
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.name, a.settings.think_carefully))
+                .collect();
+            let want: Vec<(String, bool)> = want.iter().map(|(n, t)| (n.to_string(), *t)).collect();
+            assert_eq!(got, want, "{profiles:?} {compare:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_list_of_profiles_is_a_usage_error_that_names_the_list() {
+        let Err(twice) = arms(&eval(Some(&["plain", "plain"]), None)) else {
+            panic!("a profile named twice was taken");
+        };
+        assert_eq!(twice.code, code::USAGE);
+        assert!(
+            twice.message.contains("names 'plain' twice"),
+            "{}",
+            twice.message
+        );
+        let Err(unknown) = arms(&eval(Some(&["nope"]), None)) else {
+            panic!("an unknown profile was taken");
+        };
+        assert!(
+            unknown.message.starts_with("--profiles: nope: "),
+            "{}",
+            unknown.message
+        );
+    }
+}

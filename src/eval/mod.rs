@@ -4,8 +4,9 @@
 //!
 //! Pure parts: the question file (`questions`), the judging rules (`judge`), the statistics
 //! (`stats`), the summary table (`summary`), the progress text (`progress`) and the HTML report
-//! (`report`). The rest: the arms' settings (`arms`), the results file (`results`) and the
-//! engines (`runner`); this module ties them together.
+//! (`report`). The rest: what is asked for (`request`, plain values that `cli` makes), the
+//! arms' settings (`arms`), the results file (`results`) and the engines (`runner`); this
+//! module ties them together.
 
 mod arms;
 pub mod judge;
