@@ -15,12 +15,12 @@ mod eval;
 mod man;
 mod order;
 mod run_flags;
-pub use eval::{Compare, EvalArgs};
+pub use eval::EvalArgs;
 pub use run_flags::RunFlags;
 
 use crate::exit::Failure;
+use crate::pipe::Format;
 use crate::session::age::parse_age;
-use crate::settings::Format;
 use clap::{ArgAction, ArgGroup, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 use std::path::PathBuf;

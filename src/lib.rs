@@ -25,6 +25,7 @@ pub mod hub;
 pub mod jinja;
 pub mod llm;
 pub mod memory;
+pub mod models;
 pub mod pipe;
 pub mod profile;
 pub mod prompt;

@@ -5,7 +5,7 @@ use reflect::cli::{self, Args, Mode, RunFlags};
 use reflect::exit::{code, Failure};
 use reflect::pipe::{self, PipeOptions, SaveTo};
 use reflect::session::{self, Session, SessionError, Store};
-use reflect::settings::{Context, Environment, Row};
+use reflect::settings::{Context, Environment, Request, Row};
 use reflect::{gguf, profile, prompt, term_safe};
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
@@ -75,7 +75,10 @@ fn run() -> Result<i32, Failure> {
         }
         Mode::ShowTheme { name, by } => show_theme(&load()?, &args, name.as_deref(), by),
         Mode::Completions(shell) => write_bytes(&cli::completions(shell)),
-        Mode::ModelInfo { model } => model_info(&model),
+        Mode::ModelInfo { model } => {
+            let (code, out) = reflect::models::info(&Environment::from_process(), &model)?;
+            print(&out).map(|_| code)
+        }
         Mode::ModelPull { model } => {
             let (code, out) = reflect::hub::commands::pull(&load()?.env, &model)?;
             print(&out).map(|_| code)
@@ -85,11 +88,12 @@ fn run() -> Result<i32, Failure> {
             print(&out).map(|_| code)
         }
         Mode::ModelRemove { model } => reflect::hub::commands::remove(&load()?.env, &model),
-        Mode::Eval(mut e) => {
+        Mode::Eval(e) => {
             let ctx = load()?;
+            let mut request = e.request();
             // Downloaded (with progress) before the questions run.
-            with_hub_model(&mut e.run, &ctx)?;
-            reflect::eval::run(&ctx, &e, &demo_model)
+            with_hub_model(e.run.hf.as_deref(), &mut request.run, &ctx)?;
+            reflect::eval::run(&ctx, &request, &demo_model)
         }
         Mode::Man => {
             let page = cli::man_page()
@@ -99,106 +103,11 @@ fn run() -> Result<i32, Failure> {
     }
 }
 
-/// `reflect models info FILE|ORG/REPO[:QUANT]` (a Hugging Face model is downloaded first).
-fn model_info(model: &str) -> Result<i32, Failure> {
-    use reflect::engine::llama::TemplateKind;
-    let path = Path::new(model);
-    let looks_like_repo = !path.exists()
-        && !model.to_ascii_lowercase().ends_with(".gguf")
-        && reflect::hub::RepoSpec::parse(model).is_ok();
-    let fetched;
-    let file = if looks_like_repo {
-        let env = Environment::from_process();
-        fetched = reflect::hub::commands::fetch(&env, model)?.1;
-        fetched.as_path()
-    } else {
-        path
-    };
-    let f = reflect::engine::llama::model_facts(file).map_err(Failure::usage)?;
-    let i = &f.info;
-    let bytes = |b: u64| {
-        if b >= 1 << 30 {
-            format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30))
-        } else {
-            format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20))
-        }
-    };
-    let count = |n: u64| match n {
-        n if n >= 1_000_000_000 => format!("{:.1} B", n as f64 / 1e9),
-        n if n >= 1_000_000 => format!("{:.1} M", n as f64 / 1e6),
-        n if n >= 1_000 => format!("{:.1} K", n as f64 / 1e3),
-        n => format!("{n}"),
-    };
-    let template = match &f.template {
-        TemplateKind::Builtin(name) => format!("{name} (llama.cpp's built-in)"),
-        TemplateKind::Custom => "custom (llama.cpp applies it)".into(),
-        TemplateKind::Unrecognised => format!(
-            "custom, not one llama.cpp recognises (reflect uses {})",
-            f.fallback.describe()
-        ),
-        TemplateKind::Missing => format!("none (reflect uses {})", f.fallback.describe()),
-    };
-    let weights = match (i.file_type, i.main_tensor_type) {
-        (Some(t), _) => gguf::file_type_name(t).map_or(format!("file type {t}"), str::to_string),
-        (None, Some(t)) => format!(
-            "{} (the most common tensor type; the file does not name one)",
-            gguf::tensor_type_name(t).map_or(format!("type {t}"), str::to_string)
-        ),
-        (None, None) => "no tensors".into(),
-    };
-    let memory = match f.kv_bytes {
-        Some(kv) => format!(
-            "about {} at {} tokens: weights {} + KV cache {}",
-            bytes(i.file_size + kv),
-            f.default_context,
-            bytes(i.file_size),
-            bytes(kv)
-        ),
-        None => format!(
-            "at least {} (the file does not give its shape)",
-            bytes(i.file_size)
-        ),
-    };
-    let tags = if f.tag_tokens.is_empty() {
-        "none".to_string()
-    } else {
-        f.tag_tokens.join(" ")
-    };
-    let name = i.name.as_deref().unwrap_or("(no name)");
-    let rows = [
-        (
-            "file",
-            format!("{} ({})", file.display(), bytes(i.file_size)),
-        ),
-        (
-            "model",
-            format!("{} ({})", term_safe::neutralise(name), i.architecture),
-        ),
-        ("parameters", count(i.parameters)),
-        ("weights", weights),
-        (
-            "context",
-            match i.context_length {
-                Some(c) => format!("{c} tokens trained; {} by default", f.default_context),
-                None => format!("not stated; {} by default", f.default_context),
-            },
-        ),
-        ("chat template", template),
-        ("tags as tokens", tags),
-        ("memory", memory),
-        (
-            "profile",
-            format!("{} (--profile {})", f.profile(), f.profile()),
-        ),
-    ];
-    let text: String = rows.iter().map(|(k, v)| format!("{k:<15}{v}\n")).collect();
-    print(&text).map(|_| code::OK)
-}
-
-/// `--hf` made into `-m`: the file downloaded (progress on stderr) when it is not cached.
-fn with_hub_model(run: &mut RunFlags, ctx: &Context) -> Result<(), Failure> {
-    if let Some(spec) = run.hf.take() {
-        run.model = Some(reflect::hub::commands::fetch(&ctx.env, &spec)?.1);
+/// `--hf` made into the request's model: the file downloaded (progress on stderr) when it is
+/// not cached.
+fn with_hub_model(hf: Option<&str>, request: &mut Request, ctx: &Context) -> Result<(), Failure> {
+    if let Some(spec) = hf {
+        request.model = Some(reflect::hub::commands::fetch(&ctx.env, spec)?.1);
     }
     Ok(())
 }
@@ -206,9 +115,9 @@ fn with_hub_model(run: &mut RunFlags, ctx: &Context) -> Result<(), Failure> {
 /// Asks one question (or prints its prompt): pipe mode.
 fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     let follow_up = follow_up(args, ctx)?;
-    let mut args = args.clone();
+    let mut request = args.run.request();
     if let Some(s) = &follow_up {
-        use_session_model(&mut args, s)?;
+        session::use_session_model(&mut request, args.run.hf.is_some(), s)?;
     }
     let stdin = read_stdin()?;
     let question = prompt::combine_input(stdin.as_deref(), &args.prompt);
@@ -220,10 +129,9 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     // One-shot mode draws nothing, but a broken theme is reported now rather than later;
     // like a broken profile, before a model is downloaded for nothing.
     ctx.theme(&args.theme)?;
-    ctx.profile(&args.run.request())?;
-    with_hub_model(&mut args.run, ctx)?;
-    let args = &args;
-    let settings = ctx.run_settings(&args.run.request(), demo_model)?;
+    ctx.profile(&request)?;
+    with_hub_model(args.run.hf.as_deref(), &mut request, ctx)?;
+    let settings = ctx.run_settings(&request, demo_model)?;
     let settings = if args.print_prompt {
         settings.vocab_only()
     } else {
@@ -237,8 +145,7 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
             );
         }
     }
-    let profile_chosen =
-        !ctx.profile_choice(&args.run.request()).is_default() || follow_up.is_some();
+    let profile_chosen = !ctx.profile_choice(&request).is_default() || follow_up.is_some();
     let opts = PipeOptions {
         format: args.format,
         show_thinking: args.show_thinking,
@@ -303,42 +210,14 @@ fn follow_up(args: &Args, ctx: &Context) -> Result<Option<Session>, Failure> {
         })
 }
 
-/// A follow-up (or a resumed chat) runs on its session's model unless -m, --hf, --endpoint or
-/// --demo names another. A session whose model file is gone stops here, saying so (exit 1, as
-/// any model that cannot be loaded).
+/// A resumed chat runs on its session's model unless its flags name another
+/// ([`session::use_session_model`]).
 fn use_session_model(args: &mut Args, s: &Session) -> Result<(), Failure> {
-    if args.run.model.is_some()
-        || args.run.endpoint.is_some()
-        || args.run.demo
-        || args.run.hf.is_some()
-    {
-        return Ok(());
-    }
-    match (&s.model_path, &s.endpoint) {
-        (Some(path), _) if !path.exists() && path.is_relative() => Err(Failure::runtime(format!(
-            "session {} names its model by the relative path {} (saved by an older \
-                 reflect), which is not found from here; run from the directory it was saved \
-                 in, or pass -m MODEL",
-            s.id,
-            path.display()
-        ))),
-        (Some(path), _) if !path.exists() => Err(Failure::runtime(format!(
-            "session {} was answered by {}, which is no longer there; pass -m MODEL (or \
-             --endpoint) to go on with another model",
-            s.id,
-            path.display()
-        ))),
-        (Some(path), _) => {
-            args.run.model = Some(path.clone());
-            Ok(())
-        }
-        (None, Some(endpoint)) => {
-            args.run.endpoint = Some(endpoint.clone());
-            args.run.model = (!s.model.is_empty()).then(|| s.model.clone().into());
-            Ok(())
-        }
-        (None, None) => Ok(()),
-    }
+    let mut request = args.run.request();
+    session::use_session_model(&mut request, args.run.hf.is_some(), s)?;
+    args.run.model = request.model;
+    args.run.endpoint = request.endpoint;
+    Ok(())
 }
 
 /// The session's model and the one this run uses, when they differ.

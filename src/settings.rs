@@ -12,13 +12,12 @@
 //! environment is read once into an [`Environment`], so that tests can inject one.
 
 mod flags;
+mod generate;
 mod request;
-mod values;
 
 pub use crate::env::{config_dir, var, Environment, FLAG_VARS, VARS};
 pub use flags::{apply_flags, profile_flags};
 pub use request::{Overrides, Request};
-pub use values::Format;
 
 use crate::config::{
     valid_name, Catalog, ConfigError, ConfigFile, Listed, PROFILES_DIR, THEMES_DIR,

@@ -1,17 +1,11 @@
 //! The flags of `reflect eval`: the question file, the arms, throughput and where results go,
 //! plus the model, profile and sampling flags of a one-shot run ([`RunFlags`], the main
-//! command's: a subcommand does not see the main command's flags).
+//! command's: a subcommand does not see the main command's flags). They make an
+//! [`EvalRequest`], what `eval` runs.
 
 use super::RunFlags;
-use clap::ValueEnum;
+use crate::eval::{Compare, EvalRequest};
 use std::path::PathBuf;
-
-/// What `--compare` runs each question with and without.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Compare {
-    /// "Think carefully." appended to the question, and not.
-    ThinkCarefully,
-}
 
 #[derive(Clone, Debug, PartialEq, clap::Args)]
 pub struct EvalArgs {
@@ -60,6 +54,23 @@ pub struct EvalArgs {
     /// The model, profile and sampling flags: the main command's.
     #[command(flatten)]
     pub run: RunFlags,
+}
+
+impl EvalArgs {
+    /// The eval these flags ask for. `--hf` is fetched, and named by `-m`, before this.
+    pub fn request(&self) -> EvalRequest {
+        EvalRequest {
+            file: self.file.clone(),
+            run: self.run.request(),
+            profiles: self.profiles.clone(),
+            compare: self.compare,
+            parallel: self.parallel,
+            out: self.out.clone(),
+            resume: self.resume.clone(),
+            report: self.report.clone(),
+            tolerance: self.tolerance,
+        }
+    }
 }
 
 fn parse_tolerance(s: &str) -> Result<f64, String> {

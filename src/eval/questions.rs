@@ -161,126 +161,149 @@ pub fn parse(text: &str) -> Result<Vec<Question>, Vec<LineError>> {
 }
 
 fn parse_line(raw: &str, line: usize) -> Result<Question, Vec<LineError>> {
-    let err = |field: Option<&str>, message: String| LineError {
-        line,
-        field: field.map(str::to_string),
-        message,
+    let whole = |message: String| {
+        vec![LineError {
+            line,
+            field: None,
+            message,
+        }]
     };
     let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
-        vec![err(
-            None,
-            format!("not valid JSON ({e}); each line must be one JSON object"),
-        )]
+        whole(format!(
+            "not valid JSON ({e}); each line must be one JSON object"
+        ))
     })?;
     let serde_json::Value::Object(obj) = value else {
-        return Err(vec![err(
-            None,
+        return Err(whole(
             "not a JSON object; each line must be {\"question\": …, \"answer\": …}".into(),
-        )]);
-    };
-    let mut errors = Vec::new();
-    for key in obj.keys() {
-        if !FIELDS.contains(&key.as_str()) {
-            let hint = crate::config::closest(key, FIELDS)
-                .map(|f| format!("; did you mean \"{f}\"?"))
-                .unwrap_or_else(|| format!("; the fields are {}", FIELDS.join(", ")));
-            errors.push(err(Some(key), format!("unknown field{hint}")));
-        }
-    }
-    // A text field; numbers are taken as their text (`"answer": 4`).
-    let mut text_field = |name: &str, required: bool| -> Option<String> {
-        match obj.get(name) {
-            None | Some(serde_json::Value::Null) if required => {
-                errors.push(err(Some(name), "missing".into()));
-                None
-            }
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) if s.trim().is_empty() => {
-                errors.push(err(Some(name), "empty".into()));
-                None
-            }
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(serde_json::Value::Number(n)) if name != "question" => Some(n.to_string()),
-            Some(other) => {
-                errors.push(err(
-                    Some(name),
-                    format!("must be a string, not {}", kind_of(other)),
-                ));
-                None
-            }
-        }
-    };
-    let id = text_field("id", false);
-    let question = text_field("question", true);
-    let answer = text_field("answer", true);
-    let rule = match obj.get("match") {
-        None | Some(serde_json::Value::Null) => Some(MatchRule::Exact),
-        Some(serde_json::Value::String(s)) => match MatchRule::parse(s) {
-            Some(r) => Some(r),
-            None => {
-                errors.push(err(
-                    Some("match"),
-                    format!(
-                        "\"{s}\" is not a rule; use one of {}",
-                        MatchRule::NAMES.join(", ")
-                    ),
-                ));
-                None
-            }
-        },
-        Some(other) => {
-            errors.push(err(
-                Some("match"),
-                format!("must be a string, not {}", kind_of(other)),
-            ));
-            None
-        }
-    };
-    let tolerance = match obj.get("tolerance") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::Number(n)) => match n.as_f64() {
-            Some(t) if t >= 0.0 && t.is_finite() => Some(t),
-            _ => {
-                errors.push(err(
-                    Some("tolerance"),
-                    format!("{n} cannot be a tolerance: use a number 0 or more"),
-                ));
-                None
-            }
-        },
-        Some(other) => {
-            errors.push(err(
-                Some("tolerance"),
-                format!("must be a number, not {}", kind_of(other)),
-            ));
-            None
-        }
-    };
-    if tolerance.is_some() && rule.is_some_and(|r| r != MatchRule::Number) {
-        errors.push(err(
-            Some("tolerance"),
-            "only a \"number\" match has a tolerance".into(),
         ));
+    };
+    let mut f = Fields {
+        obj: &obj,
+        line,
+        errors: Vec::new(),
+    };
+    f.unknown_keys();
+    let id = f.text("id", false);
+    let question = f.text("question", true);
+    let answer = f.text("answer", true);
+    let rule = f.rule();
+    let tolerance = f.tolerance();
+    if tolerance.is_some() && rule.is_some_and(|r| r != MatchRule::Number) {
+        f.fail(
+            "tolerance",
+            "only a \"number\" match has a tolerance".into(),
+        );
     }
     let expected = match (&answer, rule) {
-        (Some(a), Some(r)) => match Expected::new(r, a, tolerance) {
-            Ok(e) => Some(e),
-            Err(message) => {
-                errors.push(err(Some("answer"), message));
-                None
-            }
-        },
+        (Some(a), Some(r)) => Expected::new(r, a, tolerance)
+            .map_err(|message| f.fail("answer", message))
+            .ok(),
         _ => None,
     };
     match (question, answer, expected) {
-        (Some(question), Some(answer), Some(expected)) if errors.is_empty() => Ok(Question {
+        (Some(question), Some(answer), Some(expected)) if f.errors.is_empty() => Ok(Question {
             id: id.unwrap_or_else(|| format!("line {line}")),
             question,
             answer,
             expected,
             line,
         }),
-        _ => Err(errors),
+        _ => Err(f.errors),
+    }
+}
+
+/// The fields of one line's object, read one by one; each mistake is kept.
+struct Fields<'a> {
+    obj: &'a serde_json::Map<String, serde_json::Value>,
+    line: usize,
+    errors: Vec<LineError>,
+}
+
+impl Fields<'_> {
+    fn fail(&mut self, field: &str, message: String) {
+        self.errors.push(LineError {
+            line: self.line,
+            field: Some(field.to_string()),
+            message,
+        });
+    }
+
+    /// A field that is not one of [`FIELDS`], with the one it is closest to.
+    fn unknown_keys(&mut self) {
+        for key in self.obj.keys() {
+            if !FIELDS.contains(&key.as_str()) {
+                let hint = crate::config::closest(key, FIELDS)
+                    .map(|f| format!("; did you mean \"{f}\"?"))
+                    .unwrap_or_else(|| format!("; the fields are {}", FIELDS.join(", ")));
+                self.fail(key, format!("unknown field{hint}"));
+            }
+        }
+    }
+
+    /// A text field; numbers are taken as their text (`"answer": 4`).
+    fn text(&mut self, name: &str, required: bool) -> Option<String> {
+        match self.obj.get(name) {
+            None | Some(serde_json::Value::Null) if required => {
+                self.fail(name, "missing".into());
+                None
+            }
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) if s.trim().is_empty() => {
+                self.fail(name, "empty".into());
+                None
+            }
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) if name != "question" => Some(n.to_string()),
+            Some(other) => {
+                let message = format!("must be a string, not {}", kind_of(other));
+                self.fail(name, message);
+                None
+            }
+        }
+    }
+
+    /// `match`: exact when not given.
+    fn rule(&mut self) -> Option<MatchRule> {
+        match self.obj.get("match") {
+            None | Some(serde_json::Value::Null) => Some(MatchRule::Exact),
+            Some(serde_json::Value::String(s)) => {
+                let rule = MatchRule::parse(s);
+                if rule.is_none() {
+                    let names = MatchRule::NAMES.join(", ");
+                    self.fail(
+                        "match",
+                        format!("\"{s}\" is not a rule; use one of {names}"),
+                    );
+                }
+                rule
+            }
+            Some(other) => {
+                let message = format!("must be a string, not {}", kind_of(other));
+                self.fail("match", message);
+                None
+            }
+        }
+    }
+
+    /// `tolerance`: a number 0 or more, or not given.
+    fn tolerance(&mut self) -> Option<f64> {
+        match self.obj.get("tolerance") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Number(n)) => match n.as_f64() {
+                Some(t) if t >= 0.0 && t.is_finite() => Some(t),
+                _ => {
+                    let message = format!("{n} cannot be a tolerance: use a number 0 or more");
+                    self.fail("tolerance", message);
+                    None
+                }
+            },
+            Some(other) => {
+                let message = format!("must be a number, not {}", kind_of(other));
+                self.fail("tolerance", message);
+                None
+            }
+        }
     }
 }
 

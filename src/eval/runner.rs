@@ -5,10 +5,8 @@
 //! (one model in memory): one generation at a time, or with `--parallel N` all jobs in one
 //! `GenerateMany`, N sequences batched in one llama.cpp context.
 
-use crate::conversation;
 use crate::engine::{Canceller, Engine};
 use crate::llm::{Command, Completion, EngineError, EngineEvent, GenerateRequest, StopReason};
-use crate::prompt;
 use crate::settings::RunSettings;
 use crate::stream::Channel;
 use std::collections::VecDeque;
@@ -188,19 +186,8 @@ fn loaded(
 /// The request of `job`, generation `id`: the arm's prompt and settings, the job's seed.
 fn request(job: &Job, id: u64, arms: &[Arm], questions: &[String]) -> GenerateRequest {
     let s = &arms[job.arm].settings;
-    let sent = prompt::to_send(&questions[job.question], s.think_carefully);
-    let messages =
-        conversation::messages(s.system.as_deref(), s.history, &s.router.tags, &[], &sent);
-    let mut sampling = s.sampling.clone();
-    sampling.seed = Some(job.seed);
-    GenerateRequest {
-        id,
-        messages,
-        sampling,
-        max_tokens: s.max_tokens,
-        router: s.router.clone(),
-        budget: s.budget.clone(),
-    }
+    let sent = s.to_send(&questions[job.question]);
+    s.request(id, &[], &sent, Some(job.seed))
 }
 
 /// One generation at a time.

@@ -1,20 +1,21 @@
 //! One-shot mode: answer one prompt and exit. The same engine and router as the TUI, writing to
 //! stdout / stderr / JSON instead of panes.
 
+mod format;
 mod output;
 mod spacing;
 mod status;
 
-use crate::conversation::{self, Turn, TurnState};
+pub use format::Format;
+
+use crate::conversation::{Turn, TurnState};
 use crate::engine::Engine;
 use crate::exit::{code, Failure};
 use crate::llm::{
-    ChatMessage, Command, Completion, EngineError, EngineEvent, GenerateRequest, ModelInfo,
-    StopReason,
+    ChatMessage, Command, Completion, EngineError, EngineEvent, ModelInfo, StopReason,
 };
-use crate::prompt;
 use crate::session::{kv, SavedTurn, Session, Store};
-use crate::settings::{Format, RunSettings};
+use crate::settings::RunSettings;
 use crate::signals::Signals;
 use crate::stream::Channel;
 use output::{Output, Record};
@@ -77,8 +78,7 @@ fn broken_pipe(e: &io::Error) -> bool {
 pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result<i32, Failure> {
     let (engine, mut events) = Engine::start(settings.engine.clone());
     let stopped = on_signals(&engine);
-    let stderr_tty = io::stderr().is_terminal();
-    let sent = prompt::to_send(question, settings.think_carefully);
+    let sent = settings.to_send(question);
     let mut session = opts.follow_up.clone().unwrap_or_else(|| {
         Session::new(
             "",
@@ -87,14 +87,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         )
     });
     session.endpoint = settings.engine.endpoint();
-    let earlier = session.live_turns();
-    let messages = conversation::messages(
-        settings.system.as_deref(),
-        settings.history,
-        &settings.router.tags,
-        &earlier,
-        &sent,
-    );
+    let request = settings.request(1, &session.live_turns(), &sent, None);
     // The KV cache of the session's last turn: only the new message is decoded.
     let state_file = opts.save.as_ref().and_then(|to| {
         let cache = to.cache_dir.as_ref()?;
@@ -105,103 +98,31 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         // An engine that already stopped (the model failed to load) says why below.
         let _ = engine.send(Command::StateFile(Some(path.clone())));
     }
-
-    // Wait for the model.
-    let info: ModelInfo = loop {
-        match events.blocking_recv() {
-            Some(EngineEvent::LoadProgress(p)) if stderr_tty => {
-                say_raw!("\rLoading model… {:3.0}%", p * 100.0);
-            }
-            Some(EngineEvent::Loaded(info)) => break *info,
-            Some(EngineEvent::Warning(w)) => {
-                say!("{}reflect: warning: {w}", clear(stderr_tty))
-            }
-            Some(EngineEvent::Error(e)) => {
-                if let Some(signal) = stopped.first() {
-                    return Ok(code::for_signal(signal));
-                }
-                return Err(Failure::from(e));
-            }
-            None => return Err(Failure::from(EngineError::Gone)),
-            Some(_) => {}
-        }
+    let info = match wait_for_model(&mut events, &stopped)? {
+        Load::Loaded(info) => *info,
+        Load::Signalled(signal) => return Ok(code::for_signal(signal)),
     };
-    if stderr_tty {
-        say_raw!("{}", clear(true));
-    }
     if !opts.profile_chosen && !opts.print_prompt {
         advise_profile(settings);
     }
-
     if opts.print_prompt {
-        return print_prompt(&engine, &mut events, messages, opts.format, &info.name);
+        return print_prompt(
+            &engine,
+            &mut events,
+            request.messages,
+            opts.format,
+            &info.name,
+        );
     }
-
-    let id = 1;
+    let id = request.id;
     engine
-        .send(Command::Generate(GenerateRequest {
-            id,
-            messages,
-            sampling: settings.sampling.clone(),
-            max_tokens: settings.max_tokens,
-            router: settings.router.clone(),
-            budget: settings.budget.clone(),
-        }))
+        .send(Command::Generate(request))
         .map_err(Failure::from)?;
-
     let mut out = Output::new(opts.format, opts.show_thinking, opts.raw);
     let mut turn = Turn::queued(question);
     turn.sent = sent;
     turn.state = TurnState::Running;
-    let mut write_failed = None;
-    let mut check = |r: io::Result<()>, engine: &Engine| {
-        if let Err(e) = r {
-            engine.cancel(id);
-            write_failed.get_or_insert(e);
-        }
-    };
-    let done = loop {
-        let Some(event) = events.blocking_recv() else {
-            return Err(Failure::from(EngineError::Gone));
-        };
-        match event {
-            EngineEvent::Text { channel, text, .. } => {
-                turn.push_text(channel, &text);
-                check(out.text(channel, &text), &engine);
-            }
-            EngineEvent::ReflectionStart { n, .. } => {
-                turn.reflection_start(n);
-                check(out.reflection_start(n), &engine);
-            }
-            EngineEvent::ReflectionEnd { n, .. } => {
-                turn.reflection_end(n);
-                check(out.reflection_end(n), &engine);
-            }
-            EngineEvent::PromptProgress { done, total, .. } => {
-                check(out.prompt_progress(done, total), &engine);
-            }
-            EngineEvent::PromptProcessed { .. } => check(out.prompt_done(), &engine),
-            EngineEvent::Budget { report, step, .. } => {
-                turn.budget(&report, step);
-                if let Some(step) = step {
-                    check(out.budget_step(step, &report), &engine);
-                }
-            }
-            EngineEvent::Warning(w) => {
-                check(out.clear_status(), &engine);
-                say!("reflect: warning: {w}")
-            }
-            EngineEvent::Done(done) => {
-                check(out.prompt_done(), &engine);
-                break done;
-            }
-            EngineEvent::Error(e) => return Err(Failure::from(e)),
-            _ => {}
-        }
-    };
-    // The status line goes before anything else can be written (a warning that the session
-    // was not saved, the record).
-    check(out.clear_status(), &engine);
+    let Streamed { done, write_failed } = stream(&engine, &mut events, &mut out, &mut turn, id)?;
     turn.finish(&done);
     session.answered_by(crate::session::AnsweredBy {
         name: info.name.clone(),
@@ -215,17 +136,6 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     let signalled = stopped
         .first()
         .filter(|_| done.stop_reason == StopReason::Cancelled);
-    if let Some(e) = write_failed {
-        if let Some(signal) = signalled {
-            return Ok(code::for_signal(signal));
-        }
-        return if broken_pipe(&e) {
-            Ok(code::OK)
-        } else {
-            Err(Failure::runtime(format!("cannot write the answer: {e}")))
-        };
-    }
-
     let thinking = turn.thinking_text();
     let mut record = Record::new(
         &turn,
@@ -236,17 +146,134 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         saved_id.as_deref(),
     );
     record.endpoint = settings.engine.endpoint();
-    match out.finish(&record) {
-        Err(_) if signalled.is_some() => {}
-        Err(e) if broken_pipe(&e) => return Ok(code::OK),
-        Err(e) => return Err(Failure::runtime(format!("cannot write the answer: {e}"))),
-        Ok(()) => {}
-    }
-
-    if let Some(signal) = signalled {
-        return Ok(code::for_signal(signal));
+    if let Some(code) = write_end(&mut out, &record, write_failed, signalled)? {
+        return Ok(code);
     }
     Ok(closing_note(&done, &info, settings, saved_id.is_some()))
+}
+
+/// How waiting for the model ended, when not with a failure.
+enum Load {
+    Loaded(Box<ModelInfo>),
+    /// A signal stopped the load.
+    Signalled(i32),
+}
+
+/// Waits for the model, showing the load's progress on a terminal and its warnings.
+fn wait_for_model(
+    events: &mut UnboundedReceiver<EngineEvent>,
+    stopped: &Signals,
+) -> Result<Load, Failure> {
+    let stderr_tty = io::stderr().is_terminal();
+    let info = loop {
+        match events.blocking_recv() {
+            Some(EngineEvent::LoadProgress(p)) if stderr_tty => {
+                say_raw!("\rLoading model… {:3.0}%", p * 100.0);
+            }
+            Some(EngineEvent::Loaded(info)) => break info,
+            Some(EngineEvent::Warning(w)) => {
+                say!("{}reflect: warning: {w}", clear(stderr_tty))
+            }
+            Some(EngineEvent::Error(e)) => {
+                if let Some(signal) = stopped.first() {
+                    return Ok(Load::Signalled(signal));
+                }
+                return Err(Failure::from(e));
+            }
+            None => return Err(Failure::from(EngineError::Gone)),
+            Some(_) => {}
+        }
+    };
+    if stderr_tty {
+        say_raw!("{}", clear(true));
+    }
+    Ok(Load::Loaded(info))
+}
+
+/// A streamed answer: how it ended, and the first write that failed (which cancelled it).
+struct Streamed {
+    done: Box<Completion>,
+    write_failed: Option<io::Error>,
+}
+
+/// Streams generation `id` into `turn` and `out` until it is done; a failed write cancels it.
+/// The status line is cleared at the end, before anything else can be written (a warning that
+/// the session was not saved, the record).
+fn stream(
+    engine: &Engine,
+    events: &mut UnboundedReceiver<EngineEvent>,
+    out: &mut Output,
+    turn: &mut Turn,
+    id: u64,
+) -> Result<Streamed, Failure> {
+    let mut write_failed = None;
+    let mut check = |r: io::Result<()>| {
+        if let Err(e) = r {
+            engine.cancel(id);
+            write_failed.get_or_insert(e);
+        }
+    };
+    let done = loop {
+        let Some(event) = events.blocking_recv() else {
+            return Err(Failure::from(EngineError::Gone));
+        };
+        match event {
+            EngineEvent::Text { channel, text, .. } => {
+                turn.push_text(channel, &text);
+                check(out.text(channel, &text));
+            }
+            EngineEvent::ReflectionStart { n, .. } => {
+                turn.reflection_start(n);
+                check(out.reflection_start(n));
+            }
+            EngineEvent::ReflectionEnd { n, .. } => {
+                turn.reflection_end(n);
+                check(out.reflection_end(n));
+            }
+            EngineEvent::PromptProgress { done, total, .. } => {
+                check(out.prompt_progress(done, total));
+            }
+            EngineEvent::PromptProcessed { .. } => check(out.prompt_done()),
+            EngineEvent::Budget { report, step, .. } => {
+                turn.budget(&report, step);
+                if let Some(step) = step {
+                    check(out.budget_step(step, &report));
+                }
+            }
+            EngineEvent::Warning(w) => {
+                check(out.clear_status());
+                say!("reflect: warning: {w}")
+            }
+            EngineEvent::Done(done) => {
+                check(out.prompt_done());
+                break done;
+            }
+            EngineEvent::Error(e) => return Err(Failure::from(e)),
+            _ => {}
+        }
+    };
+    check(out.clear_status());
+    Ok(Streamed { done, write_failed })
+}
+
+/// Writes the end of the answer (the record, in JSON); `Some(code)` when the run ends here: a
+/// closed stdout (0), a failed write, or a `signalled` one (the signal's code).
+fn write_end(
+    out: &mut Output,
+    record: &Record,
+    write_failed: Option<io::Error>,
+    signalled: Option<i32>,
+) -> Result<Option<i32>, Failure> {
+    let written = match write_failed {
+        Some(e) => Err(e),
+        None => out.finish(record),
+    };
+    match (written, signalled) {
+        (_, Some(signal)) => Ok(Some(code::for_signal(signal))),
+        (Err(e), None) if broken_pipe(&e) => Ok(Some(code::OK)),
+        (Err(e), None) => Err(Failure::runtime(format!("cannot write the answer: {e}"))),
+        (Ok(()), None) => Ok(None),
+    }
 }
 
 /// --print-prompt: the rendered prompt on stdout (a JSON string with --format json/jsonl).

@@ -3,9 +3,9 @@
 
 use super::spacing::Spacing;
 use super::status::{Phase, Status};
+use super::Format;
 use crate::conversation::Turn;
 use crate::llm::{BudgetReport, BudgetStep, Completion, ForcedBy, Timings, Usage};
-use crate::settings::Format;
 use crate::stream::Channel;
 use crate::term_safe::neutralise;
 use serde::Serialize;

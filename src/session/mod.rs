@@ -9,6 +9,7 @@
 
 pub mod age;
 mod export;
+mod follow;
 pub mod kv;
 mod listing;
 mod store;
@@ -17,6 +18,7 @@ mod tests;
 
 pub use crate::conversation::AnsweredBy;
 pub use export::{markdown, ExportFormat};
+pub use follow::use_session_model;
 pub use listing::listing;
 pub use store::{Listed, Pruned, SessionError, Store};
 

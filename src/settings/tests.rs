@@ -1,17 +1,32 @@
-//! Unit tests of the precedence order, with an injected environment and config directory.
+//! Unit tests of the precedence order, with an injected environment and config directory and
+//! requests built directly (what the command line turns into).
 
 use super::*;
-use crate::cli::Args;
 use crate::prompt::REFLECTION_SYSTEM_PROMPT;
-use clap::Parser;
 use std::ffi::OsString;
 
-fn parsed(a: &[&str]) -> Args {
-    Args::try_parse_from(std::iter::once("reflect").chain(a.iter().copied())).unwrap()
+/// A request for the model file `m`.
+fn model(m: &str) -> Request {
+    Request {
+        model: Some(m.into()),
+        ..Request::default()
+    }
 }
 
-fn args(a: &[&str]) -> Request {
-    parsed(a).run.request()
+/// A request for the model file `m` with profile `p`.
+fn with_profile(m: &str, p: &str) -> Request {
+    Request {
+        profile: Some(p.into()),
+        ..model(m)
+    }
+}
+
+/// A request for the model file `m` with these overrides.
+fn overriding(m: &str, overrides: Overrides) -> Request {
+    Request {
+        overrides,
+        ..model(m)
+    }
 }
 
 /// A config directory holding `config.toml` (when given) and these user profiles.
@@ -40,13 +55,13 @@ fn no_gguf(_: &Path) -> Option<crate::gguf::GgufInfo> {
     None
 }
 
-fn settings(c: &Context, a: &[&str]) -> Result<RunSettings, Failure> {
-    c.run_settings_with(&args(a), || unreachable!(), no_gguf)
+fn settings(c: &Context, r: &Request) -> Result<RunSettings, Failure> {
+    c.run_settings_with(r, || unreachable!(), no_gguf)
 }
 
 #[test]
 fn defaults_follow_the_model_card() {
-    let s = settings(&ctx(None, &[]), &["-m", "x.gguf", "hi"]).unwrap();
+    let s = settings(&ctx(None, &[]), &model("x.gguf")).unwrap();
     assert_eq!(s.sampling.temperature, 0.7);
     assert_eq!(s.sampling.top_p, 0.95);
     assert_eq!(s.sampling.top_k, SamplingSettings::default().top_k);
@@ -56,18 +71,24 @@ fn defaults_follow_the_model_card() {
     assert_eq!(s.profile, "reflection");
     assert_eq!(s.history, History::Answer);
     assert_eq!(s.max_tokens, None);
-    let s = settings(
-        &ctx(None, &[]),
-        &["-m", "x", "--no-think-carefully", "--gpu-layers", "all"],
-    )
-    .unwrap();
+    let asked = Request {
+        gpu_layers: Some(GpuLayers::All),
+        ..overriding(
+            "x",
+            Overrides {
+                think_carefully: Some(false),
+                ..Overrides::default()
+            },
+        )
+    };
+    let s = settings(&ctx(None, &[]), &asked).unwrap();
     assert!(!s.think_carefully);
     assert_eq!(s.engine.llama().unwrap().gpu_layers, GpuLayers::All);
 }
 
 #[test]
 fn a_missing_model_is_a_usage_error() {
-    let err = settings(&ctx(None, &[]), &["hi"]).unwrap_err();
+    let err = settings(&ctx(None, &[]), &Request::default()).unwrap_err();
     assert_eq!(err.code, crate::exit::code::USAGE);
     assert!(err.message.contains("--demo"), "{}", err.message);
 }
@@ -79,7 +100,7 @@ fn engine_settings_flags_over_environment_over_config_file() {
         &[],
     );
     let d = Some(dir.path());
-    let s = settings(&ctx(d, &[]), &[]).unwrap();
+    let s = settings(&ctx(d, &[]), &Request::default()).unwrap();
     assert_eq!(
         s.engine.llama().unwrap().model_path,
         dir.path().join("m/config.gguf")
@@ -99,7 +120,7 @@ fn engine_settings_flags_over_environment_over_config_file() {
         ("REFLECT_CTX_SIZE", "2048"),
         ("REFLECT_THREADS", "3"),
     ];
-    let s = settings(&ctx(d, &env), &[]).unwrap();
+    let s = settings(&ctx(d, &env), &Request::default()).unwrap();
     assert_eq!(
         s.engine.llama().unwrap().model_path,
         PathBuf::from("env.gguf")
@@ -114,15 +135,12 @@ fn engine_settings_flags_over_environment_over_config_file() {
     );
 
     let asked = Request {
-        model: Some("flag.gguf".into()),
         gpu_layers: Some(GpuLayers::Count(1)),
         ctx_size: Some(512),
         threads: Some(4),
-        ..Request::default()
+        ..model("flag.gguf")
     };
-    let s = ctx(d, &env)
-        .run_settings_with(&asked, || unreachable!(), no_gguf)
-        .unwrap();
+    let s = settings(&ctx(d, &env), &asked).unwrap();
     assert_eq!(
         s.engine.llama().unwrap().model_path,
         PathBuf::from("flag.gguf")
@@ -137,7 +155,7 @@ fn engine_settings_flags_over_environment_over_config_file() {
     );
 
     // An empty variable counts as unset.
-    let s = settings(&ctx(d, &[("REFLECT_MODEL", "")]), &[]).unwrap();
+    let s = settings(&ctx(d, &[("REFLECT_MODEL", "")]), &Request::default()).unwrap();
     assert_eq!(
         s.engine.llama().unwrap().model_path,
         dir.path().join("m/config.gguf")
@@ -169,7 +187,7 @@ fn bad_environment_values_name_the_variable() {
         ),
     ];
     for (key, value, want) in table {
-        let err = settings(&ctx(None, &[(key, value)]), &["-m", "x"]).unwrap_err();
+        let err = settings(&ctx(None, &[(key, value)]), &model("x")).unwrap_err();
         assert_eq!(err.code, crate::exit::code::USAGE);
         assert!(err.message.starts_with(want), "{}", err.message);
     }
@@ -188,29 +206,25 @@ fn sampling_flags_over_profile_over_gguf_over_defaults() {
         })
     };
     let c = ctx(None, &[]);
-    let run = |a: &[&str]| {
-        c.run_settings_with(&args(a), || unreachable!(), gguf)
-            .unwrap()
-    };
+    let run = |r: Request| c.run_settings_with(&r, || unreachable!(), gguf).unwrap();
     // reflection sets temperature and top_p; the model fills in what it leaves unset.
-    let s = run(&["-m", "x"]);
+    let s = run(model("x"));
     assert_eq!((s.sampling.temperature, s.sampling.top_p), (0.7, 0.95));
     assert_eq!((s.sampling.top_k, s.sampling.min_p), (20, 0.1));
     assert_eq!(s.sampling.repeat_penalty, 1.0, "built-in default");
     // plain sets no sampling: the model's temperature applies.
-    let s = run(&["-m", "x", "--profile", "plain"]);
+    let s = run(with_profile("x", "plain"));
     assert_eq!((s.sampling.temperature, s.sampling.top_p), (0.6, 0.95));
     // Flags win over everything.
-    let s = run(&[
-        "-m",
+    let s = run(overriding(
         "x",
-        "--temperature",
-        "0.1",
-        "--top-k",
-        "5",
-        "--seed",
-        "9",
-    ]);
+        Overrides {
+            temperature: Some(0.1),
+            top_k: Some(5),
+            seed: Some(9),
+            ..Overrides::default()
+        },
+    ));
     assert_eq!(s.sampling.temperature, 0.1);
     assert_eq!((s.sampling.top_k, s.sampling.seed), (5, Some(9)));
 }
@@ -219,15 +233,17 @@ fn sampling_flags_over_profile_over_gguf_over_defaults() {
 fn the_profile_flag_over_environment_over_config_file() {
     let dir = config_dir(Some("profile = \"think\"\n"), &[]);
     let d = Some(dir.path());
-    let name = |c: &Context, a: &[&str]| settings(c, a).unwrap().profile;
-    assert_eq!(name(&ctx(d, &[]), &["-m", "x"]), "think");
+    let name = |c: &Context, r: &Request| settings(c, r).unwrap().profile;
     let env = [("REFLECT_PROFILE", "plain")];
-    assert_eq!(name(&ctx(d, &env), &["-m", "x"]), "plain");
-    assert_eq!(
-        name(&ctx(d, &env), &["-m", "x", "--profile", "concise"]),
-        "concise"
-    );
-    let s = settings(&ctx(d, &[]), &["-m", "x"]).unwrap();
+    let table = [
+        (&[][..], model("x"), "think"),
+        (&env[..], model("x"), "plain"),
+        (&env[..], with_profile("x", "concise"), "concise"),
+    ];
+    for (vars, asked, want) in table {
+        assert_eq!(name(&ctx(d, vars), &asked), want, "{vars:?} {asked:?}");
+    }
+    let s = settings(&ctx(d, &[]), &model("x")).unwrap();
     assert!(s.router.start_in_thinking);
     assert_eq!(
         s.engine.llama().unwrap().tags,
@@ -238,7 +254,7 @@ fn the_profile_flag_over_environment_over_config_file() {
 #[test]
 fn an_unknown_profile_is_reported_where_it_was_named() {
     let dir = config_dir(Some("\nprofile = \"thnik\"\n"), &[]);
-    let err = settings(&ctx(Some(dir.path()), &[]), &["-m", "x"]).unwrap_err();
+    let err = settings(&ctx(Some(dir.path()), &[]), &model("x")).unwrap_err();
     let config = dir.path().join("config.toml");
     assert_eq!(
         err.message,
@@ -247,9 +263,9 @@ fn an_unknown_profile_is_reported_where_it_was_named() {
             config.display()
         )
     );
-    let err = settings(&ctx(None, &[("REFLECT_PROFILE", "nope")]), &["-m", "x"]).unwrap_err();
+    let err = settings(&ctx(None, &[("REFLECT_PROFILE", "nope")]), &model("x")).unwrap_err();
     assert!(err.message.starts_with("REFLECT_PROFILE=nope: there is no profile named 'nope' (available: concise, plain, reflection, think)"), "{}", err.message);
-    let err = settings(&ctx(None, &[]), &["-m", "x", "--profile", "nope"]).unwrap_err();
+    let err = settings(&ctx(None, &[]), &with_profile("x", "nope")).unwrap_err();
     assert!(
         err.message.starts_with("--profile nope: "),
         "{}",
@@ -266,7 +282,7 @@ fn a_profile_path_in_the_config_file_is_relative_to_the_config_directory() {
         "name = \"from-file\"\nextends = \"plain\"\n[sampling]\nmax_tokens = 9\n",
     )
     .unwrap();
-    let s = settings(&ctx(Some(dir.path()), &[]), &["-m", "x"]).unwrap();
+    let s = settings(&ctx(Some(dir.path()), &[]), &model("x")).unwrap();
     assert_eq!(s.profile, "from-file");
     assert_eq!(s.max_tokens, Some(9));
     assert_eq!(s.system, None);
@@ -274,16 +290,21 @@ fn a_profile_path_in_the_config_file_is_relative_to_the_config_directory() {
 
 #[test]
 fn themes_follow_no_color_unless_chosen() {
-    let name = |c: &Context, a: &[&str]| c.theme(&parsed(a).theme).unwrap().name;
-    assert_eq!(name(&ctx(None, &[]), &[]), "dark");
+    let name = |c: &Context, asked: Option<&str>| c.theme(&asked.map(str::to_string)).unwrap().name;
     let no_color = [("NO_COLOR", "1")];
-    assert_eq!(name(&ctx(None, &no_color), &[]), "monochrome");
-    assert_eq!(name(&ctx(None, &[("NO_COLOR", "")]), &[]), "dark");
-    assert_eq!(name(&ctx(None, &no_color), &["--theme", "light"]), "light");
     let both = [("NO_COLOR", "1"), ("REFLECT_THEME", "high-contrast")];
-    assert_eq!(name(&ctx(None, &both), &[]), "high-contrast");
+    let table = [
+        (&[][..], None, "dark"),
+        (&no_color[..], None, "monochrome"),
+        (&[("NO_COLOR", "")][..], None, "dark"),
+        (&no_color[..], Some("light"), "light"),
+        (&both[..], None, "high-contrast"),
+    ];
+    for (vars, asked, want) in table {
+        assert_eq!(name(&ctx(None, vars), asked), want, "{vars:?} {asked:?}");
+    }
     let dir = config_dir(Some("theme = \"light\"\n"), &[]);
-    assert_eq!(name(&ctx(Some(dir.path()), &no_color), &[]), "light");
+    assert_eq!(name(&ctx(Some(dir.path()), &no_color), None), "light");
 }
 
 #[test]
@@ -308,13 +329,15 @@ fn the_config_directory() {
 #[test]
 fn the_saved_profile_is_the_current_one_with_the_flags() {
     let c = ctx(None, &[]);
-    let a = args(&[
-        "--profile",
-        "plain",
-        "--temperature",
-        "0.2",
-        "--think-carefully",
-    ]);
+    let a = Request {
+        profile: Some("plain".into()),
+        overrides: Overrides {
+            temperature: Some(0.2),
+            think_carefully: Some(true),
+            ..Overrides::default()
+        },
+        ..Request::default()
+    };
     let p = c.profile_to_save(&a, "mine").unwrap();
     assert_eq!(p.name, "mine");
     assert_eq!(p.sampling.temperature, Some(0.2));
@@ -351,7 +374,13 @@ fn the_tui_falls_back_to_defaults_and_keeps_the_error() {
     let env = Environment::new(Some(dir.path().to_path_buf()), [("NO_COLOR", "1")]);
     let (c, err) = Context::load_or_defaults(env.clone());
     assert!(err.is_none());
-    let (p, err) = c.profile_or_default(&args(&["--temperature", "0.3"]));
+    let (p, err) = c.profile_or_default(&Request {
+        overrides: Overrides {
+            temperature: Some(0.3),
+            ..Overrides::default()
+        },
+        ..Request::default()
+    });
     assert_eq!(p.name, "reflection");
     assert_eq!(p.sampling.temperature, Some(0.3), "the flags still apply");
     assert!(err
@@ -369,7 +398,7 @@ fn the_tui_falls_back_to_defaults_and_keeps_the_error() {
         .to_string()
         .contains(":1: unknown key 'colour'"));
     assert_eq!(c.config, ConfigFile::default());
-    assert_eq!(c.profile(&args(&[])).unwrap().name, "reflection");
+    assert_eq!(c.profile(&Request::default()).unwrap().name, "reflection");
 }
 
 #[test]
@@ -399,66 +428,74 @@ fn the_thinking_budget_flag_over_environment_over_config_over_profile() {
         )],
     );
     let d = Some(dir.path());
-    let budget = |vars: &[(&str, &str)], flags: &[&str]| {
-        let mut a = vec!["-m", "x", "--profile", "mine"];
-        a.extend_from_slice(flags);
-        let b = settings(&ctx(d, vars), &a).unwrap().budget;
+    // The flags: --think-budget and --min-think (`Some(None)`: none).
+    let budget = |vars: &[(&str, &str)], flags: (Option<Option<u32>>, Option<Option<u32>>)| {
+        let asked = Request {
+            overrides: Overrides {
+                think_budget: flags.0,
+                min_think: flags.1,
+                ..Overrides::default()
+            },
+            ..with_profile("x", "mine")
+        };
+        let b = settings(&ctx(d, vars), &asked).unwrap().budget;
         assert_eq!(b.grace, 8, "the rest is the profile's");
         assert_eq!(b.message.as_deref(), Some("Time is up."));
         (b.limit, b.min_thinking)
     };
     let env = [("REFLECT_THINK_BUDGET", "200"), ("REFLECT_MIN_THINK", "20")];
-    let flags = ["--think-budget", "100", "--min-think", "10"];
-    assert_eq!(
-        budget(&[], &[]),
-        (Some(300), Some(30)),
-        "config over profile"
-    );
-    assert_eq!(budget(&env, &[]), (Some(200), Some(20)), "env over config");
-    assert_eq!(
-        budget(&env, &flags),
-        (Some(100), Some(10)),
-        "flags over env"
-    );
-    // "none" at a level lifts the levels below it; 0 is a budget (answer without thinking).
-    let none = ["--think-budget", "none", "--min-think", "off"];
-    assert_eq!(budget(&env, &none), (None, None));
     let env_none = [
         ("REFLECT_THINK_BUDGET", "none"),
         ("REFLECT_MIN_THINK", "none"),
     ];
-    assert_eq!(budget(&env_none, &[]), (None, None));
-    assert_eq!(budget(&[], &["--think-budget", "0"]).0, Some(0));
+    let unset = (None, None);
+    // "none" at a level lifts the levels below it; 0 is a budget (answer without thinking).
+    let table = [
+        (&[][..], unset, (Some(300), Some(30)), "config over profile"),
+        (&env[..], unset, (Some(200), Some(20)), "env over config"),
+        (
+            &env[..],
+            (Some(Some(100)), Some(Some(10))),
+            (Some(100), Some(10)),
+            "flags over env",
+        ),
+        (
+            &env[..],
+            (Some(None), Some(None)),
+            (None, None),
+            "flag none",
+        ),
+        (&env_none[..], unset, (None, None), "env none"),
+        (&[][..], (Some(Some(0)), None), (Some(0), Some(30)), "0"),
+    ];
+    for (vars, flags, want, why) in table {
+        assert_eq!(budget(vars, flags), want, "{why}");
+    }
 
     // Without config.toml, the profile's; without either, unlimited.
     let dir = config_dir(None, &[("mine", "thinking_budget = 400\n")]);
-    let s = settings(
-        &ctx(Some(dir.path()), &[]),
-        &["-m", "x", "--profile", "mine"],
-    )
-    .unwrap();
+    let s = settings(&ctx(Some(dir.path()), &[]), &with_profile("x", "mine")).unwrap();
     assert_eq!(s.budget.limit, Some(400));
-    let s = settings(&ctx(None, &[]), &["-m", "x"]).unwrap();
+    let s = settings(&ctx(None, &[]), &model("x")).unwrap();
     assert_eq!(s.budget, BudgetSettings::default());
     // The same merge for a server.
     let s = settings(
         &ctx(None, &[("REFLECT_THINK_BUDGET", "64")]),
-        &["--endpoint", "http://localhost:1/v1"],
+        &Request {
+            endpoint: Some("http://localhost:1/v1".into()),
+            ..Request::default()
+        },
     )
     .unwrap();
     assert_eq!(s.budget.limit, Some(64));
 
-    let err = settings(
-        &ctx(None, &[("REFLECT_THINK_BUDGET", "lots")]),
-        &["-m", "x"],
-    )
-    .unwrap_err();
+    let err = settings(&ctx(None, &[("REFLECT_THINK_BUDGET", "lots")]), &model("x")).unwrap_err();
     assert_eq!(err.code, crate::exit::code::USAGE);
     assert_eq!(
         err.message,
         "REFLECT_THINK_BUDGET=lots: 'lots' is not a token count: use 0 or more (0 answers without thinking), or none for no limit"
     );
-    let err = settings(&ctx(None, &[("REFLECT_MIN_THINK", "0")]), &["-m", "x"]).unwrap_err();
+    let err = settings(&ctx(None, &[("REFLECT_MIN_THINK", "0")]), &model("x")).unwrap_err();
     assert_eq!(
         err.message,
         "REFLECT_MIN_THINK=0: 0 is too small: use 1 or more, or none for no minimum"
@@ -468,7 +505,14 @@ fn the_thinking_budget_flag_over_environment_over_config_over_profile() {
 #[test]
 fn a_saved_profile_keeps_the_budget_flags() {
     let c = ctx(None, &[]);
-    let a = args(&["--think-budget", "500", "--min-think", "none"]);
+    let a = Request {
+        overrides: Overrides {
+            think_budget: Some(Some(500)),
+            min_think: Some(None),
+            ..Overrides::default()
+        },
+        ..Request::default()
+    };
     let p = c.profile_to_save(&a, "mine").unwrap();
     assert_eq!((p.budget.limit, p.budget.min_thinking), (Some(500), None));
     assert_eq!(

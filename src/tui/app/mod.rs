@@ -21,8 +21,7 @@ mod slash;
 pub(crate) mod tests;
 
 use crate::conversation::{Conversation, Turn, TurnState};
-use crate::llm::{Command, GenerateRequest, ModelInfo};
-use crate::prompt;
+use crate::llm::{Command, ModelInfo};
 use crate::settings::RunSettings;
 use crate::theme::{Purpose, Theme};
 use crate::tui::layout::{self, LayoutParams, Pane, PaneSet, Screen, SidePanes};
@@ -387,27 +386,9 @@ impl App {
         let id = self.conv.next_id;
         self.conv.next_id += 1;
         let s = &self.settings;
-        let prompt_text = &self.conv.turns[i].prompt;
-        let sent = prompt::to_send(prompt_text, s.think_carefully);
-        let messages = crate::conversation::messages(
-            s.system.as_deref(),
-            s.history,
-            &s.router.tags,
-            &self.conv.turns[..i],
-            &sent,
-        );
-        let mut sampling = s.sampling.clone();
-        if let Some(seed) = self.conv.turns[i].seed {
-            sampling.seed = Some(seed);
-        }
-        let request = GenerateRequest {
-            id,
-            messages,
-            sampling,
-            max_tokens: s.max_tokens,
-            router: s.router.clone(),
-            budget: s.budget.clone(),
-        };
+        let sent = s.to_send(&self.conv.turns[i].prompt);
+        let seed = self.conv.turns[i].seed;
+        let request = s.request(id, &self.conv.turns[..i], &sent, seed);
         let turn = &mut self.conv.turns[i];
         turn.id = id;
         turn.sent = sent;

@@ -1,4 +1,4 @@
-//! How a one-shot answer is written (`--format`).
+//! How a one-shot answer is written (`--format`): pipe mode's, named by the command line.
 
 /// How a one-shot answer is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
