@@ -115,8 +115,8 @@ mod tests {
 
     #[test]
     fn the_chat_asks_and_pipe_mode_denies_what_needs_approval() {
-        let chat = Approval::new(Policies::default(), true);
-        let pipe = Approval::new(Policies::default(), false);
+        let chat = Approval::new(crate::tools::builtin::policies(), true);
+        let pipe = Approval::new(crate::tools::builtin::policies(), false);
         assert_eq!(chat.verdict("read_file", "read_file path=a"), Verdict::Run);
         assert_eq!(pipe.verdict("read_file", "read_file path=a"), Verdict::Run);
         assert_eq!(
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn always_allow_lasts_the_session_and_deny_lists_win() {
-        let mut policies = Policies::default();
+        let mut policies = crate::tools::builtin::policies();
         policies.set(&["write_file".into()], Policy::Deny);
         let mut chat = Approval::new(policies.clone(), true);
         chat.always_allow("edit_file");

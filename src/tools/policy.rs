@@ -1,5 +1,5 @@
 //! Which calls run without asking: each tool's policy (allowed, ask, denied), from the
-//! built-in defaults, config.toml's `[tools]` lists and the command line (`--yes`,
+//! built-in defaults (`builtin::policies`), config.toml's `[tools]` lists and the command line (`--yes`,
 //! `--allow TOOL`).
 
 use std::collections::BTreeMap;
@@ -33,20 +33,15 @@ pub struct Policies {
     yes: bool,
 }
 
-impl Default for Policies {
-    fn default() -> Policies {
-        let by_tool = super::builtin::BUILTINS
-            .iter()
-            .map(|b| (b.name.to_string(), b.policy))
-            .collect();
+impl Policies {
+    /// Each tool's policy as given (the built-in tools' defaults: `builtin::policies()`).
+    pub fn new(by_tool: impl IntoIterator<Item = (String, Policy)>) -> Policies {
         Policies {
-            by_tool,
+            by_tool: by_tool.into_iter().collect(),
             yes: false,
         }
     }
-}
 
-impl Policies {
     /// Sets the policy of the named tools (config.toml's `allow`, `ask`, `deny` lists).
     pub fn set(&mut self, tools: &[String], policy: Policy) {
         for t in tools {
@@ -74,7 +69,7 @@ mod tests {
 
     #[test]
     fn defaults_config_lists_and_yes_combine() {
-        let mut p = Policies::default();
+        let mut p = crate::tools::builtin::policies();
         assert_eq!(p.get("read_file"), Policy::Allow);
         assert_eq!(p.get("run_command"), Policy::Ask);
         assert_eq!(p.get("some_mcp_tool"), Policy::Ask);

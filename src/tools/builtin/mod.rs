@@ -103,6 +103,11 @@ pub const BUILTINS: [Builtin; 6] = [
     },
 ];
 
+/// The built-in tools' default policies.
+pub fn policies() -> super::policy::Policies {
+    super::policy::Policies::new(BUILTINS.iter().map(|b| (b.name.to_string(), b.policy)))
+}
+
 /// The built-in tool of that name.
 pub fn find(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
