@@ -265,9 +265,28 @@ fn run_command_reports_status_and_output_without_stdin_or_secrets() {
     assert_eq!(kept, ["PATH", "HOME", "TOKENIZERS_PARALLELISM"]);
 }
 
-fn alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 }
+/// Whether the process is still running (a zombie waiting to be reaped by init is not).
+fn running(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Waits until the process has stopped running; false if it still runs after a long while
+/// (a failure, however loaded the machine).
+fn ends(pid: i32) -> bool {
+    let started = std::time::Instant::now();
+    while running(pid) {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+    true
 }
 
 /// The pid the command wrote, once it has.
@@ -289,12 +308,12 @@ fn a_timeout_kills_the_command_and_what_it_started() {
     let got = run_tool(
         &ws,
         "run_command",
-        json!({"command": "sleep 300 & echo $! > bg.pid; sleep 300", "timeout_s": 1}),
+        json!({"command": "sleep 300 >/dev/null 2>&1 & echo $! > bg.pid; exec sleep 300", "timeout_s": 1}),
     );
     assert!(!got.ok);
     assert_eq!(got.text, "stopped: timed out after 1 s");
     let bg = pid_in(&dir.path().join("bg.pid"));
-    assert!(!alive(bg), "the background sleep {bg} outlived its command");
+    assert!(ends(bg), "the background sleep {bg} outlived its command");
 }
 
 #[test]
@@ -316,7 +335,7 @@ fn cancelling_stops_a_running_command() {
     let got = run(&c, &ws, &stop);
     canceller.join().unwrap();
     assert_eq!((got.ok, got.text.as_str()), (false, "stopped: cancelled"));
-    assert!(!alive(pid_in(&pid_file)));
+    assert!(ends(pid_in(&pid_file)));
 }
 
 #[test]
