@@ -2,22 +2,8 @@
 //! system prompt or the current message) until the messages and room to answer fit, counting
 //! tokens exactly where the server or a tokenizer.json can, else cautiously.
 
-use super::job::Job;
+use super::job::{count, Job};
 use crate::llm::{drop_oldest_turn, ChatMessage, EngineEvent};
-
-/// Tokens of text, for fitting the history: exact with a tokenizer.json or from llama-server,
-/// else a cautious estimate (three bytes a token).
-pub(super) async fn count(job: &Job<'_>, text: &str, cancelled: &impl Fn() -> bool) -> u32 {
-    if let Some(n) = job.server.tokens(text) {
-        return n;
-    }
-    if job.server.llama_server {
-        if let Some(n) = job.client.count_tokens(text, cancelled).await {
-            return n;
-        }
-    }
-    (text.len() as u32).div_ceil(3)
-}
 
 /// The messages of `messages` that fit a context of `n_ctx` tokens with room to answer (as
 /// much as `max_tokens`, at most a quarter of the context), and how many of the oldest turns

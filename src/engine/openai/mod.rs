@@ -6,15 +6,17 @@
 //! generating.
 //!
 //! `config` is the endpoint as configured (and its secrets), `commands` the engine thread
-//! (connect, then the command loop), `connect` what the server serves, `fit` the history into
-//! its context, `job` one generation and its legs (the forced end of thinking), `stream` one
-//! leg's events into the router, `usage` counts, cost and timings; `http`, `sse` and `wire`
-//! the transport, the event stream and the JSON.
+//! (connect, then the command loop), `connect` what the server serves; one generation is a
+//! `job` (its parts: the request, the answer so far), which `generate` runs: the history fitted
+//! into the context (`fit`), the stream read leg by leg (`stream`), the end of thinking forced
+//! between legs, and counts, cost and timings at the end (`usage`); `http`, `sse` and `wire`
+//! are the transport, the event stream and the JSON. Each file imports only those below it.
 
 mod commands;
 mod config;
 mod connect;
 mod fit;
+mod generate;
 mod http;
 mod job;
 mod sse;

@@ -5,38 +5,16 @@
 //! end the leg.
 
 use super::http::cancellable;
-use super::job::{Answer, Job, CONTINUE};
+use super::job::{Answer, Job, Seen, CONTINUE};
 use super::redact;
 use super::sse::{Event, SseParser};
 use super::usage::merged;
-use super::wire::{chunk_of, error_of, strip_end_of_turn, ServerUsage};
+use super::wire::{chunk_of, error_of, strip_end_of_turn};
 use crate::llm::budget::{Act, Token as BudgetToken};
 use crate::llm::{EngineError, EngineEvent, RemoteErrorKind, StopReason};
 use crate::stream::{Channel, TagToken};
 use serde_json::Value;
 use std::time::Instant;
-
-/// What the stream said, besides text.
-#[derive(Default)]
-pub(super) struct Seen {
-    pub finish: Option<String>,
-    pub usage: Option<ServerUsage>,
-    pub done_marker: bool,
-    pub in_reasoning: bool,
-    pub first_text: Option<Instant>,
-}
-
-impl Seen {
-    /// How the stream ended when it ended: as the server said, or cut short.
-    pub fn end(&self) -> StopReason {
-        match self.finish.as_deref() {
-            Some("length") => StopReason::MaxTokens,
-            Some(_) => StopReason::EndOfTurn,
-            None if self.done_marker => StopReason::EndOfTurn,
-            None => StopReason::StreamCut,
-        }
-    }
-}
 
 /// How a leg ended.
 pub(super) enum LegEnd {
@@ -225,31 +203,5 @@ impl Job<'_> {
             return Ok(Some(StopReason::OutputClosed));
         }
         Ok(None)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stream_ends_as_the_server_said_else_cut_short() {
-        let cases = [
-            // (finish reason, [DONE] seen, how it ended)
-            (Some("length"), false, StopReason::MaxTokens),
-            (Some("length"), true, StopReason::MaxTokens),
-            (Some("stop"), false, StopReason::EndOfTurn),
-            (Some("tool_calls"), false, StopReason::EndOfTurn),
-            (None, true, StopReason::EndOfTurn),
-            (None, false, StopReason::StreamCut),
-        ];
-        for (finish, done_marker, want) in cases {
-            let seen = Seen {
-                finish: finish.map(str::to_string),
-                done_marker,
-                ..Seen::default()
-            };
-            assert_eq!(seen.end(), want, "{finish:?}, [DONE]: {done_marker}");
-        }
     }
 }
