@@ -1,8 +1,9 @@
 //! Sampling settings, as profiles, flags and sessions give them: the concrete
 //! [`SamplingSettings`], and [`SamplingOverrides`], where each value may be left unset at one
 //! level of the precedence order (flags, profile, the model's GGUF defaults) and fall through to
-//! the next. Free of llama.cpp, so that the fuzz crate compiles this very file; the sampler
-//! chain is built in `engine/llama/sampler.rs`.
+//! the next; [`SamplingSettings::DEFAULT`] states reflect's own defaults once. Free of
+//! llama.cpp, so that the fuzz crate compiles this very file; the sampler chain is built in
+//! `engine/llama/sampler_chain.rs`.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -5,7 +5,7 @@
 //! and seeded exactly as a generation alone builds it, its own router and counts; as one ends
 //! the next request takes its place. The thinking budget is not supported here.
 
-use super::model::{decode_error, is_hidden, EndGuard, Loaded, Offer};
+use super::model::{decode_error, is_hidden, timings, EndGuard, Loaded, Offer};
 use crate::llm::{
     Completion, EngineError, EngineEvent, EventSender, GenerateRequest, Generation, StopReason,
     Timings, Usage,
@@ -17,6 +17,7 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::vocab::LlamaVocab;
 use llama_cpp_2::DecodeError;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -72,6 +73,30 @@ pub(super) fn run<'m>(
             r.id
         )));
     }
+    let ctx = context(loaded, backend, cached_ctx, shape)?;
+    let mut b = Batched::new(loaded, ctx, shape, events, cancel);
+    let mut waiting = requests.iter();
+    loop {
+        // Fill the free slots: prefill each new prompt and draw its first token.
+        while let Some(&slot) = b.free.last() {
+            let Some(req) = waiting.next() else { break };
+            b.start(req, slot)?;
+        }
+        if b.running.is_empty() {
+            return Ok(());
+        }
+        b.step_all()?;
+    }
+}
+
+/// The context for `shape`: the one made before when it has that shape, else a new one, made
+/// only where its KV cache fits the memory available.
+fn context<'c, 'm>(
+    loaded: &Loaded<'m>,
+    backend: &LlamaBackend,
+    cached_ctx: &'c mut Option<(Shape, LlamaContext<'m>)>,
+    shape: Shape,
+) -> Result<&'c mut LlamaContext<'m>, EngineError> {
     if cached_ctx.as_ref().is_none_or(|(s, _)| *s != shape) {
         // The old one goes first: two KV caches at once may not fit.
         *cached_ctx = None;
@@ -109,126 +134,184 @@ pub(super) fn run<'m>(
         })?;
         *cached_ctx = Some((shape, ctx));
     }
-    let Some((_, ctx)) = cached_ctx.as_mut() else {
-        return Err(EngineError::Gone);
-    };
-    ctx.clear_kv_cache();
-    let n_ctx_seq = ctx.n_ctx() / shape.sequences;
-    let n_batch = (ctx.n_batch().max(1) as usize).max(shape.sequences as usize);
-    let mut batch = LlamaBatch::new(n_batch, 1);
-    let vocab = loaded.model().vocab();
-    let cancelled = |id: u64| cancel.load(Ordering::SeqCst) >= id;
+    match cached_ctx.as_mut() {
+        Some((_, ctx)) => Ok(ctx),
+        None => Err(EngineError::Gone),
+    }
+}
 
-    let mut waiting = requests.iter();
-    let mut free: Vec<u32> = (0..shape.sequences).rev().collect();
-    let mut running: Vec<Seq<'_>> = Vec::new();
-    loop {
-        // Fill the free slots: prefill each new prompt and draw its first token.
-        while let Some(&slot) = free.last() {
-            let Some(req) = waiting.next() else { break };
-            let started = Instant::now();
-            let mut gen = Generation::new(req, events);
-            if cancelled(req.id) {
-                send_done(
-                    events,
-                    gen.finish(StopReason::Cancelled, Timings::default(), String::new()),
-                    None,
-                );
-                continue;
-            }
-            free.pop();
-            let prompt = vocab.tokenize(loaded.render(&req.messages).as_bytes(), true, true);
-            if prompt.is_empty() || prompt.len() as u64 >= u64::from(n_ctx_seq) {
-                return Err(EngineError::PromptTooLong {
-                    prompt_tokens: prompt.len() as u32,
-                    n_ctx: n_ctx_seq,
-                });
-            }
-            let _ = ctx.clear_kv_cache_seq(Some(slot), None, None);
-            for (c, chunk) in prompt.chunks(n_batch).enumerate() {
-                batch.clear();
-                let at = c * n_batch;
-                for (i, t) in chunk.iter().enumerate() {
-                    let last = at + i + 1 == prompt.len();
-                    batch
-                        .add(*t, (at + i) as i32, &[slot as i32], last)
-                        .map_err(|e| EngineError::Decode(e.to_string()))?;
-                }
-                ctx.decode(&mut batch).map_err(decode_error)?;
-            }
-            gen.usage = Usage {
-                prompt_tokens: prompt.len() as u32,
-                prompt_tokens_evaluated: prompt.len() as u32,
-                ..Usage::default()
-            };
-            let _ = events.send(EngineEvent::PromptProcessed {
-                id: req.id,
-                prompt_tokens: prompt.len() as u32,
-                evaluated: prompt.len() as u32,
-            });
-            let (sampler, seed) = req.sampling.build(loaded.n_vocab());
-            let mut seq = Seq {
-                req,
-                slot,
-                gen,
-                sampler,
-                seed,
-                tag_tokens: loaded.tag_tokens(&req.router.tags),
-                pos: prompt.len() as u32,
-                next: LlamaToken(0),
-                text: Vec::new(),
-                turn_end: loaded.end_text().map(EndGuard::new),
-                piece: Vec::new(),
-                started,
-                prompt_done: Instant::now(),
-                first_token: None,
-            };
-            let logits_at = batch.n_tokens() - 1;
-            match step(&mut seq, ctx, logits_at, n_ctx_seq, &vocab, &cancelled) {
-                None => running.push(seq),
-                Some(stop) => {
-                    let _ = ctx.clear_kv_cache_seq(Some(slot), None, None);
-                    free.push(slot);
-                    finish(seq, stop, events);
-                }
-            }
+/// The shared context and its batch, the free slots and the running sequences.
+struct Batched<'a, 'm> {
+    loaded: &'a Loaded<'m>,
+    ctx: &'a mut LlamaContext<'m>,
+    batch: LlamaBatch<'static>,
+    n_batch: usize,
+    n_ctx_seq: u32,
+    vocab: LlamaVocab<'m>,
+    events: &'a EventSender,
+    cancel: &'a AtomicU64,
+    /// Sequence ids not in use; the last is taken first.
+    free: Vec<u32>,
+    running: Vec<Seq<'a>>,
+}
+
+impl<'a, 'm> Batched<'a, 'm> {
+    fn new(
+        loaded: &'a Loaded<'m>,
+        ctx: &'a mut LlamaContext<'m>,
+        shape: Shape,
+        events: &'a EventSender,
+        cancel: &'a AtomicU64,
+    ) -> Self {
+        ctx.clear_kv_cache();
+        let n_ctx_seq = ctx.n_ctx() / shape.sequences;
+        let n_batch = (ctx.n_batch().max(1) as usize).max(shape.sequences as usize);
+        Batched {
+            loaded,
+            ctx,
+            batch: LlamaBatch::new(n_batch, 1),
+            n_batch,
+            n_ctx_seq,
+            vocab: loaded.model().vocab(),
+            events,
+            cancel,
+            free: (0..shape.sequences).rev().collect(),
+            running: Vec::new(),
         }
-        if running.is_empty() {
+    }
+
+    /// Starts `req` in sequence `slot` (the last free one): its prompt prefilled and its first
+    /// token drawn. A request cancelled before it started is done at once.
+    fn start(&mut self, req: &'a GenerateRequest, slot: u32) -> Result<(), EngineError> {
+        let started = Instant::now();
+        let mut gen = Generation::new(req, self.events);
+        if self.cancel.load(Ordering::SeqCst) >= req.id {
+            let done = gen.finish(StopReason::Cancelled, Timings::default(), String::new());
+            send_done(self.events, done, None);
             return Ok(());
         }
-        // One token of every running sequence, in one batch.
-        batch.clear();
-        for seq in &running {
-            batch
+        self.free.pop();
+        let prompt = self
+            .vocab
+            .tokenize(self.loaded.render(&req.messages).as_bytes(), true, true);
+        if prompt.is_empty() || prompt.len() as u64 >= u64::from(self.n_ctx_seq) {
+            return Err(EngineError::PromptTooLong {
+                prompt_tokens: prompt.len() as u32,
+                n_ctx: self.n_ctx_seq,
+            });
+        }
+        self.prefill(&prompt, slot)?;
+        let n = prompt.len() as u32;
+        gen.usage = Usage {
+            prompt_tokens: n,
+            prompt_tokens_evaluated: n,
+            ..Usage::default()
+        };
+        let _ = self.events.send(EngineEvent::PromptProcessed {
+            id: req.id,
+            prompt_tokens: n,
+            evaluated: n,
+        });
+        let (sampler, seed) = req.sampling.build(self.loaded.n_vocab());
+        let mut seq = Seq {
+            req,
+            slot,
+            gen,
+            sampler,
+            seed,
+            tag_tokens: self.loaded.tag_tokens(&req.router.tags),
+            pos: n,
+            next: LlamaToken(0),
+            text: Vec::new(),
+            turn_end: self.loaded.end_text().map(EndGuard::new),
+            piece: Vec::new(),
+            started,
+            prompt_done: Instant::now(),
+            first_token: None,
+        };
+        let logits_at = self.batch.n_tokens() - 1;
+        let cancel = self.cancel;
+        let cancelled = |id: u64| cancel.load(Ordering::SeqCst) >= id;
+        match step(
+            &mut seq,
+            self.ctx,
+            logits_at,
+            self.n_ctx_seq,
+            &self.vocab,
+            &cancelled,
+        ) {
+            None => self.running.push(seq),
+            Some(stop) => self.end(seq, stop),
+        }
+        Ok(())
+    }
+
+    /// The prompt into sequence `slot` of the cache, a batch at a time, the last token's
+    /// logits wanted.
+    fn prefill(&mut self, prompt: &[LlamaToken], slot: u32) -> Result<(), EngineError> {
+        let _ = self.ctx.clear_kv_cache_seq(Some(slot), None, None);
+        for (c, chunk) in prompt.chunks(self.n_batch).enumerate() {
+            self.batch.clear();
+            let at = c * self.n_batch;
+            for (i, t) in chunk.iter().enumerate() {
+                let last = at + i + 1 == prompt.len();
+                self.batch
+                    .add(*t, (at + i) as i32, &[slot as i32], last)
+                    .map_err(|e| EngineError::Decode(e.to_string()))?;
+            }
+            self.ctx.decode(&mut self.batch).map_err(decode_error)?;
+        }
+        Ok(())
+    }
+
+    /// One token of every running sequence, in one batch; then each one's next token, and
+    /// those that stopped are done.
+    fn step_all(&mut self) -> Result<(), EngineError> {
+        self.batch.clear();
+        for seq in &self.running {
+            self.batch
                 .add(seq.next, seq.pos as i32, &[seq.slot as i32], true)
                 .map_err(|e| EngineError::Decode(e.to_string()))?;
         }
-        let full = match ctx.decode(&mut batch) {
+        let full = match self.ctx.decode(&mut self.batch) {
             Ok(()) => false,
             Err(DecodeError::NoKvCacheSlot) => true,
             Err(e) => return Err(decode_error(e)),
         };
-        let mut stops = Vec::with_capacity(running.len());
-        for (i, seq) in running.iter_mut().enumerate() {
+        let cancel = self.cancel;
+        let cancelled = |id: u64| cancel.load(Ordering::SeqCst) >= id;
+        let mut stops = Vec::with_capacity(self.running.len());
+        for (i, seq) in self.running.iter_mut().enumerate() {
             if full {
                 stops.push(Some(StopReason::ContextFull));
                 continue;
             }
             seq.pos += 1;
-            stops.push(step(seq, ctx, i as i32, n_ctx_seq, &vocab, &cancelled));
+            let stop = step(
+                seq,
+                self.ctx,
+                i as i32,
+                self.n_ctx_seq,
+                &self.vocab,
+                &cancelled,
+            );
+            stops.push(stop);
         }
-        let mut still = Vec::with_capacity(running.len());
-        for (seq, stop) in running.drain(..).zip(stops) {
+        let running = std::mem::replace(&mut self.running, Vec::with_capacity(stops.len()));
+        for (seq, stop) in running.into_iter().zip(stops) {
             match stop {
-                None => still.push(seq),
-                Some(stop) => {
-                    let _ = ctx.clear_kv_cache_seq(Some(seq.slot), None, None);
-                    free.push(seq.slot);
-                    finish(seq, stop, events);
-                }
+                None => self.running.push(seq),
+                Some(stop) => self.end(seq, stop),
             }
         }
-        running = still;
+        Ok(())
+    }
+
+    /// A sequence that stopped: its slot freed, its `Done` sent.
+    fn end(&mut self, seq: Seq<'a>, stop: StopReason) {
+        let _ = self.ctx.clear_kv_cache_seq(Some(seq.slot), None, None);
+        self.free.push(seq.slot);
+        finish(seq, stop, self.events);
     }
 }
 
@@ -239,7 +322,7 @@ fn step(
     ctx: &LlamaContext<'_>,
     at: i32,
     n_ctx_seq: u32,
-    vocab: &llama_cpp_2::vocab::LlamaVocab<'_>,
+    vocab: &LlamaVocab<'_>,
     cancelled: &impl Fn(u64) -> bool,
 ) -> Option<StopReason> {
     if cancelled(seq.req.id) {
@@ -298,7 +381,7 @@ fn step(
 /// answer is complete.
 fn route(
     seq: &mut Seq<'_>,
-    vocab: &llama_cpp_2::vocab::LlamaVocab<'_>,
+    vocab: &LlamaVocab<'_>,
     token: LlamaToken,
     piece: &[u8],
     tag: Option<TagToken>,
@@ -328,20 +411,13 @@ fn finish(mut seq: Seq<'_>, stop: StopReason, events: &EventSender) {
             seq.gen.count(1);
         }
     }
-    let ended = Instant::now();
-    let ms = |d: std::time::Duration| d.as_millis() as u64;
-    let generation = ended - seq.prompt_done;
-    let timings = Timings {
-        load_ms: 0,
-        prompt_ms: ms(seq.prompt_done - seq.started),
-        first_token_ms: seq.first_token.map_or(0, |t| ms(t - seq.started)),
-        generation_ms: ms(generation),
-        tokens_per_second: if generation.as_secs_f64() > 0.0 {
-            f64::from(seq.gen.usage.completion_tokens) / generation.as_secs_f64()
-        } else {
-            0.0
-        },
-    };
+    let timings = timings(
+        0,
+        seq.started,
+        seq.prompt_done,
+        seq.first_token,
+        seq.gen.usage.completion_tokens,
+    );
     let text = String::from_utf8_lossy(&seq.text).into_owned();
     send_done(events, seq.gen.finish(stop, timings, text), seq.seed);
 }

@@ -1,9 +1,10 @@
-//! llama.cpp in this process: the only module, with `gguf`, that names a llama-cpp-2 type. The
-//! worker checks and loads the model, then serves the engine's commands: template detection
-//! and rendering (`template`), the loaded model and a generation's stages (`model`: prefill,
-//! the token loop, the KV state file), context fitting (`fit`), the tokenization memo (`memo`),
-//! the sampler chain (`sampler_chain`), llama.cpp's log lines (`logs`) and many generations
-//! batched in one context (`many`).
+//! llama.cpp in this process: the only module, with `gguf`, that names a llama-cpp-2 type.
+//! [`LlamaConfig`] says what to load; the worker (`worker`) loads the model on the engine
+//! thread and serves the engine's commands with template detection and rendering
+//! (`template`), the loaded model and a generation's stages (`model`: prefill, the token loop,
+//! the KV state file), context fitting (`fit`), the tokenization memo (`memo`), the sampler
+//! chain (`sampler_chain`), llama.cpp's log lines (`logs`) and many generations batched in one
+//! context (`many`). `facts` says what a model file is without loading its weights.
 
 mod facts;
 mod fit;

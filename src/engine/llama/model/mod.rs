@@ -1,7 +1,8 @@
 //! The loaded model: a llama.cpp model with its context, the tokens its KV cache holds, and the
 //! last prompt's tokenization (to reuse). Its fields are private to this module and the stages
 //! of a generation below it: `decode` (the generation and its token loop), `prefill` (the
-//! prompt into the cache) and `kv_file` (the cache on disk).
+//! prompt into the cache), `end_guard` (tokens held back while they may be spelling a tag)
+//! and `kv_file` (the cache on disk).
 
 mod decode;
 mod end_guard;
@@ -14,13 +15,14 @@ pub(super) use end_guard::{EndGuard, Offer};
 use super::fit::Cut;
 use super::memo::Memo;
 use super::template::Template;
-use crate::llm::ChatMessage;
+use crate::llm::{ChatMessage, Timings};
 use crate::stream::{TagSet, TagToken};
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::token_type::LlamaTokenAttr;
 use std::collections::HashMap;
+use std::time::Instant;
 
 /// A model with its context, ready to generate.
 pub(super) struct Loaded<'m> {
@@ -158,4 +160,29 @@ pub(super) fn is_hidden(vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, t: LlamaToke
 
 pub(super) fn decode_error(e: llama_cpp_2::DecodeError) -> crate::llm::EngineError {
     crate::llm::EngineError::Decode(e.to_string())
+}
+
+/// The timings of a generation that ends now: it `started`, its prompt was in the cache at
+/// `prompt_done`, its first token sampled at `first_token`; `tokens` generated.
+pub(super) fn timings(
+    load_ms: u64,
+    started: Instant,
+    prompt_done: Instant,
+    first_token: Option<Instant>,
+    tokens: u32,
+) -> Timings {
+    let ended = Instant::now();
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    let generation = ended - prompt_done;
+    Timings {
+        load_ms,
+        prompt_ms: ms(prompt_done - started),
+        first_token_ms: first_token.map_or(0, |t| ms(t - started)),
+        generation_ms: ms(generation),
+        tokens_per_second: if generation.as_secs_f64() > 0.0 {
+            f64::from(tokens) / generation.as_secs_f64()
+        } else {
+            0.0
+        },
+    }
 }
