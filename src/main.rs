@@ -464,7 +464,9 @@ fn chat_settings(
         )),
         None => f,
     })?;
-    let download = fetch.map(|(hub, plan)| {
+    // Only a model run here downloads: settings that name a server leave the file alone.
+    let local = matches!(settings.engine, reflect::engine::BackendConfig::Llama(_));
+    let download = fetch.filter(|_| local).map(|(hub, plan)| {
         let ctx = ctx.clone();
         reflect::tui::Download {
             hub,

@@ -4,66 +4,114 @@
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 
-/// `json.dumps(value, ensure_ascii=False, indent=indent)`.
-pub(super) fn dumps(value: &Value, indent: Option<usize>) -> Result<String, Error> {
+/// `json.dumps`'s keywords.
+#[derive(Debug, Clone)]
+pub(super) struct Style {
+    pub indent: Option<usize>,
+    /// Between items: `", "` (`","` with an indent).
+    pub item: String,
+    /// Between a key and its value.
+    pub key: String,
+    pub ensure_ascii: bool,
+    pub sort_keys: bool,
+}
+
+impl Default for Style {
+    fn default() -> Style {
+        Style {
+            indent: None,
+            item: ", ".into(),
+            key: ": ".into(),
+            ensure_ascii: false,
+            sort_keys: false,
+        }
+    }
+}
+
+/// `json.dumps(value, …)` with these keywords.
+pub(super) fn dumps(value: &Value, style: &Style) -> Result<String, Error> {
     let mut out = String::new();
-    write(&mut out, value, indent, 0)?;
+    write(&mut out, value, style, 0)?;
     Ok(out)
 }
 
-fn write(out: &mut String, v: &Value, indent: Option<usize>, depth: usize) -> Result<(), Error> {
+/// A JSON string, `\uXXXX` for every non-ASCII character when `ascii` (as Python writes it,
+/// surrogate pairs beyond the first plane).
+fn string(out: &mut String, s: &str, ascii: bool) -> Result<(), Error> {
+    let quoted = serde_json::to_string(s).map_err(bad)?;
+    if !ascii {
+        out.push_str(&quoted);
+        return Ok(());
+    }
+    for c in quoted.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write(out: &mut String, v: &Value, style: &Style, depth: usize) -> Result<(), Error> {
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => out.push_str("null"),
         ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
         ValueKind::Number => out.push_str(&serde_json::to_string(v).map_err(bad)?),
         ValueKind::String | ValueKind::Bytes => {
-            out.push_str(&serde_json::to_string(v.as_str().unwrap_or_default()).map_err(bad)?)
+            string(out, v.as_str().unwrap_or_default(), style.ensure_ascii)?
         }
         ValueKind::Seq | ValueKind::Iterable => {
             let items: Vec<Value> = v.try_iter()?.collect();
-            block(out, '[', ']', items.len(), indent, depth, |out, i| {
-                write(out, &items[i], indent, depth + 1)
+            block(out, ('[', ']'), items.len(), style, depth, |out, i| {
+                write(out, &items[i], style, depth + 1)
             })?;
         }
         ValueKind::Map => {
-            let keys: Vec<Value> = v.try_iter()?.collect();
-            block(out, '{', '}', keys.len(), indent, depth, |out, i| {
-                let key = &keys[i];
-                let name = key.as_str().map_or_else(|| key.to_string(), str::to_string);
-                out.push_str(&serde_json::to_string(&name).map_err(bad)?);
-                out.push_str(": ");
-                write(out, &v.get_item(key)?, indent, depth + 1)
+            let mut keys: Vec<(String, Value)> = v
+                .try_iter()?
+                .map(|k| (k.as_str().map_or_else(|| k.to_string(), str::to_string), k))
+                .collect();
+            if style.sort_keys {
+                keys.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+            block(out, ('{', '}'), keys.len(), style, depth, |out, i| {
+                let (name, key) = &keys[i];
+                string(out, name, style.ensure_ascii)?;
+                out.push_str(&style.key);
+                write(out, &v.get_item(key)?, style, depth + 1)
             })?;
         }
-        _ => out.push_str(&serde_json::to_string(&v.to_string()).map_err(bad)?),
+        _ => string(out, &v.to_string(), style.ensure_ascii)?,
     }
     Ok(())
 }
 
-/// An array or object: `, ` between items inline; with an indent, one item per line.
+/// An array or object: the item separator between items; with an indent, one item per line.
 fn block(
     out: &mut String,
-    open: char,
-    close: char,
+    (open, close): (char, char),
     n: usize,
-    indent: Option<usize>,
+    style: &Style,
     depth: usize,
     mut item: impl FnMut(&mut String, usize) -> Result<(), Error>,
 ) -> Result<(), Error> {
     out.push(open);
     if n > 0 {
         for i in 0..n {
-            match indent {
-                Some(w) => {
-                    out.push_str(if i == 0 { "\n" } else { ",\n" });
-                    out.push_str(&" ".repeat(w * (depth + 1)));
-                }
-                None if i > 0 => out.push_str(", "),
-                None => {}
+            if i > 0 {
+                out.push_str(&style.item);
+            }
+            if let Some(w) = style.indent {
+                out.push('\n');
+                out.push_str(&" ".repeat(w * (depth + 1)));
             }
             item(out, i)?;
         }
-        if let Some(w) = indent {
+        if let Some(w) = style.indent {
             out.push('\n');
             out.push_str(&" ".repeat(w * depth));
         }

@@ -93,16 +93,40 @@ fn environment() -> Environment<'static> {
     env
 }
 
-/// `tojson` as transformers writes it (Python's `json.dumps`, `ensure_ascii=False`):
-/// `", "` and `": "` between items, `indent=N` for pretty output, keys in their order, and no
-/// HTML escaping (minijinja's own escapes `<`, which would change what the model reads).
+/// `tojson` as transformers writes it (Python's `json.dumps`, `ensure_ascii=False` unless the
+/// template says otherwise): `", "` and `": "` between items unless `separators` says otherwise,
+/// `indent=N` for pretty output, keys in their order unless `sort_keys`, and no HTML escaping
+/// (minijinja's own escapes `<`, which would change what the model reads).
 fn tojson(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let indent: Option<usize> = kwargs.get("indent")?;
-    // Python's other keywords change nothing reflect passes.
-    let _: Option<Value> = kwargs.get("ensure_ascii")?;
-    let _: Option<Value> = kwargs.get("sort_keys")?;
+    let mut style = json::Style {
+        indent: kwargs.get("indent")?,
+        ensure_ascii: kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(false),
+        sort_keys: kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false),
+        ..json::Style::default()
+    };
+    if let Some(seps) = kwargs.get::<Option<Value>>("separators")? {
+        let pair: Vec<Value> = seps.try_iter()?.collect();
+        match (
+            pair.first().and_then(Value::as_str),
+            pair.get(1).and_then(Value::as_str),
+        ) {
+            (Some(item), Some(key)) if pair.len() == 2 => {
+                style.item = item.to_string();
+                style.key = key.to_string();
+            }
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "tojson: separators must be two strings, e.g. (',', ': ')",
+                ))
+            }
+        }
+    } else if style.indent.is_some() {
+        // Python: with an indent, the item separator loses its space.
+        style.item = ",".into();
+    }
     kwargs.assert_all_used()?;
-    Ok(Value::from_safe_string(json::dumps(value, indent)?))
+    Ok(Value::from_safe_string(json::dumps(value, &style)?))
 }
 
 fn describe(e: &Error) -> String {

@@ -89,7 +89,7 @@ impl Steps {
 
     /// Begins the next step after tool results; refused (with the notice to show) when the
     /// turn has used its steps.
-    pub fn next(&mut self) -> Result<u32, String> {
+    pub fn begin_next(&mut self) -> Result<u32, String> {
         if self.done + 1 >= self.max {
             return Err(format!(
                 "stopped after {} steps: the model kept calling tools (--max-steps {}); ask \
@@ -173,15 +173,15 @@ mod tests {
     #[test]
     fn steps_stop_a_runaway_loop_at_the_limit() {
         let mut s = Steps::new(3);
-        assert_eq!(s.next(), Ok(2));
-        assert_eq!(s.next(), Ok(3));
-        let e = s.next().unwrap_err();
+        assert_eq!(s.begin_next(), Ok(2));
+        assert_eq!(s.begin_next(), Ok(3));
+        let e = s.begin_next().unwrap_err();
         assert!(
             e.starts_with("stopped after 3 steps") && e.contains("--max-steps 3"),
             "{e}"
         );
         assert!(
-            Steps::new(1).next().is_err(),
+            Steps::new(1).begin_next().is_err(),
             "one step: no tool results are sent back"
         );
     }

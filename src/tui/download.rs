@@ -29,6 +29,7 @@ pub(super) fn start(download: Download, tx: Sender<Msg>) -> Job<()> {
     } = download;
     let mut throttle = Throttle::default();
     let progress = tx.clone();
+    let end = EndGuard(Some(tx));
     Job::spawn(
         hub,
         plan,
@@ -44,7 +45,55 @@ pub(super) fn start(download: Download, tx: Sender<Msg>) -> Job<()> {
                 Ok(_) => settings().map(Box::new).map_err(|f| f.message),
                 Err(e) => Err(e.to_string()),
             };
-            let _ = tx.send(Msg::Downloaded(made));
+            end.send(Msg::Downloaded(made));
         },
     )
+}
+
+/// Tells the loop the download ended even when its thread dies without saying so (a panic in
+/// the download or in making the settings): the chat would otherwise wait for ever.
+struct EndGuard(Option<Sender<Msg>>);
+
+impl EndGuard {
+    fn send(mut self, msg: Msg) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(msg);
+        }
+    }
+}
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(Msg::Downloaded(Err(
+                "the download stopped unexpectedly (an internal error; the log file says more)"
+                    .into(),
+            )));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_download_thread_that_dies_still_ends_the_download() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let guard = EndGuard(Some(tx));
+        let died = std::thread::spawn(move || {
+            let _guard = guard;
+            panic!("a bug in the download");
+        })
+        .join();
+        assert!(died.is_err());
+        match rx.try_recv() {
+            Ok(Msg::Downloaded(Err(e))) => assert!(e.contains("stopped unexpectedly"), "{e}"),
+            _ => panic!("no end of the download was told"),
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        EndGuard(Some(tx)).send(Msg::Downloaded(Err("404".into())));
+        assert!(matches!(rx.try_recv(), Ok(Msg::Downloaded(Err(e))) if e == "404"));
+        assert!(rx.try_recv().is_err(), "one end only");
+    }
 }

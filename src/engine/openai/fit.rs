@@ -27,7 +27,8 @@ pub(super) async fn fit(
     let mut dropped = 0;
     loop {
         if cancelled() {
-            return (messages, dropped);
+            // Nothing is sent for a cancelled request: no notice of turns left out.
+            return (messages, 0);
         }
         let need = count(&size(&messages)).await + overhead(&messages);
         if need.saturating_add(room) <= n_ctx || !drop_oldest_turn(&mut messages) {

@@ -9,6 +9,7 @@ use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The timeout when the call names none.
@@ -16,15 +17,22 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest timeout a call may ask for.
 const MAX_TIMEOUT_S: u64 = 3600;
 
-/// Whether an environment variable holds a secret the command must not see.
+/// Whether an environment variable holds a secret the command must not see: API keys,
+/// tokens, secrets, passwords and access keys, by the names services give them.
 pub fn is_secret(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    n == "REFLECT_API_KEY"
-        || n == "HF_TOKEN"
-        || n.ends_with("_API_KEY")
-        || n.ends_with("_TOKEN")
-        || n == "API_KEY"
-        || n == "TOKEN"
+    const EXACT: [&str; 5] = ["API_KEY", "TOKEN", "SECRET", "PASSWORD", "REFLECT_API_KEY"];
+    const ENDS: [&str; 8] = [
+        "_API_KEY",
+        "_TOKEN",
+        "_SECRET",
+        "_SECRET_KEY",
+        "_PASSWORD",
+        "_ACCESS_KEY",
+        "_PRIVATE_KEY",
+        "_CREDENTIALS",
+    ];
+    EXACT.contains(&n.as_str()) || ENDS.iter().any(|e| n.ends_with(e)) || n.starts_with("SECRET_")
 }
 
 /// The environment with every secret left out.
@@ -35,22 +43,55 @@ pub fn without_secrets(
         .collect()
 }
 
-/// Reads a pipe to its end, keeping at most the cap (the rest is counted, not kept, so the
-/// command never blocks on a full pipe).
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<(Vec<u8>, u64)> {
+/// What a pipe gave: at most the cap kept, and the total counted.
+type Captured = Arc<Mutex<(Vec<u8>, u64)>>;
+
+/// Reads a pipe to its end on a thread, keeping at most the cap (the rest is counted, not kept,
+/// so the command never blocks on a full pipe); the receiver hears when the pipe closed.
+fn drain(mut pipe: impl Read + Send + 'static) -> (Captured, mpsc::Receiver<()>) {
+    let captured: Captured = Arc::default();
+    let (done, closed) = mpsc::channel();
+    let into = captured.clone();
     std::thread::spawn(move || {
-        let (mut kept, mut total, mut buf) = (Vec::new(), 0u64, [0u8; 8192]);
+        let mut buf = [0u8; 8192];
         while let Ok(n) = pipe.read(&mut buf) {
             if n == 0 {
                 break;
             }
-            total += n as u64;
-            let room = (RESULT_CAP + 1).saturating_sub(kept.len());
-            kept.extend_from_slice(&buf[..n.min(room)]);
+            let mut c = into.lock().unwrap_or_else(|e| e.into_inner());
+            c.1 += n as u64;
+            let room = (RESULT_CAP + 1).saturating_sub(c.0.len());
+            c.0.extend_from_slice(&buf[..n.min(room)]);
         }
-        (kept, total)
-    })
+        let _ = done.send(());
+    });
+    (captured, closed)
 }
+
+/// Whether the process has exited, without reaping it (so that its pid, and its group's id,
+/// cannot be reused before the group is killed).
+fn exited(pid: libc::pid_t) -> std::io::Result<bool> {
+    // SAFETY: a zeroed siginfo_t is a valid buffer for waitid(2) to fill.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid on our own child, WNOWAIT leaves it waitable.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: filled by waitid; 0 when the child has not exited (WNOHANG).
+    Ok(unsafe { info.si_pid() } != 0)
+}
+
+/// How long, once the group is killed, the output may take to close: longer only when a
+/// process that left the group still holds it.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// `run_command command [timeout_s]`.
 pub fn run_command(ws: &Workspace, args: &Args, stop: &AtomicBool) -> Result<String, String> {
@@ -73,28 +114,35 @@ pub fn run_command(ws: &Workspace, args: &Args, stop: &AtomicBool) -> Result<Str
         .spawn()
         .map_err(|e| format!("run_command: cannot start sh: {e}"))?;
     let group = child.id() as libc::pid_t;
-    let out = drain(child.stdout.take().expect("stdout is piped"));
-    let err = drain(child.stderr.take().expect("stderr is piped"));
+    let (out, out_closed) = drain(child.stdout.take().expect("stdout is piped"));
+    let (err, err_closed) = drain(child.stderr.take().expect("stderr is piped"));
     let started = Instant::now();
     let ended = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(status),
+        match exited(group) {
+            Ok(true) => break Ok(()),
             Err(e) => break Err(format!("run_command: lost the command: {e}")),
-            Ok(None) if stop.load(Ordering::SeqCst) => break Err("cancelled".to_string()),
-            Ok(None) if started.elapsed() >= timeout => {
+            Ok(false) if stop.load(Ordering::SeqCst) => break Err("cancelled".to_string()),
+            Ok(false) if started.elapsed() >= timeout => {
                 break Err(format!("timed out after {} s", timeout.as_secs()))
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Ok(false) => std::thread::sleep(Duration::from_millis(10)),
         }
     };
-    // The whole group: what the command left running in the background too.
+    // The whole group, before the shell is reaped (its id cannot be reused meanwhile): what
+    // the command left running in the background too.
     // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
     unsafe { libc::kill(-group, libc::SIGKILL) };
-    let _ = child.wait();
-    let (out, err) = (
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    );
+    let status = child.wait();
+    let deadline = Instant::now() + CLOSE_GRACE;
+    let held = [out_closed, err_closed].iter().any(|closed| {
+        closed
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .is_err()
+    });
+    let take = |c: &Captured| c.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let (out, err) = (take(&out), take(&err));
+    let ended =
+        ended.and_then(|()| status.map_err(|e| format!("run_command: lost the command: {e}")));
     let status = match &ended {
         Ok(s) => match s.code() {
             Some(c) => format!("exit status {c}"),
@@ -102,7 +150,13 @@ pub fn run_command(ws: &Workspace, args: &Args, stop: &AtomicBool) -> Result<Str
         },
         Err(why) => format!("stopped: {why}"),
     };
-    let text = report(&status, out, err);
+    let mut text = report(&status, out, err);
+    if held {
+        text.push_str(
+            "\n[the output was still held open by a process that left the command's process \
+             group; it was not waited for]",
+        );
+    }
     match ended {
         Ok(s) if s.success() => Ok(text),
         _ => Err(text),

@@ -254,15 +254,21 @@ fn run_command_reports_status_and_output_without_stdin_or_secrets() {
         ("OPENAI_API_KEY", "k"),
         ("REFLECT_API_KEY", "r"),
         ("GITHUB_TOKEN", "g"),
+        ("AWS_SECRET_ACCESS_KEY", "a"),
+        ("AWS_ACCESS_KEY", "a"),
+        ("DB_PASSWORD", "p"),
+        ("SECRET_KEY_BASE", "s"),
+        ("GPG_PRIVATE_KEY", "g"),
         ("HOME", "/h"),
         ("TOKENIZERS_PARALLELISM", "1"),
+        ("KEYMAP", "us"),
     ];
     let kept: Vec<String> =
         command::without_secrets(vars.iter().map(|(k, v)| (k.into(), v.into())))
             .into_iter()
             .map(|(k, _)| k.to_string_lossy().into_owned())
             .collect();
-    assert_eq!(kept, ["PATH", "HOME", "TOKENIZERS_PARALLELISM"]);
+    assert_eq!(kept, ["PATH", "HOME", "TOKENIZERS_PARALLELISM", "KEYMAP"]);
 }
 
 /// Whether the process is still running (a zombie waiting to be reaped by init is not).
@@ -314,6 +320,26 @@ fn a_timeout_kills_the_command_and_what_it_started() {
     assert_eq!(got.text, "stopped: timed out after 1 s");
     let bg = pid_in(&dir.path().join("bg.pid"));
     assert!(ends(bg), "the background sleep {bg} outlived its command");
+}
+
+#[test]
+fn output_held_by_a_process_outside_the_group_is_not_waited_for() {
+    let (dir, ws) = workspace();
+    let got = run_tool(
+        &ws,
+        "run_command",
+        json!({"command": "setsid sh -c 'echo $$ > held.pid; exec sleep 300' & echo started"}),
+    );
+    let held = pid_in(&dir.path().join("held.pid"));
+    // SAFETY: kills the test's own stray sleep.
+    unsafe { libc::kill(held, libc::SIGKILL) };
+    assert!(got.ok, "{got:?}");
+    assert!(got.text.contains("--- stdout ---\nstarted"), "{}", got.text);
+    assert!(
+        got.text.contains("still held open by a process that left"),
+        "{}",
+        got.text
+    );
 }
 
 #[test]
