@@ -19,15 +19,6 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 # The test of `reflect eval --report` opens the HTML report in headless Chromium.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-# The chat-template tests render each bundled tool template with Python's jinja2 too, set up
-# as transformers sets it up: the reference for what a Jinja chat template produces.
-jinja2_version="3.1.6"
-have="$(python3 -c "import jinja2; print(jinja2.__version__)" 2>/dev/null || true)"
-if [ "$have" != "$jinja2_version" ]; then
-  echo "== installing jinja2 $jinja2_version (pip; found: ${have:-none})"
-  python3 -m pip install --quiet "jinja2==$jinja2_version" 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages "jinja2==$jinja2_version"
-fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   command -v curl >/dev/null 2>&1 || need+=(curl)
@@ -39,16 +30,23 @@ if [ ${#need[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# The Hugging Face download tests check reflect's cache against the reference implementation,
-# the huggingface_hub package (pinned: its cache layout is what is being checked).
-# Another version installed (or none) is replaced by the pinned one.
-hf_hub_version="2.4.0"
-have="$(python3 -c "import huggingface_hub; print(huggingface_hub.__version__)" 2>/dev/null || true)"
-if [ "$have" != "$hf_hub_version" ]; then
-  echo "== installing huggingface_hub $hf_hub_version (pip; found: ${have:-none})"
-  python3 -m pip install --quiet "huggingface_hub==$hf_hub_version" 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages "huggingface_hub==$hf_hub_version"
-fi
+# Python packages the tests compare reflect with, pinned (another version installed, or none,
+# is replaced by the pinned one):
+# - huggingface_hub: the Hugging Face download tests check reflect's cache against the
+#   reference implementation (its cache layout is what is being checked);
+# - jinja2: the chat-template tests render each bundled tool template with Python's jinja2
+#   too, set up as transformers sets it up.
+pip_pinned() { # MODULE VERSION
+  local have
+  have="$(python3 -c "import $1; print($1.__version__)" 2>/dev/null || true)"
+  if [ "$have" != "$2" ]; then
+    echo "== installing $1 $2 (pip; found: ${have:-none})"
+    python3 -m pip install --quiet "$1==$2" 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages "$1==$2"
+  fi
+}
+pip_pinned huggingface_hub 2.4.0
+pip_pinned jinja2 3.1.6
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "== installing Rust (rustup)"

@@ -94,12 +94,7 @@ impl Throttle {
                 from,
                 total,
             } => {
-                let base = name.rsplit('/').next().unwrap_or(name);
-                self.file = if *parts > 1 {
-                    format!("{base} ({part}/{parts})")
-                } else {
-                    base.to_string()
-                };
+                self.file = super::progress::file_label(name, *part, *parts);
                 self.meter = Some(Meter::new(now, *from));
                 (*from, *total)
             }

@@ -179,12 +179,7 @@ impl StderrProgress {
                 from,
                 total,
             } => {
-                let base = name.rsplit('/').next().unwrap_or(name);
-                self.name = if *parts > 1 {
-                    format!("{base} ({part}/{parts})")
-                } else {
-                    base.to_string()
-                };
+                self.name = file_label(name, *part, *parts);
                 self.meter = Some(Meter::new(Instant::now(), *from));
                 self.drawn = None;
                 let resumed = if *from > 0 {
@@ -257,6 +252,16 @@ impl StderrProgress {
                 );
             }
         }
+    }
+}
+
+/// How a download names its file: the base name, with its part of a split model.
+pub fn file_label(name: &str, part: usize, parts: usize) -> String {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    if parts > 1 {
+        format!("{base} ({part}/{parts})")
+    } else {
+        base.to_string()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Hermes, Qwen 2.5 and Qwen 3: `<tool_call>{"name": …, "arguments": {…}}</tool_call>`,
 //! anywhere in the answer, several in a row.
 
-use super::scan::partial_marker;
+use super::scan::text_before_marker;
 use super::{Step, ToolCall};
 
 const OPEN: &str = "<tool_call>";
@@ -27,13 +27,6 @@ pub(super) fn step(s: &str, end: bool) -> Step {
             }
         }
         Some(i) => Step::Text(i),
-        None => {
-            let held = if end { 0 } else { partial_marker(s, &[OPEN]) };
-            if held == s.len() {
-                Step::Wait
-            } else {
-                Step::Text(s.len() - held)
-            }
-        }
+        None => text_before_marker(s, OPEN, end),
     }
 }

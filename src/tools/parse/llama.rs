@@ -2,7 +2,7 @@
 //! the answer begins; several may follow, `;` between them), or a call after `<|python_tag|>`,
 //! which runs to the end of the message.
 
-use super::scan::{json_end, partial_marker};
+use super::scan::{json_end, text_before_marker};
 use super::{Step, ToolCall};
 
 const TAG: &str = "<|python_tag|>";
@@ -31,14 +31,7 @@ pub(super) fn step(s: &str, at_start: bool, end: bool) -> Step {
     match s.find(TAG) {
         Some(0) => tagged(s, end),
         Some(i) => Step::Text(i),
-        None => {
-            let held = if end { 0 } else { partial_marker(s, &[TAG]) };
-            if held == s.len() {
-                Step::Wait
-            } else {
-                Step::Text(s.len() - held)
-            }
-        }
+        None => text_before_marker(s, TAG, end),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Mistral: `[TOOL_CALLS][{"name": …, "arguments": {…}}, …]`, and the newer templates'
 //! `[TOOL_CALLS]name[ARGS]{…}` (one call per marker).
 
-use super::scan::{json_end, partial_marker};
+use super::scan::{json_end, text_before_marker};
 use super::{Step, ToolCall};
 
 const MARK: &str = "[TOOL_CALLS]";
@@ -13,14 +13,7 @@ pub(super) fn step(s: &str, end: bool) -> Step {
     match s.find(MARK) {
         Some(0) => after_marker(s, end),
         Some(i) => Step::Text(i),
-        None => {
-            let held = if end { 0 } else { partial_marker(s, &[MARK]) };
-            if held == s.len() {
-                Step::Wait
-            } else {
-                Step::Text(s.len() - held)
-            }
-        }
+        None => text_before_marker(s, MARK, end),
     }
 }
 

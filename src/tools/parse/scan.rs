@@ -48,6 +48,17 @@ pub(super) fn partial_marker(s: &str, markers: &[&str]) -> usize {
         .unwrap_or(0)
 }
 
+/// Text with no marker in it: all of it, but the end that could still begin `marker` (kept
+/// until the next piece, or given out at the end).
+pub(super) fn text_before_marker(s: &str, marker: &str, end: bool) -> super::Step {
+    let held = if end { 0 } else { partial_marker(s, &[marker]) };
+    if held == s.len() {
+        super::Step::Wait
+    } else {
+        super::Step::Text(s.len() - held)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
