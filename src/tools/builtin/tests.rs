@@ -295,8 +295,9 @@ fn ends(pid: i32) -> bool {
     true
 }
 
-/// The pid the command wrote, once it has.
+/// The pid the command wrote, once it has (a failure if it never does).
 fn pid_in(path: &Path) -> i32 {
+    let started = std::time::Instant::now();
     loop {
         if let Some(pid) = std::fs::read_to_string(path)
             .ok()
@@ -304,6 +305,11 @@ fn pid_in(path: &Path) -> i32 {
         {
             return pid;
         }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{} was never written",
+            path.display()
+        );
         std::thread::yield_now();
     }
 }
@@ -314,10 +320,10 @@ fn a_timeout_kills_the_command_and_what_it_started() {
     let got = run_tool(
         &ws,
         "run_command",
-        json!({"command": "sleep 300 >/dev/null 2>&1 & echo $! > bg.pid; exec sleep 300", "timeout_s": 1}),
+        json!({"command": "sleep 300 >/dev/null 2>&1 & echo $! > bg.pid; exec sleep 300", "timeout_s": 3}),
     );
     assert!(!got.ok);
-    assert_eq!(got.text, "stopped: timed out after 1 s");
+    assert_eq!(got.text, "stopped: timed out after 3 s");
     let bg = pid_in(&dir.path().join("bg.pid"));
     assert!(ends(bg), "the background sleep {bg} outlived its command");
 }
@@ -328,7 +334,9 @@ fn output_held_by_a_process_outside_the_group_is_not_waited_for() {
     let got = run_tool(
         &ws,
         "run_command",
-        json!({"command": "setsid sh -c 'echo $$ > held.pid; exec sleep 300' & echo started"}),
+        // The command ends only once the held process has left its group (written its pid):
+        // killed before that, it would still be in the group.
+        json!({"command": "setsid sh -c 'echo $$ > held.tmp; mv held.tmp held.pid; exec sleep 300' & while [ ! -f held.pid ]; do sleep 0.01; done; echo started"}),
     );
     let held = pid_in(&dir.path().join("held.pid"));
     // SAFETY: kills the test's own stray sleep.
