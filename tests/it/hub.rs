@@ -492,27 +492,12 @@ const HF_HUB_VERSION: &str = "2.4.0";
 /// The `huggingface_hub` Python package at [`HF_HUB_VERSION`], when it can be imported (CI
 /// installs it; elsewhere the test says how to run it, past the harness's capture).
 fn python_hub() -> Option<String> {
-    let version = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import huggingface_hub; print(huggingface_hub.__version__)",
-        ])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if version.as_deref() == Some(HF_HUB_VERSION) {
-        return Some("python3".into());
-    }
-    let found = version.map_or("not installed".to_string(), |v| format!("version {v}"));
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "huggingface_hub=={HF_HUB_VERSION} is required in CI ({found}): scripts/bootstrap.sh installs it"
-    );
-    skip_note(&format!(
-        "`pip install huggingface_hub=={HF_HUB_VERSION}` to run the interoperability tests ({found})"
-    ));
-    None
+    python_package(
+        "huggingface_hub",
+        HF_HUB_VERSION,
+        "to run the interoperability tests",
+    )
+    .then(|| "python3".to_string())
 }
 
 fn python(base: &Path, server: &HubServer, code: &str) -> String {

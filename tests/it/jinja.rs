@@ -3,7 +3,7 @@
 //! its `tojson`, `raise_exception` and `strftime_now`). Same template, same conversation, same
 //! text, byte for byte.
 
-use crate::common::skip_note;
+use crate::common::python_package;
 use reflect::jinja::{render, Family, Inputs};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -42,24 +42,11 @@ sys.stdout.write(env.from_string(job["template"]).render(**ctx))
 "#;
 
 fn python_jinja2() -> bool {
-    let version = Command::new("python3")
-        .args(["-c", "import jinja2; print(jinja2.__version__)"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if version.as_deref() == Some(JINJA2_VERSION) {
-        return true;
-    }
-    let found = version.map_or("not installed".to_string(), |v| format!("version {v}"));
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "jinja2=={JINJA2_VERSION} is required in CI ({found}): scripts/bootstrap.sh installs it"
-    );
-    skip_note(&format!(
-        "`pip install jinja2=={JINJA2_VERSION}` to compare chat templates with Python's ({found})"
-    ));
-    false
+    python_package(
+        "jinja2",
+        JINJA2_VERSION,
+        "to compare chat templates with Python's",
+    )
 }
 
 fn python_render(template: &str, messages: &[Value], tools: Option<&[Value]>) -> String {

@@ -281,6 +281,33 @@ pub fn skip_note(why: &str) {
     let _ = writeln!(std::io::stderr(), "note: skipped: {why}");
 }
 
+/// Whether `python3` imports `module` at exactly `version` (a package the tests compare reflect
+/// with; scripts/bootstrap.sh installs it). CI must have it; elsewhere the test is skipped with
+/// a note that says how to run it (`purpose` says what the package is for).
+pub fn python_package(module: &str, version: &str, purpose: &str) -> bool {
+    let found = std::process::Command::new("python3")
+        .args([
+            "-c",
+            &format!("import {module}; print({module}.__version__)"),
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if found.as_deref() == Some(version) {
+        return true;
+    }
+    let found = found.map_or("not installed".to_string(), |v| format!("version {v}"));
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{module}=={version} is required in CI ({found}): scripts/bootstrap.sh installs it"
+    );
+    skip_note(&format!(
+        "`pip install {module}=={version}` {purpose} ({found})"
+    ));
+    false
+}
+
 /// A port on 127.0.0.1 that refuses connections for as long as this lives: a socket bound to
 /// it that does not listen. Unlike a listener bound and dropped, no other test can take the
 /// port in the meantime.
