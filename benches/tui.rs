@@ -54,6 +54,8 @@ fn done(id: u64) -> Msg {
         cost: None,
         seed: None,
         budget: None,
+        calls: Vec::new(),
+        malformed: Vec::new(),
     })))
 }
 
@@ -82,6 +84,7 @@ fn conversation(turns: u64) -> App {
         history: History::Answer,
         overrides: p.sampling.clone(),
         budget: Default::default(),
+        tools: Default::default(),
     };
     let theme = reflect::theme::load_spec(&reflect::theme::catalog(None), "dark", None)
         .expect("bundled theme");

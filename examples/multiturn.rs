@@ -388,6 +388,7 @@ fn run(args: Args) -> Result<(), String> {
             max_tokens,
             router: router.clone(),
             budget: Default::default(),
+            tools: Vec::new(),
         };
         turn.id = u64::from(k);
         turn.sent = sent;

@@ -5,6 +5,7 @@
 use crate::llm::{ChatMessage, Completion, Role, StopReason, Timings, Usage};
 use crate::profile::History;
 use crate::stream::{Channel, TagSet};
+use crate::tools::{CallRecord, CallStatus, ToolCall};
 
 /// Where a turn stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +87,14 @@ pub struct Turn {
     pub raw: String,
     /// The model that answered, once known (a saved session records it per turn).
     pub model: Option<AnsweredBy>,
+    /// The tool steps before the answer, as sent back to the model: each step's assistant
+    /// message with its calls, then the calls' results (empty when no tool was called).
+    pub exchange: Vec<ChatMessage>,
+    /// Every call of the turn and what became of it, in order.
+    pub calls: Vec<CallRecord>,
+    /// Each step's usage, one generation each, when the turn called tools (`usage` is then
+    /// their sum, with the last step's prompt).
+    pub steps: Vec<Usage>,
 }
 
 /// Which model answered a turn: its name, and the file or the server it ran on. Saved
@@ -151,6 +160,9 @@ impl Turn {
             cancel_requested: false,
             raw: String::new(),
             model: None,
+            exchange: Vec::new(),
+            calls: Vec::new(),
+            steps: Vec::new(),
         }
     }
 
@@ -260,6 +272,52 @@ impl Turn {
             self.raw.clear();
         }
         self.cancel_requested = false;
+    }
+
+    /// A step of a tool turn ended. With calls (and not cancelled) the turn goes on: the step's
+    /// message and its calls are kept, and the calls are returned, to be decided and run, their
+    /// results added with [`Turn::call_result`]. Otherwise the turn is finished as
+    /// [`Turn::finish`] does, its usage the sum of its steps.
+    pub fn step_done(&mut self, done: &Completion) -> Vec<ToolCall> {
+        let cut = matches!(
+            done.stop_reason,
+            StopReason::Cancelled | StopReason::StreamCut
+        );
+        if done.calls.is_empty() || cut {
+            if !self.steps.is_empty() {
+                self.steps.push(done.usage);
+                let mut total = sum_usage(&self.steps);
+                total.prompt_tokens = done.usage.prompt_tokens;
+                self.finish(done);
+                self.usage = Some(total);
+            } else {
+                self.finish(done);
+            }
+            return Vec::new();
+        }
+        self.steps.push(done.usage);
+        let step = self.steps.len() as u32;
+        self.exchange
+            .push(ChatMessage::calls(done.text.clone(), done.calls.clone()));
+        for call in &done.calls {
+            self.calls.push(CallRecord::new(call.clone(), step));
+        }
+        done.calls.clone()
+    }
+
+    /// The outcome of the call with this id: its record is updated and, once final, its result
+    /// goes into the exchange for the next step.
+    pub fn call_result(&mut self, id: &str, status: CallStatus, result: &str, elapsed_ms: u64) {
+        let Some(rec) = self.calls.iter_mut().rev().find(|r| r.call.id == id) else {
+            return;
+        };
+        rec.status = status;
+        rec.result = result.to_string();
+        rec.elapsed_ms = elapsed_ms;
+        if status.is_final() {
+            let msg = ChatMessage::tool_result(&rec.call, result);
+            self.exchange.push(msg);
+        }
     }
 
     /// The model finished writing: it ended its turn or closed its answer with every block
@@ -429,11 +487,28 @@ pub fn messages(
     for turn in earlier.iter().filter(|t| !t.sent.is_empty()) {
         if let Some(content) = assistant_content(turn, history, tags) {
             out.push(ChatMessage::new(Role::User, turn.sent.clone()));
+            out.extend(turn.exchange.iter().cloned());
             out.push(ChatMessage::new(Role::Assistant, content));
         }
     }
     out.push(ChatMessage::new(Role::User, prompt));
     out
+}
+
+/// Usage added up over steps.
+fn sum_usage(steps: &[Usage]) -> Usage {
+    let mut t = Usage::default();
+    for u in steps {
+        t.prompt_tokens += u.prompt_tokens;
+        t.prompt_tokens_evaluated += u.prompt_tokens_evaluated;
+        t.completion_tokens += u.completion_tokens;
+        t.thinking_tokens += u.thinking_tokens;
+        t.reflection_tokens += u.reflection_tokens;
+        t.output_tokens += u.output_tokens;
+        t.estimated |= u.estimated;
+        t.prompt_estimated |= u.prompt_estimated;
+    }
+    t
 }
 
 #[cfg(test)]
@@ -559,6 +634,8 @@ mod tests {
             cost: None,
             seed: None,
             budget: None,
+            calls: Vec::new(),
+            malformed: Vec::new(),
         };
         let mut t = answered("Q", "t", "", "A");
         t.finish(&done(vec![]));

@@ -6,12 +6,64 @@
 use super::Utf8Decoder;
 use super::{Completion, EngineEvent, EventSender, GenerateRequest, StopReason, Timings, Usage};
 use crate::stream::{Anomaly, Channel, Router, Sink, TagToken};
+use crate::tools::{call::call_id, CallFormat, CallParser, Piece, ToolCall};
 
 /// Sends the router's output as engine events, keeping each channel's text when asked.
 struct Events<'a> {
     id: u64,
     events: &'a EventSender,
     kept: Option<&'a mut [String; 3]>,
+    calls: Option<&'a mut Calls>,
+}
+
+/// The answer channel read for tool calls: only the answer, so that call-shaped text in the
+/// thinking or a reflection never becomes a call.
+struct Calls {
+    parser: CallParser,
+    found: Vec<ToolCall>,
+    /// The text each call was read from, to take out of the completion's text.
+    raw: Vec<String>,
+    malformed: Vec<String>,
+}
+
+impl Events<'_> {
+    fn emit(&mut self, channel: Channel, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        if let Some(kept) = self.kept.as_deref_mut() {
+            kept[index(channel)].push_str(text);
+        }
+        let _ = self.events.send(EngineEvent::Text {
+            id: self.id,
+            channel,
+            text: text.to_string(),
+        });
+    }
+
+    /// Answer text decided by the call parser: text is shown, calls are kept (each given its
+    /// id), and a malformed call is shown as text and kept as a problem for the model.
+    fn pieces(&mut self, pieces: Vec<Piece>) {
+        for piece in pieces {
+            match piece {
+                Piece::Text(t) => self.emit(Channel::Output, &t),
+                Piece::Calls { calls, raw } => {
+                    let c = self.calls.as_deref_mut().expect("reading calls");
+                    c.raw.push(raw);
+                    for mut call in calls {
+                        call.id = call_id(self.id, c.found.len());
+                        c.found.push(call);
+                    }
+                }
+                Piece::Malformed { raw, problem } => {
+                    if let Some(c) = self.calls.as_deref_mut() {
+                        c.malformed.push(problem);
+                    }
+                    self.emit(Channel::Output, &raw);
+                }
+            }
+        }
+    }
 }
 
 fn index(channel: Channel) -> usize {
@@ -24,14 +76,13 @@ fn index(channel: Channel) -> usize {
 
 impl Sink for Events<'_> {
     fn text(&mut self, channel: Channel, text: &str) {
-        if let Some(kept) = self.kept.as_deref_mut() {
-            kept[index(channel)].push_str(text);
+        match self.calls.as_deref_mut() {
+            Some(c) if channel == Channel::Output => {
+                let pieces = c.parser.push(text);
+                self.pieces(pieces);
+            }
+            _ => self.emit(channel, text),
         }
-        let _ = self.events.send(EngineEvent::Text {
-            id: self.id,
-            channel,
-            text: text.to_string(),
-        });
     }
     fn reflection_start(&mut self, n: usize) {
         let _ = self
@@ -60,6 +111,8 @@ pub struct Generation {
     stop_after_output: bool,
     /// Thinking, reflection and output text as routed, when kept ([`Generation::keep_text`]).
     kept: Option<[String; 3]>,
+    /// Tools were offered: the answer is read for calls.
+    calls: Option<Calls>,
     pub usage: Usage,
 }
 
@@ -72,8 +125,21 @@ impl Generation {
             decoder: Utf8Decoder::default(),
             stop_after_output: req.router.stop_after_output,
             kept: None,
+            calls: None,
             usage: Usage::default(),
         }
+    }
+
+    /// Reads the answer channel for tool calls in `format` (tools were offered): calls are not
+    /// shown as answer text, and the completion carries them.
+    pub fn read_calls(mut self, format: CallFormat) -> Self {
+        self.calls = Some(Calls {
+            parser: CallParser::new(format),
+            found: Vec::new(),
+            raw: Vec::new(),
+            malformed: Vec::new(),
+        });
+        self
     }
 
     /// Keeps each channel's routed text, for a backend that counts tokens afterwards.
@@ -97,6 +163,7 @@ impl Generation {
                 id: self.id,
                 events: &self.events,
                 kept: self.kept.as_mut(),
+                calls: self.calls.as_mut(),
             },
         )
     }
@@ -161,11 +228,33 @@ impl Generation {
         self.stop_after_output && self.router.output_closed()
     }
 
-    /// Ends the stream: flushes what is held back, and makes the completion.
-    pub fn finish(mut self, stop_reason: StopReason, timings: Timings, text: String) -> Completion {
+    /// Ends the stream: flushes what is held back, and makes the completion. `text` is all
+    /// the backend generated; the calls read from it are taken out (they are in
+    /// [`Completion::calls`]), so that a step's message does not hold them twice.
+    pub fn finish(
+        mut self,
+        stop_reason: StopReason,
+        timings: Timings,
+        mut text: String,
+    ) -> Completion {
         self.flush_bytes();
         let (router, mut sink) = self.sink();
         let summary = router.finish(&mut sink);
+        if let Some(c) = sink.calls.as_deref_mut() {
+            let rest = c.parser.finish();
+            sink.pieces(rest);
+        }
+        let (calls, malformed) = match self.calls {
+            Some(c) => {
+                for raw in &c.raw {
+                    if let Some(at) = text.find(raw.as_str()) {
+                        text.replace_range(at..at + raw.len(), "");
+                    }
+                }
+                (c.found, c.malformed)
+            }
+            None => Default::default(),
+        };
         Completion {
             id: self.id,
             stop_reason,
@@ -176,6 +265,8 @@ impl Generation {
             cost: None,
             seed: None,
             budget: None,
+            calls,
+            malformed,
         }
     }
 }
@@ -198,6 +289,7 @@ mod tests {
                 ..RouterConfig::default()
             },
             budget: Default::default(),
+            tools: Vec::new(),
         }
     }
 
@@ -254,6 +346,68 @@ mod tests {
                 (Channel::Output, "4".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn calls_count_in_the_answer_only_and_leave_the_shown_text() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let events = EventSender::new(move |e| {
+            if let EngineEvent::Text { channel, text, .. } = e {
+                log.lock().unwrap().push((channel, text));
+            }
+            true
+        });
+        let call = r#"{"name": "read_file", "parameters": {"path": "a.txt"}}"#;
+        let think = r#"{"name": "run_command", "parameters": {"command": "rm -rf /"}}"#;
+        let raw = format!("<thinking>{think}</thinking><output>{call}</output>");
+        let mut g = Generation::new(&request(), &events).read_calls(CallFormat::Llama3);
+        // Split anywhere: the router and the parser hold what they must.
+        for chunk in raw.as_bytes().chunks(3) {
+            g.bytes(chunk);
+        }
+        let done = g.finish(StopReason::OutputClosed, Timings::default(), raw.clone());
+        assert_eq!(
+            done.calls.len(),
+            1,
+            "only the answer's call: {:?}",
+            done.calls
+        );
+        assert_eq!(done.calls[0].name, "read_file");
+        assert_eq!(done.calls[0].arguments["path"], "a.txt");
+        assert_eq!(done.calls[0].id.len(), 9);
+        assert!(done.malformed.is_empty());
+        assert_eq!(
+            done.text,
+            format!("<thinking>{think}</thinking><output></output>")
+        );
+        let seen = seen.lock().unwrap();
+        let thinking: String = seen
+            .iter()
+            .filter(|(c, _)| *c == Channel::Thinking)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        assert_eq!(
+            thinking, think,
+            "the thinking's call-shaped text is shown as thinking"
+        );
+        assert!(
+            seen.iter().all(|(c, _)| *c != Channel::Output),
+            "the call is not shown as answer text: {seen:?}"
+        );
+    }
+
+    #[test]
+    fn without_tools_call_shaped_answers_are_text() {
+        let events = EventSender::new(|_| true);
+        let mut g = Generation::new(&request(), &events).keep_text();
+        g.text(r#"<output>{"name": "read_file", "parameters": {}}</output>"#);
+        assert_eq!(
+            g.kept_text()[2],
+            r#"{"name": "read_file", "parameters": {}}"#
+        );
+        let done = g.finish(StopReason::OutputClosed, Timings::default(), String::new());
+        assert!(done.calls.is_empty());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Chat messages: what every backend is asked to continue.
 
+use crate::tools::ToolCall;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -8,6 +9,9 @@ pub enum Role {
     System,
     User,
     Assistant,
+    /// A tool's result, answering one of the assistant's calls (Llama 3.1's templates call
+    /// this role `ipython`).
+    Tool,
 }
 
 impl Role {
@@ -16,14 +20,25 @@ impl Role {
             Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub role: Role,
     pub content: String,
+    /// An assistant's calls: what the step asked to run (its `content` is the text it wrote,
+    /// calls included, as the model wrote them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// A tool result's call id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// A tool result's tool name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl ChatMessage {
@@ -31,7 +46,33 @@ impl ChatMessage {
         ChatMessage {
             role,
             content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            name: None,
         }
+    }
+
+    /// An assistant's step that called tools.
+    pub fn calls(content: impl Into<String>, calls: Vec<ToolCall>) -> Self {
+        ChatMessage {
+            tool_calls: calls,
+            ..ChatMessage::new(Role::Assistant, content)
+        }
+    }
+
+    /// The result of `call`, sent back to the model.
+    pub fn tool_result(call: &ToolCall, content: impl Into<String>) -> Self {
+        ChatMessage {
+            tool_call_id: Some(call.id.clone()),
+            name: Some(call.name.clone()),
+            ..ChatMessage::new(Role::Tool, content)
+        }
+    }
+
+    /// Whether this message is part of a tool exchange (a call or a result): a prompt with one
+    /// needs a template that knows tools.
+    pub fn is_tool_step(&self) -> bool {
+        self.role == Role::Tool || !self.tool_calls.is_empty()
     }
 }
 

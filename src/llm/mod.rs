@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// One generation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct GenerateRequest {
     pub id: u64,
     pub messages: Vec<ChatMessage>,
@@ -31,6 +31,10 @@ pub struct GenerateRequest {
     pub router: RouterConfig,
     /// How much the model may think, and how little.
     pub budget: BudgetSettings,
+    /// The tools offered, in the OpenAI function shape (`{"type": "function", "function":
+    /// {name, description, parameters}}`); empty: none. With tools, the answer channel is read
+    /// for calls ([`Completion::calls`]) in the model's own format.
+    pub tools: Vec<serde_json::Value>,
 }
 
 pub enum Command {
@@ -154,6 +158,11 @@ pub struct Completion {
     pub seed: Option<u32>,
     /// What the thinking spent, when a budget or minimum was set or thinking was cut short.
     pub budget: Option<BudgetReport>,
+    /// The calls the answer made (tools were offered), each with its id: the turn goes on
+    /// once their results are sent back. Calls written in the thinking are never here.
+    pub calls: Vec<crate::tools::ToolCall>,
+    /// Answer text plainly meant as a call that could not be read, and why: the model is told.
+    pub malformed: Vec<String>,
 }
 
 /// Why the engine could not do what it was asked.

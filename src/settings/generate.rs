@@ -40,7 +40,22 @@ impl RunSettings {
             max_tokens: self.max_tokens,
             router: self.router.clone(),
             budget: self.budget.clone(),
+            tools: self.tools.schemas(),
         }
+    }
+
+    /// The next step of `current`, a turn that called tools: its request with the step's
+    /// calls and their results after the question.
+    pub fn request_step(
+        &self,
+        id: u64,
+        earlier: &[Turn],
+        current: &Turn,
+        seed: Option<u32>,
+    ) -> GenerateRequest {
+        let mut req = self.request(id, earlier, &current.sent, seed);
+        req.messages.extend(current.exchange.iter().cloned());
+        req
     }
 }
 

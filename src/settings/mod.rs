@@ -51,6 +51,9 @@ pub struct RunSettings {
     /// How much the model may think: the profile's, then config.toml, the environment and the
     /// flags (and the chat's `/budget`).
     pub budget: BudgetSettings,
+    /// The tools offered, their policies, the workspace and the step limit (off unless the
+    /// profile, config.toml or `--tools` turns them on).
+    pub tools: crate::tools::ToolSettings,
 }
 
 impl RunSettings {
@@ -81,6 +84,7 @@ impl RunSettings {
             overrides: profile.sampling.clone(),
             budget,
             profile: profile.name,
+            tools: crate::tools::ToolSettings::default(),
         }
     }
 }

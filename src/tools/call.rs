@@ -1,11 +1,17 @@
 //! One call as the model wrote it: a tool name and its JSON arguments, checked for shape only
 //! (whether the tool exists, and may run, is decided later).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A call the model asked for.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolCall {
+    /// Names the call, so that its result can answer it: the server's id, or one reflect gives
+    /// ([`call_id`]): nine letters and digits, the shape Mistral's templates require. Empty
+    /// until given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     /// The tool's name, `^[a-zA-Z0-9_-]{1,64}$` as every function-calling API requires.
     pub name: String,
     /// The arguments: always a JSON object.
@@ -21,7 +27,28 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// The id reflect gives call `index` of generation `generation`: nine lowercase hex digits,
+/// the same for the same call (so a replayed conversation renders the same prompt).
+pub fn call_id(generation: u64, index: usize) -> String {
+    let h = crate::hash::fnv1a(format!("{generation}/{index}").as_bytes());
+    format!("{:09x}", h & 0xf_ffff_ffff)
+}
+
 impl ToolCall {
+    /// A call without an id.
+    pub fn new(name: impl Into<String>, arguments: Map<String, Value>) -> ToolCall {
+        ToolCall {
+            id: String::new(),
+            name: name.into(),
+            arguments,
+        }
+    }
+
+    /// The arguments as one JSON text (the OpenAI wire shape).
+    pub fn arguments_json(&self) -> String {
+        Value::Object(self.arguments.clone()).to_string()
+    }
+
     /// A call from a JSON object `{"name": …, "arguments" | "parameters": {…}}`: the key
     /// Hermes, Qwen and Mistral write (`arguments`) and the one Llama 3.1 writes
     /// (`parameters`); arguments given as a JSON string holding an object (the OpenAI wire
@@ -51,7 +78,11 @@ impl ToolCall {
             },
             Some(_) => return Err(format!("the arguments of '{name}' are not a JSON object")),
         };
-        Ok(ToolCall { name, arguments })
+        Ok(ToolCall {
+            id: String::new(),
+            name,
+            arguments,
+        })
     }
 
     /// The calls in a JSON text: one object, or an array of them.

@@ -9,13 +9,17 @@ pub mod approval;
 pub mod builtin;
 pub mod call;
 pub mod deltas;
+pub mod offer;
 pub mod parse;
 pub mod policy;
+pub mod record;
 pub mod result;
 pub mod workspace;
 
 pub use call::ToolCall;
+pub use offer::ToolSettings;
 pub use parse::{CallFormat, CallParser, Piece};
 pub use policy::{Policies, Policy};
+pub use record::{CallRecord, CallStatus};
 pub use result::Outcome;
 pub use workspace::Workspace;

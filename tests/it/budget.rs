@@ -80,6 +80,7 @@ fn request(
         max_tokens: Some(3000),
         router,
         budget,
+        tools: Vec::new(),
     }
 }
 

@@ -39,6 +39,7 @@ fn request(id: u64, question: &str) -> GenerateRequest {
             ..RouterConfig::default()
         },
         budget: Default::default(),
+        tools: Vec::new(),
     }
 }
 

@@ -78,6 +78,7 @@ fn ask(
                 ..RouterConfig::default()
             },
             budget: Default::default(),
+            tools: Vec::new(),
         }))
         .unwrap();
     loop {

@@ -535,6 +535,7 @@ fn answer_now_against_the_server() {
                 ..RouterConfig::default()
             },
             budget: Default::default(),
+            tools: Vec::new(),
         }))
         .unwrap();
     let (mut thinking, mut output) = (0, String::new());

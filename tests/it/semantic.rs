@@ -92,6 +92,7 @@ fn request(
         max_tokens: Some(max),
         router: RouterConfig::default(),
         budget: Default::default(),
+        tools: Vec::new(),
     }
 }
 

@@ -280,6 +280,7 @@ pub fn render_plain(messages: &[ChatMessage]) -> String {
             }
             Role::User => "User",
             Role::Assistant => "Assistant",
+            Role::Tool => "Tool",
         };
         s.push_str(label);
         s.push_str(": ");

@@ -280,6 +280,7 @@ mod tests {
             max_tokens: Some(64),
             router: RouterConfig::default(),
             budget: Default::default(),
+            tools: Vec::new(),
         }
     }
 

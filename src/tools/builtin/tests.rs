@@ -10,10 +10,7 @@ fn call(name: &str, args: Value) -> ToolCall {
     let Value::Object(arguments) = args else {
         panic!("arguments must be an object")
     };
-    ToolCall {
-        name: name.into(),
-        arguments,
-    }
+    ToolCall::new(name, arguments)
 }
 
 fn workspace() -> (tempfile::TempDir, Workspace) {

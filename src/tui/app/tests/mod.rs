@@ -48,6 +48,7 @@ pub(crate) fn settings() -> RunSettings {
         history: History::Answer,
         overrides: p.sampling.clone(),
         budget: Default::default(),
+        tools: Default::default(),
     }
 }
 
@@ -173,6 +174,8 @@ pub(crate) fn done(id: u64, stop: StopReason) -> Msg {
         cost: None,
         seed: None,
         budget: None,
+        calls: Vec::new(),
+        malformed: Vec::new(),
     })))
 }
 
