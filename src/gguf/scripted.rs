@@ -65,6 +65,15 @@ pub struct ScriptedModel {
     /// Loop forever: the last piece leads back to the first instead of ending the turn (for
     /// benchmarks that stream thousands of tokens; stop them with `--max-tokens`).
     pub cycle: bool,
+    /// The template the file carries instead of `template`'s (e.g. one that takes tools).
+    pub chat_template: Option<String>,
+    /// The special token the script ends with instead of the end of turn, e.g. `<|eom_id|>`
+    /// (Llama 3.1's "waiting for a tool result"; llama.cpp ends generation there too).
+    pub end: Option<String>,
+    /// A second script, with the special token that leads to it: a template that writes that
+    /// token at the end of some prompts (e.g. after a tool result) gets this answer instead.
+    /// Its pieces must differ from the first script's.
+    pub second: Option<(String, Vec<ScriptItem>)>,
 }
 
 /// Minimum embedding width and layer count of a scripted model.
@@ -97,6 +106,9 @@ impl ScriptedModel {
             context_length: 4096,
             padding: Padding::default(),
             cycle: false,
+            chat_template: None,
+            end: None,
+            second: None,
         }
     }
 
@@ -105,11 +117,11 @@ impl ScriptedModel {
         Self::new(pieces.iter().map(|p| ScriptItem::text(p)).collect())
     }
 
-    /// The vocabulary and the chain of token ids (the start token, the script, then the end
-    /// of turn or the loop back). Fails when the script cannot be expressed as a bigram chain:
-    /// a token used twice, an empty piece, or a piece that is exactly "\n" (the start token).
-    fn vocabulary(&self) -> io::Result<(LlamaVocabSpec, Vec<u32>)> {
-        let bad = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+    /// The vocabulary and the chains of token ids (the start token, the script, then the end
+    /// of turn or the loop back; then the second script's, when there is one). Fails when the
+    /// script cannot be expressed as a bigram chain: a token used twice, an empty piece, or a
+    /// piece that is exactly "\n" (the start token).
+    fn vocabulary(&self) -> io::Result<(LlamaVocabSpec, Vec<Vec<u32>>)> {
         let mut vocab = LlamaVocabSpec::with_chat(self.chat_tokens);
         vocab.chat_template = match self.template {
             TemplateStyle::Llama3 => Some(super::llama::LLAMA3_TEMPLATE.to_string())
@@ -119,15 +131,55 @@ impl ScriptedModel {
                 Some("{{ messages | tojson }} [[made-up format]]".into())
             }
         };
-        let start = LlamaVocabSpec::byte_token(self.start);
+        if let Some(t) = &self.chat_template {
+            vocab.chat_template = Some(t.clone());
+        }
         let mut seen: HashMap<String, u32> = vocab
             .tokens
             .iter()
             .enumerate()
             .map(|(i, t)| (t.text.clone(), i as u32))
             .collect();
+        let mut used = Vec::new();
+        let start = LlamaVocabSpec::byte_token(self.start);
         let mut chain = vec![start];
-        for item in &self.items {
+        self.extend_chain(&mut vocab, &mut seen, &mut used, &mut chain, &self.items)?;
+        let last = match (self.cycle, chain.get(1), &self.end) {
+            (true, Some(first), _) => *first,
+            (false, _, Some(end)) => {
+                let end = [ScriptItem::special(end)];
+                self.extend_chain(&mut vocab, &mut seen, &mut used, &mut chain, &end)?;
+                chain.pop().expect("the end token")
+            }
+            _ => vocab.eot,
+        };
+        chain.push(last);
+        let mut chains = vec![chain];
+        if let Some((lead, items)) = &self.second {
+            let mut second = Vec::new();
+            let lead = [ScriptItem::special(lead)];
+            self.extend_chain(&mut vocab, &mut seen, &mut used, &mut second, &lead)?;
+            self.extend_chain(&mut vocab, &mut seen, &mut used, &mut second, items)?;
+            second.push(vocab.eot);
+            chains.push(second);
+        }
+        Ok((vocab, chains))
+    }
+
+    /// Adds `items` to `chain`, each a new token (or a byte token), none used before.
+    fn extend_chain(
+        &self,
+        vocab: &mut LlamaVocabSpec,
+        seen: &mut HashMap<String, u32>,
+        used: &mut Vec<u32>,
+        chain: &mut Vec<u32>,
+        items: &[ScriptItem],
+    ) -> io::Result<()> {
+        let bad = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+        if used.is_empty() {
+            used.extend(chain.iter().copied());
+        }
+        for item in items {
             let id = match item {
                 ScriptItem::Byte(b) => LlamaVocabSpec::byte_token(*b),
                 ScriptItem::Text(s) | ScriptItem::Special(s) => {
@@ -153,17 +205,13 @@ impl ScriptedModel {
                     id
                 }
             };
-            if chain.contains(&id) {
+            if used.contains(&id) {
                 return Err(bad(format!("script token {item:?} is used twice")));
             }
+            used.push(id);
             chain.push(id);
         }
-        let last = match (self.cycle, chain.get(1)) {
-            (true, Some(first)) => *first,
-            _ => vocab.eot,
-        };
-        chain.push(last);
-        Ok((vocab, chain))
+        Ok(())
     }
 
     /// Writes a Hugging Face `tokenizer.json` that tokenizes text as llama.cpp does with this
@@ -180,17 +228,17 @@ impl ScriptedModel {
     /// Writes the model file. Fails when the script cannot be expressed as a bigram chain: a
     /// token used twice, an empty piece, or a piece that is exactly "\n" (the start token).
     pub fn write(&self, path: &Path) -> io::Result<()> {
-        let (vocab, chain) = self.vocabulary()?;
-        let shape = self.shape(chain.len() - 1);
-        self.writer(&shape, &vocab, &chain)?.write_file(path)
+        let (vocab, chains) = self.vocabulary()?;
+        let shape = self.shape(contexts(&chains));
+        self.writer(&shape, &vocab, &chains)?.write_file(path)
     }
 
     /// Writes the model split into `parts` files (`PREFIX-00001-of-0000N.gguf`, …); returns
     /// their paths, the one to load first.
     pub fn write_split(&self, prefix: &Path, parts: usize) -> io::Result<Vec<std::path::PathBuf>> {
-        let (vocab, chain) = self.vocabulary()?;
-        let shape = self.shape(chain.len() - 1);
-        self.writer(&shape, &vocab, &chain)?
+        let (vocab, chains) = self.vocabulary()?;
+        let shape = self.shape(contexts(&chains));
+        self.writer(&shape, &vocab, &chains)?
             .write_split(prefix, parts)
     }
 
@@ -215,13 +263,13 @@ impl ScriptedModel {
         &self,
         shape: &LlamaShape,
         vocab: &LlamaVocabSpec,
-        chain: &[u32],
+        chains: &[Vec<u32>],
     ) -> io::Result<super::writer::GgufWriter> {
-        let contexts = chain.len() - 1;
         let n_embd = shape.n_embd;
         let n_vocab = vocab.len() as u64;
         let mut dim_of = vec![0u64; vocab.len()];
-        for (i, id) in chain[..contexts].iter().enumerate() {
+        let context_tokens = chains.iter().flat_map(|c| &c[..c.len() - 1]);
+        for (i, id) in context_tokens.enumerate() {
             dim_of[*id as usize] = i as u64 + 1;
         }
         // After RMS normalisation a one-hot vector has the value sqrt(n_embd).
@@ -242,7 +290,7 @@ impl ScriptedModel {
                     }
                     "output.weight" => {
                         v[(u64::from(vocab.eot) * n_embd) as usize] = weight;
-                        for pair in chain.windows(2) {
+                        for pair in chains.iter().flat_map(|c| c.windows(2)) {
                             let (ctx, next) = (pair[0], pair[1]);
                             v[(u64::from(next) * n_embd + dim_of[ctx as usize]) as usize] = weight;
                         }
@@ -254,6 +302,11 @@ impl ScriptedModel {
             },
         ))
     }
+}
+
+/// The tokens that lead somewhere: each chain's but its last.
+fn contexts(chains: &[Vec<u32>]) -> usize {
+    chains.iter().map(|c| c.len() - 1).sum()
 }
 
 /// Splits `text` into word-sized pieces that are unique in `used` (repeated words are merged
