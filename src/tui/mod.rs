@@ -4,7 +4,8 @@
 //!
 //! Layers, each importing only those below it: `runtime` → `view` (draws) → `app` (state and
 //! reducer) → `text` (lays out and measures the panes' text for both) → `layout`, `scroll`,
-//! `phase`, `notice` (plain values).
+//! `phase`, `notice`, `tool_flow` (plain values). `tool_runner` runs the model's tool calls off
+//! the UI thread for the runtime.
 
 pub mod app;
 pub mod download;
@@ -18,6 +19,8 @@ mod saver;
 pub mod scroll;
 mod terminal;
 pub mod text;
+pub mod tool_flow;
+mod tool_runner;
 pub mod view;
 
 use crate::exit::Failure;

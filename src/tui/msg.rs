@@ -37,6 +37,16 @@ pub enum Msg {
     },
     /// The process was asked to stop (SIGTERM / SIGHUP): save what must be saved, then quit.
     Terminate,
+    /// Answer to `Effect::PreviewTool`: what the approval prompt shows of call `id`.
+    ToolPreview { id: String, text: String },
+    /// Call `id` has run this long so far (sent about once a second while it runs).
+    ToolProgress { id: String, elapsed_ms: u64 },
+    /// Call `id` ended (ran, failed, or was stopped): what goes back to the model.
+    ToolDone {
+        id: String,
+        outcome: crate::tools::Outcome,
+        elapsed_ms: u64,
+    },
 }
 
 /// What the reducer asks the runtime to do.
@@ -67,6 +77,19 @@ pub enum Effect {
     /// The conversation was cleared: save these, its turns, one last time; later saves go to
     /// a new session.
     NewSession(Vec<crate::conversation::Turn>),
+    /// Compute what the approval prompt shows of a call (the diff of an edit reads the file);
+    /// answered by `Msg::ToolPreview`.
+    PreviewTool {
+        call: crate::tools::ToolCall,
+        workspace: std::path::PathBuf,
+    },
+    /// Run a call off the UI thread; answered by `Msg::ToolProgress` and `Msg::ToolDone`.
+    RunTool {
+        call: crate::tools::ToolCall,
+        workspace: std::path::PathBuf,
+    },
+    /// Stop the running tool (its whole process group).
+    CancelTool,
     /// Leave the app (the runtime saves the session and restores the terminal).
     Quit,
 }

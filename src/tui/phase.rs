@@ -3,6 +3,7 @@
 
 use crate::conversation::{Conversation, Turn};
 use crate::stream::Channel;
+use crate::tools::{CallRecord, CallStatus};
 
 /// Whether the model is loading, ready or failed.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +29,10 @@ pub enum Phase {
     Thinking,
     Reflecting,
     Answering,
+    /// A tool call waits for the user's approval.
+    Asking,
+    /// A tool call runs.
+    Tool,
     /// Cancel requested; waiting for the engine to stop.
     Cancelling,
     Idle,
@@ -44,6 +49,8 @@ impl Phase {
             Phase::Thinking => "thinking",
             Phase::Reflecting => "reflecting",
             Phase::Answering => "answering",
+            Phase::Asking => "waiting for your approval",
+            Phase::Tool => "running a tool",
             Phase::Cancelling => "cancelling",
             Phase::Idle => "idle",
         }
@@ -54,6 +61,13 @@ impl Phase {
 pub fn of_turn(turn: &Turn) -> Phase {
     if turn.cancel_requested {
         return Phase::Cancelling;
+    }
+    // Between two steps: the call asked about, or the one running.
+    if let Some(call) = current_call(turn) {
+        return match call.status {
+            CallStatus::Asking => Phase::Asking,
+            _ => Phase::Tool,
+        };
     }
     match turn.channel {
         None => Phase::Prompt(
@@ -67,6 +81,15 @@ pub fn of_turn(turn: &Turn) -> Phase {
         Some(Channel::Reflection) => Phase::Reflecting,
         Some(Channel::Output) => Phase::Answering,
     }
+}
+
+/// The call a running turn is at between two steps: the first one not over (calls are
+/// handled in order).
+pub fn current_call(turn: &Turn) -> Option<&CallRecord> {
+    if !turn.is_running() {
+        return None;
+    }
+    turn.calls.iter().find(|c| !c.status.is_final())
 }
 
 /// The phase of the whole app.

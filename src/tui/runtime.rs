@@ -7,6 +7,7 @@
 use super::app::App;
 use super::msg::{Effect, Msg};
 use super::saver::Saver;
+use super::tool_runner::{self, ToolRunner};
 use super::terminal::Tui;
 use super::view::view;
 use crate::engine::{BackendConfig, Engine};
@@ -69,6 +70,8 @@ pub struct Io<'a> {
     pub saver: Saver,
     /// Where typed prompts are kept across runs.
     pub history: Option<std::path::PathBuf>,
+    /// Runs the model's tool calls.
+    pub tools: ToolRunner,
 }
 
 /// Runs the app until it quits, then saves the session (waiting for the write). `channel` is
@@ -89,8 +92,11 @@ pub fn run(
         terminal,
         saver: Saver::new(session.store, session.session, tx.clone()),
         history: session.history,
+        tools: ToolRunner::default(),
     };
     let result = event_loop(&mut app, &mut io, &tx, &rx);
+    // A call still running is stopped (its processes killed) before the chat ends.
+    io.tools.finish();
     let Io { saver, .. } = io;
     let saved = saver.finish(app.turns(), app.model_name());
     result.map(|()| saved)
@@ -281,6 +287,12 @@ fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> i
             io.saver.save(&old, app.model_name());
             io.saver.start_new();
         }
+        Effect::PreviewTool { call, workspace } => {
+            let text = tool_runner::preview(&call, &workspace);
+            reply(Msg::ToolPreview { id: call.id, text });
+        }
+        Effect::RunTool { call, workspace } => io.tools.start(call, &workspace, tx.clone()),
+        Effect::CancelTool => io.tools.cancel(),
         Effect::Quit => {}
     }
     Ok(())

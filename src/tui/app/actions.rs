@@ -131,6 +131,8 @@ impl App {
                 }
             }
             Action::DismissBanner => self.ui.banner = None,
+            Action::Answer(answer) => return self.answer_call(answer),
+            Action::ToggleCalls => self.toggle_calls(),
             Action::Edit(_) | Action::Nothing => {}
         }
         Vec::new()
@@ -138,6 +140,9 @@ impl App {
 
     /// Enter: a message to queue and send, or a command to run.
     fn send(&mut self) -> Vec<Effect> {
+        if self.tools.typing_reason() {
+            return self.deny_with_reason();
+        }
         let text = self.input.text();
         if text.trim().is_empty() {
             return Vec::new();

@@ -2,7 +2,7 @@
 //! same functions as the command-line flags (`crate::profile`'s value parsers).
 //!
 //! `/profile NAME`, `/theme NAME`, `/think [on|off]`, `/set [KEY VALUE]`, `/system [TEXT|none]`,
-//! `/save-profile NAME`, `/retry`, `/edit`, `/queue`, `/unqueue [N|all]`, `/clear`, `/help`,
+//! `/save-profile NAME`, `/tools [on|off]`, `/retry`, `/edit`, `/queue`, `/unqueue [N|all]`, `/clear`, `/help`,
 //! `/quit`. A line starting with `//` is a message
 //! that starts with `/`.
 
@@ -37,6 +37,9 @@ pub enum Slash {
     Set(Setting),
     /// `/set` alone: show the settings.
     ShowSettings,
+    /// `/tools on|off` offers the tools to the model or stops offering them; `/tools` alone
+    /// (`None`) lists them with their policies.
+    Tools(Option<bool>),
     /// `/budget N|off` sets the thinking budget (`Some(None)`: unlimited); alone, shows it.
     Budget(Option<Option<u32>>),
     /// `Some(Some(text))` replaces, `Some(None)` removes, `None` shows the system prompt.
@@ -100,12 +103,18 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "cap the thinking at N tokens (0: none; alone: show)",
     ),
     (
+        "/tools on|off",
+        "offer the model tools, or stop (alone: list them, policies)",
+    ),
+    (
         "/retry, /edit",
         "answer again (new seed) · edit and resend the last message",
     ),
     ("/queue, /unqueue [N|all]", "list / remove queued messages"),
-    ("/clear /help /quit", "new conversation · this help · leave"),
-    ("//text", "send a message that starts with /"),
+    (
+        "/clear /help /quit, //text",
+        "new chat · help · leave · a message that starts with /",
+    ),
 ];
 
 const NAMES: &[&str] = &[
@@ -116,6 +125,7 @@ const NAMES: &[&str] = &[
     "system",
     "save-profile",
     "budget",
+    "tools",
     "retry",
     "edit",
     "queue",
@@ -174,6 +184,14 @@ fn command(name: &str, arg: &str) -> Result<Slash, String> {
             "on" | "yes" | "true" => Ok(Slash::Think(Some(true))),
             "off" | "no" | "false" => Ok(Slash::Think(Some(false))),
             _ => Err(format!("/think: '{arg}': use on or off")),
+        },
+        "tools" => match arg {
+            "" => Ok(Slash::Tools(None)),
+            "on" | "yes" | "true" => Ok(Slash::Tools(Some(true))),
+            "off" | "no" | "false" => Ok(Slash::Tools(Some(false))),
+            _ => Err(format!(
+                "/tools: '{arg}': use on or off (alone, /tools lists the tools)"
+            )),
         },
         "budget" => match arg {
             "" => Ok(Slash::Budget(None)),
@@ -323,6 +341,9 @@ mod tests {
             ("/system", Slash::System(None)),
             ("/save-profile cool", Slash::SaveProfile("cool".into())),
             ("/retry", Slash::Retry),
+            ("/tools", Slash::Tools(None)),
+            ("/tools on", Slash::Tools(Some(true))),
+            ("/tools off", Slash::Tools(Some(false))),
             ("/budget", Slash::Budget(None)),
             ("/budget 500", Slash::Budget(Some(Some(500)))),
             ("/budget 0", Slash::Budget(Some(Some(0)))),
@@ -370,6 +391,8 @@ mod tests {
             ("/unqueue 0", "give the number /queue shows"),
             ("/unqueue last", "give the number /queue shows"),
             ("/retyr", "did you mean 'retry'"),
+            ("/tools maybe", "use on or off"),
+            ("/tool on", "did you mean 'tools'"),
         ];
         for (line, want) in table {
             let e = err(line);

@@ -86,12 +86,16 @@ impl App {
         let Some(turn) = self.conv.running_mut(done.id) else {
             return Vec::new();
         };
-        turn.finish(&done);
+        // A step that called tools goes on once their results are in.
+        let calls = turn.step_done(&done);
         let context = turn.context_used();
         if done.timings.tokens_per_second > 0.0 {
             self.last_speed = Some(done.timings.tokens_per_second);
         }
         self.dirty = true;
+        if !calls.is_empty() {
+            return self.on_step_calls(calls);
+        }
         match done.stop_reason {
             StopReason::ContextFull => {
                 let of = self.model.as_ref().map_or(String::new(), |m| {

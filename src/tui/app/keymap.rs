@@ -21,6 +21,9 @@
 //! | F2 / F3                          | show or hide the thinking / reflection pane               |
 //! | F4, Ctrl+Z                       | maximise or restore the focused pane                      |
 //! | F1, ? (input empty)              | this help; any key closes it (↑↓ PgUp PgDn scroll it)     |
+//! | Enter (on the conversation)      | expand / fold the tool calls of the selected (last) turn   |
+//! | y / a / n (a tool call asks)     | run it once / always allow the tool / deny (then a reason)|
+//! | Esc (a tool call asks or runs)   | deny or stop the call, and end the turn                   |
 //!
 //! [`HELP`] lists the same for the help overlay; a test checks that they agree.
 
@@ -72,6 +75,17 @@ pub struct KeyContext {
     pub banner: bool,
     /// The last turn is answered and nothing runs or waits: Up on an empty box edits it.
     pub can_edit: bool,
+    /// A tool call waits for the user's approval.
+    pub asking: Option<Ask>,
+}
+
+/// What the approval prompt waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask {
+    /// `y`, `a`, `n` or Esc.
+    Choose,
+    /// After `n`: the reason, typed in the message box and sent with Enter.
+    Reason,
 }
 
 /// What a key asks for.
@@ -115,6 +129,10 @@ pub enum Action {
     TogglePane(Pane),
     Maximise,
     DismissBanner,
+    /// The user's answer to the tool call asked about.
+    Answer(crate::tui::app::tool_loop::Answer),
+    /// Expand or fold the selected turn's tool call blocks.
+    ToggleCalls,
     Nothing,
 }
 
@@ -142,7 +160,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     (
         "Esc, Ctrl+C, Ctrl+D",
-        "cancel the answer (keeps it); the next queued one starts",
+        "stop the answer (kept) or the tool call; next queued starts",
     ),
     (
         "Ctrl+C, Ctrl+D",
@@ -161,10 +179,13 @@ pub const HELP: &[(&str, &str)] = &[
         "toggle \"Think carefully.\" / copy the answer / new chat",
     ),
     (
-        "F2 / F3, F4 (Ctrl+Z)",
-        "show or hide thinking / reflections; maximise the pane",
+        "F2 / F3, F4 (Ctrl+Z), F1 / ?",
+        "show/hide thinking / reflections; maximise; this help",
     ),
-    ("F1, ? (input empty)", "this help"),
+    (
+        "Enter (conversation), y a n",
+        "expand/fold tool calls; y/a/n answer a tool call's prompt",
+    ),
 ];
 
 fn plain(key: &KeyEvent) -> bool {
@@ -188,6 +209,11 @@ pub fn action(key: KeyEvent, cx: &KeyContext) -> Action {
             KeyCode::PageDown => Action::HelpScroll(10),
             _ => Action::CloseHelp,
         };
+    }
+    if cx.asking == Some(Ask::Choose) {
+        if let Some(a) = approval_key(&key) {
+            return a;
+        }
     }
     let on_input = cx.focus == Focus::Input;
     match key.code {
@@ -245,6 +271,7 @@ pub fn action(key: KeyEvent, cx: &KeyContext) -> Action {
         KeyCode::PageDown => Action::ScrollPages(1),
         KeyCode::Enter if alt || shift => Action::Newline,
         KeyCode::Enter if on_input => Action::Send,
+        KeyCode::Enter if cx.focus == Focus::Output => Action::ToggleCalls,
         KeyCode::Enter => Action::FocusInput,
         KeyCode::Char('?') if cx.input_empty && plain(&key) => Action::ShowHelp,
         // End follows the answer again from the message box too, and Home goes to the top:
@@ -254,6 +281,22 @@ pub fn action(key: KeyEvent, cx: &KeyContext) -> Action {
         _ if on_input => input_key(key, cx),
         _ => pane_key(key),
     }
+}
+
+/// Keys while the approval prompt waits for `y`, `a`, `n`: those three answer, other plain
+/// typing does nothing (nothing runs by accident); the rest (Esc, scrolling) as usual.
+fn approval_key(key: &KeyEvent) -> Option<Action> {
+    use crate::tui::app::tool_loop::Answer;
+    if !plain(key) {
+        return None;
+    }
+    Some(match key.code {
+        KeyCode::Char('y' | 'Y') => Action::Answer(Answer::Once),
+        KeyCode::Char('a' | 'A') => Action::Answer(Answer::Always),
+        KeyCode::Char('n' | 'N') => Action::Answer(Answer::No),
+        KeyCode::Char(_) | KeyCode::Enter | KeyCode::Backspace => Action::Nothing,
+        _ => return None,
+    })
 }
 
 /// Keys on the input box that the global keys left.
@@ -374,7 +417,15 @@ mod tests {
             (key(Enter, ALT), typing, Action::Newline),
             (key(Enter, SHIFT), typing, Action::Newline),
             (key(Char('j'), CTRL), typing, Action::Newline),
-            (key(Enter, NONE), on_output, Action::FocusInput),
+            (key(Enter, NONE), on_output, Action::ToggleCalls),
+            (
+                key(Enter, NONE),
+                KeyContext {
+                    focus: Focus::Thinking,
+                    ..idle()
+                },
+                Action::FocusInput,
+            ),
             (key(Up, NONE), idle(), Action::HistoryPrev),
             (key(Down, NONE), idle(), Action::HistoryNext),
             (key(Up, NONE), recalling, Action::HistoryPrev),
@@ -494,6 +545,36 @@ mod tests {
             ),
             (key(Down, NONE), help, Action::HelpScroll(1)),
             (key(PageUp, NONE), help, Action::HelpScroll(-10)),
+        ]);
+    }
+
+    #[test]
+    fn a_tool_call_asking_takes_y_a_n_and_esc_and_nothing_else_types() {
+        use crate::tui::app::tool_loop::Answer;
+        let asking = KeyContext {
+            busy: true,
+            asking: Some(Ask::Choose),
+            ..idle()
+        };
+        let reason = KeyContext {
+            asking: Some(Ask::Reason),
+            ..asking
+        };
+        check(vec![
+            (key(Char('y'), NONE), asking, Action::Answer(Answer::Once)),
+            (key(Char('a'), NONE), asking, Action::Answer(Answer::Always)),
+            (key(Char('n'), NONE), asking, Action::Answer(Answer::No)),
+            (key(Char('N'), SHIFT), asking, Action::Answer(Answer::No)),
+            (key(Char('x'), NONE), asking, Action::Nothing),
+            (key(Enter, NONE), asking, Action::Nothing),
+            (key(Esc, NONE), asking, Action::Cancel),
+            (key(Char('c'), CTRL), asking, Action::Cancel),
+            (key(PageUp, NONE), asking, Action::ScrollPages(-1)),
+            (key(Tab, NONE), asking, Action::FocusNext),
+            // After n, the reason is typed in the box and sent with Enter.
+            (key(Char('y'), NONE), reason, Action::Edit(key(Char('y'), NONE))),
+            (key(Enter, NONE), reason, Action::Send),
+            (key(Esc, NONE), reason, Action::Cancel),
         ]);
     }
 

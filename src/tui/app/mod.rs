@@ -5,7 +5,8 @@
 //! download before the engine starts; `engine_events` applies what the engine reports; `commands` parses slash commands and `slash` runs them (the turns themselves live in
 //! `crate::conversation`); `input` is the editor and prompt history;
 //! `layout` is the pure screen layout shared with the view; `scroll` a pane's position;
-//! `phase` what the status bar says the app is doing; `profile_ops` profiles ⇄ settings.
+//! `phase` what the status bar says the app is doing; `profile_ops` profiles ⇄ settings;
+//! `tool_loop` the model's tool calls: approval, running, the next step.
 
 mod actions;
 pub mod commands;
@@ -17,6 +18,7 @@ mod mouse;
 pub mod profile_ops;
 mod redo;
 mod slash;
+pub mod tool_loop;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -66,6 +68,8 @@ pub struct Ui {
     pub help: Option<u16>,
     pub banner: Option<Notice>,
     pub size: (u16, u16),
+    /// Turns whose tool call blocks show their whole results (Enter on the conversation).
+    pub expanded: std::collections::BTreeSet<usize>,
 }
 
 /// The whole state of the TUI.
@@ -91,13 +95,17 @@ pub struct App {
     /// The text layout's memos (wrapped lines per block, growing answers, long lines, code):
     /// derived data the measuring and the drawing share, not state.
     pub(crate) caches: crate::tui::text::Caches,
+    /// The tool loop: approvals, the running call, the step count.
+    pub(crate) tools: crate::tui::tool_flow::ToolFlow,
     dirty: bool,
     quit: bool,
 }
 
 impl App {
     pub fn new(init: AppInit) -> App {
+        let tools = crate::tui::tool_flow::ToolFlow::new(&init.settings.tools);
         let mut app = App {
+            tools,
             settings: init.settings,
             theme: init.theme,
             theme_name: init.theme_name,
@@ -121,6 +129,7 @@ impl App {
                     while_too_small: false,
                 }),
                 size: init.size,
+                expanded: Default::default(),
             },
             editing: None,
             last_speed: None,
@@ -186,6 +195,13 @@ impl App {
                 Vec::new()
             }
             Msg::Terminate => self.quit_effects(),
+            Msg::ToolPreview { id, text } => self.on_tool_preview(&id, text),
+            Msg::ToolProgress { id, elapsed_ms } => self.on_tool_progress(&id, elapsed_ms),
+            Msg::ToolDone {
+                id,
+                outcome,
+                elapsed_ms,
+            } => self.on_tool_done(&id, outcome, elapsed_ms),
         }
     }
 
@@ -263,6 +279,8 @@ impl App {
             theme: &self.theme,
             theme_rev: self.theme_rev,
             caches: &self.caches,
+            asking: self.tools.asking.as_ref(),
+            expanded: &self.ui.expanded,
         }
     }
 
@@ -321,6 +339,11 @@ impl App {
                 && self.conv.queued() == 0,
             selected: self.ui.selected.is_some(),
             banner: self.ui.banner.is_some(),
+            asking: match &self.tools.asking {
+                None => None,
+                Some(a) if a.reason_draft.is_some() => Some(keymap::Ask::Reason),
+                Some(_) => Some(keymap::Ask::Choose),
+            },
         }
     }
 
@@ -393,12 +416,17 @@ impl App {
         turn.id = id;
         turn.sent = sent;
         turn.state = TurnState::Running;
+        self.tools.begin_turn(self.settings.tools.max_steps);
         self.dirty = true;
         vec![Effect::Engine(Command::Generate(request))]
     }
 
-    /// Asks the engine to stop the running generation.
+    /// Asks the engine to stop the running generation; between two steps of a tool turn, the
+    /// call asked about is denied, or the running call stopped.
     fn cancel_running(&mut self) -> Vec<Effect> {
+        if self.tools.busy() {
+            return self.cancel_tools();
+        }
         let Some(i) = self.conv.running() else {
             return Vec::new();
         };
@@ -432,6 +460,8 @@ impl App {
         let mut effects = self.cancel_running();
         // The old conversation is saved as it stands (a running turn as interrupted).
         effects.push(Effect::NewSession(std::mem::take(&mut self.conv.turns)));
+        self.tools.begin_turn(self.settings.tools.max_steps);
+        self.ui.expanded.clear();
         self.editing = None;
         self.ui.selected = None;
         self.ui.scroll = [Scroll::FOLLOW; 3];

@@ -70,6 +70,19 @@ impl App {
                 };
                 self.notify(Level::Info, text);
             }
+            Slash::Tools(None) => {
+                let text = tools_listing(&self.settings.tools);
+                self.notify(Level::Info, text);
+            }
+            Slash::Tools(Some(on)) => {
+                self.settings.tools.on = on;
+                let text = if on {
+                    "Tools on: the next messages offer the model its tools (/tools lists them)"
+                } else {
+                    "Tools off: the next messages offer no tools"
+                };
+                self.notify(Level::Info, text);
+            }
             Slash::Retry => return self.retry(),
             Slash::Edit => self.edit_last(),
             Slash::Queue => self.list_queue(),
@@ -109,4 +122,25 @@ impl App {
         }
         Vec::new()
     }
+}
+
+/// `/tools`: whether tools are on, and each tool with its policy (those not offered marked).
+pub fn tools_listing(tools: &crate::tools::ToolSettings) -> String {
+    let list: Vec<String> = crate::tools::builtin::BUILTINS
+        .iter()
+        .map(|b| {
+            let policy = tools.policies.get(b.name).as_str();
+            if tools.offered.iter().any(|o| o == b.name) {
+                format!("{} ({policy})", b.name)
+            } else {
+                format!("{} (not offered)", b.name)
+            }
+        })
+        .collect();
+    let state = if tools.on {
+        "Tools on (/tools off stops offering them)"
+    } else {
+        "Tools off (/tools on offers them)"
+    };
+    format!("{state}: {}", list.join(", "))
 }

@@ -4,6 +4,7 @@
 //! All model text passes through `term_safe::neutralise` here (answers in `md_memo`), before
 //! any buffer sees it.
 
+use super::call_block::{self, CallView};
 use super::lines::Lines;
 use super::markdown::{MdStyles, Memos};
 use super::md_memo;
@@ -57,6 +58,8 @@ pub enum Kind<'a> {
         r: &'a Reflection,
         gap: bool,
     },
+    /// A tool call of a turn (and its approval prompt while it asks).
+    Call(CallView<'a>),
     Note(&'static str),
 }
 
@@ -105,6 +108,15 @@ impl Kind<'_> {
             Kind::Marker { n, gap } => hash((n, gap)),
             Kind::BudgetMark { part, gap } => hash((format!("{part:?}"), gap)),
             Kind::Reflection { r, gap } => hash((r.n, r.text.len(), r.open, gap)),
+            Kind::Call(v) => hash((
+                v.rec.status.as_str(),
+                v.rec.result.len(),
+                v.rec.elapsed_ms,
+                v.current,
+                v.expanded,
+                v.asking
+                    .map(|a| (a.preview.as_ref().map(String::len), a.reason_draft.is_some())),
+            )),
             Kind::Note(s) => hash(s),
         }
     }
@@ -188,6 +200,7 @@ impl Kind<'_> {
                     wrap::plain(&neutralise(&r.text), s, width, &mut out);
                 }
             }
+            Kind::Call(v) => call_block::render(&v, theme, width, &mut out),
             Kind::Note(text) => {
                 let s = of(Purpose::Muted).add_modifier(Modifier::ITALIC);
                 wrap::plain(text, s, width, &mut out);

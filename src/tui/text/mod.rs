@@ -4,12 +4,13 @@
 //! inputs (the turns, the theme, the width) plus the caches the state owns ([`Caches`]).
 //!
 //! `style` maps the theme onto ratatui; `wrap` wraps styled text by display width; `markdown`
-//! and `highlight` render answers; `display_block` says what each block looks like and
+//! and `highlight` render answers; `display_block` says what each block looks like (`call_block` a tool call's) and
 //! `pane_lines` which rows a pane shows; `line_cache` memoises wrapped lines per block, as
 //! shared runs (`lines`); `md_memo` and `wrap_memo` keep the finished part of a growing answer
 //! or paragraph, so that a frame renders only the rest; `banner` and `help` lay out those.
 
 pub mod banner;
+pub mod call_block;
 pub mod display_block;
 pub mod help;
 pub mod highlight;

@@ -4,6 +4,7 @@
 //! ([`total_lines`], [`turn_first_line`], [`turn_at`]) so that scrolling and clicks agree with
 //! what is drawn.
 
+use super::call_block::CallView;
 use super::display_block::Kind;
 use super::line_cache::{Key, Lines};
 use super::Caches;
@@ -28,6 +29,10 @@ pub struct Source<'a> {
     /// Bumped when the theme changes (memoised lines carry the old styles).
     pub theme_rev: u64,
     pub caches: &'a Caches,
+    /// The tool call waiting for the user's approval, if one is.
+    pub asking: Option<&'a crate::tui::tool_flow::Asking>,
+    /// Turns whose call blocks show their whole results.
+    pub expanded: &'a std::collections::BTreeSet<usize>,
 }
 
 impl Source<'_> {
@@ -90,6 +95,7 @@ fn output_blocks<'a>(src: &Source<'a>) -> Vec<Block<'a>> {
                 gap: i > 0,
             },
         });
+        out.extend(call_blocks(src, i, turn));
         out.push(Block {
             key: Key::new(0, i, 2, 0),
             turn: Some(i),
@@ -97,6 +103,31 @@ fn output_blocks<'a>(src: &Source<'a>) -> Vec<Block<'a>> {
         });
     }
     out
+}
+
+/// Turn `i`'s tool calls, one block each, in the order the model made them.
+fn call_blocks<'a>(src: &Source<'a>, i: usize, turn: &'a Turn) -> Vec<Block<'a>> {
+    let current = crate::tui::phase::current_call(turn).map(|c| c.call.id.as_str());
+    let expanded = src.expanded.contains(&i);
+    turn.calls
+        .iter()
+        .enumerate()
+        .map(|(ci, rec)| {
+            let id = rec.call.id.as_str();
+            Block {
+                key: Key::new(0, i, 3 + ci, 0),
+                turn: Some(i),
+                kind: Kind::Call(CallView {
+                    rec,
+                    current: current == Some(id),
+                    expanded,
+                    asking: src
+                        .asking
+                        .filter(|a| current == Some(id) && a.call.id == id),
+                }),
+            }
+        })
+        .collect()
 }
 
 fn note(pane: u8, text: &'static str) -> Vec<Block<'static>> {

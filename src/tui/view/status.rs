@@ -82,12 +82,33 @@ pub fn phase_text(app: &App) -> String {
                 phase.label().to_string()
             }
         }
+        Phase::Tool | Phase::Asking => tool_phase(app, phase),
         other => other.label().to_string(),
     };
     if queued > 0 && phase != Phase::Queued {
         s.push_str(&format!(" · {queued} queued"));
     }
     s
+}
+
+/// The call between two steps: `running run_command · 12s`, or which call waits for `y a n`.
+fn tool_phase(app: &App, phase: Phase) -> String {
+    let call = app
+        .turns()
+        .iter()
+        .rev()
+        .find_map(crate::tui::phase::current_call);
+    let Some(call) = call else {
+        return phase.label().to_string();
+    };
+    let name = neutralise(&call.call.name).into_owned();
+    match phase {
+        Phase::Asking => format!("allow {name}? y once · a always · n deny · Esc stop"),
+        _ => format!(
+            "running {name} · {}",
+            crate::tui::text::call_block::elapsed(call.elapsed_ms)
+        ),
+    }
 }
 
 /// The thinking budget's gauge: the running (else the latest) turn's thinking against its
