@@ -89,7 +89,10 @@ pub fn render(v: &CallView<'_>, theme: &Theme, width: usize, out: &mut Vec<Line<
             of(Purpose::Code).add_modifier(Modifier::BOLD),
         ),
         Span::styled(
-            format!(" {}", neutralise(&builtin::summary(call))),
+            match builtin::summary(call) {
+                s if s.is_empty() => String::new(),
+                s => format!(" {}", neutralise(&s)),
+            },
             of(Purpose::Muted),
         ),
         Span::styled(format!("  {state}"), state_style),

@@ -12,6 +12,8 @@ pub mod panes;
 pub mod status;
 
 #[cfg(test)]
+mod call_snapshots;
+#[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ mod send;
 mod session;
 mod slash;
 mod stream;
+pub(crate) mod tools;
 
 use crate::engine::{GpuLayers, LlamaConfig};
 use crate::llm::{
