@@ -290,3 +290,94 @@ fn a_server_that_cannot_parse_the_models_call_fails_the_step_with_its_message() 
         "{e}"
     );
 }
+
+/// A Llama 3.1 model with the tool template (the family's, which llama-server recognises by
+/// its `ipython` header) that calls read_file as its whole first message, and answers after
+/// the tool result (the template ends such a prompt with `<|after_tool|>`).
+fn llama_server_tool_model() -> crate::common::Model {
+    use crate::common::t;
+    let template = format!(
+        "{}{{%- if add_generation_prompt and messages|length > 0 and messages[-1].role is defined and messages[-1].role in ['tool', 'ipython'] %}}<|after_tool|>{{%- endif %}}",
+        reflect::jinja::Family::Llama3.template()
+    );
+    let mut m = reflect::gguf::ScriptedModel::new(vec![
+        t("{\"name\": \"read_file\", "),
+        t("\"parameters\": {\"path\": "),
+        t("\"a.txt\"}}"),
+    ]);
+    m.chat_template = Some(template);
+    // The tool list spelled in byte tokens is ~9,500 of them.
+    m.context_length = 16384;
+    m.end = Some("<|eom_id|>".into());
+    m.second = Some((
+        "<|after_tool|>".into(),
+        // Tags as plain text, as many conversions write them: llama-server without
+        // --special drops special tokens from the text, and with it the <|eom_id|> of the
+        // call would break its tool-call parser.
+        vec![
+            t("<thinking>"),
+            t("The tool said hello."),
+            t("</thinking>"),
+            t("<output>"),
+            t("The file says hello."),
+            t("</output>"),
+        ],
+    ));
+    crate::common::write(m)
+}
+
+#[test]
+fn llama_server_with_jinja_streams_the_call_and_the_answer_after_its_result() {
+    let Some(bin) = crate::remote::server_binary() else {
+        return;
+    };
+    let m = llama_server_tool_model();
+    let server = crate::remote::Server::start(&bin, &m, &["--jinja", "-c", "16384"]);
+    let question = ChatMessage::new(Role::User, "What does a.txt say?");
+    let (first, shown) = generate(&server.url(), request(vec![question.clone()])).unwrap();
+    assert_eq!(first.calls.len(), 1, "{first:?} {shown:?}");
+    let call = first.calls[0].clone();
+    assert_eq!(call.name, "read_file");
+    assert_eq!(call.arguments["path"], "a.txt");
+    assert!(!call.id.is_empty());
+    assert_eq!(shown[2].trim(), "");
+    let messages = vec![
+        question,
+        ChatMessage::calls(first.text.clone(), vec![call.clone()]),
+        ChatMessage::tool_result(&call, "hello"),
+    ];
+    let (second, shown) = generate(&server.url(), request(messages)).unwrap();
+    assert!(second.calls.is_empty(), "{:?}", second.calls);
+    assert_eq!(shown[2], "The file says hello.", "{shown:?}");
+}
+
+#[test]
+fn llama_server_with_jinja_leaves_a_call_inside_the_thinking_as_thinking() {
+    use crate::common::t;
+    let Some(bin) = crate::remote::server_binary() else {
+        return;
+    };
+    let mut m = reflect::gguf::ScriptedModel::new(vec![
+        t("<thinking>"),
+        t("{\"name\": \"run_command\", "),
+        t("\"parameters\": {\"command\": \"rm -rf ~\"}}"),
+        t(" is not needed."),
+        t("</thinking>"),
+        t("<output>"),
+        t("No tool needed."),
+        t("</output>"),
+    ]);
+    m.chat_template = Some(reflect::jinja::Family::Llama3.template().to_string());
+    m.context_length = 16384;
+    let m = crate::common::write(m);
+    let server = crate::remote::Server::start(&bin, &m, &["--jinja", "-c", "16384"]);
+    let (done, shown) = generate(
+        &server.url(),
+        request(vec![ChatMessage::new(Role::User, "q")]),
+    )
+    .unwrap();
+    eprintln!("USAGE {:?} {shown:?}", done.usage);
+    assert!(done.calls.is_empty(), "{:?}", done.calls);
+    assert!(shown[0].contains("rm -rf ~"), "shown as thinking: {shown:?}");
+    assert_eq!(shown[2], "No tool needed.");
+}

@@ -63,7 +63,8 @@ pub fn chat_body(
     body.insert("messages".into(), messages_json(messages));
     if !req.tools.is_empty() {
         body.insert("tools".into(), Value::Array(req.tools.clone()));
-        body.insert("tool_choice".into(), json!("auto"));
+        body.insert("tool_choice".into(), json!("none"));
+        body.insert("parse_tool_calls".into(), json!(false));
     }
     body.insert("stream".into(), json!(true));
     body.insert("stream_options".into(), json!({"include_usage": true}));
@@ -275,6 +276,7 @@ pub fn models_of(v: &Value) -> Vec<ListedModel> {
 /// End-of-turn control text that appears in the content once special tokens are not skipped.
 const END_OF_TURN: &[&str] = &[
     "<|eot_id|>",
+    "<|eom_id|>",
     "<|end_of_text|>",
     "<|im_end|>",
     "<|endoftext|>",
