@@ -376,7 +376,6 @@ fn llama_server_with_jinja_leaves_a_call_inside_the_thinking_as_thinking() {
         request(vec![ChatMessage::new(Role::User, "q")]),
     )
     .unwrap();
-    eprintln!("USAGE {:?} {shown:?}", done.usage);
     assert!(done.calls.is_empty(), "{:?}", done.calls);
     assert!(shown[0].contains("rm -rf ~"), "shown as thinking: {shown:?}");
     assert_eq!(shown[2], "No tool needed.");

@@ -63,8 +63,7 @@ pub fn chat_body(
     body.insert("messages".into(), messages_json(messages));
     if !req.tools.is_empty() {
         body.insert("tools".into(), Value::Array(req.tools.clone()));
-        body.insert("tool_choice".into(), json!("none"));
-        body.insert("parse_tool_calls".into(), json!(false));
+        body.insert("tool_choice".into(), json!("auto"));
     }
     body.insert("stream".into(), json!(true));
     body.insert("stream_options".into(), json!({"include_usage": true}));
