@@ -5,6 +5,7 @@
 
 use crate::common::fake_server::*;
 use reflect::engine::{Engine, RemoteConfig};
+use reflect::gguf::agent::{self, Call, Format, Script};
 use reflect::llm::{
     ChatMessage, Command, Completion, EngineError, EngineEvent, GenerateRequest, Role,
 };
@@ -291,38 +292,10 @@ fn a_server_that_cannot_parse_the_models_call_fails_the_step_with_its_message() 
     );
 }
 
-/// A Llama 3.1 model with the tool template (the family's, which llama-server recognises by
-/// its `ipython` header) that calls read_file as its whole first message, and answers after
-/// the tool result (the template ends such a prompt with `<|after_tool|>`).
-fn llama_server_tool_model() -> crate::common::Model {
-    use crate::common::t;
-    let template = format!(
-        "{}{{%- if add_generation_prompt and messages|length > 0 and messages[-1].role is defined and messages[-1].role in ['tool', 'ipython'] %}}<|after_tool|>{{%- endif %}}",
-        reflect::jinja::Family::Llama3.template()
-    );
-    let mut m = reflect::gguf::ScriptedModel::new(vec![
-        t("{\"name\": \"read_file\", "),
-        t("\"parameters\": {\"path\": "),
-        t("\"a.txt\"}}"),
-    ]);
-    m.chat_template = Some(template);
-    // The tool list spelled in byte tokens is ~9,500 of them.
+/// A preset tool-calling model with room for the tool list (~9,500 byte tokens).
+fn agent_model(format: Format, script: Script) -> crate::common::Model {
+    let mut m = agent::model(format, script);
     m.context_length = 16384;
-    m.end = Some("<|eom_id|>".into());
-    m.second = Some((
-        "<|after_tool|>".into(),
-        // Tags as plain text, as many conversions write them: llama-server without
-        // --special drops special tokens from the text, and with it the <|eom_id|> of the
-        // call would break its tool-call parser.
-        vec![
-            t("<thinking>"),
-            t("The tool said hello."),
-            t("</thinking>"),
-            t("<output>"),
-            t("The file says hello."),
-            t("</output>"),
-        ],
-    ));
     crate::common::write(m)
 }
 
@@ -331,7 +304,7 @@ fn llama_server_with_jinja_streams_the_call_and_the_answer_after_its_result() {
     let Some(bin) = crate::remote::server_binary() else {
         return;
     };
-    let m = llama_server_tool_model();
+    let m = agent_model(Format::Llama3Json, Script::Answer(Call::read_file("a.txt")));
     let server = crate::remote::Server::start(&bin, &m, &["--jinja", "-c", "16384"]);
     let question = ChatMessage::new(Role::User, "What does a.txt say?");
     let (first, shown) = generate(&server.url(), request(vec![question.clone()])).unwrap();
@@ -340,7 +313,9 @@ fn llama_server_with_jinja_streams_the_call_and_the_answer_after_its_result() {
     assert_eq!(call.name, "read_file");
     assert_eq!(call.arguments["path"], "a.txt");
     assert!(!call.id.is_empty());
-    assert_eq!(shown[2].trim(), "");
+    // Without --special llama-server drops the special-token tags, so the thinking arrives as
+    // plain content; the call itself came as tool_calls, never as text.
+    assert!(!shown[2].contains("read_file"), "{shown:?}");
     let messages = vec![
         question,
         ChatMessage::calls(first.text.clone(), vec![call.clone()]),
@@ -348,35 +323,25 @@ fn llama_server_with_jinja_streams_the_call_and_the_answer_after_its_result() {
     ];
     let (second, shown) = generate(&server.url(), request(messages)).unwrap();
     assert!(second.calls.is_empty(), "{:?}", second.calls);
-    assert_eq!(shown[2], "The file says hello.", "{shown:?}");
+    assert_eq!(shown[2], agent::ANSWER, "{shown:?}");
 }
 
 #[test]
-fn llama_server_with_jinja_leaves_a_call_inside_the_thinking_as_thinking() {
-    use crate::common::t;
+fn llama_server_failing_on_a_call_inside_the_thinking_fails_the_step_and_runs_nothing() {
+    // llama-server's Llama 3.x parser starts at a `{"name":` anywhere, the thinking's too, and
+    // then refuses the output: the step fails with the reason, and no call comes out.
     let Some(bin) = crate::remote::server_binary() else {
         return;
     };
-    let mut m = reflect::gguf::ScriptedModel::new(vec![
-        t("<thinking>"),
-        t("{\"name\": \"run_command\", "),
-        t("\"parameters\": {\"command\": \"rm -rf ~\"}}"),
-        t(" is not needed."),
-        t("</thinking>"),
-        t("<output>"),
-        t("No tool needed."),
-        t("</output>"),
-    ]);
-    m.chat_template = Some(reflect::jinja::Family::Llama3.template().to_string());
-    m.context_length = 16384;
-    let m = crate::common::write(m);
+    let call = Call::new("run_command", json!({"command": "rm -rf ~"}));
+    let m = agent_model(Format::Llama3Json, Script::InThinking(call));
     let server = crate::remote::Server::start(&bin, &m, &["--jinja", "-c", "16384"]);
-    let (done, shown) = generate(
+    let e = generate(
         &server.url(),
         request(vec![ChatMessage::new(Role::User, "q")]),
     )
-    .unwrap();
-    assert!(done.calls.is_empty(), "{:?}", done.calls);
-    assert!(shown[0].contains("rm -rf ~"), "shown as thinking: {shown:?}");
-    assert_eq!(shown[2], "No tool needed.");
+    .expect_err("the server refuses the output");
+    let said = e.to_string();
+    assert!(said.contains("nothing was run"), "{said}");
+    assert!(said.contains("-m"), "says what to do: {said}");
 }

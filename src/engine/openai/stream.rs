@@ -164,9 +164,16 @@ impl Job<'_> {
             } else {
                 RemoteErrorKind::Server
             };
+            let why = match super::wire::tool_parser_failed(&e.message) {
+                Some(why) => format!(": {why}"),
+                None => String::new(),
+            };
             return Err(self.client.error(
                 kind,
-                format!("the server reported an error mid-stream: {}", e.message),
+                format!(
+                    "the server reported an error mid-stream: {}{why}",
+                    e.message
+                ),
             ));
         }
         let chunk = chunk_of(&v);

@@ -222,6 +222,17 @@ pub fn chunk_of(v: &Value) -> Chunk {
     }
 }
 
+/// What to say when the server's own tool-call parser could not read the model's output
+/// (llama-server: "does not match the expected … format"), e.g. because the model wrote
+/// call-shaped text in its reasoning: nothing ran, and why.
+pub fn tool_parser_failed(message: &str) -> Option<&'static str> {
+    message.contains("does not match the expected").then_some(
+        "the server's tool-call parser could not read the model's output (a call-shaped text \
+         in its reasoning trips it); nothing was run. Run the model in reflect itself (-m \
+         FILE), which reads calls from the answer only, or turn tools off",
+    )
+}
+
 /// The format a server that returns calls as text in `content` writes them in, guessed from
 /// the model's name: Qwen and Hermes models write `<tool_call>`, Mistral's `[TOOL_CALLS]`, the
 /// rest (Llama 3.x and its fine-tunes, such as Reflection) a JSON object.
