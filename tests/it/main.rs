@@ -9,6 +9,7 @@ mod common;
 mod bad_input;
 mod budget;
 mod chat_pty;
+mod chat_tools_pty;
 mod cli;
 mod engine;
 mod eval;

@@ -43,7 +43,18 @@ fn start_args(m: &Model, args: &[&str]) -> Session {
 
 /// [`start_args`] with environment variables set.
 fn start_env(m: &Model, args: &[&str], env: &[(&str, &str)]) -> Session {
-    let (master, child) = spawn_in_pty(m, args, env, ROWS, COLS);
+    start_at(m, args, env, None)
+}
+
+/// `reflect ARGS` (no `-m` added) in a pseudo-terminal, sealed into the model's sandbox, with
+/// `env` set and working in `cwd` when given (the tools' workspace).
+pub(crate) fn start_at(
+    m: &Model,
+    args: &[&str],
+    env: &[(&str, &str)],
+    cwd: Option<&std::path::Path>,
+) -> Session {
+    let (master, child) = spawn_in_pty_at(m, args, env, (ROWS, COLS), cwd);
     let mut reader = master.try_clone_reader().expect("reader");
     let writer = master.take_writer().expect("writer");
     let screen = Arc::new(Mutex::new(Screen {

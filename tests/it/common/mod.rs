@@ -444,6 +444,20 @@ pub fn spawn_in_pty(
     Box<dyn portable_pty::MasterPty + Send>,
     Box<dyn portable_pty::Child + Send + Sync>,
 ) {
+    spawn_in_pty_at(m, args, env, (rows, cols), None)
+}
+
+/// [`spawn_in_pty`] with the working directory `cwd` (the tools' workspace), when given.
+pub fn spawn_in_pty_at(
+    m: &Model,
+    args: &[&str],
+    env: &[(&str, &str)],
+    (rows, cols): (u16, u16),
+    cwd: Option<&Path>,
+) -> (
+    Box<dyn portable_pty::MasterPty + Send>,
+    Box<dyn portable_pty::Child + Send + Sync>,
+) {
     use portable_pty::{native_pty_system, CommandBuilder, PtySize};
     let pair = native_pty_system()
         .openpty(PtySize {
@@ -459,6 +473,9 @@ pub fn spawn_in_pty(
     cmd.env("TERM", "xterm-256color");
     for (k, v) in env {
         cmd.env(k, v);
+    }
+    if let Some(dir) = cwd {
+        cmd.cwd(dir);
     }
     let child = pair.slave.spawn_command(cmd).expect("spawn reflect");
     (pair.master, child)

@@ -1,0 +1,221 @@
+//! The chat's tool calls end to end: the real binary in a pseudo-terminal, working in a
+//! workspace of its own, its endpoint the fault-injection server playing a model that calls
+//! the tools a test names (one a step) and then answers with the last tool result it was given.
+//! The approval prompt (y, a, n with a reason, Esc), cancelling a running command, and the call
+//! block.
+
+use crate::common::fake_server::*;
+use crate::common::*;
+use crate::tui_pty::{start_at, wait_idle, Session};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A `delta.tool_calls` chunk.
+fn call_delta(fragments: Value) -> Value {
+    chunk(
+        json!({"choices":[{"index":0,"delta":{"tool_calls":fragments},"logprobs":null,"finish_reason":null}]}),
+    )
+}
+
+/// The tool results of the turn a request continues (after its last user message).
+fn results(req: &Request) -> Vec<String> {
+    let body = req.json();
+    let msgs = body["messages"].as_array().cloned().unwrap_or_default();
+    let from = msgs.iter().rposition(|m| m["role"] == "user").unwrap_or(0);
+    msgs[from..]
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A model that makes `calls`, one a step, then answers `Model saw: <the last result>`.
+fn agent(calls: Vec<(&'static str, Value)>) -> FakeServer {
+    FakeServer::start(move |req, _| {
+        let got = results(req);
+        match calls.get(got.len()) {
+            Some((name, args)) => Reply::events(&[
+                reasoning("reasoning_content", "A tool will tell."),
+                call_delta(json!([{
+                    "index": 0,
+                    "id": format!("call_{}", got.len()),
+                    "type": "function",
+                    "function": {"name": name, "arguments": args.to_string()},
+                }])),
+                finish("tool_calls"),
+                usage(40, 10),
+            ]),
+            None => {
+                let last = got.last().map_or("nothing", String::as_str);
+                // One line: what the chat shows is easy to find.
+                let said = last.replace('\n', " ");
+                Reply::events(&[
+                    content(&format!("Model saw: {said}")),
+                    finish("stop"),
+                    usage(50, 5),
+                ])
+            }
+        }
+    })
+}
+
+/// The chat on `server`, in workspace `ws`, with tools turned on.
+fn chat(server: &FakeServer, ws: &Path) -> (Model, Session) {
+    let m = model(reflection_script());
+    let url = server.url();
+    let s = start_at(&m, &["--endpoint", &url], &[], Some(ws));
+    s.wait_text("idle");
+    let mut s = s;
+    s.send(b"/tools on\r");
+    s.wait_text("Tools on");
+    (m, s)
+}
+
+fn workspace() -> Sandbox {
+    Sandbox::new()
+}
+
+/// Waits until `pred` holds, failing after a minute (a hang guard, not a speed limit).
+fn eventually(what: &str, pred: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !pred() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn end(mut s: Session) {
+    s.quit();
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
+fn y_runs_the_write_only_after_the_keypress() {
+    let ws = workspace();
+    let out = ws.path().join("out.txt");
+    let server = agent(vec![(
+        "write_file",
+        json!({"path": "out.txt", "content": "hi\n"}),
+    )]);
+    let (_m, mut s) = chat(&server, ws.path());
+    s.send(b"write hi to out.txt\r");
+    let screen = s.wait_text("Allow write_file?");
+    assert!(screen.contains("⚙ write_file"), "{screen}");
+    assert!(screen.contains("3 bytes"), "the preview: {screen}");
+    assert!(!out.exists(), "nothing runs before the keypress");
+    s.send(b"y");
+    let screen = s.wait_text("Model saw:");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "hi\n");
+    assert!(screen.contains("✓ done"), "{screen}");
+    assert_eq!(server.chats().len(), 2, "the model's next step came");
+    end(s);
+}
+
+#[test]
+fn a_lets_the_second_call_run_without_asking() {
+    let ws = workspace();
+    let server = agent(vec![
+        ("write_file", json!({"path": "a.txt", "content": "a"})),
+        ("write_file", json!({"path": "b.txt", "content": "b"})),
+    ]);
+    let (_m, mut s) = chat(&server, ws.path());
+    s.send(b"write two files\r");
+    s.wait_text("Allow write_file?");
+    s.send(b"a");
+    // No other key: the second write runs by itself and the model answers.
+    s.wait_text("Model saw:");
+    assert!(ws.path().join("a.txt").exists() && ws.path().join("b.txt").exists());
+    assert_eq!(server.chats().len(), 3);
+    end(s);
+}
+
+#[test]
+fn n_with_a_reason_denies_and_the_model_reads_the_reason() {
+    let ws = workspace();
+    let server = agent(vec![(
+        "write_file",
+        json!({"path": "out.txt", "content": "hi"}),
+    )]);
+    let (_m, mut s) = chat(&server, ws.path());
+    s.send(b"write it\r");
+    s.wait_text("Allow write_file?");
+    s.send(b"n");
+    s.wait_text("type a reason");
+    s.send(b"use notes.md\r");
+    let screen = s.wait_text("Model saw: denied by the user: use notes.md");
+    assert!(screen.contains("⊘ denied"), "{screen}");
+    assert!(!ws.path().join("out.txt").exists());
+    end(s);
+}
+
+#[test]
+fn esc_on_the_prompt_denies_and_stops_the_turn() {
+    let ws = workspace();
+    let server = agent(vec![(
+        "write_file",
+        json!({"path": "out.txt", "content": "hi"}),
+    )]);
+    let (_m, mut s) = chat(&server, ws.path());
+    s.send(b"write it\r");
+    s.wait_text("Allow write_file?");
+    s.send(b"\x1b");
+    let screen = s.wait_text("⏹ interrupted");
+    assert!(screen.contains("⊘ denied"), "{screen}");
+    wait_idle(&s);
+    assert!(!ws.path().join("out.txt").exists());
+    assert_eq!(server.chats().len(), 1, "no next step");
+    end(s);
+}
+
+#[test]
+fn esc_stops_a_running_command_and_its_process_is_gone() {
+    let ws = workspace();
+    let pid_file = ws.path().join("sleep.pid");
+    let server = agent(vec![(
+        "run_command",
+        json!({"command": "echo $$ > sleep.pid; exec sleep 600"}),
+    )]);
+    let (_m, mut s) = chat(&server, ws.path());
+    s.send(b"sleep\r");
+    let screen = s.wait_text("Allow run_command?");
+    assert!(screen.contains("$ echo $$ > sleep.pid; exec sleep 600"), "{screen}");
+    s.send(b"y");
+    s.wait_text("running run_command");
+    eventually("the command's pid", || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim().parse::<i32>().is_ok())
+    });
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    s.send(b"\x1b");
+    let screen = s.wait_text("⏹ interrupted");
+    assert!(screen.contains("cancelled"), "{screen}");
+    // SAFETY: signal 0 only asks whether the process exists.
+    eventually("the sleep to be gone", || unsafe { libc::kill(pid, 0) } != 0);
+    assert_eq!(server.chats().len(), 1, "no next step");
+    end(s);
+}
+
+#[test]
+fn the_call_block_shows_the_first_lines_and_enter_shows_them_all() {
+    let ws = workspace();
+    let lines: String = (1..=10).map(|i| format!("note {i}\n")).collect();
+    std::fs::write(ws.path().join("notes.txt"), lines).unwrap();
+    let server = agent(vec![("read_file", json!({"path": "notes.txt"}))]);
+    let (_m, mut s) = chat(&server, ws.path());
+    s.send(b"read my notes\r");
+    // read_file is allowed: it runs without asking.
+    let screen = s.wait_text("Model saw:");
+    assert!(screen.contains("⚙ read_file path=notes.txt"), "{screen}");
+    assert!(screen.contains("✓ done"), "{screen}");
+    assert!(screen.contains("│ note 1"), "{screen}");
+    assert!(!screen.contains("│ note 10"), "folded: {screen}");
+    assert!(screen.contains("more lines"), "{screen}");
+    s.send(b"\t\r"); // the conversation, then Enter
+    s.wait_text("│ note 10");
+    end(s);
+}
