@@ -38,9 +38,15 @@ pub enum Msg {
     /// The process was asked to stop (SIGTERM / SIGHUP): save what must be saved, then quit.
     Terminate,
     /// Answer to `Effect::PreviewTool`: what the approval prompt shows of call `id`.
-    ToolPreview { id: String, text: String },
+    ToolPreview {
+        id: String,
+        text: String,
+    },
     /// Call `id` has run this long so far (sent about once a second while it runs).
-    ToolProgress { id: String, elapsed_ms: u64 },
+    ToolProgress {
+        id: String,
+        elapsed_ms: u64,
+    },
     /// Call `id` ended (ran, failed, or was stopped): what goes back to the model.
     ToolDone {
         id: String,

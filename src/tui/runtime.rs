@@ -7,8 +7,8 @@
 use super::app::App;
 use super::msg::{Effect, Msg};
 use super::saver::Saver;
-use super::tool_runner::{self, ToolRunner};
 use super::terminal::Tui;
+use super::tool_runner::{self, ToolRunner};
 use super::view::view;
 use crate::engine::{BackendConfig, Engine};
 use crate::settings::Context;
@@ -287,15 +287,27 @@ fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> i
             io.saver.save(&old, app.model_name());
             io.saver.start_new();
         }
-        Effect::PreviewTool { call, workspace } => {
-            let text = tool_runner::preview(&call, &workspace);
-            reply(Msg::ToolPreview { id: call.id, text });
+        Effect::PreviewTool { .. } | Effect::RunTool { .. } | Effect::CancelTool => {
+            tool_effect(effect, &mut io.tools, tx)
         }
-        Effect::RunTool { call, workspace } => io.tools.start(call, &workspace, tx.clone()),
-        Effect::CancelTool => io.tools.cancel(),
         Effect::Quit => {}
     }
     Ok(())
+}
+
+/// The tool calls' effects: the approval prompt's preview (answered at once), running a call
+/// on the runner's thread, stopping it.
+fn tool_effect(effect: Effect, tools: &mut ToolRunner, tx: &Sender<Msg>) {
+    match effect {
+        Effect::PreviewTool { call, workspace } => {
+            let text = tool_runner::preview(&call, &workspace);
+            let _ = tx.send(Msg::ToolPreview { id: call.id, text });
+        }
+        Effect::RunTool { call, workspace } => tools.start(call, &workspace, tx.clone()),
+        Effect::CancelTool => tools.cancel(),
+        // Not the runner's: `run_effect` runs them.
+        _ => {}
+    }
 }
 
 /// The engine's effects: start it (once the model is there), send it a command, stop or

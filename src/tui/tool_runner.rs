@@ -62,7 +62,9 @@ impl ToolRunner {
                         }
                     }
                     Err(RecvTimeoutError::Disconnected) => {
-                        break Outcome::failed("the tool stopped without a result (a bug in reflect)")
+                        break Outcome::failed(
+                            "the tool stopped without a result (a bug in reflect)",
+                        )
                     }
                 }
             };

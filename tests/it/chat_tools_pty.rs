@@ -180,7 +180,10 @@ fn esc_stops_a_running_command_and_its_process_is_gone() {
     let (_m, mut s) = chat(&server, ws.path());
     s.send(b"sleep\r");
     let screen = s.wait_text("Allow run_command?");
-    assert!(screen.contains("$ echo $$ > sleep.pid; exec sleep 600"), "{screen}");
+    assert!(
+        screen.contains("$ echo $$ > sleep.pid; exec sleep 600"),
+        "{screen}"
+    );
     s.send(b"y");
     s.wait_text("running run_command");
     eventually("the command's pid", || {
@@ -195,7 +198,10 @@ fn esc_stops_a_running_command_and_its_process_is_gone() {
     let screen = s.wait_text("⏹ interrupted");
     assert!(screen.contains("cancelled"), "{screen}");
     // SAFETY: signal 0 only asks whether the process exists.
-    eventually("the sleep to be gone", || unsafe { libc::kill(pid, 0) } != 0);
+    eventually(
+        "the sleep to be gone",
+        || unsafe { libc::kill(pid, 0) } != 0,
+    );
     assert_eq!(server.chats().len(), 1, "no next step");
     end(s);
 }

@@ -93,6 +93,16 @@ impl App {
             self.last_speed = Some(done.timings.tokens_per_second);
         }
         self.dirty = true;
+        if let Some(problem) = done.malformed.first() {
+            // Shown as answer text; said here so that it is not taken for an answer.
+            let problem = neutralise(problem);
+            self.notify(
+                Level::Warning,
+                format!(
+                    "The model wrote a tool call that could not be read, so nothing ran: {problem}"
+                ),
+            );
+        }
         if !calls.is_empty() {
             return self.on_step_calls(calls);
         }

@@ -572,7 +572,11 @@ mod tests {
             (key(PageUp, NONE), asking, Action::ScrollPages(-1)),
             (key(Tab, NONE), asking, Action::FocusNext),
             // After n, the reason is typed in the box and sent with Enter.
-            (key(Char('y'), NONE), reason, Action::Edit(key(Char('y'), NONE))),
+            (
+                key(Char('y'), NONE),
+                reason,
+                Action::Edit(key(Char('y'), NONE)),
+            ),
             (key(Enter, NONE), reason, Action::Send),
             (key(Esc, NONE), reason, Action::Cancel),
         ]);

@@ -18,9 +18,9 @@ mod mouse;
 pub mod profile_ops;
 mod redo;
 mod slash;
-pub mod tool_loop;
 #[cfg(test)]
 pub(crate) mod tests;
+pub mod tool_loop;
 
 use crate::conversation::{Conversation, Turn, TurnState};
 use crate::llm::{Command, ModelInfo};

@@ -4,7 +4,6 @@
 //! answers or `--max-steps` stops it. Esc denies the call asked about (or stops the running
 //! one) and ends the turn.
 
-use crate::tui::tool_flow::Asking;
 use super::{App, Level};
 use crate::conversation::TurnState;
 use crate::llm::{Command, StopReason};
@@ -12,6 +11,7 @@ use crate::tools::approval::{denied_by_user, Verdict};
 use crate::tools::builtin;
 use crate::tools::{CallStatus, Outcome, ToolCall};
 use crate::tui::msg::Effect;
+use crate::tui::tool_flow::Asking;
 
 /// What a call the user's Esc stopped before it ran gives back.
 pub const NOT_RUN: &str = "cancelled: the user stopped the turn before this call ran";
@@ -44,7 +44,7 @@ impl App {
             return Vec::new();
         };
         while let Some(call) = self.tools.queue.pop_front() {
-            let offered = self.settings.tools.offered.iter().any(|o| *o == call.name);
+            let offered = self.settings.tools.offered.contains(&call.name);
             if builtin::find(&call.name).is_none() || !offered {
                 let why = builtin::unknown(&call.name);
                 self.conv.turns[i].call_result(&call.id, CallStatus::Failed, &why, 0);
@@ -98,9 +98,9 @@ impl App {
         let id = self.conv.next_id;
         self.conv.next_id += 1;
         let turn = &self.conv.turns[i];
-        let request =
-            self.settings
-                .request_step(id, &self.conv.turns[..i], turn, turn.seed);
+        let request = self
+            .settings
+            .request_step(id, &self.conv.turns[..i], turn, turn.seed);
         let turn = &mut self.conv.turns[i];
         turn.id = id;
         // The new step reads its prompt first; its text starts a paragraph of its own.
@@ -111,7 +111,10 @@ impl App {
         if let Some(crate::conversation::ThinkingPart::Text(t)) = turn.thinking.last_mut() {
             new_paragraph(t);
         }
-        vec![Effect::SaveSession, Effect::Engine(Command::Generate(request))]
+        vec![
+            Effect::SaveSession,
+            Effect::Engine(Command::Generate(request)),
+        ]
     }
 
     /// `y`, `a` or `n` on the approval prompt.
@@ -146,7 +149,8 @@ impl App {
             return Vec::new();
         };
         let reason = self.input.text();
-        self.input.put_back(asking.reason_draft.as_deref().unwrap_or(""));
+        self.input
+            .put_back(asking.reason_draft.as_deref().unwrap_or(""));
         if let Some(i) = self.conv.running() {
             let result = denied_by_user(Some(&reason));
             self.conv.turns[i].call_result(&asking.call.id, CallStatus::Denied, &result, 0);

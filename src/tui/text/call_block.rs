@@ -6,8 +6,8 @@
 
 use super::style;
 use super::wrap::{self, Logical};
-use crate::theme::{Purpose, Theme};
 use crate::term_safe::neutralise;
+use crate::theme::{Purpose, Theme};
 use crate::tools::{builtin, CallRecord, CallStatus};
 use crate::tui::tool_flow::Asking;
 use ratatui::style::{Modifier, Style};
@@ -48,7 +48,10 @@ fn status(v: &CallView<'_>, theme: &Theme) -> (String, Style) {
             format!("⧗ running {}", elapsed(r.elapsed_ms)),
             of(Purpose::Muted),
         ),
-        CallStatus::Done => (format!("✓ done in {}", elapsed(r.elapsed_ms)), of(Purpose::Muted)),
+        CallStatus::Done => (
+            format!("✓ done in {}", elapsed(r.elapsed_ms)),
+            of(Purpose::Muted),
+        ),
         CallStatus::Failed => ("✗ failed".into(), of(Purpose::Error)),
         CallStatus::Denied => ("⊘ denied".into(), of(Purpose::Warning)),
         CallStatus::Cancelled => ("⏹ cancelled".into(), of(Purpose::Warning)),
@@ -179,5 +182,11 @@ fn prompt(a: &Asking, theme: &Theme, width: usize, out: &mut Vec<Line<'static>>)
              turn"
         )
     };
-    barred(&keys, of(Purpose::Text).add_modifier(Modifier::BOLD), bar, width, out);
+    barred(
+        &keys,
+        of(Purpose::Text).add_modifier(Modifier::BOLD),
+        bar,
+        width,
+        out,
+    );
 }

@@ -114,8 +114,12 @@ impl Kind<'_> {
                 v.rec.elapsed_ms,
                 v.current,
                 v.expanded,
-                v.asking
-                    .map(|a| (a.preview.as_ref().map(String::len), a.reason_draft.is_some())),
+                v.asking.map(|a| {
+                    (
+                        a.preview.as_ref().map(String::len),
+                        a.reason_draft.is_some(),
+                    )
+                }),
             )),
             Kind::Note(s) => hash(s),
         }

@@ -73,7 +73,13 @@ fn call_blocks_done_failed_denied_and_running() {
         ],
     ));
     finish(&mut a, "c1", true, &many, 3);
-    finish(&mut a, "c2", false, "missing.txt: no such file in the workspace", 1);
+    finish(
+        &mut a,
+        "c2",
+        false,
+        "missing.txt: no such file in the workspace",
+        1,
+    );
     a.update(key(KeyCode::Char('n')));
     a.update(key(KeyCode::Enter));
     a.update(Msg::ToolProgress {
@@ -92,7 +98,10 @@ fn expanded_call_blocks_show_the_whole_result() {
     a.update(text(2, Channel::Output, "The notes have seven lines."));
     a.update(done(2, StopReason::EndOfTurn));
     let folded = screen_text(&a, 100, 30);
-    assert!(folded.contains("line 4") && !folded.contains("line 5"), "{folded}");
+    assert!(
+        folded.contains("line 4") && !folded.contains("line 5"),
+        "{folded}"
+    );
     assert!(folded.contains("… 3 more lines"), "{folded}");
     a.update(key(KeyCode::Tab));
     a.update(key(KeyCode::Enter));

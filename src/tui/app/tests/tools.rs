@@ -20,7 +20,11 @@ pub(crate) fn call(id: &str, name: &str, args: serde_json::Value) -> ToolCall {
 }
 
 pub(crate) fn write(id: &str, path: &str) -> ToolCall {
-    call(id, "write_file", json!({"path": path, "content": "hello\n"}))
+    call(
+        id,
+        "write_file",
+        json!({"path": path, "content": "hello\n"}),
+    )
 }
 
 pub(crate) fn read(id: &str, path: &str) -> ToolCall {
@@ -125,7 +129,11 @@ fn an_allowed_call_runs_then_the_next_step_carries_its_result() {
     assert_eq!(req.messages.last().unwrap().content, "hello");
     assert_eq!(status(&a, "c1"), CallStatus::Done);
     assert_eq!(a.generating(), Some(2));
-    assert_eq!(a.phase(), Phase::Prompt(None), "the new step reads its prompt");
+    assert_eq!(
+        a.phase(),
+        Phase::Prompt(None),
+        "the new step reads its prompt"
+    );
     a.update(text(2, Channel::Output, "It says hello."));
     a.update(done(2, StopReason::EndOfTurn));
     let t = &a.turns()[0];
@@ -256,7 +264,11 @@ fn calls_are_handled_in_the_order_written() {
     let mut a = asked();
     let fx = a.update(step(
         1,
-        vec![write("c1", "a.txt"), read("c2", "a.txt"), read("c3", "b.txt")],
+        vec![
+            write("c1", "a.txt"),
+            read("c2", "a.txt"),
+            read("c3", "b.txt"),
+        ],
     ));
     assert!(ran(&fx).is_empty(), "c2 waits for c1's answer");
     assert_eq!(status(&a, "c2"), CallStatus::Running, "recorded, not run");
@@ -380,4 +392,19 @@ fn enter_on_the_conversation_expands_the_selected_turns_calls() {
     assert!(a.ui().expanded.contains(&0));
     a.update(key(KeyCode::Enter));
     assert!(a.ui().expanded.is_empty());
+}
+
+#[test]
+fn a_call_that_cannot_be_read_is_said_and_runs_nothing() {
+    let mut a = asked();
+    let Msg::Engine(EngineEvent::Done(mut c)) = done(1, StopReason::EndOfTurn) else {
+        unreachable!()
+    };
+    c.malformed = vec!["the call's JSON ends early".into()];
+    let fx = a.update(Msg::Engine(EngineEvent::Done(c)));
+    assert!(ran(&fx).is_empty() && generate(&fx).is_none());
+    let b = a.banner().expect("a notice");
+    assert_eq!(b.level, Level::Warning);
+    assert!(b.text.contains("the call's JSON ends early"), "{}", b.text);
+    assert_eq!(a.turns()[0].state, TurnState::Done);
 }
