@@ -28,9 +28,15 @@ pub enum Answer {
 }
 
 impl App {
-    /// Step `turn`'s generation ended with `calls`: decide them in order.
+    /// The running turn's step ended with `calls`: decide them in order.
     pub(super) fn on_step_calls(&mut self, calls: Vec<ToolCall>) -> Vec<Effect> {
         self.tools.queue.extend(calls);
+        // Esc came while the step was ending: none of its calls runs.
+        if let Some(i) = self.conv.running() {
+            if self.conv.turns[i].cancel_requested {
+                return self.end_cancelled(i);
+            }
+        }
         let mut effects = vec![Effect::SaveSession];
         effects.extend(self.next_call());
         effects

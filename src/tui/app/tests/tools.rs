@@ -408,3 +408,16 @@ fn a_call_that_cannot_be_read_is_said_and_runs_nothing() {
     assert!(b.text.contains("the call's JSON ends early"), "{}", b.text);
     assert_eq!(a.turns()[0].state, TurnState::Done);
 }
+
+#[test]
+fn calls_of_a_step_the_user_stopped_never_run() {
+    let mut a = asked();
+    // Esc while generating; the step still ends with a call before the engine saw the cancel.
+    let fx = a.update(key(KeyCode::Esc));
+    assert!(matches!(fx.as_slice(), [Effect::Cancel(1)]));
+    let fx = a.update(step(1, vec![read("c1", "a")]));
+    assert!(ran(&fx).is_empty() && generate(&fx).is_none());
+    assert_eq!(status(&a, "c1"), CallStatus::Cancelled);
+    assert_eq!(a.turns()[0].state, TurnState::Interrupted);
+    assert_eq!(a.phase(), Phase::Idle);
+}
