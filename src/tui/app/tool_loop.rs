@@ -31,11 +31,17 @@ impl App {
     /// The running turn's step ended with `calls`: decide them in order.
     pub(super) fn on_step_calls(&mut self, calls: Vec<ToolCall>) -> Vec<Effect> {
         self.tools.queue.extend(calls);
+        let Some(i) = self.conv.running() else {
+            self.tools.queue.clear();
+            return Vec::new();
+        };
         // Esc came while the step was ending: none of its calls runs.
-        if let Some(i) = self.conv.running() {
-            if self.conv.turns[i].cancel_requested {
-                return self.end_cancelled(i);
-            }
+        if self.conv.turns[i].cancel_requested {
+            return self.end_cancelled(i, NOT_RUN);
+        }
+        // Results no step could read: the calls do not run, and the turn ends.
+        if let Err(notice) = self.tools.steps.begin_next() {
+            return self.end_at_limit(i, notice);
         }
         let mut effects = vec![Effect::SaveSession];
         effects.extend(self.next_call());
@@ -89,18 +95,24 @@ impl App {
         vec![Effect::RunTool { call, workspace }]
     }
 
-    /// Every call of turn `i`'s step has its result: the next step, unless the turn has used
-    /// its steps (then it ends with a notice).
-    fn next_step(&mut self, i: usize) -> Vec<Effect> {
-        if let Err(notice) = self.tools.steps.begin_next() {
-            let turn = &mut self.conv.turns[i];
-            turn.state = TurnState::Failed(notice.clone());
-            turn.cancel_requested = false;
-            self.notify(Level::Warning, notice);
-            let mut effects = vec![Effect::SaveSession];
-            effects.extend(self.dispatch_next());
-            return effects;
+    /// Turn `i` used its steps (`--max-steps`) and its last step called tools: the calls do
+    /// not run (no step could read their results), and the turn ends with `notice`.
+    fn end_at_limit(&mut self, i: usize, notice: String) -> Vec<Effect> {
+        let turn = &mut self.conv.turns[i];
+        let not_run = format!("not run: {notice}");
+        for call in self.tools.queue.drain(..) {
+            turn.call_result(&call.id, CallStatus::Cancelled, &not_run, 0);
         }
+        turn.state = TurnState::Failed(notice.clone());
+        self.notify(Level::Warning, notice);
+        let mut effects = vec![Effect::SaveSession];
+        effects.extend(self.dispatch_next());
+        effects
+    }
+
+    /// Every call of turn `i`'s step has its result: the next step (counted when the step's
+    /// calls came).
+    fn next_step(&mut self, i: usize) -> Vec<Effect> {
         let id = self.conv.next_id;
         self.conv.next_id += 1;
         let turn = &self.conv.turns[i];
@@ -176,7 +188,7 @@ impl App {
             }
             let result = denied_by_user(None);
             self.conv.turns[i].call_result(&asking.call.id, CallStatus::Denied, &result, 0);
-            return self.end_cancelled(i);
+            return self.end_cancelled(i, NOT_RUN);
         }
         if self.tools.running.is_some() {
             self.conv.turns[i].cancel_requested = true;
@@ -186,12 +198,12 @@ impl App {
         Vec::new()
     }
 
-    /// Turn `i` stopped between two steps: the calls it did not reach are cancelled, and it
-    /// ends as interrupted.
-    fn end_cancelled(&mut self, i: usize) -> Vec<Effect> {
+    /// Turn `i` stopped between two steps: the calls it did not reach are cancelled (`why`
+    /// their result), and it ends as interrupted.
+    fn end_cancelled(&mut self, i: usize, why: &str) -> Vec<Effect> {
         let turn = &mut self.conv.turns[i];
         for call in self.tools.queue.drain(..) {
-            turn.call_result(&call.id, CallStatus::Cancelled, NOT_RUN, 0);
+            turn.call_result(&call.id, CallStatus::Cancelled, why, 0);
         }
         turn.state = TurnState::Interrupted;
         turn.stop_reason = Some(StopReason::Cancelled);
@@ -236,7 +248,7 @@ impl App {
         self.dirty = true;
         if turn.cancel_requested {
             turn.call_result(id, CallStatus::Cancelled, &outcome.text, ms);
-            return self.end_cancelled(i);
+            return self.end_cancelled(i, NOT_RUN);
         }
         let status = if outcome.ok {
             CallStatus::Done

@@ -103,6 +103,9 @@ fn tool_phase(app: &App, phase: Phase) -> String {
     };
     let name = neutralise(&call.call.name).into_owned();
     match phase {
+        Phase::Asking if app.tools.typing_reason() => {
+            format!("deny {name}: type a reason, Enter sends (none: Enter) · Esc stop")
+        }
         Phase::Asking => format!("allow {name}? y once · a always · n deny · Esc stop"),
         _ => format!(
             "running {name} · {}",

@@ -325,9 +325,14 @@ fn the_step_limit_ends_a_runaway_loop_with_a_notice() {
     a.update(step(1, vec![read("c1", "a")]));
     let fx = a.update(finished("c1", true, "x"));
     assert_eq!(generate(&fx).map(|r| r.id), Some(2));
-    a.update(step(2, vec![read("c2", "a")]));
-    let fx = a.update(finished("c2", true, "x"));
+    let fx = a.update(step(2, vec![read("c2", "a")]));
+    assert!(
+        ran(&fx).is_empty(),
+        "no step could read its result: it does not run"
+    );
     assert!(generate(&fx).is_none(), "no third step");
+    assert_eq!(status(&a, "c2"), CallStatus::Cancelled);
+    assert!(result(&a, "c2").starts_with("not run: stopped after 2 steps"));
     let t = &a.turns()[0];
     assert!(
         matches!(&t.state, TurnState::Failed(why) if why.starts_with("stopped after 2 steps")),
