@@ -56,9 +56,7 @@ impl App {
             return Vec::new();
         };
         while let Some(call) = self.tools.queue.pop_front() {
-            let offered = self.settings.tools.offered.contains(&call.name);
-            if builtin::find(&call.name).is_none() || !offered {
-                let why = builtin::unknown(&call.name);
+            if let Some(why) = self.not_offered(&call.name) {
                 self.conv.turns[i].call_result(&call.id, CallStatus::Failed, &why, 0);
                 continue;
             }
@@ -83,6 +81,21 @@ impl App {
         }
         self.dirty = true;
         self.next_step(i)
+    }
+
+    /// Why a call to `name` cannot run at all (no such tool, or one this chat does not offer).
+    fn not_offered(&self, name: &str) -> Option<String> {
+        let offered = &self.settings.tools.offered;
+        if builtin::find(name).is_none() {
+            Some(builtin::unknown(name))
+        } else if !offered.iter().any(|o| o == name) {
+            Some(format!(
+                "{name} is not offered in this chat; the tools offered are: {}",
+                offered.join(", ")
+            ))
+        } else {
+            None
+        }
     }
 
     fn run_call(&mut self, call: ToolCall) -> Vec<Effect> {

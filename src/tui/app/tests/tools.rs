@@ -300,6 +300,18 @@ fn a_tool_that_does_not_exist_fails_without_asking() {
     assert_eq!(status(&a, "c1"), CallStatus::Failed);
     assert!(result(&a, "c1").contains("there is no tool named 'rm_rf'"));
     assert!(generate(&fx).is_some(), "the model hears why and goes on");
+    // A tool that exists but is not offered (a profile's smaller list) does not run either.
+    let mut a = asked();
+    a.settings.tools.offered = vec!["read_file".into()];
+    let fx = a.update(step(
+        1,
+        vec![call("c1", "run_command", json!({"command": "ls"}))],
+    ));
+    assert!(ran(&fx).is_empty());
+    assert_eq!(
+        result(&a, "c1"),
+        "run_command is not offered in this chat; the tools offered are: read_file"
+    );
 }
 
 #[test]
