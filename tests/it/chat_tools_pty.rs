@@ -1,12 +1,14 @@
 //! The chat's tool calls end to end: the real binary in a pseudo-terminal, working in a
-//! workspace of its own, its endpoint the fault-injection server playing a model that calls
-//! the tools a test names (one a step) and then answers with the last tool result it was given.
-//! The approval prompt (y, a, n with a reason, Esc), cancelling a running command, and the call
-//! block.
+//! workspace of its own. Its model is mostly the fault-injection server as an endpoint, playing
+//! a model that calls the tools a test names (one a step) and then answers with the last tool
+//! result it was given; and the `gguf::agent` scripted models on the real llama.cpp engine.
+//! The approval prompt (y, a, n with a reason, Esc), cancelling a running command, the call
+//! block, and a call inside the thinking that never asks.
 
 use crate::common::fake_server::*;
 use crate::common::*;
 use crate::tui_pty::{start_at, wait_idle, Session};
+use reflect::gguf::agent;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -223,5 +225,52 @@ fn the_call_block_shows_the_first_lines_and_enter_shows_them_all() {
     assert!(screen.contains("more lines"), "{screen}");
     s.send(b"\t\r"); // the conversation, then Enter
     s.wait_text("│ note 10");
+    end(s);
+}
+
+/// The chat on a local scripted model that calls tools, in workspace `ws`, with tools on.
+fn local_chat(script: agent::Script, ws: &Path) -> (Model, Session) {
+    let m = write(agent::model(agent::Format::Llama3Json, script));
+    let path = m.path.to_str().unwrap().to_string();
+    let mut s = start_at(&m, &["-m", &path], &[], Some(ws));
+    s.wait_text("idle");
+    s.send(b"/tools on\r");
+    s.wait_text("Tools on");
+    (m, s)
+}
+
+#[test]
+fn a_local_models_call_asks_runs_on_y_and_the_model_answers_after_its_result() {
+    let ws = workspace();
+    let call = agent::Call::new("write_file", json!({"path": "out.txt", "content": "hi"}));
+    let (_m, mut s) = local_chat(agent::Script::Answer(call), ws.path());
+    s.send(b"write hi\r");
+    let screen = s.wait_text("Allow write_file?");
+    assert!(screen.contains("⚙ write_file"), "{screen}");
+    assert!(!ws.path().join("out.txt").exists());
+    s.send(b"y");
+    s.wait_text(agent::ANSWER);
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("out.txt")).unwrap(),
+        "hi"
+    );
+    end(s);
+}
+
+#[test]
+fn a_call_in_a_local_models_thinking_is_shown_as_thinking_and_never_asks() {
+    let ws = workspace();
+    let call = agent::Call::new("run_command", json!({"command": "touch pwned"}));
+    let (_m, mut s) = local_chat(agent::Script::InThinking(call), ws.path());
+    s.send(b"hello\r");
+    let screen = s.wait_text(agent::PLAIN_ANSWER);
+    assert!(
+        screen.contains("run_command"),
+        "shown as thinking: {screen}"
+    );
+    assert!(!screen.contains("⚙"), "no call block: {screen}");
+    assert!(!screen.contains("Allow run_command?"), "{screen}");
+    wait_idle(&s);
+    assert!(!ws.path().join("pwned").exists());
     end(s);
 }
