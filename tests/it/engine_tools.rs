@@ -64,7 +64,11 @@ fn request(id: u64, messages: Vec<ChatMessage>, tools: Vec<Value>) -> GenerateRe
 
 /// Starts the engine on `m` and waits for the load; the warnings said on the way.
 fn start(m: &Model, vocab_only: bool) -> (Engine, Events, Vec<String>) {
-    let (engine, mut events) = Engine::start(config(m, vocab_only));
+    start_with(config(m, vocab_only))
+}
+
+fn start_with(config: LlamaConfig) -> (Engine, Events, Vec<String>) {
+    let (engine, mut events) = Engine::start(config);
     let mut warnings = Vec::new();
     loop {
         match events.blocking_recv().expect("engine alive") {
@@ -160,6 +164,13 @@ fn calls_in_the_answer_are_read_in_each_format_and_not_shown_as_answer() {
             done.text
         );
         assert_eq!(step.thinking, agent::THINKING.trim(), "{format:?}");
+        for marker in ["<|python_tag|>", "[TOOL_CALLS]"] {
+            assert!(
+                !done.text.contains(marker),
+                "{format:?}: the marker reached the parser and went with the call: {}",
+                done.text
+            );
+        }
         let want = match format {
             // <|eom_id|> ends the message that waits for the result.
             Format::Llama3PythonTag => StopReason::EndOfTurn,
@@ -232,6 +243,71 @@ fn after_the_tool_result_the_second_step_answers_and_decodes_only_its_new_tokens
 }
 
 #[test]
+fn an_earlier_tool_exchange_without_tools_offered_is_rendered_but_never_read_for_calls() {
+    let m = agent_model(
+        Format::Llama3Json,
+        Script::Runaway(Call::read_file("notes.txt")),
+    );
+    let (engine, mut events, _) = start(&m, false);
+    let first = generate(&engine, &mut events, request(1, question(), tools()));
+    let call = first.done.calls[0].clone();
+    let mut messages = question();
+    messages.extend([
+        ChatMessage::calls(first.done.text.clone(), vec![call.clone()]),
+        ChatMessage::tool_result(&call, "hello"),
+    ]);
+    // Tools are off now: the exchange still renders through the Jinja template (its result
+    // leads the model to its second script), and what looks like a call is answer text.
+    let second = generate(&engine, &mut events, request(2, messages, Vec::new()));
+    assert!(second.done.calls.is_empty(), "{:?}", second.done.calls);
+    assert!(
+        second.output.contains(r#"{"name": "read_file""#),
+        "{:?}",
+        second.output
+    );
+}
+
+#[test]
+fn a_chat_template_file_that_takes_tools_is_used_and_a_name_falls_back_to_the_family() {
+    let mut sm = ScriptedModel::new(reflection_script());
+    sm.chat_tokens = reflect::gguf::ChatTokens::ChatMl;
+    sm.template = reflect::gguf::TemplateStyle::Missing;
+    let m = write(sm);
+    let file = m.dir.path().join("hermes.jinja");
+    std::fs::write(&file, agent::template(reflect::jinja::Family::Hermes)).unwrap();
+    // (--chat-template, a warning with tools)
+    for (chosen, warned) in [
+        (file.to_string_lossy().into_owned(), false),
+        ("chatml".into(), true),
+    ] {
+        let (engine, mut events, _) = start_with(LlamaConfig {
+            chat_template: Some(chosen.clone()),
+            ..config(&m, false)
+        });
+        let step = generate(&engine, &mut events, request(1, question(), tools()));
+        assert_eq!(
+            step.warnings.len(),
+            usize::from(warned),
+            "{chosen}: {:?}",
+            step.warnings
+        );
+        if warned {
+            assert!(
+                step.warnings[0].contains("the --chat-template given does not take tools")
+                    && step.warnings[0].contains("<tool_call>"),
+                "{:?}",
+                step.warnings
+            );
+        }
+        let prompt = rendered(&engine, &mut events, request(2, question(), tools()));
+        assert!(
+            prompt.contains("<tools> {\"type\": \"function\""),
+            "{chosen}: {prompt}"
+        );
+    }
+}
+
+#[test]
 fn a_runaway_model_calls_again_after_every_result() {
     let (_, second) = two_steps(
         Format::Llama3Json,
@@ -266,6 +342,39 @@ fn the_family_template_stands_in_for_one_without_tools_and_says_so_once() {
             && !prompt[1..].contains("<|begin_of_text|>"),
         "the tools prompt, the begin token once: {prompt}"
     );
+}
+
+#[test]
+fn a_template_that_refuses_the_conversation_is_an_error_that_says_why() {
+    // Llama 3.1's template takes one call per message.
+    let m = agent_model(Format::Llama3Json, Script::Answer(Call::read_file("a")));
+    let (engine, mut events, _) = start(&m, false);
+    let mut two = vec![
+        reflect::tools::ToolCall::new("read_file", Default::default()),
+        reflect::tools::ToolCall::new("list_dir", Default::default()),
+    ];
+    two[0].id = "aaaaaaaaa".into();
+    two[1].id = "bbbbbbbbb".into();
+    let mut messages = question();
+    messages.push(ChatMessage::calls("", two));
+    engine
+        .send(Command::Generate(request(1, messages, tools())))
+        .unwrap();
+    loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Error(e) => {
+                let e = e.to_string();
+                assert!(
+                    e.contains("the prompt with tools could not be rendered")
+                        && e.contains("only supports single tool-calls"),
+                    "{e}"
+                );
+                break;
+            }
+            EngineEvent::Done(d) => panic!("rendered: {d:?}"),
+            _ => {}
+        }
+    }
 }
 
 #[test]
