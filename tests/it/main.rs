@@ -12,6 +12,7 @@ mod chat_pty;
 mod chat_tools_pty;
 mod cli;
 mod engine;
+mod engine_tools;
 mod eval;
 mod hub;
 mod jinja;
