@@ -232,7 +232,8 @@ fn the_call_block_shows_the_first_lines_and_enter_shows_them_all() {
 fn local_chat(script: agent::Script, ws: &Path) -> (Model, Session) {
     let m = write(agent::model(agent::Format::Llama3Json, script));
     let path = m.path.to_str().unwrap().to_string();
-    let mut s = start_at(&m, &["-m", &path], &[], Some(ws));
+    // All six tools make a prompt of some 9400 byte tokens with these vocabularies.
+    let mut s = start_at(&m, &["-m", &path, "--ctx-size", "16384"], &[], Some(ws));
     s.wait_text("idle");
     s.send(b"/tools on\r");
     s.wait_text("Tools on");
