@@ -66,9 +66,8 @@ fn agent(calls: Vec<(&'static str, Value)>) -> FakeServer {
 fn chat(server: &FakeServer, ws: &Path) -> (Model, Session) {
     let m = model(reflection_script());
     let url = server.url();
-    let s = start_at(&m, &["--endpoint", &url], &[], Some(ws));
-    s.wait_text("idle");
-    let mut s = s;
+    let mut s = start_at(&m, &["--endpoint", &url], &[], Some(ws));
+    wait_idle(&s);
     s.send(b"/tools on\r");
     s.wait_text("Tools on");
     (m, s)
@@ -234,7 +233,7 @@ fn local_chat(script: agent::Script, ws: &Path) -> (Model, Session) {
     let path = m.path.to_str().unwrap().to_string();
     // All six tools make a prompt of some 9400 byte tokens with these vocabularies.
     let mut s = start_at(&m, &["-m", &path, "--ctx-size", "16384"], &[], Some(ws));
-    s.wait_text("idle");
+    wait_idle(&s);
     s.send(b"/tools on\r");
     s.wait_text("Tools on");
     (m, s)
@@ -273,5 +272,27 @@ fn a_call_in_a_local_models_thinking_is_shown_as_thinking_and_never_asks() {
     assert!(!screen.contains("Allow run_command?"), "{screen}");
     wait_idle(&s);
     assert!(!ws.path().join("pwned").exists());
+    end(s);
+}
+
+#[test]
+fn an_edit_asks_with_its_diff_and_y_applies_it() {
+    let ws = workspace();
+    let notes = ws.path().join("notes.txt");
+    std::fs::write(&notes, "hello\nworld\n").unwrap();
+    let server = agent(vec![(
+        "edit_file",
+        json!({"path": "notes.txt", "old": "hello", "new": "bye"}),
+    )]);
+    let (_m, mut s) = chat(&server, ws.path());
+    s.send(b"say bye\r");
+    let screen = s.wait_text("Allow edit_file?");
+    for line in ["│ -hello", "│ +bye", "│  world"] {
+        assert!(screen.contains(line), "{line}: {screen}");
+    }
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "hello\nworld\n");
+    s.send(b"y");
+    s.wait_text("Model saw:");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "bye\nworld\n");
     end(s);
 }

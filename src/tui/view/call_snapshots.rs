@@ -47,6 +47,22 @@ fn the_approval_prompt_of_a_command() {
 }
 
 #[test]
+fn the_approval_prompt_of_an_edit_shows_its_diff() {
+    let mut a = asked();
+    let edit = call(
+        "c1",
+        "edit_file",
+        json!({"path": "notes.txt", "old": "hello", "new": "bye"}),
+    );
+    a.update(step(1, vec![edit]));
+    a.update(Msg::ToolPreview {
+        id: "c1".into(),
+        text: "--- a/notes.txt\n+++ b/notes.txt\n@@ -1,2 +1,2 @@\n-hello\n+bye\n world".into(),
+    });
+    insta::assert_snapshot!(render(&a, 100, 30).backend());
+}
+
+#[test]
 fn the_approval_prompt_asking_for_a_reason() {
     let mut a = asked();
     a.update(step(1, vec![write("c1", "a.txt")]));
