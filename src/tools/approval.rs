@@ -62,6 +62,11 @@ impl Approval {
     pub fn always_allow(&mut self, tool: &str) {
         self.always.insert(tool.to_string());
     }
+
+    /// Whether `a` allowed `tool` for the rest of the session.
+    pub fn always_allowed(&self, tool: &str) -> bool {
+        self.always.contains(tool)
+    }
 }
 
 /// The result the model reads when the user says no (`n`, optionally with a reason).

@@ -71,7 +71,7 @@ impl App {
                 self.notify(Level::Info, text);
             }
             Slash::Tools(None) => {
-                let text = tools_listing(&self.settings.tools);
+                let text = tools_listing(&self.settings.tools, &self.tools.approval);
                 self.notify(Level::Info, text);
             }
             Slash::Tools(Some(on)) => {
@@ -124,16 +124,23 @@ impl App {
     }
 }
 
-/// `/tools`: whether tools are on, and each tool with its policy (those not offered marked).
-pub fn tools_listing(tools: &crate::tools::ToolSettings) -> String {
+/// `/tools`: whether tools are on, and each tool with its policy (those not offered, and those
+/// `a` allowed for the session, marked).
+pub fn tools_listing(
+    tools: &crate::tools::ToolSettings,
+    approval: &crate::tools::approval::Approval,
+) -> String {
+    use crate::tools::Policy;
     let list: Vec<String> = crate::tools::builtin::BUILTINS
         .iter()
         .map(|b| {
-            let policy = tools.policies.get(b.name).as_str();
-            if tools.offered.iter().any(|o| o == b.name) {
-                format!("{} ({policy})", b.name)
-            } else {
+            let policy = tools.policies.get(b.name);
+            if !tools.offered.iter().any(|o| o == b.name) {
                 format!("{} (not offered)", b.name)
+            } else if policy == Policy::Ask && approval.always_allowed(b.name) {
+                format!("{} (allowed this session)", b.name)
+            } else {
+                format!("{} ({})", b.name, policy.as_str())
             }
         })
         .collect();

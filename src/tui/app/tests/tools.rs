@@ -194,6 +194,11 @@ fn a_allows_the_tool_for_the_rest_of_the_session() {
         vec![call("c4", "run_command", json!({"command": "ls"}))],
     ));
     assert!(ran(&fx).is_empty(), "run_command still asks");
+    a.update(key(KeyCode::Esc));
+    send(&mut a, "/tools");
+    let text = a.banner().map(|b| b.text.clone()).unwrap_or_default();
+    assert!(text.contains("write_file (allowed this session)"), "{text}");
+    assert!(text.contains("run_command (ask)"), "{text}");
 }
 
 #[test]
