@@ -136,12 +136,18 @@ impl ToolTemplate {
     ) -> Result<String, String> {
         // Llama 3.1's templates (Meta's, and the bundled one) refuse two calls in one message:
         // each call goes in a message of its own, followed by its result.
+        // Mistral's template writes a step's content after [TOOL_CALLS]: the calls go there.
         let split;
-        let messages = if self.format == CallFormat::Llama3 {
-            split = one_call_per_message(messages);
-            template_messages(&split)
-        } else {
-            template_messages(messages)
+        let messages = match self.format {
+            CallFormat::Llama3 => {
+                split = one_call_per_message(messages);
+                template_messages(&split)
+            }
+            CallFormat::Mistral => {
+                split = calls_as_content(messages);
+                template_messages(&split)
+            }
+            CallFormat::Hermes => template_messages(messages),
         };
         let inputs = jinja::Inputs {
             messages: &messages,
@@ -197,6 +203,33 @@ fn one_call_per_message(messages: &[ChatMessage]) -> Vec<ChatMessage> {
         out.extend(unanswered.map(|r| (*r).clone()));
     }
     out
+}
+
+/// Each step that made calls with its calls, as Mistral writes them, for its content:
+/// `[{"name": …, "arguments": {…}, "id": …}]`.
+fn calls_as_content(messages: &[ChatMessage]) -> Vec<ChatMessage> {
+    messages
+        .iter()
+        .map(|m| {
+            let mut m = m.clone();
+            if !m.tool_calls.is_empty() {
+                let calls: Vec<String> = m
+                    .tool_calls
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            r#"{{"name": {}, "arguments": {}, "id": {}}}"#,
+                            json!(c.name),
+                            c.arguments_json(),
+                            json!(c.id)
+                        )
+                    })
+                    .collect();
+                m.content = format!("[{}]", calls.join(", "));
+            }
+            m
+        })
+        .collect()
 }
 
 /// Messages as transformers takes them: `{role, content}`; an assistant's calls as
@@ -377,5 +410,29 @@ mod tests {
             text.find("list_dir").unwrap() < at_a && at_a < text.find("\"read_file\", ").unwrap()
         );
         assert!(at_a < at_b);
+    }
+
+    #[test]
+    fn mistral_sees_its_own_calls_after_tool_calls() {
+        let mut c = ToolCall::new(
+            "read_file",
+            json!({"path": "a"}).as_object().unwrap().clone(),
+        );
+        c.id = "abc123def".into();
+        let msgs = [
+            ChatMessage::new(Role::User, "q"),
+            ChatMessage::calls("<thinking>hm</thinking>", vec![c.clone()]),
+            ChatMessage::tool_result(&c, "A"),
+        ];
+        let t = ToolTemplate::new(
+            ToolSource::Family(Family::Mistral, String::new()),
+            "<s>".into(),
+            "</s>".into(),
+        );
+        let text = t.render(&msgs, &[], true).unwrap();
+        assert!(
+            text.contains(r#"[TOOL_CALLS][{"name": "read_file", "arguments": {"path":"a"}, "id": "abc123def"}]</s>[TOOL_RESULTS]A[/TOOL_RESULTS]"#),
+            "{text}"
+        );
     }
 }
