@@ -12,6 +12,7 @@ mod reader;
 mod scripted;
 mod writer;
 
+pub mod agent;
 pub mod demo;
 
 pub use file_type::{file_type_name, tensor_type_name};

@@ -37,6 +37,8 @@ pub struct GenerateRequest {
     pub tools: Vec<serde_json::Value>,
 }
 
+// One command a generation: boxing the request would save nothing worth an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     Generate(GenerateRequest),
     /// llama.cpp only: these generations, `at_once` at a time, as sequences of one context

@@ -19,6 +19,7 @@ mod pipe_edges;
 mod profiles;
 mod remote;
 mod remote_faults;
+mod remote_tools;
 mod router_props;
 mod semantic;
 mod sessions;

@@ -9,13 +9,14 @@ use super::http::{Refusal, Stop};
 use super::job::{count, Answer, Job, Seen, CONTINUE};
 use super::sse::SseParser;
 use super::stream::LegEnd;
-use super::wire::chat_body;
+use super::wire::{chat_body, text_call_format};
 use crate::llm::budget::{Act, Budget, BudgetStep, ForcedBy};
 use crate::llm::{
     ChatMessage, Completion, EngineError, EngineEvent, Generation, RemoteErrorKind, Role,
     StopReason, Timings,
 };
 use crate::stream::{Channel, TagToken};
+use crate::tools::deltas::CallDeltas;
 use serde_json::Value;
 use std::time::Instant;
 
@@ -50,14 +51,20 @@ impl Job<'_> {
     ) -> Result<(Completion, bool), EngineError> {
         let started = Instant::now();
         let messages = self.fit(cancelled).await;
+        let mut gen = Generation::new(self.req, self.events).keep_text();
+        if !self.req.tools.is_empty() {
+            // A server that does not read calls itself returns them as text in the answer.
+            gen = gen.read_calls(text_call_format(&self.server.model));
+        }
         let mut a = Answer {
-            gen: Generation::new(self.req, self.events).keep_text(),
+            gen,
             budget: Budget::new(self.req.budget.clone(), &self.req.router),
             raw: String::new(),
             seen: Seen::default(),
             earlier: 0,
             continued: false,
             asked: false,
+            calls: CallDeltas::default(),
         };
         let (opening, extra) = self.opening(&mut a, &messages, cancelled, refused).await;
         a.continued = !extra.is_empty();

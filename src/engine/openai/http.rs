@@ -270,10 +270,16 @@ impl Client {
                 ),
             ),
             404 => self.error(RemoteErrorKind::Model, format!("HTTP 404{said}")),
-            500..=599 => self.error(
-                RemoteErrorKind::Server,
-                format!("HTTP {status}, the server failed{said}; try again later"),
-            ),
+            500..=599 => match super::wire::tool_parser_failed(&said) {
+                Some(why) => self.error(
+                    RemoteErrorKind::Server,
+                    format!("HTTP {status}{said}: {why}"),
+                ),
+                None => self.error(
+                    RemoteErrorKind::Server,
+                    format!("HTTP {status}, the server failed{said}; try again later"),
+                ),
+            },
             _ => self.error(RemoteErrorKind::Request, format!("HTTP {status}{said}")),
         }
     }

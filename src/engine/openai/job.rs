@@ -8,6 +8,7 @@ use super::wire::ServerUsage;
 use super::RemoteConfig;
 use crate::llm::budget::{Budget, BudgetStep};
 use crate::llm::{EngineEvent, EventSender, GenerateRequest, Generation, StopReason};
+use crate::tools::deltas::CallDeltas;
 use std::time::Instant;
 
 /// One generation against the server.
@@ -37,6 +38,8 @@ pub(super) struct Answer {
     pub continued: bool,
     /// The answer was asked for now (once is enough).
     pub asked: bool,
+    /// The calls the server streamed as `delta.tool_calls`.
+    pub calls: CallDeltas,
 }
 
 /// What the stream said, besides text.

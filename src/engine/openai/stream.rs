@@ -135,7 +135,13 @@ impl Job<'_> {
 
     /// One `data:` payload. Returns the stop reason when the stream is over for reflect.
     fn event(&self, data: &str, a: &mut Answer) -> Result<Option<StopReason>, EngineError> {
-        let Answer { gen, raw, seen, .. } = a;
+        let Answer {
+            gen,
+            raw,
+            seen,
+            calls,
+            ..
+        } = a;
         let thinking = self.req.router.tags.thinking.first();
         let data = data.trim();
         if data == "[DONE]" {
@@ -158,9 +164,16 @@ impl Job<'_> {
             } else {
                 RemoteErrorKind::Server
             };
+            let why = match super::wire::tool_parser_failed(&e.message) {
+                Some(why) => format!(": {why}"),
+                None => String::new(),
+            };
             return Err(self.client.error(
                 kind,
-                format!("the server reported an error mid-stream: {}", e.message),
+                format!(
+                    "the server reported an error mid-stream: {}{why}",
+                    e.message
+                ),
             ));
         }
         let chunk = chunk_of(&v);
@@ -192,6 +205,18 @@ impl Job<'_> {
                 raw.push_str(c);
                 gen.count(1);
             }
+        }
+        if let Some(fragments) = &chunk.tool_calls {
+            // The server read a call from the answer: the thinking, if it was split off, is over.
+            if seen.in_reasoning {
+                seen.in_reasoning = false;
+                gen.tag(TagToken::close(Channel::Thinking));
+                if let Some(t) = thinking {
+                    raw.push_str(&format!("</{t}>"));
+                }
+            }
+            calls.push(fragments);
+            gen.count(1);
         }
         if chunk.finish.is_some() {
             seen.finish = chunk.finish;

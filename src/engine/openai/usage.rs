@@ -8,6 +8,8 @@ use super::job::{Answer, Job};
 use super::wire::ServerUsage;
 use crate::llm::{ChatMessage, Completion, StopReason, Timings};
 use crate::stream::{Channel, TagSet, TagToken};
+use crate::tools::call::call_id;
+use crate::tools::deltas::CallDeltas;
 use std::time::{Duration, Instant};
 
 /// A later, partial usage object completes an earlier one; it does not erase it.
@@ -93,6 +95,7 @@ impl Job<'_> {
             seen,
             earlier,
             continued,
+            calls,
             ..
         } = a;
         if seen.in_reasoning {
@@ -154,8 +157,10 @@ impl Job<'_> {
             Instant::now(),
             gen.usage.completion_tokens,
         );
-        let tagless = tagless(&self.req.router.tags, stop, &raw);
+        let mut tagless = tagless(&self.req.router.tags, stop, &raw);
         let mut done = gen.finish(stop, timings, raw);
+        add_streamed_calls(&mut done, calls, self.req.id);
+        tagless &= done.calls.is_empty();
         done.cost = cost;
         done.seed = self
             .req
@@ -165,6 +170,29 @@ impl Job<'_> {
         done.budget = budget.active().then(|| budget.report().clone());
         (done, tagless)
     }
+}
+
+/// The calls the server streamed, before any read from the answer's text; each keeps the
+/// server's id (one is given where it sent none, or the same twice). One that cannot be read is
+/// a problem the model is told about.
+fn add_streamed_calls(done: &mut Completion, calls: CallDeltas, generation: u64) {
+    let mut all = Vec::new();
+    for s in calls.finish() {
+        match s.call {
+            Ok(mut call) => {
+                call.id = s.id;
+                all.push(call);
+            }
+            Err(problem) => done.malformed.push(problem),
+        }
+    }
+    all.append(&mut done.calls);
+    for i in 0..all.len() {
+        if all[i].id.is_empty() || all[..i].iter().any(|c| c.id == all[i].id) {
+            all[i].id = call_id(generation, i);
+        }
+    }
+    done.calls = all;
 }
 
 #[cfg(test)]
@@ -284,5 +312,40 @@ mod tests {
         for (tags, stop, raw, want) in cases {
             assert_eq!(tagless(tags, stop, raw), want, "{stop:?} {raw:?}");
         }
+    }
+
+    #[test]
+    fn streamed_calls_come_first_keep_their_ids_and_never_share_one() {
+        use crate::tools::ToolCall;
+        let mut deltas = CallDeltas::default();
+        deltas.push(&serde_json::json!([
+            {"index": 0, "id": "x", "function": {"name": "read_file", "arguments": "{}"}},
+            {"index": 1, "id": "x", "function": {"name": "list_dir", "arguments": "{}"}},
+            {"index": 2, "function": {"name": "search", "arguments": "{\"pattern\": "}},
+        ]));
+        let mut done = crate::llm::Generation::new(
+            &Default::default(),
+            &crate::llm::EventSender::new(|_| true),
+        )
+        .finish(StopReason::EndOfTurn, Timings::default(), String::new());
+        done.calls
+            .push(ToolCall::new("write_file", Default::default()));
+        add_streamed_calls(&mut done, deltas, 3);
+        let got: Vec<(&str, &str)> = done
+            .calls
+            .iter()
+            .map(|c| (c.name.as_str(), c.id.as_str()))
+            .collect();
+        assert_eq!(got[0], ("read_file", "x"));
+        assert_eq!(got[1].0, "list_dir");
+        assert_eq!(got[2].0, "write_file");
+        assert_ne!(got[1].1, "x", "a repeated id is replaced");
+        assert!(!got[2].1.is_empty(), "a call without an id gets one");
+        assert_eq!(
+            done.malformed.len(),
+            1,
+            "the cut JSON is a problem: {:?}",
+            done.malformed
+        );
     }
 }

@@ -17,14 +17,34 @@ pub const OPTIONAL_FIELDS: &[&str] = &[
     "stream_options",
 ];
 
-/// Messages as the API takes them.
+/// Messages as the API takes them: an assistant's calls as `tool_calls` (arguments as a JSON
+/// text), a tool result with its `tool_call_id`.
 pub fn messages_json(messages: &[ChatMessage]) -> Value {
-    Value::Array(
-        messages
+    Value::Array(messages.iter().map(message_json).collect())
+}
+
+fn message_json(m: &ChatMessage) -> Value {
+    let mut v = json!({"role": m.role.as_str(), "content": m.content});
+    if !m.tool_calls.is_empty() {
+        v["tool_calls"] = m
+            .tool_calls
             .iter()
-            .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
-            .collect(),
-    )
+            .map(|c| {
+                json!({
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments_json()},
+                })
+            })
+            .collect();
+    }
+    if let Some(id) = &m.tool_call_id {
+        v["tool_call_id"] = json!(id);
+    }
+    if let Some(name) = &m.name {
+        v["name"] = json!(name);
+    }
+    v
 }
 
 /// The request body for a streamed chat completion.
@@ -41,6 +61,10 @@ pub fn chat_body(
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
     body.insert("messages".into(), messages_json(messages));
+    if !req.tools.is_empty() {
+        body.insert("tools".into(), Value::Array(req.tools.clone()));
+        body.insert("tool_choice".into(), json!("auto"));
+    }
     body.insert("stream".into(), json!(true));
     body.insert("stream_options".into(), json!({"include_usage": true}));
     // Always sent: Ollama's /v1 sets temperature and top_p to 1.0 when they are missing.
@@ -80,9 +104,11 @@ pub struct Chunk {
     /// (llama-server, older vLLM, DeepSeek).
     pub reasoning: Option<String>,
     pub content: Option<String>,
-    /// `finish_reason`: "stop", "length", …
+    /// `finish_reason`: "stop", "length", "tool_calls", …
     pub finish: Option<String>,
     pub usage: Option<ServerUsage>,
+    /// `delta.tool_calls`: fragments of the calls the server read from the answer.
+    pub tool_calls: Option<Value>,
 }
 
 /// What the server reports of a request's size and price.
@@ -189,6 +215,39 @@ pub fn chunk_of(v: &Value) -> Chunk {
         content: delta.and_then(|d| text_of(d.get("content"))),
         finish: text_of(choice.and_then(|c| c.get("finish_reason"))),
         usage,
+        tool_calls: delta
+            .and_then(|d| d.get("tool_calls"))
+            .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()))
+            .cloned(),
+    }
+}
+
+/// What to say when the server's own tool-call parser could not read the model's output
+/// (llama-server: "does not match the expected … format"), e.g. because the model wrote
+/// call-shaped text in its reasoning: nothing ran, and why.
+pub fn tool_parser_failed(message: &str) -> Option<&'static str> {
+    message.contains("does not match the expected").then_some(
+        "the server's tool-call parser could not read the model's output (a call-shaped text \
+         in its reasoning trips it); nothing was run. Run the model in reflect itself (-m \
+         FILE), which reads calls from the answer only, or turn tools off",
+    )
+}
+
+/// The format a server that returns calls as text in `content` writes them in, guessed from
+/// the model's name: Qwen and Hermes models write `<tool_call>`, Mistral's `[TOOL_CALLS]`, the
+/// rest (Llama 3.x and its fine-tunes, such as Reflection) a JSON object.
+pub fn text_call_format(model: &str) -> crate::tools::CallFormat {
+    use crate::tools::CallFormat;
+    let m = model.to_lowercase();
+    if ["qwen", "hermes", "qwq"].iter().any(|k| m.contains(k)) {
+        CallFormat::Hermes
+    } else if ["mistral", "mixtral", "ministral", "devstral", "magistral"]
+        .iter()
+        .any(|k| m.contains(k))
+    {
+        CallFormat::Mistral
+    } else {
+        CallFormat::Llama3
     }
 }
 
@@ -227,6 +286,7 @@ pub fn models_of(v: &Value) -> Vec<ListedModel> {
 /// End-of-turn control text that appears in the content once special tokens are not skipped.
 const END_OF_TURN: &[&str] = &[
     "<|eot_id|>",
+    "<|eom_id|>",
     "<|end_of_text|>",
     "<|im_end|>",
     "<|endoftext|>",
@@ -419,5 +479,45 @@ mod tests {
             ["seed", "skip_special_tokens"]
         );
         assert!(refused_fields("top_kk is odd", &b).is_empty());
+    }
+
+    #[test]
+    fn the_text_call_format_follows_the_model_family() {
+        use crate::tools::CallFormat;
+        for (model, want) in [
+            ("Qwen/Qwen3-8B", CallFormat::Hermes),
+            ("NousResearch/Hermes-3-Llama-3.1-8B", CallFormat::Hermes),
+            ("mistralai/Mistral-Small-3.1", CallFormat::Mistral),
+            ("devstral-small", CallFormat::Mistral),
+            ("Reflection-Llama-3.1-70B", CallFormat::Llama3),
+            ("gpt-oss-20b", CallFormat::Llama3),
+        ] {
+            assert_eq!(text_call_format(model), want, "{model}");
+        }
+    }
+
+    #[test]
+    fn a_chunk_carries_its_tool_call_fragments_and_an_empty_list_is_none() {
+        let v = json!({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a"}}]}}]});
+        assert_eq!(
+            chunk_of(&v).tool_calls,
+            Some(json!([{"index":0,"function":{"arguments":"{\"a"}}]))
+        );
+        let empty = json!({"choices":[{"index":0,"delta":{"content":"x","tool_calls":[]}}]});
+        assert_eq!(chunk_of(&empty).tool_calls, None);
+    }
+
+    #[test]
+    fn without_tools_the_request_offers_none() {
+        let r = req();
+        let b = chat_body("m", &r.messages, &r, true, &[]);
+        assert!(b.get("tools").is_none() && b.get("tool_choice").is_none());
+        let with = GenerateRequest {
+            tools: vec![json!({"type": "function", "function": {"name": "f"}})],
+            ..req()
+        };
+        let b = chat_body("m", &with.messages, &with, true, &[]);
+        assert_eq!(b["tools"][0]["function"]["name"], "f");
+        assert_eq!(b["tool_choice"], "auto");
     }
 }
