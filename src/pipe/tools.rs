@@ -195,3 +195,181 @@ fn interrupted(turn: &mut Turn, done: Box<Completion>) -> Box<Completion> {
     turn.usage = Some(total);
     last
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::Format;
+    use crate::tools::Policies;
+    use serde_json::json;
+
+    /// A step's end that made these calls (ids given).
+    fn step(calls: &[(&str, serde_json::Value)]) -> Box<Completion> {
+        let calls = calls
+            .iter()
+            .enumerate()
+            .map(|(i, (name, args))| ToolCall {
+                id: format!("c{i}"),
+                ..ToolCall::new(*name, args.as_object().unwrap().clone())
+            })
+            .collect();
+        Box::new(Completion {
+            id: 1,
+            stop_reason: StopReason::EndOfTurn,
+            summary: Default::default(),
+            usage: crate::llm::Usage {
+                prompt_tokens: 10,
+                completion_tokens: 4,
+                ..Default::default()
+            },
+            timings: Default::default(),
+            text: String::new(),
+            cost: None,
+            seed: None,
+            budget: None,
+            calls,
+            malformed: Vec::new(),
+        })
+    }
+
+    /// Tools on in a workspace holding a.txt ("hi"), these policies, `max_steps`.
+    fn settings(ws: &std::path::Path, policies: Policies, max_steps: u32) -> ToolSettings {
+        std::fs::write(ws.join("a.txt"), "hi").unwrap();
+        ToolSettings {
+            on: true,
+            policies,
+            workspace: ws.to_path_buf(),
+            max_steps,
+            ..ToolSettings::default()
+        }
+    }
+
+    fn running() -> Turn {
+        let mut t = Turn::queued("q");
+        t.sent = "q".into();
+        t.state = crate::conversation::TurnState::Running;
+        t
+    }
+
+    /// What became of each call: (tool, status, result).
+    fn outcomes(t: &Turn) -> Vec<(String, CallStatus, String)> {
+        t.calls
+            .iter()
+            .map(|r| (r.call.name.clone(), r.status, r.result.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn allowed_calls_run_those_needing_approval_are_denied_and_the_turn_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let tools = settings(dir.path(), crate::tools::builtin::policies(), 10);
+        let mut l = ToolLoop::new(&tools, Arc::default());
+        let mut out = Output::new(Format::Json, false, false);
+        let mut t = running();
+        let done = step(&[
+            ("read_file", json!({"path": "a.txt"})),
+            ("write_file", json!({"path": "b.txt", "content": "x"})),
+            ("delete_all", json!({})),
+        ]);
+        assert!(matches!(l.after_step(&mut t, done, &mut out), Next::Again));
+        let got = outcomes(&t);
+        assert_eq!(got[0], ("read_file".into(), CallStatus::Done, "hi".into()));
+        assert_eq!(got[1].1, CallStatus::Denied);
+        assert_eq!(
+            got[1].2,
+            "denied: write_file needs the user's approval, and no one could be asked"
+        );
+        assert_eq!(got[2].1, CallStatus::Failed);
+        assert!(got[2].2.starts_with(
+            "there is no tool named 'delete_all' here; the tools are: read_file, list_dir"
+        ));
+        assert!(!dir.path().join("b.txt").exists());
+        // Every call answered in the exchange: the calls' message and three results.
+        assert_eq!(t.exchange.len(), 4);
+        assert!(t.is_running(), "the next step follows");
+        // The answer without a call ends the turn.
+        let answered = step(&[]);
+        assert!(matches!(
+            l.after_step(&mut t, answered, &mut out),
+            Next::Done(_)
+        ));
+        assert_eq!(t.state, crate::conversation::TurnState::Done);
+        assert_eq!(t.usage.unwrap().completion_tokens, 8, "both steps");
+    }
+
+    #[test]
+    fn a_tool_the_run_does_not_offer_is_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tools = settings(dir.path(), crate::tools::builtin::policies(), 10);
+        tools.offered = vec!["list_dir".into()];
+        let mut l = ToolLoop::new(&tools, Arc::default());
+        let mut out = Output::new(Format::Json, false, false);
+        let mut t = running();
+        l.after_step(
+            &mut t,
+            step(&[("read_file", json!({"path": "a.txt"}))]),
+            &mut out,
+        );
+        assert_eq!(
+            outcomes(&t)[0],
+            (
+                "read_file".into(),
+                CallStatus::Failed,
+                "there is no tool named 'read_file' here; the tools are: list_dir".into()
+            )
+        );
+    }
+
+    #[test]
+    fn max_steps_ends_the_turn_before_the_last_calls_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut yes = crate::tools::builtin::policies();
+        yes.yes_to_all();
+        let tools = settings(dir.path(), yes, 2);
+        let mut l = ToolLoop::new(&tools, Arc::default());
+        let mut out = Output::new(Format::Json, false, false);
+        let mut t = running();
+        let write = || step(&[("write_file", json!({"path": "b.txt", "content": "x"}))]);
+        assert!(matches!(
+            l.after_step(&mut t, write(), &mut out),
+            Next::Again
+        ));
+        std::fs::remove_file(dir.path().join("b.txt")).unwrap();
+        let Next::Stopped(done, notice) = l.after_step(&mut t, write(), &mut out) else {
+            panic!("stopped at the limit");
+        };
+        assert!(notice.starts_with("stopped after 2 steps"), "{notice}");
+        assert!(
+            !dir.path().join("b.txt").exists(),
+            "the last call never ran"
+        );
+        assert!(done.calls.is_empty());
+        let got = outcomes(&t);
+        assert_eq!(got[1].1, CallStatus::Cancelled);
+        assert_eq!(got[1].2, format!("not run: {notice}"));
+        assert_eq!(t.calls[1].step, 2);
+        assert_eq!(t.state, crate::conversation::TurnState::Done);
+        assert_eq!(t.steps.len(), 2);
+        assert_eq!(t.usage.unwrap().completion_tokens, 8);
+    }
+
+    #[test]
+    fn once_a_signal_came_no_call_runs_and_the_turn_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut yes = crate::tools::builtin::policies();
+        yes.yes_to_all();
+        let tools = settings(dir.path(), yes, 10);
+        let stop = Arc::new(AtomicBool::new(true));
+        let mut l = ToolLoop::new(&tools, stop);
+        let mut out = Output::new(Format::Json, false, false);
+        let mut t = running();
+        let done = step(&[("write_file", json!({"path": "b.txt", "content": "x"}))]);
+        let Next::Done(done) = l.after_step(&mut t, done, &mut out) else {
+            panic!("the turn ends");
+        };
+        assert_eq!(done.stop_reason, StopReason::Cancelled);
+        assert_eq!(t.state, crate::conversation::TurnState::Interrupted);
+        assert!(!dir.path().join("b.txt").exists());
+        assert!(t.calls.is_empty(), "the step's calls were never taken up");
+    }
+}
