@@ -425,3 +425,77 @@ fn over_an_endpoint_the_same_loop_runs_the_call_and_sends_its_result() {
     assert!(err.contains("--allow write_file"), "{err}");
     assert!(!writer.ws.join("out.txt").exists());
 }
+
+/// The pid a command wrote into `path`, once it has.
+fn pid_in(path: &std::path::Path) -> i32 {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return pid;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{} was never written",
+            path.display()
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn ctrl_c_kills_a_running_command_and_saves_the_turn_interrupted() {
+    use std::io::Read;
+    let call = Call::new(
+        "run_command",
+        json!({"command": "echo $$ > started.pid; exec sleep 120"}),
+    );
+    let a = agent(Format::Llama3Json, Script::Answer(call));
+    let ws = a.ws.to_str().unwrap();
+    let args = [
+        "--tools",
+        "--workspace",
+        ws,
+        "--ctx-size",
+        "16384",
+        "--yes",
+        "--format",
+        "json",
+        QUESTION,
+    ];
+    let mut child = spawn_piped(&a.m, &args);
+    let pid = pid_in(&a.ws.join("started.pid"));
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{err}");
+    // SAFETY: signal 0 only asks whether the process (group) still exists.
+    assert_eq!(
+        unsafe { libc::kill(-pid, 0) },
+        -1,
+        "the command's process group is gone"
+    );
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    assert_eq!(v["stop_reason"], "cancelled");
+    assert_eq!(v["tool_calls"][0]["status"], "cancelled", "{v}");
+    let id = v["session"].as_str().unwrap();
+    let file = sessions_dir(a.m.dir.path()).join(format!("{id}.json"));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(saved["turns"][0]["state"], "interrupted");
+    assert_eq!(saved["turns"][0]["calls"][0]["status"], "cancelled");
+}
