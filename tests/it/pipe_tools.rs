@@ -499,3 +499,52 @@ fn ctrl_c_kills_a_running_command_and_saves_the_turn_interrupted() {
     assert_eq!(saved["turns"][0]["state"], "interrupted");
     assert_eq!(saved["turns"][0]["calls"][0]["status"], "cancelled");
 }
+
+#[test]
+fn on_a_terminal_escape_sequences_in_calls_and_results_are_shown_neutralised() {
+    let ws_args = |a: &Agent| -> Vec<String> {
+        let m = a.m.path.to_str().unwrap().to_string();
+        let ws = a.ws.to_str().unwrap().to_string();
+        [
+            "-m",
+            &m,
+            "--tools",
+            "--workspace",
+            &ws,
+            "--ctx-size",
+            "16384",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // A result with escape sequences, shown by --show-thinking.
+    let a = reads_notes();
+    std::fs::write(a.ws.join("notes.txt"), "bad \x1b[2J\x1b]0;owned\x07 end\n").unwrap();
+    let mut args = ws_args(&a);
+    args.extend(["--show-thinking".to_string(), QUESTION.to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, screen) = run_in_pty(&a.m, &args, 24, 200);
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("bad ␛[2J"), "{screen:?}");
+    assert!(
+        !screen.contains("\x1b[2J") && !screen.contains("\x1b]0;"),
+        "{screen:?}"
+    );
+    // A denied call whose arguments hold them, named on stderr.
+    let call = Call::new(
+        "write_file",
+        json!({"path": "x.txt", "content": "\u{1b}]0;owned\u{7}"}),
+    );
+    let a = agent(Format::Llama3Json, Script::Answer(call));
+    let mut args = ws_args(&a);
+    args.push(QUESTION.to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, screen) = run_in_pty(&a.m, &args, 24, 200);
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("reflect: denied write_file content=␛]0;owned"),
+        "{screen:?}"
+    );
+    assert!(!screen.contains("\x1b]0;"), "{screen:?}");
+}
