@@ -420,9 +420,15 @@ impl Output {
     }
 
     /// A line on stderr whatever the format (a denied call, a stopped loop): model text in it
-    /// is neutralised on a terminal.
+    /// is neutralised on a terminal. With --show-thinking it is a line of the thinking shown.
     pub fn notice(&mut self, text: &str) -> io::Result<()> {
         self.clear_status()?;
+        if self.format == Format::Text && self.show_thinking {
+            self.spacing.brk(1);
+            self.thinking(text)?;
+            self.spacing.brk(1);
+            return Ok(());
+        }
         let text = if self.stderr_tty {
             neutralise(text)
         } else {

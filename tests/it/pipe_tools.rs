@@ -260,6 +260,20 @@ fn show_thinking_prints_each_call_and_its_result_on_stderr() {
     let result = err.find("↳ done (").expect(&err);
     assert!(call < result, "{err}");
     assert!(err[result..].contains("hello"), "{err}");
+    // A denial is a line of its own between the call and its result.
+    let (code, _, err) = ask(&writes("out.txt"), &["--show-thinking"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "\n⚙ write_file content=written path=out.txt\nreflect: denied write_file \
+             content=written path=out.txt: it needs approval"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("--yes\n↳ denied (0 ms):\ndenied: write_file needs"),
+        "{err}"
+    );
 }
 
 #[test]
