@@ -118,7 +118,7 @@ impl ToolLoop {
             let why = "cancelled: reflect was stopped".to_string();
             return (CallStatus::Cancelled, why, 0, None);
         }
-        if !self.tools.offered.iter().any(|t| *t == call.name) {
+        if !self.tools.offered.contains(&call.name) {
             let offered = self.tools.offered.join(", ");
             let why = format!(
                 "there is no tool named '{}' here; the tools are: {offered}",

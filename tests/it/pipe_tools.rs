@@ -63,7 +63,7 @@ fn ask_json(a: &Agent, args: &[&str]) -> (i32, Value, String) {
 
 #[test]
 fn an_allowed_call_runs_and_the_answer_after_its_result_is_all_stdout_gets() {
-    for format in [Format::Llama3Json, Format::Hermes] {
+    for format in Format::ALL {
         let a = agent(format, Script::Answer(Call::read_file("notes.txt")));
         let (code, out, err) = ask(&a, &[]);
         assert_eq!(code, 0, "{format:?}: {err}");

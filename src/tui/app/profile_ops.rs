@@ -42,11 +42,11 @@ pub fn profile_from_settings(settings: &RunSettings, name: &str) -> Profile {
             .engine
             .llama()
             .and_then(|c| c.chat_template.clone()),
-        tools: settings
-            .tools
-            .on
-            .then(|| settings.tools.offered.clone())
-            .unwrap_or_default(),
+        tools: if settings.tools.on {
+            settings.tools.offered.clone()
+        } else {
+            Vec::new()
+        },
     }
 }
 
