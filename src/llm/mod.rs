@@ -50,8 +50,9 @@ pub enum Command {
         requests: Vec<GenerateRequest>,
         at_once: u32,
     },
-    /// Render the prompt for these messages exactly as it would be sent; answered by `Prompt`.
-    RenderPrompt(Vec<ChatMessage>),
+    /// Render the prompt for this request (its messages, and its tools when it offers some)
+    /// exactly as it would be sent; answered by `Prompt`.
+    RenderPrompt(GenerateRequest),
     /// llama.cpp only: keep the KV cache in this state file (`None`: stop): restored before the
     /// next generation when the cache is empty, written after each generation. A file that does
     /// not match the model or context is ignored (and the cache cleared). Other backends answer

@@ -13,7 +13,7 @@ use crate::conversation::{Turn, TurnState};
 use crate::engine::Engine;
 use crate::exit::{code, Failure};
 use crate::llm::{
-    ChatMessage, Command, Completion, EngineError, EngineEvent, ModelInfo, StopReason,
+    Command, Completion, EngineError, EngineEvent, GenerateRequest, ModelInfo, StopReason,
 };
 use crate::session::{kv, SavedTurn, Session, Store};
 use crate::settings::RunSettings;
@@ -117,13 +117,7 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         advise_profile(settings);
     }
     if opts.print_prompt {
-        return print_prompt(
-            &engine,
-            &mut events,
-            request.messages,
-            opts.format,
-            &info.name,
-        );
+        return print_prompt(&engine, &mut events, request, opts.format, &info.name);
     }
     let mut out = Output::new(opts.format, opts.show_thinking, opts.raw);
     let mut turn = Turn::queued(question);
@@ -372,12 +366,12 @@ fn write_end(
 fn print_prompt(
     engine: &Engine,
     events: &mut UnboundedReceiver<EngineEvent>,
-    messages: Vec<ChatMessage>,
+    request: GenerateRequest,
     format: Format,
     name: &str,
 ) -> Result<i32, Failure> {
     engine
-        .send(Command::RenderPrompt(messages))
+        .send(Command::RenderPrompt(request))
         .map_err(Failure::from)?;
     while let Some(event) = events.blocking_recv() {
         if let EngineEvent::Prompt(p) = event {

@@ -11,6 +11,7 @@ mod budget;
 mod chat_pty;
 mod cli;
 mod engine;
+mod engine_tools;
 mod eval;
 mod hub;
 mod jinja;

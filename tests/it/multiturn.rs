@@ -113,7 +113,12 @@ fn rendered(
     events: &mut UnboundedReceiver<EngineEvent>,
     m: Vec<ChatMessage>,
 ) -> String {
-    engine.send(Command::RenderPrompt(m)).unwrap();
+    engine
+        .send(Command::RenderPrompt(reflect::llm::GenerateRequest {
+            messages: m,
+            ..Default::default()
+        }))
+        .unwrap();
     loop {
         if let EngineEvent::Prompt(p) = events.blocking_recv().expect("engine alive") {
             return p;

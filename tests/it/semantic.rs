@@ -115,7 +115,10 @@ fn generate(engine: &Engine, events: &mut Events, req: GenerateRequest) -> Compl
 /// The prompt exactly as the engine would decode it (begin-of-text included).
 fn rendered(engine: &Engine, events: &mut Events, messages: &[ChatMessage]) -> String {
     engine
-        .send(Command::RenderPrompt(messages.to_vec()))
+        .send(Command::RenderPrompt(GenerateRequest {
+            messages: messages.to_vec(),
+            ..GenerateRequest::default()
+        }))
         .expect("engine alive");
     loop {
         if let EngineEvent::Prompt(p) = events.blocking_recv().expect("engine alive") {

@@ -14,10 +14,12 @@ mod memo;
 mod model;
 mod sampler_chain;
 mod template;
+mod tool_template;
 mod worker;
 
 pub use facts::{model_facts, profile_advice, ModelFacts, TemplateKind};
 pub use template::{fallback_for, render_llama3, render_plain, Fallback, NAMES as CHAT_TEMPLATES};
+pub use tool_template::{call_format, template_messages, tool_source, ToolSource};
 pub(super) use worker::run;
 
 use crate::stream::TagSet;

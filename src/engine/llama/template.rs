@@ -5,6 +5,7 @@
 //! is said to the user, and the format's end-of-turn text is where generation stops when that
 //! text is not a single end-of-generation token.
 
+use super::tool_template::{tool_source, ToolTemplate};
 use crate::llm::{ChatMessage, Role};
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::token_type::LlamaTokenAttr;
@@ -15,6 +16,8 @@ pub(super) struct Template {
     /// Generation stops where this text appears (the format's end of turn), when it is not
     /// one end-of-generation token.
     pub(super) end_text: Option<String>,
+    /// For prompts that offer tools or carry a tool exchange.
+    pub(super) tools: ToolTemplate,
 }
 
 enum Kind {
@@ -141,6 +144,24 @@ impl Template {
         model: &LlamaModel,
         chosen: Option<&str>,
     ) -> Result<(Template, Option<String>), String> {
+        let (kind, note) = Self::detect_kind(model, chosen)?;
+        let mut t = Template {
+            kind,
+            end_text: None,
+            tools: tool_template(model, chosen),
+        };
+        t.end_text = t
+            .end_of_turn(model)
+            .filter(|text| special_token(model, text).is_none_or(|tok| !model.vocab().is_eog(tok)));
+        Ok((t, note))
+    }
+
+    /// The format for prompts without tools, with a note for the user when it is not the
+    /// model's own.
+    fn detect_kind(
+        model: &LlamaModel,
+        chosen: Option<&str>,
+    ) -> Result<(Kind, Option<String>), String> {
         let probe = to_llama(&probe());
         if let Some(spec) = chosen {
             let kind = if spec == "plain" {
@@ -162,11 +183,11 @@ impl Template {
                 }
                 Kind::Llama(t)
             };
-            return Ok((Template::with_end(model, kind), None));
+            return Ok((kind, None));
         }
         let why = match model.chat_template(None) {
             Ok(t) => match model.apply_chat_template(&t, &probe, true) {
-                Ok(_) => return Ok((Template::with_end(model, Kind::Llama(t)), None)),
+                Ok(_) => return Ok((Kind::Llama(t), None)),
                 Err(_) => "the model's chat template is not one llama.cpp recognises",
             },
             Err(_) => "the model has no chat template (tokenizer.chat_template)",
@@ -183,20 +204,7 @@ impl Template {
             "{why}; using {} (--chat-template chooses another)",
             fallback.describe()
         );
-        Ok((Template::with_end(model, kind), Some(note)))
-    }
-
-    /// `kind` with its end-of-turn text, unless that text is one end-of-generation token
-    /// (llama.cpp stops there by itself).
-    fn with_end(model: &LlamaModel, kind: Kind) -> Template {
-        let mut t = Template {
-            kind,
-            end_text: None,
-        };
-        let end = t.end_of_turn(model);
-        t.end_text = end
-            .filter(|text| special_token(model, text).is_none_or(|tok| !model.vocab().is_eog(tok)));
-        t
+        Ok((kind, Some(note)))
     }
 
     /// The text the format writes after an assistant's message: what is left of a rendered
@@ -219,6 +227,22 @@ impl Template {
         (!end.is_empty()).then(|| end.to_string())
     }
 
+    /// The prompt for `messages` offering `tools`, the assistant's turn open: with tools, or a
+    /// tool exchange in the conversation, the Jinja template that takes tools
+    /// ([`ToolTemplate`]); else the format as always. Fails when the Jinja template does.
+    pub(super) fn render_with_tools(
+        &self,
+        model: &LlamaModel,
+        messages: &[ChatMessage],
+        tools: &[serde_json::Value],
+    ) -> Result<String, String> {
+        if tools.is_empty() && !messages.iter().any(ChatMessage::is_tool_step) {
+            return Ok(self.render(model, messages));
+        }
+        self.tools
+            .render(messages, tools, model.vocab().should_add_bos())
+    }
+
     /// The prompt for `messages`, the assistant's turn open.
     pub(super) fn render(&self, model: &LlamaModel, messages: &[ChatMessage]) -> String {
         match &self.kind {
@@ -231,7 +255,12 @@ impl Template {
 
     /// The prompt as the model sees it, with the begin-of-text token the tokenizer adds: needs
     /// the vocabulary only.
-    pub(super) fn render_with_bos(&self, model: &LlamaModel, messages: &[ChatMessage]) -> String {
+    pub(super) fn render_with_bos(
+        &self,
+        model: &LlamaModel,
+        messages: &[ChatMessage],
+        tools: &[serde_json::Value],
+    ) -> Result<String, String> {
         let vocab = model.vocab();
         let mut out = String::new();
         if vocab.should_add_bos() {
@@ -241,9 +270,31 @@ impl Template {
                 None,
             )));
         }
-        out.push_str(&self.render(model, messages));
-        out
+        out.push_str(&self.render_with_tools(model, messages, tools)?);
+        Ok(out)
     }
+}
+
+/// The template for prompts with tools: `--chat-template`'s file when it takes tools, else the
+/// model's own when it does, else the family's; with the vocabulary's begin and end tokens.
+fn tool_template(model: &LlamaModel, chosen: Option<&str>) -> ToolTemplate {
+    let chosen = chosen.map(|spec| {
+        if NAMES.contains(&spec) {
+            spec.to_string()
+        } else {
+            std::fs::read_to_string(spec).unwrap_or_else(|_| spec.to_string())
+        }
+    });
+    let own = model
+        .chat_template(None)
+        .ok()
+        .and_then(|t| t.to_string().ok());
+    let source = tool_source(chosen.as_deref(), own.as_deref(), |t| {
+        special_token(model, t).is_some()
+    });
+    let vocab = model.vocab();
+    let piece = |t| String::from_utf8_lossy(&vocab.token_to_piece(t, true, None)).into_owned();
+    ToolTemplate::new(source, piece(vocab.bos()), piece(vocab.eos()))
 }
 
 pub(super) fn to_llama(messages: &[ChatMessage]) -> Vec<LlamaChatMessage> {

@@ -263,6 +263,11 @@ fn serve(
     for command in commands.iter() {
         match command {
             Command::Shutdown => break,
+            Command::GenerateMany { requests, .. } if requests.iter().any(offers_tools) => {
+                let _ = events.send(EngineEvent::Error(EngineError::Unsupported(
+                    "batched generation (eval --parallel) does not offer tools; run without --parallel, or without tools".into(),
+                )));
+            }
             Command::GenerateMany { requests, at_once } => {
                 let many = super::many::Shape {
                     sequences: at_once.max(1),
@@ -284,8 +289,14 @@ fn serve(
                 }
             }
             Command::StateFile(path) => state_file = path,
-            Command::RenderPrompt(messages) => {
-                let _ = events.send(EngineEvent::Prompt(loaded.render_with_bos(&messages)));
+            Command::RenderPrompt(req) => {
+                let event = match loaded.render_with_bos(&req.messages, &req.tools) {
+                    Ok(prompt) => EngineEvent::Prompt(prompt),
+                    Err(e) => EngineEvent::Error(EngineError::Unsupported(format!(
+                        "the prompt with tools could not be rendered: {e}"
+                    ))),
+                };
+                let _ = events.send(event);
             }
             Command::Generate(req) => {
                 if let Some(path) = &state_file {
@@ -305,6 +316,15 @@ fn serve(
             }
         }
     }
+}
+
+/// Whether a request offers tools or carries a tool exchange (batched generation does neither).
+fn offers_tools(req: &crate::llm::GenerateRequest) -> bool {
+    !req.tools.is_empty()
+        || req
+            .messages
+            .iter()
+            .any(crate::llm::ChatMessage::is_tool_step)
 }
 
 /// A model loaded for its vocabulary only: renders prompts, refuses to generate.
@@ -340,10 +360,14 @@ fn serve_prompts(
     for command in commands.iter() {
         match command {
             Command::Shutdown => break,
-            Command::RenderPrompt(messages) => {
-                let _ = events.send(EngineEvent::Prompt(
-                    template.render_with_bos(model, &messages),
-                ));
+            Command::RenderPrompt(req) => {
+                let event = match template.render_with_bos(model, &req.messages, &req.tools) {
+                    Ok(prompt) => EngineEvent::Prompt(prompt),
+                    Err(e) => EngineEvent::Error(EngineError::Unsupported(format!(
+                        "the prompt with tools could not be rendered: {e}"
+                    ))),
+                };
+                let _ = events.send(event);
             }
             Command::StateFile(_) => {}
             Command::Generate(_) | Command::GenerateMany { .. } => {

@@ -133,7 +133,7 @@ impl Session<'_> {
             Command::StateFile(Some(_)) => unsupported(
                 "a KV state file is a llama.cpp feature; the server keeps its own cache",
             ),
-            Command::RenderPrompt(messages) => self.render(&messages),
+            Command::RenderPrompt(req) => self.render(&req.messages),
             Command::Generate(req) => self.generate(&req),
         }
         true

@@ -9,6 +9,8 @@
 use super::super::fit::{fit_context, room_to_answer};
 use super::super::memo::Memo;
 use super::super::sampler_chain::PENALTY_LAST_N;
+use super::super::template::special_token;
+use super::super::tool_template::CALL_MARKERS;
 use super::end_guard::{EndGuard, Offer, Piece};
 use super::prefill::Prefilled;
 use super::{is_hidden, timings, Loaded};
@@ -113,18 +115,32 @@ fn fit_prompt(
     events: &EventSender,
 ) -> Result<Prompt, EngineError> {
     let n_ctx = s.ctx.n_ctx();
+    if !req.tools.is_empty() {
+        if let Some(note) = s.take_tools_note() {
+            let _ = events.send(EngineEvent::Warning(note));
+        }
+    }
+    let failed = std::cell::RefCell::new(None);
     let (prompt, dropped, new_cut) = fit_context(
         &req.messages,
         n_ctx as usize,
         room_to_answer(req.max_tokens, n_ctx),
         s.cut.as_ref(),
         |m| {
-            let text = s.render(m);
+            let text = s.render_with_tools(m, &req.tools).unwrap_or_else(|e| {
+                failed.borrow_mut().get_or_insert(e);
+                String::new()
+            });
             let tokens = s.tokenize(&text);
             Prompt { text, tokens }
         },
         |p| p.tokens.len(),
     );
+    if let Some(e) = failed.into_inner() {
+        return Err(EngineError::Unsupported(format!(
+            "the prompt with tools could not be rendered: {e}"
+        )));
+    }
     if dropped == 0 {
         s.cut = None;
     }
@@ -142,6 +158,17 @@ fn fit_prompt(
         });
     }
     Ok(prompt)
+}
+
+/// The call markers that are control tokens of this vocabulary, when `req` offers tools.
+fn call_markers(s: &Loaded<'_>, req: &GenerateRequest) -> Vec<LlamaToken> {
+    if req.tools.is_empty() {
+        return Vec::new();
+    }
+    CALL_MARKERS
+        .iter()
+        .filter_map(|m| special_token(s.model(), m))
+        .collect()
 }
 
 /// What the pieces the end-of-turn guard let through came to.
@@ -166,6 +193,9 @@ struct Decoding<'r, 'm> {
     batch: LlamaBatch<'static>,
     logits_at: i32,
     tag_tokens: HashMap<LlamaToken, (String, TagToken)>,
+    /// Control tokens that spell call markers (`<|python_tag|>`, `[TOOL_CALLS]`): shown as
+    /// text when tools are offered, so that the call parser reads them.
+    markers: Vec<LlamaToken>,
     budget: Budget,
     end_of_thinking: TagToken,
     /// Where the end of thinking is plain text, the tokens that may be spelling it wait for
@@ -196,6 +226,9 @@ impl<'r, 'm> Decoding<'r, 'm> {
         let tag_tokens = s.tag_tokens(&req.router.tags);
         let (sampler, seed) = req.sampling.build(s.model.n_vocab());
         let mut gen = Generation::new(req, call.events);
+        if !req.tools.is_empty() {
+            gen = gen.read_calls(s.call_format());
+        }
         gen.usage = prefilled.usage;
         let mut budget = Budget::new(req.budget.clone(), &req.router);
         let end_of_thinking = TagToken::close(Channel::Thinking);
@@ -218,6 +251,7 @@ impl<'r, 'm> Decoding<'r, 'm> {
             logits_at: prefilled.batch.n_tokens() - 1,
             batch: prefilled.batch,
             tag_tokens,
+            markers: call_markers(s, req),
             budget,
             end_of_thinking,
             guard,
@@ -434,7 +468,7 @@ impl<'r, 'm> Decoding<'r, 'm> {
             let tag = self.tag_tokens.get(&tok).map(|(_, tag)| *tag);
             if let Some(tag) = tag {
                 self.gen.tag(tag);
-            } else if !is_hidden(&self.vocab, tok) {
+            } else if self.shown(tok) {
                 self.gen.bytes(pc);
             }
             self.gen.count(1);
@@ -513,7 +547,7 @@ impl<'r, 'm> Decoding<'r, 'm> {
             self.memo.push(*t, &piece);
             if let Some((_, tag)) = self.tag_tokens.get(t) {
                 self.gen.tag(*tag);
-            } else if !is_hidden(&self.vocab, *t) {
+            } else if self.shown(*t) {
                 self.gen.bytes(&piece);
             }
             self.gen.count(1);
@@ -536,6 +570,12 @@ impl<'r, 'm> Decoding<'r, 'm> {
             }
         }
         Ok(Some(tokens.len() as u32))
+    }
+
+    /// Whether a token that is not a tag goes to the router as text: all but hidden control
+    /// tokens, and call markers even then.
+    fn shown(&self, token: LlamaToken) -> bool {
+        !is_hidden(&self.vocab, token) || self.markers.contains(&token)
     }
 
     /// The budget's state to the front ends, with the step just taken if any.

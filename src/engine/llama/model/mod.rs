@@ -95,8 +95,31 @@ impl<'m> Loaded<'m> {
         self.ctx.n_ctx()
     }
 
+    /// The prompt for `messages`, as llama.cpp renders it (for `GenerateMany`, which offers
+    /// no tools).
     pub(super) fn render(&self, messages: &[ChatMessage]) -> String {
         self.template.render(self.model, messages)
+    }
+
+    /// The prompt for `messages` offering `tools` (the Jinja template with tools, or with a
+    /// tool exchange in the conversation; else as [`Loaded::render`]).
+    pub(super) fn render_with_tools(
+        &self,
+        messages: &[ChatMessage],
+        tools: &[serde_json::Value],
+    ) -> Result<String, String> {
+        self.template.render_with_tools(self.model, messages, tools)
+    }
+
+    /// The call format of the template for prompts with tools.
+    pub(super) fn call_format(&self) -> crate::tools::CallFormat {
+        self.template.tools.format
+    }
+
+    /// Why the family's template stands in for the model's with tools: `Some` the first time
+    /// only.
+    pub(super) fn take_tools_note(&mut self) -> Option<String> {
+        self.template.tools.note.take()
     }
 
     /// Tokenizes a rendered prompt. Where it starts with the text of the last prompt and
@@ -128,8 +151,12 @@ impl<'m> Loaded<'m> {
     }
 
     /// The prompt as the model sees it, with the begin-of-text token the tokenizer adds.
-    pub(super) fn render_with_bos(&self, messages: &[ChatMessage]) -> String {
-        self.template.render_with_bos(self.model, messages)
+    pub(super) fn render_with_bos(
+        &self,
+        messages: &[ChatMessage],
+        tools: &[serde_json::Value],
+    ) -> Result<String, String> {
+        self.template.render_with_bos(self.model, messages, tools)
     }
 
     /// Tags that are single special tokens in this vocabulary, by token id.
