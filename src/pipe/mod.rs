@@ -198,8 +198,12 @@ fn answer(
         engine
             .send(Command::Generate(request(id, turn)))
             .map_err(Failure::from)?;
-        // A later step's answer starts a paragraph of its own after the earlier steps' text.
-        let set_off = id > 1 && !turn.answer.trim().is_empty();
+        // A later step's thinking and answer start paragraphs of their own after the earlier
+        // steps' text.
+        let set_off = SetOff {
+            thinking: id > 1 && !turn.thinking_text().trim().is_empty(),
+            answer: id > 1 && !turn.answer.trim().is_empty(),
+        };
         let Streamed {
             mut done,
             write_failed,
@@ -267,6 +271,31 @@ fn wait_for_model(
     Ok(Load::Loaded(info))
 }
 
+/// Which channels of a later step start a paragraph of their own: a blank line between the
+/// steps' thinking, and between their answer text.
+#[derive(Clone, Copy, Default)]
+struct SetOff {
+    thinking: bool,
+    answer: bool,
+}
+
+impl SetOff {
+    /// `text` with a blank line before it when it is its channel's first (not blank) text of
+    /// the step and that channel is set off.
+    fn apply(&mut self, channel: Channel, text: String) -> String {
+        let flag = match channel {
+            Channel::Thinking => &mut self.thinking,
+            Channel::Output => &mut self.answer,
+            Channel::Reflection => return text,
+        };
+        if !*flag || text.trim().is_empty() {
+            return text;
+        }
+        *flag = false;
+        format!("\n\n{}", text.trim_start())
+    }
+}
+
 /// A streamed answer: how it ended, and the first write that failed (which cancelled it).
 struct Streamed {
     done: Box<Completion>,
@@ -275,15 +304,15 @@ struct Streamed {
 
 /// Streams generation `id` into `turn` and `out` until it is done; a failed write cancels it.
 /// The status line is cleared at the end, before anything else can be written (a warning that
-/// the session was not saved, the record). With `set_off`, the answer's first text starts
-/// after a blank line.
+/// the session was not saved, the record). `set_off` says which channels' first text
+/// starts after a blank line.
 fn stream(
     engine: &Engine,
     events: &mut UnboundedReceiver<EngineEvent>,
     out: &mut Output,
     turn: &mut Turn,
     id: u64,
-    mut set_off: bool,
+    mut set_off: SetOff,
 ) -> Result<Streamed, Failure> {
     let mut write_failed = None;
     let mut check = |r: io::Result<()>| {
@@ -298,13 +327,7 @@ fn stream(
         };
         match event {
             EngineEvent::Text { channel, text, .. } => {
-                let text = match channel {
-                    Channel::Output if set_off && !text.trim().is_empty() => {
-                        set_off = false;
-                        format!("\n\n{}", text.trim_start())
-                    }
-                    _ => text,
-                };
+                let text = set_off.apply(channel, text);
                 turn.push_text(channel, &text);
                 check(out.text(channel, &text));
             }

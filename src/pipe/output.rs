@@ -52,6 +52,7 @@ impl<'a> Record<'a> {
         profile: &'a str,
         session: Option<&'a str>,
     ) -> Self {
+        let usage = turn.usage.unwrap_or(done.usage);
         Record {
             output: turn.answer.trim(),
             thinking: thinking.trim(),
@@ -59,7 +60,7 @@ impl<'a> Record<'a> {
             stop_reason: done.stop_reason.as_str(),
             model,
             profile,
-            usage: turn.usage.unwrap_or(done.usage),
+            usage,
             timings: Timings {
                 // Two decimals: more is noise.
                 tokens_per_second: (done.timings.tokens_per_second * 100.0).round() / 100.0,
@@ -70,8 +71,8 @@ impl<'a> Record<'a> {
             endpoint: None,
             cost: done.cost,
             budget: done.budget.clone().unwrap_or_else(|| BudgetReport {
-                used: done.usage.thinking_tokens + done.usage.reflection_tokens,
-                reflection: done.usage.reflection_tokens,
+                used: usage.thinking_tokens + usage.reflection_tokens,
+                reflection: usage.reflection_tokens,
                 ..BudgetReport::default()
             }),
             tool_calls: &turn.calls,

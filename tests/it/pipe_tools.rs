@@ -72,6 +72,11 @@ fn an_allowed_call_runs_and_the_answer_after_its_result_is_all_stdout_gets() {
     let (code, v, err) = ask_json(&reads_notes(), &[]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["output"], agent::ANSWER);
+    assert_eq!(
+        v["thinking"],
+        format!("{}\n\nThe tool answered.", agent::THINKING.trim()),
+        "each step's thinking a paragraph of its own"
+    );
     let calls = v["tool_calls"].as_array().expect("tool_calls");
     assert_eq!(calls.len(), 1, "{v}");
     let c = &calls[0];
@@ -88,6 +93,8 @@ fn an_allowed_call_runs_and_the_answer_after_its_result_is_all_stdout_gets() {
         .map(|s| s["completion_tokens"].as_u64().unwrap())
         .sum();
     assert_eq!(v["usage"]["completion_tokens"], sum, "usage sums the steps");
+    let thought = v["usage"]["thinking_tokens"].as_u64().unwrap();
+    assert_eq!(v["budget"]["used"], thought, "the thinking of every step");
 }
 
 #[test]
