@@ -122,25 +122,7 @@ impl ConfigFile {
         }
         out.profile = root.str("profile")?;
         out.theme = root.str("theme")?;
-        if let Some(f) = root.get("gpu_layers") {
-            out.gpu_layers = Some(if f.is_int() {
-                let n = f.int()?;
-                GpuLayers::Count(u32::try_from(n).map_err(|_| f.out_of_range("must be 0 or more"))?)
-            } else {
-                match f.str() {
-                    Ok(s) => {
-                        parse_gpu_layers(s).map_err(|_| f.invalid("use a number or \"all\""))?
-                    }
-                    Err(_) => {
-                        return Err(f.error(format!(
-                            "{} must be a number or \"all\", not {}",
-                            f.path,
-                            f.written()
-                        )))
-                    }
-                }
-            });
-        }
+        out.gpu_layers = root.get("gpu_layers").map(|f| gpu_layers(&f)).transpose()?;
         if let Some(f) = root.get("ctx_size") {
             let n = f.int()?;
             let step = CONTEXT_STEP;
@@ -213,6 +195,24 @@ impl ConfigFile {
             self.lines.get(key).copied().unwrap_or(0),
             message,
         )
+    }
+}
+
+/// `gpu_layers`: a number, or "all" (written as the flag and `REFLECT_GPU_LAYERS` take it).
+fn gpu_layers(f: &super::strict_toml::Field<'_>) -> Result<GpuLayers, ConfigError> {
+    if f.is_int() {
+        let n = f.int()?;
+        return Ok(GpuLayers::Count(
+            u32::try_from(n).map_err(|_| f.out_of_range("must be 0 or more"))?,
+        ));
+    }
+    match f.str() {
+        Ok(s) => parse_gpu_layers(s).map_err(|_| f.invalid("use a number or \"all\"")),
+        Err(_) => Err(f.error(format!(
+            "{} must be a number or \"all\", not {}",
+            f.path,
+            f.written()
+        ))),
     }
 }
 
