@@ -396,6 +396,19 @@ impl Output {
         }
     }
 
+    /// A call is about to be decided and run: the status line (a terminal, thinking not shown)
+    /// names it, unless the answer has begun on the terminal.
+    pub fn tool_running(&mut self, name: &str) -> io::Result<()> {
+        match builtin::find(name) {
+            Some(b) if !self.wrote_output => self.status.update(
+                Phase::Tool(b.name),
+                Instant::now(),
+                &mut io::stderr().lock(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// What became of a call: a jsonl event; with --show-thinking, its status and the first
     /// lines of its result on stderr.
     pub fn tool_result(&mut self, record: &CallRecord) -> io::Result<()> {

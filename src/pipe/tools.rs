@@ -92,7 +92,9 @@ impl ToolLoop {
         }
         for call in turn.step_done(&done) {
             let step = turn.steps.len() as u32;
-            let r = out.tool_call(&call, step);
+            let r = out
+                .tool_call(&call, step)
+                .and_then(|()| out.tool_running(&call.name));
             self.check(r);
             let (status, result, elapsed_ms, notice) = self.decide_and_run(&call);
             if let Some(notice) = notice {

@@ -569,3 +569,25 @@ fn on_a_terminal_escape_sequences_in_calls_and_results_are_shown_neutralised() {
     );
     assert!(!screen.contains("\x1b]0;"), "{screen:?}");
 }
+
+#[test]
+fn on_a_terminal_the_status_line_names_the_running_tool() {
+    let call = Call::new("run_command", json!({"command": "echo ran"}));
+    let a = agent(Format::Llama3Json, Script::Answer(call));
+    let (m, ws) = (a.m.path.to_str().unwrap(), a.ws.to_str().unwrap());
+    let args = [
+        "-m",
+        m,
+        "--tools",
+        "--workspace",
+        ws,
+        "--ctx-size",
+        "16384",
+        "--yes",
+        QUESTION,
+    ];
+    let (code, screen) = run_in_pty(&a.m, &args, 24, 200);
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("running run_command…"), "{screen:?}");
+    assert!(screen.contains(agent::ANSWER), "{screen:?}");
+}
