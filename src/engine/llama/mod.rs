@@ -1,10 +1,11 @@
 //! llama.cpp in this process: the only module, with `gguf`, that names a llama-cpp-2 type.
 //! [`LlamaConfig`] says what to load; the worker (`worker`) loads the model on the engine
 //! thread and serves the engine's commands with template detection and rendering
-//! (`template`), the loaded model and a generation's stages (`model`: prefill, the token loop,
-//! the KV state file), context fitting (`fit`), the tokenization memo (`memo`), the sampler
-//! chain (`sampler_chain`), llama.cpp's log lines (`logs`) and many generations batched in one
-//! context (`many`). `facts` says what a model file is without loading its weights.
+//! (`template`; prompts with tools through Jinja, `tool_template`), the loaded model and a
+//! generation's stages (`model`: prefill, the token loop, the KV state file), context fitting
+//! (`fit`), the tokenization memo (`memo`), the sampler chain (`sampler_chain`), llama.cpp's
+//! log lines (`logs`) and many generations batched in one context (`many`). `facts` says what
+//! a model file is without loading its weights.
 
 mod facts;
 mod fit;
@@ -19,7 +20,6 @@ mod worker;
 
 pub use facts::{model_facts, profile_advice, ModelFacts, TemplateKind};
 pub use template::{fallback_for, render_llama3, render_plain, Fallback, NAMES as CHAT_TEMPLATES};
-pub use tool_template::{call_format, template_messages, tool_source, ToolSource};
 pub(super) use worker::run;
 
 use crate::stream::TagSet;

@@ -3,7 +3,8 @@
 //! built-ins by name: Gemma's for gemma architectures, Llama 3 when the vocabulary has its
 //! header tokens, ChatML when it has `<|im_start|>`, else reflect's plain format). The choice
 //! is said to the user, and the format's end-of-turn text is where generation stops when that
-//! text is not a single end-of-generation token.
+//! text is not a single end-of-generation token. Prompts that offer tools (or carry a tool
+//! exchange) are rendered by the Jinja template that takes tools (`tool_template`) instead.
 
 use super::tool_template::{tool_source, ToolTemplate};
 use crate::llm::{ChatMessage, Role};
