@@ -765,7 +765,8 @@ unreachable or failing, stream cut; a download that failed: no network, a full d
 that did not match its sha256), 2 usage or configuration error (also: a session that cannot \
 be found or read, a refused API key, an unknown model, a prompt the context cannot hold; a \
 Hugging Face repository, file or quantisation that does not exist, one you may not access, or \
-one not cached with HF_HUB_OFFLINE set), 3 the model produced no answer, 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP.";
+one not cached with HF_HUB_OFFLINE set), 3 the model produced no answer (also: --max-steps \
+stopped a model that kept calling tools), 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP.";
 
 const EVAL_FOOTER: &str = "Examples:
   reflect eval prompts/eval/sample.jsonl -m model.gguf --out results.jsonl
