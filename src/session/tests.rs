@@ -459,6 +459,8 @@ fn a_file_written_before_turns_named_their_model_still_loads_and_names_the_sessi
     std::fs::write(store.path("old"), old).unwrap();
     let mut s = store.find("old").unwrap();
     assert_eq!(s.turns[0].model, Some(local("Tiny", "/m/tiny.gguf")));
+    let t = &s.turns[0];
+    assert!(t.calls.is_empty() && t.exchange.is_empty() && t.steps.is_empty());
     // Going on with another model leaves the earlier turn with the model that answered it.
     s.answered_by(local("Other", "/m/other.gguf"));
     s.push(SavedTurn::from_turn(&answered("Q2", "A2")).unwrap());
