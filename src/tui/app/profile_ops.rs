@@ -7,8 +7,16 @@ use crate::profile::Profile;
 use crate::settings::RunSettings;
 
 /// Applies a loaded profile over the settings: system prompt, "Think carefully.", history,
-/// tags and router, and sampling (the profile's values over reflect's defaults).
+/// tags and router, sampling (the profile's values over reflect's defaults), and tools: a
+/// profile's `tools` list turns them on, offering those; a profile without one offers every
+/// tool again and leaves them on or off as they were (`/tools` decides).
 pub fn apply_profile(settings: &mut RunSettings, p: &Profile) {
+    if p.tools.is_empty() {
+        settings.tools.offered = crate::tools::ToolSettings::default().offered;
+    } else {
+        settings.tools.on = true;
+        settings.tools.offered.clone_from(&p.tools);
+    }
     settings.system = p.system.clone();
     settings.think_carefully = p.think_carefully;
     settings.history = p.history;
@@ -121,6 +129,24 @@ mod tests {
             "unset values: reflect's defaults"
         );
         assert_eq!(s.max_tokens, None);
+    }
+
+    #[test]
+    fn a_profiles_tools_turn_them_on_and_one_without_offers_them_all_again() {
+        let mut s = settings();
+        let agent = Profile {
+            tools: vec!["read_file".into(), "search".into()],
+            ..Profile::builtin()
+        };
+        apply_profile(&mut s, &agent);
+        assert!(s.tools.on);
+        assert_eq!(s.tools.offered, ["read_file", "search"]);
+        apply_profile(&mut s, &Profile::builtin());
+        assert!(s.tools.on, "on until /tools off");
+        assert_eq!(s.tools.offered.len(), 6);
+        s.tools.on = false;
+        apply_profile(&mut s, &Profile::builtin());
+        assert!(!s.tools.on);
     }
 
     #[test]

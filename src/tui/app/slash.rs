@@ -98,9 +98,14 @@ impl App {
     pub(super) fn on_profile(&mut self, loaded: Result<Profile, String>) -> Vec<Effect> {
         match loaded {
             Ok(p) => {
+                let tools_were = self.settings.tools.on;
                 apply_profile(&mut self.settings, &p);
                 let name = neutralise(&p.name).into_owned();
-                self.notify(Level::Info, format!("Profile {name} applied"));
+                let tools = match (tools_were, self.settings.tools.on) {
+                    (false, true) => "; tools on (/tools lists them)",
+                    _ => "",
+                };
+                self.notify(Level::Info, format!("Profile {name} applied{tools}"));
             }
             Err(e) => self.notify(Level::Error, neutralise(&e).into_owned()),
         }

@@ -443,3 +443,20 @@ fn calls_of_a_step_the_user_stopped_never_run() {
     assert_eq!(a.turns()[0].state, TurnState::Interrupted);
     assert_eq!(a.phase(), Phase::Idle);
 }
+
+#[test]
+fn a_profile_with_tools_turns_them_on_and_says_so() {
+    let mut a = loaded();
+    let agent = crate::profile::Profile {
+        name: "agent".into(),
+        tools: vec!["read_file".into()],
+        ..crate::profile::Profile::builtin()
+    };
+    a.update(Msg::ProfileLoaded(Ok(agent)));
+    let text = a.banner().map(|b| b.text.clone()).unwrap_or_default();
+    assert_eq!(text, "Profile agent applied; tools on (/tools lists them)");
+    let fx = send(&mut a, "q");
+    let offered = &generate(&fx).unwrap().tools;
+    assert_eq!(offered.len(), 1);
+    assert_eq!(offered[0]["function"]["name"], "read_file");
+}
