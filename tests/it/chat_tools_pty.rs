@@ -7,7 +7,7 @@
 
 use crate::common::fake_server::*;
 use crate::common::*;
-use crate::tui_pty::{start_at, wait_idle, Session};
+use crate::tui_pty::{saved_sessions, start_at, wait_idle, Session};
 use reflect::gguf::agent;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -240,10 +240,10 @@ fn local_chat(script: agent::Script, ws: &Path) -> (Model, Session) {
 }
 
 #[test]
-fn a_local_models_call_asks_runs_on_y_and_the_model_answers_after_its_result() {
+fn a_local_models_call_asks_runs_on_y_the_model_answers_and_the_session_keeps_the_call() {
     let ws = workspace();
     let call = agent::Call::new("write_file", json!({"path": "out.txt", "content": "hi"}));
-    let (_m, mut s) = local_chat(agent::Script::Answer(call), ws.path());
+    let (m, mut s) = local_chat(agent::Script::Answer(call), ws.path());
     s.send(b"write hi\r");
     let screen = s.wait_text("Allow write_file?");
     assert!(screen.contains("⚙ write_file"), "{screen}");
@@ -254,6 +254,19 @@ fn a_local_models_call_asks_runs_on_y_and_the_model_answers_after_its_result() {
         std::fs::read_to_string(ws.path().join("out.txt")).unwrap(),
         "hi"
     );
+    end(s);
+    // The session keeps the call; resumed, its block shows again.
+    let saved = saved_sessions(&m);
+    let turn = &saved[0]["turns"][0];
+    assert_eq!(turn["calls"][0]["name"], "write_file");
+    assert_eq!(turn["calls"][0]["status"], "done");
+    assert_eq!(turn["steps"].as_array().map(Vec::len), Some(2));
+    let path = m.path.to_str().unwrap().to_string();
+    let args = ["-m", &path, "--ctx-size", "16384", "--resume"];
+    let s = start_at(&m, &args, &[], Some(ws.path()));
+    s.wait_text("Resumed session");
+    let screen = s.wait_text("✓ done");
+    assert!(screen.contains("⚙ write_file"), "{screen}");
     end(s);
 }
 
