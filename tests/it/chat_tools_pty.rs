@@ -309,3 +309,27 @@ fn an_edit_asks_with_its_diff_and_y_applies_it() {
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "bye\nworld\n");
     end(s);
 }
+
+#[test]
+fn the_tools_flags_reach_the_chat() {
+    let ws = workspace();
+    let server = agent(vec![(
+        "run_command",
+        json!({"command": "echo ran > ran.txt"}),
+    )]);
+    let m = model(reflection_script());
+    let url = server.url();
+    let args = ["--endpoint", &url, "--tools", "--allow", "run_command"];
+    let mut s = start_at(&m, &args, &[], Some(ws.path()));
+    wait_idle(&s);
+    s.send(b"/tools\r");
+    let screen = s.wait_text("Tools on");
+    assert!(screen.contains("run_command (allowed)"), "{screen}");
+    s.send(b"run it\r");
+    s.wait_text("Model saw:");
+    assert!(
+        ws.path().join("ran.txt").exists(),
+        "--allow: it ran unasked"
+    );
+    end(s);
+}
