@@ -5,10 +5,13 @@
 //!   cargo run --release --example gen_model -- words OUT.gguf N [PAD_EMBD PAD_LAYERS CONTEXT]
 //!   cargo run --release --example gen_model -- loop OUT.gguf N [PAD_EMBD PAD_LAYERS CONTEXT]
 //!   cargo run --release --example gen_model -- demo OUT.gguf
+//!   cargo run --release --example gen_model -- agent OUT.gguf [PATH]
 //!
 //! `random`: random f16 weights of a realistic shape (default 8 layers, 768 wide, 32k vocab).
 //! `words`: a scripted model that answers "w0 w1 … w{N-1}" to any prompt.
 //! `loop`: the same, repeated forever (stop it with --max-tokens).
+//! `agent`: a Llama 3.1 model that thinks, calls `read_file` of PATH (default `notes.txt`),
+//! and answers after the result: to try the tools (`--tools`) by hand.
 
 use reflect::gguf::{
     demo, push_prose, write_random_model, Padding, RandomModelSpec, ScriptedModel,
@@ -75,8 +78,15 @@ fn run(args: &[String]) -> Result<(), String> {
             m.name = "reflect demo".into();
             m.write(&out).map_err(io)
         }
+        "agent" => {
+            use reflect::gguf::agent::{model, Call, Format, Script};
+            let path = args.get(2).map_or("notes.txt", String::as_str);
+            let mut m = model(Format::Llama3Json, Script::Answer(Call::read_file(path)));
+            m.context_length = 16384;
+            m.write(&out).map_err(io)
+        }
         other => Err(format!(
-            "unknown model kind '{other}': use random, words or demo"
+            "unknown model kind '{other}': use random, words, loop, demo or agent"
         )),
     }
 }
