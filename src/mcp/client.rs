@@ -182,7 +182,8 @@ pub fn tools(server: &str, listed: impl Iterator<Item = Value>) -> (Vec<Tool>, V
 }
 
 /// Why a tool's input schema cannot go to the model, if it cannot: it must be a JSON Schema
-/// object (`"type": "object"`, `properties` an object of objects, `required` a list of names).
+/// object (`"type": "object"`, `properties` an object of schemas whose `type` is a name or a
+/// list of names, `required` a list of names).
 pub fn schema_problem(schema: &Value) -> Option<String> {
     let Some(s) = schema.as_object() else {
         return Some("its input schema is not a JSON object".into());
@@ -190,11 +191,18 @@ pub fn schema_problem(schema: &Value) -> Option<String> {
     if s.get("type").and_then(Value::as_str) != Some("object") {
         return Some("its input schema's type is not \"object\"".into());
     }
+    let type_ok = |t: &Value| match t {
+        Value::String(_) => true,
+        Value::Array(a) => a.iter().all(Value::is_string),
+        _ => false,
+    };
+    let property_ok = |p: &Value| match p {
+        Value::Bool(_) => true,
+        Value::Object(o) => o.get("type").is_none_or(type_ok),
+        _ => false,
+    };
     if let Some(p) = s.get("properties") {
-        if !p
-            .as_object()
-            .is_some_and(|p| p.values().all(Value::is_object))
-        {
+        if !p.as_object().is_some_and(|p| p.values().all(property_ok)) {
             return Some("its input schema's properties are not an object of schemas".into());
         }
     }
@@ -250,8 +258,8 @@ pub enum Ended {
 }
 
 impl Connection {
-    /// Calls `tool` (its original name); dropping the request on time-out or stop sends
-    /// `notifications/cancelled`.
+    /// Calls `tool` (its original name); on time-out or stop, `notifications/cancelled` is
+    /// sent (and awaited) before this returns.
     pub async fn call(
         &self,
         tool: &str,
@@ -259,19 +267,61 @@ impl Connection {
         limit: Duration,
         stop: Arc<AtomicBool>,
     ) -> Ended {
+        use rmcp::model::{ClientRequest, Request, ServerResult};
         let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+        let request = ClientRequest::CallToolRequest(Request::new(params));
         let peer = self.service.peer().clone();
-        tokio::select! {
-            r = tokio::time::timeout(limit, peer.call_tool(params)) => match r {
+        let options = rmcp::service::PeerRequestOptions::no_options();
+        let handle = match peer.send_cancellable_request(request, options).await {
+            Ok(h) => h,
+            Err(e) => return self.failed(e),
+        };
+        let id = handle.id.clone();
+        let ended = tokio::select! {
+            r = tokio::time::timeout(limit, handle.await_response()) => match r {
                 Err(_) => Ended::TimedOut,
-                Ok(Ok(result)) => Ended::Result(serde_json::to_value(result).unwrap_or_default()),
-                Ok(Err(e)) => Ended::Failed {
-                    closed: self.service.is_closed() || matches!(e, rmcp::ServiceError::TransportClosed),
-                    message: e.to_string(),
-                },
+                Ok(Ok(ServerResult::CallToolResult(result))) => {
+                    Ended::Result(serde_json::to_value(result).unwrap_or_default())
+                }
+                Ok(Ok(_)) => return Ended::Failed { message: "the server answered the call with something else than a tool result".into(), closed: false },
+                Ok(Err(e)) => return self.failed(e),
             },
             _ = stopped(stop) => Ended::Stopped,
+        };
+        if matches!(ended, Ended::TimedOut | Ended::Stopped) {
+            use rmcp::model::{
+                CancelledNotification, CancelledNotificationParam, ClientNotification,
+            };
+            let reason = if ended == Ended::TimedOut {
+                "timed out"
+            } else {
+                "cancelled by the user"
+            };
+            let param = CancelledNotificationParam::new(Some(id), Some(reason.into()));
+            let note = ClientNotification::CancelledNotification(CancelledNotification::new(param));
+            if let Err(e) = peer.send_notification(note).await {
+                tracing::warn!(target: "reflect::mcp", "cannot send notifications/cancelled: {e}");
+            }
         }
+        ended
+    }
+
+    fn failed(&self, e: rmcp::ServiceError) -> Ended {
+        Ended::Failed {
+            closed: self.service.is_closed() || matches!(e, rmcp::ServiceError::TransportClosed),
+            message: e.to_string(),
+        }
+    }
+
+    /// Starts the MCP shutdown: stdin closed, then the process waited for (rmcp's
+    /// `graceful_shutdown`); the group is signalled when [`Connection`] drops.
+    pub fn begin_close(&self) {
+        self.service.cancellation_token().cancel();
+    }
+
+    /// Whether the server's processes are still there (false for an HTTP server).
+    pub fn process_alive(&self) -> bool {
+        self._group.as_ref().is_some_and(Group::alive)
     }
 
     /// Whether the connection is gone (e.g. the server exited).

@@ -28,6 +28,12 @@ impl Group {
     pub fn id(&self) -> i32 {
         self.0
     }
+
+    /// Whether any process of the group is still there (a zombie counts until reaped).
+    pub fn alive(&self) -> bool {
+        // SAFETY: signal 0 only checks that the group exists.
+        unsafe { libc::killpg(self.0, 0) == 0 }
+    }
 }
 
 impl Drop for Group {

@@ -12,6 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+/// How long the servers have to end on their own when reflect stops them.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 /// Where a server stands.
 #[derive(Clone)]
 pub enum State {
@@ -214,8 +217,16 @@ impl Servers {
 
 impl Drop for Servers {
     fn drop(&mut self) {
-        // The connections (and their process groups) go first, then the runtime, without
-        // waiting for its tasks (a drop may happen inside another runtime).
+        // Each server is asked to end (stdin closed) and given a moment; then the connections
+        // (and their process groups: SIGTERM, SIGKILL) go, then the runtime, without waiting
+        // for its tasks (a drop may happen inside another runtime).
+        let running: Vec<_> = self.servers.iter().filter_map(Server::running).collect();
+        running.iter().for_each(|c| c.begin_close());
+        let deadline = std::time::Instant::now() + CLOSE_GRACE;
+        while running.iter().any(|c| c.process_alive()) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(running);
         self.servers.clear();
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
