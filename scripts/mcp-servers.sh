@@ -6,7 +6,7 @@ set -euo pipefail
 
 EVERYTHING=2026.8.31
 FILESYSTEM=2026.8.31
-dir="${CACHE_DIR:-/var/cache/reflect-ci/mcp-servers}/$EVERYTHING-$FILESYSTEM"
+dir="${CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/reflect/mcp-servers}/$EVERYTHING-$FILESYSTEM"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

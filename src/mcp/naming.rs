@@ -30,6 +30,16 @@ pub fn valid_tool_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Whether `name` has the shape of an MCP tool's offered name, `SERVER__TOOL`: what a config
+/// list (`[tools] allow = ["fs__read_text_file"]`) may name besides the built-in tools, before
+/// any server has started.
+pub fn is_mcp_tool_name(name: &str) -> bool {
+    valid_tool_name(name)
+        && name
+            .split_once(SEPARATOR)
+            .is_some_and(|(server, tool)| valid_server_name(server) && !tool.is_empty())
+}
+
 /// The offered name of each of a server's tools, in order: distinct and valid.
 pub fn tool_names(server: &str, tools: &[String]) -> Vec<String> {
     let plain: Vec<String> = tools
@@ -102,7 +112,7 @@ mod tests {
         assert_eq!(names[1], "fs__get-sum");
         // `read.file` and `read_file` would both be fs__read_file: both get a hash.
         assert!(
-            names[2].starts_with("fs__read_file-") && names[2].len() == 23,
+            names[2].starts_with("fs__read_file-") && names[2].len() == 22,
             "{}",
             names[2]
         );
@@ -119,6 +129,23 @@ mod tests {
         assert!(valid_server_name("my-server_2"));
         for bad in ["", "a__b", "a.b", "a b", &"s".repeat(33)] {
             assert!(!valid_server_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn config_lists_may_name_mcp_tools() {
+        for ok in ["fs__read_text_file", "every__get-sum", "a-b__c__d"] {
+            assert!(is_mcp_tool_name(ok), "{ok}");
+        }
+        for bad in [
+            "read_file",
+            "fs__",
+            "__x",
+            "fs.read",
+            "a__b.c",
+            &format!("fs__{}", "x".repeat(61)),
+        ] {
+            assert!(!is_mcp_tool_name(bad), "{bad}");
         }
     }
 
