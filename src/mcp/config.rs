@@ -57,7 +57,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<ServerSpec>, ConfigError> {
     let root = root
         .as_object()
         .ok_or_else(|| err("(top level)", "expected an object {\"mcpServers\": {...}}"))?;
-    for key in root.keys().filter(|k| *k != "mcpServers") {
+    if let Some(key) = root.keys().find(|k| *k != "mcpServers") {
         return Err(err(key, "unknown key: expected only \"mcpServers\""));
     }
     let Some(servers) = root.get("mcpServers") else {
@@ -122,6 +122,12 @@ fn server(file: &Path, name: &str, v: &Value) -> Result<ServerSpec, KeyError> {
             at(k),
             format!("unknown key: expected one of {}", KEYS.join(", ")),
         ));
+    }
+    if let Some(t) = obj.get("type") {
+        if !matches!(t.as_str(), Some("stdio" | "http" | "streamable-http")) {
+            let what = "expected \"stdio\" or \"http\" (the older SSE transport is not supported)";
+            return Err((at("type"), what.into()));
+        }
     }
     let seconds = |k: &str, default: Duration| match obj.get(k) {
         None => Ok(default),
@@ -226,4 +232,100 @@ pub fn expand(value: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdio_and_http_servers_in_the_shared_shape() {
+        std::env::set_var("REFLECT_MCP_TEST_TOKEN", "t0k");
+        let text = r#"{"mcpServers": {
+            "fs": {"command": "npx", "args": ["-y", "server-filesystem", "."],
+                   "env": {"A": "1", "TOKEN": "Bearer ${REFLECT_MCP_TEST_TOKEN}${UNSET_VAR_X}"},
+                   "tool_timeout_sec": 5},
+            "web": {"type": "http", "url": "https://example.org/mcp", "headers": {"X-Key": "k"},
+                    "startup_timeout_sec": 1.5}
+        }}"#;
+        let servers = parse(Path::new("/c/mcp.json"), text).unwrap();
+        assert_eq!(servers.len(), 2);
+        let fs = &servers[0];
+        assert_eq!(
+            (fs.name.as_str(), fs.call_timeout, fs.start_timeout),
+            ("fs", Duration::from_secs(5), START_TIMEOUT)
+        );
+        let Transport::Stdio {
+            command,
+            args,
+            env,
+            cwd,
+        } = &fs.transport
+        else {
+            panic!("stdio")
+        };
+        assert_eq!((command.as_str(), args.len(), cwd), ("npx", 3, &None));
+        assert_eq!(
+            env["TOKEN"], "Bearer t0k",
+            "${{VAR}} expanded, an unset one empty"
+        );
+        let web = &servers[1];
+        assert_eq!(web.start_timeout, Duration::from_millis(1500));
+        assert!(
+            matches!(&web.transport, Transport::Http { url, headers } if url == "https://example.org/mcp" && headers["X-Key"] == "k")
+        );
+        assert!(parse(Path::new("x"), "{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn mistakes_name_the_file_and_the_key() {
+        let table = [
+            ("[]", "(top level): expected an object"),
+            (r#"{"servers": {}}"#, "servers: unknown key"),
+            (r#"{"mcpServers": []}"#, "mcpServers: expected an object"),
+            (
+                r#"{"mcpServers": {"a": 1}}"#,
+                "mcpServers.a: expected an object",
+            ),
+            (
+                r#"{"mcpServers": {"a": {}}}"#,
+                "mcpServers.a: expected \"command\" (stdio) or \"url\"",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"command": "x", "url": "http://h"}}}"#,
+                "mcpServers.a: has both",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"command": 3}}}"#,
+                "mcpServers.a.command: expected a string",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"command": "x", "args": [1]}}}"#,
+                "mcpServers.a.args: item 0: expected a string",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"url": "http://h", "headers": []}}}"#,
+                "mcpServers.a.headers: expected an object",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"command": "x", "tool_timeout_sec": 0}}}"#,
+                "mcpServers.a.tool_timeout_sec: expected a number",
+            ),
+        ];
+        for (text, message) in table {
+            let e = parse(Path::new("/c/mcp.json"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("/c/mcp.json: ") && e.contains(message),
+                "{text}: {e}"
+            );
+        }
+        let e = parse(Path::new("/c/mcp.json"), "{\n,").unwrap_err();
+        assert_eq!(
+            (e.line, e.message.starts_with("not valid JSON")),
+            (2, true),
+            "{e}"
+        );
+    }
 }
