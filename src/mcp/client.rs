@@ -313,6 +313,27 @@ impl Connection {
         }
     }
 
+    /// The text of prompt `name` filled with `arguments` (`prompts/get`).
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: &std::collections::BTreeMap<String, String>,
+    ) -> Result<String, String> {
+        let args = arguments
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())));
+        let params = rmcp::model::GetPromptRequestParams::new(name).with_arguments(args.collect());
+        let result = self
+            .service
+            .peer()
+            .get_prompt(params)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(super::prompts::text(
+            &serde_json::to_value(result).unwrap_or_default(),
+        ))
+    }
+
     /// Starts the MCP shutdown: stdin closed, then the process waited for (rmcp's
     /// `graceful_shutdown`); the group is signalled when [`Connection`] drops.
     pub fn begin_close(&self) {

@@ -29,7 +29,7 @@ pub fn outcome(result: &Value) -> Outcome {
 }
 
 /// One content block: text itself, anything else a bracketed line naming it.
-fn block(b: &Value) -> String {
+pub(super) fn block(b: &Value) -> String {
     let field = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("");
     let size = |k: &str| {
         // base64: three bytes in four characters.

@@ -37,22 +37,24 @@ impl Group {
 }
 
 impl Drop for Group {
+    /// SIGTERM to the group, and SIGKILL if some of it is still there after [`GRACE`]: when
+    /// this returns, the group is gone (or killed).
     fn drop(&mut self) {
         LIVE.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.0);
-        let id = self.0;
         // SAFETY: killpg only sends a signal.
-        if unsafe { libc::killpg(id, libc::SIGTERM) } != 0 {
+        if unsafe { libc::killpg(self.0, libc::SIGTERM) } != 0 {
             return; // already gone
         }
-        let _ = std::thread::Builder::new()
-            .name("mcp-stop".into())
-            .spawn(move || {
-                std::thread::sleep(GRACE);
-                // SAFETY: as above.
-                unsafe { libc::killpg(id, libc::SIGKILL) };
-            });
+        let deadline = std::time::Instant::now() + GRACE;
+        while self.alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.alive() {
+            // SAFETY: as above.
+            unsafe { libc::killpg(self.0, libc::SIGKILL) };
+        }
     }
 }
 

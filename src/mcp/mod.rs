@@ -10,6 +10,7 @@ pub mod config;
 pub mod content;
 pub mod group;
 pub mod naming;
+pub mod prompts;
 pub mod servers;
 pub mod sources;
 pub mod trust;

@@ -154,6 +154,40 @@ impl Servers {
         self.tools().into_iter().find(|(_, t)| t.name == name)
     }
 
+    /// The text of `server`'s prompt `name` with `arguments` (`/SERVER:PROMPT k=v` in the
+    /// chat fills the message box with it): an error says what failed, for a banner.
+    pub fn prompt(
+        &self,
+        server: &str,
+        name: &str,
+        arguments: std::collections::BTreeMap<String, String>,
+    ) -> Result<String, String> {
+        let found = self.servers.iter().find(|s| s.spec.name == server);
+        let found = found.ok_or_else(|| format!("no MCP server '{server}'"))?;
+        let limit = found.spec.call_timeout;
+        let conn = found
+            .running()
+            .ok_or_else(|| format!("MCP server '{server}' is not running"))?;
+        if !conn.prompts.iter().any(|p| p.name == name) {
+            return Err(format!("MCP server '{server}' has no prompt '{name}'"));
+        }
+        let name = name.to_string();
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or("the MCP servers were stopped")?;
+        let (done, result) = mpsc::channel();
+        runtime.spawn(async move {
+            let text = tokio::time::timeout(limit, conn.get_prompt(&name, &arguments)).await;
+            let late = || format!("no answer within {} s", client::secs(limit));
+            let _ = done.send(text.unwrap_or_else(|_| Err(late())));
+        });
+        let text = result
+            .recv()
+            .map_err(|_| "the prompt request was lost".to_string())?;
+        text.map_err(|e| format!("{server}: {e}"))
+    }
+
     /// Runs `call` (a tool [`find`](Self::find) knows), blocking until it ends, times out
     /// (its server's `tool_timeout_sec`) or `stop` is set; both of the latter cancel it on the
     /// server. A server that stopped during the call is withdrawn.

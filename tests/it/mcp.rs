@@ -443,3 +443,136 @@ fn servers_seam_schemas_calls_stop_and_withdrawal() {
     let note = std::fs::read_to_string(&cancelled).unwrap_or_default();
     assert_eq!(note, "cancelled");
 }
+
+/// Starts server-everything's streamable HTTP transport on a free port; returns it once it
+/// says it listens (read from its stderr).
+fn http_everything(bin: &Path) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(bin.join("mcp-server-everything"))
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start server-everything");
+    let err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = err.lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        assert!(!line.contains("Failed to start"), "{line}");
+        if line.contains("listening on port") {
+            break;
+        }
+    }
+    // Keep reading its stderr so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, port)
+}
+
+#[test]
+fn streamable_http_server_tools_and_prompts() {
+    let Some(bin) = reference_servers() else {
+        return;
+    };
+    let (mut server, port) = http_everything(&bin);
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let (sb, work) = sandbox(json!({"web": {"url": url, "headers": {"X-Test": "1"}}}));
+    let (code, out, err) = mcp(
+        &sb,
+        &work,
+        &["call", "web__echo", r#"{"message": "over http"}"#],
+    );
+    let (list_code, list, _) = mcp(&sb, &work, &["list"]);
+
+    let config = sb.path().join("config").join("reflect");
+    let sources = Sources::load(Some(&config), None, &work).unwrap();
+    let servers = Servers::start(sources.to_start()).unwrap();
+    let args = [("city".to_string(), "Paris".to_string())]
+        .into_iter()
+        .collect();
+    let prompt = servers.prompt("web", "args-prompt", args);
+    let missing = servers.prompt("web", "nope", Default::default());
+    drop(servers);
+    let _ = server.kill();
+    let _ = server.wait();
+
+    assert_eq!((code, out.as_str()), (0, "Echo: over http\n"), "{err}");
+    assert_eq!(list_code, 0);
+    assert!(
+        list.contains("started, protocol 20") && list.contains("    web__get-sum  "),
+        "{list}"
+    );
+    let prompt = prompt.expect("the prompt's text");
+    assert!(prompt.contains("Paris"), "{prompt}");
+    assert_eq!(
+        missing,
+        Err("MCP server 'web' has no prompt 'nope'".to_string())
+    );
+}
+
+#[test]
+fn a_servers_whole_process_group_is_stopped_with_reflect() {
+    if !python_mcp() {
+        return;
+    }
+    let marks = tempfile::tempdir().unwrap();
+    let pid_file = marks.path().join("pid");
+    // A server that leaves a process of its own behind, as `npx` or a shell wrapper may.
+    let script = format!(
+        "sleep 300 & echo $! > '{}'; exec python3 '{}'",
+        pid_file.display(),
+        fault_server()
+    );
+    let (sb, work) = sandbox(json!({"f": {"command": "sh", "args": ["-c", script]}}));
+    let (code, out, err) = mcp(&sb, &work, &["call", "f__echo", r#"{"text": "x"}"#]);
+    assert_eq!((code, out.as_str()), (0, "x\n"), "{err}");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next();
+    assert!(
+        stat.is_empty() || state == Some("Z"),
+        "the server's sleep still runs: {stat}"
+    );
+}
+
+#[test]
+fn ctrl_c_cancels_a_call_on_the_server() {
+    if !python_mcp() {
+        return;
+    }
+    let marks = tempfile::tempdir().unwrap();
+    let (started, cancelled) = (marks.path().join("started"), marks.path().join("cancelled"));
+    let env = json!({"STARTED_FILE": started, "CANCELLED_FILE": cancelled});
+    let (sb, work) = sandbox(faults(json!({"env": env})));
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    common::seal(&mut cmd, sb.path());
+    let child = cmd
+        .current_dir(&work)
+        .args(["mcp", "call", "f__hang"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !started.exists() {
+        std::thread::yield_now();
+    }
+    // SAFETY: kill only sends a signal to the child started above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "cancelled\n");
+    assert_eq!(
+        std::fs::read_to_string(&cancelled).unwrap_or_default(),
+        "cancelled"
+    );
+}
