@@ -42,8 +42,13 @@ impl Server {
         *self.state.lock().unwrap_or_else(PoisonError::into_inner) = State::Failed(why);
     }
 
+    /// The connection, while it lasts (a server that exited since is marked failed now).
     fn running(&self) -> Option<Arc<Connection>> {
         match self.state() {
+            State::Running(c) if c.is_closed() => {
+                self.fail("stopped (its tools are withdrawn)".into());
+                None
+            }
             State::Running(c) => Some(c),
             State::Failed(_) => None,
         }
@@ -102,6 +107,58 @@ impl Servers {
             servers,
             runtime: Some(runtime),
         })
+    }
+
+    /// [`start`](Self::start) on a thread of its own, so that starting never blocks typing: the
+    /// receiver hears once every server started or failed.
+    pub fn start_in_background(specs: Vec<ServerSpec>) -> mpsc::Receiver<Result<Servers, String>> {
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new().name("mcp-start".into()).spawn({
+            let tx = tx.clone();
+            move || {
+                let _ = tx.send(Servers::start(specs));
+            }
+        });
+        if let Err(e) = spawned {
+            let _ = tx.send(Err(format!("cannot start the MCP servers: {e}")));
+        }
+        rx
+    }
+
+    /// The servers that did not start or stopped, with why: one banner (chat) or one stderr
+    /// line (pipe mode) each, e.g. `MCP server fs: did not start within 30 s`.
+    pub fn failures(&self) -> Vec<(String, String)> {
+        self.servers
+            .iter()
+            .filter_map(|s| match s.state() {
+                State::Failed(why) => Some((s.spec.name.clone(), why)),
+                State::Running(_) => None,
+            })
+            .collect()
+    }
+
+    /// For the status bar and `/tools`: `MCP 2/3 servers, 27 tools`.
+    pub fn summary(&self) -> String {
+        let running = self
+            .servers
+            .iter()
+            .filter(|s| s.running().is_some())
+            .count();
+        let tools = self.tools().len();
+        format!(
+            "MCP {running}/{} servers, {tools} tools",
+            self.servers.len()
+        )
+    }
+
+    /// What the approval prompt shows for a call of an MCP tool: the server, the tool's own
+    /// name and the whole arguments (reflect cannot know what they mean).
+    pub fn preview(&self, call: &ToolCall) -> String {
+        let args = serde_json::to_string_pretty(&call.arguments).unwrap_or_default();
+        match self.find(&call.name) {
+            Some((server, tool)) => format!("MCP server {server}, tool {}:\n{args}", tool.original),
+            None => format!("{}:\n{args}", call.name),
+        }
     }
 
     /// Every configured server, in order.

@@ -405,8 +405,15 @@ fn servers_seam_schemas_calls_stop_and_withdrawal() {
         Some(("f".into(), "echo".into()))
     );
 
+    assert_eq!(servers.summary(), "MCP 1/1 servers, 5 tools");
+    assert!(servers.failures().is_empty());
     let stop = AtomicBool::new(false);
     let args = |v: Value| v.as_object().unwrap().clone();
+    let preview = servers.preview(&ToolCall::new("f__echo", args(json!({"text": "hello"}))));
+    assert_eq!(
+        preview,
+        "MCP server f, tool echo:\n{\n  \"text\": \"hello\"\n}"
+    );
     let out = servers.call(
         &ToolCall::new("f__echo", args(json!({"text": "hello"}))),
         &stop,
@@ -491,7 +498,10 @@ fn streamable_http_server_tools_and_prompts() {
 
     let config = sb.path().join("config").join("reflect");
     let sources = Sources::load(Some(&config), None, &work).unwrap();
-    let servers = Servers::start(sources.to_start()).unwrap();
+    let servers = Servers::start_in_background(sources.to_start())
+        .recv()
+        .unwrap()
+        .unwrap();
     let args = [("city".to_string(), "Paris".to_string())]
         .into_iter()
         .collect();
