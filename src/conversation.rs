@@ -496,7 +496,7 @@ pub fn messages(
 }
 
 /// Usage added up over steps.
-fn sum_usage(steps: &[Usage]) -> Usage {
+pub fn sum_usage(steps: &[Usage]) -> Usage {
     let mut t = Usage::default();
     for u in steps {
         t.prompt_tokens += u.prompt_tokens;

@@ -147,7 +147,7 @@ fn with_hub_model(hf: Option<&str>, request: &mut Request, ctx: &Context) -> Res
 /// Asks one question (or prints its prompt): pipe mode.
 fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     let follow_up = follow_up(args, ctx)?;
-    let mut request = args.run.request();
+    let mut request = args.request();
     if let Some(s) = &follow_up {
         session::use_session_model(&mut request, args.run.hf.is_some(), s)?;
     }
@@ -164,6 +164,7 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     ctx.profile(&request)?;
     with_hub_model(args.run.hf.as_deref(), &mut request, ctx)?;
     let settings = ctx.run_settings(&request, demo_model)?;
+    reflect::settings::check_tool_flags_used(&request, &settings.tools)?;
     let settings = if args.print_prompt {
         settings.vocab_only()
     } else {
@@ -481,7 +482,7 @@ fn chat_settings(
     if let Some(s) = session {
         use_session_model(args, s)?;
     }
-    let request = args.run.request();
+    let request = args.request();
     let (profile, profile_error) = ctx.profile_or_default(&request);
     // The model file's own sampling defaults count: read from it when it is there.
     let resolve = |ctx: &Context, request: &reflect::settings::Request, profile| {

@@ -15,8 +15,10 @@ mod eval;
 mod man;
 mod order;
 mod run_flags;
+mod tool_flags;
 pub use eval::EvalArgs;
 pub use run_flags::RunFlags;
+pub use tool_flags::ToolArgs;
 
 use crate::exit::Failure;
 use crate::pipe::Format;
@@ -54,6 +56,10 @@ pub struct Args {
     /// The model, profile and sampling flags, shared with `eval`.
     #[command(flatten)]
     pub run: RunFlags,
+
+    /// What the model may call, and what runs without asking.
+    #[command(flatten)]
+    pub tools: ToolArgs,
 
     /// Also write the thinking and reflections to stderr.
     #[arg(long, help_heading = "Output")]
@@ -509,6 +515,15 @@ pub enum Mode {
 }
 
 impl Args {
+    /// The request the model, profile, sampling and tool flags make (see
+    /// [`RunFlags::request`]).
+    pub fn request(&self) -> crate::settings::Request {
+        crate::settings::Request {
+            tools: self.tools.flags(),
+            ..self.run.request()
+        }
+    }
+
     /// Parses the process's arguments; on a mistake (or --help, --version) prints clap's
     /// message and exits (2 for a usage error, 0 for help).
     pub fn parse_process() -> Args {
@@ -807,7 +822,8 @@ unreachable or failing, stream cut; a download that failed: no network, a full d
 that did not match its sha256), 2 usage or configuration error (also: a session that cannot \
 be found or read, a refused API key, an unknown model, a prompt the context cannot hold; a \
 Hugging Face repository, file or quantisation that does not exist, one you may not access, or \
-one not cached with HF_HUB_OFFLINE set), 3 the model produced no answer, 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP.";
+one not cached with HF_HUB_OFFLINE set), 3 the model produced no answer (also: --max-steps \
+stopped a model that kept calling tools), 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP.";
 
 const EVAL_FOOTER: &str = "Examples:
   reflect eval prompts/eval/sample.jsonl -m model.gguf --out results.jsonl

@@ -109,6 +109,7 @@ impl RunFlags {
             batch_size: self.batch_size,
             profile: self.profile.clone(),
             overrides: self.profile_flags.overrides(),
+            tools: crate::settings::ToolFlags::default(),
         }
     }
 }

@@ -544,3 +544,57 @@ fn the_flags_become_one_plain_request() {
     assert_eq!(think(&["--think-carefully"]), Some(true));
     assert_eq!(think(&[]), None);
 }
+
+#[test]
+fn tool_flags_make_the_requests_tools() {
+    let tools = |a: &[&str]| parse(a).unwrap().request().tools;
+    assert_eq!(tools(&["q"]), crate::settings::ToolFlags::default());
+    let asked = tools(&[
+        "--tools",
+        "--workspace",
+        "ws",
+        "--yes",
+        "--allow",
+        "write_file",
+        "--allow",
+        "run_command",
+        "--max-steps",
+        "3",
+        "q",
+    ]);
+    assert_eq!(
+        asked,
+        crate::settings::ToolFlags {
+            on: Some(true),
+            workspace: Some("ws".into()),
+            yes: true,
+            allow: vec!["write_file".into(), "run_command".into()],
+            max_steps: Some(3),
+        }
+    );
+    assert_eq!(tools(&["--no-tools"]).on, Some(false));
+    assert_eq!(
+        tools(&["--no-tools", "--tools"]).on,
+        Some(true),
+        "the last wins"
+    );
+    assert_eq!(tools(&["--tools", "--no-tools"]).on, Some(false));
+    let request = parse(&["-m", "x.gguf", "--tools"]).unwrap().request();
+    assert_eq!(request.model, Some("x.gguf".into()), "the run flags too");
+    for (args, want) in [
+        (
+            &["--allow", "rm"][..],
+            "possible values: read_file, list_dir, search, write_file, edit_file, run_command",
+        ),
+        (&["--max-steps", "0"][..], "0 is not in 1.."),
+        (&["--max-steps", "x"][..], "invalid value 'x'"),
+    ] {
+        let e = parse(args).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{args:?}");
+        assert!(e.to_string().contains(want), "{args:?}: {e}");
+    }
+    assert!(
+        parse(&["eval", "q.jsonl", "--tools"]).is_err(),
+        "eval takes no tool flags"
+    );
+}

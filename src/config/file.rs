@@ -21,6 +21,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "min_thinking",
     "endpoint",
     "endpoints",
+    "tools",
 ];
 
 /// The keys of an `[endpoints.NAME]` table.
@@ -77,6 +78,9 @@ pub struct ConfigFile {
     /// An endpoint name (a key of `endpoints`) or an OpenAI-compatible URL.
     pub endpoint: Option<String>,
     pub endpoints: BTreeMap<String, EndpointEntry>,
+    /// `tools = true|false`, or the `[tools]` table: whether tools are offered, each tool's
+    /// policy and the step limit.
+    pub tools: super::tools::ToolsConfig,
     /// The file it was read from, if any.
     pub label: String,
     /// The line of each key present.
@@ -118,25 +122,7 @@ impl ConfigFile {
         }
         out.profile = root.str("profile")?;
         out.theme = root.str("theme")?;
-        if let Some(f) = root.get("gpu_layers") {
-            out.gpu_layers = Some(if f.is_int() {
-                let n = f.int()?;
-                GpuLayers::Count(u32::try_from(n).map_err(|_| f.out_of_range("must be 0 or more"))?)
-            } else {
-                match f.str() {
-                    Ok(s) => {
-                        parse_gpu_layers(s).map_err(|_| f.invalid("use a number or \"all\""))?
-                    }
-                    Err(_) => {
-                        return Err(f.error(format!(
-                            "{} must be a number or \"all\", not {}",
-                            f.path,
-                            f.written()
-                        )))
-                    }
-                }
-            });
-        }
+        out.gpu_layers = root.get("gpu_layers").map(|f| gpu_layers(&f)).transpose()?;
         if let Some(f) = root.get("ctx_size") {
             let n = f.int()?;
             let step = CONTEXT_STEP;
@@ -178,6 +164,9 @@ impl ConfigFile {
                 }
             }
         }
+        if let Some(f) = root.get("tools") {
+            out.tools = super::tools::parse(&f)?;
+        }
         if let Some(name) = &out.endpoint {
             if !name.contains("://") && !out.endpoints.contains_key(name) {
                 let line = root.get("endpoint").map_or(0, |f| f.line);
@@ -206,6 +195,24 @@ impl ConfigFile {
             self.lines.get(key).copied().unwrap_or(0),
             message,
         )
+    }
+}
+
+/// `gpu_layers`: a number, or "all" (written as the flag and `REFLECT_GPU_LAYERS` take it).
+fn gpu_layers(f: &super::strict_toml::Field<'_>) -> Result<GpuLayers, ConfigError> {
+    if f.is_int() {
+        let n = f.int()?;
+        return Ok(GpuLayers::Count(
+            u32::try_from(n).map_err(|_| f.out_of_range("must be 0 or more"))?,
+        ));
+    }
+    match f.str() {
+        Ok(s) => parse_gpu_layers(s).map_err(|_| f.invalid("use a number or \"all\"")),
+        Err(_) => Err(f.error(format!(
+            "{} must be a number or \"all\", not {}",
+            f.path,
+            f.written()
+        ))),
     }
 }
 
@@ -432,6 +439,63 @@ mod tests {
             (
                 "endpoint = \"boxx\"\n[endpoints.box]\nurl = \"http://x\"\n",
                 "c.toml:1: endpoint = \"boxx\" is neither a URL nor an [endpoints.boxx] table — did you mean 'box'?",
+            ),
+        ];
+        for (text, want) in table {
+            assert_eq!(parse(text).unwrap_err().to_string(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn tools_is_a_switch_or_a_table_of_policy_lists() {
+        use crate::tools::Policy;
+        assert_eq!(parse("tools = true").unwrap().tools.on, Some(true));
+        assert_eq!(parse("tools = false").unwrap().tools.on, Some(false));
+        assert_eq!(parse("").unwrap().tools, Default::default());
+        let c = parse(
+            "[tools]\non = true\nallow = [\"write_file\"]\nask = [\"read_file\"]\n\
+             deny = [\"run_command\", \"edit_file\"]\nmax_steps = 4\n",
+        )
+        .unwrap()
+        .tools;
+        assert_eq!(c.on, Some(true));
+        assert_eq!(c.max_steps, Some(4));
+        assert_eq!(c.listed(Policy::Allow), ["write_file"]);
+        assert_eq!(c.listed(Policy::Ask), ["read_file"]);
+        assert_eq!(c.listed(Policy::Deny), ["run_command", "edit_file"]);
+        assert_eq!(parse("[tools]\ndeny = []\n").unwrap().tools.on, None);
+    }
+
+    #[test]
+    fn bad_tools_settings_name_file_line_and_key() {
+        let table = [
+            (
+                "tools = \"yes\"",
+                "c.toml:1: tools must be true or false, or a [tools] table (on, allow, ask, deny, max_steps), not \"yes\"",
+            ),
+            (
+                "[tools]\nallow = [\"red_file\"]\n",
+                "c.toml:2: tools.allow: there is no tool named 'red_file' — did you mean 'read_file'? (the tools: read_file, list_dir, search, write_file, edit_file, run_command)",
+            ),
+            (
+                "[tools]\ndeny = [\"rm\"]\n",
+                "c.toml:2: tools.deny: there is no tool named 'rm' (the tools: read_file, list_dir, search, write_file, edit_file, run_command)",
+            ),
+            (
+                "[tools]\nallow = [\"write_file\"]\n\ndeny = [\"run_command\", \"write_file\"]\n",
+                "c.toml:4: tools.deny: write_file is also in tools.allow; put each tool in one list",
+            ),
+            (
+                "[tools]\nallow = \"read_file\"\n",
+                "c.toml:2: tools.allow must be an array of strings, not a string",
+            ),
+            (
+                "[tools]\nmax_steps = 0\n",
+                "c.toml:2: tools.max_steps = 0 is out of range: must be 1 or more",
+            ),
+            (
+                "[tools]\nalow = []\n",
+                "c.toml:2: unknown key 'tools.alow' — did you mean 'allow'?",
             ),
         ];
         for (text, want) in table {

@@ -15,6 +15,7 @@ pub mod listing;
 mod strict_toml;
 pub(crate) mod suggest;
 pub mod tokens;
+pub mod tools;
 pub mod write;
 
 pub use catalog::{
@@ -26,6 +27,7 @@ pub use file::{ConfigFile, CONFIG_KEYS};
 pub use strict_toml::{Doc, Field, Schema, Source, Table};
 pub use suggest::{closest, did_you_mean, distance};
 pub use tokens::CONTEXT_STEP;
+pub use tools::ToolsConfig;
 
 /// The file name of the config file inside the config directory.
 pub const CONFIG_FILE: &str = "config.toml";

@@ -5,6 +5,7 @@ mod format;
 mod output;
 mod spacing;
 mod status;
+mod tools;
 
 pub use format::Format;
 
@@ -21,7 +22,10 @@ use crate::stream::Channel;
 use output::{Output, Record};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedReceiver;
+use tools::{Next, ToolLoop};
 
 /// What to do besides generating.
 pub struct PipeOptions {
@@ -65,9 +69,14 @@ macro_rules! say {
 /// Ctrl+C (SIGINT), SIGTERM and SIGHUP cancel the generation, so that what was answered so far
 /// is printed and the turn saved, marked interrupted; the exit code then names the signal
 /// ([`code::for_signal`]). A second signal exits at once.
-fn on_signals(engine: &Engine) -> Signals {
+/// `stop` is set too: a running tool stops (a command's process group is killed) and no
+/// other call runs.
+fn on_signals(engine: &Engine, stop: Arc<AtomicBool>) -> Signals {
     let canceller = engine.canceller();
-    Signals::catch_once(move |_| canceller.cancel(u64::MAX))
+    Signals::catch_once(move |_| {
+        stop.store(true, Ordering::SeqCst);
+        canceller.cancel(u64::MAX)
+    })
 }
 
 fn broken_pipe(e: &io::Error) -> bool {
@@ -77,7 +86,8 @@ fn broken_pipe(e: &io::Error) -> bool {
 /// Runs one question; returns the exit code.
 pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result<i32, Failure> {
     let (engine, mut events) = Engine::start(settings.engine.clone());
-    let stopped = on_signals(&engine);
+    let stop_tools = Arc::new(AtomicBool::new(false));
+    let stopped = on_signals(&engine, stop_tools.clone());
     let sent = settings.to_send(question);
     let mut session = opts.follow_up.clone().unwrap_or_else(|| {
         Session::new(
@@ -87,7 +97,8 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         )
     });
     session.endpoint = settings.engine.endpoint();
-    let request = settings.request(1, &session.live_turns(), &sent, None);
+    let earlier = session.live_turns();
+    let request = settings.request(1, &earlier, &sent, None);
     // The KV cache of the session's last turn: only the new message is decoded.
     let state_file = opts.save.as_ref().and_then(|to| {
         let cache = to.cache_dir.as_ref()?;
@@ -108,16 +119,29 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     if opts.print_prompt {
         return print_prompt(&engine, &mut events, request, opts.format, &info.name);
     }
-    let id = request.id;
-    engine
-        .send(Command::Generate(request))
-        .map_err(Failure::from)?;
     let mut out = Output::new(opts.format, opts.show_thinking, opts.raw);
     let mut turn = Turn::queued(question);
     turn.sent = sent;
     turn.state = TurnState::Running;
-    let Streamed { done, write_failed } = stream(&engine, &mut events, &mut out, &mut turn, id)?;
-    turn.finish(&done);
+    let mut tool_loop = ToolLoop::new(&settings.tools, stop_tools);
+    let Answered {
+        done,
+        write_failed,
+        max_steps,
+    } = answer(
+        &engine,
+        &mut events,
+        &mut out,
+        &mut turn,
+        |id, turn| {
+            if id == request.id {
+                request.clone()
+            } else {
+                settings.request_step(id, &earlier, turn, None)
+            }
+        },
+        &mut tool_loop,
+    )?;
     session.answered_by(crate::session::AnsweredBy {
         name: info.name.clone(),
         ..crate::session::planned_model(&settings.engine)
@@ -143,7 +167,70 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     if let Some(code) = write_end(&mut out, &record, write_failed, signalled)? {
         return Ok(code);
     }
+    if let Some(notice) = max_steps {
+        say!("reflect: {notice}");
+        return Ok(code::NO_ANSWER);
+    }
     Ok(closing_note(&done, &info, settings, saved_id.is_some()))
+}
+
+/// How a turn ended: its last step, the first write that failed, and the notice when
+/// `--max-steps` stopped its tool loop.
+struct Answered {
+    done: Box<Completion>,
+    write_failed: Option<io::Error>,
+    max_steps: Option<String>,
+}
+
+/// Generates the turn step by step: each step's request from `request(id, turn)`, then its
+/// calls decided and run by `tools`, until the model answers without a call or the loop is
+/// stopped (`--max-steps`, a signal, a failed write).
+fn answer(
+    engine: &Engine,
+    events: &mut UnboundedReceiver<EngineEvent>,
+    out: &mut Output,
+    turn: &mut Turn,
+    request: impl Fn(u64, &Turn) -> crate::llm::GenerateRequest,
+    tools: &mut ToolLoop,
+) -> Result<Answered, Failure> {
+    let mut id = 1;
+    loop {
+        engine
+            .send(Command::Generate(request(id, turn)))
+            .map_err(Failure::from)?;
+        // A later step's thinking and answer start paragraphs of their own after the earlier
+        // steps' text.
+        let set_off = SetOff {
+            thinking: id > 1 && !turn.thinking_text().trim().is_empty(),
+            answer: id > 1 && !turn.answer.trim().is_empty(),
+        };
+        let Streamed {
+            mut done,
+            write_failed,
+        } = stream(engine, events, out, turn, id, set_off)?;
+        if write_failed.is_some() {
+            done.calls.clear();
+            turn.step_done(&done);
+            return Ok(Answered {
+                done,
+                write_failed,
+                max_steps: None,
+            });
+        }
+        let (done, max_steps) = match tools.after_step(turn, done, out) {
+            Next::Again => {
+                id += 1;
+                continue;
+            }
+            Next::Done(done) => (done, None),
+            Next::Stopped(done, notice) => (done, Some(notice)),
+        };
+        return Ok(Answered {
+            done,
+            write_failed: tools.write_failed(),
+            max_steps,
+        });
+    }
 }
 
 /// How waiting for the model ended, when not with a failure.
@@ -184,6 +271,31 @@ fn wait_for_model(
     Ok(Load::Loaded(info))
 }
 
+/// Which channels of a later step start a paragraph of their own: a blank line between the
+/// steps' thinking, and between their answer text.
+#[derive(Clone, Copy, Default)]
+struct SetOff {
+    thinking: bool,
+    answer: bool,
+}
+
+impl SetOff {
+    /// `text` with a blank line before it when it is its channel's first (not blank) text of
+    /// the step and that channel is set off.
+    fn apply(&mut self, channel: Channel, text: String) -> String {
+        let flag = match channel {
+            Channel::Thinking => &mut self.thinking,
+            Channel::Output => &mut self.answer,
+            Channel::Reflection => return text,
+        };
+        if !*flag || text.trim().is_empty() {
+            return text;
+        }
+        *flag = false;
+        format!("\n\n{}", text.trim_start())
+    }
+}
+
 /// A streamed answer: how it ended, and the first write that failed (which cancelled it).
 struct Streamed {
     done: Box<Completion>,
@@ -192,13 +304,15 @@ struct Streamed {
 
 /// Streams generation `id` into `turn` and `out` until it is done; a failed write cancels it.
 /// The status line is cleared at the end, before anything else can be written (a warning that
-/// the session was not saved, the record).
+/// the session was not saved, the record). `set_off` says which channels' first text
+/// starts after a blank line.
 fn stream(
     engine: &Engine,
     events: &mut UnboundedReceiver<EngineEvent>,
     out: &mut Output,
     turn: &mut Turn,
     id: u64,
+    mut set_off: SetOff,
 ) -> Result<Streamed, Failure> {
     let mut write_failed = None;
     let mut check = |r: io::Result<()>| {
@@ -213,6 +327,7 @@ fn stream(
         };
         match event {
             EngineEvent::Text { channel, text, .. } => {
+                let text = set_off.apply(channel, text);
                 turn.push_text(channel, &text);
                 check(out.text(channel, &text));
             }

@@ -8,6 +8,7 @@ use crate::conversation::Turn;
 use crate::llm::{BudgetReport, BudgetStep, Completion, ForcedBy, Timings, Usage};
 use crate::stream::Channel;
 use crate::term_safe::neutralise;
+use crate::tools::{builtin, CallRecord, ToolCall};
 use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
@@ -35,6 +36,10 @@ pub struct Record<'a> {
     pub cost: Option<f64>,
     /// The thinking against its budget: `limit` null when unlimited.
     pub budget: BudgetReport,
+    /// Every call the turn made and what became of it (empty without tools).
+    pub tool_calls: &'a [CallRecord],
+    /// Each generation's usage: one, or one per step when tools were called.
+    pub steps: Vec<Usage>,
 }
 
 impl<'a> Record<'a> {
@@ -47,6 +52,7 @@ impl<'a> Record<'a> {
         profile: &'a str,
         session: Option<&'a str>,
     ) -> Self {
+        let usage = turn.usage.unwrap_or(done.usage);
         Record {
             output: turn.answer.trim(),
             thinking: thinking.trim(),
@@ -54,7 +60,7 @@ impl<'a> Record<'a> {
             stop_reason: done.stop_reason.as_str(),
             model,
             profile,
-            usage: done.usage,
+            usage,
             timings: Timings {
                 // Two decimals: more is noise.
                 tokens_per_second: (done.timings.tokens_per_second * 100.0).round() / 100.0,
@@ -65,13 +71,41 @@ impl<'a> Record<'a> {
             endpoint: None,
             cost: done.cost,
             budget: done.budget.clone().unwrap_or_else(|| BudgetReport {
-                used: done.usage.thinking_tokens + done.usage.reflection_tokens,
-                reflection: done.usage.reflection_tokens,
+                used: usage.thinking_tokens + usage.reflection_tokens,
+                reflection: usage.reflection_tokens,
                 ..BudgetReport::default()
             }),
+            tool_calls: &turn.calls,
+            steps: if turn.steps.is_empty() {
+                vec![done.usage]
+            } else {
+                turn.steps.clone()
+            },
         }
     }
 }
+
+/// A call about to be decided, as jsonl gives it.
+#[derive(Serialize)]
+struct CallLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    call: &'a ToolCall,
+    step: u32,
+}
+
+/// A call's outcome, as jsonl gives it.
+#[derive(Serialize)]
+struct ResultLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    record: &'a CallRecord,
+}
+
+/// At most this many lines of a result are shown with --show-thinking.
+const RESULT_LINES: usize = 12;
 
 #[derive(Serialize)]
 struct Delta<'a> {
@@ -341,6 +375,91 @@ impl Output {
         Ok(())
     }
 
+    /// A call the model made, before its verdict: a jsonl event; with --show-thinking, a line
+    /// in the thinking on stderr.
+    pub fn tool_call(&mut self, call: &ToolCall, step: u32) -> io::Result<()> {
+        self.clear_status()?;
+        match self.format {
+            Format::Jsonl => self.json_line(&CallLine {
+                kind: "tool_call",
+                call,
+                step,
+            }),
+            Format::Text if self.show_thinking => {
+                let line = format!("⚙ {} {}", call.name, builtin::summary(call));
+                self.spacing.brk(2);
+                self.thinking(line.trim_end())?;
+                self.spacing.brk(1);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A call is about to be decided and run: the status line (a terminal, thinking not shown)
+    /// names it, unless the answer has begun on the terminal.
+    pub fn tool_running(&mut self, name: &str) -> io::Result<()> {
+        match builtin::find(name) {
+            Some(b) if !self.wrote_output => self.status.update(
+                Phase::Tool(b.name),
+                Instant::now(),
+                &mut io::stderr().lock(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// What became of a call: a jsonl event; with --show-thinking, its status and the first
+    /// lines of its result on stderr.
+    pub fn tool_result(&mut self, record: &CallRecord) -> io::Result<()> {
+        match self.format {
+            Format::Jsonl => self.json_line(&ResultLine {
+                kind: "tool_result",
+                record,
+            }),
+            Format::Text if self.show_thinking => {
+                let shown = result_lines(&record.result);
+                let text = format!(
+                    "↳ {} ({} ms){}{shown}",
+                    record.status.as_str(),
+                    record.elapsed_ms,
+                    if shown.is_empty() { "" } else { ":\n" },
+                );
+                self.thinking(&text)?;
+                self.spacing.brk(2);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A line on stderr whatever the format (a denied call, a stopped loop): model text in it
+    /// is neutralised on a terminal. With --show-thinking it is a line of the thinking shown.
+    pub fn notice(&mut self, text: &str) -> io::Result<()> {
+        self.clear_status()?;
+        if self.format == Format::Text && self.show_thinking {
+            self.spacing.brk(1);
+            self.thinking(text)?;
+            self.spacing.brk(1);
+            return Ok(());
+        }
+        let text = if self.stderr_tty {
+            neutralise(text)
+        } else {
+            text.into()
+        };
+        let mut err = io::stderr().lock();
+        writeln!(err, "{text}")?;
+        err.flush()
+    }
+
+    fn json_line(&mut self, value: &impl Serialize) -> io::Result<()> {
+        let line = serde_json::to_string(value)?;
+        let mut out = io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()
+    }
+
     /// Writes what comes at the end: the closing newline, or the JSON record.
     pub fn finish(&mut self, record: &Record<'_>) -> io::Result<()> {
         self.clear_status()?;
@@ -376,4 +495,19 @@ impl Drop for Output {
     fn drop(&mut self) {
         let _ = self.clear_status();
     }
+}
+
+/// The first [`RESULT_LINES`] lines of a result, and how many more there are.
+fn result_lines(result: &str) -> String {
+    let lines: Vec<&str> = result.trim_end().lines().collect();
+    let mut shown = lines
+        .iter()
+        .take(RESULT_LINES)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    if lines.len() > RESULT_LINES {
+        shown.push_str(&format!("\n… ({} more lines)", lines.len() - RESULT_LINES));
+    }
+    shown
 }

@@ -19,6 +19,8 @@ pub enum Phase {
     Prompt(u64),
     /// Thinking: tokens so far, reflections so far.
     Thinking { tokens: u32, reflections: usize },
+    /// A tool call runs (the built-in tool's name).
+    Tool(&'static str),
 }
 
 impl Phase {
@@ -39,6 +41,7 @@ impl Phase {
     pub fn line(self) -> String {
         match self {
             Phase::Prompt(pct) => format!("reading the prompt… {pct}%"),
+            Phase::Tool(name) => format!("running {name}…"),
             Phase::Thinking {
                 tokens,
                 reflections,
@@ -110,6 +113,13 @@ mod tests {
             tokens,
             reflections,
         }
+    }
+
+    #[test]
+    fn a_running_tool_is_named_and_drawn_at_once() {
+        assert_eq!(Phase::Tool("run_command").line(), "running run_command…");
+        assert!(Phase::Tool("search").news(thinking(3, 0)));
+        assert!(Phase::Tool("search").news(Phase::Tool("read_file")));
     }
 
     #[test]

@@ -27,6 +27,9 @@ impl Profile {
                 "# chat_template: unset — the model's own, else chosen from its vocabulary\n",
             ),
         }
+        if !self.tools.is_empty() {
+            let _ = writeln!(out, "tools = {}", string_array(&self.tools));
+        }
         out.push('\n');
         super::budget::write_budget(&mut out, &self.budget);
 

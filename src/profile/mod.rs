@@ -36,6 +36,10 @@ pub const DEFAULT_PROFILE: &str = "reflection";
 /// The bundled profiles, embedded from `prompts/`.
 pub const BUNDLED: &[Bundled] = &[
     Bundled {
+        name: "agent",
+        text: include_str!("../../prompts/agent.toml"),
+    },
+    Bundled {
         name: "concise",
         text: include_str!("../../prompts/concise.toml"),
     },
@@ -93,6 +97,9 @@ pub struct Profile {
     /// built-in name, `plain`, or a template file; `None`: the model's own, else chosen from
     /// the file.
     pub chat_template: Option<String>,
+    /// The built-in tools the profile offers, and turns on; empty: none (tools are off unless
+    /// config.toml or `--tools` turns them on, offering every built-in tool).
+    pub tools: Vec<String>,
 }
 
 impl Profile {
@@ -111,6 +118,7 @@ impl Profile {
             start_in_thinking: false,
             stop_after_output: true,
             chat_template: None,
+            tools: Vec::new(),
         }
     }
 

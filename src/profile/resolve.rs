@@ -38,6 +38,9 @@ fn apply(p: &mut Profile, f: &ProfileFile) -> Result<(), ConfigError> {
     if let Some(v) = &f.chat_template {
         p.chat_template = Some(v.clone());
     }
+    if let Some(v) = &f.tools {
+        p.tools.clone_from(v);
+    }
     f.budget.apply(&mut p.budget);
     p.sampling = f.sampling.or(&p.sampling);
     let t = &f.tags;

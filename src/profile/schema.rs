@@ -37,6 +37,7 @@ pub const SCHEMA: Schema<'static> = &[
             "extend_message",
             "max_extensions",
             "chat_template",
+            "tools",
             "sampling",
             "tags",
         ],
@@ -86,6 +87,8 @@ pub struct ProfileFile {
     pub think_carefully: Option<bool>,
     pub history: Option<History>,
     pub chat_template: Option<String>,
+    /// The tools the profile offers (and turns on); `[]` offers none.
+    pub tools: Option<Vec<String>>,
     /// The thinking budget's keys (top level, beside `think_carefully`).
     pub budget: BudgetFile,
     pub sampling: SamplingOverrides,
@@ -155,6 +158,9 @@ impl ProfileFile {
                 ));
             }
             out.chat_template = Some(v.to_string());
+        }
+        if let Some(f) = root.get("tools") {
+            out.tools = Some(crate::config::tools::tool_list(&f)?);
         }
         out.budget = BudgetFile::parse(&root)?;
         if let Some(f) = root.get("sampling") {

@@ -56,6 +56,47 @@ fn the_example_appends_instructions_to_the_inherited_system_prompt() {
 }
 
 #[test]
+fn the_agent_profile_is_reflection_with_every_tool_on() {
+    let a = bundled("agent");
+    let r = bundled("reflection");
+    let every: Vec<String> = crate::tools::builtin::BUILTINS
+        .iter()
+        .map(|b| b.name.to_string())
+        .collect();
+    assert_eq!(a.tools, every);
+    assert!(r.tools.is_empty(), "reflection offers no tools");
+    assert_eq!(
+        a.system.as_deref(),
+        Some(
+            format!(
+                "{REFLECTION_SYSTEM_PROMPT}\n\nWhen you need a tool, write the call inside <output> \
+                 and only there: a call inside <thinking> or <reflection> is never run."
+            )
+            .as_str()
+        )
+    );
+    let as_reflection = Profile {
+        name: r.name.clone(),
+        description: r.description.clone(),
+        system: r.system.clone(),
+        tools: Vec::new(),
+        ..a.clone()
+    };
+    assert_eq!(as_reflection, r, "the rest is reflection's");
+    assert!(a.to_toml("").contains(
+        "tools = [\"read_file\", \"list_dir\", \"search\", \"write_file\", \"edit_file\", \"run_command\"]\n"
+    ));
+    assert!(!r.to_toml("").contains("tools"), "{}", r.to_toml(""));
+    let e = parse_one("x", "\n\ntools = \"read_file\"\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "x.toml:3: tools must be an array of strings, not a string"
+    );
+    let off = parse_one("x", "tools = []\n").unwrap();
+    assert!(off.tools.is_empty());
+}
+
+#[test]
 fn every_bundled_profile_reads_back_from_its_resolved_toml() {
     for b in BUNDLED {
         let p = bundled(b.name);

@@ -71,6 +71,9 @@ pub fn markdown(session: &Session) -> String {
                 &hard_breaks(&r.text),
             );
         }
+        for (i, call) in turn.calls.iter().enumerate() {
+            call_md(&mut out, i + 1, call);
+        }
         section(&mut out, "Output", &turn.answer);
         let mut notes = Vec::new();
         if let Some(m) = &turn.model {
@@ -143,6 +146,29 @@ fn model_md(m: &AnsweredBy) -> String {
         (None, Some(e)) => format!("{name} on `{e}`"),
         (None, None) => name.to_string(),
     }
+}
+
+/// One tool call: its tool, status and time, its arguments, and its result in a code block.
+fn call_md(out: &mut String, n: usize, rec: &crate::tools::CallRecord) {
+    let _ = writeln!(
+        out,
+        "\n### Tool call {n}: {} ({}, {} ms, step {})\n",
+        rec.call.name,
+        rec.status.as_str(),
+        rec.elapsed_ms,
+        rec.step
+    );
+    let _ = writeln!(out, "{}", fenced("json", &rec.call.arguments_json()));
+    if !rec.result.is_empty() {
+        let _ = writeln!(out, "\n{}", fenced("text", &rec.result));
+    }
+}
+
+/// `body` in a code block whose fence is longer than any run of backticks inside it.
+fn fenced(lang: &str, body: &str) -> String {
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}{lang}\n{}\n{fence}", body.trim_end_matches('\n'))
 }
 
 fn section(out: &mut String, heading: &str, body: &str) {

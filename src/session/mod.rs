@@ -90,6 +90,16 @@ pub struct SavedTurn {
     /// The model that answered (older files lack it: it was the session's model then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<AnsweredBy>,
+    /// The tool steps before the answer, as sent back to the model: each step's message with
+    /// its calls, then their results (what a follow-up sends again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchange: Vec<crate::llm::ChatMessage>,
+    /// Every call of the turn and what became of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<crate::tools::CallRecord>,
+    /// Each step's usage, when the turn called tools (`usage` is their sum).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Usage>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +158,9 @@ impl SavedTurn {
             budget: t.budget.clone(),
             raw: t.raw.clone(),
             model: t.model.clone(),
+            exchange: t.exchange.clone(),
+            calls: t.calls.clone(),
+            steps: t.steps.clone(),
         })
     }
 
@@ -184,6 +197,9 @@ impl SavedTurn {
         t.budget.clone_from(&self.budget);
         t.raw = self.raw.clone();
         t.model.clone_from(&self.model);
+        t.exchange.clone_from(&self.exchange);
+        t.calls.clone_from(&self.calls);
+        t.steps.clone_from(&self.steps);
         t
     }
 

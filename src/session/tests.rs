@@ -459,6 +459,8 @@ fn a_file_written_before_turns_named_their_model_still_loads_and_names_the_sessi
     std::fs::write(store.path("old"), old).unwrap();
     let mut s = store.find("old").unwrap();
     assert_eq!(s.turns[0].model, Some(local("Tiny", "/m/tiny.gguf")));
+    let t = &s.turns[0];
+    assert!(t.calls.is_empty() && t.exchange.is_empty() && t.steps.is_empty());
     // Going on with another model leaves the earlier turn with the model that answered it.
     s.answered_by(local("Other", "/m/other.gguf"));
     s.push(SavedTurn::from_turn(&answered("Q2", "A2")).unwrap());
@@ -521,4 +523,141 @@ fn the_markdown_export_names_each_turns_model_and_keeps_line_breaks() {
     ] {
         assert!(md.contains(want), "missing {want:?} in\n{md}");
     }
+}
+
+/// A step's end as the engine reports it: this text and these calls.
+fn step(
+    text: &str,
+    calls: Vec<crate::tools::ToolCall>,
+    completion_tokens: u32,
+) -> crate::llm::Completion {
+    crate::llm::Completion {
+        id: 1,
+        stop_reason: StopReason::EndOfTurn,
+        summary: Default::default(),
+        usage: Usage {
+            prompt_tokens: 50,
+            completion_tokens,
+            ..Usage::default()
+        },
+        timings: Default::default(),
+        text: text.into(),
+        cost: None,
+        seed: None,
+        budget: None,
+        calls,
+        malformed: Vec::new(),
+    }
+}
+
+/// A turn that read a file (done) and was denied a write, then answered.
+fn tool_turn() -> Turn {
+    use crate::tools::{CallStatus, ToolCall};
+    let mut t = Turn::queued("What does notes.txt say?");
+    t.sent = t.prompt.clone();
+    t.state = TurnState::Running;
+    let args = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let mut read = ToolCall::new("read_file", args(serde_json::json!({"path": "notes.txt"})));
+    read.id = "a00000001".into();
+    let mut write = ToolCall::new(
+        "write_file",
+        args(serde_json::json!({"path": "x", "content": "```\nhi"})),
+    );
+    write.id = "a00000002".into();
+    let calls = t.step_done(&step("<thinking>look</thinking>", vec![read, write], 9));
+    assert_eq!(calls.len(), 2);
+    t.call_result("a00000001", CallStatus::Done, "hello\n```fence```", 3);
+    t.call_result(
+        "a00000002",
+        CallStatus::Denied,
+        "denied: write_file needs the user's approval, and no one could be asked",
+        0,
+    );
+    t.push_text(Channel::Output, "It says hello.");
+    assert!(t
+        .step_done(&step("<output>It says hello.</output>", Vec::new(), 5))
+        .is_empty());
+    t
+}
+
+#[test]
+fn a_tool_turn_saves_every_step_and_a_follow_up_sends_its_exchange_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let turn = tool_turn();
+    let s = session_with(std::slice::from_ref(&turn));
+    store.save(&s).unwrap();
+    let back = store.find(&s.id).unwrap();
+    assert_eq!(back, s);
+    let saved = &back.turns[0];
+    assert_eq!(saved.calls.len(), 2);
+    assert_eq!(saved.steps.len(), 2);
+    assert_eq!(
+        saved.exchange.len(),
+        3,
+        "the calls' message and two results"
+    );
+    let live = back.live_turns();
+    assert_eq!(live[0].exchange, turn.exchange);
+    assert_eq!(live[0].calls, turn.calls);
+    assert_eq!(live[0].steps, turn.steps);
+    assert_eq!(
+        live[0].usage.unwrap().completion_tokens,
+        14,
+        "summed over steps"
+    );
+    // The next question carries the earlier exchange, between its question and its answer.
+    let m = crate::conversation::messages(
+        None,
+        crate::profile::History::Answer,
+        &crate::stream::TagSet::default(),
+        &live,
+        "And then?",
+    );
+    let roles: Vec<crate::llm::Role> = m.iter().map(|m| m.role).collect();
+    use crate::llm::Role::{Assistant, Tool, User};
+    assert_eq!(roles, [User, Assistant, Tool, Tool, Assistant, User]);
+    assert_eq!(m[1].tool_calls.len(), 2);
+    assert_eq!(m[2].content, "hello\n```fence```");
+    assert_eq!(m[2].tool_call_id.as_deref(), Some("a00000001"));
+    // The file keeps the calls in their documented shape.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(store.path(&s.id)).unwrap()).unwrap();
+    assert_eq!(
+        json["turns"][0]["calls"][1],
+        serde_json::json!({"id": "a00000002", "name": "write_file",
+            "arguments": {"path": "x", "content": "```\nhi"}, "status": "denied",
+            "result": "denied: write_file needs the user's approval, and no one could be asked",
+            "elapsed_ms": 0, "step": 1})
+    );
+}
+
+#[test]
+fn the_markdown_export_shows_each_call_its_arguments_and_result() {
+    let md = markdown(&session_with(&[tool_turn()]));
+    let calls = md
+        .find("### Tool call 1: read_file (done, 3 ms, step 1)")
+        .expect(&md);
+    let output = md.find("### Output").expect(&md);
+    assert!(calls < output, "the calls come before the answer: {md}");
+    assert!(
+        md.contains("```json\n{\"path\":\"notes.txt\"}\n```"),
+        "{md}"
+    );
+    // A fence longer than any backticks in the result, so that it cannot close early.
+    assert!(md.contains("````text\nhello\n```fence```\n````"), "{md}");
+    assert!(
+        md.contains("### Tool call 2: write_file (denied, 0 ms, step 1)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("````json\n{\"content\":\"```\\nhi\",\"path\":\"x\"}\n````"),
+        "{md}"
+    );
+    assert!(
+        md.contains("denied: write_file needs the user's approval"),
+        "{md}"
+    );
+    // A turn without calls shows none.
+    assert!(!markdown(&session_with(&[answered("Q", "A")])).contains("Tool call"));
 }

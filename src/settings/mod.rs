@@ -14,10 +14,12 @@
 mod flags;
 mod generate;
 mod request;
+mod tools;
 
 pub use crate::env::{config_dir, var, Environment, FLAG_VARS, VARS};
 pub use flags::{apply_flags, profile_flags};
-pub use request::{Overrides, Request};
+pub use request::{Overrides, Request, ToolFlags};
+pub use tools::check_tool_flags_used;
 
 use crate::config::{
     valid_name, Catalog, ConfigError, ConfigFile, Listed, PROFILES_DIR, THEMES_DIR,
@@ -334,6 +336,20 @@ impl Context {
     /// Like [`Context::run_settings_with`], for a profile already resolved (the TUI passes the
     /// fallback from [`Context::profile_or_default`]).
     pub fn settings_for_profile(
+        &self,
+        run: &Request,
+        profile: Profile,
+        demo_model: impl FnOnce() -> Result<PathBuf, Failure>,
+        gguf: impl FnOnce(&Path) -> Option<crate::gguf::GgufInfo>,
+    ) -> Result<RunSettings, Failure> {
+        let tools = self.tool_settings(run, &profile)?;
+        let mut settings = self.engine_settings(run, profile, demo_model, gguf)?;
+        settings.tools = tools;
+        Ok(settings)
+    }
+
+    /// [`Context::settings_for_profile`] but for the tools.
+    fn engine_settings(
         &self,
         run: &Request,
         profile: Profile,

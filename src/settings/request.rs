@@ -28,6 +28,43 @@ pub struct Request {
     pub profile: Option<String>,
     /// What is set over the profile.
     pub overrides: Overrides,
+    /// What the command line asks of tools.
+    pub tools: ToolFlags,
+}
+
+/// The tool flags: `--tools` / `--no-tools`, `--workspace`, `--yes`, `--allow`, `--max-steps`.
+/// Over config.toml's `tools` and the profile's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ToolFlags {
+    /// `Some(true)`: `--tools`; `Some(false)`: `--no-tools`.
+    pub on: Option<bool>,
+    /// Where tool paths resolve and commands run (default: the current directory).
+    pub workspace: Option<PathBuf>,
+    /// `--yes`: every call runs unless config.toml denies its tool.
+    pub yes: bool,
+    /// `--allow TOOL`: these run without asking.
+    pub allow: Vec<String>,
+    /// `--max-steps N`.
+    pub max_steps: Option<u32>,
+}
+
+impl ToolFlags {
+    /// The flags given that only matter with tools on, as typed (for the error when tools are
+    /// off).
+    pub fn given(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(w) = &self.workspace {
+            out.push(format!("--workspace {}", w.display()));
+        }
+        if self.yes {
+            out.push("--yes".to_string());
+        }
+        out.extend(self.allow.iter().map(|t| format!("--allow {t}")));
+        if let Some(n) = self.max_steps {
+            out.push(format!("--max-steps {n}"));
+        }
+        out
+    }
 }
 
 /// What a request sets over the profile. For the limits, `Some(None)` lifts the profile's.

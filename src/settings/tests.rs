@@ -264,7 +264,7 @@ fn an_unknown_profile_is_reported_where_it_was_named() {
         )
     );
     let err = settings(&ctx(None, &[("REFLECT_PROFILE", "nope")]), &model("x")).unwrap_err();
-    assert!(err.message.starts_with("REFLECT_PROFILE=nope: there is no profile named 'nope' (available: concise, plain, reflection, think)"), "{}", err.message);
+    assert!(err.message.starts_with("REFLECT_PROFILE=nope: there is no profile named 'nope' (available: agent, concise, plain, reflection, think)"), "{}", err.message);
     let err = settings(&ctx(None, &[]), &with_profile("x", "nope")).unwrap_err();
     assert!(
         err.message.starts_with("--profile nope: "),

@@ -187,12 +187,17 @@ fn json_has_exactly_the_documented_keys() {
             "reflections",
             "seed",
             "session",
+            "steps",
             "stop_reason",
             "thinking",
             "timings",
+            "tool_calls",
             "usage"
         ]
     );
+    // Without tools: no calls, and one step whose usage is the turn's.
+    assert_eq!(v["tool_calls"], serde_json::json!([]));
+    assert_eq!(v["steps"], serde_json::json!([v["usage"]]));
     // No budget: what the thinking spent, against no limit.
     let u = &v["usage"];
     assert_eq!(

@@ -345,8 +345,8 @@ fn the_family_template_stands_in_for_one_without_tools_and_says_so_once() {
 }
 
 #[test]
-fn a_template_that_refuses_the_conversation_is_an_error_that_says_why() {
-    // Llama 3.1's template takes one call per message.
+fn two_calls_in_one_step_reach_llama_3_one_at_a_time() {
+    // Llama 3.1's template takes one call per message: each goes in a message of its own.
     let m = agent_model(Format::Llama3Json, Script::Answer(Call::read_file("a")));
     let (engine, mut events, _) = start(&m, false);
     let mut two = vec![
@@ -356,9 +356,35 @@ fn a_template_that_refuses_the_conversation_is_an_error_that_says_why() {
     two[0].id = "aaaaaaaaa".into();
     two[1].id = "bbbbbbbbb".into();
     let mut messages = question();
-    messages.push(ChatMessage::calls("", two));
+    messages.push(ChatMessage::calls("", two.clone()));
+    messages.push(ChatMessage::tool_result(&two[0], "A"));
+    messages.push(ChatMessage::tool_result(&two[1], "B"));
     engine
         .send(Command::Generate(request(1, messages, tools())))
+        .unwrap();
+    loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Error(e) => panic!("{e}"),
+            EngineEvent::Done(d) => {
+                assert!(d.calls.is_empty(), "the answer after the results: {d:?}");
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_template_that_refuses_the_conversation_is_an_error_that_says_why() {
+    let mut sm = agent::model(Format::Llama3Json, Script::Answer(Call::read_file("a")));
+    sm.chat_template = Some(
+        "{% if tools %}{{ raise_exception('this template takes no system message') }}{% endif %}"
+            .into(),
+    );
+    let m = write(sm);
+    let (engine, mut events, _) = start(&m, false);
+    engine
+        .send(Command::Generate(request(1, question(), tools())))
         .unwrap();
     loop {
         match events.blocking_recv().expect("engine alive") {
@@ -366,7 +392,7 @@ fn a_template_that_refuses_the_conversation_is_an_error_that_says_why() {
                 let e = e.to_string();
                 assert!(
                     e.contains("the prompt with tools could not be rendered")
-                        && e.contains("only supports single tool-calls"),
+                        && e.contains("this template takes no system message"),
                     "{e}"
                 );
                 break;

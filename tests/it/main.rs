@@ -18,6 +18,7 @@ mod jinja;
 mod mcp;
 mod multiturn;
 mod pipe_edges;
+mod pipe_tools;
 mod profiles;
 mod remote;
 mod remote_faults;

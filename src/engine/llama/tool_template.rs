@@ -134,7 +134,21 @@ impl ToolTemplate {
         tools: &[Value],
         bos_added: bool,
     ) -> Result<String, String> {
-        let messages = template_messages(messages);
+        // Llama 3.1's templates (Meta's, and the bundled one) refuse two calls in one message:
+        // each call goes in a message of its own, followed by its result.
+        // Mistral's template writes a step's content after [TOOL_CALLS]: the calls go there.
+        let split;
+        let messages = match self.format {
+            CallFormat::Llama3 => {
+                split = one_call_per_message(messages);
+                template_messages(&split)
+            }
+            CallFormat::Mistral => {
+                split = calls_as_content(messages);
+                template_messages(&split)
+            }
+            CallFormat::Hermes => template_messages(messages),
+        };
         let inputs = jinja::Inputs {
             messages: &messages,
             tools: (!tools.is_empty()).then_some(tools),
@@ -148,6 +162,74 @@ impl ToolTemplate {
             _ => text,
         })
     }
+}
+
+/// The conversation with each step that made several calls written as one message per call,
+/// each followed by its result (results no call names stay after them): how Llama 3.1 takes
+/// several calls, one at a time.
+fn one_call_per_message(messages: &[ChatMessage]) -> Vec<ChatMessage> {
+    let mut out = Vec::with_capacity(messages.len());
+    let mut i = 0;
+    while i < messages.len() {
+        let m = &messages[i];
+        i += 1;
+        if m.tool_calls.len() < 2 {
+            out.push(m.clone());
+            continue;
+        }
+        let results: Vec<&ChatMessage> = messages[i..]
+            .iter()
+            .take_while(|r| r.role == crate::llm::Role::Tool)
+            .collect();
+        i += results.len();
+        let answers = |r: &&ChatMessage, id: &str| r.tool_call_id.as_deref() == Some(id);
+        for (k, call) in m.tool_calls.iter().enumerate() {
+            let content = if k == 0 {
+                m.content.clone()
+            } else {
+                String::new()
+            };
+            out.push(ChatMessage::calls(content, vec![call.clone()]));
+            out.extend(
+                results
+                    .iter()
+                    .find(|r| answers(r, &call.id))
+                    .map(|r| (*r).clone()),
+            );
+        }
+        let unanswered = results
+            .iter()
+            .filter(|r| !m.tool_calls.iter().any(|c| answers(r, &c.id)));
+        out.extend(unanswered.map(|r| (*r).clone()));
+    }
+    out
+}
+
+/// Each step that made calls with its calls, as Mistral writes them, for its content:
+/// `[{"name": …, "arguments": {…}, "id": …}]`.
+fn calls_as_content(messages: &[ChatMessage]) -> Vec<ChatMessage> {
+    messages
+        .iter()
+        .map(|m| {
+            let mut m = m.clone();
+            if !m.tool_calls.is_empty() {
+                let calls: Vec<String> = m
+                    .tool_calls
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            r#"{{"name": {}, "arguments": {}, "id": {}}}"#,
+                            json!(c.name),
+                            c.arguments_json(),
+                            json!(c.id)
+                        )
+                    })
+                    .collect();
+                m.content = format!("[{}]", calls.join(", "));
+            }
+            m
+        })
+        .collect()
 }
 
 /// Messages as transformers takes them: `{role, content}`; an assistant's calls as
@@ -275,5 +357,82 @@ mod tests {
         let without = t.render(&msgs, &tools, true).unwrap();
         assert!(with_bos.starts_with("<s>You are a function calling AI model"));
         assert_eq!(format!("<s>{without}"), with_bos, "the begin token once");
+    }
+
+    #[test]
+    fn several_calls_of_one_step_reach_llama_3_one_at_a_time_with_their_results() {
+        let call = |name: &str, id: &str| {
+            let mut c = ToolCall::new(name, serde_json::Map::new());
+            c.id = id.into();
+            c
+        };
+        let (a, b) = (
+            call("list_dir", "aaaaaaaaa"),
+            call("read_file", "bbbbbbbbb"),
+        );
+        let msgs = [
+            ChatMessage::new(Role::User, "q"),
+            ChatMessage::calls("thought", vec![a.clone(), b.clone()]),
+            ChatMessage::tool_result(&b, "B"),
+            ChatMessage::tool_result(&a, "A"),
+            ChatMessage::new(Role::User, "next"),
+        ];
+        let split = one_call_per_message(&msgs);
+        let shape: Vec<(Role, String, Vec<String>)> = split
+            .iter()
+            .map(|m| {
+                let calls = m.tool_calls.iter().map(|c| c.name.clone()).collect();
+                (m.role, m.content.clone(), calls)
+            })
+            .collect();
+        let calls = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            shape,
+            [
+                (Role::User, "q".into(), calls(&[])),
+                (Role::Assistant, "thought".into(), calls(&["list_dir"])),
+                (Role::Tool, "A".into(), calls(&[])),
+                (Role::Assistant, "".into(), calls(&["read_file"])),
+                (Role::Tool, "B".into(), calls(&[])),
+                (Role::User, "next".into(), calls(&[])),
+            ]
+        );
+        // The bundled Llama 3.1 template, which raises on two calls in one message, renders it.
+        let t = ToolTemplate::new(
+            ToolSource::Family(Family::Llama3, String::new()),
+            "<|begin_of_text|>".into(),
+            "<|eot_id|>".into(),
+        );
+        let tools = [crate::tools::builtin::BUILTINS[0].schema()];
+        let text = t.render(&msgs, &tools, true).unwrap();
+        let (at_a, at_b) = (text.find("\"A\"").unwrap(), text.find("\"B\"").unwrap());
+        assert!(
+            text.find("list_dir").unwrap() < at_a && at_a < text.find("\"read_file\", ").unwrap()
+        );
+        assert!(at_a < at_b);
+    }
+
+    #[test]
+    fn mistral_sees_its_own_calls_after_tool_calls() {
+        let mut c = ToolCall::new(
+            "read_file",
+            json!({"path": "a"}).as_object().unwrap().clone(),
+        );
+        c.id = "abc123def".into();
+        let msgs = [
+            ChatMessage::new(Role::User, "q"),
+            ChatMessage::calls("<thinking>hm</thinking>", vec![c.clone()]),
+            ChatMessage::tool_result(&c, "A"),
+        ];
+        let t = ToolTemplate::new(
+            ToolSource::Family(Family::Mistral, String::new()),
+            "<s>".into(),
+            "</s>".into(),
+        );
+        let text = t.render(&msgs, &[], true).unwrap();
+        assert!(
+            text.contains(r#"[TOOL_CALLS][{"name": "read_file", "arguments": {"path":"a"}, "id": "abc123def"}]</s>[TOOL_RESULTS]A[/TOOL_RESULTS]"#),
+            "{text}"
+        );
     }
 }

@@ -42,6 +42,11 @@ pub fn profile_from_settings(settings: &RunSettings, name: &str) -> Profile {
             .engine
             .llama()
             .and_then(|c| c.chat_template.clone()),
+        tools: if settings.tools.on {
+            settings.tools.offered.clone()
+        } else {
+            Vec::new()
+        },
     }
 }
 
