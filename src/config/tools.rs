@@ -1,7 +1,6 @@
 //! config.toml's `tools` key: `tools = true | false`, or a `[tools]` table with `on`, the
 //! policy lists `allow`, `ask`, `deny` and `max_steps`. Every name must be a built-in tool or
-//! an MCP server's `SERVER__TOOL`, and
-//! a tool may stand in one list only.
+//! an MCP server's `SERVER__TOOL`, and a tool may stand in one list only.
 
 use super::error::ConfigError;
 use super::strict_toml::Field;
