@@ -35,10 +35,12 @@ fi
 # - huggingface_hub: the Hugging Face download tests check reflect's cache against the
 #   reference implementation (its cache layout is what is being checked);
 # - jinja2: the chat-template tests render each bundled tool template with Python's jinja2
-#   too, set up as transformers sets it up.
+#   too, set up as transformers sets it up;
+# - mcp: the MCP tests' fault server (tests/fixtures/mcp/fault_server.py) is written with it.
+# The version is read from the distribution's metadata (mcp has no __version__).
 pip_pinned() { # MODULE VERSION
   local have
-  have="$(python3 -c "import $1; print($1.__version__)" 2>/dev/null || true)"
+  have="$(python3 -c "import importlib.metadata as m, $1; print(m.version('$1'))" 2>/dev/null || true)"
   if [ "$have" != "$2" ]; then
     echo "== installing $1 $2 (pip; found: ${have:-none})"
     python3 -m pip install --quiet "$1==$2" 2>/dev/null \
@@ -47,6 +49,7 @@ pip_pinned() { # MODULE VERSION
 }
 pip_pinned huggingface_hub 2.4.0
 pip_pinned jinja2 3.1.6
+pip_pinned mcp 2.3.0
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "== installing Rust (rustup)"

@@ -24,6 +24,7 @@ pub mod hash;
 pub mod hub;
 pub mod jinja;
 pub mod llm;
+pub mod mcp;
 pub mod memory;
 pub mod models;
 pub mod pipe;

@@ -29,6 +29,7 @@ fn main() {
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
         eprintln!("reflect: internal error{at}: {what}. Please report this bug.");
+        reflect::mcp::stop_all();
     }));
     let code = match run() {
         Ok(code) => code,
@@ -88,6 +89,20 @@ fn run() -> Result<i32, Failure> {
             print(&out).map(|_| code)
         }
         Mode::ModelRemove { model } => reflect::hub::commands::remove(&load()?.env, &model),
+        Mode::McpList => mcp(reflect::mcp::commands::list),
+        Mode::McpTrust => mcp(reflect::mcp::commands::trust),
+        Mode::McpCall {
+            tool,
+            arguments,
+            timeout,
+        } => mcp(|places| {
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = stop.clone();
+            let _signals = reflect::signals::Signals::catch(move |_| {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst)
+            });
+            reflect::mcp::commands::call(places, &tool, &arguments, timeout, &stop)
+        }),
         Mode::Eval(e) => {
             let ctx = load()?;
             let mut request = e.request();
@@ -101,6 +116,23 @@ fn run() -> Result<i32, Failure> {
             write_bytes(&page)
         }
     }
+}
+
+/// A `reflect mcp` command, run in the current directory (the workspace) with the config and
+/// data directories of the environment; its output on stdout.
+fn mcp(
+    command: impl FnOnce(&reflect::mcp::commands::Places) -> Result<(i32, String), Failure>,
+) -> Result<i32, Failure> {
+    let env = Environment::from_process();
+    let workspace = std::env::current_dir()
+        .map_err(|e| Failure::runtime(format!("cannot read the current directory: {e}")))?;
+    let places = reflect::mcp::commands::Places {
+        config_dir: env.config_dir.as_deref(),
+        data_dir: env.data_dir.as_deref(),
+        workspace: &workspace,
+    };
+    let (code, out) = command(&places)?;
+    print(&out).map(|_| code)
 }
 
 /// `--hf` made into the request's model: the file downloaded (progress on stderr) when it is

@@ -273,6 +273,9 @@ pub enum Command {
     /// Describe model files.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Check the MCP servers of mcp.json (config directory) and a trusted project .mcp.json.
+    #[command(subcommand, after_help = MCP_FOOTER)]
+    Mcp(McpCommand),
     /// Measure the model on your own questions, judged on the answer alone.
     #[command(after_help = EVAL_FOOTER)]
     Eval(Box<EvalArgs>),
@@ -376,6 +379,40 @@ pub enum ThemesCommand {
     },
 }
 
+/// The end of `reflect mcp --help`.
+const MCP_FOOTER: &str = "Configuration (the shape other MCP clients use): {\"mcpServers\": {\"NAME\": {\"command\": \"...\", \"args\": [...], \"env\": {...}}}}\n\
+    or {\"url\": \"https://...\", \"headers\": {...}} for HTTP; optional startup_timeout_sec, tool_timeout_sec.\n\
+    A server's tools are named NAME__TOOL. A project's .mcp.json starts nothing until `reflect mcp trust`.";
+
+#[derive(Clone, Debug, PartialEq, Subcommand)]
+pub enum McpCommand {
+    /// Start each server and list it: started or why not, protocol version, tools, prompts.
+    List,
+    /// Call one tool directly and print its result (exit 1 when the tool or its server
+    /// failed, 2 for an unknown tool or bad JSON).
+    Call {
+        /// The tool as offered to the model: SERVER__TOOL.
+        #[arg(value_name = "SERVER__TOOL")]
+        tool: String,
+        /// Its arguments, a JSON object [default: {}].
+        #[arg(value_name = "JSON", default_value = "{}")]
+        arguments: String,
+        /// Time limit in seconds [default: the server's tool_timeout_sec, else 120].
+        #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+        timeout: Option<Duration>,
+    },
+    /// Trust the project's .mcp.json as it is now, so its servers may start.
+    Trust,
+}
+
+fn parse_seconds(v: &str) -> Result<Duration, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0 && *s <= 86_400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("'{v}' is not a number of seconds above 0"))
+}
+
 #[derive(Clone, Debug, PartialEq, Subcommand)]
 pub enum ModelsCommand {
     /// What a GGUF model is: architecture, parameters, quantisation, training context, size,
@@ -417,6 +454,13 @@ pub enum Mode {
     /// The one-screen help of `-h`.
     ShortHelp,
     ListSessions,
+    McpList,
+    McpCall {
+        tool: String,
+        arguments: String,
+        timeout: Option<Duration>,
+    },
+    McpTrust,
     ShowSession {
         id: String,
         raw: bool,
@@ -703,6 +747,19 @@ impl Command {
                 ModelsCommand::Pull { model } => Mode::ModelPull { model },
                 ModelsCommand::List => Mode::ModelList,
                 ModelsCommand::Rm { model } => Mode::ModelRemove { model },
+            },
+            Command::Mcp(c) => match c {
+                McpCommand::List => Mode::McpList,
+                McpCommand::Call {
+                    tool,
+                    arguments,
+                    timeout,
+                } => Mode::McpCall {
+                    tool,
+                    arguments,
+                    timeout,
+                },
+                McpCommand::Trust => Mode::McpTrust,
             },
             Command::Eval(e) => Mode::Eval(e),
             Command::Completions { shell } => Mode::Completions(shell),

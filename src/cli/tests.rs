@@ -572,6 +572,11 @@ fn tool_flags_make_the_requests_tools() {
             max_steps: Some(3),
         }
     );
+    assert_eq!(
+        tools(&["--allow", "fs__read_text_file", "q"]).allow,
+        ["fs__read_text_file"],
+        "an MCP server's tool"
+    );
     assert_eq!(tools(&["--no-tools"]).on, Some(false));
     assert_eq!(
         tools(&["--no-tools", "--tools"]).on,
@@ -584,7 +589,7 @@ fn tool_flags_make_the_requests_tools() {
     for (args, want) in [
         (
             &["--allow", "rm"][..],
-            "possible values: read_file, list_dir, search, write_file, edit_file, run_command",
+            "possible values: read_file, list_dir, search, write_file, edit_file, run_command, or an MCP server's tool as SERVER__TOOL",
         ),
         (&["--max-steps", "0"][..], "0 is not in 1.."),
         (&["--max-steps", "x"][..], "invalid value 'x'"),

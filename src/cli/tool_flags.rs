@@ -3,7 +3,7 @@
 
 use crate::settings::ToolFlags;
 use crate::tools::builtin::BUILTINS;
-use clap::builder::PossibleValuesParser;
+use clap::builder::{PossibleValue, TypedValueParser};
 use std::path::PathBuf;
 
 /// Which tools the model may call, and which run without asking.
@@ -33,7 +33,7 @@ pub struct ToolArgs {
     pub yes: bool,
 
     /// Run calls to TOOL without asking (repeatable), even one config.toml denies.
-    #[arg(long, value_name = "TOOL", value_parser = PossibleValuesParser::new(BUILTINS.iter().map(|b| b.name)), hide_short_help = true)]
+    #[arg(long, value_name = "TOOL", value_parser = ToolName, hide_short_help = true)]
     pub allow: Vec<String>,
 
     /// Generations per answer before a model that keeps calling tools is stopped [default: 10]
@@ -57,5 +57,39 @@ impl ToolArgs {
             allow: self.allow.clone(),
             max_steps: self.max_steps,
         }
+    }
+}
+
+/// `--allow`'s value: a built-in tool (offered for completion) or an MCP server's tool,
+/// `SERVER__TOOL` (known only once its server started).
+#[derive(Clone, Copy, Debug)]
+struct ToolName;
+
+impl TypedValueParser for ToolName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let name = value.to_string_lossy();
+        if BUILTINS.iter().any(|b| b.name == name) || crate::mcp::naming::is_mcp_tool_name(&name) {
+            return Ok(name.into_owned());
+        }
+        let names: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
+        let arg = arg.map_or("--allow <TOOL>".to_string(), |a| a.to_string());
+        let message = format!(
+            "invalid value '{name}' for '{arg}': possible values: {}, or an MCP server's tool as SERVER__TOOL\n",
+            names.join(", ")
+        );
+        Err(clap::Error::raw(clap::error::ErrorKind::InvalidValue, message).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            BUILTINS.iter().map(|b| PossibleValue::new(b.name)),
+        ))
     }
 }

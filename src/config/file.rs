@@ -464,6 +464,12 @@ mod tests {
         assert_eq!(c.listed(Policy::Ask), ["read_file"]);
         assert_eq!(c.listed(Policy::Deny), ["run_command", "edit_file"]);
         assert_eq!(parse("[tools]\ndeny = []\n").unwrap().tools.on, None);
+        // An MCP server's tool is named SERVER__TOOL, known only once its server started.
+        let mcp = parse("[tools]\nallow = [\"fs__read_text_file\"]\ndeny = [\"git__push\"]\n");
+        let mcp = mcp.unwrap().tools;
+        assert_eq!(mcp.listed(Policy::Allow), ["fs__read_text_file"]);
+        assert_eq!(mcp.listed(Policy::Deny), ["git__push"]);
+        assert!(parse("[tools]\nallow = [\"fs.read\"]\n").is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! config.toml's `tools` key: `tools = true | false`, or a `[tools]` table with `on`, the
-//! policy lists `allow`, `ask`, `deny` and `max_steps`. Every name must be a built-in tool, and
-//! a tool may stand in one list only.
+//! policy lists `allow`, `ask`, `deny` and `max_steps`. Every name must be a built-in tool or
+//! an MCP server's `SERVER__TOOL`, and a tool may stand in one list only.
 
 use super::error::ConfigError;
 use super::strict_toml::Field;
@@ -40,7 +40,8 @@ pub fn tool_names() -> String {
 
 /// Why `name` is not a tool, with the closest one as a suggestion; `None` when it is one.
 pub fn unknown_tool(name: &str) -> Option<String> {
-    if BUILTINS.iter().any(|b| b.name == name) {
+    // An MCP server's tool (SERVER__TOOL) is known only once its server started.
+    if BUILTINS.iter().any(|b| b.name == name) || crate::mcp::naming::is_mcp_tool_name(name) {
         return None;
     }
     let hint = super::suggest::did_you_mean(name, BUILTINS.iter().map(|b| b.name));

@@ -16,6 +16,7 @@ mod engine_tools;
 mod eval;
 mod hub;
 mod jinja;
+mod mcp;
 mod multiturn;
 mod pipe_edges;
 mod pipe_tools;
