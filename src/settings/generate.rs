@@ -33,14 +33,25 @@ impl RunSettings {
         if seed.is_some() {
             sampling.seed = seed;
         }
+        let tools = self.tools.schemas();
+        let mut router = self.router.clone();
+        if !tools.is_empty() {
+            // With tools, every reasoning tag reflect knows is thinking, whatever the profile
+            // names: a `<think>` block is never the answer, so a call in it never runs.
+            for name in ["thinking", "think"] {
+                if !router.tags.thinking.iter().any(|n| n == name) {
+                    router.tags.thinking.push(name.to_string());
+                }
+            }
+        }
         GenerateRequest {
             id,
             messages,
             sampling,
             max_tokens: self.max_tokens,
-            router: self.router.clone(),
+            router,
             budget: self.budget.clone(),
-            tools: self.tools.schemas(),
+            tools,
         }
     }
 

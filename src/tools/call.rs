@@ -27,10 +27,18 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// The id reflect gives call `index` of generation `generation`: nine lowercase hex digits,
-/// the same for the same call (so a replayed conversation renders the same prompt).
+/// The id reflect gives call `index` of generation `generation`: nine lowercase hex digits
+/// (the shape Mistral's templates require), different in every run of reflect, so that the
+/// calls of a session continued later never share one.
 pub fn call_id(generation: u64, index: usize) -> String {
-    let h = crate::hash::fnv1a(format!("{generation}/{index}").as_bytes());
+    static SALT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let salt = SALT.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        nanos ^ u64::from(std::process::id()).rotate_left(32)
+    });
+    let h = crate::hash::fnv1a(format!("{salt}/{generation}/{index}").as_bytes());
     format!("{:09x}", h & 0xf_ffff_ffff)
 }
 

@@ -42,6 +42,11 @@ pub enum Msg {
         id: String,
         text: String,
     },
+    /// Answer to `Effect::ArmApproval`: the prompt of call `id` was quiet for the moment asked.
+    ApprovalArmed {
+        id: String,
+        seq: u32,
+    },
     /// Call `id` has run this long so far (sent about once a second while it runs).
     ToolProgress {
         id: String,
@@ -88,6 +93,11 @@ pub enum Effect {
     PreviewTool {
         call: crate::tools::ToolCall,
         workspace: std::path::PathBuf,
+    },
+    /// Answer `Msg::ApprovalArmed` after `tool_flow::ARM_DELAY`.
+    ArmApproval {
+        id: String,
+        seq: u32,
     },
     /// Run a call off the UI thread; answered by `Msg::ToolProgress` and `Msg::ToolDone`.
     RunTool {

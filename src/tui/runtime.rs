@@ -287,21 +287,33 @@ fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> i
             io.saver.save(&old, app.model_name());
             io.saver.start_new();
         }
-        Effect::PreviewTool { .. } | Effect::RunTool { .. } | Effect::CancelTool => {
-            tool_effect(effect, &mut io.tools, tx)
-        }
+        Effect::PreviewTool { .. }
+        | Effect::ArmApproval { .. }
+        | Effect::RunTool { .. }
+        | Effect::CancelTool => tool_effect(effect, &mut io.tools, tx),
         Effect::Quit => {}
     }
     Ok(())
 }
 
-/// The tool calls' effects: the approval prompt's preview (answered at once), running a call
-/// on the runner's thread, stopping it.
+/// The tool calls' effects: the approval prompt's preview and its quiet moment (each on a
+/// thread of its own: an edit's diff reads the file), running a call on the runner's thread,
+/// stopping it.
 fn tool_effect(effect: Effect, tools: &mut ToolRunner, tx: &Sender<Msg>) {
     match effect {
         Effect::PreviewTool { call, workspace } => {
-            let text = tool_runner::preview(&call, &workspace);
-            let _ = tx.send(Msg::ToolPreview { id: call.id, text });
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let text = tool_runner::preview(&call, &workspace);
+                let _ = tx.send(Msg::ToolPreview { id: call.id, text });
+            });
+        }
+        Effect::ArmApproval { id, seq } => {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(crate::tui::tool_flow::ARM_DELAY);
+                let _ = tx.send(Msg::ApprovalArmed { id, seq });
+            });
         }
         Effect::RunTool { call, workspace } => tools.start(call, &workspace, tx.clone()),
         Effect::CancelTool => tools.cancel(),

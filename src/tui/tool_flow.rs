@@ -16,7 +16,16 @@ pub struct Asking {
     /// `n` was pressed: the user types a reason in the message box. Holds what the box held
     /// before, put back once the reason is sent.
     pub reason_draft: Option<String>,
+    /// The prompt takes `y`, `a`, `n`: its preview is shown and no key came for a moment
+    /// ([`ARM_DELAY`]), so that typing meant for the message box never answers it.
+    pub armed: bool,
+    /// Counts the waits for that moment: only the latest one arms the prompt.
+    pub arm_seq: u32,
 }
+
+/// How long the approval prompt must be on screen, with its preview and without a keypress,
+/// before `y`, `a` or `n` answer it.
+pub const ARM_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Where the tool loop stands.
 #[derive(Clone, Debug)]

@@ -106,6 +106,7 @@ fn y_runs_the_write_only_after_the_keypress() {
     assert!(screen.contains("⚙ write_file"), "{screen}");
     assert!(screen.contains("3 bytes"), "the preview: {screen}");
     assert!(!out.exists(), "nothing runs before the keypress");
+    s.wait_text("y run once"); // the prompt takes answers after a quiet moment
     s.send(b"y");
     let screen = s.wait_text("Model saw:");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "hi\n");
@@ -124,6 +125,7 @@ fn a_lets_the_second_call_run_without_asking() {
     let (_m, mut s) = chat(&server, ws.path());
     s.send(b"write two files\r");
     s.wait_text("Allow write_file?");
+    s.wait_text("y run once"); // the prompt takes answers after a quiet moment
     s.send(b"a");
     // No other key: the second write runs by itself and the model answers.
     s.wait_text("Model saw:");
@@ -142,6 +144,7 @@ fn n_with_a_reason_denies_and_the_model_reads_the_reason() {
     let (_m, mut s) = chat(&server, ws.path());
     s.send(b"write it\r");
     s.wait_text("Allow write_file?");
+    s.wait_text("y run once"); // the prompt takes answers after a quiet moment
     s.send(b"n");
     s.wait_text("type a reason");
     s.send(b"use notes.md\r");
@@ -185,6 +188,7 @@ fn esc_stops_a_running_command_and_its_process_is_gone() {
         screen.contains("$ echo $$ > sleep.pid; exec sleep 600"),
         "{screen}"
     );
+    s.wait_text("y run once"); // the prompt takes answers after a quiet moment
     s.send(b"y");
     s.wait_text("running run_command");
     eventually("the command's pid", || {
@@ -248,6 +252,7 @@ fn a_local_models_call_asks_runs_on_y_the_model_answers_and_the_session_keeps_th
     let screen = s.wait_text("Allow write_file?");
     assert!(screen.contains("⚙ write_file"), "{screen}");
     assert!(!ws.path().join("out.txt").exists());
+    s.wait_text("y run once"); // the prompt takes answers after a quiet moment
     s.send(b"y");
     s.wait_text(agent::ANSWER);
     assert_eq!(
@@ -304,6 +309,7 @@ fn an_edit_asks_with_its_diff_and_y_applies_it() {
         assert!(screen.contains(line), "{line}: {screen}");
     }
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "hello\nworld\n");
+    s.wait_text("y run once"); // the prompt takes answers after a quiet moment
     s.send(b"y");
     s.wait_text("Model saw:");
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "bye\nworld\n");

@@ -103,7 +103,6 @@ fn streamed_calls_split_anywhere_and_interleaved_are_read_whole_and_the_request_
         .iter()
         .map(|c| {
             (
-                c.id.as_str(),
                 c.name.as_str(),
                 serde_json::Value::Object(c.arguments.clone()),
             )
@@ -113,17 +112,19 @@ fn streamed_calls_split_anywhere_and_interleaved_are_read_whole_and_the_request_
         calls,
         [
             (
-                "call_A",
                 "read_file",
                 json!({"path": "src/ma\"in.rs", "start_line": 2})
             ),
-            (
-                "call_B",
-                "search",
-                json!({"pattern": "fn \\w+", "glob": "*.rs"})
-            ),
+            ("search", json!({"pattern": "fn \\w+", "glob": "*.rs"})),
         ]
     );
+    // reflect's own ids: nine letters or digits, one per call.
+    assert!(
+        done.calls.iter().all(|c| c.id.len() == 9),
+        "{:?}",
+        done.calls
+    );
+    assert_ne!(done.calls[0].id, done.calls[1].id);
     assert_eq!(shown[0], "I should look.");
     assert_eq!(shown[2], "", "a call is not answer text");
     let body = server.chats()[0].json();
@@ -158,6 +159,8 @@ fn a_call_written_in_the_reasoning_is_thinking_and_never_a_call() {
             role(),
             reasoning(field, "Maybe "),
             reasoning(field, call),
+            // A closing tag quoted in the reasoning ends nothing: it is all thinking.
+            reasoning(field, "</think></thinking>"),
             reasoning(field, hermes),
             content("No tool is needed: the answer is 4."),
             finish("stop"),
@@ -172,7 +175,10 @@ fn a_call_written_in_the_reasoning_is_thinking_and_never_a_call() {
             )
             .unwrap();
             assert!(done.calls.is_empty(), "{field} {model}: {:?}", done.calls);
-            assert_eq!(shown[0], format!("Maybe {call}{hermes}"), "{field} {model}");
+            assert!(
+                shown[0].starts_with(&format!("Maybe {call}")) && shown[0].ends_with(hermes),
+                "{field} {model}: all of it is thinking: {shown:?}"
+            );
             assert_eq!(shown[2], "No tool is needed: the answer is 4.");
         }
     }

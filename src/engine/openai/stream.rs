@@ -186,7 +186,7 @@ impl Job<'_> {
                 }
             }
             seen.first_text.get_or_insert_with(Instant::now);
-            gen.text(r);
+            gen.reasoning(r);
             raw.push_str(r);
             gen.count(1);
         }

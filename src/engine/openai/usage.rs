@@ -172,25 +172,25 @@ impl Job<'_> {
     }
 }
 
-/// The calls the server streamed, before any read from the answer's text; each keeps the
-/// server's id (one is given where it sent none, or the same twice). One that cannot be read is
-/// a problem the model is told about.
+/// The calls the server streamed; those read from the answer's text only when it streamed
+/// none (a server may leave a streamed call's text in the answer too: one call, once). Each
+/// gets reflect's own id (servers reuse `call_0` every step, and Mistral's templates need nine
+/// letters or digits). One that cannot be read is a problem the model is told about.
 fn add_streamed_calls(done: &mut Completion, calls: CallDeltas, generation: u64) {
     let mut all = Vec::new();
     for s in calls.finish() {
         match s.call {
-            Ok(mut call) => {
-                call.id = s.id;
-                all.push(call);
-            }
+            Ok(call) => all.push(call),
             Err(problem) => done.malformed.push(problem),
         }
     }
-    all.append(&mut done.calls);
-    for i in 0..all.len() {
-        if all[i].id.is_empty() || all[..i].iter().any(|c| c.id == all[i].id) {
-            all[i].id = call_id(generation, i);
-        }
+    if all.is_empty() {
+        all.append(&mut done.calls);
+    } else {
+        done.calls.clear();
+    }
+    for (i, call) in all.iter_mut().enumerate() {
+        call.id = call_id(generation, i);
     }
     done.calls = all;
 }
@@ -315,37 +315,43 @@ mod tests {
     }
 
     #[test]
-    fn streamed_calls_come_first_keep_their_ids_and_never_share_one() {
+    fn streamed_calls_win_over_their_text_and_every_call_gets_an_id_of_its_own() {
         use crate::tools::ToolCall;
+        let finished = |text_calls: Vec<ToolCall>, deltas: CallDeltas| {
+            let mut done = crate::llm::Generation::new(
+                &Default::default(),
+                &crate::llm::EventSender::new(|_| true),
+            )
+            .finish(StopReason::EndOfTurn, Timings::default(), String::new());
+            done.calls = text_calls;
+            add_streamed_calls(&mut done, deltas, 3);
+            done
+        };
         let mut deltas = CallDeltas::default();
         deltas.push(&serde_json::json!([
-            {"index": 0, "id": "x", "function": {"name": "read_file", "arguments": "{}"}},
-            {"index": 1, "id": "x", "function": {"name": "list_dir", "arguments": "{}"}},
+            {"index": 0, "id": "call_0", "function": {"name": "read_file", "arguments": "{}"}},
+            {"index": 1, "id": "call_0", "function": {"name": "list_dir", "arguments": "{}"}},
             {"index": 2, "function": {"name": "search", "arguments": "{\"pattern\": "}},
         ]));
-        let mut done = crate::llm::Generation::new(
-            &Default::default(),
-            &crate::llm::EventSender::new(|_| true),
-        )
-        .finish(StopReason::EndOfTurn, Timings::default(), String::new());
-        done.calls
-            .push(ToolCall::new("write_file", Default::default()));
-        add_streamed_calls(&mut done, deltas, 3);
-        let got: Vec<(&str, &str)> = done
-            .calls
-            .iter()
-            .map(|c| (c.name.as_str(), c.id.as_str()))
-            .collect();
-        assert_eq!(got[0], ("read_file", "x"));
-        assert_eq!(got[1].0, "list_dir");
-        assert_eq!(got[2].0, "write_file");
-        assert_ne!(got[1].1, "x", "a repeated id is replaced");
-        assert!(!got[2].1.is_empty(), "a call without an id gets one");
+        let text_copy = vec![ToolCall::new("read_file", Default::default())];
+        let done = finished(text_copy.clone(), deltas);
+        let names: Vec<&str> = done.calls.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["read_file", "list_dir"],
+            "the text's copy is not a second call"
+        );
+        assert!(done.calls.iter().all(|c| c.id.len() == 9));
+        assert_ne!(done.calls[0].id, done.calls[1].id);
         assert_eq!(
             done.malformed.len(),
             1,
-            "the cut JSON is a problem: {:?}",
+            "the cut JSON: {:?}",
             done.malformed
         );
+        // Without streamed calls, the answer's own calls stand.
+        let done = finished(text_copy, CallDeltas::default());
+        assert_eq!(done.calls.len(), 1);
+        assert_eq!(done.calls[0].id.len(), 9);
     }
 }

@@ -17,20 +17,31 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest timeout a call may ask for.
 const MAX_TIMEOUT_S: u64 = 3600;
 
-/// Whether an environment variable holds a secret the command must not see: API keys,
-/// tokens, secrets, passwords and access keys, by the names services give them.
+/// Whether an environment variable holds a secret the command must not see: API keys (any
+/// `*_KEY`), tokens, personal access tokens, secrets, passwords, connection strings and the SSH
+/// agent, by the names services give them.
 pub fn is_secret(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    const EXACT: [&str; 5] = ["API_KEY", "TOKEN", "SECRET", "PASSWORD", "REFLECT_API_KEY"];
-    const ENDS: [&str; 8] = [
-        "_API_KEY",
+    const EXACT: [&str; 8] = [
+        "API_KEY",
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "REFLECT_API_KEY",
+        "DATABASE_URL",
+        "SSH_AUTH_SOCK",
+        "GPG_AGENT_INFO",
+    ];
+    const ENDS: [&str; 9] = [
+        "_KEY",
+        "APIKEY",
         "_TOKEN",
+        "_PAT",
         "_SECRET",
-        "_SECRET_KEY",
         "_PASSWORD",
-        "_ACCESS_KEY",
-        "_PRIVATE_KEY",
+        "_PASSWD",
         "_CREDENTIALS",
+        "_DSN",
     ];
     EXACT.contains(&n.as_str()) || ENDS.iter().any(|e| n.ends_with(e)) || n.starts_with("SECRET_")
 }

@@ -17,6 +17,10 @@ fn read_text(ws: &Workspace, path: &Path) -> Result<String, String> {
     if meta.is_dir() {
         return Err(format!("{shown} is a directory; list it with list_dir"));
     }
+    if !meta.is_file() {
+        // A FIFO or a device would block the read, or never end.
+        return Err(format!("{shown} is not a regular file: not read"));
+    }
     if meta.len() > READ_MAX {
         return Err(format!(
             "{shown} is {} MiB, too large to read (at most {} MiB)",

@@ -144,9 +144,12 @@ pub fn preview(call: &ToolCall, ws: &Workspace) -> String {
     let shown = match call.name.as_str() {
         "edit_file" => files::plan_edit(ws, &args).map(|e| e.diff),
         "run_command" => args.str("command").map(|c| format!("$ {c}")),
-        "write_file" => args.str("content").map(|c| {
+        "write_file" => args.str("path").and_then(|p| {
+            // The whole path, as it resolves: a long one is never cut short here.
+            let target = ws.resolve(p).map(|r| ws.show(&r))?;
+            let c = args.str("content")?;
             let lines = c.lines().count();
-            format!("{lines} lines, {} bytes:\n{c}", c.len())
+            Ok(format!("{target}: {lines} lines, {} bytes:\n{c}", c.len()))
         }),
         _ => Ok(summary(call)),
     };

@@ -385,3 +385,52 @@ fn every_builtin_offers_a_schema_and_unknown_tools_are_named() {
     assert!(!got.ok);
     assert_eq!(got.text, "there is no tool named 'rm_rf'; the tools are: read_file, list_dir, search, write_file, edit_file, run_command");
 }
+
+#[test]
+fn secret_names_are_kept_from_commands_and_ordinary_ones_are_not() {
+    use super::command::is_secret;
+    for (name, secret) in [
+        ("OPENAI_API_KEY", true),
+        ("REFLECT_API_KEY", true),
+        ("HF_TOKEN", true),
+        ("GITHUB_PAT", true),
+        ("STRIPE_SECRET", true),
+        ("AWS_SECRET_ACCESS_KEY", true),
+        ("MAPS_APIKEY", true),
+        ("ANTHROPIC_KEY", true),
+        ("DATABASE_URL", true),
+        ("SENTRY_DSN", true),
+        ("SSH_AUTH_SOCK", true),
+        ("DB_PASSWD", true),
+        ("PATH", false),
+        ("HOME", false),
+        ("LANG", false),
+        ("KEYMAP", false),
+        ("TERM", false),
+    ] {
+        assert_eq!(is_secret(name), secret, "{name}");
+    }
+}
+
+#[test]
+fn a_fifo_is_not_read_and_a_write_shows_its_whole_path() {
+    let (_dir, ws) = workspace();
+    let fifo = ws.root().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let stop = AtomicBool::new(false);
+    let out = run(&call("read_file", json!({"path": "pipe"})), &ws, &stop);
+    assert!(
+        !out.ok && out.text.contains("not a regular file"),
+        "{out:?}"
+    );
+    let long = format!("docs/{}/../../notes.txt", "a".repeat(80));
+    let shown = preview(
+        &call("write_file", json!({"path": long, "content": "x\n"})),
+        &ws,
+    );
+    assert!(shown.starts_with("notes.txt: 1 lines"), "{shown}");
+}

@@ -22,7 +22,13 @@ impl App {
     pub(super) fn on_typed(&mut self, text: &str) -> Vec<Effect> {
         let mut effects = Vec::new();
         let mut rest = text.chars();
-        while self.ui.focus != Focus::Input || self.ui.help.is_some() || self.input.is_empty() {
+        // While a call is asked about, each character is a key of its own (typing holds the
+        // prompt; y / a / n answer it only after a pause).
+        while self.ui.focus != Focus::Input
+            || self.ui.help.is_some()
+            || self.input.is_empty()
+            || self.tools.asking.is_some()
+        {
             let Some(c) = rest.next() else {
                 return effects;
             };
@@ -132,6 +138,7 @@ impl App {
             }
             Action::DismissBanner => self.ui.banner = None,
             Action::Answer(answer) => return self.answer_call(answer),
+            Action::HoldApproval => return self.hold_approval(),
             Action::ToggleCalls => self.toggle_calls(),
             Action::Edit(_) | Action::Nothing => {}
         }

@@ -131,6 +131,9 @@ pub enum Action {
     DismissBanner,
     /// The user's answer to the tool call asked about.
     Answer(crate::tui::app::tool_loop::Answer),
+    /// Other typing while a call is asked about: it answers nothing, and the prompt waits for
+    /// a pause in the typing before it takes an answer.
+    HoldApproval,
     /// Expand or fold the selected turn's tool call blocks.
     ToggleCalls,
     Nothing,
@@ -294,7 +297,7 @@ fn approval_key(key: &KeyEvent) -> Option<Action> {
         KeyCode::Char('y' | 'Y') => Action::Answer(Answer::Once),
         KeyCode::Char('a' | 'A') => Action::Answer(Answer::Always),
         KeyCode::Char('n' | 'N') => Action::Answer(Answer::No),
-        KeyCode::Char(_) | KeyCode::Enter | KeyCode::Backspace => Action::Nothing,
+        KeyCode::Char(_) | KeyCode::Enter | KeyCode::Backspace => Action::HoldApproval,
         _ => return None,
     })
 }
@@ -565,8 +568,8 @@ mod tests {
             (key(Char('a'), NONE), asking, Action::Answer(Answer::Always)),
             (key(Char('n'), NONE), asking, Action::Answer(Answer::No)),
             (key(Char('N'), SHIFT), asking, Action::Answer(Answer::No)),
-            (key(Char('x'), NONE), asking, Action::Nothing),
-            (key(Enter, NONE), asking, Action::Nothing),
+            (key(Char('x'), NONE), asking, Action::HoldApproval),
+            (key(Enter, NONE), asking, Action::HoldApproval),
             (key(Esc, NONE), asking, Action::Cancel),
             (key(Char('c'), CTRL), asking, Action::Cancel),
             (key(PageUp, NONE), asking, Action::ScrollPages(-1)),

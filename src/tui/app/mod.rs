@@ -196,6 +196,7 @@ impl App {
             }
             Msg::Terminate => self.quit_effects(),
             Msg::ToolPreview { id, text } => self.on_tool_preview(&id, text),
+            Msg::ApprovalArmed { id, seq } => self.on_approval_armed(&id, seq),
             Msg::ToolProgress { id, elapsed_ms } => self.on_tool_progress(&id, elapsed_ms),
             Msg::ToolDone {
                 id,

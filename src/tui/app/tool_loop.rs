@@ -69,6 +69,8 @@ impl App {
                         call: call.clone(),
                         preview: None,
                         reason_draft: None,
+                        armed: false,
+                        arm_seq: 0,
                     });
                     self.dirty = true;
                     let workspace = self.settings.tools.workspace.clone();
@@ -153,6 +155,10 @@ impl App {
         let Some(asking) = self.tools.asking.as_mut() else {
             return Vec::new();
         };
+        if !asking.armed {
+            // Typed before the prompt could be read: not an answer.
+            return self.hold_approval();
+        }
         match answer {
             Answer::No => {
                 // The reason is typed in the message box; what it held waits.
@@ -227,11 +233,42 @@ impl App {
         effects
     }
 
-    /// `Msg::ToolPreview`.
+    /// `Msg::ToolPreview`: shown, and the prompt takes an answer after a quiet moment.
     pub(super) fn on_tool_preview(&mut self, id: &str, text: String) -> Vec<Effect> {
         if let Some(a) = self.tools.asking.as_mut().filter(|a| a.call.id == id) {
             a.preview = Some(text);
             self.dirty = true;
+            return self.hold_approval();
+        }
+        Vec::new()
+    }
+
+    /// A key while the prompt waits (or its preview just came): the prompt takes no answer
+    /// until [`crate::tui::tool_flow::ARM_DELAY`] passes without another.
+    pub(super) fn hold_approval(&mut self) -> Vec<Effect> {
+        let Some(a) = self.tools.asking.as_mut() else {
+            return Vec::new();
+        };
+        a.armed = false;
+        a.arm_seq += 1;
+        self.dirty = true;
+        match a.preview {
+            Some(_) => vec![Effect::ArmApproval {
+                id: a.call.id.clone(),
+                seq: a.arm_seq,
+            }],
+            // The preview's arrival starts the wait.
+            None => Vec::new(),
+        }
+    }
+
+    /// `Msg::ApprovalArmed`: the quiet moment passed, unless a key came since.
+    pub(super) fn on_approval_armed(&mut self, id: &str, seq: u32) -> Vec<Effect> {
+        if let Some(a) = self.tools.asking.as_mut() {
+            if a.call.id == id && a.arm_seq == seq && a.preview.is_some() {
+                a.armed = true;
+                self.dirty = true;
+            }
         }
         Vec::new()
     }

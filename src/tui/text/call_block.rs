@@ -176,6 +176,9 @@ fn prompt(a: &Asking, theme: &Theme, width: usize, out: &mut Vec<Line<'static>>)
         "Denied: type a reason for the model in the message box and press Enter (Enter alone: \
          no reason) · Esc: deny and stop the turn"
             .to_string()
+    } else if !a.armed {
+        // Keys typed before the prompt could be read answer nothing.
+        "read the call: the keys come in a moment · Esc deny and stop the turn".to_string()
     } else {
         format!(
             "y run once · a always allow {name} in this session · n deny · Esc deny and stop the \

@@ -118,6 +118,7 @@ impl Kind<'_> {
                     (
                         a.preview.as_ref().map(String::len),
                         a.reason_draft.is_some(),
+                        a.armed,
                     )
                 }),
             )),

@@ -5,7 +5,7 @@ use super::snapshot_tests::render;
 use crate::llm::StopReason;
 use crate::stream::Channel;
 use crate::tools::Outcome;
-use crate::tui::app::tests::tools::{asked, call, read, step, write};
+use crate::tui::app::tests::tools::{answer, arm, asked, call, read, step, write};
 use crate::tui::app::tests::{done, key, text, type_text};
 use crate::tui::app::App;
 use crate::tui::msg::Msg;
@@ -43,6 +43,7 @@ fn the_approval_prompt_of_a_command() {
         id: "c1".into(),
         text: "$ ls -la src".into(),
     });
+    arm(&mut a);
     insta::assert_snapshot!(render(&a, 100, 30).backend());
 }
 
@@ -59,6 +60,7 @@ fn the_approval_prompt_of_an_edit_shows_its_diff() {
         id: "c1".into(),
         text: "--- a/notes.txt\n+++ b/notes.txt\n@@ -1,2 +1,2 @@\n-hello\n+bye\n world".into(),
     });
+    arm(&mut a);
     insta::assert_snapshot!(render(&a, 100, 30).backend());
 }
 
@@ -70,7 +72,7 @@ fn the_approval_prompt_asking_for_a_reason() {
         id: "c1".into(),
         text: "1 lines, 6 bytes:\nhello".into(),
     });
-    a.update(key(KeyCode::Char('n')));
+    answer(&mut a, 'n');
     type_text(&mut a, "not there");
     insta::assert_snapshot!(render(&a, 100, 30).backend());
 }
@@ -96,7 +98,7 @@ fn call_blocks_done_failed_denied_and_running() {
         "missing.txt: no such file in the workspace",
         1,
     );
-    a.update(key(KeyCode::Char('n')));
+    answer(&mut a, 'n');
     a.update(key(KeyCode::Enter));
     a.update(Msg::ToolProgress {
         id: "c4".into(),

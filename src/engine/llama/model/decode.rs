@@ -214,6 +214,14 @@ struct Decoding<'r, 'm> {
     asked: bool,
 }
 
+/// Whether `prompt` ends with an opening thinking tag (`<think>`, `<thinking>`, …).
+fn opens_thinking(prompt: &str, tags: &crate::stream::TagSet) -> bool {
+    let end = prompt.trim_end();
+    tags.thinking
+        .iter()
+        .any(|n| end.ends_with(&format!("<{n}>")))
+}
+
 impl<'r, 'm> Decoding<'r, 'm> {
     /// The loop's state after prefill, and the stop prefill already decided (cancelled).
     fn new(
@@ -228,6 +236,11 @@ impl<'r, 'm> Decoding<'r, 'm> {
         let mut gen = Generation::new(req, call.events);
         if !req.tools.is_empty() {
             gen = gen.read_calls(s.call_format());
+            // A tool template that opens the thinking itself (QwQ's ends with `<think>`): the
+            // model starts inside it, and nothing it thinks is read for calls.
+            if !req.router.start_in_thinking && opens_thinking(&prompt.text, &req.router.tags) {
+                gen.tag(TagToken::open(Channel::Thinking));
+            }
         }
         gen.usage = prefilled.usage;
         let mut budget = Budget::new(req.budget.clone(), &req.router);

@@ -48,6 +48,29 @@ pub(crate) fn asked() -> App {
     a
 }
 
+/// The approval prompt takes answers: its preview shown (a made-up one when none came) and the
+/// quiet moment passed, as the runtime would say.
+pub(crate) fn arm(a: &mut App) {
+    let asking = a.tools.asking.clone().expect("a call is asked about");
+    if asking.preview.is_none() {
+        a.update(Msg::ToolPreview {
+            id: asking.call.id.clone(),
+            text: "(preview)".into(),
+        });
+    }
+    let seq = a.tools.asking.as_ref().unwrap().arm_seq;
+    a.update(Msg::ApprovalArmed {
+        id: asking.call.id,
+        seq,
+    });
+}
+
+/// Presses `c` on the approval prompt once it takes answers ([`arm`]).
+pub(crate) fn answer(a: &mut App, c: char) -> Vec<Effect> {
+    arm(a);
+    a.update(key(KeyCode::Char(c)))
+}
+
 fn ran(effects: &[Effect]) -> Vec<String> {
     effects
         .iter()
@@ -163,7 +186,7 @@ fn a_call_that_asks_runs_nothing_before_y() {
     // Other typing does nothing while the prompt waits.
     assert!(ran(&a.update(key(KeyCode::Char('x')))).is_empty());
     assert!(a.input_text().is_empty());
-    let fx = a.update(key(KeyCode::Char('y')));
+    let fx = answer(&mut a, 'y');
     assert_eq!(ran(&fx), ["c1"]);
     assert_eq!(status(&a, "c1"), CallStatus::Running);
     a.update(finished("c1", true, "wrote 6 bytes to a.txt"));
@@ -177,7 +200,7 @@ fn a_call_that_asks_runs_nothing_before_y() {
 fn a_allows_the_tool_for_the_rest_of_the_session() {
     let mut a = asked();
     a.update(step(1, vec![write("c1", "a.txt")]));
-    let fx = a.update(key(KeyCode::Char('a')));
+    let fx = answer(&mut a, 'a');
     assert_eq!(ran(&fx), ["c1"]);
     a.update(finished("c1", true, "ok"));
     let fx = a.update(step(2, vec![write("c2", "b.txt")]));
@@ -207,7 +230,7 @@ fn n_denies_with_the_reason_typed_and_the_model_reads_it() {
     type_text(&mut a, "draft");
     a.update(step(1, vec![write("c1", "a.txt")]));
     // The draft is kept while the box takes the reason.
-    assert!(ran(&a.update(key(KeyCode::Char('n')))).is_empty());
+    assert!(ran(&answer(&mut a, 'n')).is_empty());
     assert!(a.input_text().is_empty());
     type_text(&mut a, "use notes.md");
     let fx = a.update(key(KeyCode::Enter));
@@ -231,7 +254,7 @@ fn n_denies_with_the_reason_typed_and_the_model_reads_it() {
 fn n_then_enter_alone_denies_without_a_reason() {
     let mut a = asked();
     a.update(step(1, vec![write("c1", "a.txt")]));
-    a.update(key(KeyCode::Char('n')));
+    answer(&mut a, 'n');
     let fx = a.update(key(KeyCode::Enter));
     assert_eq!(result(&a, "c1"), "denied by the user");
     assert!(generate(&fx).is_some());
@@ -256,7 +279,7 @@ fn esc_while_typing_the_reason_also_stops_the_turn_and_gives_the_draft_back() {
     let mut a = asked();
     type_text(&mut a, "draft");
     a.update(step(1, vec![write("c1", "a.txt")]));
-    a.update(key(KeyCode::Char('n')));
+    answer(&mut a, 'n');
     type_text(&mut a, "no");
     a.update(key(KeyCode::Esc));
     assert_eq!(status(&a, "c1"), CallStatus::Denied);
@@ -277,7 +300,7 @@ fn calls_are_handled_in_the_order_written() {
     ));
     assert!(ran(&fx).is_empty(), "c2 waits for c1's answer");
     assert_eq!(status(&a, "c2"), CallStatus::Running, "recorded, not run");
-    assert_eq!(ran(&a.update(key(KeyCode::Char('y')))), ["c1"]);
+    assert_eq!(ran(&answer(&mut a, 'y')), ["c1"]);
     let fx = a.update(finished("c1", true, "ok"));
     assert_eq!(ran(&fx), ["c2"]);
     assert!(generate(&fx).is_none());
@@ -384,7 +407,7 @@ fn a_queued_message_starts_after_a_tool_turn_ends() {
     let mut a = asked();
     a.update(step(1, vec![write("c1", "a.txt")]));
     // Typing a message while asked: the keys are the prompt's, not the box's.
-    a.update(key(KeyCode::Char('y')));
+    answer(&mut a, 'y');
     a.update(finished("c1", true, "ok"));
     send(&mut a, "next question");
     assert_eq!(a.turns()[1].state, TurnState::Queued);
@@ -459,4 +482,63 @@ fn a_profile_with_tools_turns_them_on_and_says_so() {
     let offered = &generate(&fx).unwrap().tools;
     assert_eq!(offered.len(), 1);
     assert_eq!(offered[0]["function"]["name"], "read_file");
+}
+
+#[test]
+fn keys_typed_before_the_prompt_can_be_read_answer_nothing() {
+    let mut a = asked();
+    let fx = a.update(step(1, vec![write("c1", "a.txt")]));
+    assert!(ran(&fx).is_empty());
+    // y before the preview came, and right after it: nothing runs, nothing is allowed.
+    assert!(ran(&a.update(key(KeyCode::Char('y')))).is_empty());
+    let fx = a.update(Msg::ToolPreview {
+        id: "c1".into(),
+        text: "1 lines".into(),
+    });
+    let seq = |fx: &[Effect]| {
+        fx.iter().find_map(|e| match e {
+            Effect::ArmApproval { id, seq } if id == "c1" => Some(*seq),
+            _ => None,
+        })
+    };
+    let first = seq(&fx).expect("the quiet moment is asked for once the preview shows");
+    assert!(ran(&a.update(key(KeyCode::Char('a')))).is_empty());
+    assert!(
+        !a.tools.approval.always_allowed("write_file"),
+        "a did not count"
+    );
+    // Typing restarts the moment: the earlier wait no longer arms the prompt.
+    let fx = a.update(key(KeyCode::Char('x')));
+    let second = seq(&fx).expect("a key asks for a new moment");
+    a.update(Msg::ApprovalArmed {
+        id: "c1".into(),
+        seq: first,
+    });
+    assert!(
+        ran(&a.update(key(KeyCode::Char('y')))).is_empty(),
+        "stale arming"
+    );
+    let third = a.tools.asking.as_ref().unwrap().arm_seq;
+    assert!(third > second);
+    a.update(Msg::ApprovalArmed {
+        id: "c1".into(),
+        seq: third,
+    });
+    assert_eq!(ran(&a.update(key(KeyCode::Char('y')))), ["c1"]);
+}
+
+#[test]
+fn a_burst_of_typing_during_the_prompt_answers_nothing() {
+    let mut a = asked();
+    a.update(step(1, vec![write("c1", "a.txt")]));
+    arm(&mut a);
+    // "say hi" typed fast arrives as one message: its `a` and `y` are typing, not answers.
+    let fx = a.update(Msg::Typed("say hi".into()));
+    assert!(ran(&fx).is_empty());
+    assert!(!a.tools.approval.always_allowed("write_file"));
+    assert!(
+        !a.tools.asking.as_ref().unwrap().armed,
+        "typing holds the prompt"
+    );
+    assert_eq!(status(&a, "c1"), CallStatus::Asking);
 }
