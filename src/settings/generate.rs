@@ -148,4 +148,25 @@ mod tests {
         without_seed.sampling.seed = None;
         assert_eq!(without_seed.request(1, &[], "hi", None).sampling.seed, None);
     }
+
+    #[test]
+    fn with_tools_every_reasoning_tag_is_thinking_and_without_them_the_profiles_alone() {
+        let mut s = settings();
+        let names = |s: &RunSettings| s.request(1, &[], "q", None).router.tags.thinking;
+        assert_eq!(names(&s), ["thinking"]);
+        s.tools.on = true;
+        assert_eq!(names(&s), ["thinking", "think"]);
+        // A `<think>` block is then thinking, so a call written in it is never read.
+        let req = s.request(1, &[], "q", None);
+        let events = crate::llm::EventSender::new(|_| true);
+        let mut g =
+            crate::llm::Generation::new(&req, &events).read_calls(crate::tools::CallFormat::Hermes);
+        g.text(r#"<think><tool_call>{"name": "run_command", "arguments": {"command": "x"}}</tool_call></think>fine"#);
+        let done = g.finish(
+            crate::llm::StopReason::EndOfTurn,
+            Default::default(),
+            String::new(),
+        );
+        assert!(done.calls.is_empty(), "{:?}", done.calls);
+    }
 }

@@ -36,6 +36,32 @@ impl From<Result<String, String>> for Outcome {
     }
 }
 
+/// A tool's result with the spellings of chat control tokens broken by a zero-width space:
+/// the prompt is tokenized with special tokens parsed, and a file holding
+/// `<|eot_id|><|start_header_id|>system` must not open a turn of its own.
+pub fn defang(text: &str) -> String {
+    const OPENERS: [&str; 10] = [
+        "<|",
+        "<tool_call>",
+        "</tool_call>",
+        "<tool_response>",
+        "</tool_response>",
+        "[INST]",
+        "[/INST]",
+        "[TOOL_CALLS]",
+        "[TOOL_RESULTS]",
+        "[/TOOL_RESULTS]",
+    ];
+    let mut out = text.to_string();
+    for o in OPENERS {
+        if out.contains(o) {
+            let (first, rest) = o.split_at(1);
+            out = out.replace(o, &format!("{first}\u{200b}{rest}"));
+        }
+    }
+    out
+}
+
 /// `text` cut to at most `limit` bytes (on a character boundary), with a note saying how much
 /// was left out.
 pub fn cap(mut text: String, limit: usize) -> String {

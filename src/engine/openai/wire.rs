@@ -24,7 +24,11 @@ pub fn messages_json(messages: &[ChatMessage]) -> Value {
 }
 
 fn message_json(m: &ChatMessage) -> Value {
-    let mut v = json!({"role": m.role.as_str(), "content": m.content});
+    let content = match m.role {
+        crate::llm::Role::Tool => crate::tools::result::defang(&m.content),
+        _ => m.content.clone(),
+    };
+    let mut v = json!({"role": m.role.as_str(), "content": content});
     if !m.tool_calls.is_empty() {
         v["tool_calls"] = m
             .tool_calls

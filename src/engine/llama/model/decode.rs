@@ -641,3 +641,28 @@ impl<'r, 'm> Decoding<'r, 'm> {
         done
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::opens_thinking;
+    use crate::stream::TagSet;
+
+    #[test]
+    fn a_prompt_that_opens_the_thinking_is_seen() {
+        let tags = TagSet {
+            thinking: vec!["thinking".into(), "think".into()],
+            ..TagSet::default()
+        };
+        for (prompt, open) in [
+            ("<|im_start|>assistant\n<think>\n", true),
+            (
+                "<|start_header_id|>assistant<|end_header_id|>\n\n<thinking>",
+                true,
+            ),
+            ("<|im_start|>assistant\n", false),
+            ("<think>\nold</think>\n<|im_start|>assistant\n", false),
+        ] {
+            assert_eq!(opens_thinking(prompt, &tags), open, "{prompt:?}");
+        }
+    }
+}
