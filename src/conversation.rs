@@ -320,6 +320,24 @@ impl Turn {
         }
     }
 
+    /// Every call not over yet (asked about, running) is cancelled with `why` as its result:
+    /// a turn saved as reflect stops, or read back from such a file, never leaves a call
+    /// without a result (the next request could not be sent).
+    pub fn close_open_calls(&mut self, why: &str) {
+        let open: Vec<(String, u64)> = self
+            .calls
+            .iter()
+            .filter(|r| !r.status.is_final())
+            .map(|r| (r.call.id.clone(), r.elapsed_ms))
+            .collect();
+        for (id, ms) in open {
+            self.call_result(&id, CallStatus::Cancelled, why, ms);
+        }
+        if self.usage.is_none() && !self.steps.is_empty() {
+            self.usage = Some(sum_usage(&self.steps));
+        }
+    }
+
     /// The model finished writing: it ended its turn or closed its answer with every block
     /// closed (else `raw` is empty), so its text can be shown again as it was written.
     fn complete(&self) -> bool {

@@ -141,7 +141,14 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
             }
         },
         &mut tool_loop,
-    )?;
+    )
+    .inspect_err(|failure| {
+        // Tools may have run already (files written): the turn is kept, marked failed.
+        if let (false, Some(to)) = (turn.calls.is_empty(), &opts.save) {
+            turn.state = TurnState::Failed(failure.message.clone());
+            save_turn(to, &mut session, &turn, state_file.as_deref());
+        }
+    })?;
     session.answered_by(crate::session::AnsweredBy {
         name: info.name.clone(),
         ..crate::session::planned_model(&settings.engine)

@@ -118,6 +118,9 @@ pub enum SavedState {
     Failed,
 }
 
+/// The result of a call that was not over when its turn was saved.
+const NOT_FINISHED: &str = "not run to the end: reflect stopped before the call finished";
+
 impl SavedTurn {
     /// A finished turn as saved; `None` for turns not sent or still queued. A running turn is
     /// saved as interrupted (reflect is stopping).
@@ -132,6 +135,12 @@ impl SavedTurn {
             // Never reached the model (e.g. the model did not load): nothing to keep.
             return None;
         }
+        let mut closed = Turn::queued("");
+        closed.calls.clone_from(&t.calls);
+        closed.exchange.clone_from(&t.exchange);
+        closed.steps.clone_from(&t.steps);
+        closed.usage = t.usage;
+        closed.close_open_calls(NOT_FINISHED);
         Some(SavedTurn {
             prompt: t.prompt.clone(),
             sent: if t.sent == t.prompt {
@@ -152,15 +161,15 @@ impl SavedTurn {
             state,
             error,
             stop_reason: t.stop_reason,
-            usage: t.usage,
+            usage: closed.usage,
             timings: t.timings,
             cost: t.cost,
             budget: t.budget.clone(),
             raw: t.raw.clone(),
             model: t.model.clone(),
-            exchange: t.exchange.clone(),
-            calls: t.calls.clone(),
-            steps: t.steps.clone(),
+            exchange: closed.exchange,
+            calls: closed.calls,
+            steps: closed.steps,
         })
     }
 
@@ -200,6 +209,8 @@ impl SavedTurn {
         t.exchange.clone_from(&self.exchange);
         t.calls.clone_from(&self.calls);
         t.steps.clone_from(&self.steps);
+        // A file written while a call was still asked about or running.
+        t.close_open_calls(NOT_FINISHED);
         t
     }
 

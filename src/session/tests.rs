@@ -661,3 +661,35 @@ fn the_markdown_export_shows_each_call_its_arguments_and_result() {
     // A turn without calls shows none.
     assert!(!markdown(&session_with(&[answered("Q", "A")])).contains("Tool call"));
 }
+
+#[test]
+fn a_turn_saved_while_a_call_runs_is_saved_with_the_call_cancelled_and_answered() {
+    use crate::llm::{ChatMessage, Role, Usage};
+    use crate::tools::{CallRecord, CallStatus, ToolCall};
+    let mut t = Turn::queued("write it");
+    t.sent = "write it".into();
+    t.state = TurnState::Running;
+    let mut call = ToolCall::new("run_command", Default::default());
+    call.id = "abc123def".into();
+    t.exchange.push(ChatMessage::calls("", vec![call.clone()]));
+    t.calls.push(CallRecord::new(call, 1));
+    t.steps.push(Usage {
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        ..Usage::default()
+    });
+    let saved = SavedTurn::from_turn(&t).expect("saved");
+    assert_eq!(saved.calls[0].status, CallStatus::Cancelled);
+    assert_eq!(saved.exchange.len(), 2, "the call has its result");
+    assert_eq!(saved.exchange[1].role, Role::Tool);
+    assert_eq!(saved.usage.map(|u| u.completion_tokens), Some(5));
+    // The live turn is not changed by saving it.
+    assert_eq!(t.calls[0].status, CallStatus::Running);
+    // A file from before this fix is repaired as it is read.
+    let mut old = saved.clone();
+    old.calls[0].status = CallStatus::Running;
+    old.exchange.truncate(1);
+    let back = old.to_turn();
+    assert_eq!(back.calls[0].status, CallStatus::Cancelled);
+    assert_eq!(back.exchange.len(), 2);
+}

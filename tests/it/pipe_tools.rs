@@ -591,3 +591,47 @@ fn on_a_terminal_the_status_line_names_the_running_tool() {
     assert!(screen.contains("running run_command…"), "{screen:?}");
     assert!(screen.contains(agent::ANSWER), "{screen:?}");
 }
+
+#[test]
+fn a_server_failing_after_a_call_ran_keeps_the_turn_with_its_call() {
+    use crate::common::fake_server::*;
+    // Step 1 calls read_file; the server fails step 2: the run fails (exit 1), and the
+    // session keeps the turn, marked failed, with the call that ran and its result.
+    let first = vec![
+        role(),
+        chunk(json!({"choices":[{"index":0,"delta":{"tool_calls":[
+            {"index": 0, "id": "c", "type": "function",
+             "function": {"name": "read_file", "arguments": "{\"path\": \"notes.txt\"}"}}
+        ]},"finish_reason":null}]})),
+        finish("tool_calls"),
+    ];
+    let server = FakeServer::start(move |_, n| match n {
+        0 => Reply::events(&first),
+        _ => Reply::error(500, "the GPU fell over", "server_error", None),
+    });
+    let a = reads_notes();
+    let ws = a.ws.to_str().unwrap();
+    let mut cmd = reflect(a.m.dir.path());
+    cmd.args([
+        "--endpoint",
+        &server.url(),
+        "--tools",
+        "--workspace",
+        ws,
+        QUESTION,
+    ]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the GPU fell over"), "{err}");
+    let dir = sessions_dir(a.m.dir.path());
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("the turn was saved");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let turn = &saved["turns"][0];
+    assert_eq!(turn["state"], "failed", "{turn}");
+    assert_eq!(turn["calls"][0]["status"], "done");
+    assert_eq!(turn["calls"][0]["result"], "hello\n");
+}
