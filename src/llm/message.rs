@@ -69,6 +69,41 @@ impl ChatMessage {
         }
     }
 
+    /// The message as chat templates and the OpenAI API take it: `{role, content}`; an
+    /// assistant's calls as `tool_calls: [{id, type: "function", function: {name,
+    /// arguments}}]`, the arguments a JSON text for the API (`arguments_as_text`) or an object
+    /// for templates; a result with its `tool_call_id` and `name`, its text unable to spell a
+    /// chat control token ([`crate::tools::result::defang`]).
+    pub fn json(&self, arguments_as_text: bool) -> serde_json::Value {
+        use serde_json::json;
+        let content = match self.role {
+            Role::Tool => crate::tools::result::defang(&self.content),
+            _ => self.content.clone(),
+        };
+        let mut v = json!({"role": self.role.as_str(), "content": content});
+        if !self.tool_calls.is_empty() {
+            v["tool_calls"] = self
+                .tool_calls
+                .iter()
+                .map(|c| {
+                    let arguments = match arguments_as_text {
+                        true => json!(c.arguments_json()),
+                        false => serde_json::Value::Object(c.arguments.clone()),
+                    };
+                    json!({"id": c.id, "type": "function",
+                           "function": {"name": c.name, "arguments": arguments}})
+                })
+                .collect();
+        }
+        if let Some(id) = &self.tool_call_id {
+            v["tool_call_id"] = json!(id);
+        }
+        if let Some(name) = &self.name {
+            v["name"] = json!(name);
+        }
+        v
+    }
+
     /// Whether this message is part of a tool exchange (a call or a result): a prompt with one
     /// needs a template that knows tools.
     pub fn is_tool_step(&self) -> bool {

@@ -236,34 +236,7 @@ fn calls_as_content(messages: &[ChatMessage]) -> Vec<ChatMessage> {
 /// `tool_calls: [{id, type: "function", function: {name, arguments}}]` (arguments an object,
 /// as chat templates read them); a result with its `tool_call_id` and `name`.
 pub fn template_messages(messages: &[ChatMessage]) -> Vec<Value> {
-    messages
-        .iter()
-        .map(|m| {
-            let content = match m.role {
-                crate::llm::Role::Tool => crate::tools::result::defang(&m.content),
-                _ => m.content.clone(),
-            };
-            let mut v = json!({"role": m.role.as_str(), "content": content});
-            if !m.tool_calls.is_empty() {
-                v["tool_calls"] = m
-                    .tool_calls
-                    .iter()
-                    .map(|c| {
-                        json!({"id": c.id, "type": "function", "function": {
-                            "name": c.name, "arguments": c.arguments,
-                        }})
-                    })
-                    .collect();
-            }
-            if let Some(id) = &m.tool_call_id {
-                v["tool_call_id"] = json!(id);
-            }
-            if let Some(name) = &m.name {
-                v["name"] = json!(name);
-            }
-            v
-        })
-        .collect()
+    messages.iter().map(|m| m.json(false)).collect()
 }
 
 #[cfg(test)]

@@ -24,31 +24,7 @@ pub fn messages_json(messages: &[ChatMessage]) -> Value {
 }
 
 fn message_json(m: &ChatMessage) -> Value {
-    let content = match m.role {
-        crate::llm::Role::Tool => crate::tools::result::defang(&m.content),
-        _ => m.content.clone(),
-    };
-    let mut v = json!({"role": m.role.as_str(), "content": content});
-    if !m.tool_calls.is_empty() {
-        v["tool_calls"] = m
-            .tool_calls
-            .iter()
-            .map(|c| {
-                json!({
-                    "id": c.id,
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments_json()},
-                })
-            })
-            .collect();
-    }
-    if let Some(id) = &m.tool_call_id {
-        v["tool_call_id"] = json!(id);
-    }
-    if let Some(name) = &m.name {
-        v["name"] = json!(name);
-    }
-    v
+    m.json(true)
 }
 
 /// The request body for a streamed chat completion.
