@@ -107,15 +107,7 @@ impl App {
             }
             Action::ShowHelp => self.ui.help = Some(0),
             Action::CloseHelp => self.ui.help = None,
-            Action::HelpScroll(n) => {
-                let at = self.ui.help.unwrap_or(0);
-                let (w, h) = self.ui.size;
-                let max = crate::tui::text::help::max_scroll(&super::HELP_SECTIONS, w, h);
-                let to = at
-                    .saturating_add_signed(n.clamp(-1000, 1000) as i16)
-                    .min(max);
-                self.ui.help = Some(to);
-            }
+            Action::HelpScroll(n) => self.help_scroll(n),
             Action::Copy => return self.copy(),
             Action::NewConversation => return self.new_conversation(),
             Action::SelectPrev => self.select_step(-1),
@@ -143,6 +135,17 @@ impl App {
             Action::Edit(_) | Action::Nothing => {}
         }
         Vec::new()
+    }
+
+    /// Scrolls the help overlay by `n` lines, within its length.
+    fn help_scroll(&mut self, n: isize) {
+        let at = self.ui.help.unwrap_or(0);
+        let (w, h) = self.ui.size;
+        let max = crate::tui::text::help::max_scroll(&super::HELP_SECTIONS, w, h);
+        let to = at
+            .saturating_add_signed(n.clamp(-1000, 1000) as i16)
+            .min(max);
+        self.ui.help = Some(to);
     }
 
     /// Enter: a message to queue and send, or a command to run.
