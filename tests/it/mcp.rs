@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The folder the reference servers are installed in (its node_modules/.bin); in CI a missing
 /// one fails the test, elsewhere it is skipped with a note.
-fn reference_servers() -> Option<PathBuf> {
+pub(crate) fn reference_servers() -> Option<PathBuf> {
     let dir = std::env::var_os("REFLECT_MCP_SERVERS").map(PathBuf::from);
     let bin = dir.map(|d| d.join("node_modules").join(".bin"));
     if let Some(bin) = bin.filter(|b| b.join("mcp-server-everything").exists()) {

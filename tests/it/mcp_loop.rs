@@ -1,0 +1,202 @@
+//! MCP tools through pipe mode's tool loop, end to end: the reference `everything` server
+//! (REFLECT_MCP_SERVERS) configured in mcp.json, its `echo` tool offered as `every__echo` beside
+//! the built-ins and called by a scripted local model (the real llama.cpp engine) and by the
+//! fault-injection OpenAI server playing a model; approved (`--allow`, `--yes`, config.toml's
+//! `[tools] allow`) and denied; a server that fails to start, an untrusted project `.mcp.json`
+//! and a broken mcp.json.
+
+use crate::chat_tools_pty::{agent as endpoint_agent, results};
+use crate::common::*;
+use crate::mcp::reference_servers;
+use reflect::gguf::agent::{self, Call, Format, Script};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+const QUESTION: &str = "Say hi through the echo tool.";
+
+/// mcp.json (and config.toml, when given) in the config directory of the sandbox at `base`.
+fn configure(base: &Path, servers: Value, config_toml: Option<&str>) {
+    let dir = base.join("config").join("reflect");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = json!({ "mcpServers": servers }).to_string();
+    std::fs::write(dir.join("mcp.json"), text).unwrap();
+    if let Some(toml) = config_toml {
+        std::fs::write(dir.join("config.toml"), toml).unwrap();
+    }
+}
+
+/// The everything server as `every`.
+fn every(bin: &Path) -> Value {
+    json!({"every": {"command": bin.join("mcp-server-everything")}})
+}
+
+/// The call of `every__echo` with `hi`.
+fn echo_hi() -> (&'static str, Value) {
+    ("every__echo", json!({"message": "hi"}))
+}
+
+/// A scripted local model that calls `every__echo`, with mcp.json beside it and a workspace.
+fn local(bin: &Path) -> (Model, PathBuf) {
+    let (name, args) = echo_hi();
+    let mut sm = agent::model(Format::Llama3Json, Script::Answer(Call::new(name, args)));
+    sm.context_length = 32768;
+    let m = write(sm);
+    configure(m.dir.path(), every(bin), None);
+    let ws = m.dir.path().join("ws");
+    std::fs::create_dir(&ws).unwrap();
+    (m, ws)
+}
+
+/// `reflect -m MODEL --tools --workspace WS --ctx-size 32768 --format json ARGS QUESTION`
+/// (the everything server's schemas are ~25,000 byte tokens), parsed.
+fn ask_local(m: &Model, ws: &Path, args: &[&str]) -> (i32, Value, String) {
+    let ws = ws.to_str().unwrap();
+    let mut all = vec!["--tools", "--workspace", ws, "--ctx-size", "32768"];
+    all.extend_from_slice(&["--format", "json"]);
+    all.extend_from_slice(args);
+    all.push(QUESTION);
+    let (code, out, err) = run(m, &all);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
+    (code, v, err)
+}
+
+#[test]
+fn a_local_model_calls_an_mcp_tool_allowed_with_allow_and_denied_without() {
+    let Some(bin) = reference_servers() else {
+        return;
+    };
+    let (m, ws) = local(&bin);
+    let (code, v, err) = ask_local(&m, &ws, &["--allow", "every__echo"]);
+    assert_eq!(code, 0, "{err}");
+    let c = &v["tool_calls"][0];
+    assert_eq!(c["name"], "every__echo", "{v}");
+    assert_eq!(c["status"], "done", "{v}\n{err}");
+    assert_eq!(c["result"], "Echo: hi");
+    assert_eq!(
+        v["output"],
+        agent::ANSWER,
+        "the model's step after the result"
+    );
+    assert!(!err.contains("MCP server"), "{err}");
+
+    let (code, v, err) = ask_local(&m, &ws, &[]);
+    assert_eq!(code, 0, "the model goes on: {err}");
+    let c = &v["tool_calls"][0];
+    assert_eq!(c["status"], "denied", "{v}");
+    assert_eq!(
+        c["result"],
+        "denied: every__echo needs the user's approval, and no one could be asked"
+    );
+    assert!(
+        err.contains(
+            "reflect: denied every__echo {\"message\":\"hi\"}: it needs approval, and pipe mode \
+             cannot ask; allow it with --allow every__echo"
+        ),
+        "{err}"
+    );
+}
+
+/// `reflect --endpoint URL --tools --format json ARGS QUESTION` in `ws` of the sandbox `base`.
+fn ask_endpoint(base: &Path, ws: &Path, url: &str, args: &[&str]) -> (i32, Value, String) {
+    let mut cmd = reflect(base);
+    cmd.current_dir(ws)
+        .args(["--endpoint", url, "--tools", "--format", "json"])
+        .args(args)
+        .arg(QUESTION);
+    let (code, out, err) = outcome(cmd);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
+    (code, v, err)
+}
+
+/// The names of the tools a request offered.
+fn offered(req: &crate::common::fake_server::Request) -> Vec<String> {
+    let body = req.json();
+    let tools = body["tools"].as_array().cloned().unwrap_or_default();
+    let names = tools.iter().map(|t| t["function"]["name"].as_str());
+    names.map(|n| n.unwrap_or_default().to_string()).collect()
+}
+
+#[test]
+fn an_endpoint_model_calls_an_mcp_tool_approved_or_denied_and_a_failed_server_is_one_line() {
+    let Some(bin) = reference_servers() else {
+        return;
+    };
+    let mut servers = every(&bin);
+    servers["broken"] = json!({"command": "/nonexistent/mcp-server"});
+    let cases = [
+        (&["--yes"][..], None, "Echo: hi"),
+        (
+            &[][..],
+            Some("[tools]\nallow = [\"every__echo\"]\n"),
+            "Echo: hi",
+        ),
+        (
+            &[][..],
+            None,
+            "denied: every__echo needs the user's approval, and no one could be asked",
+        ),
+    ];
+    for (flags, config, seen) in cases {
+        let sb = Sandbox::new();
+        configure(sb.path(), servers.clone(), config);
+        let server = endpoint_agent(vec![echo_hi()]);
+        let (code, v, err) = ask_endpoint(sb.path(), sb.path(), &server.url(), flags);
+        assert_eq!(code, 0, "{flags:?} {config:?}: {err}");
+        assert_eq!(
+            v["output"],
+            format!("Model saw: {seen}"),
+            "{flags:?}: {err}"
+        );
+        let chats = server.chats();
+        assert_eq!(results(&chats[1]), [seen], "the result reached the model");
+        let names = offered(&chats[0]);
+        assert!(names.contains(&"every__echo".to_string()), "{names:?}");
+        assert!(
+            names.contains(&"read_file".to_string()),
+            "with the built-ins"
+        );
+        assert!(
+            !names.iter().any(|n| n.starts_with("broken__")),
+            "{names:?}"
+        );
+        let failed: Vec<_> = err
+            .lines()
+            .filter(|l| l.starts_with("reflect: MCP server broken: "))
+            .collect();
+        assert_eq!(failed.len(), 1, "one line for the failed server: {err}");
+    }
+}
+
+#[test]
+fn an_untrusted_project_file_starts_nothing_and_says_how_to_trust_it() {
+    let sb = Sandbox::new();
+    let ws = sb.path().join("work");
+    std::fs::create_dir_all(&ws).unwrap();
+    let marker = sb.path().join("started");
+    let script = format!("touch {}", marker.display());
+    let project = json!({"mcpServers": {"proj": {"command": "sh", "args": ["-c", script]}}});
+    std::fs::write(ws.join(".mcp.json"), project.to_string()).unwrap();
+    let server = endpoint_agent(vec![]);
+    let (code, v, err) = ask_endpoint(sb.path(), &ws, &server.url(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["output"], "Model saw: nothing");
+    assert!(err.contains("run `reflect mcp trust`"), "{err}");
+    assert!(!marker.exists(), "the project's server never ran");
+    assert!(!offered(&server.chats()[0])
+        .iter()
+        .any(|n| n.starts_with("proj__")));
+}
+
+#[test]
+fn a_broken_mcp_json_is_a_usage_error_naming_the_file() {
+    let sb = Sandbox::new();
+    configure(sb.path(), json!({"x": {"command": 3}}), None);
+    let server = endpoint_agent(vec![]);
+    let mut cmd = reflect(sb.path());
+    cmd.current_dir(sb.path())
+        .args(["--endpoint", &server.url(), "--tools", QUESTION]);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("mcp.json"), "{err}");
+    assert!(server.chats().is_empty(), "nothing was asked");
+}
