@@ -53,6 +53,8 @@ pub enum Msg {
         outcome: crate::tools::Outcome,
         elapsed_ms: u64,
     },
+    /// Where the MCP servers stand: once they started, and after each call of theirs.
+    Mcp(super::mcp_state::McpUpdate),
 }
 
 /// What the reducer asks the runtime to do.
@@ -96,6 +98,11 @@ pub enum Effect {
     },
     /// Stop the running tool (its whole process group).
     CancelTool,
+    /// Start the MCP servers of mcp.json and a trusted project file in `workspace`, in the
+    /// background; answered by `Msg::Mcp` (and notices: a broken file, an untrusted one).
+    StartMcp {
+        workspace: std::path::PathBuf,
+    },
     /// Leave the app (the runtime saves the session and restores the terminal).
     Quit,
 }

@@ -200,3 +200,34 @@ fn a_broken_mcp_json_is_a_usage_error_naming_the_file() {
     assert!(err.contains("mcp.json"), "{err}");
     assert!(server.chats().is_empty(), "nothing was asked");
 }
+
+#[test]
+fn the_chat_starts_the_servers_and_calls_an_mcp_tool_approved_with_y() {
+    use crate::tui_pty::{start_at, wait_idle};
+    let Some(bin) = reference_servers() else {
+        return;
+    };
+    let ws = Sandbox::new();
+    let server = endpoint_agent(vec![echo_hi()]);
+    let m = model(reflection_script());
+    configure(m.dir.path(), every(&bin), None);
+    let url = server.url();
+    let mut s = start_at(&m, &["--endpoint", &url, "--tools"], &[], Some(ws.path()));
+    // The status bar: the server started, its tools counted.
+    s.wait_text("MCP 1/1 servers");
+    wait_idle(&s);
+    s.send(b"/tools\r");
+    let screen = s.wait_text("every__echo (ask)");
+    assert!(screen.contains("read_file (allowed)"), "{screen}");
+    s.send(b"say hi\r");
+    let screen = s.wait_text("Allow every__echo?");
+    assert!(screen.contains("MCP server every, tool echo"), "{screen}");
+    s.send(b"y");
+    s.wait_text("Model saw: Echo: hi");
+    let chats = server.chats();
+    assert!(offered(&chats[0]).contains(&"every__echo".to_string()));
+    assert_eq!(results(&chats[1]), ["Echo: hi"]);
+    s.quit();
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
