@@ -1,9 +1,10 @@
-//! MCP tools through pipe mode's tool loop, end to end: the reference `everything` server
+//! MCP tools through the tool loops, end to end: the reference `everything` server
 //! (REFLECT_MCP_SERVERS) configured in mcp.json, its `echo` tool offered as `every__echo` beside
 //! the built-ins and called by a scripted local model (the real llama.cpp engine) and by the
-//! fault-injection OpenAI server playing a model; approved (`--allow`, `--yes`, config.toml's
-//! `[tools] allow`) and denied; a server that fails to start, an untrusted project `.mcp.json`
-//! and a broken mcp.json.
+//! fault-injection OpenAI server playing a model. Pipe mode: approved (`--allow`, `--yes`,
+//! config.toml's `[tools] allow`) and denied; a server that fails to start, an untrusted project
+//! `.mcp.json` and a broken mcp.json. The chat (pseudo-terminal): the servers in the status bar
+//! and `/tools`, a call approved with `y`, a long call stopped with Esc.
 
 use crate::chat_tools_pty::{agent as endpoint_agent, results};
 use crate::common::*;
@@ -227,6 +228,34 @@ fn the_chat_starts_the_servers_and_calls_an_mcp_tool_approved_with_y() {
     let chats = server.chats();
     assert!(offered(&chats[0]).contains(&"every__echo".to_string()));
     assert_eq!(results(&chats[1]), ["Echo: hi"]);
+    s.quit();
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
+fn esc_stops_a_running_mcp_tool_in_the_chat() {
+    use crate::tui_pty::{start_at, wait_idle};
+    let Some(bin) = reference_servers() else {
+        return;
+    };
+    const LONG: &str = "every__trigger-long-running-operation";
+    let ws = Sandbox::new();
+    let server = endpoint_agent(vec![(LONG, json!({"duration": 600, "steps": 10}))]);
+    let m = model(reflection_script());
+    let allow = format!("[tools]\nallow = [\"{LONG}\"]\n");
+    configure(m.dir.path(), every(&bin), Some(&allow));
+    let url = server.url();
+    let mut s = start_at(&m, &["--endpoint", &url, "--tools"], &[], Some(ws.path()));
+    s.wait_text("MCP 1/1 servers");
+    s.send(b"take long\r");
+    s.wait_text("running every__trigger");
+    // Ten minutes of work: only Esc (the server told to cancel) ends it now.
+    s.send(b"\x1b");
+    let screen = s.wait_text("⏹ interrupted");
+    assert!(screen.contains("cancelled"), "{screen}");
+    wait_idle(&s);
+    assert_eq!(server.chats().len(), 1, "no next step");
     s.quit();
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
