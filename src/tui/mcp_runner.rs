@@ -91,6 +91,26 @@ impl McpRunner {
             .clone()
     }
 
+    /// Gets `server`'s prompt on a thread of its own; its text (or why not) comes as
+    /// `Msg::McpPrompt`.
+    pub fn prompt(
+        &self,
+        server: String,
+        prompt: String,
+        arguments: std::collections::BTreeMap<String, String>,
+        tx: &Sender<Msg>,
+    ) {
+        let servers = self.servers();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let text = match servers {
+                Some(s) => s.prompt(&server, &prompt, arguments),
+                None => Err("no MCP server is running".into()),
+            };
+            let _ = tx.send(Msg::McpPrompt(text));
+        });
+    }
+
     /// The chat ends: the servers are stopped (their process groups), and any still starting
     /// are killed.
     pub fn finish(&mut self) {

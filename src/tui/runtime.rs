@@ -301,6 +301,11 @@ fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> i
             tool_effect(effect, &mut io.tools, io.mcp.servers(), tx)
         }
         Effect::StartMcp { workspace } => io.mcp.start(io.ctx, &workspace, tx),
+        Effect::McpPrompt {
+            server,
+            prompt,
+            arguments,
+        } => io.mcp.prompt(server, prompt, arguments, tx),
         Effect::Quit => {}
     }
     Ok(())

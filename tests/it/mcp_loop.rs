@@ -4,7 +4,8 @@
 //! fault-injection OpenAI server playing a model. Pipe mode: approved (`--allow`, `--yes`,
 //! config.toml's `[tools] allow`) and denied; a server that fails to start, an untrusted project
 //! `.mcp.json` and a broken mcp.json. The chat (pseudo-terminal): the servers in the status bar
-//! and `/tools`, a call approved with `y`, a long call stopped with Esc.
+//! and `/tools`, a call approved with `y`, a long call stopped with Esc, a server's prompt as a
+//! slash command.
 
 use crate::chat_tools_pty::{agent as endpoint_agent, results};
 use crate::common::*;
@@ -256,6 +257,34 @@ fn esc_stops_a_running_mcp_tool_in_the_chat() {
     assert!(screen.contains("cancelled"), "{screen}");
     wait_idle(&s);
     assert_eq!(server.chats().len(), 1, "no next step");
+    s.quit();
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
+
+#[test]
+fn a_server_prompt_as_a_slash_command_fills_the_message_box() {
+    use crate::tui_pty::start_at;
+    let Some(bin) = reference_servers() else {
+        return;
+    };
+    let ws = Sandbox::new();
+    let server = endpoint_agent(vec![]);
+    let m = model(reflection_script());
+    configure(m.dir.path(), every(&bin), None);
+    let url = server.url();
+    let mut s = start_at(&m, &["--endpoint", &url, "--tools"], &[], Some(ws.path()));
+    s.wait_text("MCP 1/1 servers");
+    s.send(b"/every:args-prompt city=Lisbon\r");
+    let screen = s.wait_text("Lisbon");
+    let boxed = screen.lines().skip_while(|l| !l.contains("╭ Message"));
+    assert!(boxed.take(4).any(|l| l.contains("Lisbon")), "{screen}");
+    assert!(server.chats().is_empty(), "nothing was sent");
+    // Ctrl+C empties the box.
+    s.send(b"\x03");
+    s.wait_for("an empty box", |t| !t.contains("Lisbon"));
+    s.send(b"/every:no-such-prompt\r");
+    s.wait_text("has no prompt 'no-such-prompt'");
     s.quit();
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();

@@ -1,10 +1,12 @@
 //! The chat's MCP servers in its state: asked to start (once) when tools are on, at startup or
 //! with `/tools on` or a profile; their tools offered beside the built-ins once they are there;
-//! a server that did not start, or stopped, a banner.
+//! a server that did not start, or stopped, a banner; `/SERVER:PROMPT k=v` fills the message
+//! box with a server's prompt.
 
 use super::{App, Level};
 use crate::tui::mcp_state::{McpUpdate, McpView};
 use crate::tui::msg::Effect;
+use std::collections::BTreeMap;
 
 impl App {
     /// What the chat does as it opens: start the MCP servers when tools are on.
@@ -42,6 +44,42 @@ impl App {
         self.settings.tools.mcp.clone_from(&update.schemas);
         self.tools.mcp = McpView::Ready(update);
         self.dirty = true;
+        Vec::new()
+    }
+
+    /// `/SERVER:PROMPT k=v`: asks the server for the prompt's text, once the servers are there.
+    pub(super) fn mcp_prompt(
+        &mut self,
+        server: String,
+        prompt: String,
+        arguments: BTreeMap<String, String>,
+    ) -> Vec<Effect> {
+        let why = match &self.tools.mcp {
+            McpView::Ready(_) => {
+                return vec![Effect::McpPrompt {
+                    server,
+                    prompt,
+                    arguments,
+                }]
+            }
+            McpView::Starting => "the MCP servers are still starting: try again in a moment",
+            McpView::Idle => "the MCP servers start with the tools: /tools on starts them",
+        };
+        self.notify(Level::Error, format!("/{server}:{prompt}: {why}"));
+        Vec::new()
+    }
+
+    /// `Msg::McpPrompt`: the prompt's text fills the message box (what it held is replaced),
+    /// ready to edit and send; a failure is a banner.
+    pub(super) fn on_mcp_prompt(&mut self, text: Result<String, String>) -> Vec<Effect> {
+        match text {
+            Ok(text) => {
+                self.input.put_back(&text);
+                self.set_focus(super::Focus::Input);
+                self.dirty = true;
+            }
+            Err(why) => self.notify(Level::Error, why),
+        }
         Vec::new()
     }
 }
@@ -117,5 +155,43 @@ mod tests {
         );
         assert!(!a.tools.mcp.offers("every__echo"));
         assert_eq!(a.settings.tools.schemas().len(), 6, "the built-ins alone");
+    }
+
+    #[test]
+    fn a_server_prompt_is_asked_for_once_the_servers_are_there_and_fills_the_box() {
+        let mut a = app();
+        let ask = |a: &mut App| a.mcp_prompt("every".into(), "p".into(), BTreeMap::new());
+        assert!(ask(&mut a).is_empty());
+        assert!(a
+            .ui
+            .banner
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("/tools on starts them"));
+        a.tools.mcp = McpView::Starting;
+        assert!(ask(&mut a).is_empty());
+        assert!(a
+            .ui
+            .banner
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("still starting"));
+        a.update(Msg::Mcp(update(&[], &[])));
+        assert!(matches!(
+            &ask(&mut a)[..],
+            [Effect::McpPrompt { server, prompt, .. }] if server == "every" && prompt == "p"
+        ));
+        a.input.put_back("draft");
+        a.update(Msg::McpPrompt(Ok("What is the weather?".into())));
+        assert_eq!(a.input.text(), "What is the weather?");
+        a.update(Msg::McpPrompt(Err("every: no such prompt".into())));
+        assert_eq!(a.ui.banner.as_ref().unwrap().text, "every: no such prompt");
+        assert_eq!(
+            a.input.text(),
+            "What is the weather?",
+            "the box is left alone"
+        );
     }
 }

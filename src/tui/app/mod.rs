@@ -205,6 +205,7 @@ impl App {
                 elapsed_ms,
             } => self.on_tool_done(&id, outcome, elapsed_ms),
             Msg::Mcp(update) => self.on_mcp(update),
+            Msg::McpPrompt(text) => self.on_mcp_prompt(text),
         }
     }
 

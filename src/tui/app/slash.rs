@@ -92,6 +92,11 @@ impl App {
             Slash::Clear => return self.new_conversation(),
             Slash::Help => self.ui.help = Some(0),
             Slash::Quit => return self.quit_effects(),
+            Slash::McpPrompt {
+                server,
+                prompt,
+                arguments,
+            } => return self.mcp_prompt(server, prompt, arguments),
         }
         Vec::new()
     }

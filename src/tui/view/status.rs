@@ -223,7 +223,7 @@ fn segments(app: &App, room: usize) -> Vec<(u8, String, Option<Purpose>)> {
         out.push((1, gauge, colour));
     }
     if let Some(mcp) = app.tools.mcp.label().filter(|_| settings.tools.on) {
-        out.push((4, mcp, None));
+        out.push((5, mcp, None));
     }
     if let Some(tps) = app.last_speed {
         out.push((6, format!("{tps:.1} tok/s"), None));
