@@ -289,3 +289,89 @@ fn a_server_prompt_as_a_slash_command_fills_the_message_box() {
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
 }
+
+#[test]
+fn ctrl_c_in_pipe_mode_cancels_a_running_mcp_call_on_its_server() {
+    use crate::mcp::{fault_server, python_mcp};
+    use std::io::Read;
+    if !python_mcp() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let (started, cancelled) = (sb.path().join("started"), sb.path().join("cancelled"));
+    let faults = json!({"f": {"command": "python3", "args": [fault_server()], "env": {
+        "STARTED_FILE": started, "CANCELLED_FILE": cancelled,
+    }}});
+    configure(sb.path(), faults, None);
+    let server = endpoint_agent(vec![("f__hang", json!({}))]);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, sb.path());
+    let url = server.url();
+    let args = ["--endpoint", &url, "--tools", "--allow", "f__hang"];
+    let mut child = cmd
+        .current_dir(sb.path())
+        .args(args)
+        .args(["--format", "json", QUESTION])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the call to start on the server", || started.exists());
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    assert_eq!(v["tool_calls"][0]["status"], "cancelled", "{v}");
+    assert!(cancelled.exists(), "the server was told to cancel: {err}");
+    assert_eq!(server.chats().len(), 1, "no next step");
+}
+
+/// Waits until `pred` holds, failing after a minute (a hang guard, not a speed limit).
+fn wait_until(what: &str, pred: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !pred() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+#[test]
+fn the_chat_starts_no_untrusted_project_server_and_says_how_to_trust_it() {
+    use crate::tui_pty::start_at;
+    let ws = Sandbox::new();
+    let marker = ws.path().join("started");
+    let script = format!("touch {}", marker.display());
+    let project = json!({"mcpServers": {"proj": {"command": "sh", "args": ["-c", script]}}});
+    std::fs::write(ws.path().join(".mcp.json"), project.to_string()).unwrap();
+    let server = endpoint_agent(vec![]);
+    let m = model(reflection_script());
+    let url = server.url();
+    let mut s = start_at(&m, &["--endpoint", &url, "--tools"], &[], Some(ws.path()));
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    s.wait_for("the trust notice", |t| {
+        words(t).contains(
+            "names MCP servers that start only once you trust it: run `reflect mcp trust`",
+        )
+    });
+    assert!(!marker.exists(), "the project's server never ran");
+    s.quit();
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+}
