@@ -375,3 +375,53 @@ fn the_chat_starts_no_untrusted_project_server_and_says_how_to_trust_it() {
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
 }
+
+#[test]
+fn a_second_ctrl_c_while_a_server_starts_leaves_no_server_behind() {
+    let sb = Sandbox::new();
+    let pid_file = sb.path().join("server.pid");
+    // A server that never answers (nor notices that reflect is gone).
+    let script = format!("echo $$ > {}; exec sleep 600", pid_file.display());
+    let slow = json!({"slow": {"command": "sh", "args": ["-c", script]}});
+    configure(sb.path(), slow, None);
+    let server = endpoint_agent(vec![]);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reflect"));
+    seal(&mut cmd, sb.path());
+    let mut child = cmd
+        .current_dir(sb.path())
+        .args(["--endpoint", &server.url(), "--tools", QUESTION])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the server to start", || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim().parse::<i32>().is_ok())
+    });
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Ctrl+C until it exits (two signals sent at once may arrive as one): the first stops
+    // the work, the next ends the process at once, the server still starting.
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        // SAFETY: sending a signal to our own child process.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    };
+    assert_eq!(status.code(), Some(130));
+    wait_until("the server to be gone", || !alive(pid));
+}
+
+/// Whether process `pid` is there and not a zombie (one no one reaps may linger as such).
+fn alive(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next());
+    state.is_some_and(|s| s != 'Z')
+}
