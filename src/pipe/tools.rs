@@ -149,8 +149,7 @@ impl ToolLoop {
             let why = "cancelled: reflect was stopped".to_string();
             return (CallStatus::Cancelled, why, 0, None);
         }
-        let mcp = self.mcp_tool(&call.name);
-        if mcp.is_none() && !self.tools.offered.contains(&call.name) {
+        if self.mcp_tool(&call.name).is_none() && !self.tools.offered.contains(&call.name) {
             let why = format!(
                 "there is no tool named '{}' here; the tools are: {}",
                 call.name,
@@ -158,16 +157,7 @@ impl ToolLoop {
             );
             return (CallStatus::Failed, why, 0, None);
         }
-        // One stderr line: an MCP tool's arguments as compact JSON (reflect cannot know
-        // what they mean).
-        let shown = match mcp {
-            Some(_) => format!(
-                "{} {}",
-                call.name,
-                serde_json::Value::from(call.arguments.clone())
-            ),
-            None => format!("{} {}", call.name, builtin::summary(call)),
-        };
+        let shown = format!("{} {}", call.name, builtin::summary(call));
         match self.approval.verdict(&call.name, shown.trim_end()) {
             Verdict::Run => {
                 let (status, result, ms) = self.run(call);

@@ -91,8 +91,8 @@ fn a_local_model_calls_an_mcp_tool_allowed_with_allow_and_denied_without() {
     );
     assert!(
         err.contains(
-            "reflect: denied every__echo {\"message\":\"hi\"}: it needs approval, and pipe mode \
-             cannot ask; allow it with --allow every__echo"
+            "reflect: denied every__echo message=hi: it needs approval, and pipe mode cannot ask; \
+             allow it with --allow every__echo"
         ),
         "{err}"
     );
