@@ -190,8 +190,36 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
         }),
         follow_up,
         profile_chosen,
+        mcp: mcp_servers(ctx, &settings.tools)?,
     };
     pipe::run(&settings, &question, &opts)
+}
+
+/// The MCP servers pipe mode starts when tools are on: mcp.json's and a trusted project
+/// .mcp.json's (an untrusted one is skipped, and stderr says how to trust it). A mistake in
+/// either file is a usage error (exit 2).
+fn mcp_servers(
+    ctx: &Context,
+    tools: &reflect::tools::ToolSettings,
+) -> Result<Vec<reflect::mcp::ServerSpec>, Failure> {
+    if !tools.on {
+        return Ok(Vec::new());
+    }
+    let env = &ctx.env;
+    let sources = reflect::mcp::Sources::load(
+        env.config_dir.as_deref(),
+        env.data_dir.as_deref(),
+        &tools.workspace,
+    )?;
+    if let Some(p) = sources.untrusted() {
+        eprintln!(
+            "reflect: note: {} names MCP servers that do not start until you trust the file: \
+             run `reflect mcp trust` in {}",
+            p.file.display(),
+            tools.workspace.display()
+        );
+    }
+    Ok(sources.to_start())
 }
 
 /// The sessions directory, if there is one.

@@ -97,7 +97,8 @@ impl Signals {
     }
 
     /// Catches the stopping signals: the first one runs `on_first` (to stop the work and keep
-    /// what it did); a second one ends the process at once, with the first one's exit code.
+    /// what it did); a second one ends the process at once (the MCP servers' process groups
+    /// killed), with the first one's exit code.
     pub fn catch_once(mut on_first: impl FnMut(i32) + Send + 'static) -> Signals {
         Signals::catch(move |c| {
             if c.repeat {
@@ -107,6 +108,8 @@ impl Signals {
                 if std::io::stderr().is_terminal() {
                     let _ = std::io::stderr().write_all(b"\r\x1b[2K");
                 }
+                // Nor does the MCP servers' `Drop`: their process groups are killed here.
+                crate::mcp::stop_all();
                 std::process::exit(crate::exit::code::for_signal(c.first));
             }
             on_first(c.signal);

@@ -41,6 +41,8 @@ pub struct PipeOptions {
     /// The profile was chosen (by flag, environment, config.toml or the session): no advice
     /// on which one fits the model.
     pub profile_chosen: bool,
+    /// The MCP servers to start when tools are on (`mcp::Sources::to_start`).
+    pub mcp: Vec<crate::mcp::ServerSpec>,
 }
 
 /// Where sessions are saved, and where llama.cpp state files are cached.
@@ -88,6 +90,13 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     let (engine, mut events) = Engine::start(settings.engine.clone());
     let stop_tools = Arc::new(AtomicBool::new(false));
     let stopped = on_signals(&engine, stop_tools.clone());
+    // The servers start while the model loads; their tools join the built-ins.
+    let mcp = start_mcp(settings, &opts.mcp)?;
+    let mut settings = settings.clone();
+    if let Some(servers) = &mcp {
+        settings.tools.mcp = servers.schemas();
+    }
+    let settings = &settings;
     let sent = settings.to_send(question);
     let mut session = opts.follow_up.clone().unwrap_or_else(|| {
         Session::new(
@@ -123,7 +132,8 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     let mut turn = Turn::queued(question);
     turn.sent = sent;
     turn.state = TurnState::Running;
-    let mut tool_loop = ToolLoop::new(&settings.tools, stop_tools);
+    let mut tool_loop = ToolLoop::new(&settings.tools, stop_tools, mcp);
+    tool_loop.report_mcp_failures(&mut out);
     let Answered {
         done,
         write_failed,
@@ -179,6 +189,19 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         return Ok(code::NO_ANSWER);
     }
     Ok(closing_note(&done, &info, settings, saved_id.is_some()))
+}
+
+/// Starts the MCP servers (in parallel, each within its start timeout) when tools are on and
+/// some are configured.
+fn start_mcp(
+    settings: &RunSettings,
+    specs: &[crate::mcp::ServerSpec],
+) -> Result<Option<Arc<crate::mcp::Servers>>, Failure> {
+    if !settings.tools.on || specs.is_empty() {
+        return Ok(None);
+    }
+    let servers = crate::mcp::Servers::start(specs.to_vec()).map_err(Failure::runtime)?;
+    Ok(Some(Arc::new(servers)))
 }
 
 /// How a turn ended: its last step, the first write that failed, and the notice when

@@ -1,11 +1,13 @@
 //! Pipe mode's tool loop, after each step: the calls the answer made → each one's verdict (pipe
 //! mode cannot ask, so what needs approval is denied and stderr says how to allow it) → the
 //! allowed ones run → their results go into the turn for the next step; until the model answers
-//! without a call, `--max-steps` stops it, or a signal does.
+//! without a call, `--max-steps` stops it, or a signal does. A call of an MCP server's tool
+//! (`SERVER__TOOL`) goes through the same approval and runs on its server.
 
 use super::output::Output;
 use crate::conversation::{sum_usage, Turn};
 use crate::llm::{Completion, StopReason};
+use crate::mcp::Servers;
 use crate::tools::approval::{Approval, Steps, Verdict};
 use crate::tools::{builtin, CallRecord, CallStatus, ToolCall, ToolSettings, Workspace};
 use std::io;
@@ -32,17 +34,43 @@ pub struct ToolLoop {
     /// other call runs.
     stop: Arc<AtomicBool>,
     write_failed: Option<io::Error>,
+    /// The MCP servers whose tools are offered beside the built-ins.
+    mcp: Option<Arc<Servers>>,
+    /// The servers whose failure stderr already told.
+    reported: Vec<String>,
 }
 
 impl ToolLoop {
-    pub fn new(tools: &ToolSettings, stop: Arc<AtomicBool>) -> ToolLoop {
+    pub fn new(tools: &ToolSettings, stop: Arc<AtomicBool>, mcp: Option<Arc<Servers>>) -> ToolLoop {
         ToolLoop {
             approval: Approval::new(tools.policies.clone(), false),
             steps: Steps::new(tools.max_steps),
             tools: tools.clone(),
             stop,
             write_failed: None,
+            mcp,
+            reported: Vec::new(),
         }
+    }
+
+    /// One stderr line for each MCP server that failed (to start, or since: a crash mid-call)
+    /// and was not told of yet: `reflect: MCP server NAME: WHY`.
+    pub fn report_mcp_failures(&mut self, out: &mut Output) {
+        let Some(servers) = self.mcp.clone() else {
+            return;
+        };
+        for (name, why) in servers.failures() {
+            if !self.reported.contains(&name) {
+                let r = out.notice(&format!("reflect: MCP server {name}: {why}"));
+                self.check(r);
+                self.reported.push(name);
+            }
+        }
+    }
+
+    /// The MCP server's tool offered as `name`, if any.
+    fn mcp_tool(&self, name: &str) -> Option<&Servers> {
+        self.mcp.as_deref().filter(|s| s.find(name).is_some())
     }
 
     /// A signal came, or stdout is gone: no other call runs.
@@ -101,6 +129,7 @@ impl ToolLoop {
                 let r = out.notice(&notice);
                 self.check(r);
             }
+            self.report_mcp_failures(out);
             turn.call_result(&call.id, status, &result, elapsed_ms);
             if let Some(rec) = turn.calls.iter().rev().find(|r| r.call.id == call.id) {
                 let r = out.tool_result(rec);
@@ -120,11 +149,11 @@ impl ToolLoop {
             let why = "cancelled: reflect was stopped".to_string();
             return (CallStatus::Cancelled, why, 0, None);
         }
-        if !self.tools.offered.contains(&call.name) {
-            let offered = self.tools.offered.join(", ");
+        if self.mcp_tool(&call.name).is_none() && !self.tools.offered.contains(&call.name) {
             let why = format!(
-                "there is no tool named '{}' here; the tools are: {offered}",
-                call.name
+                "there is no tool named '{}' here; the tools are: {}",
+                call.name,
+                self.offered().join(", ")
             );
             return (CallStatus::Failed, why, 0, None);
         }
@@ -150,14 +179,23 @@ impl ToolLoop {
         }
     }
 
-    /// Runs an allowed call in the workspace.
+    /// The names of the tools offered: the built-ins, then the MCP servers'.
+    fn offered(&self) -> Vec<String> {
+        let mcp = self.mcp.as_deref().map(Servers::tools).unwrap_or_default();
+        let mcp = mcp.into_iter().map(|(_, t)| t.name);
+        self.tools.offered.iter().cloned().chain(mcp).collect()
+    }
+
+    /// Runs an allowed call: a built-in in the workspace, an MCP tool on its server.
     fn run(&self, call: &ToolCall) -> (CallStatus, String, u64) {
-        let ws = match Workspace::new(&self.tools.workspace) {
-            Ok(ws) => ws,
-            Err(why) => return (CallStatus::Failed, why, 0),
-        };
         let started = Instant::now();
-        let outcome = builtin::run(call, &ws, &self.stop);
+        let outcome = match self.mcp_tool(&call.name) {
+            Some(servers) => servers.call(call, &self.stop),
+            None => match Workspace::new(&self.tools.workspace) {
+                Ok(ws) => builtin::run(call, &ws, &self.stop),
+                Err(why) => return (CallStatus::Failed, why, 0),
+            },
+        };
         let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let status = match (self.halted(), outcome.ok) {
             (true, _) => CallStatus::Cancelled,
@@ -265,7 +303,7 @@ mod tests {
     fn allowed_calls_run_those_needing_approval_are_denied_and_the_turn_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let tools = settings(dir.path(), crate::tools::builtin::policies(), 10);
-        let mut l = ToolLoop::new(&tools, Arc::default());
+        let mut l = ToolLoop::new(&tools, Arc::default(), None);
         let mut out = Output::new(Format::Json, false, false);
         let mut t = running();
         let done = step(&[
@@ -304,7 +342,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut tools = settings(dir.path(), crate::tools::builtin::policies(), 10);
         tools.offered = vec!["list_dir".into()];
-        let mut l = ToolLoop::new(&tools, Arc::default());
+        let mut l = ToolLoop::new(&tools, Arc::default(), None);
         let mut out = Output::new(Format::Json, false, false);
         let mut t = running();
         l.after_step(
@@ -328,7 +366,7 @@ mod tests {
         let mut yes = crate::tools::builtin::policies();
         yes.yes_to_all();
         let tools = settings(dir.path(), yes, 2);
-        let mut l = ToolLoop::new(&tools, Arc::default());
+        let mut l = ToolLoop::new(&tools, Arc::default(), None);
         let mut out = Output::new(Format::Json, false, false);
         let mut t = running();
         let write = || step(&[("write_file", json!({"path": "b.txt", "content": "x"}))]);
@@ -362,7 +400,7 @@ mod tests {
         yes.yes_to_all();
         let tools = settings(dir.path(), yes, 10);
         let stop = Arc::new(AtomicBool::new(true));
-        let mut l = ToolLoop::new(&tools, stop);
+        let mut l = ToolLoop::new(&tools, stop, None);
         let mut out = Output::new(Format::Json, false, false);
         let mut t = running();
         let done = step(&[("write_file", json!({"path": "b.txt", "content": "x"}))]);

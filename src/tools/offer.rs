@@ -21,6 +21,9 @@ pub struct ToolSettings {
     pub workspace: PathBuf,
     /// Generations per turn before a runaway loop is stopped (`--max-steps`).
     pub max_steps: u32,
+    /// The running MCP servers' tools (`SERVER__TOOL`), in the OpenAI function shape: offered
+    /// beside the built-ins when tools are on (`mcp::Servers::schemas`).
+    pub mcp: Vec<Value>,
 }
 
 impl Default for ToolSettings {
@@ -31,6 +34,7 @@ impl Default for ToolSettings {
             policies: builtin::policies(),
             workspace: PathBuf::from("."),
             max_steps: MAX_STEPS,
+            mcp: Vec::new(),
         }
     }
 }
@@ -45,6 +49,7 @@ impl ToolSettings {
             .iter()
             .filter(|b| self.offered.iter().any(|o| o == b.name))
             .map(|b| b.schema())
+            .chain(self.mcp.iter().cloned())
             .collect()
     }
 }

@@ -4,12 +4,14 @@
 //!
 //! Layers, each importing only those below it: `runtime` → `view` (draws) → `app` (state and
 //! reducer) → `text` (lays out and measures the panes' text for both) → `layout`, `scroll`,
-//! `phase`, `notice`, `tool_flow` (plain values). `tool_runner` runs the model's tool calls off
-//! the UI thread for the runtime.
+//! `phase`, `notice`, `tool_flow`, `mcp_state` (plain values). `tool_runner` runs the model's
+//! tool calls off the UI thread for the runtime, `mcp_runner` starts and holds the MCP servers.
 
 pub mod app;
 pub mod download;
 pub mod layout;
+mod mcp_runner;
+pub mod mcp_state;
 pub mod msg;
 pub mod notice;
 pub mod phase;

@@ -58,6 +58,10 @@ pub enum Msg {
         outcome: crate::tools::Outcome,
         elapsed_ms: u64,
     },
+    /// Where the MCP servers stand: once they started, and after each call of theirs.
+    Mcp(super::mcp_state::McpUpdate),
+    /// Answer to `Effect::McpPrompt`: the prompt's text for the message box, or why not.
+    McpPrompt(Result<String, String>),
 }
 
 /// What the reducer asks the runtime to do.
@@ -106,6 +110,17 @@ pub enum Effect {
     },
     /// Stop the running tool (its whole process group).
     CancelTool,
+    /// Start the MCP servers of mcp.json and a trusted project file in `workspace`, in the
+    /// background; answered by `Msg::Mcp` (and notices: a broken file, an untrusted one).
+    StartMcp {
+        workspace: std::path::PathBuf,
+    },
+    /// Get an MCP server's prompt (off the UI thread); answered by `Msg::McpPrompt`.
+    McpPrompt {
+        server: String,
+        prompt: String,
+        arguments: std::collections::BTreeMap<String, String>,
+    },
     /// Leave the app (the runtime saves the session and restores the terminal).
     Quit,
 }

@@ -5,6 +5,7 @@
 //! frame interval, only when the state changed. When nothing happens the loop sleeps on the channel: no busy wait.
 
 use super::app::App;
+use super::mcp_runner::McpRunner;
 use super::msg::{Effect, Msg};
 use super::saver::Saver;
 use super::terminal::Tui;
@@ -72,6 +73,8 @@ pub struct Io<'a> {
     pub history: Option<std::path::PathBuf>,
     /// Runs the model's tool calls.
     pub tools: ToolRunner,
+    /// The MCP servers, once started.
+    pub mcp: McpRunner,
 }
 
 /// Runs the app until it quits, then saves the session (waiting for the write). `channel` is
@@ -93,10 +96,17 @@ pub fn run(
         saver: Saver::new(session.store, session.session, tx.clone()),
         history: session.history,
         tools: ToolRunner::default(),
+        mcp: McpRunner::default(),
     };
-    let result = event_loop(&mut app, &mut io, &tx, &rx);
-    // A call still running is stopped (its processes killed) before the chat ends.
+    let result = app
+        .startup()
+        .into_iter()
+        .try_for_each(|effect| run_effect(effect, &app, &mut io, &tx))
+        .and_then(|()| event_loop(&mut app, &mut io, &tx, &rx));
+    // A call still running is stopped (its processes killed) before the chat ends, then the
+    // MCP servers.
     io.tools.finish();
+    io.mcp.finish();
     let Io { saver, .. } = io;
     let saved = saver.finish(app.turns(), app.model_name());
     result.map(|()| saved)
@@ -290,21 +300,32 @@ fn run_effect(effect: Effect, app: &App, io: &mut Io<'_>, tx: &Sender<Msg>) -> i
         Effect::PreviewTool { .. }
         | Effect::ArmApproval { .. }
         | Effect::RunTool { .. }
-        | Effect::CancelTool => tool_effect(effect, &mut io.tools, tx),
+        | Effect::CancelTool => tool_effect(effect, &mut io.tools, io.mcp.servers(), tx),
+        Effect::StartMcp { workspace } => io.mcp.start(io.ctx, &workspace, tx),
+        Effect::McpPrompt {
+            server,
+            prompt,
+            arguments,
+        } => io.mcp.prompt(server, prompt, arguments, tx),
         Effect::Quit => {}
     }
     Ok(())
 }
 
 /// The tool calls' effects: the approval prompt's preview and its quiet moment (each on a
-/// thread of its own: an edit's diff reads the file), running a call on the runner's thread,
-/// stopping it.
-fn tool_effect(effect: Effect, tools: &mut ToolRunner, tx: &Sender<Msg>) {
+/// thread of its own: an edit's diff reads the file), running a call on the runner's thread
+/// (an MCP tool on its server), stopping it.
+fn tool_effect(
+    effect: Effect,
+    tools: &mut ToolRunner,
+    mcp: Option<std::sync::Arc<crate::mcp::Servers>>,
+    tx: &Sender<Msg>,
+) {
     match effect {
         Effect::PreviewTool { call, workspace } => {
             let tx = tx.clone();
             std::thread::spawn(move || {
-                let text = tool_runner::preview(&call, &workspace);
+                let text = tool_runner::preview(&call, &workspace, mcp.as_ref());
                 let _ = tx.send(Msg::ToolPreview { id: call.id, text });
             });
         }
@@ -315,7 +336,7 @@ fn tool_effect(effect: Effect, tools: &mut ToolRunner, tx: &Sender<Msg>) {
                 let _ = tx.send(Msg::ApprovalArmed { id, seq });
             });
         }
-        Effect::RunTool { call, workspace } => tools.start(call, &workspace, tx.clone()),
+        Effect::RunTool { call, workspace } => tools.start(call, &workspace, mcp, tx.clone()),
         Effect::CancelTool => tools.cancel(),
         // Not the runner's: `run_effect` runs them.
         _ => {}

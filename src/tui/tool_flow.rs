@@ -2,6 +2,7 @@
 //! the running turn's step count, the calls of a step still waiting their turn, the call the
 //! user is asked about and the call that runs. Plain values; `tool_loop` changes them.
 
+use super::mcp_state::McpView;
 use crate::tools::approval::{Approval, Steps};
 use crate::tools::{ToolCall, ToolSettings};
 use std::collections::VecDeque;
@@ -37,6 +38,8 @@ pub struct ToolFlow {
     pub(crate) asking: Option<Asking>,
     /// The id of the call running now.
     pub(crate) running: Option<String>,
+    /// The MCP servers: not asked for, starting, or their tools.
+    pub(crate) mcp: McpView,
 }
 
 impl ToolFlow {
@@ -48,6 +51,7 @@ impl ToolFlow {
             queue: VecDeque::new(),
             asking: None,
             running: None,
+            mcp: McpView::Idle,
         }
     }
 

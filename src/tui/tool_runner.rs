@@ -1,9 +1,12 @@
 //! Runs the model's tool calls for the chat, off the UI thread: one call at a time on a thread
 //! of its own, its time so far reported about once a second and its result sent back as
 //! messages into the app loop. Cancelling sets the call's stop flag (`builtin::run` then kills
-//! a command's whole process group); the runner waits for the last call when the chat ends.
+//! a command's whole process group; an MCP server's tool is cancelled on its server); the runner
+//! waits for the last call when the chat ends.
 
+use super::mcp_runner;
 use super::msg::Msg;
+use crate::mcp::Servers;
 use crate::tools::{builtin, Outcome, ToolCall, Workspace};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,8 +24,17 @@ pub struct ToolRunner {
     thread: Option<JoinHandle<()>>,
 }
 
-/// What the approval prompt shows of `call` (reads the file an edit would change).
-pub fn preview(call: &ToolCall, workspace: &Path) -> String {
+/// The servers, when `call` is an MCP server's tool (no built-in has its name).
+fn mcp_of<'a>(call: &ToolCall, mcp: Option<&'a Arc<Servers>>) -> Option<&'a Arc<Servers>> {
+    mcp.filter(|_| builtin::find(&call.name).is_none())
+}
+
+/// What the approval prompt shows of `call` (reads the file an edit would change; an MCP
+/// tool's server and arguments).
+pub fn preview(call: &ToolCall, workspace: &Path, mcp: Option<&Arc<Servers>>) -> String {
+    if let Some(servers) = mcp_of(call, mcp) {
+        return servers.preview(call);
+    }
     match Workspace::new(workspace) {
         Ok(ws) => builtin::preview(call, &ws),
         Err(e) => format!("(this call will fail: {e})"),
@@ -30,9 +42,16 @@ pub fn preview(call: &ToolCall, workspace: &Path) -> String {
 }
 
 impl ToolRunner {
-    /// Starts `call` in `workspace`; its progress and result come as `Msg::ToolProgress` and
-    /// `Msg::ToolDone` on `tx`.
-    pub fn start(&mut self, call: ToolCall, workspace: &Path, tx: Sender<Msg>) {
+    /// Starts `call` in `workspace` (or on its MCP server among `mcp`); its progress and
+    /// result come as `Msg::ToolProgress` and `Msg::ToolDone` on `tx`, after an MCP call
+    /// where the servers stand (`Msg::Mcp`: one may have stopped).
+    pub fn start(
+        &mut self,
+        call: ToolCall,
+        workspace: &Path,
+        mcp: Option<Arc<Servers>>,
+        tx: Sender<Msg>,
+    ) {
         self.finish();
         let stop = Arc::new(AtomicBool::new(false));
         self.stop = Some(stop.clone());
@@ -41,10 +60,16 @@ impl ToolRunner {
             let started = Instant::now();
             let id = call.id.clone();
             let (done_tx, done_rx) = mpsc::channel();
+            let told = tx.clone();
             std::thread::spawn(move || {
-                let outcome = match Workspace::new(&workspace) {
-                    Ok(ws) => builtin::run(&call, &ws, &stop),
-                    Err(e) => Outcome::failed(e),
+                let outcome = match (mcp_of(&call, mcp.as_ref()), Workspace::new(&workspace)) {
+                    (Some(servers), _) => {
+                        let outcome = servers.call(&call, &stop);
+                        let _ = told.send(Msg::Mcp(mcp_runner::update(servers)));
+                        outcome
+                    }
+                    (None, Ok(ws)) => builtin::run(&call, &ws, &stop),
+                    (None, Err(e)) => Outcome::failed(e),
                 };
                 let _ = done_tx.send(outcome);
             });

@@ -21,7 +21,7 @@ fn call_delta(fragments: Value) -> Value {
 }
 
 /// The tool results of the turn a request continues (after its last user message).
-fn results(req: &Request) -> Vec<String> {
+pub(crate) fn results(req: &Request) -> Vec<String> {
     let body = req.json();
     let msgs = body["messages"].as_array().cloned().unwrap_or_default();
     let from = msgs.iter().rposition(|m| m["role"] == "user").unwrap_or(0);
@@ -33,7 +33,7 @@ fn results(req: &Request) -> Vec<String> {
 }
 
 /// A model that makes `calls`, one a step, then answers `Model saw: <the last result>`.
-fn agent(calls: Vec<(&'static str, Value)>) -> FakeServer {
+pub(crate) fn agent(calls: Vec<(&'static str, Value)>) -> FakeServer {
     FakeServer::start(move |req, _| {
         let got = results(req);
         match calls.get(got.len()) {

@@ -17,6 +17,7 @@ mod eval;
 mod hub;
 mod jinja;
 mod mcp;
+mod mcp_loop;
 mod multiturn;
 mod pipe_edges;
 mod pipe_tools;

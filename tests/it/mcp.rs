@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The folder the reference servers are installed in (its node_modules/.bin); in CI a missing
 /// one fails the test, elsewhere it is skipped with a note.
-fn reference_servers() -> Option<PathBuf> {
+pub(crate) fn reference_servers() -> Option<PathBuf> {
     let dir = std::env::var_os("REFLECT_MCP_SERVERS").map(PathBuf::from);
     let bin = dir.map(|d| d.join("node_modules").join(".bin"));
     if let Some(bin) = bin.filter(|b| b.join("mcp-server-everything").exists()) {
@@ -32,7 +32,7 @@ fn reference_servers() -> Option<PathBuf> {
 /// Whether the Python `mcp` package the fault server needs is there, at the version
 /// scripts/bootstrap.sh pins (it has no `__version__`: its distribution's metadata is read). CI
 /// must have it; elsewhere the test is skipped with a note.
-fn python_mcp() -> bool {
+pub(crate) fn python_mcp() -> bool {
     const VERSION: &str = "2.3.0";
     let found = std::process::Command::new("python3")
         .args([
@@ -57,7 +57,7 @@ fn python_mcp() -> bool {
     false
 }
 
-fn fault_server() -> String {
+pub(crate) fn fault_server() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/mcp/fault_server.py")
         .display()

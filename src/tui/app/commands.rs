@@ -56,6 +56,12 @@ pub enum Slash {
     Clear,
     Help,
     Quit,
+    /// `/SERVER:PROMPT key=value …`: an MCP server's prompt fills the message box.
+    McpPrompt {
+        server: String,
+        prompt: String,
+        arguments: std::collections::BTreeMap<String, String>,
+    },
 }
 
 /// Which queued messages `/unqueue` removes.
@@ -103,8 +109,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "cap the thinking at N tokens (0: none; alone: show)",
     ),
     (
-        "/tools on|off",
-        "offer the model tools, or stop (alone: list them, policies)",
+        "/tools on|off, /SRV:PROMPT",
+        "tools on/off (alone: list them) · an MCP prompt into the box",
     ),
     (
         "/retry, /edit",
@@ -152,6 +158,17 @@ pub fn parse(line: &str) -> Line {
         Some((n, a)) => (n, a.trim()),
         None => (body, ""),
     };
+    match crate::mcp::prompts::parse(trimmed) {
+        Some(Ok(i)) => {
+            return Line::Command(Slash::McpPrompt {
+                server: i.server,
+                prompt: i.prompt,
+                arguments: i.arguments,
+            })
+        }
+        Some(Err(e)) => return Line::Error(format!("/{name}: {e}")),
+        None => {}
+    }
     match command(name, arg) {
         Ok(c) => Line::Command(c),
         Err(e) => Line::Error(e),
@@ -344,6 +361,16 @@ mod tests {
             ("/tools", Slash::Tools(None)),
             ("/tools on", Slash::Tools(Some(true))),
             ("/tools off", Slash::Tools(Some(false))),
+            (
+                "/every:args-prompt city=\"New York\" state=NY",
+                Slash::McpPrompt {
+                    server: "every".into(),
+                    prompt: "args-prompt".into(),
+                    arguments: [("city", "New York"), ("state", "NY")]
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .into(),
+                },
+            ),
             ("/budget", Slash::Budget(None)),
             ("/budget 500", Slash::Budget(Some(Some(500)))),
             ("/budget 0", Slash::Budget(Some(Some(0)))),
@@ -393,6 +420,10 @@ mod tests {
             ("/retyr", "did you mean 'retry'"),
             ("/tools maybe", "use on or off"),
             ("/tool on", "did you mean 'tools'"),
+            (
+                "/every:args-prompt Paris",
+                "/every:args-prompt: 'Paris': expected key=value",
+            ),
         ];
         for (line, want) in table {
             let e = err(line);

@@ -6,7 +6,8 @@
 //! `crate::conversation`); `input` is the editor and prompt history;
 //! `layout` is the pure screen layout shared with the view; `scroll` a pane's position;
 //! `phase` what the status bar says the app is doing; `profile_ops` profiles ⇄ settings;
-//! `tool_loop` the model's tool calls: approval, running, the next step.
+//! `tool_loop` the model's tool calls: approval, running, the next step; `mcp` the MCP
+//! servers' start and tools.
 
 mod actions;
 pub mod commands;
@@ -14,6 +15,7 @@ mod download;
 mod engine_events;
 pub mod input;
 pub mod keymap;
+mod mcp;
 mod mouse;
 pub mod profile_ops;
 mod redo;
@@ -203,6 +205,8 @@ impl App {
                 outcome,
                 elapsed_ms,
             } => self.on_tool_done(&id, outcome, elapsed_ms),
+            Msg::Mcp(update) => self.on_mcp(update),
+            Msg::McpPrompt(text) => self.on_mcp_prompt(text),
         }
     }
 

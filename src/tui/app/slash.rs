@@ -8,6 +8,7 @@ use crate::profile::Profile;
 use crate::term_safe::neutralise;
 use crate::theme::Theme;
 use crate::tui::msg::Effect;
+use crate::tui::tool_flow::ToolFlow;
 
 impl App {
     pub(super) fn run_slash(&mut self, command: Slash) -> Vec<Effect> {
@@ -71,7 +72,7 @@ impl App {
                 self.notify(Level::Info, text);
             }
             Slash::Tools(None) => {
-                let text = tools_listing(&self.settings.tools, &self.tools.approval);
+                let text = tools_listing(&self.settings.tools, &self.tools);
                 self.notify(Level::Info, text);
             }
             Slash::Tools(Some(on)) => {
@@ -82,6 +83,7 @@ impl App {
                     "Tools off: the next messages offer no tools"
                 };
                 self.notify(Level::Info, text);
+                return self.want_mcp();
             }
             Slash::Retry => return self.retry(),
             Slash::Edit => self.edit_last(),
@@ -90,6 +92,11 @@ impl App {
             Slash::Clear => return self.new_conversation(),
             Slash::Help => self.ui.help = Some(0),
             Slash::Quit => return self.quit_effects(),
+            Slash::McpPrompt {
+                server,
+                prompt,
+                arguments,
+            } => return self.mcp_prompt(server, prompt, arguments),
         }
         Vec::new()
     }
@@ -106,6 +113,7 @@ impl App {
                     _ => "",
                 };
                 self.notify(Level::Info, format!("Profile {name} applied{tools}"));
+                return self.want_mcp();
             }
             Err(e) => self.notify(Level::Error, neutralise(&e).into_owned()),
         }
@@ -130,22 +138,21 @@ impl App {
 }
 
 /// `/tools`: whether tools are on, and each tool with its policy (those not offered, and those
-/// `a` allowed for the session, marked).
-pub fn tools_listing(
-    tools: &crate::tools::ToolSettings,
-    approval: &crate::tools::approval::Approval,
-) -> String {
+/// `a` allowed for the session, marked); then the MCP servers and their tools.
+pub fn tools_listing(tools: &crate::tools::ToolSettings, flow: &ToolFlow) -> String {
     use crate::tools::Policy;
-    let list: Vec<String> = crate::tools::builtin::BUILTINS
-        .iter()
-        .map(|b| {
-            let policy = tools.policies.get(b.name);
-            if !tools.offered.iter().any(|o| o == b.name) {
-                format!("{} (not offered)", b.name)
-            } else if policy == Policy::Ask && approval.always_allowed(b.name) {
-                format!("{} (allowed this session)", b.name)
+    let builtins = crate::tools::builtin::BUILTINS.iter().map(|b| b.name);
+    let mcp = flow.mcp.tools().iter().map(String::as_str);
+    let list: Vec<String> = builtins
+        .chain(mcp)
+        .map(|name| {
+            let policy = tools.policies.get(name);
+            if !tools.offered.iter().any(|o| o == name) && !flow.mcp.offers(name) {
+                format!("{name} (not offered)")
+            } else if policy == Policy::Ask && flow.approval.always_allowed(name) {
+                format!("{name} (allowed this session)")
             } else {
-                format!("{} ({})", b.name, policy.as_str())
+                format!("{name} ({})", policy.as_str())
             }
         })
         .collect();
@@ -154,5 +161,9 @@ pub fn tools_listing(
     } else {
         "Tools off (/tools on offers them)"
     };
-    format!("{state}: {}", list.join(", "))
+    let servers = match flow.mcp.label() {
+        Some(label) => format!(" · {label}"),
+        None => String::new(),
+    };
+    format!("{state}{servers}: {}", list.join(", "))
 }

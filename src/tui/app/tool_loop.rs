@@ -88,7 +88,9 @@ impl App {
     /// Why a call to `name` cannot run at all (no such tool, or one this chat does not offer).
     fn not_offered(&self, name: &str) -> Option<String> {
         let offered = &self.settings.tools.offered;
-        if builtin::find(name).is_none() {
+        if self.tools.mcp.offers(name) {
+            None
+        } else if builtin::find(name).is_none() {
             Some(builtin::unknown(name))
         } else if !offered.iter().any(|o| o == name) {
             Some(format!(

@@ -1,7 +1,7 @@
 //! The status bar: the phase on the left (loading with a percentage bar, reading the prompt,
 //! thinking, reflecting, answering, idle); on the right the model, its back end and offloaded
-//! layers, the profile, "Think carefully.", the thinking budget's gauge, tokens per second and
-//! context use; first, while the window is too small for the side panes, why they are hidden.
+//! layers, the profile, "Think carefully.", the thinking budget's gauge, the MCP servers (while
+//! tools are on), tokens per second and context use; first, while the window is too small for the side panes, why they are hidden.
 //! Segments that do not fit are dropped, least important first.
 
 use crate::hub::progress::{bytes, short_duration};
@@ -221,6 +221,9 @@ fn segments(app: &App, room: usize) -> Vec<(u8, String, Option<Purpose>)> {
     ));
     if let Some((gauge, colour)) = budget_gauge(app) {
         out.push((1, gauge, colour));
+    }
+    if let Some(mcp) = app.tools.mcp.label().filter(|_| settings.tools.on) {
+        out.push((5, mcp, None));
     }
     if let Some(tps) = app.last_speed {
         out.push((6, format!("{tps:.1} tok/s"), None));
