@@ -98,22 +98,10 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
     }
     let settings = &settings;
     let sent = settings.to_send(question);
-    let mut session = opts.follow_up.clone().unwrap_or_else(|| {
-        Session::new(
-            "",
-            settings.engine.model_path().map(Path::to_path_buf),
-            &settings.profile,
-        )
-    });
-    session.endpoint = settings.engine.endpoint();
+    let mut session = session_for(settings, opts);
     let earlier = session.live_turns();
     let request = settings.request(1, &earlier, &sent, None);
-    // The KV cache of the session's last turn: only the new message is decoded.
-    let state_file = opts.save.as_ref().and_then(|to| {
-        let cache = to.cache_dir.as_ref()?;
-        let model = settings.engine.model_path()?;
-        Some(kv::state_path(cache, &session.id, model))
-    });
+    let state_file = state_file(settings, opts, &session);
     if let Some(path) = state_file.as_ref().filter(|_| !opts.print_prompt) {
         // An engine that already stopped (the model failed to load) says why below.
         let _ = engine.send(Command::StateFile(Some(path.clone())));
@@ -189,6 +177,30 @@ pub fn run(settings: &RunSettings, question: &str, opts: &PipeOptions) -> Result
         return Ok(code::NO_ANSWER);
     }
     Ok(closing_note(&done, &info, settings, saved_id.is_some()))
+}
+
+/// The session this question joins: the one followed up, or a new one.
+fn session_for(settings: &RunSettings, opts: &PipeOptions) -> Session {
+    let mut session = opts.follow_up.clone().unwrap_or_else(|| {
+        Session::new(
+            "",
+            settings.engine.model_path().map(Path::to_path_buf),
+            &settings.profile,
+        )
+    });
+    session.endpoint = settings.engine.endpoint();
+    session
+}
+
+/// The KV cache file of the session's last turn, when saving: only the new message is decoded.
+fn state_file(
+    settings: &RunSettings,
+    opts: &PipeOptions,
+    session: &Session,
+) -> Option<std::path::PathBuf> {
+    let cache = opts.save.as_ref()?.cache_dir.as_ref()?;
+    let model = settings.engine.model_path()?;
+    Some(kv::state_path(cache, &session.id, model))
 }
 
 /// Starts the MCP servers (in parallel, each within its start timeout) when tools are on and
