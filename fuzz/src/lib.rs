@@ -19,6 +19,11 @@ mod main_src {
 }
 
 pub mod llm;
+pub mod tools;
+
+/// `tools::call` names its ids with the main crate's hash.
+#[path = "../../src/hash.rs"]
+pub mod hash;
 
 pub use main_src::{config, exit, gpu_layers, profile, prompt, stream, theme};
 

@@ -4,7 +4,7 @@
 
 use super::error::ConfigError;
 use super::strict_toml::Field;
-use crate::tools::builtin::BUILTINS;
+use crate::tools::names::{is_mcp_tool_name, BUILTIN_NAMES};
 use crate::tools::Policy;
 
 /// The keys of the `[tools]` table.
@@ -34,17 +34,16 @@ impl ToolsConfig {
 
 /// The built-in tools' names, comma-separated: what errors list.
 pub fn tool_names() -> String {
-    let names: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
-    names.join(", ")
+    BUILTIN_NAMES.join(", ")
 }
 
 /// Why `name` is not a tool, with the closest one as a suggestion; `None` when it is one.
 pub fn unknown_tool(name: &str) -> Option<String> {
     // An MCP server's tool (SERVER__TOOL) is known only once its server started.
-    if BUILTINS.iter().any(|b| b.name == name) || crate::mcp::naming::is_mcp_tool_name(name) {
+    if BUILTIN_NAMES.contains(&name) || is_mcp_tool_name(name) {
         return None;
     }
-    let hint = super::suggest::did_you_mean(name, BUILTINS.iter().map(|b| b.name));
+    let hint = super::suggest::did_you_mean(name, BUILTIN_NAMES.iter().copied());
     Some(format!(
         "there is no tool named '{name}'{hint} (the tools: {})",
         tool_names()

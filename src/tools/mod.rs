@@ -9,6 +9,7 @@ pub mod approval;
 pub mod builtin;
 pub mod call;
 pub mod deltas;
+pub mod names;
 pub mod offer;
 pub mod parse;
 pub mod policy;

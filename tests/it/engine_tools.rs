@@ -540,3 +540,41 @@ fn prompts_without_tools_render_exactly_as_before_for_every_template_shape() {
         );
     }
 }
+
+#[test]
+fn the_thinking_budget_applies_to_each_step_on_its_own() {
+    // A budget larger than one step's thinking but smaller than two steps' together: neither
+    // step is cut, and each step's report counts its own thinking only.
+    let m = agent_model(
+        Format::Llama3Json,
+        Script::Answer(Call::read_file("notes.txt")),
+    );
+    let (engine, mut events, _) = start(&m, false);
+    let budgeted = |id, messages| {
+        let mut r = request(id, messages, tools());
+        r.budget.limit = Some(8);
+        r
+    };
+    let first = generate(&engine, &mut events, budgeted(1, question()));
+    let mut turn = Turn::queued("What is in notes.txt?");
+    let calls = turn.step_done(&first.done);
+    turn.call_result(&calls[0].id, CallStatus::Done, "hello", 3);
+    let mut messages = question();
+    messages.extend(turn.exchange.iter().cloned());
+    let second = generate(&engine, &mut events, budgeted(2, messages));
+    let (b1, b2) = (
+        first.done.budget.clone().expect("watched"),
+        second.done.budget.clone().expect("watched"),
+    );
+    assert_eq!(b1.used, first.done.usage.thinking_tokens, "{b1:?}");
+    assert_eq!(b2.used, second.done.usage.thinking_tokens, "{b2:?}");
+    assert!(
+        b1.used + b2.used > 8,
+        "together they pass the budget: {b1:?} {b2:?}"
+    );
+    assert!(
+        b1.forced_by.is_none() && b2.forced_by.is_none(),
+        "{b1:?} {b2:?}"
+    );
+    assert_eq!(second.output, agent::ANSWER);
+}

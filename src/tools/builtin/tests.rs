@@ -434,3 +434,9 @@ fn a_fifo_is_not_read_and_a_write_shows_its_whole_path() {
     );
     assert!(shown.starts_with("notes.txt: 1 lines"), "{shown}");
 }
+
+#[test]
+fn the_names_settings_check_are_the_built_in_tools() {
+    let names: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
+    assert_eq!(names, crate::tools::names::BUILTIN_NAMES);
+}
