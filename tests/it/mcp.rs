@@ -453,6 +453,19 @@ fn servers_seam_schemas_calls_stop_and_withdrawal() {
 
 /// Starts server-everything's streamable HTTP transport on a free port; returns it once it
 /// says it listens (read from its stderr).
+/// The major version of the `node` on the PATH (0 when it does not say).
+fn node_major() -> u32 {
+    std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            let v = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            v.trim_start_matches('v').split('.').next()?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
 fn http_everything(bin: &Path) -> (std::process::Child, u16) {
     use std::io::BufRead;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -460,7 +473,13 @@ fn http_everything(bin: &Path) -> (std::process::Child, u16) {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(bin.join("mcp-server-everything"))
+    let mut cmd = std::process::Command::new(bin.join("mcp-server-everything"));
+    if node_major() < 19 {
+        // Node 18 (Debian 12's) has the Web Crypto global the HTTP transport uses only behind
+        // this flag; later versions have it by default.
+        cmd.env("NODE_OPTIONS", "--experimental-global-webcrypto");
+    }
+    let mut child = cmd
         .arg("streamableHttp")
         .env("PORT", port.to_string())
         .stdout(std::process::Stdio::null())
