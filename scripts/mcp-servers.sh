@@ -18,6 +18,12 @@ if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
+major="$(node --version | sed 's/^v//; s/\..*//')"
+if [ "${major:-0}" -lt 18 ]; then
+  echo "node $(node --version) is too old for the reference MCP servers: they need Node 18 or later" >&2
+  exit 1
+fi
+
 if [ ! -f "$dir/.done" ]; then
   echo "== installing the reference MCP servers into $dir (npm)" >&2
   mkdir -p "$dir"
