@@ -305,6 +305,23 @@ impl Turn {
         done.calls.clone()
     }
 
+    /// A step whose only calls could not be read (`Completion::malformed`), not cut short: the
+    /// model is told why, in a message after its own, so that the turn can go on (a step of its
+    /// own, counted like a call's).
+    pub fn retry_unreadable(&mut self, done: &Completion) {
+        self.steps.push(done.usage);
+        self.exchange
+            .push(ChatMessage::new(Role::Assistant, done.text.clone()));
+        self.exchange.push(ChatMessage::new(
+            Role::User,
+            format!(
+                "Your tool call could not be read, so nothing ran: {}. Write the call again \
+                 exactly in the format the tools were given in, or answer without it.",
+                done.malformed.join("; ")
+            ),
+        ));
+    }
+
     /// The outcome of the call with this id: its record is updated and, once final, its result
     /// goes into the exchange for the next step.
     pub fn call_result(&mut self, id: &str, status: CallStatus, result: &str, elapsed_ms: u64) {
@@ -511,6 +528,16 @@ pub fn messages(
     }
     out.push(ChatMessage::new(Role::User, prompt));
     out
+}
+
+/// Whether `done` is a step whose only calls could not be read (and that was not cut short):
+/// [`Turn::retry_unreadable`] tells the model.
+pub fn unreadable_only(done: &Completion) -> bool {
+    let cut = matches!(
+        done.stop_reason,
+        StopReason::Cancelled | StopReason::StreamCut
+    );
+    !cut && done.calls.is_empty() && !done.malformed.is_empty()
 }
 
 /// Usage added up over steps.

@@ -5,7 +5,7 @@
 //! (`SERVER__TOOL`) goes through the same approval and runs on its server.
 
 use super::output::Output;
-use crate::conversation::{sum_usage, Turn};
+use crate::conversation::{sum_usage, unreadable_only, Turn};
 use crate::llm::{Completion, StopReason};
 use crate::mcp::Servers;
 use crate::tools::approval::{Approval, Steps, Verdict};
@@ -102,6 +102,11 @@ impl ToolLoop {
                 "reflect: warning: the model wrote a call that could not be read: {why}"
             ));
             self.check(r);
+        }
+        if unreadable_only(&done) && !self.halted() && self.steps.begin_next().is_ok() {
+            // The model is told why and writes its call again.
+            turn.retry_unreadable(&done);
+            return Next::Again;
         }
         let cut = matches!(
             done.stop_reason,

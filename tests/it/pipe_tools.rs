@@ -635,3 +635,55 @@ fn a_server_failing_after_a_call_ran_keeps_the_turn_with_its_call() {
     assert_eq!(turn["calls"][0]["status"], "done");
     assert_eq!(turn["calls"][0]["result"], "hello\n");
 }
+
+#[test]
+fn a_call_that_cannot_be_read_is_told_to_the_model_which_writes_again() {
+    use crate::common::fake_server::*;
+    // Step 1's call is cut short (its JSON never ends); the model reads why, and step 2
+    // answers. Nothing ran.
+    let first = vec![
+        role(),
+        content("<output>{\"name\": \"read_file\", \"parameters\": {\"path\": "),
+        content("</output>"),
+        finish("stop"),
+    ];
+    let second = vec![
+        role(),
+        content("<output>I will answer without it.</output>"),
+        finish("stop"),
+    ];
+    let server = FakeServer::start(move |_, n| match n {
+        0 => Reply::events(&first),
+        _ => Reply::events(&second),
+    });
+    let a = reads_notes();
+    let ws = a.ws.to_str().unwrap();
+    let mut cmd = reflect(a.m.dir.path());
+    cmd.args(["--endpoint", &server.url(), "--tools", "--workspace", ws]);
+    cmd.args(["--format", "json", "--no-save", QUESTION]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["output"].as_str().unwrap().lines().last(),
+        Some("I will answer without it.")
+    );
+    assert_eq!(v["tool_calls"], json!([]), "nothing ran");
+    assert_eq!(v["steps"].as_array().unwrap().len(), 2);
+    let chats = server.chats();
+    assert_eq!(chats.len(), 2);
+    let told = chats[1].json()["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(told["role"], "user");
+    assert!(
+        told["content"]
+            .as_str()
+            .unwrap()
+            .contains("could not be read"),
+        "{told}"
+    );
+}

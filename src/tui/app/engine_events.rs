@@ -83,6 +83,9 @@ impl App {
     }
 
     fn on_done(&mut self, done: Completion) -> Vec<Effect> {
+        if let Some(effects) = self.retry_unreadable(&done) {
+            return effects;
+        }
         let Some(turn) = self.conv.running_mut(done.id) else {
             return Vec::new();
         };

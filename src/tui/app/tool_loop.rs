@@ -5,7 +5,7 @@
 //! one) and ends the turn.
 
 use super::{App, Level};
-use crate::conversation::TurnState;
+use crate::conversation::{unreadable_only, TurnState};
 use crate::llm::{Command, StopReason};
 use crate::tools::approval::{denied_by_user, Verdict};
 use crate::tools::builtin;
@@ -125,6 +125,29 @@ impl App {
         let mut effects = vec![Effect::SaveSession];
         effects.extend(self.dispatch_next());
         effects
+    }
+
+    /// A step whose only calls could not be read: the model is told why and writes them again,
+    /// in a step of the turn (counted); `None` when the step is not one, was stopped, or no
+    /// step is left (the turn then ends as usual, with a notice).
+    pub(super) fn retry_unreadable(
+        &mut self,
+        done: &crate::llm::Completion,
+    ) -> Option<Vec<Effect>> {
+        let i = self.conv.running()?;
+        let turn = &self.conv.turns[i];
+        if turn.id != done.id || turn.cancel_requested || !unreadable_only(done) {
+            return None;
+        }
+        self.tools.steps.begin_next().ok()?;
+        self.conv.turns[i].retry_unreadable(done);
+        let problems = done.malformed.join("; ");
+        let problem = crate::term_safe::neutralise(&problems);
+        self.notify(
+            Level::Warning,
+            format!("The model's tool call could not be read ({problem}); it was told, and writes it again."),
+        );
+        Some(self.next_step(i))
     }
 
     /// Every call of turn `i`'s step has its result: the next step (counted when the step's

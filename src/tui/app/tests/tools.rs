@@ -440,18 +440,40 @@ fn enter_on_the_conversation_expands_the_selected_turns_calls() {
 }
 
 #[test]
-fn a_call_that_cannot_be_read_is_said_and_runs_nothing() {
+fn a_call_that_cannot_be_read_runs_nothing_and_the_model_is_told_why() {
     let mut a = asked();
-    let Msg::Engine(EngineEvent::Done(mut c)) = done(1, StopReason::EndOfTurn) else {
-        unreachable!()
+    let unreadable = |id| {
+        let Msg::Engine(EngineEvent::Done(mut c)) = done(id, StopReason::EndOfTurn) else {
+            unreachable!()
+        };
+        c.malformed = vec!["the call's JSON ends early".into()];
+        Msg::Engine(EngineEvent::Done(c))
     };
-    c.malformed = vec!["the call's JSON ends early".into()];
-    let fx = a.update(Msg::Engine(EngineEvent::Done(c)));
-    assert!(ran(&fx).is_empty() && generate(&fx).is_none());
+    let fx = a.update(unreadable(1));
+    assert!(ran(&fx).is_empty());
+    let next = generate(&fx).expect("the model writes again").clone();
+    let told = next.messages.last().unwrap();
+    assert_eq!(told.role, Role::User);
+    assert!(
+        told.content.contains("the call's JSON ends early"),
+        "{}",
+        told.content
+    );
     let b = a.banner().expect("a notice");
     assert_eq!(b.level, Level::Warning);
-    assert!(b.text.contains("the call's JSON ends early"), "{}", b.text);
+    assert!(b.text.contains("it was told"), "{}", b.text);
+    assert_eq!(a.turns()[0].state, TurnState::Running);
+    // Steps are counted: at --max-steps (10) the turn ends with the notice instead.
+    let mut id = next.id;
+    for _ in 0..20 {
+        let fx = a.update(unreadable(id));
+        match generate(&fx).map(|r| r.id) {
+            Some(next) => id = next,
+            None => break,
+        }
+    }
     assert_eq!(a.turns()[0].state, TurnState::Done);
+    assert_eq!(a.turns()[0].steps.len(), 10);
 }
 
 #[test]
