@@ -386,9 +386,9 @@ impl Output {
                 step,
             }),
             Format::Text if self.show_thinking => {
-                let line = format!("⚙ {} {}", call.name, builtin::summary(call));
+                let line = format!("⚙ {}", builtin::shown(call));
                 self.spacing.brk(2);
-                self.thinking(line.trim_end())?;
+                self.thinking(&line)?;
                 self.spacing.brk(1);
                 Ok(())
             }

@@ -162,8 +162,7 @@ impl ToolLoop {
             );
             return (CallStatus::Failed, why, 0, None);
         }
-        let shown = format!("{} {}", call.name, builtin::summary(call));
-        match self.approval.verdict(&call.name, shown.trim_end()) {
+        match self.approval.verdict(&call.name, &builtin::shown(call)) {
             Verdict::Run => {
                 let (status, result, ms) = self.run(call);
                 (status, result, ms, None)

@@ -156,6 +156,13 @@ pub fn preview(call: &ToolCall, ws: &Workspace) -> String {
     shown.unwrap_or_else(|e| format!("(this call will fail: {e})"))
 }
 
+/// The call in one line, as the user reads it: the tool and its short arguments.
+pub fn shown(call: &ToolCall) -> String {
+    format!("{} {}", call.name, summary(call))
+        .trim_end()
+        .to_string()
+}
+
 /// A call's arguments on one short line: `path=src/a.rs start_line=3`.
 pub fn summary(call: &ToolCall) -> String {
     let mut parts = Vec::new();

@@ -60,8 +60,11 @@ impl App {
                 self.conv.turns[i].call_result(&call.id, CallStatus::Failed, &why, 0);
                 continue;
             }
-            let shown = format!("{} {}", call.name, builtin::summary(&call));
-            match self.tools.approval.verdict(&call.name, &shown) {
+            match self
+                .tools
+                .approval
+                .verdict(&call.name, &builtin::shown(&call))
+            {
                 Verdict::Run => return self.run_call(call),
                 Verdict::Ask => {
                     self.conv.turns[i].call_result(&call.id, CallStatus::Asking, "", 0);
