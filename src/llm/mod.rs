@@ -58,7 +58,32 @@ pub enum Command {
     /// not match the model or context is ignored (and the cache cleared). Other backends answer
     /// with [`EngineError::Unsupported`].
     StateFile(Option<PathBuf>),
+    /// llama.cpp only (`reflect serve`): run the jobs that arrive on `jobs`, up to `slots` at
+    /// once, until the channel closes; the engine takes no other command meanwhile. Each job's
+    /// events go to its own sender and end with its `Done` or `Error`. Other backends answer
+    /// with [`EngineError::Unsupported`].
+    Serve {
+        slots: u32,
+        jobs: std::sync::mpsc::Receiver<ServeJob>,
+    },
     Shutdown,
+}
+
+/// One request of `Command::Serve`.
+pub struct ServeJob {
+    pub request: GenerateRequest,
+    /// Cancels the job when set to its request id or above (`u64::MAX`): the client left.
+    pub cancel: Arc<std::sync::atomic::AtomicU64>,
+    /// Where this job's events go; the last is its `Done` or `Error`.
+    pub events: EventSender,
+}
+
+impl std::fmt::Debug for ServeJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeJob")
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the model is and where it runs.

@@ -289,6 +289,7 @@ fn serve(
                 }
             }
             Command::StateFile(path) => state_file = path,
+            Command::Serve { jobs, .. } => serve_jobs(&mut loaded, &jobs),
             Command::RenderPrompt(req) => {
                 let event = match loaded.render_with_bos(&req.messages, &req.tools) {
                     Ok(prompt) => EngineEvent::Prompt(prompt),
@@ -315,6 +316,19 @@ fn serve(
                 let _ = events.send(event);
             }
         }
+    }
+}
+
+/// `Command::Serve`: the jobs one at a time, each cancelled by its own flag, until the channel
+/// closes.
+fn serve_jobs(loaded: &mut Loaded<'_>, jobs: &mpsc::Receiver<crate::llm::ServeJob>) {
+    let never = AtomicU64::new(0);
+    for job in jobs.iter() {
+        let event = match model::run(loaded, &job.request, &job.events, &job.cancel, &never) {
+            Ok(done) => EngineEvent::Done(Box::new(done)),
+            Err(e) => EngineEvent::Error(e),
+        };
+        let _ = job.events.send(event);
     }
 }
 
@@ -370,7 +384,7 @@ fn serve_prompts(
                 let _ = events.send(event);
             }
             Command::StateFile(_) => {}
-            Command::Generate(_) | Command::GenerateMany { .. } => {
+            Command::Generate(_) | Command::GenerateMany { .. } | Command::Serve { .. } => {
                 let _ = events.send(EngineEvent::Error(EngineError::Unsupported(
                     "the model was loaded for its vocabulary only (--print-prompt)".into(),
                 )));
