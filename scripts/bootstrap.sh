@@ -36,7 +36,8 @@ fi
 #   reference implementation (its cache layout is what is being checked);
 # - jinja2: the chat-template tests render each bundled tool template with Python's jinja2
 #   too, set up as transformers sets it up;
-# - mcp: the MCP tests' fault server (tests/fixtures/mcp/fault_server.py) is written with it.
+# - mcp: the MCP tests' fault server (tests/fixtures/mcp/fault_server.py) is written with it;
+# - openai: the `reflect serve` tests use the official client, as users' programs do.
 # The version is read from the distribution's metadata (mcp has no __version__).
 pip_pinned() { # MODULE VERSION
   local have
@@ -50,6 +51,7 @@ pip_pinned() { # MODULE VERSION
 pip_pinned huggingface_hub 2.4.0
 pip_pinned jinja2 3.1.6
 pip_pinned mcp 2.3.0
+pip_pinned openai 3.63.0
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "== installing Rust (rustup)"

@@ -448,7 +448,7 @@ impl Conversation {
 
 /// `<name>\n{body}\n</name>` with the channel's first tag name, or `None` when the channel has
 /// no name (its block can only be opened by a special token, which text cannot spell).
-fn wrap_in_tag(tags: &TagSet, channel: Channel, body: &str) -> Option<String> {
+pub fn wrap_in_tag(tags: &TagSet, channel: Channel, body: &str) -> Option<String> {
     tags.names(channel)
         .first()
         .map(|name| format!("<{name}>\n{body}\n</{name}>"))

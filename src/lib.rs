@@ -30,6 +30,7 @@ pub mod models;
 pub mod pipe;
 pub mod profile;
 pub mod prompt;
+pub mod serve;
 pub mod session;
 pub mod settings;
 pub mod signals;

@@ -43,13 +43,19 @@ fn main() {
 
 fn run() -> Result<i32, Failure> {
     let args = Args::parse_process();
-    if let Some(path) = &args.log_file {
-        init_logging(path)?;
-    }
     let stdin_tty = std::io::stdin().is_terminal();
     let stdout_tty = std::io::stdout().is_terminal();
+    let mode = args.mode(stdin_tty, stdout_tty)?;
+    // `serve` takes --log-file after the subcommand (REFLECT_LOG fills both).
+    let log_file = match &mode {
+        Mode::Serve(s) => s.log_file.as_ref().or(args.log_file.as_ref()),
+        _ => args.log_file.as_ref(),
+    };
+    if let Some(path) = log_file {
+        init_logging(path)?;
+    }
     let load = || Context::load(Environment::from_process()).map_err(Failure::from);
-    match args.mode(stdin_tty, stdout_tty)? {
+    match mode {
         Mode::Chat => chat(&args),
         Mode::Ask | Mode::PrintPrompt => ask(&args, &load()?),
         Mode::ShortHelp => print(&Args::short_help()).map(|_| code::OK),
@@ -109,6 +115,14 @@ fn run() -> Result<i32, Failure> {
             // Downloaded (with progress) before the questions run.
             with_hub_model(e.run.hf.as_deref(), &mut request.run, &ctx)?;
             reflect::eval::run(&ctx, &request, &demo_model)
+        }
+        Mode::Serve(s) => {
+            let ctx = load()?;
+            let mut request = s.run.request();
+            reflect::serve::check_args(&s, &request)?;
+            with_hub_model(s.run.hf.as_deref(), &mut request, &ctx)?;
+            let settings = ctx.run_settings(&request, demo_model)?;
+            reflect::serve::run(&s, settings)
         }
         Mode::Man => {
             let page = cli::man_page()

@@ -15,9 +15,11 @@ mod eval;
 mod man;
 mod order;
 mod run_flags;
+mod serve;
 mod tool_flags;
 pub use eval::EvalArgs;
 pub use run_flags::RunFlags;
+pub use serve::ServeArgs;
 pub use tool_flags::ToolArgs;
 
 use crate::exit::Failure;
@@ -279,6 +281,10 @@ pub enum Command {
     /// Measure the model on your own questions, judged on the answer alone.
     #[command(after_help = EVAL_FOOTER)]
     Eval(Box<EvalArgs>),
+    /// Serve the model over an OpenAI-compatible HTTP API, thinking, reflections and answer
+    /// split into their own fields.
+    #[command(after_help = SERVE_FOOTER)]
+    Serve(Box<ServeArgs>),
     /// Print a shell completion script on stdout.
     #[command(
         after_help = "Install, e.g.: reflect completions bash > ~/.local/share/bash-completion/completions/reflect\n\
@@ -512,6 +518,8 @@ pub enum Mode {
     },
     /// `reflect eval FILE`.
     Eval(Box<EvalArgs>),
+    /// `reflect serve`.
+    Serve(Box<ServeArgs>),
 }
 
 impl Args {
@@ -762,6 +770,7 @@ impl Command {
                 McpCommand::Trust => Mode::McpTrust,
             },
             Command::Eval(e) => Mode::Eval(e),
+            Command::Serve(s) => Mode::Serve(s),
             Command::Completions { shell } => Mode::Completions(shell),
             Command::Man => Mode::Man,
         }
@@ -834,6 +843,19 @@ Exit codes: 0 every question was run and judged (wrong answers included), 1 runt
 (model cannot load, decode failed, server unreachable; what was finished is kept), 2 usage or \
 configuration error (also: a question file with bad lines, all listed, nothing run), \
 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP (finished lines kept; --resume goes on).";
+
+const SERVE_FOOTER: &str = "Examples:
+  reflect serve -m model.gguf --parallel 4
+  reflect serve --hf ORG/REPO:Q4_K_M --host 0.0.0.0 --port 8000 --api-key \"$KEY\"
+
+Endpoints: POST /v1/chat/completions (streamed or not), GET /v1/models, GET /health (503 while \
+the model loads, then 200). Thinking streams as delta.reasoning_content and delta.reasoning, \
+each reflection also as delta.reflection, the answer as delta.content. Per request: \
+temperature, top_p, top_k, min_p, seed, max_tokens, stop, tools, thinking_budget_tokens, \
+reasoning_format \"raw\" (the model's text untouched in content).
+
+Exit codes: 0 stopped by SIGINT / SIGTERM (running requests get 5 s to finish), 1 the model \
+could not load or the port could not be bound, 2 usage or configuration error.";
 
 /// `--max-tokens`: a limit, or none (which lifts a profile's limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

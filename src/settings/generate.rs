@@ -33,26 +33,17 @@ impl RunSettings {
         if seed.is_some() {
             sampling.seed = seed;
         }
-        let tools = self.tools.schemas();
-        let mut router = self.router.clone();
-        if !tools.is_empty() {
-            // With tools, every reasoning tag reflect knows is thinking, whatever the profile
-            // names: a `<think>` block is never the answer, so a call in it never runs.
-            for name in ["thinking", "think"] {
-                if !router.tags.thinking.iter().any(|n| n == name) {
-                    router.tags.thinking.push(name.to_string());
-                }
-            }
-        }
-        GenerateRequest {
+        let mut req = GenerateRequest {
             id,
             messages,
             sampling,
             max_tokens: self.max_tokens,
-            router,
+            router: self.router.clone(),
             budget: self.budget.clone(),
-            tools,
-        }
+            tools: Vec::new(),
+        };
+        offer_tools(&mut req, self.tools.schemas());
+        req
     }
 
     /// The next step of `current`, a turn that called tools: its request with the step's
@@ -68,6 +59,20 @@ impl RunSettings {
         req.messages.extend(current.exchange.iter().cloned());
         req
     }
+}
+
+/// Offers `tools` (the OpenAI function shape) in `req`. With tools, every reasoning tag reflect
+/// knows is thinking, whatever the profile names: a `<think>` block is never the answer, so a
+/// call in it never runs.
+pub fn offer_tools(req: &mut GenerateRequest, tools: Vec<serde_json::Value>) {
+    if !tools.is_empty() {
+        for name in ["thinking", "think"] {
+            if !req.router.tags.thinking.iter().any(|n| n == name) {
+                req.router.tags.thinking.push(name.to_string());
+            }
+        }
+    }
+    req.tools = tools;
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod tools;
 
 pub use crate::env::{config_dir, var, Environment, FLAG_VARS, VARS};
 pub use flags::{apply_flags, profile_flags};
+pub use generate::offer_tools;
 pub use request::{Overrides, Request, ToolFlags};
 pub use tools::check_tool_flags_used;
 
