@@ -134,6 +134,10 @@ async fn load(
                     .send(Command::Serve { slots, jobs })
                     .map_err(|e| Failure::runtime(e.to_string()))?;
                 shared.set_health(Health::Ready);
+                eprintln!(
+                    "reflect serve: ready: {} loaded in {} ms",
+                    info.name, info.load_ms
+                );
                 tokio::spawn(async move {
                     while let Some(e) = events.recv().await {
                         if let EngineEvent::Warning(w) = e {

@@ -49,6 +49,8 @@ pub(super) struct Seen {
     pub usage: Option<ServerUsage>,
     pub done_marker: bool,
     pub in_reasoning: bool,
+    /// In a reflection that `reflect serve` marked (`delta.reflection`) in the reasoning.
+    pub in_reflection: bool,
     pub first_text: Option<Instant>,
 }
 

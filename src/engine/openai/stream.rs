@@ -185,6 +185,15 @@ impl Job<'_> {
                     raw.push_str(&format!("<{t}>"));
                 }
             }
+            if chunk.reflection != seen.in_reflection {
+                seen.in_reflection = chunk.reflection;
+                let tag = match chunk.reflection {
+                    true => TagToken::open(Channel::Reflection),
+                    false => TagToken::close(Channel::Reflection),
+                };
+                gen.tag(tag);
+                raw.push_str(&self.req.router.tags.canonical(tag));
+            }
             seen.first_text.get_or_insert_with(Instant::now);
             gen.reasoning(r);
             raw.push_str(r);

@@ -83,6 +83,8 @@ pub struct Chunk {
     /// `delta.reasoning` (vLLM ≥ 0.11, Ollama, OpenRouter) or `delta.reasoning_content`
     /// (llama-server, older vLLM, DeepSeek).
     pub reasoning: Option<String>,
+    /// The reasoning is a reflection's (`delta.reflection`, `reflect serve`'s extension).
+    pub reflection: bool,
     pub content: Option<String>,
     /// `finish_reason`: "stop", "length", "tool_calls", …
     pub finish: Option<String>,
@@ -192,6 +194,7 @@ pub fn chunk_of(v: &Value) -> Chunk {
         });
     Chunk {
         reasoning,
+        reflection: delta.is_some_and(|d| text_of(d.get("reflection")).is_some()),
         content: delta.and_then(|d| text_of(d.get("content"))),
         finish: text_of(choice.and_then(|c| c.get("finish_reason"))),
         usage,
@@ -364,6 +367,15 @@ mod tests {
                 json!({"choices":[{"delta":{"reasoning_content":"hm","content":null}}]}),
                 Chunk {
                     reasoning: Some("hm".into()),
+                    ..Chunk::default()
+                },
+            ),
+            (
+                json!({"choices":[{"delta":{"reasoning":"no","reasoning_content":"no",
+                    "reflection":"no"}}]}),
+                Chunk {
+                    reasoning: Some("no".into()),
+                    reflection: true,
                     ..Chunk::default()
                 },
             ),
