@@ -605,7 +605,7 @@ impl Args {
         let cmd = Args::command();
         let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
         let footer = format!(
-            "Commands: {} (reflect COMMAND --help)\n\n{SHORT_EXAMPLES}",
+            "Commands: {} (COMMAND --help)\n\n{SHORT_EXAMPLES}",
             names.join(", ")
         );
         with_help_flags(cmd.after_help(footer))

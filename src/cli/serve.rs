@@ -31,7 +31,7 @@ pub struct ServeArgs {
 
     /// Requests that may wait for a slot; more are answered 503 with Retry-After
     ///
-    /// [default: 4 × --parallel].
+    /// [default: 4 × --parallel]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=4096), help_heading = "Server")]
     pub queue: Option<u32>,
 

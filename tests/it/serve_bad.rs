@@ -58,6 +58,33 @@ fn every_known_field_of_the_wrong_type_is_a_400_naming_it_and_the_server_answers
     }
 }
 
+/// A bad request: what it is, (method, path, body), its headers, the status and error type.
+struct Case<'a> {
+    what: &'a str,
+    request: (&'a str, &'a str, Vec<u8>),
+    headers: &'a [&'a str],
+    status: u16,
+    kind: &'a str,
+}
+
+impl<'a> Case<'a> {
+    fn new(
+        what: &'a str,
+        request: (&'a str, &'a str, Vec<u8>),
+        headers: &'a [&'a str],
+        status: u16,
+        kind: &'a str,
+    ) -> Self {
+        Case {
+            what,
+            request,
+            headers,
+            status,
+            kind,
+        }
+    }
+}
+
 #[test]
 fn broken_huge_unknown_and_misdirected_requests_get_their_status_and_the_server_answers_on() {
     let m = model(reflection_script());
@@ -68,73 +95,69 @@ fn broken_huge_unknown_and_misdirected_requests_get_their_status_and_the_server_
         "x".repeat(5 << 20)
     );
     let wrong_model = json!({"model": "gpt-9", "messages": [{"role": "user", "content": "hi"}]});
-    let cases: Vec<(&str, &str, &str, Vec<&str>, Vec<u8>, u16, &str)> = vec![
-        (
+    let post = |body: Vec<u8>| ("POST", "/v1/chat/completions", body);
+    let get = |path| ("GET", path, Vec::new());
+    let with_key = vec![key];
+    let cases = [
+        Case::new(
             "truncated JSON",
-            "POST",
-            "/v1/chat/completions",
-            vec![key],
-            b"{\"messages\": [".to_vec(),
+            post(b"{\"messages\": [".to_vec()),
+            &with_key,
             400,
             "invalid_request_error",
         ),
-        (
+        Case::new(
             "huge body",
-            "POST",
-            "/v1/chat/completions",
-            vec![key],
-            huge.into_bytes(),
+            post(huge.into_bytes()),
+            &with_key,
             413,
             "invalid_request_error",
         ),
-        (
+        Case::new(
             "unknown route",
-            "GET",
-            "/v1/nothing",
-            vec![key],
-            Vec::new(),
+            get("/v1/nothing"),
+            &with_key,
             404,
             "not_found_error",
         ),
-        (
+        Case::new(
             "wrong method",
-            "GET",
-            "/v1/chat/completions",
-            vec![key],
-            Vec::new(),
+            get("/v1/chat/completions"),
+            &with_key,
             405,
             "invalid_request_error",
         ),
-        (
+        Case::new(
             "unknown model",
-            "POST",
-            "/v1/chat/completions",
-            vec![key],
-            wrong_model.to_string().into_bytes(),
+            post(wrong_model.to_string().into_bytes()),
+            &with_key,
             404,
             "invalid_request_error",
         ),
-        (
+        Case::new(
             "no key",
-            "POST",
-            "/v1/chat/completions",
-            vec![],
-            good().to_string().into_bytes(),
+            post(good().to_string().into_bytes()),
+            &[],
             401,
             "authentication_error",
         ),
-        (
+        Case::new(
             "wrong key",
-            "GET",
-            "/v1/models",
-            vec!["Authorization: Bearer open"],
-            Vec::new(),
+            get("/v1/models"),
+            &["Authorization: Bearer open"],
             401,
             "authentication_error",
         ),
     ];
-    for (what, method, path, headers, body, status, kind) in cases {
-        let a = http(s.port, method, path, &headers, &body);
+    for Case {
+        what,
+        request: (method, path, body),
+        headers,
+        status,
+        kind,
+    } in cases
+    {
+        let a = http(s.port, method, path, headers, &body);
         assert_eq!(
             a.status,
             status,
