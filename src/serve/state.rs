@@ -129,3 +129,53 @@ impl Drop for Permit {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{Context, Environment, Request};
+
+    fn shared(slots: u32, queue: u32) -> Arc<Shared> {
+        let asked = Request {
+            model: Some("served.gguf".into()),
+            ..Request::default()
+        };
+        let settings = Context::load(Environment::new(None, []))
+            .unwrap()
+            .run_settings_with(&asked, || unreachable!(), |_| None)
+            .unwrap();
+        Arc::new(Shared::new(settings, None, slots, queue, mpsc::channel().0))
+    }
+
+    #[test]
+    fn requests_beyond_the_slots_and_the_queue_are_turned_away_until_one_leaves() {
+        let s = shared(1, 1);
+        assert_eq!(s.model, "served");
+        let a = s.admit().expect("a slot");
+        let _b = s.admit().expect("a place in the queue");
+        let refused = s.admit().err().expect("full");
+        assert_eq!(refused.status.as_u16(), 503);
+        assert_eq!(refused.retry_after, Some(1));
+        drop(a);
+        assert!(s.admit().is_ok(), "a place freed");
+    }
+
+    #[test]
+    fn cancel_all_sets_every_registered_flag_and_closed_jobs_refuse() {
+        let s = shared(1, 0);
+        let (one, two) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        s.register(1, one.clone());
+        s.register(2, two.clone());
+        s.unregister(2);
+        s.cancel_all();
+        assert_eq!(one.load(Ordering::SeqCst), u64::MAX);
+        assert_eq!(two.load(Ordering::SeqCst), 0, "no longer in");
+        s.close_jobs();
+        let job = ServeJob {
+            request: Default::default(),
+            cancel: one,
+            events: crate::llm::EventSender::new(|_| true),
+        };
+        assert!(!s.send(job));
+    }
+}

@@ -400,6 +400,29 @@ fn a_client_that_leaves_mid_stream_frees_its_slot_at_once() {
 }
 
 #[test]
+fn beyond_the_slots_and_the_queue_a_request_gets_503_with_retry_after() {
+    let m = endless();
+    let s = Served::ready(
+        &m,
+        &["--parallel", "1", "--queue", "0", "--profile", "plain"],
+    );
+    let holding = open_stream(s.port, &plain(json!({"stream": true})), "w3");
+    let busy = chat(s.port, &plain(json!({"max_tokens": 3})));
+    assert_eq!(busy.status, 503, "{}", String::from_utf8_lossy(&busy.body));
+    assert!(
+        busy.head.to_ascii_lowercase().contains("retry-after: 1"),
+        "{}",
+        busy.head
+    );
+    let e = &busy.json()["error"];
+    assert_eq!(
+        (e["type"].as_str(), e["code"].as_str()),
+        (Some("unavailable_error"), Some("queue_full"))
+    );
+    drop(holding);
+}
+
+#[test]
 fn sigterm_lets_a_running_stream_end_and_exits_0() {
     let m = endless();
     let mut s = Served::ready(&m, &["--profile", "plain"]);
