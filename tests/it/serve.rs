@@ -474,10 +474,69 @@ fn a_model_that_cannot_load_exits_1_and_says_why() {
         err.contains("cannot load the model") && err.contains("broken.gguf"),
         "{err}"
     );
+    // Reachable from other machines without a key: said, before anything else happens.
+    let mut cmd = reflect(sandbox.path());
+    cmd.args(["serve", "--host", "0.0.0.0", "--port", "0", "-m"])
+        .arg(&path);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("warning: 0.0.0.0 is reachable from other machines"),
+        "{err}"
+    );
     // --endpoint is not something serve can serve: a usage error.
     let mut cmd = reflect(sandbox.path());
     cmd.args(["serve", "--endpoint", "http://127.0.0.1:9/v1"]);
     let (code, _, err) = outcome(cmd);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--endpoint"), "{err}");
+}
+
+#[test]
+fn offered_tools_come_back_as_tool_calls_and_the_answer_follows_the_result() {
+    use reflect::gguf::agent::{self, Call, Format, Script};
+    let m = write(agent::model(
+        Format::Hermes,
+        Script::Answer(Call::read_file("notes.txt")),
+    ));
+    let s = Served::ready(&m, &[]);
+    let tools = json!([{"type": "function", "function": {"name": "read_file",
+        "description": "Read a text file", "parameters": {"type": "object",
+        "properties": {"path": {"type": "string"}}, "required": ["path"]}}}]);
+    let question = json!({"role": "user", "content": "What do my notes say?"});
+    let first = chat(s.port, &json!({"messages": [question], "tools": tools}));
+    let v = first.json();
+    let choice = &v["choices"][0];
+    assert_eq!(choice["finish_reason"], "tool_calls", "{v}");
+    let call = &choice["message"]["tool_calls"][0];
+    assert_eq!(call["type"], "function");
+    assert_eq!(call["function"]["name"], "read_file");
+    let args: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(args, json!({"path": "notes.txt"}));
+    assert_eq!(choice["message"]["content"], Value::Null);
+    // Streamed: the same call as a delta, the same finish.
+    let events = chat(
+        s.port,
+        &json!({"messages": [question], "tools": tools, "stream": true}),
+    )
+    .events();
+    let streamed: Vec<&Value> = events
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"].get("tool_calls"))
+        .collect();
+    assert_eq!(streamed.len(), 1, "{events:?}");
+    assert_eq!(streamed[0][0]["function"]["name"], "read_file");
+    assert_eq!(streamed[0][0]["index"], 0);
+    // The client ran it (serve never does) and sends the result back.
+    let result = json!({"role": "tool", "tool_call_id": call["id"], "name": "read_file",
+        "content": "hello"});
+    let assistant = json!({"role": "assistant", "content": null, "tool_calls": [call]});
+    let second = chat(
+        s.port,
+        &json!({"messages": [question, assistant, result], "tools": tools}),
+    );
+    let v = second.json();
+    assert_eq!(v["choices"][0]["message"]["content"], agent::ANSWER, "{v}");
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
 }
