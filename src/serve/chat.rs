@@ -14,17 +14,16 @@ use crate::llm::{Completion, EngineError, EngineEvent};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-const PATH: &str = "/v1/chat/completions";
-
 pub async fn completions(
     State(shared): State<Arc<Shared>>,
+    uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let start = Instant::now();
@@ -58,6 +57,7 @@ pub async fn completions(
             finished: false,
             counts: Counts::default(),
             start,
+            path: uri.path().to_string(),
         };
         Ok(stream.respond(early))
     } else {
@@ -109,7 +109,7 @@ async fn whole(
         match event {
             EngineEvent::Done(done) => {
                 let (_, finish) = reply.finish(&done);
-                let body = envelope.completion(reply.message(&done), finish, &done.usage);
+                let body = envelope.completion(reply.message(&done), finish, &done);
                 let mut response = super::errors::json_response(StatusCode::OK, &body);
                 response.extensions_mut().insert(counts(&done));
                 return Ok(response);
@@ -144,6 +144,8 @@ struct Streaming {
     finished: bool,
     counts: Counts,
     start: Instant,
+    /// The path asked, for the log line.
+    path: String,
 }
 
 impl Streaming {
@@ -167,8 +169,9 @@ impl Streaming {
         });
         let mut response = Response::new(Body::from_stream(body));
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, "text/event-stream".parse().unwrap());
-        headers.insert(header::CACHE_CONTROL, "no-cache".parse().unwrap());
+        let event_stream = HeaderValue::from_static("text/event-stream");
+        headers.insert(header::CONTENT_TYPE, event_stream);
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response.extensions_mut().insert(Streamed);
         response
     }
@@ -203,7 +206,7 @@ impl Streaming {
         }
         self.push(self.envelope.chunk(serde_json::json!({}), Some(finish)));
         if self.include_usage {
-            self.push(self.envelope.usage_chunk(&done.usage));
+            self.push(self.envelope.usage_chunk(done));
         }
         self.out.push_back(Bytes::from_static(b"data: [DONE]\n\n"));
         self.counts = counts(done);
@@ -213,6 +216,6 @@ impl Streaming {
 
 impl Drop for Streaming {
     fn drop(&mut self) {
-        log::write("POST", PATH, 200, &self.counts, self.start.elapsed());
+        log::write("POST", &self.path, 200, &self.counts, self.start.elapsed());
     }
 }

@@ -234,20 +234,21 @@ impl Envelope {
         })
     }
 
-    /// The chunk `stream_options.include_usage` asks for: no choices, the usage.
-    pub fn usage_chunk(&self, u: &Usage) -> Value {
+    /// The chunk `stream_options.include_usage` asks for: no choices, the usage and timings.
+    pub fn usage_chunk(&self, done: &Completion) -> Value {
         json!({
             "id": self.id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
             "choices": [],
-            "usage": usage(u),
+            "usage": usage(&done.usage),
+            "timings": timings(done),
         })
     }
 
     /// The answer of a request not streamed.
-    pub fn completion(&self, message: Value, finish: &str, u: &Usage) -> Value {
+    pub fn completion(&self, message: Value, finish: &str, done: &Completion) -> Value {
         json!({
             "id": self.id,
             "object": "chat.completion",
@@ -259,9 +260,24 @@ impl Envelope {
                 "logprobs": null,
                 "finish_reason": finish,
             }],
-            "usage": usage(u),
+            "usage": usage(&done.usage),
+            "timings": timings(done),
         })
     }
+}
+
+/// llama-server's `timings`: the prompt tokens decoded (the rest came from the cache) and the
+/// tokens generated, with their times.
+pub fn timings(done: &Completion) -> Value {
+    let (u, t) = (&done.usage, &done.timings);
+    json!({
+        "cache_n": u.prompt_tokens.saturating_sub(u.prompt_tokens_evaluated),
+        "prompt_n": u.prompt_tokens_evaluated,
+        "prompt_ms": t.prompt_ms,
+        "predicted_n": u.completion_tokens,
+        "predicted_ms": t.generation_ms,
+        "predicted_per_second": t.tokens_per_second,
+    })
 }
 
 #[cfg(test)]

@@ -166,7 +166,8 @@ fn finish_reasons_and_calls() {
 
 #[test]
 fn usage_counts_reasoning_where_clients_look_and_each_channel() {
-    let u = done(StopReason::EndOfTurn, "").usage;
+    let d = done(StopReason::EndOfTurn, "");
+    let u = d.usage;
     assert_eq!(
         usage(&u),
         json!({"prompt_tokens": 10, "completion_tokens": 9, "total_tokens": 19,
@@ -182,7 +183,15 @@ fn usage_counts_reasoning_where_clients_look_and_each_channel() {
     let c = e.chunk(json!({"content": "x"}), None);
     assert_eq!(c["object"], "chat.completion.chunk");
     assert_eq!(c["choices"][0]["finish_reason"], Value::Null);
-    let uc = e.usage_chunk(&u);
+    let uc = e.usage_chunk(&d);
     assert_eq!(uc["choices"], json!([]));
     assert_eq!(uc["usage"]["total_tokens"], 19);
+    assert_eq!(
+        (
+            uc["timings"]["cache_n"].as_u64(),
+            uc["timings"]["prompt_n"].as_u64()
+        ),
+        (Some(6), Some(4))
+    );
+    assert_eq!(uc["timings"]["predicted_n"], 9);
 }
