@@ -177,7 +177,9 @@ async fn shutdown(
             shared.cancel_all();
         })
     };
-    let _ = server.await;
+    // A connection that still holds on (a client that never finishes sending) is not waited
+    // for past twice the grace.
+    let _ = tokio::time::timeout(GRACE * 2, server).await;
     cancel.abort();
     shared.close_jobs();
 }
