@@ -137,6 +137,23 @@ mod tests {
     }
 
     #[test]
+    fn with_full_history_earlier_answers_go_back_whole() {
+        let mut s = settings();
+        s.history = History::Full;
+        let whole = "<thinking>\nadd\n</thinking>\n<output>\n4\n</output>";
+        let req = generate_request(
+            &s,
+            &params(vec![
+                ChatMessage::new(Role::User, "2+2?"),
+                ChatMessage::new(Role::Assistant, whole),
+                ChatMessage::new(Role::User, "more"),
+            ]),
+            1,
+        );
+        assert_eq!(req.messages[2].content, whole);
+    }
+
+    #[test]
     fn a_system_message_of_the_requests_replaces_the_profiles() {
         let s = settings();
         let req = generate_request(

@@ -442,7 +442,8 @@ fn sigterm_lets_a_running_stream_end_and_exits_0() {
 #[test]
 fn health_answers_503_while_the_model_loads_then_200() {
     let m = slow_thinker("t", 4);
-    let mut s = Served::start(&m, &[]);
+    let log = m.dir.path().join("serve.log");
+    let mut s = Served::start(&m, &["--log-file", log.to_str().unwrap()]);
     let loading = http(s.port, "GET", "/health", &[], b"");
     assert_eq!(
         (loading.status, loading.json()),
@@ -458,6 +459,16 @@ fn health_answers_503_while_the_model_loads_then_200() {
     assert_eq!(models["data"][0]["id"], "model");
     let (code, said) = s.terminate();
     assert_eq!(code, Some(0), "{said:#?}");
+    // One line per request, on stderr and in the log file.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    for line in [
+        "GET /health 503",
+        "POST /v1/chat/completions 503",
+        "GET /health 200",
+    ] {
+        assert!(said.iter().any(|l| l.contains(line)), "{line}: {said:#?}");
+        assert!(logged.contains(line), "{line}: {logged}");
+    }
 }
 
 #[test]
