@@ -7,7 +7,7 @@ use super::errors::ApiError;
 use super::job::{self, Job};
 use super::log::{self, Counts, Streamed};
 use super::reply::{Envelope, Reply};
-use super::routes::BODY_LIMIT;
+use super::request::BODY_LIMIT;
 use super::state::Shared;
 use super::{convert, request};
 use crate::llm::{Completion, EngineError, EngineEvent};

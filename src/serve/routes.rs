@@ -2,6 +2,7 @@
 //! not a route (404) or not a method of one (405), all in the OpenAI error shape.
 
 use super::errors::{json_response, ApiError};
+use super::request::BODY_LIMIT;
 use super::state::{Health, Shared};
 use super::{chat, log};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -12,9 +13,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 use std::sync::Arc;
-
-/// The largest request body taken (413 above it).
-pub const BODY_LIMIT: usize = 4 << 20;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()

@@ -11,7 +11,7 @@ use super::sse::{Event, SseParser};
 use super::usage::merged;
 use super::wire::{chunk_of, error_of, strip_end_of_turn};
 use crate::llm::budget::{Act, Token as BudgetToken};
-use crate::llm::{EngineError, EngineEvent, RemoteErrorKind, StopReason};
+use crate::llm::{EngineError, EngineEvent, Generation, RemoteErrorKind, StopReason};
 use crate::stream::{Channel, TagToken};
 use serde_json::Value;
 use std::time::Instant;
@@ -178,35 +178,10 @@ impl Job<'_> {
         }
         let chunk = chunk_of(&v);
         if let Some(r) = &chunk.reasoning {
-            if !seen.in_reasoning {
-                seen.in_reasoning = true;
-                gen.tag(TagToken::open(Channel::Thinking));
-                if let Some(t) = thinking {
-                    raw.push_str(&format!("<{t}>"));
-                }
-            }
-            if chunk.reflection != seen.in_reflection {
-                seen.in_reflection = chunk.reflection;
-                let tag = match chunk.reflection {
-                    true => TagToken::open(Channel::Reflection),
-                    false => TagToken::close(Channel::Reflection),
-                };
-                gen.tag(tag);
-                raw.push_str(&self.req.router.tags.canonical(tag));
-            }
-            seen.first_text.get_or_insert_with(Instant::now);
-            gen.reasoning(r);
-            raw.push_str(r);
-            gen.count(1);
+            self.reasoning(r, chunk.reflection, gen, raw, seen);
         }
         if let Some(c) = &chunk.content {
-            if seen.in_reasoning {
-                seen.in_reasoning = false;
-                gen.tag(TagToken::close(Channel::Thinking));
-                if let Some(t) = thinking {
-                    raw.push_str(&format!("</{t}>"));
-                }
-            }
+            end_reasoning(seen, gen, raw, thinking);
             let c = strip_end_of_turn(c);
             if !c.is_empty() {
                 seen.first_text.get_or_insert_with(Instant::now);
@@ -217,13 +192,7 @@ impl Job<'_> {
         }
         if let Some(fragments) = &chunk.tool_calls {
             // The server read a call from the answer: the thinking, if it was split off, is over.
-            if seen.in_reasoning {
-                seen.in_reasoning = false;
-                gen.tag(TagToken::close(Channel::Thinking));
-                if let Some(t) = thinking {
-                    raw.push_str(&format!("</{t}>"));
-                }
-            }
+            end_reasoning(seen, gen, raw, thinking);
             calls.push(fragments);
             gen.count(1);
         }
@@ -237,5 +206,54 @@ impl Job<'_> {
             return Ok(Some(StopReason::OutputClosed));
         }
         Ok(None)
+    }
+
+    /// A piece of the server's reasoning: the thinking opens at the first, and a reflection
+    /// `reflect serve` marked (`delta.reflection`) opens and closes where the mark changes.
+    fn reasoning(
+        &self,
+        r: &str,
+        reflection: bool,
+        gen: &mut Generation,
+        raw: &mut String,
+        seen: &mut Seen,
+    ) {
+        let thinking = self.req.router.tags.thinking.first();
+        if !seen.in_reasoning {
+            seen.in_reasoning = true;
+            gen.tag(TagToken::open(Channel::Thinking));
+            if let Some(t) = thinking {
+                raw.push_str(&format!("<{t}>"));
+            }
+        }
+        if reflection != seen.in_reflection {
+            seen.in_reflection = reflection;
+            let tag = match reflection {
+                true => TagToken::open(Channel::Reflection),
+                false => TagToken::close(Channel::Reflection),
+            };
+            gen.tag(tag);
+            raw.push_str(&self.req.router.tags.canonical(tag));
+        }
+        seen.first_text.get_or_insert_with(Instant::now);
+        gen.reasoning(r);
+        raw.push_str(r);
+        gen.count(1);
+    }
+}
+
+/// The thinking, if the server split it off, is over: the answer or a call began.
+fn end_reasoning(
+    seen: &mut Seen,
+    gen: &mut Generation,
+    raw: &mut String,
+    thinking: Option<&String>,
+) {
+    if seen.in_reasoning {
+        seen.in_reasoning = false;
+        gen.tag(TagToken::close(Channel::Thinking));
+        if let Some(t) = thinking {
+            raw.push_str(&format!("</{t}>"));
+        }
     }
 }

@@ -7,6 +7,9 @@ use crate::llm::{ChatMessage, Role};
 use crate::tools::ToolCall;
 use serde_json::{Map, Value};
 
+/// The largest request body taken (413 above it).
+pub const BODY_LIMIT: usize = 4 << 20;
+
 /// What a request asks for.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatParams {
