@@ -82,6 +82,12 @@ pub struct RunFlags {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), hide_short_help = true, help_heading = "Model")]
     pub batch_size: Option<u32>,
 
+    /// Speculative decoding by prompt lookup: draft up to N tokens from earlier text (the
+    /// prompt and what was generated, thinking included), verified N at a time; the output is
+    /// what it is without [default: 0, off] [config: lookup].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::config::MAX_LOOKUP)), hide_short_help = true, help_heading = "Model")]
+    pub lookup: Option<u32>,
+
     /// Prompt profile: a name (see `reflect profiles list`) or a .toml file
     ///
     /// [default: reflection] [env: REFLECT_PROFILE] [config: profile].
@@ -107,6 +113,7 @@ impl RunFlags {
             ctx_size: self.ctx_size,
             threads: self.threads,
             batch_size: self.batch_size,
+            lookup: self.lookup,
             profile: self.profile.clone(),
             overrides: self.profile_flags.overrides(),
             tools: crate::settings::ToolFlags::default(),

@@ -165,6 +165,11 @@ pub struct Timings {
     pub first_token_ms: u64,
     pub generation_ms: u64,
     pub tokens_per_second: f64,
+    /// Speculative decoding only: the tokens drafted, and how many of them the model accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_accepted: Option<u32>,
 }
 
 /// The end of a generation.

@@ -417,6 +417,9 @@ impl Context {
             vocab_only: false,
             checked,
             chat_template: self.chat_template(run, &profile)?,
+            speculation: crate::engine::Speculation {
+                lookup: run.lookup.or(self.config.lookup).unwrap_or(0),
+            },
         });
         Ok(RunSettings::new(engine, sampling, profile, budget))
     }

@@ -24,6 +24,8 @@ pub struct Request {
     pub ctx_size: Option<u32>,
     pub threads: Option<u32>,
     pub batch_size: Option<u32>,
+    /// Prompt lookup: drafts of up to this many tokens (`Some(0)`: off).
+    pub lookup: Option<u32>,
     /// A profile name or .toml file.
     pub profile: Option<String>,
     /// What is set over the profile.

@@ -79,4 +79,14 @@ pub struct LlamaConfig {
     /// `--chat-template` (or the profile's `chat_template`): a llama.cpp built-in name,
     /// `plain`, or a file's path; `None`: the model's own, else a fallback chosen from the file.
     pub chat_template: Option<String>,
+    /// Speculative decoding: what drafts tokens for the model to verify (off by default).
+    pub speculation: Speculation,
+}
+
+/// Speculative decoding: drafts the model verifies several at a time, keeping the output what
+/// it would be without them (one sequence at a time: not `GenerateMany`, not serve's slots).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Speculation {
+    /// Prompt lookup (`--lookup N`): draft up to this many tokens from earlier text; 0: off.
+    pub lookup: u32,
 }

@@ -73,7 +73,8 @@ pub(crate) fn run(
         let _ = events.send(EngineEvent::Warning(w));
     }
     let load_ms = started.elapsed().as_millis() as u64;
-    let loaded = Loaded::new(&model, ctx, template, load_ms);
+    let loaded =
+        Loaded::new(&model, ctx, template, load_ms).with_speculation(config.speculation.clone());
     let model_info = describe(&loaded, &info, &config, &shape, load_ms);
     let _ = events.send(EngineEvent::Loaded(Box::new(model_info)));
     let gen = Generation {

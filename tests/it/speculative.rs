@@ -1,0 +1,243 @@
+//! Speculative decoding changes only the speed: on the semantic model (every token depends on
+//! the whole context, `RandomModelSpec::semantic`), an engine that drafts by prompt lookup
+//! answers token for token as one that does not, greedy and sampled with the same seed, over
+//! many prompts, across turns (KV-cache reuse), at the token limit and the budget's forced end.
+
+use crate::common::*;
+use reflect::engine::{Engine, GpuLayers, LlamaConfig, Speculation};
+use reflect::gguf::{write_random_model, RandomModelSpec};
+use reflect::llm::{
+    BudgetSettings, ChatMessage, Command, Completion, EngineEvent, GenerateRequest, Role,
+    SamplingSettings,
+};
+use reflect::stream::{RouterConfig, TagSet};
+use std::collections::HashMap;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+type Events = UnboundedReceiver<EngineEvent>;
+
+fn semantic() -> Model {
+    let dir = Sandbox::new();
+    let path = dir.path().join("semantic.gguf");
+    write_random_model(&path, &RandomModelSpec::semantic()).expect("write the semantic model");
+    Model { dir, path }
+}
+
+/// An engine on `m`, drafting as `speculation` says. Both engines of a comparison decode
+/// prompts in batches of the same size, so that their prompts' keys and values are the same.
+fn start(m: &Model, speculation: Speculation) -> (Engine, Events) {
+    let (engine, mut events) = Engine::start(LlamaConfig {
+        model_path: m.path.clone(),
+        gpu_layers: GpuLayers::Count(0),
+        ctx_size: Some(1024),
+        threads: Some(2),
+        batch_size: Some(32),
+        tags: TagSet::default(),
+        vocab_only: false,
+        checked: None,
+        chat_template: None,
+        speculation,
+    });
+    loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Loaded(_) => return (engine, events),
+            EngineEvent::Error(e) => panic!("load failed: {e}"),
+            _ => {}
+        }
+    }
+}
+
+fn lookup(n: u32) -> Speculation {
+    Speculation {
+        lookup: n,
+        ..Speculation::default()
+    }
+}
+
+fn sampling(temperature: f32, seed: u32) -> SamplingSettings {
+    SamplingSettings {
+        temperature,
+        seed: Some(seed),
+        ..SamplingSettings::default()
+    }
+}
+
+fn request(
+    id: u64,
+    messages: &[ChatMessage],
+    sampling: SamplingSettings,
+    max: u32,
+) -> GenerateRequest {
+    GenerateRequest {
+        id,
+        messages: messages.to_vec(),
+        sampling,
+        max_tokens: Some(max),
+        router: RouterConfig::default(),
+        budget: BudgetSettings::default(),
+        tools: Vec::new(),
+    }
+}
+
+/// The generation's routed text, in order, and its completion.
+fn generate(engine: &Engine, events: &mut Events, req: GenerateRequest) -> (String, Completion) {
+    engine.send(Command::Generate(req)).expect("engine alive");
+    let mut text = String::new();
+    loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Text { text: t, .. } => text.push_str(&t),
+            EngineEvent::Done(d) => return (text, *d),
+            EngineEvent::Error(e) => panic!("generation failed: {e}"),
+            _ => {}
+        }
+    }
+}
+
+fn user(text: &str) -> Vec<ChatMessage> {
+    vec![ChatMessage::new(Role::User, text)]
+}
+
+/// Prompts, some of them repetitive so that lookup finds drafts in them.
+const PROMPTS: &[&str] = &[
+    "Tell me about the sea.",
+    "one two three one two three one two three one two three one two",
+    "abc abc abc abc abc abc abc abc",
+    "The cat sat on the mat. The cat sat on the mat. The cat sat on the",
+    "Why is the sky blue?",
+    "Count: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12",
+];
+
+/// Each prompt answered by `plain` and by `spec`: the same text, stop reason and counts.
+/// Returns the drafted and accepted totals.
+fn compare(
+    m: &Model,
+    spec: Speculation,
+    sampling: impl Fn(usize) -> SamplingSettings,
+) -> (u32, u32) {
+    let (plain, mut plain_events) = start(m, Speculation::default());
+    let (fast, mut fast_events) = start(m, spec);
+    let (mut drafted, mut accepted) = (0, 0);
+    for (i, prompt) in PROMPTS.iter().enumerate() {
+        let id = i as u64 + 1;
+        let (want, w) = generate(
+            &plain,
+            &mut plain_events,
+            request(id, &user(prompt), sampling(i), 64),
+        );
+        let (got, g) = generate(
+            &fast,
+            &mut fast_events,
+            request(id, &user(prompt), sampling(i), 64),
+        );
+        assert_eq!(got, want, "prompt {prompt:?}: the routed text");
+        assert_eq!(g.text, w.text, "prompt {prompt:?}");
+        assert_eq!(g.stop_reason, w.stop_reason, "prompt {prompt:?}");
+        assert_eq!(g.usage, w.usage, "prompt {prompt:?}");
+        assert_eq!(w.timings.draft_tokens, None, "no speculation, no counts");
+        drafted += g.timings.draft_tokens.expect("counted");
+        accepted += g.timings.draft_accepted.expect("counted");
+    }
+    (drafted, accepted)
+}
+
+#[test]
+fn greedy_decoding_with_prompt_lookup_is_token_for_token_plain_greedy() {
+    let m = semantic();
+    let (drafted, accepted) = compare(&m, lookup(8), |_| sampling(0.0, 1));
+    assert!(
+        accepted > 0,
+        "the repetitive prompts accept drafts: {accepted} of {drafted}"
+    );
+    assert!(accepted <= drafted);
+}
+
+/// The pieces each generation routed, one per text event, for `n` seeds from `first`.
+fn pieces(
+    engine: &Engine,
+    events: &mut Events,
+    prompt: &str,
+    temperature: f32,
+    first: u32,
+    n: u32,
+) -> (Vec<Vec<String>>, u32) {
+    let mut all = Vec::new();
+    let mut accepted = 0;
+    for seed in first..first + n {
+        let req = request(
+            u64::from(seed),
+            &user(prompt),
+            sampling(temperature, seed),
+            12,
+        );
+        engine.send(Command::Generate(req)).expect("engine alive");
+        let mut got = Vec::new();
+        loop {
+            match events.blocking_recv().expect("engine alive") {
+                EngineEvent::Text { text, .. } => got.push(text),
+                EngineEvent::Done(d) => {
+                    accepted += d.timings.draft_accepted.unwrap_or(0);
+                    break;
+                }
+                EngineEvent::Error(e) => panic!("generation failed: {e}"),
+                _ => {}
+            }
+        }
+        all.push(got);
+    }
+    (all, accepted)
+}
+
+/// How often each piece comes at each place.
+fn frequencies(runs: &[Vec<String>]) -> HashMap<(usize, String), f64> {
+    let mut out = HashMap::new();
+    for run in runs {
+        for (i, p) in run.iter().enumerate() {
+            *out.entry((i, p.clone())).or_insert(0.0) += 1.0 / runs.len() as f64;
+        }
+    }
+    out
+}
+
+#[test]
+fn sampling_with_prompt_lookup_draws_from_the_distribution_plain_sampling_draws_from() {
+    let m = semantic();
+    let (plain, mut plain_events) = start(&m, Speculation::default());
+    let (fast, mut fast_events) = start(&m, lookup(8));
+    // A prompt whose answers at this temperature repeat enough for lookup to be accepted.
+    let (prompt, temperature) = (PROMPTS[4], 0.5);
+    let n = 300;
+    // Other seeds on each side: the same distribution, not the same draws.
+    let (want, _) = pieces(&plain, &mut plain_events, prompt, temperature, 1, n);
+    let (got, accepted) = pieces(&fast, &mut fast_events, prompt, temperature, 10_001, n);
+    assert!(
+        accepted > n / 2,
+        "drafts are accepted: {accepted} in {n} runs"
+    );
+    let (want, got) = (frequencies(&want), frequencies(&got));
+    let mut compared = 0;
+    for (key, p) in &want {
+        if *p * f64::from(n) < 10.0 {
+            continue;
+        }
+        compared += 1;
+        let q = got.get(key).copied().unwrap_or(0.0);
+        // The difference of two proportions of n draws each.
+        let sd = (p * (1.0 - p) * 2.0 / f64::from(n)).sqrt();
+        assert!(
+            (p - q).abs() <= 5.0 * sd,
+            "{key:?}: {p:.3} plain, {q:.3} with lookup"
+        );
+    }
+    assert!(compared >= 12, "enough pieces to compare: {compared}");
+}
+
+#[test]
+fn the_seed_repeats_the_answer_with_prompt_lookup() {
+    let m = semantic();
+    let (fast, mut events) = start(&m, lookup(8));
+    for seed in [1, 2, 3] {
+        let first = pieces(&fast, &mut events, PROMPTS[1], 0.7, seed, 1);
+        let again = pieces(&fast, &mut events, PROMPTS[1], 0.7, seed, 1);
+        assert_eq!(first.0, again.0, "seed {seed}");
+    }
+}
