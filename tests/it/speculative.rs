@@ -7,10 +7,10 @@ use crate::common::*;
 use reflect::engine::{Engine, GpuLayers, LlamaConfig, Speculation};
 use reflect::gguf::{write_random_model, RandomModelSpec};
 use reflect::llm::{
-    BudgetSettings, ChatMessage, Command, Completion, EngineEvent, GenerateRequest, Role,
-    SamplingSettings,
+    BudgetSettings, BudgetStep, ChatMessage, Command, Completion, EngineEvent, GenerateRequest,
+    Role, SamplingSettings,
 };
-use reflect::stream::{RouterConfig, TagSet};
+use reflect::stream::{Channel, RouterConfig, TagSet};
 use std::collections::HashMap;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -239,5 +239,125 @@ fn the_seed_repeats_the_answer_with_prompt_lookup() {
         let first = pieces(&fast, &mut events, PROMPTS[1], 0.7, seed, 1);
         let again = pieces(&fast, &mut events, PROMPTS[1], 0.7, seed, 1);
         assert_eq!(first.0, again.0, "seed {seed}");
+    }
+}
+
+/// What one generation streamed: each text event with its channel, the budget's steps.
+#[derive(Debug, Default, PartialEq)]
+struct Streamed {
+    text: Vec<(Channel, String)>,
+    steps: Vec<BudgetStep>,
+}
+
+fn stream(engine: &Engine, events: &mut Events, req: GenerateRequest) -> (Streamed, Completion) {
+    engine.send(Command::Generate(req)).expect("engine alive");
+    let mut seen = Streamed::default();
+    loop {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Text { channel, text, .. } => seen.text.push((channel, text)),
+            EngineEvent::Budget {
+                step: Some(step), ..
+            } => seen.steps.push(step),
+            EngineEvent::Done(d) => return (seen, *d),
+            EngineEvent::Error(e) => panic!("generation failed: {e}"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn the_budgets_forced_end_and_the_next_turn_are_the_same_with_prompt_lookup() {
+    let m = semantic();
+    let (plain, mut plain_events) = start(&m, Speculation::default());
+    let (fast, mut fast_events) = start(&m, lookup(8));
+    let thinking = RouterConfig {
+        start_in_thinking: true,
+        ..RouterConfig::default()
+    };
+    let budget = BudgetSettings {
+        limit: Some(24),
+        grace: 0,
+        ..BudgetSettings::default()
+    };
+    let (mut accepted, mut forced) = (0, 0);
+    for (i, prompt) in PROMPTS.iter().enumerate() {
+        let mut messages = user(prompt);
+        for turn in 0..2 {
+            let id = (i * 2 + turn) as u64 + 1;
+            let req = GenerateRequest {
+                router: thinking.clone(),
+                budget: budget.clone(),
+                ..request(id, &messages, sampling(0.0, 1), 48)
+            };
+            let (want, w) = stream(&plain, &mut plain_events, req.clone());
+            let (got, g) = stream(&fast, &mut fast_events, req);
+            assert_eq!(got, want, "prompt {prompt:?}, turn {turn}");
+            assert_eq!(
+                (g.text.as_str(), g.stop_reason),
+                (w.text.as_str(), w.stop_reason)
+            );
+            // The memo and the cache hold what was generated, drafts left out: the next turn
+            // reuses as much of the cache as without lookup.
+            assert_eq!(g.usage, w.usage, "prompt {prompt:?}, turn {turn}");
+            accepted += g.timings.draft_accepted.expect("counted");
+            forced += usize::from(!want.steps.is_empty());
+            messages.push(ChatMessage::new(Role::Assistant, &w.text));
+            messages.push(ChatMessage::new(Role::User, *prompt));
+        }
+    }
+    assert!(forced > 0, "the budget forced the end of thinking");
+    assert!(accepted > 0, "drafts were accepted");
+}
+
+/// A Reflection-style answer of tags (control tokens) and byte tokens, and a prompt that
+/// spells it, which tokenizes to the same tokens: lookup drafts the whole answer from the
+/// prompt, past its `</output>`.
+fn reflection_model() -> (Model, String) {
+    use reflect::gguf::ScriptItem::Byte;
+    let bytes = |text: &str| text.bytes().map(Byte).collect::<Vec<_>>();
+    let mut items = vec![s("<thinking>")];
+    items.extend(bytes("Think"));
+    items.extend([s("</thinking>"), s("<output>")]);
+    items.extend(bytes("OK"));
+    items.push(s("</output>"));
+    items.extend(bytes("!?"));
+    let spelled = "<thinking>Think</thinking><output>OK</output>!?".to_string();
+    (model(items), spelled)
+}
+
+#[test]
+fn nothing_after_the_closed_output_is_routed_though_lookup_drafted_past_it() {
+    let (m, spelled) = reflection_model();
+    let (plain, mut plain_events) = start(&m, Speculation::default());
+    let (fast, mut fast_events) = start(&m, lookup(8));
+    let stop = RouterConfig {
+        stop_after_output: true,
+        ..RouterConfig::default()
+    };
+    for max in [3, 6, 12, 100] {
+        let req = GenerateRequest {
+            router: stop.clone(),
+            ..request(max.into(), &user(&spelled), sampling(0.0, 1), max)
+        };
+        let (want, w) = stream(&plain, &mut plain_events, req.clone());
+        let (got, g) = stream(&fast, &mut fast_events, req);
+        assert_eq!(got, want, "max_tokens {max}");
+        assert_eq!(
+            (g.stop_reason, g.usage),
+            (w.stop_reason, w.usage),
+            "max_tokens {max}"
+        );
+        assert!(g.usage.completion_tokens <= max);
+        if max == 100 {
+            assert!(
+                !got.text.iter().any(|(_, t)| t.contains("Anything")),
+                "{got:?}"
+            );
+            assert!(
+                g.timings.draft_accepted.expect("counted") >= 5,
+                "{:?}",
+                g.timings
+            );
+        }
     }
 }
