@@ -359,6 +359,7 @@ mod tests {
             parse("gpu_layers = \"12\"").unwrap().gpu_layers,
             Some(GpuLayers::Count(12))
         );
+        assert_eq!(parse("lookup = 8").unwrap().lookup, Some(8));
         assert_eq!(
             parse("model = \"/abs/m.gguf\"").unwrap().model,
             Some(PathBuf::from("/abs/m.gguf"))
@@ -375,6 +376,10 @@ mod tests {
             (
                 "threads = 0",
                 "c.toml:1: threads = 0 is out of range: must be between 1 and 1024",
+            ),
+            (
+                "lookup = 65",
+                "c.toml:1: lookup = 65 is out of range: must be between 0 and 64",
             ),
             (
                 "gpu_layers = -1",

@@ -172,6 +172,31 @@ pub struct Timings {
     pub draft_accepted: Option<u32>,
 }
 
+impl Timings {
+    /// With speculative decoding: the share of drafted tokens the model accepted (0 to 1;
+    /// 0 when nothing was drafted).
+    pub fn acceptance(&self) -> Option<f64> {
+        let drafted = self.draft_tokens?;
+        let accepted = self.draft_accepted.unwrap_or(0);
+        Some(if drafted == 0 {
+            0.0
+        } else {
+            f64::from(accepted) / f64::from(drafted)
+        })
+    }
+
+    /// With speculative decoding, the line `--show-thinking` ends with.
+    pub fn speculation_line(&self) -> Option<String> {
+        let share = self.acceptance()?;
+        Some(format!(
+            "speculation: {} of {} drafted tokens accepted ({:.0}%)",
+            self.draft_accepted.unwrap_or(0),
+            self.draft_tokens.unwrap_or(0),
+            share * 100.0
+        ))
+    }
+}
+
 /// The end of a generation.
 #[derive(Clone, Debug)]
 pub struct Completion {

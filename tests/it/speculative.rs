@@ -361,3 +361,46 @@ fn nothing_after_the_closed_output_is_routed_though_lookup_drafted_past_it() {
         }
     }
 }
+
+#[test]
+fn lookup_from_the_flag_or_config_prints_the_same_and_reports_its_drafts() {
+    let (m, spelled) = reflection_model();
+    let greedy = ["--temperature", "0"];
+    let (code, plain, _) = run_json(&m, &[&spelled, greedy[0], greedy[1]]);
+    assert_eq!(code, 0);
+    assert!(plain["timings"].get("draft_tokens").is_none(), "{plain}");
+    let (code, fast, _) = run_json(&m, &[&spelled, greedy[0], greedy[1], "--lookup", "8"]);
+    assert_eq!(code, 0);
+    for key in ["output", "thinking", "stop_reason", "usage"] {
+        assert_eq!(fast[key], plain[key], "{key}");
+    }
+    let accepted = fast["timings"]["draft_accepted"]
+        .as_u64()
+        .expect("accepted");
+    let drafted = fast["timings"]["draft_tokens"].as_u64().expect("drafted");
+    assert!(accepted > 0 && accepted <= drafted, "{}", fast["timings"]);
+
+    // config.toml's `lookup`, and the flag's 0 over it.
+    let config = m.dir.path().join("config").join("reflect");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "lookup = 8\n").unwrap();
+    let (_, from_config, _) = run_json(&m, &[&spelled, greedy[0], greedy[1]]);
+    assert_eq!(from_config["timings"]["draft_accepted"], accepted);
+    let (_, off, _) = run_json(&m, &[&spelled, greedy[0], greedy[1], "--lookup", "0"]);
+    assert!(off["timings"].get("draft_tokens").is_none(), "{off}");
+
+    // --show-thinking ends with the share accepted, on stderr.
+    let (code, out, err) = run(&m, &[&spelled, greedy[0], greedy[1], "--show-thinking"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "OK\n");
+    let line = format!("speculation: {accepted} of {drafted} drafted tokens accepted (");
+    assert!(err.contains(&line), "{err}");
+}
+
+#[test]
+fn a_lookup_out_of_range_is_refused_as_usage() {
+    let (m, _) = reflection_model();
+    let (code, _, err) = run(&m, &["q", "--lookup", "65"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--lookup"), "{err}");
+}
