@@ -228,6 +228,9 @@ pub struct Completion {
 pub enum EngineError {
     #[error("{path}: {message}")]
     Load { path: PathBuf, message: String },
+    /// The draft model cannot draft for the model (another vocabulary): the user's to fix.
+    #[error("{path}: {message}")]
+    Draft { path: PathBuf, message: String },
     #[error("the prompt is {prompt_tokens} tokens but the context holds {n_ctx}; shorten the prompt or raise --ctx-size")]
     PromptTooLong { prompt_tokens: u32, n_ctx: u32 },
     /// Found before tokenizing: even at the vocabulary's longest token this many bytes need
@@ -299,6 +302,7 @@ impl From<EngineError> for crate::exit::Failure {
                 Failure::usage(e.to_string())
             }
             EngineError::Load { .. } => Failure::runtime(format!("cannot load the model: {e}")),
+            EngineError::Draft { .. } => Failure::usage(format!("cannot use the draft model: {e}")),
             EngineError::Remote { kind, .. } if kind.is_usage() => Failure::usage(e.to_string()),
             _ => Failure::runtime(e.to_string()),
         }
@@ -426,5 +430,18 @@ mod tests {
         });
         assert_eq!(load.code, code::RUNTIME);
         assert_eq!(load.message, "cannot load the model: m.gguf: bad magic");
+        let draft = Failure::from(EngineError::Draft {
+            path: "d.gguf".into(),
+            message: "its vocabulary differs".into(),
+        });
+        assert_eq!(
+            draft.code,
+            code::USAGE,
+            "another vocabulary is the user's to fix"
+        );
+        assert_eq!(
+            draft.message,
+            "cannot use the draft model: d.gguf: its vocabulary differs"
+        );
     }
 }

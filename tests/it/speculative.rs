@@ -4,7 +4,7 @@
 //! many prompts, across turns (KV-cache reuse), at the token limit and the budget's forced end.
 
 use crate::common::*;
-use reflect::engine::{Engine, GpuLayers, LlamaConfig, Speculation};
+use reflect::engine::{DraftModel, Engine, GpuLayers, LlamaConfig, Speculation};
 use reflect::gguf::{write_random_model, RandomModelSpec};
 use reflect::llm::{
     BudgetSettings, BudgetStep, ChatMessage, Command, Completion, EngineEvent, GenerateRequest,
@@ -198,6 +198,29 @@ fn frequencies(runs: &[Vec<String>]) -> HashMap<(usize, String), f64> {
     out
 }
 
+/// Each piece that plain sampling drew at a place at least 10 times in `n` runs comes there
+/// as often with drafts, within 5 standard deviations of the difference.
+fn assert_same_frequencies(
+    want: &HashMap<(usize, String), f64>,
+    got: &HashMap<(usize, String), f64>,
+    n: u32,
+) {
+    let mut compared = 0;
+    for (key, p) in want {
+        if *p * f64::from(n) < 10.0 {
+            continue;
+        }
+        compared += 1;
+        let q = got.get(key).copied().unwrap_or(0.0);
+        let sd = (p * (1.0 - p) * 2.0 / f64::from(n)).sqrt();
+        assert!(
+            (p - q).abs() <= 5.0 * sd,
+            "{key:?}: {p:.3} plain, {q:.3} with drafts"
+        );
+    }
+    assert!(compared >= 12, "enough pieces to compare: {compared}");
+}
+
 #[test]
 fn sampling_with_prompt_lookup_draws_from_the_distribution_plain_sampling_draws_from() {
     let m = semantic();
@@ -213,22 +236,7 @@ fn sampling_with_prompt_lookup_draws_from_the_distribution_plain_sampling_draws_
         accepted > n / 2,
         "drafts are accepted: {accepted} in {n} runs"
     );
-    let (want, got) = (frequencies(&want), frequencies(&got));
-    let mut compared = 0;
-    for (key, p) in &want {
-        if *p * f64::from(n) < 10.0 {
-            continue;
-        }
-        compared += 1;
-        let q = got.get(key).copied().unwrap_or(0.0);
-        // The difference of two proportions of n draws each.
-        let sd = (p * (1.0 - p) * 2.0 / f64::from(n)).sqrt();
-        assert!(
-            (p - q).abs() <= 5.0 * sd,
-            "{key:?}: {p:.3} plain, {q:.3} with lookup"
-        );
-    }
-    assert!(compared >= 12, "enough pieces to compare: {compared}");
+    assert_same_frequencies(&frequencies(&want), &frequencies(&got), n);
 }
 
 #[test]
@@ -403,4 +411,104 @@ fn a_lookup_out_of_range_is_refused_as_usage() {
     let (code, _, err) = run(&m, &["q", "--lookup", "65"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--lookup"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A draft model of the same vocabulary.
+
+/// A draft model for the semantic model: a smaller random model of its vocabulary.
+fn small_draft(dir: &Sandbox) -> std::path::PathBuf {
+    let path = dir.path().join("draft.gguf");
+    let spec = RandomModelSpec {
+        n_embd: 64,
+        n_layer: 1,
+        n_ff: 128,
+        n_head: 2,
+        seed: 3,
+        ..RandomModelSpec::semantic()
+    };
+    write_random_model(&path, &spec).expect("write the draft model");
+    path
+}
+
+fn drafting(path: &std::path::Path, p_min: f32) -> Speculation {
+    Speculation {
+        lookup: 0,
+        draft: Some(DraftModel {
+            path: path.to_path_buf(),
+            max: 8,
+            p_min,
+        }),
+    }
+}
+
+#[test]
+fn greedy_decoding_with_a_draft_model_is_token_for_token_plain_greedy() {
+    let m = semantic();
+    // The model drafting for itself: nearly every draft accepted.
+    let (drafted, accepted) = compare(&m, drafting(&m.path, 0.0), |_| sampling(0.0, 1));
+    assert!(
+        accepted * 2 > drafted,
+        "the model agrees with itself: {accepted} of {drafted}"
+    );
+    // A small random model: few accepted, the same answers.
+    let small = small_draft(&m.dir);
+    let (drafted, accepted) = compare(&m, drafting(&small, 0.0), |_| sampling(0.0, 1));
+    assert!(drafted > 0 && accepted < drafted, "{accepted} of {drafted}");
+}
+
+#[test]
+fn sampling_with_a_draft_model_draws_from_the_distribution_plain_sampling_draws_from() {
+    let m = semantic();
+    let (plain, mut plain_events) = start(&m, Speculation::default());
+    let (fast, mut fast_events) = start(&m, drafting(&m.path, 0.0));
+    let n = 300;
+    let (want, _) = pieces(&plain, &mut plain_events, PROMPTS[0], 0.7, 1, n);
+    let (got, accepted) = pieces(&fast, &mut fast_events, PROMPTS[0], 0.7, 10_001, n);
+    assert!(accepted > n, "drafts are accepted: {accepted} in {n} runs");
+    assert_same_frequencies(&frequencies(&want), &frequencies(&got), n);
+}
+
+#[test]
+fn a_draft_model_with_another_vocabulary_is_refused_naming_the_first_token_that_differs() {
+    let m = semantic();
+    let (other, _) = reflection_model();
+    let (code, _, err) = run(&m, &["q", "--model-draft", other.path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot use the draft model"), "{err}");
+    assert!(
+        err.contains(other.path.to_str().unwrap()),
+        "names the file: {err}"
+    );
+    assert!(
+        err.contains("its vocabulary differs from the model's: token "),
+        "{err}"
+    );
+    assert!(err.contains(" in the model and "), "both pieces: {err}");
+}
+
+#[test]
+fn a_draft_model_from_the_command_line_prints_the_same() {
+    let m = semantic();
+    let small = small_draft(&m.dir);
+    let args = [
+        "Why is the sky blue?",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "32",
+    ];
+    let (code, plain, _) = run_json(&m, &args);
+    assert_eq!(code, 0);
+    let mut with = args.to_vec();
+    with.extend(["--model-draft", small.to_str().unwrap(), "--draft-max", "4"]);
+    with.extend(["--draft-p-min", "0"]);
+    let (code, fast, err) = run_json(&m, &with);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(fast["output"], plain["output"]);
+    assert_eq!(fast["usage"], plain["usage"]);
+    assert!(
+        fast["timings"]["draft_tokens"].as_u64().unwrap() > 0,
+        "{fast}"
+    );
 }

@@ -162,7 +162,7 @@ impl App {
                 }
                 return Vec::new();
             }
-            EngineError::Load { .. } => {
+            EngineError::Load { .. } | EngineError::Draft { .. } => {
                 self.load = Load::Failed(text.clone());
                 self.notify(Level::Error, format!("The model did not load: {text}"));
                 for t in self.conv.turns.iter_mut().filter(|t| t.is_queued()) {

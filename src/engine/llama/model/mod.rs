@@ -5,6 +5,7 @@
 //! and `kv_file` (the cache on disk).
 
 mod decode;
+mod draft;
 mod drafts;
 mod end_guard;
 mod kv_file;
@@ -12,6 +13,7 @@ mod lookup;
 mod prefill;
 
 pub(super) use decode::run;
+pub(super) use draft::{vocabulary_difference, Drafter};
 pub(super) use end_guard::{EndGuard, Offer};
 
 use super::fit::Cut;
@@ -43,6 +45,8 @@ pub(super) struct Loaded<'m> {
     memo: Option<Memo>,
     /// What drafts tokens for speculative decoding.
     speculation: Speculation,
+    /// The draft model's context, when there is one.
+    drafter: Option<Drafter<'m>>,
 }
 
 impl<'m> Loaded<'m> {
@@ -62,23 +66,37 @@ impl<'m> Loaded<'m> {
             cut: None,
             memo: None,
             speculation: Speculation::default(),
+            drafter: None,
         }
     }
 
-    /// Speculative decoding as `speculation` says.
-    pub(super) fn with_speculation(mut self, speculation: Speculation) -> Self {
+    /// Speculative decoding as `speculation` says, with the draft model's context if any.
+    pub(super) fn with_speculation(
+        mut self,
+        speculation: Speculation,
+        drafter: Option<Drafter<'m>>,
+    ) -> Self {
         self.speculation = speculation;
+        self.drafter = drafter;
         self
     }
 
     /// The most tokens to draft at once: 0 when speculation is off.
     fn draft_max(&self) -> usize {
-        self.speculation.lookup as usize
+        let lookup = self.speculation.lookup as usize;
+        lookup.max(self.drafter.as_ref().map_or(0, |d| d.max))
     }
 
-    /// Up to `n` drafts into `out` to follow the cached tokens.
+    /// Up to `n` drafts into `out` to follow the cached tokens: prompt lookup's (free) when
+    /// it finds some, else the draft model's.
     fn draft(&mut self, n: usize, out: &mut Vec<LlamaToken>) {
-        lookup::draft(&self.cached, n, out);
+        let lookup = n.min(self.speculation.lookup as usize);
+        if lookup::draft(&self.cached, lookup, out).is_some() {
+            return;
+        }
+        if let Some(d) = self.drafter.as_mut() {
+            d.draft(&self.cached, n, out);
+        }
     }
 
     /// Takes the tokens from position `at` on out of the KV cache (drafts, a tag taken back).
