@@ -418,7 +418,11 @@ impl Context {
             checked,
             chat_template: self.chat_template(run, &profile)?,
             speculation: crate::engine::Speculation {
-                lookup: run.lookup.or(self.config.lookup).unwrap_or(0),
+                lookup: run
+                    .lookup
+                    .or(self.config.lookup)
+                    .or(profile.lookup)
+                    .unwrap_or(0),
                 draft: run
                     .model_draft
                     .clone()
