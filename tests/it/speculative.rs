@@ -512,3 +512,41 @@ fn a_draft_model_from_the_command_line_prints_the_same() {
         "{fast}"
     );
 }
+
+#[test]
+fn eval_with_prompt_lookup_answers_as_without() {
+    let (m, spelled) = reflection_model();
+    let questions = m.dir.path().join("q.jsonl");
+    let lines: Vec<String> = (0..3)
+        .map(|i| {
+            serde_json::json!({"id": format!("q{i}"), "question": spelled, "answer": "OK"})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(&questions, lines.join("\n") + "\n").unwrap();
+    let answers = |out: &str, extra: &[&str]| {
+        let path = m.dir.path().join(out);
+        let mut cmd = reflect(m.dir.path());
+        cmd.arg("eval")
+            .arg(&questions)
+            .arg("-m")
+            .arg(&m.path)
+            .args(["--temperature", "0", "--out"])
+            .arg(&path)
+            .args(extra);
+        let (code, _, err) = outcome(cmd);
+        assert_eq!(code, 0, "{err}");
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["id"].clone(), v["answer"].clone(), v["correct"].clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    let plain = answers("plain.jsonl", &[]);
+    assert_eq!(plain.len(), 3);
+    assert!(plain.iter().all(|(_, _, c)| c == true), "{plain:?}");
+    assert_eq!(answers("lookup.jsonl", &["--lookup", "8"]), plain);
+}
