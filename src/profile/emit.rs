@@ -30,6 +30,9 @@ impl Profile {
         if !self.tools.is_empty() {
             let _ = writeln!(out, "tools = {}", string_array(&self.tools));
         }
+        if let Some(n) = self.lookup {
+            let _ = writeln!(out, "lookup = {n}");
+        }
         out.push('\n');
         super::budget::write_budget(&mut out, &self.budget);
 

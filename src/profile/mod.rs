@@ -100,6 +100,9 @@ pub struct Profile {
     /// The built-in tools the profile offers, and turns on; empty: none (tools are off unless
     /// config.toml or `--tools` turns them on, offering every built-in tool).
     pub tools: Vec<String>,
+    /// Prompt lookup's drafts (speculative decoding), under config.toml's and `--lookup`;
+    /// `None`: off unless those turn it on.
+    pub lookup: Option<u32>,
 }
 
 impl Profile {
@@ -119,6 +122,7 @@ impl Profile {
             stop_after_output: true,
             chat_template: None,
             tools: Vec::new(),
+            lookup: None,
         }
     }
 

@@ -41,6 +41,9 @@ fn apply(p: &mut Profile, f: &ProfileFile) -> Result<(), ConfigError> {
     if let Some(v) = &f.tools {
         p.tools.clone_from(v);
     }
+    if let Some(v) = f.lookup {
+        p.lookup = Some(v);
+    }
     f.budget.apply(&mut p.budget);
     p.sampling = f.sampling.or(&p.sampling);
     let t = &f.tags;

@@ -38,6 +38,7 @@ pub const SCHEMA: Schema<'static> = &[
             "max_extensions",
             "chat_template",
             "tools",
+            "lookup",
             "sampling",
             "tags",
         ],
@@ -89,6 +90,8 @@ pub struct ProfileFile {
     pub chat_template: Option<String>,
     /// The tools the profile offers (and turns on); `[]` offers none.
     pub tools: Option<Vec<String>>,
+    /// Prompt lookup's drafts, 0–64.
+    pub lookup: Option<u32>,
     /// The thinking budget's keys (top level, beside `think_carefully`).
     pub budget: BudgetFile,
     pub sampling: SamplingOverrides,
@@ -161,6 +164,15 @@ impl ProfileFile {
         }
         if let Some(f) = root.get("tools") {
             out.tools = Some(crate::config::tools::tool_list(&f)?);
+        }
+        if let Some(f) = root.get("lookup") {
+            let max = crate::config::MAX_LOOKUP;
+            out.lookup = Some(
+                u32::try_from(f.int()?)
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| f.out_of_range(format!("must be between 0 and {max}")))?,
+            );
         }
         out.budget = BudgetFile::parse(&root)?;
         if let Some(f) = root.get("sampling") {

@@ -334,3 +334,16 @@ fn budget_values_are_shown_and_read_back() {
     let text = p.to_toml("");
     assert_eq!(parse_one("think", &text).unwrap(), p, "{text}");
 }
+
+#[test]
+fn lookup_is_read_checked_inherited_and_written_back() {
+    let p = parse_one("mine", "lookup = 8\n").unwrap();
+    assert_eq!(p.lookup, Some(8));
+    assert_eq!(parse_one("mine", &p.to_toml("")).unwrap(), p);
+    assert_eq!(bundled("reflection").lookup, None);
+    let err = parse_one("mine", "lookup = 65\n").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "mine.toml:1: lookup = 65 is out of range: must be between 0 and 64"
+    );
+}

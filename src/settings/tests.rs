@@ -520,3 +520,53 @@ fn a_saved_profile_keeps_the_budget_flags() {
         "Saved from profile 'reflection' with --think-budget 500 --min-think none"
     );
 }
+
+#[test]
+fn lookup_and_the_draft_model_flag_over_config_over_profile() {
+    let lookup = |config: Option<&str>, profile: &str, flag: Option<u32>| {
+        let dir = config_dir(config, &[("mine", profile)]);
+        let asked = Request {
+            lookup: flag,
+            ..with_profile("x", "mine")
+        };
+        let s = settings(&ctx(Some(dir.path()), &[]), &asked).unwrap();
+        s.engine.llama().unwrap().speculation.lookup
+    };
+    let table = [
+        (None, "", None, 0, "off by default"),
+        (None, "lookup = 4\n", None, 4, "the profile's"),
+        (
+            Some("lookup = 6\n"),
+            "lookup = 4\n",
+            None,
+            6,
+            "config over profile",
+        ),
+        (
+            Some("lookup = 6\n"),
+            "lookup = 4\n",
+            Some(8),
+            8,
+            "flag over config",
+        ),
+        (Some("lookup = 6\n"), "", Some(0), 0, "flag 0 turns it off"),
+    ];
+    for (config, profile, flag, want, why) in table {
+        assert_eq!(lookup(config, profile, flag), want, "{why}");
+    }
+    let asked = Request {
+        model_draft: Some("small.gguf".into()),
+        draft_p_min: Some(0.5),
+        ..model("x")
+    };
+    let s = settings(&ctx(None, &[]), &asked).unwrap();
+    let draft = s.engine.llama().unwrap().speculation.draft.clone();
+    assert_eq!(
+        draft,
+        Some(crate::engine::DraftModel {
+            path: "small.gguf".into(),
+            max: crate::engine::DraftModel::DEFAULT_MAX,
+            p_min: 0.5,
+        })
+    );
+}

@@ -785,3 +785,25 @@ fn a_download_job_stops_when_asked_and_keeps_the_part() {
         other => panic!("stopped, keeping the part: {other:?}"),
     }
 }
+
+#[test]
+fn hf_draft_downloads_the_draft_model_as_hf_does_the_model() {
+    let server = HubServer::start(vec![repo()]);
+    let sb = Sandbox::new();
+    let mut cmd = hub_cmd(sb.path(), &server);
+    cmd.args(["--hf", &format!("{REPO}:Q2_K")])
+        .args(["--hf-draft", &format!("{REPO}:Q8_0")])
+        .args(["--format", "json", "--temperature", "0", "2+2?"]);
+    let (code, out, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Tiny-Reflect-Q8_0.gguf"),
+        "the draft's download: {err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(
+        v["timings"]["draft_tokens"].is_u64(),
+        "drafting was on: {v}"
+    );
+    assert_eq!(blob_names(sb.path()).len(), 2, "the model and its draft");
+}

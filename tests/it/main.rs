@@ -33,6 +33,7 @@ mod serve_client;
 mod sessions;
 mod sessions_follow_up;
 mod shape;
+mod speculative;
 mod templates;
 mod tokenizer_counts;
 mod tui_pty;

@@ -50,6 +50,11 @@ pub fn profile_from_settings(settings: &RunSettings, name: &str) -> Profile {
             .engine
             .llama()
             .and_then(|c| c.chat_template.clone()),
+        lookup: settings
+            .engine
+            .llama()
+            .map(|c| c.speculation.lookup)
+            .filter(|n| *n > 0),
         tools: if settings.tools.on {
             settings.tools.offered.clone()
         } else {
