@@ -9,7 +9,7 @@ mod end_guard;
 mod kv_file;
 mod prefill;
 
-pub(super) use decode::run;
+pub(super) use decode::{call_markers, opens_thinking, rebuild_history, run};
 pub(super) use end_guard::{EndGuard, Offer};
 
 use super::fit::Cut;
@@ -93,12 +93,6 @@ impl<'m> Loaded<'m> {
 
     pub(super) fn n_ctx(&self) -> u32 {
         self.ctx.n_ctx()
-    }
-
-    /// The prompt for `messages`, as llama.cpp renders it (for `GenerateMany`, which offers
-    /// no tools).
-    pub(super) fn render(&self, messages: &[ChatMessage]) -> String {
-        self.template.render(self.model, messages)
     }
 
     /// The prompt for `messages` offering `tools` (the Jinja template with tools, or with a
