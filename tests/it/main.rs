@@ -27,6 +27,7 @@ mod remote_faults;
 mod remote_tools;
 mod router_props;
 mod semantic;
+mod serve_slots;
 mod sessions;
 mod sessions_follow_up;
 mod shape;

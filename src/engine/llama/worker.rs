@@ -6,9 +6,7 @@ use super::model::{self, Loaded};
 use super::template::Template;
 use super::{gpu_backend, GpuLayers, LlamaConfig};
 use crate::gguf;
-use crate::llm::{
-    Command, EngineError, EngineEvent, EventSender, LocalModel, ModelInfo, ServeJob,
-};
+use crate::llm::{Command, EngineError, EngineEvent, EventSender, LocalModel, ModelInfo, ServeJob};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;

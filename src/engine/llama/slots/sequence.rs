@@ -10,9 +10,7 @@ use super::super::model::{
 };
 use super::prompt::Prompt;
 use crate::llm::budget::{Act, Budget, BudgetStep, ForcedBy, Token};
-use crate::llm::{
-    Completion, EngineError, EngineEvent, Generation, ServeJob, StopReason, Usage,
-};
+use crate::llm::{Completion, EngineError, EngineEvent, Generation, ServeJob, StopReason, Usage};
 use crate::stream::{Channel, TagToken};
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::sampling::LlamaSampler;
@@ -251,7 +249,11 @@ impl<'m> Seq<'m> {
             Offer::Complete { held, before } => {
                 let text = self.budget.extend().unwrap_or_default();
                 let at = slot.cached.len() - held;
-                if slot.ctx.kv_cache_seq_rm(slot.id, Some(at as u32), None).is_err() {
+                if slot
+                    .ctx
+                    .kv_cache_seq_rm(slot.id, Some(at as u32), None)
+                    .is_err()
+                {
                     return Err(EngineError::Decode(
                         "llama.cpp could not take tokens back out of its cache".into(),
                     ));
