@@ -441,6 +441,10 @@ fn a_job_sharing_a_slots_prefix_evaluates_only_its_new_tokens_and_answers_as_fre
     let mut messages = questions().remove(0);
     serving.send(request(1, messages.clone(), greedy(), 24));
     let first = serving.all(&[1]).remove(0);
+    // Another conversation meanwhile, sharing only the prompt's first tokens: it takes the
+    // other slot, and the first stays cached.
+    serving.send(request(3, ask("Write about a quiet town."), greedy(), 8));
+    serving.all(&[3]);
     messages.push(msg(Role::Assistant, &first.text));
     messages.push(msg(Role::User, "And the mountains?"));
     serving.send(request(2, messages.clone(), greedy(), 24));

@@ -10,7 +10,8 @@
 //!   the next batch; an extension takes tokens back out of its slot).
 //! - **Admission at once**: while sequences decode, a new job is taken each step when a slot is
 //!   free; when nothing runs, the loop waits for one. It goes to the free slot whose cache
-//!   shares the longest prefix with its prompt: that prefix is kept, only the rest is decoded
+//!   shares the longest prefix with its prompt when that is at least half of it, else to the
+//!   slot unused longest ([`choose`]); the prefix shared is kept, only the rest is decoded
 //!   (`usage.prompt_tokens_evaluated`). A slot keeps its tokens after its job ends.
 //! - **Prefill interleaved**: one prompt at a time is prefilled, at most one micro-batch of it
 //!   a step, in the same batch as the running sequences' tokens, so that a long prompt never
@@ -174,6 +175,31 @@ fn context<'c, 'm>(
 struct Slot<'m> {
     cached: Vec<LlamaToken>,
     seq: Option<Seq<'m>>,
+    /// When its last job ended (the count of jobs ended before); 0: never used.
+    ended: u64,
+}
+
+/// A free slot, as a new job sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Free {
+    slot: usize,
+    /// Tokens its cache shares with the job's prompt.
+    common: usize,
+    ended: u64,
+}
+
+/// The slot for a prompt of `len` tokens (llama-server's rule): the one sharing the longest
+/// prefix when that is at least half the prompt (a conversation goes on where its cache is);
+/// else the one unused longest (so that a new conversation does not evict the cache another
+/// may come back to, for a system prompt in common).
+fn choose(free: &[Free], len: usize) -> Option<Free> {
+    let best = free
+        .iter()
+        .max_by_key(|f| (f.common, std::cmp::Reverse(f.slot)))?;
+    if best.common * 2 >= len {
+        return Some(*best);
+    }
+    free.iter().min_by_key(|f| (f.ended, f.slot)).copied()
 }
 
 /// The shared context and its batch, and the slots.
@@ -186,6 +212,8 @@ struct Batched<'a, 'm> {
     prompt_step: usize,
     n_ctx_seq: u32,
     slots: Vec<Slot<'m>>,
+    /// Jobs ended so far.
+    ended: u64,
 }
 
 impl<'a, 'm> Batched<'a, 'm> {
@@ -204,8 +232,10 @@ impl<'a, 'm> Batched<'a, 'm> {
                 .map(|_| Slot {
                     cached: Vec::new(),
                     seq: None,
+                    ended: 0,
                 })
                 .collect(),
+            ended: 0,
         }
     }
 
@@ -248,13 +278,17 @@ impl<'a, 'm> Batched<'a, 'm> {
             Ok(p) => p,
             Err(e) => return jobs.failed(&job, e),
         };
-        let Some((i, common)) = self
-            .slots
-            .iter()
-            .enumerate()
+        let free: Vec<Free> = (self.slots.iter().enumerate())
             .filter(|(_, s)| s.seq.is_none())
-            .map(|(i, s)| (i, prompt::common_prefix(&s.cached, &prompt.tokens)))
-            .max_by_key(|&(i, common)| (common, std::cmp::Reverse(i)))
+            .map(|(i, s)| Free {
+                slot: i,
+                common: prompt::common_prefix(&s.cached, &prompt.tokens),
+                ended: s.ended,
+            })
+            .collect();
+        let Some(Free {
+            slot: i, common, ..
+        }) = choose(&free, prompt.tokens.len())
         else {
             return Err(EngineError::Gone);
         };
@@ -306,7 +340,7 @@ impl<'a, 'm> Batched<'a, 'm> {
         for (i, n, logits_at) in fed {
             let n_ctx = self.n_ctx_seq;
             let prompt_step = self.prompt_step;
-            let Slot { cached, seq } = &mut self.slots[i];
+            let Slot { cached, seq, .. } = &mut self.slots[i];
             let Some(s) = seq.as_mut() else { continue };
             cached.extend(s.feed.drain(..n));
             if s.prompt_left > 0 {
@@ -368,6 +402,8 @@ impl<'a, 'm> Batched<'a, 'm> {
     /// The job in slot `i` stopped: its `Done` sent, the slot free (its cache kept for the
     /// next job that shares its start).
     fn end(&mut self, i: usize, stop: StopReason) {
+        self.ended += 1;
+        self.slots[i].ended = self.ended;
         if let Some(seq) = self.slots[i].seq.take() {
             let (done, job) = seq.finish(stop);
             let _ = job.events.send(EngineEvent::Done(Box::new(done)));
@@ -408,4 +444,38 @@ fn prompt_processed(s: &mut Seq<'_>) {
         prompt_tokens: s.gen.usage.prompt_tokens,
         evaluated: s.gen.usage.prompt_tokens_evaluated,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{choose, Free};
+
+    fn free(slot: usize, common: usize, ended: u64) -> Free {
+        Free {
+            slot,
+            common,
+            ended,
+        }
+    }
+
+    #[test]
+    fn a_job_goes_where_its_prefix_is_when_that_is_most_of_it_else_to_the_oldest_slot() {
+        let slots = [
+            free(0, 40, 5),
+            free(1, 0, 0),
+            free(2, 90, 7),
+            free(3, 10, 2),
+        ];
+        // A conversation going on: 90 of its 100 tokens are in slot 2.
+        assert_eq!(choose(&slots, 100).map(|f| f.slot), Some(2));
+        // Exactly half is enough.
+        assert_eq!(choose(&slots, 180).map(|f| f.slot), Some(2));
+        // A new one sharing little: the slot never used, then the one unused longest.
+        assert_eq!(choose(&slots, 400).map(|f| f.slot), Some(1));
+        assert_eq!(choose(&slots[2..], 400).map(|f| f.slot), Some(3));
+        // Ties go to the first slot.
+        let tie = [free(0, 60, 1), free(1, 60, 0)];
+        assert_eq!(choose(&tie, 100).map(|f| f.slot), Some(0));
+        assert_eq!(choose(&[], 10), None);
+    }
 }
