@@ -74,7 +74,7 @@ fn run(engine: &Engine, jobs: u64, slots: u32, tokens: u32) -> Result<(f64, f64)
             id,
             messages: vec![ChatMessage::new(
                 Role::User,
-                &format!("Question {id}: tell me a long story about the sea."),
+                format!("Question {id}: tell me a long story about the sea."),
             )],
             sampling: SamplingSettings {
                 temperature: 0.0,
