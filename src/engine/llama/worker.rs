@@ -330,8 +330,8 @@ fn serve(
 }
 
 /// `Command::Serve` with one slot: the jobs one at a time on the single-generation path (its
-/// memo, KV state file and speculation), each cancelled by its own flag, until the channel
-/// closes.
+/// prompt memo and cache reuse, the whole context, speculative decoding where it has it), each
+/// cancelled by its own flag, until the channel closes.
 fn serve_jobs(loaded: &mut Loaded<'_>, jobs: &mpsc::Receiver<ServeJob>) {
     let never = AtomicU64::new(0);
     for job in jobs.iter() {

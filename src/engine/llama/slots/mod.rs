@@ -24,8 +24,10 @@
 //!   (`PromptTooLong` with the slot's size), the others run on. `GenerateMany` gives each
 //!   sequence the whole context (`eval --parallel` as before) and ends at the first error.
 //!
-//! `Command::Serve` with one slot does not come here: the single-generation path serves it
-//! (its prompt memo, KV state file and speculative decoding), one job at a time.
+//! `Command::Serve` with one slot does not come here: the single-generation path serves it,
+//! one job at a time, so that `--parallel 1` keeps what that path has and this loop has not
+//! (the tokenization memo, the whole context, speculative decoding). The batched context is
+//! one of its own, beside the single path's: while serving with slots both are allocated.
 
 mod prompt;
 mod sequence;
