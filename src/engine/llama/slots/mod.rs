@@ -11,7 +11,7 @@
 //! - **Admission at once**: while sequences decode, a new job is taken each step when a slot is
 //!   free; when nothing runs, the loop waits for one. It goes to the free slot whose cache
 //!   shares the longest prefix with its prompt when that is at least half of it, else to the
-//!   slot unused longest ([`choose`]); the prefix shared is kept, only the rest is decoded
+//!   slot unused longest (`choose`); the prefix shared is kept, only the rest is decoded
 //!   (`usage.prompt_tokens_evaluated`). A slot keeps its tokens after its job ends.
 //! - **Prefill interleaved**: one prompt at a time is prefilled, at most one micro-batch of it
 //!   a step, in the same batch as the running sequences' tokens, so that a long prompt never
