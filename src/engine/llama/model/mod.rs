@@ -96,7 +96,7 @@ impl<'m> Loaded<'m> {
     }
 
     /// The prompt for `messages` offering `tools` (the Jinja template with tools, or with a
-    /// tool exchange in the conversation; else as [`Loaded::render`]).
+    /// tool exchange in the conversation; else the chat template without tools).
     pub(super) fn render_with_tools(
         &self,
         messages: &[ChatMessage],
