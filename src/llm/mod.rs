@@ -44,8 +44,8 @@ pub enum Command {
     /// llama.cpp only: these generations, `at_once` at a time, as sequences of one context
     /// decoded in one batch (`reflect eval --parallel`), each with its own sampler seeded as
     /// alone. Each sends its events under its own id and ends with its `Done` (`Cancelled`
-    /// for one cancelled before it started); an `Error` ends them all. Thinking budgets are not
-    /// supported here. Other backends answer with [`EngineError::Unsupported`].
+    /// for one cancelled before it started); an `Error` ends them all. Each sequence holds the
+    /// whole context. Other backends answer with [`EngineError::Unsupported`].
     GenerateMany {
         requests: Vec<GenerateRequest>,
         at_once: u32,
@@ -59,9 +59,14 @@ pub enum Command {
     /// with [`EngineError::Unsupported`].
     StateFile(Option<PathBuf>),
     /// llama.cpp only (`reflect serve`): run the jobs that arrive on `jobs`, up to `slots` at
-    /// once, until the channel closes; the engine takes no other command meanwhile. Each job's
-    /// events go to its own sender and end with its `Done` or `Error`. Other backends answer
-    /// with [`EngineError::Unsupported`].
+    /// once, until the channel closes (what runs then is finished); the engine takes no other
+    /// command meanwhile. Each job's events go to its own sender and end with its `Done` or
+    /// `Error` (which fails that job alone). With several slots the jobs decode together in
+    /// one context, each slot holding `context / slots` tokens (a prompt longer than that is
+    /// `PromptTooLong` with the slot's size); a job is taken as soon as a slot is free, and a
+    /// slot's cache is reused for the prefix the next job there shares. One slot: the jobs run
+    /// one at a time on the single-generation path, with the whole context. Other backends
+    /// answer with [`EngineError::Unsupported`].
     Serve {
         slots: u32,
         jobs: std::sync::mpsc::Receiver<ServeJob>,

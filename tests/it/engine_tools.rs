@@ -405,23 +405,48 @@ fn a_template_that_refuses_the_conversation_is_an_error_that_says_why() {
 }
 
 #[test]
-fn batched_generation_refuses_tools() {
-    let m = agent_model(Format::Llama3Json, Script::Answer(Call::read_file("a")));
-    let (engine, mut events, _) = start(&m, false);
-    engine
-        .send(Command::GenerateMany {
-            requests: vec![request(1, question(), tools())],
-            at_once: 1,
-        })
-        .unwrap();
-    loop {
-        match events.blocking_recv().expect("engine alive") {
-            EngineEvent::Error(e) => {
-                assert!(e.to_string().contains("does not offer tools"), "{e}");
-                break;
+fn batched_jobs_read_calls_in_each_format_as_a_generation_alone() {
+    let call = Call::new(
+        "edit_file",
+        json!({"path": "a.txt", "old": "hello", "new": "bye"}),
+    );
+    for format in Format::ALL {
+        let m = agent_model(format, Script::Answer(call.clone()));
+        let (engine, mut events, _) = start(&m, false);
+        let alone = generate(&engine, &mut events, request(1, question(), tools())).done;
+        assert_eq!(alone.calls.len(), 1, "{format:?}: {:?}", alone.calls);
+        // Two at once in one context: the same call read, the same text, the same end.
+        engine
+            .send(Command::GenerateMany {
+                requests: vec![
+                    request(2, question(), tools()),
+                    request(3, question(), tools()),
+                ],
+                at_once: 2,
+            })
+            .unwrap();
+        let mut batched = Vec::new();
+        while batched.len() < 2 {
+            match events.blocking_recv().expect("engine alive") {
+                EngineEvent::Done(d) => batched.push(*d),
+                EngineEvent::Error(e) => panic!("{format:?}: {e}"),
+                _ => {}
             }
-            EngineEvent::Done(d) => panic!("generated with tools: {d:?}"),
-            _ => {}
+        }
+        // Call ids are fresh for every call: the rest is the same.
+        let calls = |d: &Completion| -> Vec<(String, serde_json::Map<String, Value>)> {
+            d.calls
+                .iter()
+                .map(|c| (c.name.clone(), c.arguments.clone()))
+                .collect()
+        };
+        for d in batched {
+            assert_eq!(
+                (calls(&d), &d.text, d.stop_reason),
+                (calls(&alone), &alone.text, alone.stop_reason),
+                "{format:?}: job {}",
+                d.id
+            );
         }
     }
 }

@@ -30,6 +30,7 @@ mod semantic;
 mod serve;
 mod serve_bad;
 mod serve_client;
+mod serve_slots;
 mod sessions;
 mod sessions_follow_up;
 mod shape;

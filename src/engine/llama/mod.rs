@@ -4,16 +4,16 @@
 //! (`template`; prompts with tools through Jinja, `tool_template`), the loaded model and a
 //! generation's stages (`model`: prefill, the token loop, the KV state file), context fitting
 //! (`fit`), the tokenization memo (`memo`), the sampler chain (`sampler_chain`), llama.cpp's
-//! log lines (`logs`) and many generations batched in one context (`many`). `facts` says what
-//! a model file is without loading its weights.
+//! log lines (`logs`) and continuous batching of many jobs in one context (`slots`). `facts`
+//! says what a model file is without loading its weights.
 
 mod facts;
 mod fit;
 mod logs;
-mod many;
 mod memo;
 mod model;
 mod sampler_chain;
+mod slots;
 mod template;
 mod tool_template;
 mod worker;

@@ -6,7 +6,7 @@ use super::model::{self, vocabulary_difference, Drafter, Loaded};
 use super::template::Template;
 use super::{gpu_backend, DraftModel, GpuLayers, LlamaConfig};
 use crate::gguf;
-use crate::llm::{Command, EngineError, EngineEvent, EventSender, LocalModel, ModelInfo};
+use crate::llm::{Command, EngineError, EngineEvent, EventSender, LocalModel, ModelInfo, ServeJob};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -323,38 +323,48 @@ fn serve(
 ) {
     let events = gen.events;
     let mut state_file = None;
-    // The context of `GenerateMany`, made on first use: (sequences, context).
-    let mut many_ctx = None;
+    // The context of batched jobs (`GenerateMany`, `Serve` with slots), made on first use and
+    // kept while they keep its shape.
+    let mut slots_ctx = None;
     for command in commands.iter() {
         match command {
             Command::Shutdown => break,
-            Command::GenerateMany { requests, .. } if requests.iter().any(offers_tools) => {
-                let _ = events.send(EngineEvent::Error(EngineError::Unsupported(
-                    "batched generation (eval --parallel) does not offer tools; run without --parallel, or without tools".into(),
-                )));
-            }
             Command::GenerateMany { requests, at_once } => {
-                let many = super::many::Shape {
+                let shape = super::slots::Shape {
                     sequences: at_once.max(1),
                     n_ctx_seq: loaded.n_ctx(),
                     n_batch: shape.n_batch,
                     threads: shape.threads,
                 };
-                let ran = super::many::run(
-                    &loaded,
-                    backend,
-                    &mut many_ctx,
-                    many,
-                    &requests,
-                    events,
-                    gen.cancel,
-                );
+                let jobs = requests
+                    .into_iter()
+                    .map(|request| ServeJob {
+                        request,
+                        cancel: gen.cancel.clone(),
+                        events: events.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .into_iter();
+                let jobs = super::slots::Jobs::Queued(jobs);
+                let ran = super::slots::run(&mut loaded, backend, &mut slots_ctx, shape, jobs);
                 if let Err(e) = ran {
                     let _ = events.send(EngineEvent::Error(e));
                 }
             }
             Command::StateFile(path) => state_file = path,
-            Command::Serve { jobs, .. } => serve_jobs(&mut loaded, &jobs),
+            Command::Serve { slots, jobs } if slots <= 1 => serve_jobs(&mut loaded, &jobs),
+            Command::Serve { slots, jobs } => {
+                // llama-server's split: the context is shared out among the slots.
+                let shape = super::slots::Shape {
+                    sequences: slots,
+                    n_ctx_seq: (loaded.n_ctx() / slots).max(16),
+                    n_batch: shape.n_batch,
+                    threads: shape.threads,
+                };
+                let jobs = super::slots::Jobs::Arriving(&jobs);
+                // Serving, failures go to the jobs themselves.
+                let _ = super::slots::run(&mut loaded, backend, &mut slots_ctx, shape, jobs);
+            }
             Command::RenderPrompt(req) => {
                 let event = match loaded.render_with_bos(&req.messages, &req.tools) {
                     Ok(prompt) => EngineEvent::Prompt(prompt),
@@ -384,9 +394,10 @@ fn serve(
     }
 }
 
-/// `Command::Serve`: the jobs one at a time, each cancelled by its own flag, until the channel
-/// closes.
-fn serve_jobs(loaded: &mut Loaded<'_>, jobs: &mpsc::Receiver<crate::llm::ServeJob>) {
+/// `Command::Serve` with one slot: the jobs one at a time on the single-generation path (its
+/// prompt memo and cache reuse, the whole context, speculative decoding where it has it), each
+/// cancelled by its own flag, until the channel closes.
+fn serve_jobs(loaded: &mut Loaded<'_>, jobs: &mpsc::Receiver<ServeJob>) {
     let never = AtomicU64::new(0);
     for job in jobs.iter() {
         let event = match model::run(loaded, &job.request, &job.events, &job.cancel, &never) {
@@ -395,15 +406,6 @@ fn serve_jobs(loaded: &mut Loaded<'_>, jobs: &mpsc::Receiver<crate::llm::ServeJo
         };
         let _ = job.events.send(event);
     }
-}
-
-/// Whether a request offers tools or carries a tool exchange (batched generation does neither).
-fn offers_tools(req: &crate::llm::GenerateRequest) -> bool {
-    !req.tools.is_empty()
-        || req
-            .messages
-            .iter()
-            .any(crate::llm::ChatMessage::is_tool_step)
 }
 
 /// A model loaded for its vocabulary only: renders prompts, refuses to generate.

@@ -32,7 +32,11 @@ use std::time::Instant;
 /// Rebuilds the sampler's history (what its repetition penalty looks back over) from the
 /// generated tokens in the cache, after tokens it had accepted were left out of the context
 /// (an extension took the end of thinking's place). `prompt` tokens come first in `cached`.
-fn rebuild_history(sampler: &mut LlamaSampler, cached: &[LlamaToken], prompt: usize) {
+pub(in crate::engine::llama) fn rebuild_history(
+    sampler: &mut LlamaSampler,
+    cached: &[LlamaToken],
+    prompt: usize,
+) {
     sampler.reset();
     let from = cached.len().saturating_sub(PENALTY_LAST_N).max(prompt);
     sampler.accept_many(&cached[from.min(cached.len())..]);
@@ -162,7 +166,10 @@ fn fit_prompt(
 }
 
 /// The call markers that are control tokens of this vocabulary, when `req` offers tools.
-fn call_markers(s: &Loaded<'_>, req: &GenerateRequest) -> Vec<LlamaToken> {
+pub(in crate::engine::llama) fn call_markers(
+    s: &Loaded<'_>,
+    req: &GenerateRequest,
+) -> Vec<LlamaToken> {
     if req.tools.is_empty() {
         return Vec::new();
     }
@@ -220,7 +227,7 @@ struct Decoding<'r, 'm> {
 }
 
 /// Whether `prompt` ends with an opening thinking tag (`<think>`, `<thinking>`, …).
-fn opens_thinking(prompt: &str, tags: &crate::stream::TagSet) -> bool {
+pub(in crate::engine::llama) fn opens_thinking(prompt: &str, tags: &crate::stream::TagSet) -> bool {
     let end = prompt.trim_end();
     tags.thinking
         .iter()

@@ -12,7 +12,7 @@ mod kv_file;
 mod lookup;
 mod prefill;
 
-pub(super) use decode::run;
+pub(super) use decode::{call_markers, opens_thinking, rebuild_history, run};
 pub(super) use draft::{vocabulary_difference, Drafter};
 pub(super) use end_guard::{EndGuard, Offer};
 
@@ -147,14 +147,8 @@ impl<'m> Loaded<'m> {
         self.ctx.n_ctx()
     }
 
-    /// The prompt for `messages`, as llama.cpp renders it (for `GenerateMany`, which offers
-    /// no tools).
-    pub(super) fn render(&self, messages: &[ChatMessage]) -> String {
-        self.template.render(self.model, messages)
-    }
-
     /// The prompt for `messages` offering `tools` (the Jinja template with tools, or with a
-    /// tool exchange in the conversation; else as [`Loaded::render`]).
+    /// tool exchange in the conversation; else the chat template without tools).
     pub(super) fn render_with_tools(
         &self,
         messages: &[ChatMessage],

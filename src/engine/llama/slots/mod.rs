@@ -1,0 +1,483 @@
+//! Continuous batching: many jobs as sequences of one llama.cpp context (`n_seq_max` = the
+//! slots, its KV cache split among them), each step decoding what every running sequence needs
+//! in one batch. One mechanism serves `reflect serve --parallel N` (`Command::Serve`: jobs
+//! arrive while others run) and `reflect eval --parallel N` (`Command::GenerateMany`: all
+//! queued up front).
+//!
+//! - **Per job, what a generation alone does** (`sequence`): its sampler built and seeded as
+//!   alone, router, counts, end-of-turn guard, token limit, `</output>` stop, tools (calls read,
+//!   markers shown) and the thinking budget (forced text is several tokens of that sequence in
+//!   the next batch; an extension takes tokens back out of its slot).
+//! - **Admission at once**: while sequences decode, a new job is taken each step when a slot is
+//!   free; when nothing runs, the loop waits for one. It goes to the free slot whose cache
+//!   shares the longest prefix with its prompt when that is at least half of it, else to the
+//!   slot unused longest (`choose`); the prefix shared is kept, only the rest is decoded
+//!   (`usage.prompt_tokens_evaluated`). A slot keeps its tokens after its job ends.
+//! - **Prefill interleaved**: one prompt at a time is prefilled, at most one micro-batch of it
+//!   a step, in the same batch as the running sequences' tokens, so that a long prompt never
+//!   stalls the streams; the next job is admitted once that prompt is in. Admitting in order
+//!   also keeps `GenerateMany`'s errors in the order of its requests.
+//! - **Cancel**: each job's flag is read every step; a cancelled job ends with its
+//!   `Done(Cancelled)` and frees its slot at once.
+//! - **Context**: each slot holds `n_ctx / slots` tokens (as llama-server divides its context
+//!   among `--parallel` slots); a prompt too long for a slot fails its job alone
+//!   (`PromptTooLong` with the slot's size), the others run on. `GenerateMany` gives each
+//!   sequence the whole context (`eval --parallel` as before) and ends at the first error.
+//!
+//! `Command::Serve` with one slot does not come here: the single-generation path serves it,
+//! one job at a time, so that `--parallel 1` keeps what that path has and this loop has not
+//! (the tokenization memo, the whole context, speculative decoding). The batched context is
+//! one of its own, beside the single path's: while serving with slots both are allocated.
+
+mod prompt;
+mod sequence;
+
+use super::model::{decode_error, Loaded};
+use crate::llm::{EngineError, EngineEvent, Generation, ServeJob, StopReason, Timings};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::DecodeError;
+use sequence::{Next, Seq, SlotCache};
+use std::num::NonZeroU32;
+use std::sync::mpsc;
+use std::time::Instant;
+
+/// The context's shape: sequences at once, the context of each, batch and threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Shape {
+    pub sequences: u32,
+    pub n_ctx_seq: u32,
+    pub n_batch: u32,
+    pub threads: u32,
+}
+
+/// Where the jobs come from, and what a job's failure does.
+pub(super) enum Jobs<'a> {
+    /// `Command::Serve`: jobs arrive while others run, until the channel closes; a job that
+    /// fails gets its `Error`, the others run on.
+    Arriving(&'a mpsc::Receiver<ServeJob>),
+    /// `Command::GenerateMany`: all queued up front; the first failure ends them all.
+    Queued(std::vec::IntoIter<ServeJob>),
+}
+
+impl Jobs<'_> {
+    /// The next job: waiting for one when `wait`; `None` when there is none now (or ever).
+    fn next(&mut self, wait: bool) -> Option<ServeJob> {
+        match self {
+            Jobs::Arriving(rx) if wait => rx.recv().ok(),
+            Jobs::Arriving(rx) => rx.try_recv().ok(),
+            Jobs::Queued(q) => q.next(),
+        }
+    }
+
+    /// `job` failed with `e`: its `Error` (serving), or `e` for the command (queued).
+    fn failed(&self, job: &ServeJob, e: EngineError) -> Result<(), EngineError> {
+        match self {
+            Jobs::Arriving(_) => {
+                let _ = job.events.send(EngineEvent::Error(e));
+                Ok(())
+            }
+            Jobs::Queued(_) => Err(e),
+        }
+    }
+}
+
+/// Runs the jobs, `shape.sequences` at a time, until there are no more (the channel closed
+/// and what ran finished). An error is returned only for the queued jobs of `GenerateMany`.
+pub(super) fn run<'m>(
+    loaded: &mut Loaded<'m>,
+    backend: &LlamaBackend,
+    cached_ctx: &mut Option<(Shape, LlamaContext<'m>)>,
+    shape: Shape,
+    mut jobs: Jobs<'_>,
+) -> Result<(), EngineError> {
+    let ctx = match context(loaded, backend, cached_ctx, shape) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            // Every job that comes is told why it cannot run.
+            while let Some(job) = jobs.next(true) {
+                jobs.failed(&job, e.clone())?;
+            }
+            return Ok(());
+        }
+    };
+    let mut b = Batched::new(ctx, shape);
+    loop {
+        b.end_cancelled();
+        while b.can_admit() {
+            let Some(job) = jobs.next(b.idle()) else {
+                if b.idle() {
+                    return Ok(());
+                }
+                break;
+            };
+            b.admit(loaded, job, &jobs)?;
+        }
+        if let Err(e) = b.step() {
+            b.fail_all(&e, &jobs)?;
+        }
+    }
+}
+
+/// The context for `shape`: the one made before when it has that shape, else a new one, made
+/// only where its KV cache fits the memory available.
+fn context<'c, 'm>(
+    loaded: &Loaded<'m>,
+    backend: &LlamaBackend,
+    cached_ctx: &'c mut Option<(Shape, LlamaContext<'m>)>,
+    shape: Shape,
+) -> Result<&'c mut LlamaContext<'m>, EngineError> {
+    if cached_ctx.as_ref().is_none_or(|(s, _)| *s != shape) {
+        // The old one goes first: two KV caches at once may not fit.
+        *cached_ctx = None;
+        let model = loaded.model();
+        // Keys and values (f16) for every layer and position, as the worker reckons them.
+        let kv_gib = crate::memory::gib(crate::memory::kv_cache_bytes(
+            u64::from(shape.n_ctx_seq) * u64::from(shape.sequences),
+            u64::from(model.n_layer()),
+            u64::from(model.n_head().max(1)),
+            u64::from(model.n_head_kv().max(1)),
+            model.n_embd().max(1) as u64,
+        ));
+        if let (None, Some(free)) = (super::gpu_backend(), crate::memory::available_gib()) {
+            if kv_gib > free {
+                return Err(EngineError::Unsupported(format!(
+                    "{} sequences × {} tokens need about {kv_gib:.1} GiB of KV cache, more than the {free:.1} GiB of memory available; lower --parallel or --ctx-size",
+                    shape.sequences, shape.n_ctx_seq
+                )));
+            }
+        }
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(
+                shape.n_ctx_seq.saturating_mul(shape.sequences),
+            ))
+            .with_n_seq_max(shape.sequences)
+            .with_n_batch(shape.n_batch.max(shape.sequences))
+            .with_n_ubatch(shape.n_batch.max(shape.sequences).min(512))
+            .with_n_threads(shape.threads as i32)
+            .with_n_threads_batch(shape.threads as i32);
+        let ctx = model.new_context(backend, params).map_err(|e| {
+            EngineError::Decode(format!(
+                "llama.cpp could not make a context of {} sequences × {} tokens ({e}); lower --parallel or --ctx-size",
+                shape.sequences, shape.n_ctx_seq
+            ))
+        })?;
+        *cached_ctx = Some((shape, ctx));
+    }
+    match cached_ctx.as_mut() {
+        Some((_, ctx)) => Ok(ctx),
+        None => Err(EngineError::Gone),
+    }
+}
+
+/// One sequence id of the context: the tokens its cache holds, and the job running there.
+struct Slot<'m> {
+    cached: Vec<LlamaToken>,
+    seq: Option<Seq<'m>>,
+    /// When its last job ended (the count of jobs ended before); 0: never used.
+    ended: u64,
+}
+
+/// A free slot, as a new job sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Free {
+    slot: usize,
+    /// Tokens its cache shares with the job's prompt.
+    common: usize,
+    ended: u64,
+}
+
+/// The slot for a prompt of `len` tokens (llama-server's rule): the one sharing the longest
+/// prefix when that is at least half the prompt (a conversation goes on where its cache is);
+/// else the one unused longest (so that a new conversation does not evict the cache another
+/// may come back to, for a system prompt in common).
+fn choose(free: &[Free], len: usize) -> Option<Free> {
+    let best = free
+        .iter()
+        .max_by_key(|f| (f.common, std::cmp::Reverse(f.slot)))?;
+    if best.common * 2 >= len {
+        return Some(*best);
+    }
+    free.iter().min_by_key(|f| (f.ended, f.slot)).copied()
+}
+
+/// The shared context and its batch, and the slots.
+struct Batched<'a, 'm> {
+    ctx: &'a mut LlamaContext<'m>,
+    batch: LlamaBatch<'static>,
+    /// Tokens one batch holds.
+    n_batch: usize,
+    /// Prompt tokens one step decodes at most (a micro-batch).
+    prompt_step: usize,
+    n_ctx_seq: u32,
+    slots: Vec<Slot<'m>>,
+    /// Jobs ended so far.
+    ended: u64,
+}
+
+impl<'a, 'm> Batched<'a, 'm> {
+    fn new(ctx: &'a mut LlamaContext<'m>, shape: Shape) -> Self {
+        ctx.clear_kv_cache();
+        let n_ctx_seq = ctx.n_ctx() / shape.sequences;
+        let n_batch = (ctx.n_batch().max(1) as usize).max(shape.sequences as usize);
+        let prompt_step = (ctx.n_ubatch() as usize).min(shape.n_batch as usize).max(1);
+        Batched {
+            ctx,
+            batch: LlamaBatch::new(n_batch, 1),
+            n_batch,
+            prompt_step,
+            n_ctx_seq,
+            slots: (0..shape.sequences)
+                .map(|_| Slot {
+                    cached: Vec::new(),
+                    seq: None,
+                    ended: 0,
+                })
+                .collect(),
+            ended: 0,
+        }
+    }
+
+    /// Nothing runs.
+    fn idle(&self) -> bool {
+        self.slots.iter().all(|s| s.seq.is_none())
+    }
+
+    /// A slot is free and no prompt is being prefilled.
+    fn can_admit(&self) -> bool {
+        let mut free = false;
+        for s in &self.slots {
+            match &s.seq {
+                None => free = true,
+                Some(seq) if seq.prompt_left > 0 => return false,
+                Some(_) => {}
+            }
+        }
+        free
+    }
+
+    /// Starts `job` in the free slot sharing the longest prefix with its prompt (the rest of
+    /// the prompt is its feed). A job cancelled before it started is done at once; one whose
+    /// prompt cannot be made or does not fit fails alone.
+    fn admit(
+        &mut self,
+        loaded: &mut Loaded<'m>,
+        job: ServeJob,
+        jobs: &Jobs<'_>,
+    ) -> Result<(), EngineError> {
+        let started = Instant::now();
+        let req = &job.request;
+        if job.cancel.load(std::sync::atomic::Ordering::SeqCst) >= req.id {
+            let gen = Generation::new(req, &job.events);
+            let done = gen.finish(StopReason::Cancelled, Timings::default(), String::new());
+            let _ = job.events.send(EngineEvent::Done(Box::new(done)));
+            return Ok(());
+        }
+        let prompt = match prompt::prepare(loaded, req, self.n_ctx_seq, &job.events) {
+            Ok(p) => p,
+            Err(e) => return jobs.failed(&job, e),
+        };
+        let free: Vec<Free> = (self.slots.iter().enumerate())
+            .filter(|(_, s)| s.seq.is_none())
+            .map(|(i, s)| Free {
+                slot: i,
+                common: prompt::common_prefix(&s.cached, &prompt.tokens),
+                ended: s.ended,
+            })
+            .collect();
+        let Some(Free {
+            slot: i, common, ..
+        }) = choose(&free, prompt.tokens.len())
+        else {
+            return Err(EngineError::Gone);
+        };
+        // At least the last token is decoded again, for its logits.
+        let mut common = common.min(prompt.tokens.len() - 1);
+        if self
+            .ctx
+            .kv_cache_seq_rm(i as i32, Some(common as u32), None)
+            .is_err()
+        {
+            let _ = self.ctx.kv_cache_seq_rm(i as i32, None, None);
+            common = 0;
+        }
+        let slot = &mut self.slots[i];
+        slot.cached.truncate(common);
+        slot.seq = Some(Seq::new(loaded, job, &prompt, common, started));
+        Ok(())
+    }
+
+    /// Jobs cancelled since the last step end now.
+    fn end_cancelled(&mut self) {
+        for i in 0..self.slots.len() {
+            if self.slots[i].seq.as_ref().is_some_and(Seq::cancelled) {
+                self.end(i, StopReason::Cancelled);
+            }
+        }
+    }
+
+    /// One batch: every generating sequence's feed (its sampled token, or forced text), then
+    /// up to a micro-batch of the prompt being prefilled; decoded at once. Then each sequence
+    /// whose feed is all in goes on from its logits.
+    fn step(&mut self) -> Result<(), EngineError> {
+        let fed = self.fill()?;
+        if fed.is_empty() {
+            return Ok(());
+        }
+        match self.ctx.decode(&mut self.batch) {
+            Ok(()) => {}
+            Err(DecodeError::NoKvCacheSlot) => {
+                for (i, _, _) in fed {
+                    let _ = self.ctx.kv_cache_seq_rm(i as i32, None, None);
+                    self.slots[i].cached.clear();
+                    self.end(i, StopReason::ContextFull);
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(decode_error(e)),
+        }
+        for (i, n, logits_at) in fed {
+            let n_ctx = self.n_ctx_seq;
+            let prompt_step = self.prompt_step;
+            let Slot { cached, seq, .. } = &mut self.slots[i];
+            let Some(s) = seq.as_mut() else { continue };
+            cached.extend(s.feed.drain(..n));
+            if s.prompt_left > 0 {
+                s.prompt_left -= n.min(s.prompt_left);
+                prompt_progress(s, prompt_step);
+            }
+            let Some(at) = logits_at else { continue };
+            if s.prompt_done.is_none() {
+                prompt_processed(s);
+            }
+            let mut slot = SlotCache {
+                ctx: &mut *self.ctx,
+                id: i as i32,
+                cached,
+                n_ctx,
+            };
+            match s.advance(&mut slot, at)? {
+                Next::Feed => {}
+                Next::Stop(stop) => self.end(i, stop),
+            }
+        }
+        Ok(())
+    }
+
+    /// The batch for this step: for each slot fed, how many tokens and where its logits are
+    /// (when its feed is all in).
+    fn fill(&mut self) -> Result<Vec<(usize, usize, Option<i32>)>, EngineError> {
+        self.batch.clear();
+        let mut fed = Vec::new();
+        let mut room = self.n_batch;
+        // The generating sequences first, then the prompt.
+        for prefilling in [false, true] {
+            for (i, slot) in self.slots.iter().enumerate() {
+                let Some(s) = &slot.seq else { continue };
+                if (s.prompt_left > 0) != prefilling || s.feed.is_empty() {
+                    continue;
+                }
+                let cap = if prefilling { self.prompt_step } else { room };
+                let n = s.feed.len().min(room).min(cap);
+                if n == 0 {
+                    continue;
+                }
+                let all_in = n == s.feed.len();
+                let at = slot.cached.len();
+                for (k, t) in s.feed[..n].iter().enumerate() {
+                    let logits = all_in && k + 1 == n;
+                    self.batch
+                        .add(*t, (at + k) as i32, &[i as i32], logits)
+                        .map_err(|e| EngineError::Decode(e.to_string()))?;
+                }
+                room -= n;
+                let logits_at = all_in.then(|| self.batch.n_tokens() - 1);
+                fed.push((i, n, logits_at));
+            }
+        }
+        Ok(fed)
+    }
+
+    /// The job in slot `i` stopped: its `Done` sent, the slot free (its cache kept for the
+    /// next job that shares its start).
+    fn end(&mut self, i: usize, stop: StopReason) {
+        self.ended += 1;
+        self.slots[i].ended = self.ended;
+        if let Some(seq) = self.slots[i].seq.take() {
+            let (done, job) = seq.finish(stop);
+            let _ = job.events.send(EngineEvent::Done(Box::new(done)));
+        }
+    }
+
+    /// Decoding failed: every running job fails with `e` (serving: the slots are emptied and
+    /// the loop goes on with the next jobs).
+    fn fail_all(&mut self, e: &EngineError, jobs: &Jobs<'_>) -> Result<(), EngineError> {
+        self.ctx.clear_kv_cache();
+        for slot in &mut self.slots {
+            slot.cached.clear();
+            if let Some(seq) = slot.seq.take() {
+                jobs.failed(&seq.job, e.clone())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Progress of a prompt longer than one step, as a generation alone reports it.
+fn prompt_progress(s: &Seq<'_>, prompt_step: usize) {
+    let total = s.gen.usage.prompt_tokens_evaluated as usize;
+    if total > prompt_step {
+        let _ = s.job.events.send(EngineEvent::PromptProgress {
+            id: s.job.request.id,
+            done: (total - s.prompt_left) as u32,
+            total: total as u32,
+        });
+    }
+}
+
+/// The prompt is in: generation begins.
+fn prompt_processed(s: &mut Seq<'_>) {
+    s.prompt_done = Some(Instant::now());
+    let _ = s.job.events.send(EngineEvent::PromptProcessed {
+        id: s.job.request.id,
+        prompt_tokens: s.gen.usage.prompt_tokens,
+        evaluated: s.gen.usage.prompt_tokens_evaluated,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{choose, Free};
+
+    fn free(slot: usize, common: usize, ended: u64) -> Free {
+        Free {
+            slot,
+            common,
+            ended,
+        }
+    }
+
+    #[test]
+    fn a_job_goes_where_its_prefix_is_when_that_is_most_of_it_else_to_the_oldest_slot() {
+        let slots = [
+            free(0, 40, 5),
+            free(1, 0, 0),
+            free(2, 90, 7),
+            free(3, 10, 2),
+        ];
+        // A conversation going on: 90 of its 100 tokens are in slot 2.
+        assert_eq!(choose(&slots, 100).map(|f| f.slot), Some(2));
+        // Exactly half is enough.
+        assert_eq!(choose(&slots, 180).map(|f| f.slot), Some(2));
+        // A new one sharing little: the slot never used, then the one unused longest.
+        assert_eq!(choose(&slots, 400).map(|f| f.slot), Some(1));
+        assert_eq!(choose(&slots[2..], 400).map(|f| f.slot), Some(3));
+        // Ties go to the first slot.
+        let tie = [free(0, 60, 1), free(1, 60, 0)];
+        assert_eq!(choose(&tie, 100).map(|f| f.slot), Some(0));
+        assert_eq!(choose(&[], 10), None);
+    }
+}
