@@ -551,3 +551,56 @@ fn offered_tools_come_back_as_tool_calls_and_the_answer_follows_the_result() {
     assert_eq!(v["choices"][0]["message"]["content"], agent::ANSWER, "{v}");
     assert_eq!(v["choices"][0]["finish_reason"], "stop");
 }
+
+/// The resident memory of a process, in bytes (Linux's /proc).
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kib * 1024
+}
+
+/// Serving with slots holds one KV cache, not two: the single path's context lends its memory
+/// to the slots' context. A random model whose KV cache (8 layers × 256 wide × 16,384
+/// positions, f16 keys and values: 128 MiB) dwarfs its weights, served with one slot and with
+/// two, each after answering one request: two slots hold the same cache split in two.
+#[test]
+fn serving_with_slots_holds_one_kv_cache_not_two() {
+    use reflect::gguf::{write_random_model, RandomModelSpec};
+    let dir = Sandbox::new();
+    let path = dir.path().join("wide.gguf");
+    let spec = RandomModelSpec {
+        n_embd: 256,
+        n_layer: 8,
+        n_ff: 256,
+        n_head: 4,
+        n_vocab: 1024,
+        context_length: 16384,
+        ..RandomModelSpec::semantic()
+    };
+    write_random_model(&path, &spec).expect("write the model");
+    let m = Model { dir, path };
+    let kv: u64 = 8 * 256 * 16384 * 2 * 2;
+    let resident = |slots: &str| {
+        let s = Served::ready(&m, &["--ctx-size", "16384", "--parallel", slots]);
+        let body = json!({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4});
+        let a = http(
+            s.port,
+            "POST",
+            "/v1/chat/completions",
+            &[],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        resident_bytes(s.child.id())
+    };
+    let one = resident("1");
+    let two = resident("2");
+    assert!(
+        two < one + kv / 2,
+        "two slots hold {two} bytes, one slot {one}: a second KV cache of {kv} bytes is kept"
+    );
+}

@@ -200,6 +200,8 @@ struct Shape {
     n_ctx_train: u32,
     threads: u32,
     n_batch: u32,
+    /// What the context was made with, to make it again.
+    params: LlamaContextParams,
 }
 
 /// The context: the size asked for (else the smaller of 8192 and the training context),
@@ -229,6 +231,7 @@ fn new_context<'m>(
         .with_n_ubatch(n_batch.min(512))
         .with_n_threads(threads as i32)
         .with_n_threads_batch(threads as i32);
+    let params = ctx_params.clone();
     // The KV cache: keys and values (f16) for every layer and position.
     let kv_gib = crate::memory::gib(crate::memory::kv_cache_bytes(
         u64::from(n_ctx),
@@ -265,6 +268,7 @@ fn new_context<'m>(
         n_ctx_train,
         threads,
         n_batch,
+        params,
     };
     Ok((ctx, shape))
 }
@@ -323,13 +327,11 @@ fn serve(
 ) {
     let events = gen.events;
     let mut state_file = None;
-    // The context of batched jobs (`GenerateMany`, `Serve` with slots), made on first use and
-    // kept while they keep its shape.
-    let mut slots_ctx = None;
     for command in commands.iter() {
         match command {
             Command::Shutdown => break,
             Command::GenerateMany { requests, at_once } => {
+                let full = shape;
                 let shape = super::slots::Shape {
                     sequences: at_once.max(1),
                     n_ctx_seq: loaded.n_ctx(),
@@ -346,14 +348,24 @@ fn serve(
                     .collect::<Vec<_>>()
                     .into_iter();
                 let jobs = super::slots::Jobs::Queued(jobs);
-                let ran = super::slots::run(&mut loaded, backend, &mut slots_ctx, shape, jobs);
-                if let Err(e) = ran {
-                    let _ = events.send(EngineEvent::Error(e));
+                let ran = lent(&mut loaded, backend, &full.params, |loaded| {
+                    super::slots::run(loaded, backend, &mut None, shape, jobs)
+                });
+                match ran {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        let _ = events.send(EngineEvent::Error(e));
+                    }
+                    Err(e) => {
+                        let _ = events.send(EngineEvent::Error(e));
+                        break;
+                    }
                 }
             }
             Command::StateFile(path) => state_file = path,
             Command::Serve { slots, jobs } if slots <= 1 => serve_jobs(&mut loaded, &jobs),
             Command::Serve { slots, jobs } => {
+                let full = shape;
                 // llama-server's split: the context is shared out among the slots.
                 let shape = super::slots::Shape {
                     sequences: slots,
@@ -362,8 +374,16 @@ fn serve(
                     threads: shape.threads,
                 };
                 let jobs = super::slots::Jobs::Arriving(&jobs);
+                // The single path's context lends its memory to the slots' while they serve,
+                // so that serving with slots holds one KV cache, not two.
                 // Serving, failures go to the jobs themselves.
-                let _ = super::slots::run(&mut loaded, backend, &mut slots_ctx, shape, jobs);
+                let ran = lent(&mut loaded, backend, &full.params, |loaded| {
+                    let _ = super::slots::run(loaded, backend, &mut None, shape, jobs);
+                });
+                if let Err(e) = ran {
+                    let _ = events.send(EngineEvent::Error(e));
+                    break;
+                }
             }
             Command::RenderPrompt(req) => {
                 let event = match loaded.render_with_bos(&req.messages, &req.tools) {
@@ -392,6 +412,39 @@ fn serve(
             }
         }
     }
+}
+
+/// Runs batched jobs (`GenerateMany`, `Serve` with slots) with the memory of the single path's
+/// context lent to theirs: that context is swapped for a small one while `run` runs (its
+/// batched context made and dropped inside), then made again as it was, so that batching
+/// never holds two KV caches. `Err` when llama.cpp could not make the context again.
+fn lent<R>(
+    loaded: &mut Loaded<'_>,
+    backend: &LlamaBackend,
+    params: &LlamaContextParams,
+    run: impl FnOnce(&mut Loaded<'_>) -> R,
+) -> Result<R, EngineError> {
+    let small = params
+        .clone()
+        .with_n_ctx(NonZeroU32::new(256))
+        .with_n_batch(256)
+        .with_n_ubatch(256);
+    let Ok(ctx) = loaded.model().new_context(backend, small) else {
+        // No small context: the big one stays, and the jobs run beside it.
+        return Ok(run(loaded));
+    };
+    drop(loaded.swap_context(ctx));
+    let result = run(loaded);
+    let ctx = loaded
+        .model()
+        .new_context(backend, params.clone())
+        .map_err(|e| {
+            EngineError::Decode(format!(
+                "llama.cpp could not make its context again after batched generation ({e})"
+            ))
+        })?;
+    drop(loaded.swap_context(ctx));
+    Ok(result)
 }
 
 /// `Command::Serve` with one slot: the jobs one at a time on the single-generation path (its

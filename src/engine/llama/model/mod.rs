@@ -81,6 +81,15 @@ impl<'m> Loaded<'m> {
         self
     }
 
+    /// Puts `ctx` in the place of the context and returns the old one; the cache's tokens, the
+    /// memo and the cut are forgotten with it (serving with slots lends its memory).
+    pub(super) fn swap_context(&mut self, ctx: LlamaContext<'m>) -> LlamaContext<'m> {
+        self.cached.clear();
+        self.memo = None;
+        self.cut = None;
+        std::mem::replace(&mut self.ctx, ctx)
+    }
+
     /// The most tokens to draft at once: 0 when speculation is off.
     fn draft_max(&self) -> usize {
         let lookup = self.speculation.lookup as usize;
