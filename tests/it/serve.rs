@@ -303,6 +303,57 @@ fn a_stop_string_ends_the_answer_and_raw_keeps_the_models_text() {
 }
 
 #[test]
+fn raw_text_streams_piece_by_piece_and_adds_up_to_the_whole_answer() {
+    for (name, script) in [
+        ("special-token tags", reflection_script()),
+        ("plain-text tags", plain_tag_script()),
+    ] {
+        let m = model(script);
+        let s = Served::ready(&m, &[]);
+        let whole = chat(s.port, &ask(json!({"reasoning_format": "raw"}))).json();
+        let text = whole["choices"][0]["message"]["content"].as_str().unwrap();
+        assert!(
+            text.starts_with("<thinking>") && text.contains("</reflection>"),
+            "{name}: {text:?}"
+        );
+        let body = ask(json!({"reasoning_format": "raw", "stream": true}));
+        let events = chat(s.port, &body).events();
+        let pieces = events
+            .iter()
+            .filter(|e| e["choices"][0]["delta"]["content"].as_str() > Some(""))
+            .count();
+        assert!(
+            pieces > 3,
+            "{name}: streamed in {pieces} pieces: {events:?}"
+        );
+        assert_eq!(streamed(&events, "content"), text, "{name}");
+        let mut stop = body.clone();
+        stop["stop"] = json!("</reflection>");
+        let cut = &text[..text.find("</reflection>").unwrap()];
+        let events = chat(s.port, &stop).events();
+        assert_eq!(streamed(&events, "content"), cut, "{name}");
+    }
+}
+
+#[test]
+fn a_stop_string_in_the_raw_stream_ends_the_job_early() {
+    let m = slow_thinker("w", 300);
+    let s = Served::ready(&m, &[]);
+    let body = ask(
+        json!({"reasoning_format": "raw", "stream": true, "stop": " w5 ",
+        "stream_options": {"include_usage": true}}),
+    );
+    let events = chat(s.port, &body).events();
+    assert_eq!(streamed(&events, "content"), "<thinking> w0 w1 w2 w3 w4");
+    let n = events.len();
+    assert_eq!(events[n - 3]["choices"][0]["finish_reason"], "stop");
+    let used = events[n - 2]["usage"]["completion_tokens"]
+        .as_u64()
+        .unwrap();
+    assert!(used < 100, "{used} tokens of 300 words: the job went on");
+}
+
+#[test]
 fn reflects_own_endpoint_client_gets_what_the_local_engine_gives() {
     let m = model(reflection_script());
     let s = Served::ready(&m, &[]);

@@ -14,7 +14,8 @@ const BREAK: &str = "\n\n";
 /// One job's reply so far.
 #[derive(Debug, Default)]
 pub struct Reply {
-    /// `reasoning_format: raw`: the model's text untouched, as the content, at the end.
+    /// `reasoning_format: raw`: the model's text untouched, as the content, streamed as the
+    /// engine's raw events come (the answer whole is the completion's text).
     raw: bool,
     stop: StopWatch,
     pub reasoning: String,
@@ -61,6 +62,10 @@ impl Reply {
                 step.deltas.extend(self.text(*channel, text));
                 step.stopped = self.stop.stopped();
             }
+            EngineEvent::Raw { text, .. } if self.raw => {
+                step.deltas.extend(self.answer(text));
+                step.stopped = self.stop.stopped();
+            }
             _ => {}
         }
         step
@@ -105,18 +110,14 @@ impl Reply {
     /// reason.
     pub fn finish(&mut self, done: &Completion) -> (Vec<Value>, &'static str) {
         let mut deltas = Vec::new();
-        if self.raw {
-            let mut text = self.stop.push(&done.text);
-            if !self.stopped() {
-                text.push_str(&self.stop.finish());
-            }
-            if !text.is_empty() {
-                deltas.push(json!({ "content": text }));
-            }
-            self.content = text;
-        } else if !self.stopped() {
+        if !self.stopped() {
             let rest = self.stop.finish();
             deltas.extend(self.answer(&rest));
+            if self.raw {
+                // Whole, the answer is all the model wrote; streamed, the same text came
+                // piece by piece.
+                self.content.clone_from(&done.text);
+            }
         }
         if !done.calls.is_empty() {
             deltas.push(json!({ "tool_calls": tool_calls(done, true) }));
