@@ -432,15 +432,44 @@ fn plain(extra: Value) -> Value {
 #[test]
 fn a_client_that_leaves_mid_stream_frees_its_slot_at_once() {
     let m = endless();
-    let mut s = Served::ready(&m, &["--parallel", "1", "--profile", "plain"]);
+    let log = m.dir.path().join("serve.log");
+    let log_file = log.to_str().unwrap();
+    let mut s = Served::ready(
+        &m,
+        &[
+            "--parallel",
+            "1",
+            "--profile",
+            "plain",
+            "--log-file",
+            log_file,
+        ],
+    );
     let three = || chat(s.port, &plain(json!({"max_tokens": 3})));
     let (first, reference) = timed(three);
     assert_eq!(first.json()["choices"][0]["message"]["content"], "w0 w1 w2");
+    s.wait_for(|l| l.contains("POST /v1/chat/completions 200 prompt"));
     let port = s.port;
     let leaving = open_stream(port, &plain(json!({"stream": true})), "w5");
     drop(leaving);
-    // The stream's end is logged once the server has seen the client go.
-    s.wait_for(|l| l.contains("POST /v1/chat/completions 200 prompt 0 completion 0"));
+    // The stream's end is logged once the server has seen the client go: that it left, and
+    // what it cost until then (w0 to w5 had come).
+    let left = s.wait_for(|l| l.contains("POST /v1/chat/completions 200"));
+    assert!(left.contains(" 200 client left "), "{left}");
+    let number = |after: &str| -> u64 {
+        let rest = &left[left
+            .find(after)
+            .unwrap_or_else(|| panic!("{after}: {left}"))
+            + after.len()..];
+        rest.split(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(number(" prompt ") > 0, "{left}");
+    assert!(number(" completion ") >= 6, "{left}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains(&left[left.find(" POST").unwrap()..]),
+        "{logged}"
+    );
     let (next, took) = timed(|| chat(port, &plain(json!({"max_tokens": 3}))));
     assert_eq!(next.json()["choices"][0]["message"]["content"], "w0 w1 w2");
     let limit = bound(reference, Duration::ZERO);
