@@ -354,6 +354,30 @@ fn a_stop_string_in_the_raw_stream_ends_the_job_early() {
 }
 
 #[test]
+fn lookup_decoding_answers_the_same_and_its_timings_carry_the_drafts() {
+    // The thinking repeats the question: lookup drafts it from the prompt.
+    // One letter a token, as the prompt's text is tokenized too.
+    let words = ["q", "r", "s", "t", "u", "v", "w", "x", "y", "z"];
+    let mut script = vec![s("<thinking>")];
+    script.extend(words.iter().map(|w| t(w)));
+    script.extend([s("</thinking>"), s("<output>"), t("Done."), s("</output>")]);
+    let m = model(script);
+    let body = json!({"messages": [{"role": "user", "content": words.concat()}]});
+    let plain = Served::ready(&m, &[]);
+    let want = chat(plain.port, &body).json();
+    assert!(want["timings"].get("draft_n").is_none(), "{want}");
+    let fast = Served::ready(&m, &["--lookup", "8"]);
+    let got = chat(fast.port, &body).json();
+    assert_eq!(got["choices"], want["choices"]);
+    assert_eq!(got["usage"], want["usage"]);
+    let drafted = got["timings"]["draft_n"].as_u64().expect("draft_n");
+    let accepted = got["timings"]["draft_n_accepted"]
+        .as_u64()
+        .expect("accepted");
+    assert!(accepted > 0 && accepted <= drafted, "{}", got["timings"]);
+}
+
+#[test]
 fn reflects_own_endpoint_client_gets_what_the_local_engine_gives() {
     let m = model(reflection_script());
     let s = Served::ready(&m, &[]);

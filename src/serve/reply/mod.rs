@@ -268,17 +268,23 @@ impl Envelope {
 }
 
 /// llama-server's `timings`: the prompt tokens decoded (the rest came from the cache) and the
-/// tokens generated, with their times.
+/// tokens generated, with their times; with speculative decoding (--lookup, a draft model),
+/// the tokens drafted and accepted, under llama-server's names.
 pub fn timings(done: &Completion) -> Value {
     let (u, t) = (&done.usage, &done.timings);
-    json!({
+    let mut v = json!({
         "cache_n": u.prompt_tokens.saturating_sub(u.prompt_tokens_evaluated),
         "prompt_n": u.prompt_tokens_evaluated,
         "prompt_ms": t.prompt_ms,
         "predicted_n": u.completion_tokens,
         "predicted_ms": t.generation_ms,
         "predicted_per_second": t.tokens_per_second,
-    })
+    });
+    if let Some(drafted) = t.draft_tokens {
+        v["draft_n"] = json!(drafted);
+        v["draft_n_accepted"] = json!(t.draft_accepted.unwrap_or(0));
+    }
+    v
 }
 
 #[cfg(test)]
