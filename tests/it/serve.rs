@@ -605,6 +605,15 @@ fn a_model_that_cannot_load_exits_1_and_says_why() {
     let (code, _, err) = outcome(cmd);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--endpoint"), "{err}");
+    // So serve's help does not offer it, nor --tokenizer, which goes with it.
+    let mut cmd = reflect(sandbox.path());
+    cmd.args(["serve", "--help"]);
+    let (code, help, _) = outcome(cmd);
+    assert_eq!(code, 0);
+    assert!(help.contains("--lookup <N>"), "{help}");
+    for hidden in ["--endpoint <", "--tokenizer <"] {
+        assert!(!help.contains(hidden), "{hidden} in {help}");
+    }
 }
 
 #[test]
