@@ -390,6 +390,7 @@ fn run(args: Args) -> Result<(), String> {
             router: router.clone(),
             budget: Default::default(),
             tools: Vec::new(),
+            raw: false,
         };
         turn.id = u64::from(k);
         turn.sent = sent;

@@ -5,7 +5,13 @@
 use super::RunFlags;
 use std::path::PathBuf;
 
+/// --endpoint (and --tokenizer, which goes with it) are the run flags' but mean nothing here:
+/// hidden from `serve --help`, still refused with a reason when given.
 #[derive(Clone, Debug, PartialEq, clap::Args)]
+#[command(
+    mut_arg("endpoint", |a| a.hide(true)),
+    mut_arg("tokenizer", |a| a.hide(true))
+)]
 pub struct ServeArgs {
     /// The address to listen on; anything but a loopback address wants --api-key.
     #[arg(

@@ -1,11 +1,12 @@
 //! The one path from a backend's text to the front ends, written once for every backend:
 //! pieces of text (which may end mid-character) and tags recognised as tokens go through the
 //! stream router, which sends the events of each channel; generated tokens are counted per
-//! channel; the end makes the [`Completion`].
+//! channel; the end makes the [`Completion`]. A request may also ask for the model's text as
+//! generated, tags spelled out ([`EngineEvent::Raw`]): tapped here, before the router.
 
 use super::Utf8Decoder;
 use super::{Completion, EngineEvent, EventSender, GenerateRequest, StopReason, Timings, Usage};
-use crate::stream::{Anomaly, Channel, Router, Sink, TagToken};
+use crate::stream::{Anomaly, Channel, Router, Sink, TagSet, TagToken};
 use crate::tools::{call::call_id, CallFormat, CallParser, Piece, ToolCall};
 
 /// Sends the router's output as engine events, keeping each channel's text when asked.
@@ -119,6 +120,8 @@ pub struct Generation {
     kept: Option<[String; 3]>,
     /// Tools were offered: the answer is read for calls.
     calls: Option<Calls>,
+    /// The request asked for its raw text: the tags, to spell tag tokens with.
+    raw: Option<TagSet>,
     pub usage: Usage,
 }
 
@@ -132,7 +135,18 @@ impl Generation {
             stop_after_output: req.router.stop_after_output,
             kept: None,
             calls: None,
+            raw: req.raw.then(|| req.router.tags.clone()),
             usage: Usage::default(),
+        }
+    }
+
+    /// Sends the model's text as generated, when the request asked for it.
+    fn tap(&self, text: &str) {
+        if self.raw.is_some() && !text.is_empty() {
+            let _ = self.events.send(EngineEvent::Raw {
+                id: self.id,
+                text: text.to_string(),
+            });
         }
     }
 
@@ -179,6 +193,7 @@ impl Generation {
     /// the character waits for the next piece.
     pub fn bytes(&mut self, piece: &[u8]) {
         let text = self.decoder.push(piece);
+        self.tap(&text);
         if !text.is_empty() {
             let (router, mut sink) = self.sink();
             router.push_text(&text, &mut sink);
@@ -188,6 +203,7 @@ impl Generation {
     /// Whole text.
     pub fn text(&mut self, text: &str) {
         self.flush_bytes();
+        self.tap(text);
         if !text.is_empty() {
             let (router, mut sink) = self.sink();
             router.push_text(text, &mut sink);
@@ -208,6 +224,16 @@ impl Generation {
     /// A tag recognised as a token: always structural.
     pub fn tag(&mut self, tag: TagToken) {
         self.flush_bytes();
+        if let Some(tags) = &self.raw {
+            self.tap(&tags.canonical(tag));
+        }
+        self.prompt_tag(tag);
+    }
+
+    /// A tag the prompt wrote (a template that opens the thinking itself): routed, but not
+    /// the model's text.
+    pub fn prompt_tag(&mut self, tag: TagToken) {
+        self.flush_bytes();
         let (router, mut sink) = self.sink();
         router.push_tag(tag, &mut sink);
     }
@@ -215,6 +241,7 @@ impl Generation {
     /// An unfinished character before a tag or whole text is shown as it is (U+FFFD).
     fn flush_bytes(&mut self) {
         let broken = self.decoder.finish();
+        self.tap(&broken);
         if !broken.is_empty() {
             let (router, mut sink) = self.sink();
             router.push_text(&broken, &mut sink);
@@ -310,6 +337,7 @@ mod tests {
             },
             budget: Default::default(),
             tools: Vec::new(),
+            raw: false,
         }
     }
 
@@ -381,6 +409,48 @@ mod tests {
             true
         });
         (events, seen)
+    }
+
+    /// Runs a stream of tags, pieces and whole text; the raw events sent.
+    fn raw_of(raw: bool) -> Vec<String> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let events = EventSender::new(move |e| {
+            if let EngineEvent::Raw { id, text } = e {
+                assert_eq!(id, 7);
+                log.lock().unwrap().push(text);
+            }
+            true
+        });
+        let mut g = Generation::new(&GenerateRequest { raw, ..request() }, &events);
+        g.prompt_tag(TagToken::open(Channel::Thinking));
+        g.bytes(b"caf\xc3");
+        g.bytes(b"\xa9");
+        g.tag(TagToken::close(Channel::Thinking));
+        g.text("<output>4");
+        g.bytes(b"\xe2");
+        g.tag(TagToken::close(Channel::Output));
+        let done = g.finish(StopReason::OutputClosed, Timings::default(), String::new());
+        assert!(done.summary.output_closed);
+        let seen = seen.lock().unwrap().clone();
+        seen
+    }
+
+    #[test]
+    fn raw_text_is_tapped_as_generated_tags_spelled_and_only_when_asked() {
+        assert_eq!(
+            raw_of(true),
+            [
+                "caf",
+                "é",
+                "</thinking>",
+                "<output>4",
+                "\u{FFFD}",
+                "</output>"
+            ],
+            "the prompt's tag is not the model's text; a broken character shows as U+FFFD"
+        );
+        assert!(raw_of(false).is_empty());
     }
 
     #[test]

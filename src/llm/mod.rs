@@ -35,6 +35,9 @@ pub struct GenerateRequest {
     /// {name, description, parameters}}`); empty: none. With tools, the answer channel is read
     /// for calls ([`Completion::calls`]) in the model's own format.
     pub tools: Vec<serde_json::Value>,
+    /// Also send the model's text as it is generated, tags spelled out, as
+    /// [`EngineEvent::Raw`] (`reflect serve`'s `reasoning_format: raw`); off: never sent.
+    pub raw: bool,
 }
 
 // One command a generation: boxing the request would save nothing worth an allocation.
@@ -358,6 +361,13 @@ pub enum EngineEvent {
     Anomaly {
         id: u64,
         anomaly: Anomaly,
+    },
+    /// The model's text as generated, tags included (a tag token as its canonical text); sent
+    /// only when the request asks ([`GenerateRequest::raw`]). Added up, it is the
+    /// completion's text.
+    Raw {
+        id: u64,
+        text: String,
     },
     Done(Box<Completion>),
     Error(EngineError),

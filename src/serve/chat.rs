@@ -20,6 +20,7 @@ use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 pub async fn completions(
     State(shared): State<Arc<Shared>>,
@@ -214,8 +215,39 @@ impl Streaming {
     }
 }
 
+/// The log line of a stream the client left: the job is cancelled now, and its `Done` (soon
+/// after) carries the tokens generated until then.
+async fn log_left(mut events: UnboundedReceiver<EngineEvent>, path: String, start: Instant) {
+    let counts = loop {
+        match events.recv().await {
+            Some(EngineEvent::Done(done)) => break counts(&done),
+            Some(EngineEvent::Error(_)) | None => break Counts::default(),
+            Some(_) => {}
+        }
+    };
+    log::write("POST", &path, LEFT, &counts, start.elapsed());
+}
+
+/// The status logged for a client that left mid-stream.
+const LEFT: &str = "200 client left";
+
 impl Drop for Streaming {
     fn drop(&mut self) {
-        log::write("POST", &self.path, 200, &self.counts, self.start.elapsed());
+        if self.finished {
+            return log::write(
+                "POST",
+                &self.path,
+                "200",
+                &self.counts,
+                self.start.elapsed(),
+            );
+        }
+        self.job.guard.cancel();
+        let events = std::mem::replace(&mut self.job.events, unbounded_channel().1);
+        let path = std::mem::take(&mut self.path);
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn(log_left(events, path, self.start))),
+            Err(_) => log::write("POST", &path, LEFT, &self.counts, self.start.elapsed()),
+        }
     }
 }

@@ -27,6 +27,7 @@ pub fn generate_request(settings: &RunSettings, params: &ChatParams, id: u64) ->
         req.budget.limit = params.thinking_budget;
     }
     offer_tools(&mut req, params.tools.clone());
+    req.raw = params.raw;
     req
 }
 

@@ -1,5 +1,6 @@
 //! One line per request on stderr (and in the --log-file): when, the method and path, the
-//! status, the prompt and completion tokens, tokens per second and the time it took.
+//! status, the prompt and completion tokens, tokens per second and the time it took. A client
+//! that left mid-stream is logged as `200 client left`, with the tokens generated until then.
 
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -19,7 +20,7 @@ pub struct Counts {
 pub struct Streamed;
 
 /// The line of one request.
-pub fn line(method: &str, path: &str, status: u16, c: &Counts, took: Duration) -> String {
+pub fn line(method: &str, path: &str, status: &str, c: &Counts, took: Duration) -> String {
     let at = humantime::format_rfc3339_seconds(SystemTime::now());
     format!(
         "reflect serve: {at} {method} {path} {status} prompt {} completion {} {:.1} tok/s {} ms",
@@ -31,7 +32,7 @@ pub fn line(method: &str, path: &str, status: u16, c: &Counts, took: Duration) -
 }
 
 /// Writes a request's line.
-pub fn write(method: &str, path: &str, status: u16, c: &Counts, took: Duration) {
+pub fn write(method: &str, path: &str, status: &str, c: &Counts, took: Duration) {
     let l = line(method, path, status, c, took);
     tracing::info!("{l}");
     eprintln!("{l}");
@@ -52,7 +53,7 @@ pub async fn requests(req: Request, next: Next) -> Response {
         write(
             &method,
             &path,
-            response.status().as_u16(),
+            &response.status().as_u16().to_string(),
             &counts,
             start.elapsed(),
         );
@@ -74,7 +75,7 @@ mod tests {
         let l = line(
             "POST",
             "/v1/chat/completions",
-            200,
+            "200",
             &c,
             Duration::from_millis(1234),
         );

@@ -41,6 +41,7 @@ impl RunSettings {
             router: self.router.clone(),
             budget: self.budget.clone(),
             tools: Vec::new(),
+            raw: false,
         };
         offer_tools(&mut req, self.tools.schemas());
         req

@@ -82,6 +82,7 @@ fn request(
         router,
         budget,
         tools: Vec::new(),
+        raw: false,
     }
 }
 

@@ -41,6 +41,7 @@ fn request(id: u64, question: &str) -> GenerateRequest {
         },
         budget: Default::default(),
         tools: Vec::new(),
+        raw: false,
     }
 }
 
@@ -143,6 +144,63 @@ fn usage_and_timings_are_filled_and_the_cache_is_reused() {
         second.usage
     );
     assert!(second.usage.prompt_tokens_evaluated >= 1);
+}
+
+/// Each generation's raw events added up, with its completion, until `n` are done.
+fn raw_texts(events: &mut UnboundedReceiver<EngineEvent>, n: usize) -> Vec<(String, Completion)> {
+    let mut raw = vec![String::new(); n];
+    let mut done: Vec<Option<Completion>> = vec![None; n];
+    while done.iter().any(Option::is_none) {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Raw { id, text } => raw[id as usize - 1].push_str(&text),
+            EngineEvent::Done(d) => {
+                let i = d.id as usize - 1;
+                done[i] = Some(*d);
+            }
+            EngineEvent::Error(e) => panic!("generation failed: {e}"),
+            _ => {}
+        }
+    }
+    raw.into_iter().zip(done.into_iter().flatten()).collect()
+}
+
+#[test]
+fn raw_events_add_up_to_the_completions_text_alone_and_batched() {
+    for (name, script) in [
+        ("special-token tags", reflection_script()),
+        ("plain-text tags", plain_tag_script()),
+    ] {
+        let m = model(script);
+        let (engine, mut events) = Engine::start(config(&m));
+        loaded(&mut events);
+        let raw = |id| GenerateRequest {
+            raw: true,
+            ..request(id, "q")
+        };
+        engine.send(Command::Generate(raw(1))).unwrap();
+        let alone = raw_texts(&mut events, 1);
+        let requests = vec![raw(1), raw(2)];
+        engine
+            .send(Command::GenerateMany {
+                requests,
+                at_once: 2,
+            })
+            .unwrap();
+        let batched = raw_texts(&mut events, 2);
+        for (text, done) in alone.iter().chain(&batched) {
+            assert!(text.starts_with("<thinking>"), "{name}: {text:?}");
+            assert_eq!(text, &done.text, "{name}: generation {}", done.id);
+        }
+        // Not asked: none sent.
+        engine.send(Command::Generate(request(1, "q"))).unwrap();
+        loop {
+            match events.blocking_recv().expect("engine alive") {
+                EngineEvent::Raw { .. } => panic!("{name}: raw text not asked for"),
+                EngineEvent::Done(_) => break,
+                _ => {}
+            }
+        }
+    }
 }
 
 #[test]

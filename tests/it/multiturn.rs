@@ -80,6 +80,7 @@ fn ask(
             },
             budget: Default::default(),
             tools: Vec::new(),
+            raw: false,
         }))
         .unwrap();
     loop {

@@ -536,6 +536,7 @@ fn answer_now_against_the_server() {
             },
             budget: Default::default(),
             tools: Vec::new(),
+            raw: false,
         }))
         .unwrap();
     let (mut thinking, mut output) = (0, String::new());

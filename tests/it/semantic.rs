@@ -94,6 +94,7 @@ fn request(
         router: RouterConfig::default(),
         budget: Default::default(),
         tools: Vec::new(),
+        raw: false,
     }
 }
 

@@ -303,6 +303,81 @@ fn a_stop_string_ends_the_answer_and_raw_keeps_the_models_text() {
 }
 
 #[test]
+fn raw_text_streams_piece_by_piece_and_adds_up_to_the_whole_answer() {
+    for (name, script) in [
+        ("special-token tags", reflection_script()),
+        ("plain-text tags", plain_tag_script()),
+    ] {
+        let m = model(script);
+        let s = Served::ready(&m, &[]);
+        let whole = chat(s.port, &ask(json!({"reasoning_format": "raw"}))).json();
+        let text = whole["choices"][0]["message"]["content"].as_str().unwrap();
+        assert!(
+            text.starts_with("<thinking>") && text.contains("</reflection>"),
+            "{name}: {text:?}"
+        );
+        let body = ask(json!({"reasoning_format": "raw", "stream": true}));
+        let events = chat(s.port, &body).events();
+        let pieces = events
+            .iter()
+            .filter(|e| e["choices"][0]["delta"]["content"].as_str() > Some(""))
+            .count();
+        assert!(
+            pieces > 3,
+            "{name}: streamed in {pieces} pieces: {events:?}"
+        );
+        assert_eq!(streamed(&events, "content"), text, "{name}");
+        let mut stop = body.clone();
+        stop["stop"] = json!("</reflection>");
+        let cut = &text[..text.find("</reflection>").unwrap()];
+        let events = chat(s.port, &stop).events();
+        assert_eq!(streamed(&events, "content"), cut, "{name}");
+    }
+}
+
+#[test]
+fn a_stop_string_in_the_raw_stream_ends_the_job_early() {
+    let m = slow_thinker("w", 300);
+    let s = Served::ready(&m, &[]);
+    let body = ask(
+        json!({"reasoning_format": "raw", "stream": true, "stop": " w5 ",
+        "stream_options": {"include_usage": true}}),
+    );
+    let events = chat(s.port, &body).events();
+    assert_eq!(streamed(&events, "content"), "<thinking> w0 w1 w2 w3 w4");
+    let n = events.len();
+    assert_eq!(events[n - 3]["choices"][0]["finish_reason"], "stop");
+    let used = events[n - 2]["usage"]["completion_tokens"]
+        .as_u64()
+        .unwrap();
+    assert!(used < 100, "{used} tokens of 300 words: the job went on");
+}
+
+#[test]
+fn lookup_decoding_answers_the_same_and_its_timings_carry_the_drafts() {
+    // The thinking repeats the question: lookup drafts it from the prompt.
+    // One letter a token, as the prompt's text is tokenized too.
+    let words = ["q", "r", "s", "t", "u", "v", "w", "x", "y", "z"];
+    let mut script = vec![s("<thinking>")];
+    script.extend(words.iter().map(|w| t(w)));
+    script.extend([s("</thinking>"), s("<output>"), t("Done."), s("</output>")]);
+    let m = model(script);
+    let body = json!({"messages": [{"role": "user", "content": words.concat()}]});
+    let plain = Served::ready(&m, &[]);
+    let want = chat(plain.port, &body).json();
+    assert!(want["timings"].get("draft_n").is_none(), "{want}");
+    let fast = Served::ready(&m, &["--lookup", "8"]);
+    let got = chat(fast.port, &body).json();
+    assert_eq!(got["choices"], want["choices"]);
+    assert_eq!(got["usage"], want["usage"]);
+    let drafted = got["timings"]["draft_n"].as_u64().expect("draft_n");
+    let accepted = got["timings"]["draft_n_accepted"]
+        .as_u64()
+        .expect("accepted");
+    assert!(accepted > 0 && accepted <= drafted, "{}", got["timings"]);
+}
+
+#[test]
 fn reflects_own_endpoint_client_gets_what_the_local_engine_gives() {
     let m = model(reflection_script());
     let s = Served::ready(&m, &[]);
@@ -381,15 +456,44 @@ fn plain(extra: Value) -> Value {
 #[test]
 fn a_client_that_leaves_mid_stream_frees_its_slot_at_once() {
     let m = endless();
-    let mut s = Served::ready(&m, &["--parallel", "1", "--profile", "plain"]);
+    let log = m.dir.path().join("serve.log");
+    let log_file = log.to_str().unwrap();
+    let mut s = Served::ready(
+        &m,
+        &[
+            "--parallel",
+            "1",
+            "--profile",
+            "plain",
+            "--log-file",
+            log_file,
+        ],
+    );
     let three = || chat(s.port, &plain(json!({"max_tokens": 3})));
     let (first, reference) = timed(three);
     assert_eq!(first.json()["choices"][0]["message"]["content"], "w0 w1 w2");
+    s.wait_for(|l| l.contains("POST /v1/chat/completions 200 prompt"));
     let port = s.port;
     let leaving = open_stream(port, &plain(json!({"stream": true})), "w5");
     drop(leaving);
-    // The stream's end is logged once the server has seen the client go.
-    s.wait_for(|l| l.contains("POST /v1/chat/completions 200 prompt 0 completion 0"));
+    // The stream's end is logged once the server has seen the client go: that it left, and
+    // what it cost until then (w0 to w5 had come).
+    let left = s.wait_for(|l| l.contains("POST /v1/chat/completions 200"));
+    assert!(left.contains(" 200 client left "), "{left}");
+    let number = |after: &str| -> u64 {
+        let rest = &left[left
+            .find(after)
+            .unwrap_or_else(|| panic!("{after}: {left}"))
+            + after.len()..];
+        rest.split(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(number(" prompt ") > 0, "{left}");
+    assert!(number(" completion ") >= 6, "{left}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains(&left[left.find(" POST").unwrap()..]),
+        "{logged}"
+    );
     let (next, took) = timed(|| chat(port, &plain(json!({"max_tokens": 3}))));
     assert_eq!(next.json()["choices"][0]["message"]["content"], "w0 w1 w2");
     let limit = bound(reference, Duration::ZERO);
@@ -501,6 +605,15 @@ fn a_model_that_cannot_load_exits_1_and_says_why() {
     let (code, _, err) = outcome(cmd);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--endpoint"), "{err}");
+    // So serve's help does not offer it, nor --tokenizer, which goes with it.
+    let mut cmd = reflect(sandbox.path());
+    cmd.args(["serve", "--help"]);
+    let (code, help, _) = outcome(cmd);
+    assert_eq!(code, 0);
+    assert!(help.contains("--lookup <N>"), "{help}");
+    for hidden in ["--endpoint <", "--tokenizer <"] {
+        assert!(!help.contains(hidden), "{hidden} in {help}");
+    }
 }
 
 #[test]

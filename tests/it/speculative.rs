@@ -76,6 +76,7 @@ fn request(
         router: RouterConfig::default(),
         budget: BudgetSettings::default(),
         tools: Vec::new(),
+        raw: false,
     }
 }
 

@@ -324,6 +324,7 @@ mod tests {
             router: RouterConfig::default(),
             budget: Default::default(),
             tools: Vec::new(),
+            raw: false,
         }
     }
 

@@ -14,7 +14,8 @@ const BREAK: &str = "\n\n";
 /// One job's reply so far.
 #[derive(Debug, Default)]
 pub struct Reply {
-    /// `reasoning_format: raw`: the model's text untouched, as the content, at the end.
+    /// `reasoning_format: raw`: the model's text untouched, as the content, streamed as the
+    /// engine's raw events come (the answer whole is the completion's text).
     raw: bool,
     stop: StopWatch,
     pub reasoning: String,
@@ -61,6 +62,10 @@ impl Reply {
                 step.deltas.extend(self.text(*channel, text));
                 step.stopped = self.stop.stopped();
             }
+            EngineEvent::Raw { text, .. } if self.raw => {
+                step.deltas.extend(self.answer(text));
+                step.stopped = self.stop.stopped();
+            }
             _ => {}
         }
         step
@@ -105,18 +110,14 @@ impl Reply {
     /// reason.
     pub fn finish(&mut self, done: &Completion) -> (Vec<Value>, &'static str) {
         let mut deltas = Vec::new();
-        if self.raw {
-            let mut text = self.stop.push(&done.text);
-            if !self.stopped() {
-                text.push_str(&self.stop.finish());
-            }
-            if !text.is_empty() {
-                deltas.push(json!({ "content": text }));
-            }
-            self.content = text;
-        } else if !self.stopped() {
+        if !self.stopped() {
             let rest = self.stop.finish();
             deltas.extend(self.answer(&rest));
+            if self.raw {
+                // Whole, the answer is all the model wrote; streamed, the same text came
+                // piece by piece.
+                self.content.clone_from(&done.text);
+            }
         }
         if !done.calls.is_empty() {
             deltas.push(json!({ "tool_calls": tool_calls(done, true) }));
@@ -267,17 +268,23 @@ impl Envelope {
 }
 
 /// llama-server's `timings`: the prompt tokens decoded (the rest came from the cache) and the
-/// tokens generated, with their times.
+/// tokens generated, with their times; with speculative decoding (--lookup, a draft model),
+/// the tokens drafted and accepted, under llama-server's names.
 pub fn timings(done: &Completion) -> Value {
     let (u, t) = (&done.usage, &done.timings);
-    json!({
+    let mut v = json!({
         "cache_n": u.prompt_tokens.saturating_sub(u.prompt_tokens_evaluated),
         "prompt_n": u.prompt_tokens_evaluated,
         "prompt_ms": t.prompt_ms,
         "predicted_n": u.completion_tokens,
         "predicted_ms": t.generation_ms,
         "predicted_per_second": t.tokens_per_second,
-    })
+    });
+    if let Some(drafted) = t.draft_tokens {
+        v["draft_n"] = json!(drafted);
+        v["draft_n_accepted"] = json!(t.draft_accepted.unwrap_or(0));
+    }
+    v
 }
 
 #[cfg(test)]

@@ -97,22 +97,73 @@ fn a_stop_string_ends_the_answer_there() {
     assert_eq!(r.content, "The answer ");
 }
 
+fn raw(t: &str) -> EngineEvent {
+    EngineEvent::Raw {
+        id: 1,
+        text: t.into(),
+    }
+}
+
+const WHOLE: &str = "<thinking>I add.</thinking><output>The answer is 4.</output>";
+
+/// [`WHOLE`] as the engine's raw events, split mid-tag.
+fn raw_events() -> Vec<EngineEvent> {
+    [
+        "<thinking>",
+        "I add.",
+        "</thi",
+        "nking><output>The ",
+        "answer is 4.",
+        "</output>",
+    ]
+    .into_iter()
+    .map(raw)
+    .collect()
+}
+
 #[test]
-fn raw_sends_the_models_text_untouched_as_the_content() {
+fn raw_streams_the_models_text_piece_by_piece_as_the_content() {
     let mut r = Reply::new(true, Vec::new());
-    let deltas: Vec<Value> = events().iter().flat_map(|e| r.event(e).deltas).collect();
-    assert_eq!(field(&deltas, "content"), "");
-    let whole = "<thinking>I add.</thinking><output>The answer is 4.</output>";
-    let (last, _) = r.finish(&done(StopReason::OutputClosed, whole));
-    assert_eq!(last, vec![json!({ "content": whole })]);
-    assert_eq!(
-        r.message(&done(StopReason::OutputClosed, whole))["content"],
-        whole
-    );
-    let mut cut = Reply::new(true, vec!["</thinking>".into()]);
-    let (last, finish) = cut.finish(&done(StopReason::OutputClosed, whole));
-    assert_eq!(last, vec![json!({ "content": "<thinking>I add." })]);
+    let deltas: Vec<Value> = raw_events()
+        .iter()
+        .flat_map(|e| r.event(e).deltas)
+        .collect();
+    assert_eq!(deltas.len(), 6, "one delta a piece: {deltas:?}");
+    assert_eq!(field(&deltas, "content"), WHOLE);
+    let (last, finish) = r.finish(&done(StopReason::OutputClosed, WHOLE));
+    assert!(last.is_empty(), "{last:?}");
     assert_eq!(finish, "stop");
+    assert_eq!(
+        r.message(&done(StopReason::OutputClosed, WHOLE))["content"],
+        WHOLE
+    );
+}
+
+#[test]
+fn raw_events_are_ignored_unless_raw_was_asked() {
+    let mut r = Reply::new(false, Vec::new());
+    assert!(raw_events().iter().all(|e| r.event(e).deltas.is_empty()));
+}
+
+#[test]
+fn a_stop_string_in_the_raw_text_stops_the_job_where_it_comes() {
+    let mut cut = Reply::new(true, vec!["</thinking>".into()]);
+    let steps: Vec<Step> = raw_events().iter().map(|e| cut.event(e)).collect();
+    let stopped_at = steps.iter().position(|s| s.stopped);
+    assert_eq!(
+        stopped_at,
+        Some(3),
+        "stopped when the stop string completed"
+    );
+    let deltas: Vec<Value> = steps.into_iter().flat_map(|s| s.deltas).collect();
+    assert_eq!(field(&deltas, "content"), "<thinking>I add.");
+    let (last, finish) = cut.finish(&done(StopReason::Cancelled, WHOLE));
+    assert!(last.is_empty(), "{last:?}");
+    assert_eq!(finish, "stop");
+    assert_eq!(
+        cut.message(&done(StopReason::Cancelled, WHOLE))["content"],
+        "<thinking>I add."
+    );
 }
 
 #[test]

@@ -32,7 +32,9 @@ impl App {
                 self.notify(Level::Warning, neutralise(&w));
                 Vec::new()
             }
-            EngineEvent::Prompt(_) | EngineEvent::Anomaly { .. } => Vec::new(),
+            EngineEvent::Prompt(_) | EngineEvent::Anomaly { .. } | EngineEvent::Raw { .. } => {
+                Vec::new()
+            }
             EngineEvent::Budget { id, report, step } => {
                 if let Some(t) = self.conv.running_mut(id) {
                     t.budget(&report, step);

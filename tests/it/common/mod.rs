@@ -218,6 +218,19 @@ pub fn reflection_script() -> Vec<ScriptItem> {
     ]
 }
 
+/// The Reflection answer with its tags written as plain text, split over tokens.
+pub fn plain_tag_script() -> Vec<ScriptItem> {
+    vec![
+        t("<think"),
+        t("ing>\nI add 2 and 2."),
+        t("<reflection>"),
+        t("\nCheck: 2+2 is 4.</refl"),
+        t("ection>\nSo it is 4.\n</thinking>"),
+        t("<output>\nThe answer "),
+        t("is 4.\n</output>"),
+    ]
+}
+
 /// A Reflection answer that thinks `n` words (" {prefix}0 {prefix}1 …", a token each), then
 /// answers "The answer is 4.".
 pub fn thinker(prefix: &str, n: usize) -> Vec<ScriptItem> {

@@ -251,7 +251,7 @@ impl<'r, 'm> Decoding<'r, 'm> {
             // A tool template that opens the thinking itself (QwQ's ends with `<think>`): the
             // model starts inside it, and nothing it thinks is read for calls.
             if !req.router.start_in_thinking && opens_thinking(&prompt.text, &req.router.tags) {
-                gen.tag(TagToken::open(Channel::Thinking));
+                gen.prompt_tag(TagToken::open(Channel::Thinking));
             }
         }
         gen.usage = prefilled.usage;
