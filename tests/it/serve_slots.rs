@@ -70,6 +70,7 @@ fn request(
         router: RouterConfig::default(),
         budget: BudgetSettings::default(),
         tools: Vec::new(),
+        raw: false,
     }
 }
 
