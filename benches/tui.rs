@@ -73,6 +73,7 @@ fn conversation(turns: u64) -> App {
             vocab_only: false,
             checked: None,
             chat_template: None,
+            speculation: Default::default(),
         }
         .into(),
         sampling: SamplingSettings::default(),

@@ -318,6 +318,7 @@ fn run(args: Args) -> Result<(), String> {
         vocab_only: false,
         checked: None,
         chat_template: None,
+        speculation: Default::default(),
     });
     let info = wait_loaded(&mut events)?;
     let local = info.local.clone().ok_or("not a local model")?;

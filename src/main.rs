@@ -108,6 +108,7 @@ fn run() -> Result<i32, Failure> {
             let mut request = e.request();
             // Downloaded (with progress) before the questions run.
             with_hub_model(e.run.hf.as_deref(), &mut request.run, &ctx)?;
+            with_hub_draft(e.run.hf_draft.as_deref(), &mut request.run, &ctx)?;
             reflect::eval::run(&ctx, &request, &demo_model)
         }
         Mode::Man => {
@@ -144,6 +145,14 @@ fn with_hub_model(hf: Option<&str>, request: &mut Request, ctx: &Context) -> Res
     Ok(())
 }
 
+/// `--hf-draft` made into the request's draft model, downloaded as `--hf` is.
+fn with_hub_draft(hf: Option<&str>, request: &mut Request, ctx: &Context) -> Result<(), Failure> {
+    if let Some(spec) = hf {
+        request.model_draft = Some(reflect::hub::commands::fetch(&ctx.env, spec)?.1);
+    }
+    Ok(())
+}
+
 /// Asks one question (or prints its prompt): pipe mode.
 fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     let follow_up = follow_up(args, ctx)?;
@@ -163,6 +172,7 @@ fn ask(args: &Args, ctx: &Context) -> Result<i32, Failure> {
     ctx.theme(&args.theme)?;
     ctx.profile(&request)?;
     with_hub_model(args.run.hf.as_deref(), &mut request, ctx)?;
+    with_hub_draft(args.run.hf_draft.as_deref(), &mut request, ctx)?;
     let settings = ctx.run_settings(&request, demo_model)?;
     reflect::settings::check_tool_flags_used(&request, &settings.tools)?;
     let settings = if args.print_prompt {
@@ -505,6 +515,11 @@ fn chat_settings(
         let (hub, plan) = reflect::hub::commands::plan(&ctx.env, &spec)?;
         args.run.model = Some(plan.path(&hub));
         fetch = (!plan.cached).then_some((hub, plan));
+    }
+    // --hf-draft: downloaded now, before the chat opens (the chat shows the model's download
+    // only).
+    if let Some(spec) = args.run.hf_draft.take() {
+        args.run.model_draft = Some(reflect::hub::commands::fetch(&ctx.env, &spec)?.1);
     }
     // A resumed session runs on its own model unless -m (or --endpoint) names another.
     if let Some(s) = session {

@@ -82,6 +82,36 @@ pub struct RunFlags {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), hide_short_help = true, help_heading = "Model")]
     pub batch_size: Option<u32>,
 
+    /// Speculative decoding by prompt lookup: draft up to N tokens from earlier text (the
+    /// prompt and what was generated, thinking included), verified N at a time; the output is
+    /// what it is without [default: 0, off] [config: lookup].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::config::MAX_LOOKUP)), hide_short_help = true, help_heading = "Model")]
+    pub lookup: Option<u32>,
+
+    /// Speculative decoding with a draft model: a small GGUF model with the same vocabulary
+    /// drafts up to --draft-max tokens, verified at once; the output is what it is without.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["hf_draft", "endpoint"], hide_short_help = true, help_heading = "Model")]
+    pub model_draft: Option<PathBuf>,
+
+    /// The draft model from Hugging Face (ORG/REPO[:QUANT]), downloaded once as --hf is.
+    #[arg(
+        long,
+        value_name = "ORG/REPO[:QUANT]",
+        conflicts_with = "endpoint",
+        hide_short_help = true,
+        help_heading = "Model"
+    )]
+    pub hf_draft: Option<String>,
+
+    /// With a draft model: the most tokens it drafts at once [default: 16].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256), hide_short_help = true, help_heading = "Model")]
+    pub draft_max: Option<u32>,
+
+    /// With a draft model: stop drafting at a token it gives less than this probability
+    /// [default: 0.75].
+    #[arg(long, value_name = "P", value_parser = parse_probability, hide_short_help = true, help_heading = "Model")]
+    pub draft_p_min: Option<f32>,
+
     /// Prompt profile: a name (see `reflect profiles list`) or a .toml file
     ///
     /// [default: reflection] [env: REFLECT_PROFILE] [config: profile].
@@ -91,6 +121,15 @@ pub struct RunFlags {
     /// What the flags set over the profile: system prompt, "Think carefully.", sampling.
     #[command(flatten)]
     pub profile_flags: ProfileFlags,
+}
+
+/// A probability from 0 to 1.
+fn parse_probability(v: &str) -> Result<f32, String> {
+    v.trim()
+        .parse::<f32>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .ok_or_else(|| format!("'{v}' is not a probability: use a number from 0 to 1"))
 }
 
 impl RunFlags {
@@ -107,6 +146,10 @@ impl RunFlags {
             ctx_size: self.ctx_size,
             threads: self.threads,
             batch_size: self.batch_size,
+            lookup: self.lookup,
+            model_draft: self.model_draft.clone(),
+            draft_max: self.draft_max,
+            draft_p_min: self.draft_p_min,
             profile: self.profile.clone(),
             overrides: self.profile_flags.overrides(),
             tools: crate::settings::ToolFlags::default(),

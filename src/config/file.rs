@@ -17,12 +17,16 @@ pub const CONFIG_KEYS: &[&str] = &[
     "gpu_layers",
     "ctx_size",
     "threads",
+    "lookup",
     "thinking_budget",
     "min_thinking",
     "endpoint",
     "endpoints",
     "tools",
 ];
+
+/// The most drafted tokens prompt lookup may ask for at once.
+pub const MAX_LOOKUP: u32 = 64;
 
 /// The keys of an `[endpoints.NAME]` table.
 pub const ENDPOINT_KEYS: &[&str] = &[
@@ -71,6 +75,8 @@ pub struct ConfigFile {
     pub gpu_layers: Option<GpuLayers>,
     pub ctx_size: Option<u32>,
     pub threads: Option<u32>,
+    /// Prompt lookup: drafts of up to this many tokens (0: off).
+    pub lookup: Option<u32>,
     /// Over the profile's; `Some(None)`: "none", no limit whatever the profile says.
     pub thinking_budget: Option<Option<u32>>,
     /// Over the profile's; `Some(None)`: "none", no minimum.
@@ -144,6 +150,15 @@ impl ConfigFile {
                     .ok()
                     .filter(|n| (1..=1024).contains(n))
                     .ok_or_else(|| f.out_of_range("must be between 1 and 1024"))?,
+            );
+        }
+        if let Some(f) = root.get("lookup") {
+            let n = f.int()?;
+            out.lookup = Some(
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= MAX_LOOKUP)
+                    .ok_or_else(|| f.out_of_range(format!("must be between 0 and {MAX_LOOKUP}")))?,
             );
         }
         out.thinking_budget = root
@@ -344,6 +359,7 @@ mod tests {
             parse("gpu_layers = \"12\"").unwrap().gpu_layers,
             Some(GpuLayers::Count(12))
         );
+        assert_eq!(parse("lookup = 8").unwrap().lookup, Some(8));
         assert_eq!(
             parse("model = \"/abs/m.gguf\"").unwrap().model,
             Some(PathBuf::from("/abs/m.gguf"))
@@ -360,6 +376,10 @@ mod tests {
             (
                 "threads = 0",
                 "c.toml:1: threads = 0 is out of range: must be between 1 and 1024",
+            ),
+            (
+                "lookup = 65",
+                "c.toml:1: lookup = 65 is out of range: must be between 0 and 64",
             ),
             (
                 "gpu_layers = -1",

@@ -23,7 +23,7 @@ pub use catalog::{
     Inherits, Listed, Origin,
 };
 pub use error::ConfigError;
-pub use file::{ConfigFile, CONFIG_KEYS};
+pub use file::{ConfigFile, CONFIG_KEYS, MAX_LOOKUP};
 pub use strict_toml::{Doc, Field, Schema, Source, Table};
 pub use suggest::{closest, did_you_mean, distance};
 pub use tokens::CONTEXT_STEP;

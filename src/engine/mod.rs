@@ -10,7 +10,7 @@
 pub mod llama;
 pub mod openai;
 
-pub use llama::{gpu_backend, llama_backend, GpuLayers, LlamaConfig};
+pub use llama::{gpu_backend, llama_backend, DraftModel, GpuLayers, LlamaConfig, Speculation};
 pub use openai::{ApiKey, Price, RemoteConfig};
 
 use crate::llm::{Command, EngineError, EngineEvent, EventSender};

@@ -165,6 +165,36 @@ pub struct Timings {
     pub first_token_ms: u64,
     pub generation_ms: u64,
     pub tokens_per_second: f64,
+    /// Speculative decoding only: the tokens drafted, and how many of them the model accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_accepted: Option<u32>,
+}
+
+impl Timings {
+    /// With speculative decoding: the share of drafted tokens the model accepted (0 to 1;
+    /// 0 when nothing was drafted).
+    pub fn acceptance(&self) -> Option<f64> {
+        let drafted = self.draft_tokens?;
+        let accepted = self.draft_accepted.unwrap_or(0);
+        Some(if drafted == 0 {
+            0.0
+        } else {
+            f64::from(accepted) / f64::from(drafted)
+        })
+    }
+
+    /// With speculative decoding, the line `--show-thinking` ends with.
+    pub fn speculation_line(&self) -> Option<String> {
+        let share = self.acceptance()?;
+        Some(format!(
+            "speculation: {} of {} drafted tokens accepted ({:.0}%)",
+            self.draft_accepted.unwrap_or(0),
+            self.draft_tokens.unwrap_or(0),
+            share * 100.0
+        ))
+    }
 }
 
 /// The end of a generation.
@@ -198,6 +228,9 @@ pub struct Completion {
 pub enum EngineError {
     #[error("{path}: {message}")]
     Load { path: PathBuf, message: String },
+    /// The draft model cannot draft for the model (another vocabulary): the user's to fix.
+    #[error("{path}: {message}")]
+    Draft { path: PathBuf, message: String },
     #[error("the prompt is {prompt_tokens} tokens but the context holds {n_ctx}; shorten the prompt or raise --ctx-size")]
     PromptTooLong { prompt_tokens: u32, n_ctx: u32 },
     /// Found before tokenizing: even at the vocabulary's longest token this many bytes need
@@ -269,6 +302,7 @@ impl From<EngineError> for crate::exit::Failure {
                 Failure::usage(e.to_string())
             }
             EngineError::Load { .. } => Failure::runtime(format!("cannot load the model: {e}")),
+            EngineError::Draft { .. } => Failure::usage(format!("cannot use the draft model: {e}")),
             EngineError::Remote { kind, .. } if kind.is_usage() => Failure::usage(e.to_string()),
             _ => Failure::runtime(e.to_string()),
         }
@@ -396,5 +430,18 @@ mod tests {
         });
         assert_eq!(load.code, code::RUNTIME);
         assert_eq!(load.message, "cannot load the model: m.gguf: bad magic");
+        let draft = Failure::from(EngineError::Draft {
+            path: "d.gguf".into(),
+            message: "its vocabulary differs".into(),
+        });
+        assert_eq!(
+            draft.code,
+            code::USAGE,
+            "another vocabulary is the user's to fix"
+        );
+        assert_eq!(
+            draft.message,
+            "cannot use the draft model: d.gguf: its vocabulary differs"
+        );
     }
 }

@@ -475,6 +475,13 @@ impl Output {
                 if self.wrote_output {
                     writeln!(out)?;
                 }
+                if let Some(line) = record
+                    .timings
+                    .speculation_line()
+                    .filter(|_| self.show_thinking)
+                {
+                    writeln!(io::stderr(), "{line}")?;
+                }
             }
             Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(record)?)?,
             Format::Jsonl => writeln!(

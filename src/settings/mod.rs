@@ -417,6 +417,21 @@ impl Context {
             vocab_only: false,
             checked,
             chat_template: self.chat_template(run, &profile)?,
+            speculation: crate::engine::Speculation {
+                lookup: run.lookup.or(self.config.lookup).unwrap_or(0),
+                draft: run
+                    .model_draft
+                    .clone()
+                    .map(|path| crate::engine::DraftModel {
+                        path,
+                        max: run
+                            .draft_max
+                            .unwrap_or(crate::engine::DraftModel::DEFAULT_MAX),
+                        p_min: run
+                            .draft_p_min
+                            .unwrap_or(crate::engine::DraftModel::DEFAULT_P_MIN),
+                    }),
+            },
         });
         Ok(RunSettings::new(engine, sampling, profile, budget))
     }

@@ -24,6 +24,13 @@ pub struct Request {
     pub ctx_size: Option<u32>,
     pub threads: Option<u32>,
     pub batch_size: Option<u32>,
+    /// Prompt lookup: drafts of up to this many tokens (`Some(0)`: off).
+    pub lookup: Option<u32>,
+    /// A draft model for speculative decoding (`--hf-draft` is fetched, and named here,
+    /// before settings), with `--draft-max` and `--draft-p-min`.
+    pub model_draft: Option<PathBuf>,
+    pub draft_max: Option<u32>,
+    pub draft_p_min: Option<f32>,
     /// A profile name or .toml file.
     pub profile: Option<String>,
     /// What is set over the profile.

@@ -50,6 +50,7 @@ fn start(m: &Model, tags: TagSet) -> (Engine, UnboundedReceiver<EngineEvent>) {
         vocab_only: false,
         checked: None,
         chat_template: None,
+        speculation: Default::default(),
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

@@ -22,6 +22,7 @@ fn config(m: &Model) -> LlamaConfig {
         vocab_only: false,
         checked: None,
         chat_template: None,
+        speculation: Default::default(),
     }
 }
 

@@ -29,6 +29,7 @@ fn config(m: &Model, vocab_only: bool) -> LlamaConfig {
         vocab_only,
         checked: None,
         chat_template: None,
+        speculation: Default::default(),
     }
 }
 

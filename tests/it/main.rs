@@ -30,6 +30,7 @@ mod semantic;
 mod sessions;
 mod sessions_follow_up;
 mod shape;
+mod speculative;
 mod templates;
 mod tokenizer_counts;
 mod tui_pty;

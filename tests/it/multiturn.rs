@@ -26,6 +26,7 @@ fn start(m: &Model) -> (Engine, UnboundedReceiver<EngineEvent>) {
         vocab_only: false,
         checked: None,
         chat_template: None,
+        speculation: Default::default(),
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

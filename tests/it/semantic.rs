@@ -58,6 +58,7 @@ fn start(m: &Model) -> (Engine, Events) {
         vocab_only: false,
         checked: None,
         chat_template: None,
+        speculation: Default::default(),
     });
     loop {
         match events.blocking_recv().expect("engine alive") {

@@ -79,4 +79,34 @@ pub struct LlamaConfig {
     /// `--chat-template` (or the profile's `chat_template`): a llama.cpp built-in name,
     /// `plain`, or a file's path; `None`: the model's own, else a fallback chosen from the file.
     pub chat_template: Option<String>,
+    /// Speculative decoding: what drafts tokens for the model to verify (off by default).
+    pub speculation: Speculation,
+}
+
+/// Speculative decoding: drafts the model verifies several at a time, keeping the output what
+/// it would be without them (one sequence at a time: not `GenerateMany`, not serve's slots).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Speculation {
+    /// Prompt lookup (`--lookup N`): draft up to this many tokens from earlier text; 0: off.
+    pub lookup: u32,
+    /// A draft model (`--model-draft`): drafts where lookup finds nothing.
+    pub draft: Option<DraftModel>,
+}
+
+/// A small model with the same vocabulary that drafts for the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DraftModel {
+    pub path: PathBuf,
+    /// The most tokens drafted at once (`--draft-max`).
+    pub max: u32,
+    /// Drafting stops at a token the draft model gives less than this probability
+    /// (`--draft-p-min`).
+    pub p_min: f32,
+}
+
+impl DraftModel {
+    /// `--draft-max`'s default.
+    pub const DEFAULT_MAX: u32 = 16;
+    /// `--draft-p-min`'s default, llama.cpp's.
+    pub const DEFAULT_P_MIN: f32 = 0.75;
 }

@@ -2,9 +2,9 @@
 //! (`describe`), then serves commands until shutdown (`serve`).
 
 use super::logs::capture_errors;
-use super::model::{self, Loaded};
+use super::model::{self, vocabulary_difference, Drafter, Loaded};
 use super::template::Template;
-use super::{gpu_backend, GpuLayers, LlamaConfig};
+use super::{gpu_backend, DraftModel, GpuLayers, LlamaConfig};
 use crate::gguf;
 use crate::llm::{Command, EngineError, EngineEvent, EventSender, LocalModel, ModelInfo};
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -72,8 +72,40 @@ pub(crate) fn run(
     if let Some(w) = warning {
         let _ = events.send(EngineEvent::Warning(w));
     }
+    let draft_model = match config.speculation.draft.as_ref() {
+        Some(d) => match load_draft(d, backend, &model) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                let _ = events.send(EngineEvent::Error(e));
+                return;
+            }
+        },
+        None => None,
+    };
+    let drafter = match (&draft_model, config.speculation.draft.as_ref()) {
+        (Some(m), Some(d)) => {
+            match Drafter::new(
+                m,
+                backend,
+                ctx.n_ctx(),
+                shape.n_batch,
+                shape.threads,
+                d.max,
+                d.p_min,
+            ) {
+                Ok(drafter) => Some(drafter),
+                Err(message) => {
+                    let path = d.path.clone();
+                    let _ = events.send(EngineEvent::Error(EngineError::Load { path, message }));
+                    return;
+                }
+            }
+        }
+        _ => None,
+    };
     let load_ms = started.elapsed().as_millis() as u64;
-    let loaded = Loaded::new(&model, ctx, template, load_ms);
+    let loaded = Loaded::new(&model, ctx, template, load_ms)
+        .with_speculation(config.speculation.clone(), drafter);
     let model_info = describe(&loaded, &info, &config, &shape, load_ms);
     let _ = events.send(EngineEvent::Loaded(Box::new(model_info)));
     let gen = Generation {
@@ -120,6 +152,39 @@ fn load(
         )
     })?;
     Ok((info, backend, model))
+}
+
+/// The draft model's weights (its layers where the model's go), refused when its vocabulary
+/// is not the model's.
+fn load_draft(
+    d: &DraftModel,
+    backend: &LlamaBackend,
+    model: &LlamaModel,
+) -> Result<LlamaModel, EngineError> {
+    let load = |message: String| EngineError::Load {
+        path: d.path.clone(),
+        message,
+    };
+    gguf::inspect(&d.path).map_err(|e| load(e.problem))?;
+    let params = LlamaModelParams::default().with_n_gpu_layers(if gpu_backend().is_some() {
+        u32::MAX
+    } else {
+        0
+    });
+    let (draft, reason) = capture_errors(|| LlamaModel::load_from_file(backend, &d.path, &params));
+    let draft = draft.map_err(|e| {
+        load(format!(
+            "llama.cpp could not load this draft model: {}",
+            reason.unwrap_or_else(|| e.to_string())
+        ))
+    })?;
+    if let Some(message) = vocabulary_difference(model, &draft) {
+        return Err(EngineError::Draft {
+            path: d.path.clone(),
+            message,
+        });
+    }
+    Ok(draft)
 }
 
 /// The layers asked for on the GPU, as llama.cpp counts them.

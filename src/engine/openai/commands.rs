@@ -130,9 +130,9 @@ impl Session<'_> {
             Command::GenerateMany { .. } => unsupported(
                 "batched generation is a llama.cpp feature; send concurrent requests instead",
             ),
-            Command::Serve { .. } => unsupported(
-                "reflect serve runs a local model; serve it with -m or --hf",
-            ),
+            Command::Serve { .. } => {
+                unsupported("reflect serve runs a local model; serve it with -m or --hf")
+            }
             Command::StateFile(Some(_)) => unsupported(
                 "a KV state file is a llama.cpp feature; the server keeps its own cache",
             ),

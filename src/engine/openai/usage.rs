@@ -58,6 +58,7 @@ fn timings(
         } else {
             0.0
         },
+        ..Timings::default()
     }
 }
 

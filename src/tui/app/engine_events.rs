@@ -95,6 +95,7 @@ impl App {
         if done.timings.tokens_per_second > 0.0 {
             self.last_speed = Some(done.timings.tokens_per_second);
         }
+        self.last_acceptance = done.timings.acceptance();
         self.dirty = true;
         if let Some(problem) = done.malformed.first() {
             // Shown as answer text; said here so that it is not taken for an answer.
@@ -161,7 +162,7 @@ impl App {
                 }
                 return Vec::new();
             }
-            EngineError::Load { .. } => {
+            EngineError::Load { .. } | EngineError::Draft { .. } => {
                 self.load = Load::Failed(text.clone());
                 self.notify(Level::Error, format!("The model did not load: {text}"));
                 for t in self.conv.turns.iter_mut().filter(|t| t.is_queued()) {

@@ -94,6 +94,8 @@ pub struct App {
     pub(crate) editing: Option<usize>,
     /// Tokens per second of the last finished turn.
     pub(crate) last_speed: Option<f64>,
+    /// With speculative decoding: the share of drafts the last generation accepted.
+    pub(crate) last_acceptance: Option<f64>,
     /// The text layout's memos (wrapped lines per block, growing answers, long lines, code):
     /// derived data the measuring and the drawing share, not state.
     pub(crate) caches: crate::tui::text::Caches,
@@ -135,6 +137,7 @@ impl App {
             },
             editing: None,
             last_speed: None,
+            last_acceptance: None,
             caches: crate::tui::text::Caches::default(),
             dirty: true,
             quit: false,

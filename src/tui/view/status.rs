@@ -228,6 +228,9 @@ fn segments(app: &App, room: usize) -> Vec<(u8, String, Option<Purpose>)> {
     if let Some(tps) = app.last_speed {
         out.push((6, format!("{tps:.1} tok/s"), None));
     }
+    if let Some(share) = app.last_acceptance {
+        out.push((6, format!("spec {:.0}%", share * 100.0), None));
+    }
     if let Some(m) = app.model() {
         out.push((
             3,

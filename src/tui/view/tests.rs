@@ -347,6 +347,35 @@ fn the_status_bar_shows_how_much_of_the_prompt_is_read() {
 }
 
 #[test]
+fn the_status_bar_shows_the_share_of_drafts_accepted_with_speculative_decoding() {
+    let mut a = mid_stream();
+    a.update(crate::tui::app::tests::done(
+        1,
+        crate::llm::StopReason::EndOfTurn,
+    ));
+    let t = render(&a, 140, 30);
+    assert!(
+        find(t.backend().buffer(), "spec ").is_none(),
+        "no speculation, no share"
+    );
+    send(&mut a, "again");
+    let Msg::Engine(EngineEvent::Done(mut done)) =
+        crate::tui::app::tests::done(2, crate::llm::StopReason::EndOfTurn)
+    else {
+        unreachable!()
+    };
+    done.timings.draft_tokens = Some(110);
+    done.timings.draft_accepted = Some(80);
+    a.update(Msg::Engine(EngineEvent::Done(done)));
+    let t = render(&a, 140, 30);
+    assert!(
+        find(t.backend().buffer(), "spec 73%").is_some(),
+        "{}",
+        screen(&t)
+    );
+}
+
+#[test]
 fn the_budget_gauge_counts_up_and_changes_colour_at_80_and_100_percent() {
     let mut a = loaded();
     assert_eq!(budget_gauge(&a), None, "no budget, nothing shown");

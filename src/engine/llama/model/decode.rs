@@ -11,6 +11,7 @@ use super::super::memo::Memo;
 use super::super::sampler_chain::PENALTY_LAST_N;
 use super::super::template::special_token;
 use super::super::tool_template::CALL_MARKERS;
+use super::drafts::{Drafts, Verdict};
 use super::end_guard::{EndGuard, Offer, Piece};
 use super::prefill::Prefilled;
 use super::{is_hidden, timings, Loaded};
@@ -212,6 +213,10 @@ struct Decoding<'r, 'm> {
     first_token: Option<Instant>,
     /// The answer was asked for now (once is enough).
     asked: bool,
+    /// Speculative decoding: drafts in the cache past `s.cached`, waiting for the model's own
+    /// token at their position (nothing else sees them), and the buffer they are drafted in.
+    drafts: Drafts<LlamaToken>,
+    drafting: Vec<LlamaToken>,
 }
 
 /// Whether `prompt` ends with an opening thinking tag (`<think>`, `<thinking>`, …).
@@ -273,6 +278,8 @@ impl<'r, 'm> Decoding<'r, 'm> {
             piece: Vec::new(),
             first_token: None,
             asked: false,
+            drafts: Drafts::default(),
+            drafting: Vec::new(),
         };
         (decoding, prefilled.stop)
     }
@@ -406,11 +413,9 @@ impl<'r, 'm> Decoding<'r, 'm> {
                 // the text before it goes in again with the extension.
                 let text = self.budget.extend().unwrap_or_default();
                 let at = s.cached.len() - held;
-                if s.ctx.kv_cache_seq_rm(0, Some(at as u32), None).is_err() {
-                    return Err(EngineError::Decode(
-                        "llama.cpp could not take tokens back out of its cache".into(),
-                    ));
-                }
+                // Drafts past the cached tokens go out with them.
+                self.drafts.dropped();
+                s.forget_from(at)?;
                 s.cached.truncate(at);
                 let before = String::from_utf8_lossy(&before);
                 self.extend_with(s, format!("{before}{text}"));
@@ -522,24 +527,83 @@ impl<'r, 'm> Decoding<'r, 'm> {
         }
     }
 
-    /// The sampled token into the cache; its logits are the next to sample.
+    /// The sampled token into the cache; its logits are the next to sample. A token that is
+    /// the next draft is in the cache already, its logits computed; one that is not takes the
+    /// drafts after it out. With speculation on, drafts to follow the token are decoded with
+    /// it, logits at every position.
     fn decode(
         &mut self,
         s: &mut Loaded<'m>,
         token: LlamaToken,
     ) -> Result<Option<StopReason>, EngineError> {
+        match self.drafts.offer(token) {
+            Verdict::Accepted(at) => {
+                s.cached.push(token);
+                self.logits_at = at;
+                return Ok(None);
+            }
+            Verdict::Rejected => s.forget_from(s.cached.len())?,
+            Verdict::NoDrafts => {}
+        }
+        let mut drafts = std::mem::take(&mut self.drafting);
+        drafts.clear();
+        let at = s.cached.len();
+        s.cached.push(token);
+        let room = self.draft_room(s);
+        if room > 0 && self.drafts.wanted() {
+            s.draft(room, &mut drafts);
+        }
         self.batch.clear();
-        self.batch
-            .add(token, s.cached.len() as i32, &[0], true)
-            .map_err(|e| EngineError::Decode(e.to_string()))?;
-        match s.ctx.decode(&mut self.batch) {
+        let add = |batch: &mut LlamaBatch, (i, t): (usize, &LlamaToken)| {
+            batch
+                .add(*t, (at + i) as i32, &[0], true)
+                .map_err(|e| EngineError::Decode(e.to_string()))
+        };
+        for item in std::iter::once(&token).chain(&drafts).enumerate() {
+            if let Err(e) = add(&mut self.batch, item) {
+                s.cached.pop();
+                return Err(e);
+            }
+        }
+        let decoded = s.ctx.decode(&mut self.batch);
+        if decoded.is_err() {
+            s.cached.pop();
+        }
+        match decoded {
             Ok(()) => {}
             Err(DecodeError::NoKvCacheSlot) => return Ok(Some(StopReason::ContextFull)),
             Err(e) => return Err(super::decode_error(e)),
         }
-        s.cached.push(token);
+        self.drafts.decoded(&drafts);
+        self.drafting = drafts;
         self.logits_at = 0;
         Ok(None)
+    }
+
+    /// How many drafts may follow the token just cached: no more than asked for, than a batch
+    /// holds, than the context has room for, or than the token limit leaves to generate.
+    fn draft_room(&self, s: &Loaded<'m>) -> usize {
+        let max = s.draft_max();
+        // Forced text comes next, in the drafts' place.
+        if max == 0 || self.pending.is_some() {
+            return 0;
+        }
+        let batch = (s.ctx.n_batch() as usize).saturating_sub(1);
+        let context = (self.n_ctx as usize).saturating_sub(s.cached.len() + 1);
+        let left = self.call.req.max_tokens.map_or(usize::MAX, |m| {
+            m.saturating_sub(self.gen.usage.completion_tokens) as usize
+        });
+        max.min(batch).min(context).min(left)
+    }
+
+    /// Drafts still in the cache leave it unjudged: forced text goes in their place, or the
+    /// generation ends.
+    fn drop_drafts(&mut self, s: &mut Loaded<'m>) -> Result<(), EngineError> {
+        if self.drafts.in_cache() {
+            self.drafts.dropped();
+            s.forget_from(s.cached.len())?;
+        }
+        Ok(())
     }
 
     /// Decodes `text` (special tokens parsed, so that a tag that is one token in the vocabulary
@@ -550,6 +614,7 @@ impl<'r, 'm> Decoding<'r, 'm> {
         if tokens.is_empty() {
             return Ok(Some(0));
         }
+        self.drop_drafts(s)?;
         if (s.cached.len() + tokens.len()) as u64 >= u64::from(self.n_ctx) {
             return Ok(None);
         }
@@ -609,6 +674,8 @@ impl<'r, 'm> Decoding<'r, 'm> {
         started: Instant,
         prompt_done: Instant,
     ) -> Completion {
+        // The cache keeps only what was generated, for the next turn to reuse.
+        let forgot = self.drop_drafts(s);
         let still_held = self
             .guard
             .as_mut()
@@ -626,13 +693,22 @@ impl<'r, 'm> Decoding<'r, 'm> {
             self.gen.bytes(&pc);
             self.gen.count(1);
         }
-        let timings = timings(
+        let mut timings = timings(
             s.load_ms,
             started,
             prompt_done,
             self.first_token,
             self.gen.usage.completion_tokens,
         );
+        if s.draft_max() > 0 {
+            timings.draft_tokens = Some(self.drafts.drafted);
+            timings.draft_accepted = Some(self.drafts.accepted);
+        }
+        if forgot.is_err() {
+            // The cache holds drafts no generation took: the next turn starts afresh.
+            s.ctx.clear_kv_cache();
+            s.cached.clear();
+        }
         let text = String::from_utf8_lossy(self.memo.generated()).into_owned();
         s.memo = Some(self.memo);
         let mut done = self.gen.finish(stop, timings, text);

@@ -5,16 +5,21 @@
 //! and `kv_file` (the cache on disk).
 
 mod decode;
+mod draft;
+mod drafts;
 mod end_guard;
 mod kv_file;
+mod lookup;
 mod prefill;
 
 pub(super) use decode::run;
+pub(super) use draft::{vocabulary_difference, Drafter};
 pub(super) use end_guard::{EndGuard, Offer};
 
 use super::fit::Cut;
 use super::memo::Memo;
 use super::template::Template;
+use super::Speculation;
 use crate::llm::{ChatMessage, Timings};
 use crate::stream::{TagSet, TagToken};
 use llama_cpp_2::context::LlamaContext;
@@ -38,6 +43,10 @@ pub(super) struct Loaded<'m> {
     cut: Option<Cut>,
     /// The last prompt and generation, as tokens and text, for the next prompt to reuse.
     memo: Option<Memo>,
+    /// What drafts tokens for speculative decoding.
+    speculation: Speculation,
+    /// The draft model's context, when there is one.
+    drafter: Option<Drafter<'m>>,
 }
 
 impl<'m> Loaded<'m> {
@@ -56,7 +65,50 @@ impl<'m> Loaded<'m> {
             longest_piece: std::cell::OnceCell::new(),
             cut: None,
             memo: None,
+            speculation: Speculation::default(),
+            drafter: None,
         }
+    }
+
+    /// Speculative decoding as `speculation` says, with the draft model's context if any.
+    pub(super) fn with_speculation(
+        mut self,
+        speculation: Speculation,
+        drafter: Option<Drafter<'m>>,
+    ) -> Self {
+        self.speculation = speculation;
+        self.drafter = drafter;
+        self
+    }
+
+    /// The most tokens to draft at once: 0 when speculation is off.
+    fn draft_max(&self) -> usize {
+        let lookup = self.speculation.lookup as usize;
+        lookup.max(self.drafter.as_ref().map_or(0, |d| d.max))
+    }
+
+    /// Up to `n` drafts into `out` to follow the cached tokens: prompt lookup's (free) when
+    /// it finds some, else the draft model's.
+    fn draft(&mut self, n: usize, out: &mut Vec<LlamaToken>) {
+        let lookup = n.min(self.speculation.lookup as usize);
+        if lookup::draft(&self.cached, lookup, out).is_some() {
+            return;
+        }
+        if let Some(d) = self.drafter.as_mut() {
+            d.draft(&self.cached, n, out);
+        }
+    }
+
+    /// Takes the tokens from position `at` on out of the KV cache (drafts, a tag taken back).
+    fn forget_from(&mut self, at: usize) -> Result<(), crate::llm::EngineError> {
+        self.ctx
+            .kv_cache_seq_rm(0, Some(at as u32), None)
+            .map_err(|_| {
+                crate::llm::EngineError::Decode(
+                    "llama.cpp could not take tokens back out of its cache".into(),
+                )
+            })?;
+        Ok(())
     }
 
     /// The fewest tokens `bytes` bytes of text can become: each token spells at most the
@@ -211,5 +263,6 @@ pub(super) fn timings(
         } else {
             0.0
         },
+        ..Timings::default()
     }
 }

@@ -38,6 +38,7 @@ pub(crate) fn settings() -> RunSettings {
             vocab_only: false,
             checked: None,
             chat_template: None,
+            speculation: Default::default(),
         }
         .into(),
         sampling: SamplingSettings::default(),
