@@ -8,18 +8,21 @@ Runs the release binaries (build them first):
 
 Measures, alternating the two programs run by run, and reports medians and ratios:
   1. decode overhead: tokens/s of `reflect` (pipe mode, fixed seed, --max-tokens 256) against
-     examples/baseline.rs (a bare llama-cpp-2 loop) on the same random-weight model, same prompt
-     tokens, same threads;
+     examples/baseline.rs (the minimal llama-cpp-2 loop: llama.cpp's default context parameters,
+     `top_p 0.95 -> temp 0.7 -> dist`) on the same random-weight model, same prompt tokens, same
+     threads: (a) reflect with its default sampler chain, (b) with the identical chain
+     (`--top-k 0 --min-p 0`), (c) llama.cpp's own `llama-bench -p 0 -n 128` tg as a reference
+     row, where one is found ($LLAMA_BENCH, else on PATH);
   2. prompt processing: time to first token for a ~1,000-token prompt, same comparison;
   3. TUI: time from start to first frame (model still loading); CPU of the TUI against pipe mode
      for the same 4,000-token scripted generation, in all and by thread (the engine's threads, and
      the rest: the TUI's drawing or pipe mode's printing); CPU while idle.
 Models come from reflect's own writer (examples/gen_model.rs); nothing is downloaded.
 """
-import argparse, fcntl, json, os, pty, select, statistics, struct, subprocess, sys, tempfile, termios, time
+import argparse, fcntl, json, os, pty, select, shutil, statistics, struct, subprocess, sys, tempfile, termios, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REL = os.path.join(ROOT, "target", "release")
+REL = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release")
 REFLECT = os.environ.get("REFLECT_BIN") or os.path.join(REL, "reflect")  # REFLECT_BIN: compare another build
 BASELINE = os.path.join(REL, "examples", "baseline")
 GEN = os.path.join(REL, "examples", "gen_model")
@@ -34,9 +37,13 @@ def env_for(tmp):
     return env
 
 
-def reflect_json(env, model, prompt, threads, max_tokens):
+# The minimal loop's chain, `top_p 0.95 -> temp 0.7 -> dist`, in reflect's flags.
+IDENTICAL_CHAIN = ["--top-k", "0", "--min-p", "0"]
+
+
+def reflect_json(env, model, prompt, threads, max_tokens, extra=()):
     out = subprocess.run([REFLECT, "-m", model, "--format", "json", "--seed", "1", "--threads", str(threads),
-                          "--max-tokens", str(max_tokens), "--no-think-carefully", prompt],
+                          "--max-tokens", str(max_tokens), "--no-think-carefully", *extra, prompt],
                          env=env, capture_output=True, text=True, check=False)
     if out.returncode not in (0, 3):
         sys.exit(f"reflect failed ({out.returncode}): {out.stderr}")
@@ -58,11 +65,11 @@ def rendered_prompt(env, model, prompt, tmp, name):
     return path
 
 
-def compare(env, model, prompt, tmp, runs, threads, max_tokens, field):
+def compare(env, model, prompt, tmp, runs, threads, max_tokens, field, extra=()):
     pfile = rendered_prompt(env, model, prompt, tmp, f"prompt-{field}.txt")
     r, b = [], []
     for _ in range(runs):  # alternate, so drift hits both alike
-        jr = reflect_json(env, model, prompt, threads, max_tokens)
+        jr = reflect_json(env, model, prompt, threads, max_tokens, extra)
         jb = baseline_json(env, model, pfile, threads, max_tokens)
         r.append((jr["timings"][field], jr["usage"]))
         b.append((jb[field], jb))
@@ -240,18 +247,32 @@ def main():
         tui_part(a, env, random_model, loop_model)
 
 
+def llama_bench_tg(model, runs, threads):
+    """llama.cpp's own decode speed (`llama-bench -p 0 -n 128`, tokens/s) or None without one."""
+    exe = os.environ.get("LLAMA_BENCH") or shutil.which("llama-bench")
+    if not exe or not os.path.exists(exe):
+        return None
+    out = subprocess.run([exe, "-m", model, "-p", "0", "-n", "128", "-t", str(threads), "-r", str(runs),
+                          "-o", "json"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)[0]["avg_ts"]
+
+
 def engine_part(a, env, tmp, random_model):
-    r, b = compare(env, random_model, "Tell me a story.", tmp, a.runs, a.threads, 256, "tokens_per_second")
-    rt, bt = med([x for x, _ in r]), med([x for x, _ in b])
-    toks = r[0][1]["completion_tokens"]
-    print(f"1. decode, random 8x768 f16 model, {toks} tokens: reflect {rt:.1f} tok/s, baseline {bt:.1f} tok/s, "
-          f"ratio {rt / bt:.3f}  (runs: reflect {[round(x, 1) for x, _ in r]}, baseline {[round(x, 1) for x, _ in b]})")
+    for row, (label, extra) in enumerate([("default chain", ()), ("identical chain", IDENTICAL_CHAIN)]):
+        r, b = compare(env, random_model, "Tell me a story.", tmp, a.runs, a.threads, 256, "tokens_per_second", extra)
+        rt, bt = med([x for x, _ in r]), med([x for x, _ in b])
+        toks = r[0][1]["completion_tokens"]
+        print(f"1{'ab'[row]}. decode, random 8x768 f16 model, {toks} tokens, reflect's {label}: reflect {rt:.1f} tok/s, "
+              f"baseline {bt:.1f} tok/s, ratio {rt / bt:.3f}  (runs: reflect {[round(x, 1) for x, _ in r]}, "
+              f"baseline {[round(x, 1) for x, _ in b]})")
+    tg = llama_bench_tg(random_model, a.runs, a.threads)
+    print(f"1c. llama-bench -p 0 -n 128 -t {a.threads} (no sampling): "
+          + (f"{tg:.1f} tok/s" if tg else "not available (set LLAMA_BENCH to its path)"))
     r, b = compare(env, random_model, LONG_PROMPT, tmp, a.runs, a.threads, 1, "first_token_ms")
     rt, bt = med([x for x, _ in r]), med([x for x, _ in b])
     n = r[0][1]["prompt_tokens"]
     print(f"2. time to first token, {n}-token prompt: reflect {rt:.0f} ms, baseline {bt:.0f} ms, "
           f"ratio (baseline/reflect) {bt / rt:.3f}  (runs: reflect {[x for x, _ in r]}, baseline {[x for x, _ in b]})")
-
 
 
 def tui_part(a, env, random_model, loop_model):

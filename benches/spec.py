@@ -24,7 +24,7 @@ checks that the answers with and without drafts are the same at temperature 0.
 import argparse, json, os, statistics, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REL = os.path.join(ROOT, "target", "release")
+REL = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release")
 REFLECT = os.environ.get("REFLECT_BIN") or os.path.join(REL, "reflect")
 GEN = os.environ.get("GEN_MODEL_BIN") or os.path.join(REL, "examples", "gen_model")
 

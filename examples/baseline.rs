@@ -1,11 +1,14 @@
-//! The baseline for reflect's decode-overhead benchmark: the smallest honest generation loop on
-//! the same llama-cpp-2 build, with no router, no channels and no output.
+//! The minimal llama-cpp-2 generation loop that reflect's decode benchmarks compare against:
+//! llama.cpp's default context parameters (only the context size and the thread counts set),
+//! the sampler chain `top_p 0.95 → temp 0.7 → dist`, and nothing else per token (no router, no
+//! channels, no detokenizing, no output).
 //!
 //!   cargo run --release --example baseline -- MODEL.gguf PROMPT_FILE [MAX_TOKENS THREADS SEED CTX]
 //!
 //! PROMPT_FILE holds the fully rendered prompt (e.g. from `reflect --print-prompt`), so both
-//! programs decode the same tokens. Prints one JSON line with the same timing fields as reflect.
-//! Built with a GPU feature (`--features cuda`), it offloads every layer, as reflect does.
+//! programs decode the same tokens. reflect runs the identical chain with `--top-k 0 --min-p 0`
+//! (its repeat penalty is 1.0 by default). Prints one JSON line with the same timing fields as
+//! reflect. Built with a GPU feature (`--features cuda`), it offloads every layer, as reflect does.
 
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -37,10 +40,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let model_params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
     let model = LlamaModel::load_from_file(&backend, model_path, &model_params)?;
+    // llama.cpp's defaults (batch 2048, micro-batch 512, flash attention auto, f16 KV cache);
+    // its default of 4 threads would oversubscribe a small machine.
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(n_ctx))
-        .with_n_batch(2048)
-        .with_n_ubatch(512)
         .with_n_threads(threads as i32)
         .with_n_threads_batch(threads as i32);
     let mut ctx = model.new_context(&backend, params)?;
@@ -62,17 +65,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let prompt_done = Instant::now();
     let mut sampler = LlamaSampler::chain_simple([
-        LlamaSampler::penalties(model.n_vocab(), 64, 1.0, 0.0, 0.0),
-        LlamaSampler::top_k(40),
         LlamaSampler::top_p(0.95, 1),
-        LlamaSampler::min_p(0.05, 1),
         LlamaSampler::temp(0.7),
         LlamaSampler::dist(seed),
     ]);
     let mut pos = tokens.len();
     let mut generated = 0u32;
     let mut first = None;
-    let mut bytes = 0usize;
     let mut at = batch.n_tokens() - 1;
     while generated < max_tokens {
         let token = sampler.sample(&ctx, at);
@@ -80,7 +79,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             break;
         }
         first.get_or_insert_with(Instant::now);
-        bytes += vocab.token_to_piece(token, false, None).len();
         generated += 1;
         batch.clear();
         batch.add(token, pos as i32, &[0], true)?;
@@ -91,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ended = Instant::now();
     let gen = (ended - prompt_done).as_secs_f64();
     println!(
-        "{{\"load_ms\":{load_ms},\"prompt_tokens\":{},\"completion_tokens\":{generated},\"prompt_ms\":{},\"first_token_ms\":{},\"generation_ms\":{},\"tokens_per_second\":{},\"bytes\":{bytes}}}",
+        "{{\"load_ms\":{load_ms},\"prompt_tokens\":{},\"completion_tokens\":{generated},\"prompt_ms\":{},\"first_token_ms\":{},\"generation_ms\":{},\"tokens_per_second\":{}}}",
         tokens.len(),
         (prompt_done - started).as_millis(),
         first.map_or(0, |f| (f - started).as_millis()),
