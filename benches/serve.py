@@ -51,8 +51,9 @@ def start(kind, model, port, slots, ctx, log):
         cmd = [SERVER, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-np", str(slots),
                "-c", str(ctx * slots), "--threads", "2", "--no-webui"]
     else:
+        # reflect shares --ctx-size out among its slots; llama-server's -c is the total too.
         cmd = [REFLECT, "serve", "-m", model, "--port", str(port), "--parallel", str(slots),
-               "--ctx-size", str(ctx), "--threads", "2", "--profile", "plain"]
+               "--ctx-size", str(ctx * slots), "--threads", "2", "--profile", "plain"]
     return wait_healthy(subprocess.Popen(cmd, stdout=log, stderr=log), port, kind)
 
 
@@ -102,12 +103,16 @@ def main():
     ap.add_argument("--slots", type=int, default=4)
     ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--requests", type=int, default=1000)
+    ap.add_argument("--model", help="a GGUF file to serve instead of the looping scripted model "
+                    "(e.g. gen_model's 8x768 random model, where decoding dominates)")
     a = ap.parse_args()
     if not SERVER:
         sys.exit("set REFLECT_LLAMA_SERVER to a llama-server binary (scripts/llama-server.sh)")
     tmp = tempfile.mkdtemp(prefix="reflect-serve-bench-")
-    model = os.path.join(tmp, "loop.gguf")
-    subprocess.run([GEN, "loop", model, "64", "64", "1", "16384"], check=True, capture_output=True)
+    model = a.model or os.path.join(tmp, "loop.gguf")
+    if not a.model:
+        subprocess.run([GEN, "loop", model, "64", "64", "1", "16384"], check=True,
+                       capture_output=True)
     env_log = open(os.path.join(tmp, "servers.log"), "w")
     ports = {k: free_port() for k in ("llama-server", "reflect serve")}
     procs = {k: start(k, model, ports[k], a.slots, a.ctx, env_log) for k in ports}
