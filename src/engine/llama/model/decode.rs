@@ -557,8 +557,10 @@ impl<'r, 'm> Decoding<'r, 'm> {
         let at = s.cached.len();
         s.cached.push(token);
         let room = self.draft_room(s);
-        if room > 0 && self.drafts.wanted() {
-            s.draft(room, &mut drafts);
+        if room > 0 && self.drafts.wanted() && s.draft(room, &mut drafts) && drafts.is_empty() {
+            // The draft model was asked and was not sure enough of anything: a miss, so that
+            // one that never drafts pauses (and stops keeping up) as rejected drafts do.
+            self.drafts.withheld();
         }
         self.batch.clear();
         let add = |batch: &mut LlamaBatch, (i, t): (usize, &LlamaToken)| {

@@ -94,6 +94,13 @@ impl<T: PartialEq + Copy> Drafts<T> {
         self.hits = 0;
     }
 
+    /// The draft model was asked and drafted nothing (its best token was below
+    /// `--draft-p-min`): a miss, as a batch nothing of which was accepted.
+    pub(super) fn withheld(&mut self) {
+        self.hits = 0;
+        self.settle();
+    }
+
     /// Drafts still in the cache past the accepted tokens (to take out before anything else
     /// goes in).
     pub(super) fn in_cache(&self) -> bool {
@@ -126,6 +133,25 @@ impl<T: PartialEq + Copy> Drafts<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_draft_model_that_drafts_nothing_pauses_as_rejected_drafts_do() {
+        let mut d = Drafts::<char>::default();
+        for _ in 0..MISSES_BEFORE_PAUSE {
+            assert!(d.wanted());
+            d.withheld();
+        }
+        // Paused for the first pause, then asked again.
+        for _ in 0..FIRST_PAUSE {
+            assert!(!d.wanted());
+        }
+        assert!(d.wanted());
+        // Accepted drafts end the pauses.
+        d.decoded(&['a']);
+        assert_eq!(d.offer('a'), Verdict::Accepted(1));
+        d.withheld();
+        assert!(d.wanted(), "one miss after a hit does not pause");
+    }
 
     #[test]
     fn the_target_token_accepts_drafts_until_the_first_that_differs() {

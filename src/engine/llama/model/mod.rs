@@ -97,14 +97,19 @@ impl<'m> Loaded<'m> {
     }
 
     /// Up to `n` drafts into `out` to follow the cached tokens: prompt lookup's (free) when
-    /// it finds some, else the draft model's.
-    fn draft(&mut self, n: usize, out: &mut Vec<LlamaToken>) {
+    /// it finds some, else the draft model's. `true` when the draft model was asked: that
+    /// costs its decodes even when it drafts nothing.
+    fn draft(&mut self, n: usize, out: &mut Vec<LlamaToken>) -> bool {
         let lookup = n.min(self.speculation.lookup as usize);
         if lookup::draft(&self.cached, lookup, out).is_some() {
-            return;
+            return false;
         }
-        if let Some(d) = self.drafter.as_mut() {
-            d.draft(&self.cached, n, out);
+        match self.drafter.as_mut() {
+            Some(d) => {
+                d.draft(&self.cached, n, out);
+                true
+            }
+            None => false,
         }
     }
 
