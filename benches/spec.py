@@ -33,7 +33,8 @@ def env_for(tmp):
     env = dict(os.environ)
     for k in ["REFLECT_MODEL", "REFLECT_PROFILE", "REFLECT_LOG", "NO_COLOR"]:
         env.pop(k, None)
-    env.update(XDG_CACHE_HOME=tmp, REFLECT_CONFIG_DIR=os.path.join(tmp, "config"))
+    # Sessions (XDG_DATA_HOME) too: a benchmark writes nothing into the real home.
+    env.update(XDG_CACHE_HOME=tmp, XDG_DATA_HOME=tmp, REFLECT_CONFIG_DIR=os.path.join(tmp, "config"))
     return env
 
 
