@@ -156,6 +156,16 @@ impl ApiError {
                      --ctx-size)"
                 ))
             },
+            // What the request asked cannot be done (its tools cannot be rendered): the
+            // client's to change.
+            EngineError::Unsupported(why) => ApiError {
+                param: Some("tools".into()),
+                ..Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    why.clone(),
+                )
+            },
             e => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -219,6 +229,15 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_the_model_cannot_render_is_the_clients_400_naming_tools() {
+        let e = ApiError::engine(&EngineError::Unsupported(
+            "the prompt with tools could not be rendered: bad".into(),
+        ));
+        assert_eq!(e.status.as_u16(), 400);
+        assert_eq!(e.param.as_deref(), Some("tools"));
+    }
 
     #[test]
     fn errors_have_the_openai_shape_with_their_status() {

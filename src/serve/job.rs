@@ -3,7 +3,7 @@
 //! that its slot frees at once.
 
 use super::errors::ApiError;
-use super::state::{Health, Shared};
+use super::state::{Health, Permit, Shared};
 use crate::llm::{EngineEvent, EventSender, GenerateRequest, ServeJob};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,11 +15,14 @@ pub struct Job {
     pub guard: CancelGuard,
 }
 
-/// Cancels its job when dropped.
+/// Cancels its job when dropped, and gives back its place (running or queued) at once: a
+/// client that leaves while its request waits frees the place for the next one, though the
+/// engine takes the (cancelled) job out of its queue only later.
 pub struct CancelGuard {
     shared: Arc<Shared>,
     id: u64,
     cancel: Arc<AtomicU64>,
+    _place: Permit,
 }
 
 impl CancelGuard {
@@ -59,16 +62,14 @@ pub fn submit(shared: &Arc<Shared>, request: GenerateRequest) -> Result<Job, Api
     let job = ServeJob {
         request,
         cancel: cancel.clone(),
-        events: EventSender::new(move |e| {
-            let _held = &permit;
-            tx.send(e).is_ok()
-        }),
+        events: EventSender::new(move |e| tx.send(e).is_ok()),
     };
     shared.register(id, cancel.clone());
     let guard = CancelGuard {
         shared: shared.clone(),
         id,
         cancel,
+        _place: permit,
     };
     if !shared.send(job) {
         return Err(ApiError::unavailable("the server is stopping"));

@@ -80,9 +80,13 @@ async fn authorize(State(shared): State<Arc<Shared>>, req: Request, next: Next) 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| {
+            // The scheme is case-insensitive (RFC 7235).
+            let (scheme, key) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(key)
+        });
     match given {
-        Some(g) if same(g.trim().as_bytes(), key.as_bytes()) => next.run(req).await,
+        Some(g) if same(g.trim().as_bytes(), key.trim().as_bytes()) => next.run(req).await,
         Some(_) => ApiError::unauthorized("the API key is wrong").into_response(),
         None => ApiError::unauthorized(
             "an API key is required: send the header `Authorization: Bearer KEY`",

@@ -136,6 +136,10 @@ mod tests {
     use crate::settings::{Context, Environment, Request};
 
     fn shared(slots: u32, queue: u32) -> Arc<Shared> {
+        shared_with(slots, queue, mpsc::channel().0)
+    }
+
+    fn shared_with(slots: u32, queue: u32, jobs: mpsc::Sender<ServeJob>) -> Arc<Shared> {
         let asked = Request {
             model: Some("served.gguf".into()),
             ..Request::default()
@@ -144,7 +148,29 @@ mod tests {
             .unwrap()
             .run_settings_with(&asked, || unreachable!(), |_| None)
             .unwrap();
-        Arc::new(Shared::new(settings, None, slots, queue, mpsc::channel().0))
+        Arc::new(Shared::new(settings, None, slots, queue, jobs))
+    }
+
+    #[test]
+    fn a_client_that_leaves_while_its_request_waits_frees_its_place_at_once() {
+        use crate::serve::job::submit;
+        let (tx, _engine_side) = mpsc::channel();
+        let s = shared_with(1, 1, tx);
+        s.set_health(Health::Ready);
+        let request = |id| crate::llm::GenerateRequest {
+            id,
+            ..Default::default()
+        };
+        let Ok(_running) = submit(&s, request(1)) else {
+            panic!("a slot")
+        };
+        let Ok(waiting) = submit(&s, request(2)) else {
+            panic!("a place in the queue")
+        };
+        assert!(submit(&s, request(3)).is_err(), "full");
+        // Its client leaves; the engine has not taken the job out of its queue yet.
+        drop(waiting);
+        assert!(submit(&s, request(4)).is_ok(), "the place it held is free");
     }
 
     #[test]

@@ -57,28 +57,46 @@ pub(super) fn fit_context<P: Clone>(
             }
         }
     }
-    let mut m = messages.to_vec();
-    let mut dropped = 0;
-    let mut first_fit = None;
-    let mut last = all;
-    while drop_oldest_turn(&mut m) {
-        dropped += 1;
-        last = tokenize(&m);
-        let cut = || Cut {
-            dropped,
-            first_kept: first_user(&m).unwrap_or_default().to_string(),
-        };
-        if fits(&last, n_ctx / 4) {
-            return (last, dropped, Some(cut()));
+    // Dropping k oldest turns keeps what comes before the first user message and everything
+    // from the (k+1)-th on. The fewest turns to drop are found by a binary search (a shorter
+    // conversation never takes more tokens), so a request of 100,000 turns costs a few renders,
+    // not 100,000.
+    let users: Vec<usize> = (0..messages.len())
+        .filter(|&i| messages[i].role == Role::User)
+        .collect();
+    let most = users.len().saturating_sub(1);
+    let after = |k: usize| {
+        let mut m = messages[..users[0]].to_vec();
+        m.extend_from_slice(&messages[users[k]..]);
+        m
+    };
+    let cut = |m: &[ChatMessage], dropped| Cut {
+        dropped,
+        first_kept: first_user(m).unwrap_or_default().to_string(),
+    };
+    // The fewest turns (1..=most) to drop for the rest to fit with `slack` to spare.
+    let fewest = |slack: usize| {
+        let (mut lo, mut hi, mut found) = (1, most, None);
+        while lo <= hi {
+            let mid = lo + (hi - lo) / 2;
+            let m = after(mid);
+            let t = tokenize(&m);
+            if fits(&t, slack) {
+                found = Some((t, mid, cut(&m, mid)));
+                hi = mid - 1;
+            } else {
+                lo = mid + 1;
+            }
         }
-        if first_fit.is_none() && fits(&last, 0) {
-            first_fit = Some((last.clone(), dropped, cut()));
-        }
+        found
+    };
+    if most == 0 {
+        return (all, 0, None);
     }
-    match first_fit {
-        Some((t, d, cut)) => (t, d, Some(cut)),
-        None => (last, dropped, None),
+    if let Some((t, d, c)) = fewest(n_ctx / 4).or_else(|| fewest(0)) {
+        return (t, d, Some(c));
     }
+    (tokenize(&after(most)), most, None)
 }
 
 #[cfg(test)]
@@ -110,6 +128,24 @@ mod tests {
     #[allow(clippy::ptr_arg)] // the prompt type `fit_context` is given here is a Vec
     fn len(m: &Vec<ChatMessage>) -> usize {
         m.iter().map(|x| x.content.split_whitespace().count()).sum()
+    }
+
+    #[test]
+    fn a_conversation_of_many_turns_is_fit_with_few_renders_and_the_same_cut() {
+        // 20,000 turns of 10 words in a context of 200: one render a turn dropped would be
+        // 20,000 renders of up to 400,000 words.
+        let m = conversation(20_000, 10);
+        let renders = std::cell::Cell::new(0);
+        let counted = |m: &[ChatMessage]| {
+            renders.set(renders.get() + 1);
+            m.to_vec()
+        };
+        let (p, dropped, cut) = fit_context(&m, 200, 20, None, counted, len);
+        assert!(renders.get() <= 40, "{} renders", renders.get());
+        // The fewest turns dropped for 50 words of slack, as one at a time finds them.
+        assert_eq!(len(&p), 122);
+        assert_eq!(dropped, 19_994);
+        assert_eq!(cut.unwrap().first_kept, m[2 * 19_994 + 1].content);
     }
 
     #[test]

@@ -73,7 +73,8 @@ impl Reply {
 
     fn text(&mut self, channel: Channel, text: &str) -> Option<Value> {
         match channel {
-            Channel::Output if self.raw => None,
+            // Raw: the model's text, tags and all, is the content; nothing is sent twice.
+            _ if self.raw => None,
             Channel::Output => self.answer(text),
             Channel::Thinking | Channel::Reflection => {
                 let mut delta = Map::new();

@@ -246,3 +246,17 @@ fn usage_counts_reasoning_where_clients_look_and_each_channel() {
     );
     assert_eq!(uc["timings"]["predicted_n"], 9);
 }
+
+#[test]
+fn raw_sends_the_thinking_once_in_the_content_not_again_as_reasoning() {
+    // The engine sends its routed text beside the raw text: only the raw text goes out.
+    let mut r = Reply::new(true, Vec::new());
+    let deltas: Vec<Value> = raw_events()
+        .iter()
+        .chain(&events())
+        .flat_map(|e| r.event(e).deltas)
+        .collect();
+    assert_eq!(field(&deltas, "content"), WHOLE);
+    assert_eq!(field(&deltas, "reasoning_content"), "");
+    assert_eq!(field(&deltas, "reflection"), "");
+}

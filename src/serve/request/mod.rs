@@ -178,7 +178,39 @@ fn wrong(path: &str, want: &str, got: &Value) -> ApiError {
     ApiError::field(path, format!("{path} must be {want}, not {kind}"))
 }
 
+/// The most stop strings a request may give, and the longest one (each is looked for in every
+/// piece of the answer).
+const MOST_STOPS: usize = 16;
+const LONGEST_STOP: usize = 1024;
+
 fn stop(map: &Map<String, Value>) -> Result<Vec<String>, ApiError> {
+    let stops = stop_strings(map)?;
+    if stops.len() > MOST_STOPS {
+        return Err(ApiError::field(
+            "stop",
+            format!(
+                "stop holds {} strings; at most {MOST_STOPS} are taken",
+                stops.len()
+            ),
+        ));
+    }
+    if let Some((i, s)) = stops
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.len() > LONGEST_STOP)
+    {
+        return Err(ApiError::field(
+            &format!("stop[{i}]"),
+            format!(
+                "stop[{i}] is {} bytes; at most {LONGEST_STOP} are taken",
+                s.len()
+            ),
+        ));
+    }
+    Ok(stops)
+}
+
+fn stop_strings(map: &Map<String, Value>) -> Result<Vec<String>, ApiError> {
     match map.get("stop") {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.clone()]),

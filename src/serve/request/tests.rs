@@ -68,6 +68,8 @@ fn a_wrong_type_or_value_is_a_400_naming_the_field() {
         ("temperature", json!("hot"), "temperature"),
         ("temperature", json!(-1), "temperature"),
         ("top_p", json!(2), "top_p"),
+        ("stop", json!(vec!["x"; 17]), "stop"),
+        ("stop", json!(["x".repeat(1025)]), "stop[0]"),
         ("top_k", json!(1.5), "top_k"),
         ("min_p", json!(true), "min_p"),
         ("seed", json!("s"), "seed"),

@@ -27,7 +27,8 @@
 //! `Command::Serve` with one slot does not come here: the single-generation path serves it,
 //! one job at a time, so that `--parallel 1` keeps what that path has and this loop has not
 //! (the tokenization memo, the whole context, speculative decoding). The batched context is
-//! one of its own, beside the single path's: while serving with slots both are allocated.
+//! one of its own; the worker swaps the single path's for a small one while it lives
+//! (`worker::lent`), so that one KV cache is allocated, not two.
 
 mod prompt;
 mod sequence;
