@@ -99,6 +99,25 @@ pub(super) fn fit_context<P: Clone>(
     (tokenize(&after(most)), most, None)
 }
 
+/// What the user is told when the oldest turns were left out to fit the context.
+pub(super) fn left_out(n_ctx: u32, dropped: usize) -> crate::llm::EngineEvent {
+    let turns = if dropped == 1 { "turn" } else { "turns" };
+    crate::llm::EngineEvent::Warning(format!(
+        "the conversation no longer fits the context ({n_ctx} tokens): left out the {dropped} oldest {turns}"
+    ))
+}
+
+/// A prompt of `len` tokens leaves room to answer in a context of `n_ctx` (and is not empty).
+pub(super) fn room_for(len: usize, n_ctx: u32) -> Result<(), crate::llm::EngineError> {
+    if len == 0 || len as u64 >= u64::from(n_ctx) {
+        return Err(crate::llm::EngineError::PromptTooLong {
+            prompt_tokens: len as u32,
+            n_ctx,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

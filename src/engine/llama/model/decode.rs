@@ -7,6 +7,7 @@
 //! memo and the sampler exactly as generated tokens do, only not charged.
 
 use super::super::fit::{fit_context, room_to_answer};
+use super::super::fit::{left_out, room_for};
 use super::super::memo::Memo;
 use super::super::sampler_chain::PENALTY_LAST_N;
 use super::super::template::special_token;
@@ -151,17 +152,9 @@ fn fit_prompt(
     }
     if let Some(cut) = new_cut {
         s.cut = Some(cut);
-        let turns = if dropped == 1 { "turn" } else { "turns" };
-        let _ = events.send(EngineEvent::Warning(format!(
-            "the conversation no longer fits the context ({n_ctx} tokens): left out the {dropped} oldest {turns}"
-        )));
+        let _ = events.send(left_out(n_ctx, dropped));
     }
-    if prompt.tokens.is_empty() || prompt.tokens.len() as u64 >= u64::from(n_ctx) {
-        return Err(EngineError::PromptTooLong {
-            prompt_tokens: prompt.tokens.len() as u32,
-            n_ctx,
-        });
-    }
+    room_for(prompt.tokens.len(), n_ctx)?;
     Ok(prompt)
 }
 

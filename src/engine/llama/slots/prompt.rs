@@ -3,6 +3,7 @@
 //! warning), and refused with the slot's numbers when even then it cannot fit.
 
 use super::super::fit::{fit_context, room_to_answer};
+use super::super::fit::{left_out, room_for};
 use super::super::model::Loaded;
 use crate::llm::{EngineError, EngineEvent, EventSender, GenerateRequest};
 use llama_cpp_2::token::LlamaToken;
@@ -51,17 +52,9 @@ pub(super) fn prepare(
         )));
     }
     if dropped > 0 {
-        let turns = if dropped == 1 { "turn" } else { "turns" };
-        let _ = events.send(EngineEvent::Warning(format!(
-            "the conversation no longer fits the context ({n_ctx} tokens): left out the {dropped} oldest {turns}"
-        )));
+        let _ = events.send(left_out(n_ctx, dropped));
     }
-    if prompt.tokens.is_empty() || prompt.tokens.len() as u64 >= u64::from(n_ctx) {
-        return Err(EngineError::PromptTooLong {
-            prompt_tokens: prompt.tokens.len() as u32,
-            n_ctx,
-        });
-    }
+    room_for(prompt.tokens.len(), n_ctx)?;
     Ok(prompt)
 }
 
