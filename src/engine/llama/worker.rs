@@ -451,7 +451,7 @@ fn lent<R>(
 /// prompt memo and cache reuse, the whole context, speculative decoding where it has it), each
 /// cancelled by its own flag, until the channel closes.
 fn serve_jobs(loaded: &mut Loaded<'_>, jobs: &mpsc::Receiver<ServeJob>) {
-    let never = AtomicU64::new(0);
+    let never = Arc::new(AtomicU64::new(0));
     for job in jobs.iter() {
         let event = match model::run(loaded, &job.request, &job.events, &job.cancel, &never) {
             Ok(done) => EngineEvent::Done(Box::new(done)),

@@ -30,18 +30,18 @@
 //! one of its own; the worker swaps the single path's for a small one while it lives
 //! (`worker::lent`), so that one KV cache is allocated, not two.
 
+mod job;
 mod prompt;
-mod sequence;
 
-use super::model::{decode_error, Loaded};
+use super::model::{decode_error, Cache, Loaded, Next};
 use crate::llm::{EngineError, EngineEvent, Generation, ServeJob, StopReason, Timings};
+use job::Job;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::DecodeError;
-use sequence::{Next, Seq, SlotCache};
 use std::num::NonZeroU32;
 use std::sync::mpsc;
 use std::time::Instant;
@@ -177,7 +177,7 @@ fn context<'c, 'm>(
 /// One sequence id of the context: the tokens its cache holds, and the job running there.
 struct Slot<'m> {
     cached: Vec<LlamaToken>,
-    seq: Option<Seq<'m>>,
+    job: Option<Job<'m>>,
     /// When its last job ended (the count of jobs ended before); 0: never used.
     ended: u64,
 }
@@ -234,7 +234,7 @@ impl<'a, 'm> Batched<'a, 'm> {
             slots: (0..shape.sequences)
                 .map(|_| Slot {
                     cached: Vec::new(),
-                    seq: None,
+                    job: None,
                     ended: 0,
                 })
                 .collect(),
@@ -244,16 +244,16 @@ impl<'a, 'm> Batched<'a, 'm> {
 
     /// Nothing runs.
     fn idle(&self) -> bool {
-        self.slots.iter().all(|s| s.seq.is_none())
+        self.slots.iter().all(|s| s.job.is_none())
     }
 
     /// A slot is free and no prompt is being prefilled.
     fn can_admit(&self) -> bool {
         let mut free = false;
         for s in &self.slots {
-            match &s.seq {
+            match &s.job {
                 None => free = true,
-                Some(seq) if seq.prompt_left > 0 => return false,
+                Some(job) if job.prompt_left > 0 => return false,
                 Some(_) => {}
             }
         }
@@ -282,7 +282,7 @@ impl<'a, 'm> Batched<'a, 'm> {
             Err(e) => return jobs.failed(&job, e),
         };
         let free: Vec<Free> = (self.slots.iter().enumerate())
-            .filter(|(_, s)| s.seq.is_none())
+            .filter(|(_, s)| s.job.is_none())
             .map(|(i, s)| Free {
                 slot: i,
                 common: prompt::common_prefix(&s.cached, &prompt.tokens),
@@ -307,14 +307,14 @@ impl<'a, 'm> Batched<'a, 'm> {
         }
         let slot = &mut self.slots[i];
         slot.cached.truncate(common);
-        slot.seq = Some(Seq::new(loaded, job, &prompt, common, started));
+        slot.job = Some(Job::new(loaded, job, &prompt, common, started));
         Ok(())
     }
 
     /// Jobs cancelled since the last step end now.
     fn end_cancelled(&mut self) {
         for i in 0..self.slots.len() {
-            if self.slots[i].seq.as_ref().is_some_and(Seq::cancelled) {
+            if (self.slots[i].job.as_ref()).is_some_and(|j| j.seq.cancelled()) {
                 self.end(i, StopReason::Cancelled);
             }
         }
@@ -343,24 +343,18 @@ impl<'a, 'm> Batched<'a, 'm> {
         for (i, n, logits_at) in fed {
             let n_ctx = self.n_ctx_seq;
             let prompt_step = self.prompt_step;
-            let Slot { cached, seq, .. } = &mut self.slots[i];
-            let Some(s) = seq.as_mut() else { continue };
-            cached.extend(s.feed.drain(..n));
-            if s.prompt_left > 0 {
-                s.prompt_left -= n.min(s.prompt_left);
-                prompt_progress(s, prompt_step);
+            let Slot { cached, job, .. } = &mut self.slots[i];
+            let Some(j) = job.as_mut() else { continue };
+            j.seq.fed(n, cached);
+            if j.prompt_left > 0 {
+                j.prefilled(n, prompt_step);
             }
             let Some(at) = logits_at else { continue };
-            if s.prompt_done.is_none() {
-                prompt_processed(s);
+            if j.seq.prompt_done.is_none() {
+                j.prompt_processed();
             }
-            let mut slot = SlotCache {
-                ctx: &mut *self.ctx,
-                id: i as i32,
-                cached,
-                n_ctx,
-            };
-            match s.advance(&mut slot, at)? {
+            let mut cache = slot_cache(self.ctx, i, cached, n_ctx);
+            match j.seq.advance(&mut cache, at)? {
                 Next::Feed => {}
                 Next::Stop(stop) => self.end(i, stop),
             }
@@ -377,8 +371,15 @@ impl<'a, 'm> Batched<'a, 'm> {
         // The generating sequences first, then the prompt.
         for prefilling in [false, true] {
             for (i, slot) in self.slots.iter().enumerate() {
-                let Some(s) = &slot.seq else { continue };
-                if (s.prompt_left > 0) != prefilling || s.feed.is_empty() {
+                let Some(Job {
+                    seq: s,
+                    prompt_left,
+                    ..
+                }) = &slot.job
+                else {
+                    continue;
+                };
+                if (*prompt_left > 0) != prefilling || s.feed.is_empty() {
                     continue;
                 }
                 let cap = if prefilling { self.prompt_step } else { room };
@@ -387,15 +388,17 @@ impl<'a, 'm> Batched<'a, 'm> {
                     continue;
                 }
                 let all_in = n == s.feed.len();
+                let from = s.logits_from();
                 let at = slot.cached.len();
+                let first = self.batch.n_tokens();
                 for (k, t) in s.feed[..n].iter().enumerate() {
-                    let logits = all_in && k + 1 == n;
+                    let logits = all_in && k >= from;
                     self.batch
                         .add(*t, (at + k) as i32, &[i as i32], logits)
                         .map_err(|e| EngineError::Decode(e.to_string()))?;
                 }
                 room -= n;
-                let logits_at = all_in.then(|| self.batch.n_tokens() - 1);
+                let logits_at = all_in.then_some(first + from as i32);
                 fed.push((i, n, logits_at));
             }
         }
@@ -407,8 +410,10 @@ impl<'a, 'm> Batched<'a, 'm> {
     fn end(&mut self, i: usize, stop: StopReason) {
         self.ended += 1;
         self.slots[i].ended = self.ended;
-        if let Some(seq) = self.slots[i].seq.take() {
-            let (done, job) = seq.finish(stop);
+        let n_ctx = self.n_ctx_seq;
+        let Slot { cached, job, .. } = &mut self.slots[i];
+        if let Some(Job { job, seq, .. }) = job.take() {
+            let (done, _) = seq.finish(&mut slot_cache(self.ctx, i, cached, n_ctx), stop, 0);
             let _ = job.events.send(EngineEvent::Done(Box::new(done)));
         }
     }
@@ -419,34 +424,29 @@ impl<'a, 'm> Batched<'a, 'm> {
         self.ctx.clear_kv_cache();
         for slot in &mut self.slots {
             slot.cached.clear();
-            if let Some(seq) = slot.seq.take() {
-                jobs.failed(&seq.job, e.clone())?;
+            if let Some(job) = slot.job.take() {
+                jobs.failed(&job.job, e.clone())?;
             }
         }
         Ok(())
     }
 }
 
-/// Progress of a prompt longer than one step, as a generation alone reports it.
-fn prompt_progress(s: &Seq<'_>, prompt_step: usize) {
-    let total = s.gen.usage.prompt_tokens_evaluated as usize;
-    if total > prompt_step {
-        let _ = s.job.events.send(EngineEvent::PromptProgress {
-            id: s.job.request.id,
-            done: (total - s.prompt_left) as u32,
-            total: total as u32,
-        });
+/// Slot `i`'s part of the context, holding `cached`, `n_ctx` tokens at most.
+fn slot_cache<'c, 'm>(
+    ctx: &'c mut LlamaContext<'m>,
+    i: usize,
+    cached: &'c mut Vec<LlamaToken>,
+    n_ctx: u32,
+) -> Cache<'c, 'm> {
+    Cache {
+        ctx,
+        id: i as i32,
+        cached,
+        n_ctx,
+        lookup: 0,
+        drafter: None,
     }
-}
-
-/// The prompt is in: generation begins.
-fn prompt_processed(s: &mut Seq<'_>) {
-    s.prompt_done = Some(Instant::now());
-    let _ = s.job.events.send(EngineEvent::PromptProcessed {
-        id: s.job.request.id,
-        prompt_tokens: s.gen.usage.prompt_tokens,
-        evaluated: s.gen.usage.prompt_tokens_evaluated,
-    });
 }
 
 #[cfg(test)]
