@@ -6,6 +6,7 @@
 
 mod decode;
 mod draft;
+mod drafting;
 mod drafts;
 mod end_guard;
 mod kv_file;
@@ -15,6 +16,7 @@ mod sequence;
 
 pub(super) use decode::run;
 pub(super) use draft::{vocabulary_difference, Drafter};
+pub(super) use drafting::DraftSource;
 pub(super) use sequence::{Cache, Flags, Next, Sequence, Start};
 
 use super::fit::Cut;
@@ -48,6 +50,8 @@ pub(super) struct Loaded<'m> {
     speculation: Speculation,
     /// The draft model's context, when there is one.
     drafter: Option<Drafter<'m>>,
+    /// The draft model, to make its contexts again (the slots' own, this one after them).
+    draft_source: Option<DraftSource<'m>>,
 }
 
 impl<'m> Loaded<'m> {
@@ -68,18 +72,8 @@ impl<'m> Loaded<'m> {
             memo: None,
             speculation: Speculation::default(),
             drafter: None,
+            draft_source: None,
         }
-    }
-
-    /// Speculative decoding as `speculation` says, with the draft model's context if any.
-    pub(super) fn with_speculation(
-        mut self,
-        speculation: Speculation,
-        drafter: Option<Drafter<'m>>,
-    ) -> Self {
-        self.speculation = speculation;
-        self.drafter = drafter;
-        self
     }
 
     /// Puts `ctx` in the place of the context and returns the old one; the cache's tokens, the

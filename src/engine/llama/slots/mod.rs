@@ -4,10 +4,18 @@
 //! arrive while others run) and `reflect eval --parallel N` (`Command::GenerateMany`: all
 //! queued up front).
 //!
-//! - **Per job, what a generation alone does** (`sequence`): its sampler built and seeded as
-//!   alone, router, counts, end-of-turn guard, token limit, `</output>` stop, tools (calls read,
-//!   markers shown) and the thinking budget (forced text is several tokens of that sequence in
-//!   the next batch; an extension takes tokens back out of its slot).
+//! - **Per job, what a generation alone does** (`model::Sequence`, the same token loop): its
+//!   sampler built and seeded as alone, router, counts, end-of-turn guard, token limit,
+//!   `</output>` stop, tools (calls read, markers shown) and the thinking budget (forced text is
+//!   several tokens of that sequence in the next batch; an extension takes tokens back out of
+//!   its slot).
+//! - **Speculation per slot** (`--lookup`, `--model-draft`): a sequence whose feed is its
+//!   sampled token drafts (prompt lookup over its own tokens; the draft model in a context of
+//!   the slot's own, `model::DraftSource`) in the room the batch has left once every sequence's
+//!   feed and the prompt's micro-batch are in, shared out evenly (`speculate`); logits at the
+//!   token and each draft. A draft that is the token sampled is taken and the next position
+//!   sampled at once; a rejected one leaves that slot's cache alone (`kv_cache_seq_rm` of its
+//!   sequence id), never another's.
 //! - **Admission at once**: while sequences decode, a new job is taken each step when a slot is
 //!   free; when nothing runs, the loop waits for one. It goes to the free slot whose cache
 //!   shares the longest prefix with its prompt when that is at least half of it, else to the
@@ -26,14 +34,15 @@
 //!
 //! `Command::Serve` with one slot does not come here: the single-generation path serves it,
 //! one job at a time, so that `--parallel 1` keeps what that path has and this loop has not
-//! (the tokenization memo, the whole context, speculative decoding). The batched context is
-//! one of its own; the worker swaps the single path's for a small one while it lives
-//! (`worker::lent`), so that one KV cache is allocated, not two.
+//! (the tokenization memo, the whole context). The batched context is one of its own; the
+//! worker swaps the single path's for a small one while it lives (`worker::lent`), and the
+//! draft model's context for the slots' (`Loaded::slot_drafters`), so that one KV cache of
+//! each model is allocated, not two.
 
 mod job;
 mod prompt;
 
-use super::model::{decode_error, Cache, Loaded, Next};
+use super::model::{decode_error, Cache, Drafter, Loaded, Next};
 use crate::llm::{EngineError, EngineEvent, Generation, ServeJob, StopReason, Timings};
 use job::Job;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -105,7 +114,17 @@ pub(super) fn run<'m>(
             return Ok(());
         }
     };
-    let mut b = Batched::new(ctx, shape);
+    let n_ctx_seq = ctx.n_ctx() / shape.sequences;
+    let drafters = match loaded.slot_drafters(backend, shape.sequences, n_ctx_seq) {
+        Ok(d) => d,
+        Err(e) => {
+            while let Some(job) = jobs.next(true) {
+                jobs.failed(&job, e.clone())?;
+            }
+            return Ok(());
+        }
+    };
+    let mut b = Batched::new(ctx, shape, drafters, loaded.lookup());
     loop {
         b.end_cancelled();
         while b.can_admit() {
@@ -178,6 +197,8 @@ fn context<'c, 'm>(
 struct Slot<'m> {
     cached: Vec<LlamaToken>,
     job: Option<Job<'m>>,
+    /// The draft model's context of its own, when there is a draft model.
+    drafter: Option<Drafter<'m>>,
     /// When its last job ended (the count of jobs ended before); 0: never used.
     ended: u64,
 }
@@ -214,13 +235,20 @@ struct Batched<'a, 'm> {
     /// Prompt tokens one step decodes at most (a micro-batch).
     prompt_step: usize,
     n_ctx_seq: u32,
+    /// Prompt lookup's most drafts (0: off).
+    lookup: usize,
     slots: Vec<Slot<'m>>,
     /// Jobs ended so far.
     ended: u64,
 }
 
 impl<'a, 'm> Batched<'a, 'm> {
-    fn new(ctx: &'a mut LlamaContext<'m>, shape: Shape) -> Self {
+    fn new(
+        ctx: &'a mut LlamaContext<'m>,
+        shape: Shape,
+        drafters: Vec<Option<Drafter<'m>>>,
+        lookup: usize,
+    ) -> Self {
         ctx.clear_kv_cache();
         let n_ctx_seq = ctx.n_ctx() / shape.sequences;
         let n_batch = (ctx.n_batch().max(1) as usize).max(shape.sequences as usize);
@@ -231,10 +259,13 @@ impl<'a, 'm> Batched<'a, 'm> {
             n_batch,
             prompt_step,
             n_ctx_seq,
-            slots: (0..shape.sequences)
-                .map(|_| Slot {
+            lookup,
+            slots: drafters
+                .into_iter()
+                .map(|drafter| Slot {
                     cached: Vec::new(),
                     job: None,
+                    drafter,
                     ended: 0,
                 })
                 .collect(),
@@ -343,7 +374,13 @@ impl<'a, 'm> Batched<'a, 'm> {
         for (i, n, logits_at) in fed {
             let n_ctx = self.n_ctx_seq;
             let prompt_step = self.prompt_step;
-            let Slot { cached, job, .. } = &mut self.slots[i];
+            let lookup = self.lookup;
+            let Slot {
+                cached,
+                job,
+                drafter,
+                ..
+            } = &mut self.slots[i];
             let Some(j) = job.as_mut() else { continue };
             j.seq.fed(n, cached);
             if j.prompt_left > 0 {
@@ -353,7 +390,7 @@ impl<'a, 'm> Batched<'a, 'm> {
             if j.seq.prompt_done.is_none() {
                 j.prompt_processed();
             }
-            let mut cache = slot_cache(self.ctx, i, cached, n_ctx);
+            let mut cache = slot_cache(self.ctx, i, cached, n_ctx, (lookup, drafter.as_mut()));
             match j.seq.advance(&mut cache, at)? {
                 Next::Feed => {}
                 Next::Stop(stop) => self.end(i, stop),
@@ -365,6 +402,7 @@ impl<'a, 'm> Batched<'a, 'm> {
     /// The batch for this step: for each slot fed, how many tokens and where its logits are
     /// (when its feed is all in).
     fn fill(&mut self) -> Result<Vec<(usize, usize, Option<i32>)>, EngineError> {
+        self.speculate();
         self.batch.clear();
         let mut fed = Vec::new();
         let mut room = self.n_batch;
@@ -405,15 +443,54 @@ impl<'a, 'm> Batched<'a, 'm> {
         Ok(fed)
     }
 
+    /// Drafts for each sequence whose feed is its sampled token, decoded with it: in the room
+    /// the batch has left once every sequence's feed and a micro-batch of the prompt are in
+    /// (speculation never takes a slot's place), shared out evenly among them.
+    fn speculate(&mut self) {
+        let mut room = self.n_batch;
+        let mut drafting = Vec::new();
+        for (i, slot) in self.slots.iter().enumerate() {
+            let Some(j) = &slot.job else { continue };
+            let cap = if j.prompt_left > 0 {
+                self.prompt_step
+            } else {
+                room
+            };
+            room = room.saturating_sub(j.seq.feed.len().min(cap));
+            if j.seq.may_draft() {
+                drafting.push(i);
+            }
+        }
+        let (n_ctx, lookup, count) = (self.n_ctx_seq, self.lookup, drafting.len());
+        for (k, i) in drafting.into_iter().enumerate() {
+            let Slot {
+                cached,
+                job,
+                drafter,
+                ..
+            } = &mut self.slots[i];
+            let Some(j) = job.as_mut() else { continue };
+            let mut cache = slot_cache(self.ctx, i, cached, n_ctx, (lookup, drafter.as_mut()));
+            j.seq.speculate(&mut cache, room / (count - k));
+            room -= j.seq.feed.len() - 1;
+        }
+    }
+
     /// The job in slot `i` stopped: its `Done` sent, the slot free (its cache kept for the
     /// next job that shares its start).
     fn end(&mut self, i: usize, stop: StopReason) {
         self.ended += 1;
         self.slots[i].ended = self.ended;
-        let n_ctx = self.n_ctx_seq;
-        let Slot { cached, job, .. } = &mut self.slots[i];
+        let (n_ctx, lookup) = (self.n_ctx_seq, self.lookup);
+        let Slot {
+            cached,
+            job,
+            drafter,
+            ..
+        } = &mut self.slots[i];
         if let Some(Job { job, seq, .. }) = job.take() {
-            let (done, _) = seq.finish(&mut slot_cache(self.ctx, i, cached, n_ctx), stop, 0);
+            let mut cache = slot_cache(self.ctx, i, cached, n_ctx, (lookup, drafter.as_mut()));
+            let (done, _) = seq.finish(&mut cache, stop, 0);
             let _ = job.events.send(EngineEvent::Done(Box::new(done)));
         }
     }
@@ -432,20 +509,22 @@ impl<'a, 'm> Batched<'a, 'm> {
     }
 }
 
-/// Slot `i`'s part of the context, holding `cached`, `n_ctx` tokens at most.
+/// Slot `i`'s part of the context, holding `cached`, `n_ctx` tokens at most; drafted for by
+/// prompt lookup (its most drafts) and the slot's drafter.
 fn slot_cache<'c, 'm>(
     ctx: &'c mut LlamaContext<'m>,
     i: usize,
     cached: &'c mut Vec<LlamaToken>,
     n_ctx: u32,
+    (lookup, drafter): (usize, Option<&'c mut Drafter<'m>>),
 ) -> Cache<'c, 'm> {
     Cache {
         ctx,
         id: i as i32,
         cached,
         n_ctx,
-        lookup: 0,
-        drafter: None,
+        lookup,
+        drafter,
     }
 }
 
