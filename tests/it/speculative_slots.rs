@@ -2,8 +2,10 @@
 //! each slot drafts for its own job (prompt lookup over its own text, a draft model's context
 //! of its own) and verifies its drafts in the shared batch; a rejected draft leaves that slot's
 //! cache alone. On the semantic model (every token depends on the whole context) concurrent
-//! jobs answer token for token as plain decoding alone, greedy and seeded, with the budget's
-//! forced end; and the drafts were accepted, which only speculation in the slots does.
+//! greedy jobs answer token for token as plain decoding alone, with the budget's forced end
+//! too; seeded ones repeat their answer; a scripted thinking that lookup drafts whole has its
+//! forced end land among a slot's pending drafts, which leave the slot first. In each, drafts
+//! were accepted, which only speculation in the slots does.
 
 use crate::common::*;
 use crate::speculative::{
@@ -194,7 +196,7 @@ fn concurrent_greedy_jobs_with_a_draft_model_give_token_for_token_plain_greedy()
 }
 
 #[test]
-fn the_budgets_forced_end_with_drafts_pending_in_the_slots_is_as_plain_alone() {
+fn the_budgets_forced_end_in_speculating_slots_is_as_plain_alone() {
     let m = semantic();
     let thinking = RouterConfig {
         start_in_thinking: true,
@@ -220,4 +222,45 @@ fn the_budgets_forced_end_with_drafts_pending_in_the_slots_is_as_plain_alone() {
     assert!(forced > 0, "the budget forced the end of thinking");
     let accepted: u32 = counts(&done).iter().map(|c| c.1).sum();
     assert!(accepted > 0, "drafts were accepted: {:?}", counts(&done));
+}
+
+/// A thinking of letters that the prompt spells (lookup drafts all of it from there, in
+/// batches of 8), then a short answer.
+fn spelled_thinking() -> (Model, String) {
+    use reflect::gguf::ScriptItem::Byte;
+    let thinking = "abcdefghijklmnopqrstuvwxyz";
+    let mut items = vec![s("<thinking>")];
+    items.extend(thinking.bytes().map(Byte));
+    items.extend([s("</thinking>"), s("<output>")]);
+    items.extend("OK".bytes().map(Byte));
+    items.push(s("</output>"));
+    let spelled = format!("<thinking>{thinking}</thinking><output>OK</output>");
+    (model(items), spelled)
+}
+
+#[test]
+fn the_budgets_forced_end_drops_a_slots_pending_drafts_as_plain_alone() {
+    let (m, spelled) = spelled_thinking();
+    // Each job's limit falls inside a batch of accepted drafts, at another place.
+    let reqs: Vec<GenerateRequest> = (1..=4u32)
+        .map(|k| GenerateRequest {
+            budget: BudgetSettings {
+                limit: Some(4 + 3 * k),
+                grace: 0,
+                ..BudgetSettings::default()
+            },
+            ..request(k.into(), &user(&spelled), sampling(0.0, 1), 64)
+        })
+        .collect();
+    let done = served_as_plain_alone(&m, lookup(8), &reqs);
+    for d in &done {
+        let forced = d.budget.as_ref().and_then(|b| b.forced_by);
+        assert!(forced.is_some(), "job {}: {:?}", d.id, d.budget);
+        assert!(
+            d.timings.draft_accepted > Some(0),
+            "job {}: {:?}",
+            d.id,
+            d.timings
+        );
+    }
 }
