@@ -2,7 +2,9 @@
 //! last prompt's tokenization (to reuse). Its fields are private to this module and the stages
 //! of a generation below it: `decode` (the generation), `sequence` (its token loop, also each
 //! batched slot's), `prefill` (the prompt into the cache), `end_guard` (tokens held back while
-//! they may be spelling a tag) and `kv_file` (the cache on disk).
+//! they may be spelling a tag), `kv_file` (the cache on disk), and for speculative decoding
+//! `lookup`, `draft` (the draft model's context), `drafting` (where drafters come from) and
+//! `drafts` (the bookkeeping).
 
 mod decode;
 mod draft;
