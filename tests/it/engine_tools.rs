@@ -604,3 +604,59 @@ fn the_thinking_budget_applies_to_each_step_on_its_own() {
     );
     assert_eq!(second.output, agent::ANSWER);
 }
+
+/// Each generation's raw events added up, with its completion, until `n` are done (ids 1..=n).
+fn raw_texts(events: &mut Events, n: usize) -> Vec<(String, Completion)> {
+    let mut raw = vec![String::new(); n];
+    let mut done: Vec<Option<Completion>> = vec![None; n];
+    while done.iter().any(Option::is_none) {
+        match events.blocking_recv().expect("engine alive") {
+            EngineEvent::Raw { id, text } => raw[id as usize - 1].push_str(&text),
+            EngineEvent::Done(d) => {
+                let i = d.id as usize - 1;
+                done[i] = Some(*d);
+            }
+            EngineEvent::Error(e) => panic!("generation failed: {e}"),
+            _ => {}
+        }
+    }
+    raw.into_iter().zip(done.into_iter().flatten()).collect()
+}
+
+#[test]
+fn a_tool_template_that_opens_the_thinking_is_not_the_models_raw_text_alone_or_batched() {
+    let mut sm = ScriptedModel::new(reflection_script());
+    sm.chat_tokens = reflect::gguf::ChatTokens::ChatMl;
+    sm.template = reflect::gguf::TemplateStyle::Missing;
+    let m = write(sm);
+    // Hermes' template with the assistant's turn opened inside the thinking (as QwQ's is).
+    let file = m.dir.path().join("opens-thinking.jinja");
+    let template = agent::template(reflect::jinja::Family::Hermes);
+    std::fs::write(&file, format!("{template}<thinking>\n")).unwrap();
+    let (engine, mut events, _) = start_with(LlamaConfig {
+        chat_template: Some(file.to_string_lossy().into_owned()),
+        ..config(&m, false)
+    });
+    let raw = |id| GenerateRequest {
+        raw: true,
+        ..request(id, question(), tools())
+    };
+    let prompt = rendered(&engine, &mut events, raw(1));
+    assert!(prompt.trim_end().ends_with("<thinking>"), "{prompt}");
+    engine.send(Command::Generate(raw(1))).unwrap();
+    let alone = raw_texts(&mut events, 1);
+    let requests = vec![raw(1), raw(2)];
+    engine
+        .send(Command::GenerateMany {
+            requests,
+            at_once: 2,
+        })
+        .unwrap();
+    let batched = raw_texts(&mut events, 2);
+    // The prompt's tag is routed (the model starts in its thinking) but is not the model's
+    // text: the raw text is what the model wrote, alone and in the slots alike.
+    for (text, done) in alone.iter().chain(&batched) {
+        assert_eq!(text, &done.text, "generation {}", done.id);
+        assert_eq!(text, &alone[0].0, "generation {}", done.id);
+    }
+}

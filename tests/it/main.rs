@@ -35,6 +35,7 @@ mod sessions;
 mod sessions_follow_up;
 mod shape;
 mod speculative;
+mod speculative_slots;
 mod templates;
 mod tokenizer_counts;
 mod tui_pty;

@@ -372,15 +372,25 @@ fn lookup_decoding_answers_the_same_and_its_timings_carry_the_drafts() {
     let plain = Served::ready(&m, &[]);
     let want = chat(plain.port, &body).json();
     assert!(want["timings"].get("draft_n").is_none(), "{want}");
-    let fast = Served::ready(&m, &["--lookup", "8"]);
-    let got = chat(fast.port, &body).json();
-    assert_eq!(got["choices"], want["choices"]);
-    assert_eq!(got["usage"], want["usage"]);
-    let drafted = got["timings"]["draft_n"].as_u64().expect("draft_n");
-    let accepted = got["timings"]["draft_n_accepted"]
-        .as_u64()
-        .expect("accepted");
-    assert!(accepted > 0 && accepted <= drafted, "{}", got["timings"]);
+    // One sequence, and the batched slots: each drafts for its own request.
+    for args in [
+        &["--lookup", "8"][..],
+        &["--lookup", "8", "--parallel", "4"],
+    ] {
+        let fast = Served::ready(&m, args);
+        let got = chat(fast.port, &body).json();
+        assert_eq!(got["choices"], want["choices"], "{args:?}");
+        assert_eq!(got["usage"], want["usage"], "{args:?}");
+        let drafted = got["timings"]["draft_n"].as_u64().expect("draft_n");
+        let accepted = got["timings"]["draft_n_accepted"]
+            .as_u64()
+            .expect("accepted");
+        assert!(
+            accepted > 0 && accepted <= drafted,
+            "{args:?}: {}",
+            got["timings"]
+        );
+    }
 }
 
 #[test]

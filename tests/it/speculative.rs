@@ -14,9 +14,9 @@ use reflect::stream::{Channel, RouterConfig, TagSet};
 use std::collections::HashMap;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-type Events = UnboundedReceiver<EngineEvent>;
+pub(crate) type Events = UnboundedReceiver<EngineEvent>;
 
-fn semantic() -> Model {
+pub(crate) fn semantic() -> Model {
     let dir = Sandbox::new();
     let path = dir.path().join("semantic.gguf");
     write_random_model(&path, &RandomModelSpec::semantic()).expect("write the semantic model");
@@ -25,11 +25,16 @@ fn semantic() -> Model {
 
 /// An engine on `m`, drafting as `speculation` says. Both engines of a comparison decode
 /// prompts in batches of the same size, so that their prompts' keys and values are the same.
-fn start(m: &Model, speculation: Speculation) -> (Engine, Events) {
+pub(crate) fn start(m: &Model, speculation: Speculation) -> (Engine, Events) {
+    start_ctx(m, 1024, speculation)
+}
+
+/// [`start`] with a context of `ctx` tokens.
+pub(crate) fn start_ctx(m: &Model, ctx: u32, speculation: Speculation) -> (Engine, Events) {
     let (engine, mut events) = Engine::start(LlamaConfig {
         model_path: m.path.clone(),
         gpu_layers: GpuLayers::Count(0),
-        ctx_size: Some(1024),
+        ctx_size: Some(ctx),
         threads: Some(2),
         batch_size: Some(32),
         tags: TagSet::default(),
@@ -47,14 +52,14 @@ fn start(m: &Model, speculation: Speculation) -> (Engine, Events) {
     }
 }
 
-fn lookup(n: u32) -> Speculation {
+pub(crate) fn lookup(n: u32) -> Speculation {
     Speculation {
         lookup: n,
         ..Speculation::default()
     }
 }
 
-fn sampling(temperature: f32, seed: u32) -> SamplingSettings {
+pub(crate) fn sampling(temperature: f32, seed: u32) -> SamplingSettings {
     SamplingSettings {
         temperature,
         seed: Some(seed),
@@ -62,7 +67,7 @@ fn sampling(temperature: f32, seed: u32) -> SamplingSettings {
     }
 }
 
-fn request(
+pub(crate) fn request(
     id: u64,
     messages: &[ChatMessage],
     sampling: SamplingSettings,
@@ -94,12 +99,12 @@ fn generate(engine: &Engine, events: &mut Events, req: GenerateRequest) -> (Stri
     }
 }
 
-fn user(text: &str) -> Vec<ChatMessage> {
+pub(crate) fn user(text: &str) -> Vec<ChatMessage> {
     vec![ChatMessage::new(Role::User, text)]
 }
 
 /// Prompts, some of them repetitive so that lookup finds drafts in them.
-const PROMPTS: &[&str] = &[
+pub(crate) const PROMPTS: &[&str] = &[
     "Tell me about the sea.",
     "one two three one two three one two three one two three one two",
     "abc abc abc abc abc abc abc abc",
@@ -253,12 +258,16 @@ fn the_seed_repeats_the_answer_with_prompt_lookup() {
 
 /// What one generation streamed: each text event with its channel, the budget's steps.
 #[derive(Debug, Default, PartialEq)]
-struct Streamed {
-    text: Vec<(Channel, String)>,
-    steps: Vec<BudgetStep>,
+pub(crate) struct Streamed {
+    pub text: Vec<(Channel, String)>,
+    pub steps: Vec<BudgetStep>,
 }
 
-fn stream(engine: &Engine, events: &mut Events, req: GenerateRequest) -> (Streamed, Completion) {
+pub(crate) fn stream(
+    engine: &Engine,
+    events: &mut Events,
+    req: GenerateRequest,
+) -> (Streamed, Completion) {
     engine.send(Command::Generate(req)).expect("engine alive");
     let mut seen = Streamed::default();
     loop {
@@ -418,7 +427,7 @@ fn a_lookup_out_of_range_is_refused_as_usage() {
 // A draft model of the same vocabulary.
 
 /// A draft model for the semantic model: a smaller random model of its vocabulary.
-fn small_draft(dir: &Sandbox) -> std::path::PathBuf {
+pub(crate) fn small_draft(dir: &Sandbox) -> std::path::PathBuf {
     let path = dir.path().join("draft.gguf");
     let spec = RandomModelSpec {
         n_embd: 64,
@@ -432,7 +441,7 @@ fn small_draft(dir: &Sandbox) -> std::path::PathBuf {
     path
 }
 
-fn drafting(path: &std::path::Path, p_min: f32) -> Speculation {
+pub(crate) fn drafting(path: &std::path::Path, p_min: f32) -> Speculation {
     Speculation {
         lookup: 0,
         draft: Some(DraftModel {
@@ -550,4 +559,7 @@ fn eval_with_prompt_lookup_answers_as_without() {
     assert_eq!(plain.len(), 3);
     assert!(plain.iter().all(|(_, _, c)| c == true), "{plain:?}");
     assert_eq!(answers("lookup.jsonl", &["--lookup", "8"]), plain);
+    // Batched, each sequence drafting in its own slot.
+    let batched = ["--lookup", "8", "--parallel", "2"];
+    assert_eq!(answers("lookup_parallel.jsonl", &batched), plain);
 }

@@ -84,7 +84,7 @@ pub struct LlamaConfig {
 }
 
 /// Speculative decoding: drafts the model verifies several at a time, keeping the output what
-/// it would be without them (one sequence at a time: not `GenerateMany`, not serve's slots).
+/// it would be without them (a generation alone, and each sequence of the batched slots).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Speculation {
     /// Prompt lookup (`--lookup N`): draft up to this many tokens from earlier text; 0: off.

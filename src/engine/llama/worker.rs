@@ -2,7 +2,7 @@
 //! (`describe`), then serves commands until shutdown (`serve`).
 
 use super::logs::capture_errors;
-use super::model::{self, vocabulary_difference, Drafter, Loaded};
+use super::model::{self, vocabulary_difference, DraftSource, Loaded};
 use super::template::Template;
 use super::{gpu_backend, DraftModel, GpuLayers, LlamaConfig};
 use crate::gguf;
@@ -82,30 +82,30 @@ pub(crate) fn run(
         },
         None => None,
     };
-    let drafter = match (&draft_model, config.speculation.draft.as_ref()) {
-        (Some(m), Some(d)) => {
-            match Drafter::new(
-                m,
-                backend,
-                ctx.n_ctx(),
-                shape.n_batch,
-                shape.threads,
-                d.max,
-                d.p_min,
-            ) {
-                Ok(drafter) => Some(drafter),
-                Err(message) => {
-                    let path = d.path.clone();
-                    let _ = events.send(EngineEvent::Error(EngineError::Load { path, message }));
-                    return;
-                }
-            }
-        }
+    let source = match (&draft_model, config.speculation.draft.as_ref()) {
+        (Some(m), Some(d)) => Some(DraftSource {
+            model: m,
+            n_batch: shape.n_batch,
+            threads: shape.threads,
+            max: d.max,
+            p_min: d.p_min,
+        }),
         _ => None,
     };
     let load_ms = started.elapsed().as_millis() as u64;
-    let loaded = Loaded::new(&model, ctx, template, load_ms)
-        .with_speculation(config.speculation.clone(), drafter);
+    let loaded = match Loaded::new(&model, ctx, template, load_ms).with_speculation(
+        config.speculation.clone(),
+        source,
+        backend,
+    ) {
+        Ok(loaded) => loaded,
+        Err(message) => {
+            let path = (config.speculation.draft.as_ref())
+                .map_or_else(Default::default, |d| d.path.clone());
+            let _ = events.send(EngineEvent::Error(EngineError::Load { path, message }));
+            return;
+        }
+    };
     let model_info = describe(&loaded, &info, &config, &shape, load_ms);
     let _ = events.send(EngineEvent::Loaded(Box::new(model_info)));
     let gen = Generation {
@@ -417,7 +417,8 @@ fn serve(
 /// Runs batched jobs (`GenerateMany`, `Serve` with slots) with the memory of the single path's
 /// context lent to theirs: that context is swapped for a small one while `run` runs (its
 /// batched context made and dropped inside), then made again as it was, so that batching
-/// never holds two KV caches. `Err` when llama.cpp could not make the context again.
+/// never holds two KV caches; the draft model's context likewise (the slots make their own).
+/// `Err` when llama.cpp could not make a context again.
 fn lent<R>(
     loaded: &mut Loaded<'_>,
     backend: &LlamaBackend,
@@ -431,7 +432,9 @@ fn lent<R>(
         .with_n_ubatch(256);
     let Ok(ctx) = loaded.model().new_context(backend, small) else {
         // No small context: the big one stays, and the jobs run beside it.
-        return Ok(run(loaded));
+        let result = run(loaded);
+        loaded.restore_drafter(backend)?;
+        return Ok(result);
     };
     drop(loaded.swap_context(ctx));
     let result = run(loaded);
@@ -444,14 +447,16 @@ fn lent<R>(
             ))
         })?;
     drop(loaded.swap_context(ctx));
+    // The slots' drafters are gone with them: the single path's comes back.
+    loaded.restore_drafter(backend)?;
     Ok(result)
 }
 
 /// `Command::Serve` with one slot: the jobs one at a time on the single-generation path (its
-/// prompt memo and cache reuse, the whole context, speculative decoding where it has it), each
+/// prompt memo and cache reuse, the whole context), each
 /// cancelled by its own flag, until the channel closes.
 fn serve_jobs(loaded: &mut Loaded<'_>, jobs: &mpsc::Receiver<ServeJob>) {
-    let never = AtomicU64::new(0);
+    let never = Arc::new(AtomicU64::new(0));
     for job in jobs.iter() {
         let event = match model::run(loaded, &job.request, &job.events, &job.cancel, &never) {
             Ok(done) => EngineEvent::Done(Box::new(done)),

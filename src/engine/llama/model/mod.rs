@@ -1,20 +1,25 @@
 //! The loaded model: a llama.cpp model with its context, the tokens its KV cache holds, and the
 //! last prompt's tokenization (to reuse). Its fields are private to this module and the stages
-//! of a generation below it: `decode` (the generation and its token loop), `prefill` (the
-//! prompt into the cache), `end_guard` (tokens held back while they may be spelling a tag)
-//! and `kv_file` (the cache on disk).
+//! of a generation below it: `decode` (the generation), `sequence` (its token loop, also each
+//! batched slot's), `prefill` (the prompt into the cache), `end_guard` (tokens held back while
+//! they may be spelling a tag), `kv_file` (the cache on disk), and for speculative decoding
+//! `lookup`, `draft` (the draft model's context), `drafting` (where drafters come from) and
+//! `drafts` (the bookkeeping).
 
 mod decode;
 mod draft;
+mod drafting;
 mod drafts;
 mod end_guard;
 mod kv_file;
 mod lookup;
 mod prefill;
+mod sequence;
 
-pub(super) use decode::{call_markers, opens_thinking, rebuild_history, run};
+pub(super) use decode::run;
 pub(super) use draft::{vocabulary_difference, Drafter};
-pub(super) use end_guard::{EndGuard, Offer};
+pub(super) use drafting::DraftSource;
+pub(super) use sequence::{Cache, Flags, Next, Sequence, Start};
 
 use super::fit::Cut;
 use super::memo::Memo;
@@ -47,6 +52,8 @@ pub(super) struct Loaded<'m> {
     speculation: Speculation,
     /// The draft model's context, when there is one.
     drafter: Option<Drafter<'m>>,
+    /// The draft model, to make its contexts again (the slots' own, this one after them).
+    draft_source: Option<DraftSource<'m>>,
 }
 
 impl<'m> Loaded<'m> {
@@ -67,18 +74,8 @@ impl<'m> Loaded<'m> {
             memo: None,
             speculation: Speculation::default(),
             drafter: None,
+            draft_source: None,
         }
-    }
-
-    /// Speculative decoding as `speculation` says, with the draft model's context if any.
-    pub(super) fn with_speculation(
-        mut self,
-        speculation: Speculation,
-        drafter: Option<Drafter<'m>>,
-    ) -> Self {
-        self.speculation = speculation;
-        self.drafter = drafter;
-        self
     }
 
     /// Puts `ctx` in the place of the context and returns the old one; the cache's tokens, the
@@ -90,39 +87,17 @@ impl<'m> Loaded<'m> {
         std::mem::replace(&mut self.ctx, ctx)
     }
 
-    /// The most tokens to draft at once: 0 when speculation is off.
-    fn draft_max(&self) -> usize {
-        let lookup = self.speculation.lookup as usize;
-        lookup.max(self.drafter.as_ref().map_or(0, |d| d.max))
-    }
-
-    /// Up to `n` drafts into `out` to follow the cached tokens: prompt lookup's (free) when
-    /// it finds some, else the draft model's. `true` when the draft model was asked: that
-    /// costs its decodes even when it drafts nothing.
-    fn draft(&mut self, n: usize, out: &mut Vec<LlamaToken>) -> bool {
-        let lookup = n.min(self.speculation.lookup as usize);
-        if lookup::draft(&self.cached, lookup, out).is_some() {
-            return false;
+    /// The context's cache as the token loop sees it: sequence 0, the whole context, drafted
+    /// for as `--lookup` and the draft model say.
+    fn cache(&mut self) -> Cache<'_, 'm> {
+        Cache {
+            n_ctx: self.ctx.n_ctx(),
+            ctx: &mut self.ctx,
+            id: 0,
+            cached: &mut self.cached,
+            lookup: self.speculation.lookup as usize,
+            drafter: self.drafter.as_mut(),
         }
-        match self.drafter.as_mut() {
-            Some(d) => {
-                d.draft(&self.cached, n, out);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Takes the tokens from position `at` on out of the KV cache (drafts, a tag taken back).
-    fn forget_from(&mut self, at: usize) -> Result<(), crate::llm::EngineError> {
-        self.ctx
-            .kv_cache_seq_rm(0, Some(at as u32), None)
-            .map_err(|_| {
-                crate::llm::EngineError::Decode(
-                    "llama.cpp could not take tokens back out of its cache".into(),
-                )
-            })?;
-        Ok(())
     }
 
     /// The fewest tokens `bytes` bytes of text can become: each token spells at most the

@@ -4,10 +4,18 @@
 //! arrive while others run) and `reflect eval --parallel N` (`Command::GenerateMany`: all
 //! queued up front).
 //!
-//! - **Per job, what a generation alone does** (`sequence`): its sampler built and seeded as
-//!   alone, router, counts, end-of-turn guard, token limit, `</output>` stop, tools (calls read,
-//!   markers shown) and the thinking budget (forced text is several tokens of that sequence in
-//!   the next batch; an extension takes tokens back out of its slot).
+//! - **Per job, what a generation alone does** (`model::Sequence`, the same token loop): its
+//!   sampler built and seeded as alone, router, counts, end-of-turn guard, token limit,
+//!   `</output>` stop, tools (calls read, markers shown) and the thinking budget (forced text is
+//!   several tokens of that sequence in the next batch; an extension takes tokens back out of
+//!   its slot).
+//! - **Speculation per slot** (`--lookup`, `--model-draft`): a sequence whose feed is its
+//!   sampled token drafts (prompt lookup over its own tokens; the draft model in a context of
+//!   the slot's own, `model::DraftSource`) in the room the batch has left once every sequence's
+//!   feed and the prompt's micro-batch are in, shared out evenly (`speculate`); logits at the
+//!   token and each draft. A draft that is the token sampled is taken and the next position
+//!   sampled at once; a rejected one leaves that slot's cache alone (`kv_cache_seq_rm` of its
+//!   sequence id), never another's.
 //! - **Admission at once**: while sequences decode, a new job is taken each step when a slot is
 //!   free; when nothing runs, the loop waits for one. It goes to the free slot whose cache
 //!   shares the longest prefix with its prompt when that is at least half of it, else to the
@@ -26,22 +34,23 @@
 //!
 //! `Command::Serve` with one slot does not come here: the single-generation path serves it,
 //! one job at a time, so that `--parallel 1` keeps what that path has and this loop has not
-//! (the tokenization memo, the whole context, speculative decoding). The batched context is
-//! one of its own; the worker swaps the single path's for a small one while it lives
-//! (`worker::lent`), so that one KV cache is allocated, not two.
+//! (the tokenization memo, the whole context). The batched context is one of its own; the
+//! worker swaps the single path's for a small one while it lives (`worker::lent`), and the
+//! draft model's context for the slots' (`Loaded::slot_drafters`), so that one KV cache of
+//! each model is allocated, not two.
 
+mod job;
 mod prompt;
-mod sequence;
 
-use super::model::{decode_error, Loaded};
+use super::model::{decode_error, Cache, Drafter, Loaded, Next};
 use crate::llm::{EngineError, EngineEvent, Generation, ServeJob, StopReason, Timings};
+use job::Job;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::DecodeError;
-use sequence::{Next, Seq, SlotCache};
 use std::num::NonZeroU32;
 use std::sync::mpsc;
 use std::time::Instant;
@@ -105,7 +114,17 @@ pub(super) fn run<'m>(
             return Ok(());
         }
     };
-    let mut b = Batched::new(ctx, shape);
+    let n_ctx_seq = ctx.n_ctx() / shape.sequences;
+    let drafters = match loaded.slot_drafters(backend, shape.sequences, n_ctx_seq) {
+        Ok(d) => d,
+        Err(e) => {
+            while let Some(job) = jobs.next(true) {
+                jobs.failed(&job, e.clone())?;
+            }
+            return Ok(());
+        }
+    };
+    let mut b = Batched::new(ctx, shape, drafters, loaded.lookup());
     loop {
         b.end_cancelled();
         while b.can_admit() {
@@ -177,7 +196,9 @@ fn context<'c, 'm>(
 /// One sequence id of the context: the tokens its cache holds, and the job running there.
 struct Slot<'m> {
     cached: Vec<LlamaToken>,
-    seq: Option<Seq<'m>>,
+    job: Option<Job<'m>>,
+    /// The draft model's context of its own, when there is a draft model.
+    drafter: Option<Drafter<'m>>,
     /// When its last job ended (the count of jobs ended before); 0: never used.
     ended: u64,
 }
@@ -214,13 +235,20 @@ struct Batched<'a, 'm> {
     /// Prompt tokens one step decodes at most (a micro-batch).
     prompt_step: usize,
     n_ctx_seq: u32,
+    /// Prompt lookup's most drafts (0: off).
+    lookup: usize,
     slots: Vec<Slot<'m>>,
     /// Jobs ended so far.
     ended: u64,
 }
 
 impl<'a, 'm> Batched<'a, 'm> {
-    fn new(ctx: &'a mut LlamaContext<'m>, shape: Shape) -> Self {
+    fn new(
+        ctx: &'a mut LlamaContext<'m>,
+        shape: Shape,
+        drafters: Vec<Option<Drafter<'m>>>,
+        lookup: usize,
+    ) -> Self {
         ctx.clear_kv_cache();
         let n_ctx_seq = ctx.n_ctx() / shape.sequences;
         let n_batch = (ctx.n_batch().max(1) as usize).max(shape.sequences as usize);
@@ -231,10 +259,13 @@ impl<'a, 'm> Batched<'a, 'm> {
             n_batch,
             prompt_step,
             n_ctx_seq,
-            slots: (0..shape.sequences)
-                .map(|_| Slot {
+            lookup,
+            slots: drafters
+                .into_iter()
+                .map(|drafter| Slot {
                     cached: Vec::new(),
-                    seq: None,
+                    job: None,
+                    drafter,
                     ended: 0,
                 })
                 .collect(),
@@ -244,16 +275,16 @@ impl<'a, 'm> Batched<'a, 'm> {
 
     /// Nothing runs.
     fn idle(&self) -> bool {
-        self.slots.iter().all(|s| s.seq.is_none())
+        self.slots.iter().all(|s| s.job.is_none())
     }
 
     /// A slot is free and no prompt is being prefilled.
     fn can_admit(&self) -> bool {
         let mut free = false;
         for s in &self.slots {
-            match &s.seq {
+            match &s.job {
                 None => free = true,
-                Some(seq) if seq.prompt_left > 0 => return false,
+                Some(job) if job.prompt_left > 0 => return false,
                 Some(_) => {}
             }
         }
@@ -282,7 +313,7 @@ impl<'a, 'm> Batched<'a, 'm> {
             Err(e) => return jobs.failed(&job, e),
         };
         let free: Vec<Free> = (self.slots.iter().enumerate())
-            .filter(|(_, s)| s.seq.is_none())
+            .filter(|(_, s)| s.job.is_none())
             .map(|(i, s)| Free {
                 slot: i,
                 common: prompt::common_prefix(&s.cached, &prompt.tokens),
@@ -307,14 +338,14 @@ impl<'a, 'm> Batched<'a, 'm> {
         }
         let slot = &mut self.slots[i];
         slot.cached.truncate(common);
-        slot.seq = Some(Seq::new(loaded, job, &prompt, common, started));
+        slot.job = Some(Job::new(loaded, job, &prompt, common, started));
         Ok(())
     }
 
     /// Jobs cancelled since the last step end now.
     fn end_cancelled(&mut self) {
         for i in 0..self.slots.len() {
-            if self.slots[i].seq.as_ref().is_some_and(Seq::cancelled) {
+            if (self.slots[i].job.as_ref()).is_some_and(|j| j.seq.cancelled()) {
                 self.end(i, StopReason::Cancelled);
             }
         }
@@ -343,24 +374,24 @@ impl<'a, 'm> Batched<'a, 'm> {
         for (i, n, logits_at) in fed {
             let n_ctx = self.n_ctx_seq;
             let prompt_step = self.prompt_step;
-            let Slot { cached, seq, .. } = &mut self.slots[i];
-            let Some(s) = seq.as_mut() else { continue };
-            cached.extend(s.feed.drain(..n));
-            if s.prompt_left > 0 {
-                s.prompt_left -= n.min(s.prompt_left);
-                prompt_progress(s, prompt_step);
+            let lookup = self.lookup;
+            let Slot {
+                cached,
+                job,
+                drafter,
+                ..
+            } = &mut self.slots[i];
+            let Some(j) = job.as_mut() else { continue };
+            j.seq.fed(n, cached);
+            if j.prompt_left > 0 {
+                j.prefilled(n, prompt_step);
             }
             let Some(at) = logits_at else { continue };
-            if s.prompt_done.is_none() {
-                prompt_processed(s);
+            if j.seq.prompt_done.is_none() {
+                j.prompt_processed();
             }
-            let mut slot = SlotCache {
-                ctx: &mut *self.ctx,
-                id: i as i32,
-                cached,
-                n_ctx,
-            };
-            match s.advance(&mut slot, at)? {
+            let mut cache = slot_cache(self.ctx, i, cached, n_ctx, (lookup, drafter.as_mut()));
+            match j.seq.advance(&mut cache, at)? {
                 Next::Feed => {}
                 Next::Stop(stop) => self.end(i, stop),
             }
@@ -371,14 +402,22 @@ impl<'a, 'm> Batched<'a, 'm> {
     /// The batch for this step: for each slot fed, how many tokens and where its logits are
     /// (when its feed is all in).
     fn fill(&mut self) -> Result<Vec<(usize, usize, Option<i32>)>, EngineError> {
+        self.speculate();
         self.batch.clear();
         let mut fed = Vec::new();
         let mut room = self.n_batch;
         // The generating sequences first, then the prompt.
         for prefilling in [false, true] {
             for (i, slot) in self.slots.iter().enumerate() {
-                let Some(s) = &slot.seq else { continue };
-                if (s.prompt_left > 0) != prefilling || s.feed.is_empty() {
+                let Some(Job {
+                    seq: s,
+                    prompt_left,
+                    ..
+                }) = &slot.job
+                else {
+                    continue;
+                };
+                if (*prompt_left > 0) != prefilling || s.feed.is_empty() {
                     continue;
                 }
                 let cap = if prefilling { self.prompt_step } else { room };
@@ -387,19 +426,54 @@ impl<'a, 'm> Batched<'a, 'm> {
                     continue;
                 }
                 let all_in = n == s.feed.len();
+                let from = s.logits_from();
                 let at = slot.cached.len();
+                let first = self.batch.n_tokens();
                 for (k, t) in s.feed[..n].iter().enumerate() {
-                    let logits = all_in && k + 1 == n;
+                    let logits = all_in && k >= from;
                     self.batch
                         .add(*t, (at + k) as i32, &[i as i32], logits)
                         .map_err(|e| EngineError::Decode(e.to_string()))?;
                 }
                 room -= n;
-                let logits_at = all_in.then(|| self.batch.n_tokens() - 1);
+                let logits_at = all_in.then_some(first + from as i32);
                 fed.push((i, n, logits_at));
             }
         }
         Ok(fed)
+    }
+
+    /// Drafts for each sequence whose feed is its sampled token, decoded with it: in the room
+    /// the batch has left once every sequence's feed and a micro-batch of the prompt are in
+    /// (speculation never takes a slot's place), shared out evenly among them.
+    fn speculate(&mut self) {
+        let mut room = self.n_batch;
+        let mut drafting = Vec::new();
+        for (i, slot) in self.slots.iter().enumerate() {
+            let Some(j) = &slot.job else { continue };
+            let cap = if j.prompt_left > 0 {
+                self.prompt_step
+            } else {
+                room
+            };
+            room = room.saturating_sub(j.seq.feed.len().min(cap));
+            if j.seq.may_draft() {
+                drafting.push(i);
+            }
+        }
+        let (n_ctx, lookup, count) = (self.n_ctx_seq, self.lookup, drafting.len());
+        for (k, i) in drafting.into_iter().enumerate() {
+            let Slot {
+                cached,
+                job,
+                drafter,
+                ..
+            } = &mut self.slots[i];
+            let Some(j) = job.as_mut() else { continue };
+            let mut cache = slot_cache(self.ctx, i, cached, n_ctx, (lookup, drafter.as_mut()));
+            j.seq.speculate(&mut cache, room / (count - k));
+            room -= j.seq.feed.len() - 1;
+        }
     }
 
     /// The job in slot `i` stopped: its `Done` sent, the slot free (its cache kept for the
@@ -407,8 +481,16 @@ impl<'a, 'm> Batched<'a, 'm> {
     fn end(&mut self, i: usize, stop: StopReason) {
         self.ended += 1;
         self.slots[i].ended = self.ended;
-        if let Some(seq) = self.slots[i].seq.take() {
-            let (done, job) = seq.finish(stop);
+        let (n_ctx, lookup) = (self.n_ctx_seq, self.lookup);
+        let Slot {
+            cached,
+            job,
+            drafter,
+            ..
+        } = &mut self.slots[i];
+        if let Some(Job { job, seq, .. }) = job.take() {
+            let mut cache = slot_cache(self.ctx, i, cached, n_ctx, (lookup, drafter.as_mut()));
+            let (done, _) = seq.finish(&mut cache, stop, 0);
             let _ = job.events.send(EngineEvent::Done(Box::new(done)));
         }
     }
@@ -419,34 +501,31 @@ impl<'a, 'm> Batched<'a, 'm> {
         self.ctx.clear_kv_cache();
         for slot in &mut self.slots {
             slot.cached.clear();
-            if let Some(seq) = slot.seq.take() {
-                jobs.failed(&seq.job, e.clone())?;
+            if let Some(job) = slot.job.take() {
+                jobs.failed(&job.job, e.clone())?;
             }
         }
         Ok(())
     }
 }
 
-/// Progress of a prompt longer than one step, as a generation alone reports it.
-fn prompt_progress(s: &Seq<'_>, prompt_step: usize) {
-    let total = s.gen.usage.prompt_tokens_evaluated as usize;
-    if total > prompt_step {
-        let _ = s.job.events.send(EngineEvent::PromptProgress {
-            id: s.job.request.id,
-            done: (total - s.prompt_left) as u32,
-            total: total as u32,
-        });
+/// Slot `i`'s part of the context, holding `cached`, `n_ctx` tokens at most; drafted for by
+/// prompt lookup (its most drafts) and the slot's drafter.
+fn slot_cache<'c, 'm>(
+    ctx: &'c mut LlamaContext<'m>,
+    i: usize,
+    cached: &'c mut Vec<LlamaToken>,
+    n_ctx: u32,
+    (lookup, drafter): (usize, Option<&'c mut Drafter<'m>>),
+) -> Cache<'c, 'm> {
+    Cache {
+        ctx,
+        id: i as i32,
+        cached,
+        n_ctx,
+        lookup,
+        drafter,
     }
-}
-
-/// The prompt is in: generation begins.
-fn prompt_processed(s: &mut Seq<'_>) {
-    s.prompt_done = Some(Instant::now());
-    let _ = s.job.events.send(EngineEvent::PromptProcessed {
-        id: s.job.request.id,
-        prompt_tokens: s.gen.usage.prompt_tokens,
-        evaluated: s.gen.usage.prompt_tokens_evaluated,
-    });
 }
 
 #[cfg(test)]
