@@ -582,10 +582,11 @@ impl<'r, 'm> Decoding<'r, 'm> {
         Ok(None)
     }
 
-    /// How many drafts may follow the token just cached: no more than asked for, than a batch
-    /// holds, than the context has room for, or than the token limit leaves to generate.
+    /// How many drafts may follow the token just cached: no more than asked for (and than the
+    /// drafts' adaptive length, `Drafts::room`), than a batch holds, than the context has room
+    /// for, or than the token limit leaves to generate.
     fn draft_room(&self, s: &Loaded<'m>) -> usize {
-        let max = s.draft_max();
+        let max = self.drafts.room(s.draft_max());
         // Forced text comes next, in the drafts' place.
         if max == 0 || self.pending.is_some() {
             return 0;
