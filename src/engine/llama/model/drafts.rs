@@ -23,7 +23,9 @@ const MISSES_BEFORE_PAUSE: u32 = 2;
 /// The first pause, in tokens; doubled each time, up to [`LONGEST_PAUSE`].
 const FIRST_PAUSE: u32 = 4;
 const LONGEST_PAUSE: u32 = 256;
-/// The first draft length: a miss at it costs the target little.
+/// The first and the shortest draft length. On a CPU a batch of the token and one draft costs
+/// the target about what a batch with two drafts does (twice a token alone, docs/benchmarks.md):
+/// a single draft would cost as much and gain less.
 const FIRST_SIZE: u32 = 2;
 /// The longest draft length; the loop's own maximum (`--lookup`, `--draft-max`) caps it too.
 const LONGEST_SIZE: u32 = 256;
@@ -141,9 +143,9 @@ impl<T: PartialEq + Copy> Drafts<T> {
     /// A batch of drafts is judged. Its length sets the next one's: twice as long after a
     /// batch accepted whole (never shorter: a draft model may stop short of the length), one
     /// more than what was accepted after one accepted in part, half as long after a miss (a
-    /// draft model that drafted nothing leaves it as it was). A miss is a batch nothing of
-    /// which was accepted; repeated misses pause drafting, each pause twice the last; a hit
-    /// ends the pauses.
+    /// draft model that drafted nothing leaves it as it was); never under [`FIRST_SIZE`]. A
+    /// miss is a batch nothing of which was accepted; repeated misses pause drafting, each
+    /// pause twice the last; a hit ends the pauses.
     fn settle(&mut self) {
         self.size = match (self.hits, self.batch) {
             (_, 0) => self.size,
@@ -151,7 +153,7 @@ impl<T: PartialEq + Copy> Drafts<T> {
             (0, n) => n / 2,
             (h, _) => h + 1,
         }
-        .clamp(1, LONGEST_SIZE);
+        .clamp(FIRST_SIZE, LONGEST_SIZE);
         if self.hits > 0 {
             self.misses = 0;
             self.pause = FIRST_PAUSE;
@@ -273,10 +275,10 @@ mod tests {
             (8, 8, 8, 3), // (the length is 16, the maximum 8)
             (8, 3, 4, 3), // accepted in part: one more than accepted
             (4, 0, 2, 2), // a miss: half as long
-            (2, 0, 1, 1), // …down to one draft, never none
-            (1, 0, 1, 1), // (a pause follows two misses; the length stays 1)
-            (1, 1, 2, 2), // a hit grows it again
-            (2, 1, 2, 2), // one of two: 1 + 1
+            (2, 0, 2, 2), // …but never under two drafts
+            (1, 0, 2, 2), // (a batch of one: the loop's own maximum was 1)
+            (2, 2, 4, 3), // a batch accepted whole doubles again
+            (4, 1, 2, 2), // one of four: 1 + 1
             (3, 3, 6, 3), // a batch shorter than asked for (the context's end) doubles too
         ] {
             judge(&mut d, n, accepted);
