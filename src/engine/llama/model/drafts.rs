@@ -154,6 +154,13 @@ impl<T: PartialEq + Copy> Drafts<T> {
             (h, _) => h + 1,
         }
         .clamp(FIRST_SIZE, LONGEST_SIZE);
+        // One line a verify batch (the benchmarks count them): `--log-file` at debug level.
+        tracing::debug!(
+            drafts = self.batch,
+            accepted = self.hits,
+            next = self.size,
+            "speculation: a batch of drafts judged"
+        );
         if self.hits > 0 {
             self.misses = 0;
             self.pause = FIRST_PAUSE;
