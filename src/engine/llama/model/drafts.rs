@@ -10,11 +10,11 @@
 //! prompt lookup and a greedy draft model propose such drafts.
 //!
 //! What drafts cost where none is accepted: each batch of drafts is decoded with logits at
-//! every position, so a batch of k drafts costs the target more than the token alone (on a
-//! CPU, a 9-token batch of the 8x768 random model several tokens' time; docs/benchmarks.md).
-//! Two things keep that small: the draft length adapts (it starts short, doubles after a batch
-//! accepted whole, shrinks to what was accepted after one that was not), and repeated misses
-//! pause drafting.
+//! every position, so it costs the target more than the token alone (on a CPU, one thread,
+//! the 8x768 random model: 2.1x a token with one or two drafts, 4.4x with eight;
+//! docs/benchmarks.md). The draft length adapts (two drafts first, twice as many after a
+//! batch accepted whole, fewer after one that was not), repeated misses pause drafting, and
+//! prompt lookup matches at least three tokens (`lookup`), so that chance matches are rare.
 
 use std::collections::VecDeque;
 
@@ -286,7 +286,9 @@ mod tests {
             (1, 0, 2, 2), // (a batch of one: the loop's own maximum was 1)
             (2, 2, 4, 3), // a batch accepted whole doubles again
             (4, 1, 2, 2), // one of four: 1 + 1
-            (3, 3, 6, 3), // a batch shorter than asked for (the context's end) doubles too
+            (2, 2, 4, 3), // whole: twice as long
+            (3, 3, 6, 3), // shorter than its room (the context's end) and whole: twice its own
+            (1, 1, 6, 3), // (a draft model that stopped short): never shorter after a whole one
         ] {
             judge(&mut d, n, accepted);
             assert_eq!(
