@@ -523,6 +523,52 @@ fn a_draft_model_from_the_command_line_prints_the_same() {
     );
 }
 
+/// Through the binary: a draft model whose drafts the model mostly rejects rolls its cache
+/// back each time and never has to decode everything again (its debug log line "its cache
+/// starts over"); the loop judges a batch a line, the first two drafts long.
+#[test]
+fn a_draft_models_cache_rolls_back_without_starting_over() {
+    let m = semantic();
+    let small = small_draft(&m.dir);
+    let log = m.dir.path().join("draft.log");
+    let mut cmd = reflect(m.dir.path());
+    cmd.env("REFLECT_LOG_LEVEL", "debug")
+        .arg("-m")
+        .arg(&m.path)
+        .args([
+            "Why is the sky blue?",
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "64",
+        ])
+        .args(["--model-draft", small.to_str().unwrap(), "--draft-max", "4"])
+        .args(["--draft-p-min", "0", "--log-file"])
+        .arg(&log);
+    let (code, _, err) = outcome(cmd);
+    assert_eq!(code, 0, "{err}");
+    let log = std::fs::read_to_string(&log).expect("the log file");
+    let judged: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("batch of drafts judged"))
+        .collect();
+    let rejected = judged.iter().filter(|l| l.contains("accepted=0")).count();
+    assert!(
+        judged.len() >= 4 && rejected >= 2,
+        "{} batches judged, {rejected} rejected whole:\n{log}",
+        judged.len()
+    );
+    assert!(
+        judged[0].contains(" drafts=2 "),
+        "the first batch is two drafts long: {}",
+        judged[0]
+    );
+    assert!(
+        !log.contains("starts over"),
+        "the draft model started over:\n{log}"
+    );
+}
+
 #[test]
 fn eval_with_prompt_lookup_answers_as_without() {
     let (m, spelled) = reflection_model();

@@ -122,10 +122,14 @@ fn concurrent_greedy_jobs_with_prompt_lookup_give_token_for_token_plain_greedy()
     let counts = counts(&done);
     let accepted: u32 = counts.iter().map(|c| c.1).sum();
     assert!(accepted > 0, "the slots accepted drafts: {counts:?}");
-    // Each slot rolled back on its own: several jobs had drafts both accepted and rejected,
-    // at their own points, and every job is still exact.
+    // Each slot rolled back on its own: several jobs had drafts rejected, at their own points
+    // (one after accepting some), and every job is still exact.
+    let rejected = counts.iter().filter(|(d, a)| a < d).count();
     let both = counts.iter().filter(|(d, a)| *a > 0 && a < d).count();
-    assert!(both >= 2, "rejections in several slots: {counts:?}");
+    assert!(
+        rejected >= 2 && both >= 1,
+        "rejections in several slots: {counts:?}"
+    );
 }
 
 /// `reqs` as `eval --parallel` runs them (`GenerateMany`: all queued up front, `at_once` at a
@@ -158,7 +162,9 @@ fn many(
 fn concurrent_seeded_jobs_with_prompt_lookup_repeat_their_answer_for_the_seed() {
     let m = semantic();
     let (fast, mut events) = start(&m, lookup(8));
-    let reqs = repetitive(|k| sampling(0.3, 7 + k));
+    // Sampled, but close enough to greedy that the repetitive answers repeat and drafts are
+    // accepted.
+    let reqs = repetitive(|k| sampling(0.1, 7 + k));
     let first = many(&fast, &mut events, &reqs, SLOTS);
     let again = many(&fast, &mut events, &reqs, SLOTS);
     for ((a, b), r) in first.iter().zip(&again).zip(&reqs) {

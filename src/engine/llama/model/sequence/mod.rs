@@ -430,8 +430,9 @@ impl<'m> Sequence<'m> {
         self.drafting = drafts;
     }
 
+    /// No more than asked for, and than the drafts' adaptive length (`Drafts::room`).
     fn draft_room(&self, cache: &Cache<'_, 'm>, batch: usize) -> usize {
-        let max = cache.draft_max();
+        let max = self.drafts.room(cache.draft_max());
         // Forced text comes next, in the drafts' place.
         if max == 0 || self.pending.is_some() {
             return 0;
