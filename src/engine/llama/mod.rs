@@ -93,6 +93,28 @@ pub struct Speculation {
     pub draft: Option<DraftModel>,
 }
 
+impl Speculation {
+    /// Whether it drafts at all.
+    pub fn on(&self) -> bool {
+        self.lookup > 0 || self.draft.is_some()
+    }
+
+    /// What of it runs on a model whose memory can (`rolls_back`) or cannot take tokens back
+    /// out of its cache: recurrent and hybrid models (Mamba, Granite-4.0-H, LFM2, Qwen3-Next…)
+    /// keep a state rather than a cache of positions, and llama.cpp cannot return it to before
+    /// a rejected draft. Speculation is then off, and the warning says why.
+    pub fn for_memory(self, rolls_back: bool, model: &str) -> (Speculation, Option<String>) {
+        if rolls_back || !self.on() {
+            return (self, None);
+        }
+        let why = format!(
+            "speculative decoding is off: {model} is a recurrent or hybrid model, whose memory \
+             cannot take rejected drafts back out (drop --lookup / --model-draft for it)"
+        );
+        (Speculation::default(), Some(why))
+    }
+}
+
 /// A small model with the same vocabulary that drafts for the model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DraftModel {
@@ -109,4 +131,44 @@ impl DraftModel {
     pub const DEFAULT_MAX: u32 = 16;
     /// `--draft-p-min`'s default, llama.cpp's.
     pub const DEFAULT_P_MIN: f32 = 0.75;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DraftModel, Speculation};
+
+    #[test]
+    fn speculation_is_off_for_a_model_that_cannot_roll_back_and_says_why() {
+        let draft = DraftModel {
+            path: "small.gguf".into(),
+            max: 16,
+            p_min: 0.75,
+        };
+        let lookup = Speculation {
+            lookup: 8,
+            draft: None,
+        };
+        let both = Speculation {
+            lookup: 8,
+            draft: Some(draft),
+        };
+        for (asked, rolls_back, kept, warned) in [
+            (lookup.clone(), true, lookup.clone(), false),
+            (both.clone(), true, both.clone(), false),
+            (lookup, false, Speculation::default(), true),
+            (both, false, Speculation::default(), true),
+            // Nothing asked: nothing to say.
+            (Speculation::default(), false, Speculation::default(), false),
+        ] {
+            let (got, why) = asked.clone().for_memory(rolls_back, "granite-4.0-h");
+            assert_eq!(got, kept, "{asked:?} rolls back: {rolls_back}");
+            assert_eq!(why.is_some(), warned, "{asked:?}");
+            if let Some(why) = why {
+                assert!(
+                    why.contains("granite-4.0-h") && why.contains("recurrent"),
+                    "{why}"
+                );
+            }
+        }
+    }
 }

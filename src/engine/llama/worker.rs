@@ -4,7 +4,7 @@
 use super::logs::capture_errors;
 use super::model::{self, vocabulary_difference, DraftSource, Loaded};
 use super::template::Template;
-use super::{gpu_backend, DraftModel, GpuLayers, LlamaConfig};
+use super::{gpu_backend, DraftModel, GpuLayers, LlamaConfig, Speculation};
 use crate::gguf;
 use crate::llm::{Command, EngineError, EngineEvent, EventSender, LocalModel, ModelInfo, ServeJob};
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -72,17 +72,16 @@ pub(crate) fn run(
     if let Some(w) = warning {
         let _ = events.send(EngineEvent::Warning(w));
     }
-    let draft_model = match config.speculation.draft.as_ref() {
-        Some(d) => match load_draft(d, backend, &model) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                let _ = events.send(EngineEvent::Error(e));
-                return;
-            }
-        },
-        None => None,
+    let Some((speculation, draft_model)) = speculation_for(
+        &config,
+        backend,
+        &model,
+        &model_name(&info, &config),
+        &events,
+    ) else {
+        return;
     };
-    let source = match (&draft_model, config.speculation.draft.as_ref()) {
+    let source = match (&draft_model, speculation.draft.as_ref()) {
         (Some(m), Some(d)) => Some(DraftSource {
             model: m,
             n_batch: shape.n_batch,
@@ -94,7 +93,7 @@ pub(crate) fn run(
     };
     let load_ms = started.elapsed().as_millis() as u64;
     let loaded = match Loaded::new(&model, ctx, template, load_ms).with_speculation(
-        config.speculation.clone(),
+        speculation,
         source,
         backend,
     ) {
@@ -114,6 +113,47 @@ pub(crate) fn run(
         answer_now: &answer_now,
     };
     serve(loaded, backend, &shape, commands, &gen);
+}
+
+/// The speculation this model runs and its draft model, loaded (`None`, the error sent, when
+/// the draft model cannot load). Recurrent and hybrid models cannot take rejected drafts back
+/// out of their memory: speculation is off for such a model, and such a draft model is not
+/// used (lookup stays), each with a warning.
+fn speculation_for(
+    config: &LlamaConfig,
+    backend: &LlamaBackend,
+    model: &LlamaModel,
+    name: &str,
+    events: &EventSender,
+) -> Option<(Speculation, Option<LlamaModel>)> {
+    let rolls_back = !(model.is_recurrent() || model.is_hybrid());
+    let (mut speculation, off) = config.speculation.clone().for_memory(rolls_back, name);
+    if let Some(w) = off {
+        let _ = events.send(EngineEvent::Warning(w));
+    }
+    let draft_model = match speculation.draft.as_ref() {
+        Some(d) => match load_draft(d, backend, model) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                let _ = events.send(EngineEvent::Error(e));
+                return None;
+            }
+        },
+        None => None,
+    };
+    let draft_model = draft_model.filter(|m| {
+        let stateful = m.is_recurrent() || m.is_hybrid();
+        if stateful {
+            speculation.draft = None;
+            let _ = events.send(EngineEvent::Warning(
+                "the draft model is not used: it is a recurrent or hybrid model, whose memory \
+                 cannot take rejected drafts back out"
+                    .into(),
+            ));
+        }
+        !stateful
+    });
+    Some((speculation, draft_model))
 }
 
 /// The file's pre-load check (unless the settings made it), llama.cpp's backend, and the
@@ -337,6 +377,7 @@ fn serve(
                     n_ctx_seq: loaded.n_ctx(),
                     n_batch: shape.n_batch,
                     threads: shape.threads,
+                    unified: loaded.speculates(),
                 };
                 let jobs = requests
                     .into_iter()
@@ -348,7 +389,7 @@ fn serve(
                     .collect::<Vec<_>>()
                     .into_iter();
                 let jobs = super::slots::Jobs::Queued(jobs);
-                let ran = lent(&mut loaded, backend, &full.params, |loaded| {
+                let ran = lent(&mut loaded, backend, &full.params, events, |loaded| {
                     super::slots::run(loaded, backend, &mut None, shape, jobs)
                 });
                 match ran {
@@ -372,12 +413,13 @@ fn serve(
                     n_ctx_seq: (loaded.n_ctx() / slots).max(16),
                     n_batch: shape.n_batch,
                     threads: shape.threads,
+                    unified: loaded.speculates(),
                 };
                 let jobs = super::slots::Jobs::Arriving(&jobs);
                 // The single path's context lends its memory to the slots' while they serve,
                 // so that serving with slots holds one KV cache, not two.
                 // Serving, failures go to the jobs themselves.
-                let ran = lent(&mut loaded, backend, &full.params, |loaded| {
+                let ran = lent(&mut loaded, backend, &full.params, events, |loaded| {
                     let _ = super::slots::run(loaded, backend, &mut None, shape, jobs);
                 });
                 if let Err(e) = ran {
@@ -423,6 +465,7 @@ fn lent<R>(
     loaded: &mut Loaded<'_>,
     backend: &LlamaBackend,
     params: &LlamaContextParams,
+    events: &EventSender,
     run: impl FnOnce(&mut Loaded<'_>) -> R,
 ) -> Result<R, EngineError> {
     let small = params
@@ -433,7 +476,7 @@ fn lent<R>(
     let Ok(ctx) = loaded.model().new_context(backend, small) else {
         // No small context: the big one stays, and the jobs run beside it.
         let result = run(loaded);
-        loaded.restore_drafter(backend)?;
+        restore_drafter(loaded, backend, events);
         return Ok(result);
     };
     drop(loaded.swap_context(ctx));
@@ -448,8 +491,16 @@ fn lent<R>(
         })?;
     drop(loaded.swap_context(ctx));
     // The slots' drafters are gone with them: the single path's comes back.
-    loaded.restore_drafter(backend)?;
+    restore_drafter(loaded, backend, events);
     Ok(result)
+}
+
+/// The single path's drafter made again after batched generation, or a warning that the
+/// draft model is no longer used.
+fn restore_drafter(loaded: &mut Loaded<'_>, backend: &LlamaBackend, events: &EventSender) {
+    if let Some(w) = loaded.restore_drafter(backend) {
+        let _ = events.send(EngineEvent::Warning(w));
+    }
 }
 
 /// `Command::Serve` with one slot: the jobs one at a time on the single-generation path (its

@@ -28,6 +28,8 @@ pub(in crate::engine::llama) struct Drafter<'m> {
     /// everything was to be decoded again from the start: a slip that costs speed, never a
     /// wrong token; the tests hold it at 0.
     restarts: u32,
+    /// The most tokens caught up per draft (`stepwise`); `None`: all at once.
+    step: Option<usize>,
 }
 
 /// The first token the two vocabularies spell differently, said for people: `None` when they
@@ -86,40 +88,57 @@ impl<'m> Drafter<'m> {
             p_min,
             decoded: 0,
             restarts: 0,
+            step: None,
         })
+    }
+
+    /// Catches up at most `step` tokens per draft: a batched slot's drafter, so that a new
+    /// job's long prompt goes into the draft model a micro-batch a step, as into the model,
+    /// instead of stalling every stream at once.
+    pub(in crate::engine::llama) fn stepwise(mut self, step: usize) -> Self {
+        self.step = Some(step.max(1));
+        self
     }
 
     /// Up to `n` greedy drafts into `out` (cleared first) to follow `history`. Nothing is
     /// drafted where the draft model cannot (its cache full, a failed decode): the model then
-    /// goes on alone.
+    /// goes on alone. `false` when it was not asked in earnest: still catching up on the
+    /// history a step at a time (`stepwise`), which is no miss.
     pub(in crate::engine::llama) fn draft(
         &mut self,
         history: &[LlamaToken],
         n: usize,
         out: &mut Vec<LlamaToken>,
-    ) {
+    ) -> bool {
         out.clear();
         let n = n.min(self.max);
-        if n == 0 || history.is_empty() || self.catch_up(history).is_none() {
-            return;
+        if n == 0 || history.is_empty() {
+            return false;
+        }
+        match self.catch_up(history) {
+            Some(true) => {}
+            Some(false) => return false,
+            None => return true,
         }
         let mut at = self.batch.n_tokens() - 1;
         for k in 0..n {
             let (best, p) = top(self.ctx.get_logits_ith(at));
             if p < self.p_min {
-                return;
+                break;
             }
             out.push(best);
             if k + 1 == n || self.decode(&[best]).is_none() {
-                return;
+                break;
             }
             at = 0;
         }
+        true
     }
 
     /// Brings the cache to `history` (all of it but what it already holds), the last token's
-    /// logits computed.
-    fn catch_up(&mut self, history: &[LlamaToken]) -> Option<()> {
+    /// logits computed: `Some(true)`. `Some(false)`: a `step` of it decoded, more to come;
+    /// `None`: llama.cpp failed.
+    fn catch_up(&mut self, history: &[LlamaToken]) -> Option<bool> {
         let common = self
             .cached
             .iter()
@@ -133,10 +152,23 @@ impl<'m> Drafter<'m> {
             .is_err()
         {
             self.restart("its cache could not be rolled back");
-            return self.decode(history);
+            return self.decode_upto(history);
         }
         self.cached.truncate(common);
-        self.decode(&history[common..])
+        self.decode_upto(history)
+    }
+
+    /// What the cache lacks of `history` decoded, or the next `step` of it.
+    fn decode_upto(&mut self, history: &[LlamaToken]) -> Option<bool> {
+        let from = self.cached.len();
+        let lacks = history.len() - from;
+        match self.step {
+            Some(step) if lacks > step => {
+                self.decode(&history[from..from + step])?;
+                Some(false)
+            }
+            _ => self.decode(&history[from..]).map(|()| true),
+        }
     }
 
     /// `tokens` into the cache after what it holds, in batches; the last one's logits wanted.
@@ -193,7 +225,7 @@ fn top(logits: &[f32]) -> (LlamaToken, f32) {
 impl Drafter<'_> {
     /// The model's logits after `history`, the cache caught up to it as a draft would.
     fn logits_after(&mut self, history: &[LlamaToken]) -> Vec<f32> {
-        self.catch_up(history).expect("the draft model decodes");
+        while !self.catch_up(history).expect("the draft model decodes") {}
         self.ctx.get_logits_ith(self.batch.n_tokens() - 1).to_vec()
     }
 }
@@ -310,6 +342,39 @@ mod tests {
         }
         assert_eq!(drafter.restarts, 0);
         eprintln!("largest logit difference: {worst:e} of the spread");
+    }
+
+    /// A batched slot's drafter takes a new job's prompt a step at a time, drafting nothing
+    /// (and not asked: no miss) until it has caught up; then it drafts what a drafter that
+    /// took the prompt at once drafts.
+    #[test]
+    fn a_slots_draft_model_catches_up_on_a_long_prompt_a_step_at_a_time() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let model = semantic(dir.path());
+        let backend = backend().expect("llama.cpp");
+        let vocab = model.n_vocab();
+        let history: Vec<LlamaToken> = (0..50).map(|i| LlamaToken(i * 7 % vocab)).collect();
+        let mut slot = Drafter::new(&model, backend, 2048, 512, 1, 4, 0.0)
+            .expect("context")
+            .stepwise(16);
+        let mut out = Vec::new();
+        for step in 1..=3u64 {
+            assert!(
+                !slot.draft(&history, 4, &mut out),
+                "step {step}: catching up"
+            );
+            assert!(out.is_empty(), "step {step}");
+            assert_eq!(slot.decoded, 16 * step, "step {step}: one step decoded");
+        }
+        assert!(slot.draft(&history, 4, &mut out), "caught up: asked");
+        // The last 2 of the prompt, then the drafts but the last.
+        assert_eq!(slot.decoded, 50 + 3);
+        let mut alone = Drafter::new(&model, backend, 2048, 512, 1, 4, 0.0).expect("context");
+        let mut want = Vec::new();
+        assert!(alone.draft(&history, 4, &mut want));
+        assert_eq!(alone.decoded, 50 + 3, "all of it at once");
+        assert_eq!(out, want);
+        assert_eq!((slot.restarts, alone.restarts), (0, 0));
     }
 
     #[test]

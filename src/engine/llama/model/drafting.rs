@@ -58,6 +58,11 @@ impl<'m> Loaded<'m> {
         Ok(self)
     }
 
+    /// Whether it speculates (prompt lookup, a draft model).
+    pub(in crate::engine::llama) fn speculates(&self) -> bool {
+        self.speculation.lookup > 0 || self.draft_source.is_some()
+    }
+
     /// Prompt lookup's most drafts (0: off).
     pub(in crate::engine::llama) fn lookup(&self) -> usize {
         self.speculation.lookup as usize
@@ -77,7 +82,10 @@ impl<'m> Loaded<'m> {
         self.drafter = None;
         (0..slots)
             .map(|_| {
-                source.drafter(backend, n_ctx).map(Some).map_err(|e| {
+                // A micro-batch of a new job's prompt a step, as the model's own prefill.
+                let step = source.n_batch.clamp(1, 512) as usize;
+                let drafter = source.drafter(backend, n_ctx);
+                drafter.map(|d| Some(d.stepwise(step))).map_err(|e| {
                     EngineError::Decode(format!(
                         "the draft model's context for {slots} slots of {n_ctx} tokens: {e}; lower --parallel or --ctx-size"
                     ))
@@ -87,22 +95,27 @@ impl<'m> Loaded<'m> {
     }
 
     /// The single path's drafter made again (after the slots' were dropped), for the whole
-    /// context.
+    /// context. Where llama.cpp cannot make it, the model goes on without its draft model
+    /// (prompt lookup stays): what was generated stands, and the warning says why.
     pub(in crate::engine::llama) fn restore_drafter(
         &mut self,
         backend: &LlamaBackend,
-    ) -> Result<(), EngineError> {
+    ) -> Option<String> {
         if self.drafter.is_some() {
-            return Ok(());
+            return None;
         }
-        if let Some(source) = &self.draft_source {
-            let drafter = source.drafter(backend, self.ctx.n_ctx()).map_err(|e| {
-                EngineError::Decode(format!(
-                    "the draft model's context could not be made again after batched generation: {e}"
+        let source = self.draft_source.as_ref()?;
+        match source.drafter(backend, self.ctx.n_ctx()) {
+            Ok(drafter) => {
+                self.drafter = Some(drafter);
+                None
+            }
+            Err(e) => {
+                self.draft_source = None;
+                Some(format!(
+                    "the draft model is no longer used: its context could not be made again after batched generation ({e})"
                 ))
-            })?;
-            self.drafter = Some(drafter);
+            }
         }
-        Ok(())
     }
 }

@@ -18,7 +18,7 @@
 
 use std::collections::VecDeque;
 
-/// Steps with nothing accepted before drafting pauses.
+/// Batches that did not pay (half of them or less accepted) before drafting pauses.
 const MISSES_BEFORE_PAUSE: u32 = 2;
 /// The first pause, in tokens; doubled each time, up to [`LONGEST_PAUSE`].
 const FIRST_PAUSE: u32 = 4;
@@ -144,8 +144,10 @@ impl<T: PartialEq + Copy> Drafts<T> {
     /// batch accepted whole (never shorter: a draft model may stop short of the length), one
     /// more than what was accepted after one accepted in part, half as long after a miss (a
     /// draft model that drafted nothing leaves it as it was); never under [`FIRST_SIZE`]. A
-    /// miss is a batch nothing of which was accepted; repeated misses pause drafting, each
-    /// pause twice the last; a hit ends the pauses.
+    /// batch that paid for itself, more than half of it accepted, is a hit; any other is a
+    /// miss (a verify batch costs the target about a token a row once it holds several:
+    /// docs/benchmarks.md). Repeated misses pause drafting, each pause twice the last; a hit
+    /// ends the pauses.
     fn settle(&mut self) {
         self.size = match (self.hits, self.batch) {
             (_, 0) => self.size,
@@ -161,7 +163,7 @@ impl<T: PartialEq + Copy> Drafts<T> {
             next = self.size,
             "speculation: a batch of drafts judged"
         );
-        if self.hits > 0 {
+        if self.hits * 2 > self.batch {
             self.misses = 0;
             self.pause = FIRST_PAUSE;
             return;
@@ -363,6 +365,28 @@ mod tests {
                 prop_assert!(d.pause <= LONGEST_PAUSE && d.skip <= LONGEST_PAUSE);
                 prop_assert!(d.accepted <= d.drafted);
             }
+        }
+    }
+
+    #[test]
+    fn a_batch_that_did_not_pay_for_itself_counts_as_a_miss() {
+        // (drafts, accepted) of two batches in a row, and whether drafting pauses after them.
+        for (batches, pauses) in [
+            ([(2, 0), (2, 0)], true),
+            // Half of a batch is not enough: the rows cost about what they bring.
+            ([(2, 1), (2, 1)], true),
+            ([(8, 4), (4, 2)], true),
+            // More than half: a hit, no pause.
+            ([(2, 2), (2, 1)], false),
+            ([(8, 5), (4, 1)], false),
+            ([(4, 3), (8, 0)], false),
+        ] {
+            let mut d = Drafts::default();
+            for (n, a) in batches {
+                assert!(d.wanted(), "{batches:?}");
+                judge(&mut d, n, a);
+            }
+            assert_eq!(!d.wanted(), pauses, "{batches:?}");
         }
     }
 

@@ -62,6 +62,12 @@ pub(super) struct Shape {
     pub n_ctx_seq: u32,
     pub n_batch: u32,
     pub threads: u32,
+    /// One KV buffer for all the sequences (`kv_unified`): while speculating, so that one
+    /// slot's drafts go into the same pass as the others' tokens. With a buffer per sequence
+    /// llama.cpp splits a batch into passes of equal tokens per sequence, and a slot's drafts
+    /// cost every slot a pass of its own (measured: 2.5–4% of the throughput at 4 slots); without
+    /// drafts the split buffers were the faster (0.5–5.5%, docs/benchmarks.md).
+    pub unified: bool,
 }
 
 /// Where the jobs come from, and what a job's failure does.
@@ -175,6 +181,7 @@ fn context<'c, 'm>(
                 shape.n_ctx_seq.saturating_mul(shape.sequences),
             ))
             .with_n_seq_max(shape.sequences)
+            .with_kv_unified(shape.unified)
             .with_n_batch(shape.n_batch.max(shape.sequences))
             .with_n_ubatch(shape.n_batch.max(shape.sequences).min(512))
             .with_n_threads(shape.threads as i32)

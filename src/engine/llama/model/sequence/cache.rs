@@ -49,7 +49,7 @@ impl Cache<'_, '_> {
 
     /// Up to `n` drafts into `out` to follow the cached tokens and `next`: prompt lookup's
     /// (free) when it finds some, else the draft model's. `true` when the draft model was
-    /// asked: that costs its decodes even when it drafts nothing.
+    /// asked (caught up): that costs its decodes even when it drafts nothing.
     pub(in crate::engine::llama) fn draft(
         &mut self,
         next: LlamaToken,
@@ -67,10 +67,7 @@ impl Cache<'_, '_> {
             return false;
         }
         match self.drafter.as_mut() {
-            Some(d) => {
-                d.draft(self.cached, n, out);
-                true
-            }
+            Some(d) => d.draft(self.cached, n, out),
             None => false,
         }
     }

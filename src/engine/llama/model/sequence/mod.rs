@@ -219,6 +219,12 @@ impl<'m> Sequence<'m> {
     /// The first `n` tokens of the feed were decoded: into `cached`, but for drafts, which wait
     /// past it for the model's own tokens.
     pub(in crate::engine::llama) fn fed(&mut self, n: usize, cached: &mut Vec<LlamaToken>) {
+        // A feed with drafts goes in whole (the drivers size drafts to the room they give):
+        // split, its drafts would enter `cached` unverified.
+        debug_assert!(
+            self.drafted == 0 || n == self.feed.len(),
+            "a feed with drafts split"
+        );
         let drafts = if n == self.feed.len() {
             self.drafted
         } else {
