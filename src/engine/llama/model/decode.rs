@@ -31,7 +31,7 @@ pub(in crate::engine::llama) fn run(
     answer_now: &Arc<AtomicU64>,
 ) -> Result<Completion, EngineError> {
     let started = Instant::now();
-    refuse_too_long(s, req)?;
+    s.refuse_too_long(req, s.ctx.n_ctx())?;
     let prompt = fit_prompt(s, req, events)?;
     let cancelled = || cancel.load(Ordering::SeqCst) >= req.id;
     let prefilled = s.prefill(&prompt.tokens, req.id, events, cancelled)?;
@@ -115,24 +115,6 @@ fn decode_feed(
         seq.fed(n, cache.cached);
     }
     Ok(Some(at))
-}
-
-/// Megabytes of text (a file piped in) are refused before tokenizing them, which could take
-/// seconds.
-fn refuse_too_long(s: &Loaded<'_>, req: &GenerateRequest) -> Result<(), EngineError> {
-    let n_ctx = s.ctx.n_ctx();
-    let message_bytes = req.messages.last().map_or(0, |m| m.content.len());
-    if message_bytes > n_ctx as usize {
-        let at_least = s.fewest_tokens(message_bytes);
-        if at_least >= n_ctx as usize {
-            return Err(EngineError::MessageTooLong {
-                bytes: message_bytes as u64,
-                at_least: at_least as u64,
-                n_ctx,
-            });
-        }
-    }
-    Ok(())
 }
 
 /// The conversation rendered and tokenized, its oldest turns left out (with a warning) where

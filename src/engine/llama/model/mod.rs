@@ -100,9 +100,31 @@ impl<'m> Loaded<'m> {
         }
     }
 
+    /// Refuses a last message that cannot fit `n_ctx` tokens however it is tokenized:
+    /// megabytes of text (a file piped in) are refused before tokenizing them, which could
+    /// take seconds.
+    pub(super) fn refuse_too_long(
+        &self,
+        req: &crate::llm::GenerateRequest,
+        n_ctx: u32,
+    ) -> Result<(), crate::llm::EngineError> {
+        let bytes = req.messages.last().map_or(0, |m| m.content.len());
+        if bytes > n_ctx as usize {
+            let at_least = self.fewest_tokens(bytes);
+            if at_least >= n_ctx as usize {
+                return Err(crate::llm::EngineError::MessageTooLong {
+                    bytes: bytes as u64,
+                    at_least: at_least as u64,
+                    n_ctx,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The fewest tokens `bytes` bytes of text can become: each token spells at most the
     /// vocabulary's longest piece.
-    pub(super) fn fewest_tokens(&self, bytes: usize) -> usize {
+    fn fewest_tokens(&self, bytes: usize) -> usize {
         let longest = *self.longest_piece.get_or_init(|| {
             let vocab = self.model.vocab();
             let mut buf = Vec::new();

@@ -23,7 +23,7 @@ pub(super) fn prepare(
     n_ctx: u32,
     events: &EventSender,
 ) -> Result<Prompt, EngineError> {
-    refuse_too_long(loaded, req, n_ctx)?;
+    loaded.refuse_too_long(req, n_ctx)?;
     if !req.tools.is_empty() {
         if let Some(note) = loaded.take_tools_note() {
             let _ = events.send(EngineEvent::Warning(note));
@@ -56,26 +56,6 @@ pub(super) fn prepare(
     }
     room_for(prompt.tokens.len(), n_ctx)?;
     Ok(prompt)
-}
-
-/// Megabytes of text are refused before tokenizing them, which could take seconds.
-fn refuse_too_long(
-    loaded: &Loaded<'_>,
-    req: &GenerateRequest,
-    n_ctx: u32,
-) -> Result<(), EngineError> {
-    let bytes = req.messages.last().map_or(0, |m| m.content.len());
-    if bytes > n_ctx as usize {
-        let at_least = loaded.fewest_tokens(bytes);
-        if at_least >= n_ctx as usize {
-            return Err(EngineError::MessageTooLong {
-                bytes: bytes as u64,
-                at_least: at_least as u64,
-                n_ctx,
-            });
-        }
-    }
-    Ok(())
 }
 
 /// How many tokens `a` and `b` share from their start.
