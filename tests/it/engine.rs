@@ -146,24 +146,6 @@ fn usage_and_timings_are_filled_and_the_cache_is_reused() {
     assert!(second.usage.prompt_tokens_evaluated >= 1);
 }
 
-/// Each generation's raw events added up, with its completion, until `n` are done.
-fn raw_texts(events: &mut UnboundedReceiver<EngineEvent>, n: usize) -> Vec<(String, Completion)> {
-    let mut raw = vec![String::new(); n];
-    let mut done: Vec<Option<Completion>> = vec![None; n];
-    while done.iter().any(Option::is_none) {
-        match events.blocking_recv().expect("engine alive") {
-            EngineEvent::Raw { id, text } => raw[id as usize - 1].push_str(&text),
-            EngineEvent::Done(d) => {
-                let i = d.id as usize - 1;
-                done[i] = Some(*d);
-            }
-            EngineEvent::Error(e) => panic!("generation failed: {e}"),
-            _ => {}
-        }
-    }
-    raw.into_iter().zip(done.into_iter().flatten()).collect()
-}
-
 #[test]
 fn raw_events_add_up_to_the_completions_text_alone_and_batched() {
     for (name, script) in [

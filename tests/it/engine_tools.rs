@@ -14,9 +14,6 @@ use reflect::llm::{
 use reflect::stream::{Channel, RouterConfig, TagSet};
 use reflect::tools::{builtin::BUILTINS, CallStatus};
 use serde_json::{json, Value};
-use tokio::sync::mpsc::UnboundedReceiver;
-
-type Events = UnboundedReceiver<EngineEvent>;
 
 fn config(m: &Model, vocab_only: bool) -> LlamaConfig {
     LlamaConfig {
@@ -603,24 +600,6 @@ fn the_thinking_budget_applies_to_each_step_on_its_own() {
         "{b1:?} {b2:?}"
     );
     assert_eq!(second.output, agent::ANSWER);
-}
-
-/// Each generation's raw events added up, with its completion, until `n` are done (ids 1..=n).
-fn raw_texts(events: &mut Events, n: usize) -> Vec<(String, Completion)> {
-    let mut raw = vec![String::new(); n];
-    let mut done: Vec<Option<Completion>> = vec![None; n];
-    while done.iter().any(Option::is_none) {
-        match events.blocking_recv().expect("engine alive") {
-            EngineEvent::Raw { id, text } => raw[id as usize - 1].push_str(&text),
-            EngineEvent::Done(d) => {
-                let i = d.id as usize - 1;
-                done[i] = Some(*d);
-            }
-            EngineEvent::Error(e) => panic!("generation failed: {e}"),
-            _ => {}
-        }
-    }
-    raw.into_iter().zip(done.into_iter().flatten()).collect()
 }
 
 #[test]

@@ -24,7 +24,6 @@ use reflect::llm::{
 use reflect::stream::{RouterConfig, TagSet};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The semantic model, with extra metadata keys, in a sandbox of its own.
 fn semantic(metadata: Vec<(String, Value)>) -> Model {
@@ -40,8 +39,6 @@ fn semantic(metadata: Vec<(String, Value)>) -> Model {
 
 // ---------------------------------------------------------------------------------------------
 // The engine under test, in process.
-
-type Events = UnboundedReceiver<EngineEvent>;
 
 /// An engine on `m` that decodes prompts one token at a time. Every comparison here is between
 /// two computations of the same tokens: decoding each token alone makes them the same float

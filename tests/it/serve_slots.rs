@@ -17,9 +17,6 @@ use reflect::stream::{Channel, RouterConfig, TagSet};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use tokio::sync::mpsc::UnboundedReceiver;
-
-type Events = UnboundedReceiver<EngineEvent>;
 
 /// An engine on `m`; `batch` 1 decodes prompts a token at a time, so that every comparison
 /// with the semantic model is between the same float operations (as in `semantic.rs`).

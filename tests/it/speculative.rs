@@ -12,9 +12,6 @@ use reflect::llm::{
 };
 use reflect::stream::{Channel, RouterConfig, TagSet};
 use std::collections::HashMap;
-use tokio::sync::mpsc::UnboundedReceiver;
-
-pub(crate) type Events = UnboundedReceiver<EngineEvent>;
 
 pub(crate) fn semantic() -> Model {
     let dir = Sandbox::new();

@@ -10,7 +10,7 @@
 use crate::common::*;
 use crate::speculative::{
     drafting, lookup, request, sampling, semantic, small_draft, start, start_ctx, stream, user,
-    Events, Streamed, PROMPTS,
+    Streamed, PROMPTS,
 };
 use reflect::engine::{Engine, Speculation};
 use reflect::llm::{

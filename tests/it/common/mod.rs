@@ -493,3 +493,24 @@ pub fn spawn_in_pty_at(
     let child = pair.slave.spawn_command(cmd).expect("spawn reflect");
     (pair.master, child)
 }
+
+/// A local engine's events, as the tests read them.
+pub type Events = tokio::sync::mpsc::UnboundedReceiver<reflect::llm::EngineEvent>;
+
+/// Each generation's raw events added up, with its completion, until `n` are done (ids 1..=n).
+pub fn raw_texts(events: &mut Events, n: usize) -> Vec<(String, reflect::llm::Completion)> {
+    let mut raw = vec![String::new(); n];
+    let mut done: Vec<Option<reflect::llm::Completion>> = vec![None; n];
+    while done.iter().any(Option::is_none) {
+        match events.blocking_recv().expect("engine alive") {
+            reflect::llm::EngineEvent::Raw { id, text } => raw[id as usize - 1].push_str(&text),
+            reflect::llm::EngineEvent::Done(d) => {
+                let i = d.id as usize - 1;
+                done[i] = Some(*d);
+            }
+            reflect::llm::EngineEvent::Error(e) => panic!("generation failed: {e}"),
+            _ => {}
+        }
+    }
+    raw.into_iter().zip(done.into_iter().flatten()).collect()
+}
